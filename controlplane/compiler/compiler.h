@@ -1,0 +1,24 @@
+// The policy compiler: cluster state in, bitmap-indexed rule tables (proto/netfence/v1/
+// tables.proto) out. Deterministic: the same state gives byte-identical tables.
+#pragma once
+
+#include <cstdint>
+
+#include "controlplane/k8s/model.h"
+#include "netfence/v1/tables.pb.h"
+
+namespace netfence::compiler {
+
+inline constexpr uint32_t kEmptyRow = 0xFFFFFFFFu;
+inline constexpr uint32_t kWorldIdentity = 0;
+inline constexpr uint32_t kHostIdentity = 1;
+inline constexpr uint32_t kFirstPodIdentity = 256;
+
+struct Options {
+  uint64_t generation = 1;
+};
+
+// Compiles a cluster state whose objects are all valid (see k8s/validate.h).
+v1::RuleTables Compile(const k8s::ClusterState& state, const Options& options = {});
+
+}  // namespace netfence::compiler

@@ -1,0 +1,39 @@
+// netfencectl: the commands, and what they share (loading a cluster, reading flags).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "controlplane/k8s/manifests.h"
+#include "dataplane/classifier/classifier.h"
+#include "netfence/v1/tables.pb.h"
+
+namespace netfence::ctl {
+
+// Where the cluster comes from (--manifests DIR today).
+struct SourceFlags {
+  std::string manifests;
+  void Add(CLI::App* cmd);
+};
+
+// Loads the cluster; on any invalid object prints every error to stderr and returns nullopt.
+std::optional<k8s::ClusterState> LoadCluster(const SourceFlags& flags);
+
+// The compiled tables and a classifier over them.
+struct Compiled {
+  std::shared_ptr<const v1::RuleTables> tables;
+  std::shared_ptr<const classifier::Classifier> classifier;
+};
+std::optional<Compiled> CompileCluster(const k8s::ClusterState& state);
+
+// "TCP" / "udp" / "Sctp" -> protocol; nullopt for anything else.
+std::optional<k8s::Protocol> ParseProtocolFlag(const std::string& s);
+
+void AddMatrixCommand(CLI::App* app);
+void AddExplainCommand(CLI::App* app);
+void AddCompileCommand(CLI::App* app);
+
+}  // namespace netfence::ctl

@@ -1,0 +1,26 @@
+// netfencectl: ask netfence what a set of NetworkPolicies allows, and why.
+#include <iostream>
+
+#include "controlplane/ctl/ctl.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"netfencectl: inspect how netfence compiles and enforces Kubernetes NetworkPolicy"};
+  app.require_subcommand(1);
+  app.footer(
+      "Commands read a cluster from --manifests DIR: every YAML/JSON file in it (Namespaces, Pods\n"
+      "with status.podIP, NetworkPolicies, Lists). Invalid objects are reported with the object and\n"
+      "field, and nothing is evaluated.\n\n"
+      "Examples:\n"
+      "  netfencectl matrix  --manifests examples/cluster --protocol TCP --port 80 -o table\n"
+      "  netfencectl explain --manifests examples/cluster --from web/frontend --to db/postgres --port 5432\n"
+      "  netfencectl compile --manifests examples/cluster");
+  netfence::ctl::AddMatrixCommand(&app);
+  netfence::ctl::AddExplainCommand(&app);
+  netfence::ctl::AddCompileCommand(&app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}

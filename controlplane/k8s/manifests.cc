@@ -1,0 +1,191 @@
+#include "controlplane/k8s/manifests.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace netfence::k8s {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json ScalarToJson(const YAML::Node& n) {
+  const std::string& s = n.Scalar();
+  if (n.Tag() == "!") return s;  // quoted: always a string
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  // YAML 1.2 core schema integers and floats.
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(s.c_str(), &end, 10);
+  if (end && *end == '\0' && errno == 0 && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '+')) {
+    return v;
+  }
+  double d = std::strtod(s.c_str(), &end);
+  if (end && *end == '\0' && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '.')) {
+    return d;
+  }
+  return s;
+}
+
+json YamlToJson(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: return nullptr;
+    case YAML::NodeType::Scalar: return ScalarToJson(n);
+    case YAML::NodeType::Sequence: {
+      json arr = json::array();
+      for (const auto& e : n) arr.push_back(YamlToJson(e));
+      return arr;
+    }
+    case YAML::NodeType::Map: {
+      json obj = json::object();
+      for (const auto& kv : n) obj[kv.first.as<std::string>()] = YamlToJson(kv.second);
+      return obj;
+    }
+  }
+  return nullptr;
+}
+
+std::string ObjectKey(const char* kind, const ObjectMeta& m) { return std::string(kind) + " " + m.ns + "/" + m.name; }
+
+}  // namespace
+
+bool ParseYamlDocuments(const std::string& text, std::vector<json>* docs, std::string* error) {
+  try {
+    for (const auto& node : YAML::LoadAll(text)) {
+      if (node.IsNull()) continue;  // empty document between separators
+      docs->push_back(YamlToJson(node));
+    }
+  } catch (const YAML::Exception& e) {
+    *error = e.what();
+    return false;
+  }
+  return true;
+}
+
+void AddManifestObject(const json& j, const std::string& source, LoadResult* out) {
+  if (j.is_object()) {
+    auto kind = j.find("kind");
+    auto items = j.find("items");
+    if (kind != j.end() && kind->is_string() && items != j.end() &&
+        (*kind == "List" || kind->get<std::string>().ends_with("List"))) {
+      if (!items->is_array()) {
+        out->errors.push_back({source, kind->get<std::string>(), "", "",
+                               {{FieldError::Type::kTypeMismatch, "items", "", "expected array"}}});
+        return;
+      }
+      std::string item_kind = kind->get<std::string>();
+      item_kind = item_kind == "List" ? "" : item_kind.substr(0, item_kind.size() - 4);
+      for (size_t i = 0; i < items->size(); ++i) {
+        json item = (*items)[i];
+        // Typed lists (PodList) may omit kind/apiVersion on their items.
+        if (!item_kind.empty() && item.is_object()) {
+          if (!item.contains("kind")) item["kind"] = item_kind;
+          if (!item.contains("apiVersion") && j.contains("apiVersion")) item["apiVersion"] = j["apiVersion"];
+        }
+        AddManifestObject(item, source + " items[" + std::to_string(i) + "]", out);
+      }
+      return;
+    }
+  }
+  FieldErrors errors;
+  std::string ignored;
+  auto obj = DecodeObject(j, &errors, &ignored);
+  if (!errors.empty()) {
+    ObjectError e{source, "", "", "", std::move(errors)};
+    IdentifyObject(j, &e.kind, &e.ns, &e.name);
+    if (e.ns.empty() && (e.kind == "Pod" || e.kind == "NetworkPolicy")) e.ns = "default";
+    out->errors.push_back(std::move(e));
+    return;
+  }
+  if (!obj) {
+    if (!ignored.empty()) out->ignored_kinds[ignored]++;
+    return;
+  }
+  std::visit(
+      [&](auto&& o) {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, Namespace>) {
+          out->state.namespaces.push_back(std::move(o));
+        } else if constexpr (std::is_same_v<T, Pod>) {
+          out->state.pods.push_back(std::move(o));
+        } else {
+          out->state.policies.push_back(std::move(o));
+        }
+      },
+      std::move(*obj));
+}
+
+void LoadManifestText(const std::string& text, const std::string& source, LoadResult* out) {
+  std::vector<json> docs;
+  std::string error;
+  bool is_json = source.ends_with(".json");
+  if (is_json) {
+    try {
+      docs.push_back(json::parse(text));
+    } catch (const json::exception& e) {
+      out->errors.push_back({source, "", "", "", {{FieldError::Type::kInvalid, "<file>", "", e.what()}}});
+      return;
+    }
+  } else if (!ParseYamlDocuments(text, &docs, &error)) {
+    out->errors.push_back({source, "", "", "", {{FieldError::Type::kInvalid, "<file>", "", "malformed YAML: " + error}}});
+    return;
+  }
+  for (size_t i = 0; i < docs.size(); ++i) {
+    std::string where = docs.size() > 1 ? source + " (document " + std::to_string(i + 1) + ")" : source;
+    AddManifestObject(docs[i], where, out);
+  }
+}
+
+LoadResult LoadManifestDir(const std::string& dir) {
+  LoadResult out;
+  std::error_code ec;
+  std::vector<fs::path> files;
+  if (!fs::is_directory(dir, ec)) {
+    out.errors.push_back({dir, "", "", "", {{FieldError::Type::kInvalid, "<dir>", "", "not a readable directory"}}});
+    return out;
+  }
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    auto ext = it->path().extension().string();
+    if (ext == ".yaml" || ext == ".yml" || ext == ".json") files.push_back(it->path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (!in) {
+      out.errors.push_back({f.string(), "", "", "", {{FieldError::Type::kInvalid, "<file>", "", "cannot read"}}});
+      continue;
+    }
+    ++out.files;
+    LoadManifestText(ss.str(), f.string(), &out);
+  }
+  // The same object twice is ambiguous: keep the first, reject the rest by name.
+  std::set<std::string> seen;
+  auto dedupe = [&](auto& vec, const char* kind) {
+    std::erase_if(vec, [&](const auto& o) {
+      if (seen.insert(ObjectKey(kind, o.meta)).second) return false;
+      out.errors.push_back({dir, kind, o.meta.ns, o.meta.name,
+                            {{FieldError::Type::kDuplicate, "metadata.name", "\"" + o.meta.name + "\"",
+                              "defined more than once in the manifests"}}});
+      return true;
+    });
+  };
+  dedupe(out.state.namespaces, "Namespace");
+  dedupe(out.state.pods, "Pod");
+  dedupe(out.state.policies, "NetworkPolicy");
+  return out;
+}
+
+}  // namespace netfence::k8s

@@ -1,0 +1,38 @@
+// Reachability: every ordered pair of pods evaluated through the compiled tables and the
+// production classifier. What `netfencectl matrix` prints and the e2e probe is compared with.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controlplane/k8s/model.h"
+#include "dataplane/classifier/classifier.h"
+
+namespace netfence::reach {
+
+struct Matrix {
+  std::vector<std::string> pods;          // "ns/name", sorted
+  std::vector<std::vector<bool>> allowed;  // allowed[src][dst]
+
+  // {"pods":[...],"allowed":{"ns/a":{"ns/b":true,...},...}} (ARCHITECTURE.md contract)
+  nlohmann::json ToJson() const;
+  // A grid for a person: rows are sources, columns destinations, "." allowed, "X" denied.
+  std::string ToTable() const;
+};
+
+// The pods of a matrix: every pod with an IP (host-network pods included, as peers only),
+// sorted by namespace/name.
+std::vector<const k8s::Pod*> MatrixPods(const k8s::ClusterState& state);
+
+// The addresses a probe from `src` to `dst` uses: src's first IP and dst's first IP of the
+// same family (nullopt when the two pods share no family).
+std::optional<std::pair<IpAddr, IpAddr>> ProbeAddresses(const k8s::Pod& src, const k8s::Pod& dst);
+
+// A pod always reaches itself (loopback never crosses the datapath).
+Matrix ComputeMatrix(const k8s::ClusterState& state, const classifier::Classifier& classifier,
+                     k8s::Protocol protocol, uint16_t port);
+
+}  // namespace netfence::reach

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages netfence needs (idempotent, quiet when all is there) and
+# builds everything with CMake + Ninja into build/ (binaries in build/bin/).
+#   NETFENCE_WERROR=1   treat warnings as errors (CI sets it)
+#   NETFENCE_BUILD_TYPE build type (default RelWithDebInfo)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
+  libgtest-dev libgmock-dev libbenchmark-dev
+  iproute2
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+cmake -S . -B build -G Ninja \
+  -DCMAKE_BUILD_TYPE="${NETFENCE_BUILD_TYPE:-RelWithDebInfo}" \
+  -DNETFENCE_WERROR="${NETFENCE_WERROR:-OFF}" >/dev/null
+ninja -C build -j"$(nproc)"
+echo "setup: built into build/ (binaries in build/bin/)"

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test (unit, differential, conformance).
+# Exits non-zero on any failure, with the failing tests' output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NETFENCE_WERROR="${NETFENCE_WERROR:-1}" scripts/setup.sh
+cd build
+ctest --output-on-failure -j"$(nproc)" --timeout 600

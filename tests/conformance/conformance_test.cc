@@ -1,0 +1,181 @@
+// Conformance: hand-written reachability tables for classic NetworkPolicy scenarios.
+//
+// Each directory under tests/conformance/scenarios/ holds manifests (namespaces x, y, z with
+// pods a, b, c each, and the policies under test) and expected.yaml: for some (protocol,
+// port), the 9x9 table of who may connect to whom, written by hand from the spec. Every cell
+// is checked twice: through the compiler, the classifier and reach::ComputeMatrix (the
+// production path of `netfencectl matrix`), and through the reference evaluator (so the
+// oracle of the differential test is itself checked against hand-written truth).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "controlplane/compiler/compiler.h"
+#include "controlplane/k8s/manifests.h"
+#include "controlplane/reach/matrix.h"
+#include "dataplane/classifier/classifier.h"
+#include "tests/differential/reference_evaluator.h"
+
+namespace netfence {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const fs::path kScenarios = fs::path(NETFENCE_SOURCE_DIR) / "tests/conformance/scenarios";
+
+std::vector<std::string> ScenarioNames() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(kScenarios, ec)) {
+    if (entry.is_directory()) names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// One expected table: allowed[source][destination], indexed like `columns`.
+struct ExpectedCase {
+  k8s::Protocol protocol = k8s::Protocol::kTCP;
+  uint16_t port = 0;
+  std::vector<std::vector<bool>> allowed;
+};
+
+struct Expected {
+  std::vector<std::string> columns;  // "ns/pod"
+  std::vector<ExpectedCase> cases;
+};
+
+// Reads expected.yaml; returns an error text on any malformed part.
+std::string ReadExpected(const fs::path& path, Expected* out) {
+  std::ifstream in(path);
+  if (!in) return "cannot read " + path.string();
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<json> docs;
+  std::string error;
+  if (!k8s::ParseYamlDocuments(text.str(), &docs, &error)) return error;
+  if (docs.size() != 1 || !docs[0].is_object()) return "expected one YAML document";
+  const json& doc = docs[0];
+  try {
+    out->columns = doc.at("columns").get<std::vector<std::string>>();
+    const size_t n = out->columns.size();
+    for (const json& c : doc.at("cases")) {
+      ExpectedCase ec;
+      auto proto = k8s::ParseProtocol(c.at("protocol").get<std::string>());
+      if (!proto) return "unknown protocol " + c.at("protocol").dump();
+      ec.protocol = *proto;
+      ec.port = c.at("port").get<uint16_t>();
+      const auto rows = c.at("allowed").get<std::vector<std::string>>();
+      if (rows.size() != n) return "a table needs " + std::to_string(n) + " rows";
+      for (size_t r = 0; r < n; ++r) {
+        std::istringstream row(rows[r]);
+        std::string label, cells, group;
+        row >> label;
+        while (row >> group) cells += group;
+        if (label != out->columns[r]) return "row " + std::to_string(r) + " is " + label + ", want " + out->columns[r];
+        if (cells.size() != n || cells.find_first_not_of("01") != std::string::npos) return "bad row: " + rows[r];
+        std::vector<bool> bits;
+        for (char ch : cells) bits.push_back(ch == '1');
+        ec.allowed.push_back(std::move(bits));
+      }
+      out->cases.push_back(std::move(ec));
+    }
+  } catch (const json::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const k8s::Pod* FindPod(const k8s::ClusterState& state, const std::string& key) {
+  for (const auto& pod : state.pods) {
+    if (pod.key() == key) return &pod;
+  }
+  return nullptr;
+}
+
+// The reference verdict for src -> dst: the first pair of addresses of one family.
+std::optional<bool> ReferenceAllowed(const k8s::ClusterState& state, const k8s::Pod& src, const k8s::Pod& dst,
+                                     const ExpectedCase& c) {
+  for (const auto& s : src.pod_ips) {
+    for (const auto& d : dst.pod_ips) {
+      auto sa = IpAddr::Parse(s);
+      auto da = IpAddr::Parse(d);
+      if (sa && da && sa->is_v4() == da->is_v4()) {
+        return reference::ReferenceEvaluate(state, *sa, *da, static_cast<uint8_t>(c.protocol), c.port).allowed();
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::string CaseName(const ExpectedCase& c) {
+  return std::string(k8s::ProtocolName(c.protocol)) + "/" + std::to_string(c.port);
+}
+
+class Conformance : public testing::TestWithParam<std::string> {};
+
+TEST_P(Conformance, MatchesHandWrittenTable) {
+  const fs::path dir = kScenarios / GetParam();
+  Expected expected;
+  const std::string error = ReadExpected(dir / "expected.yaml", &expected);
+  ASSERT_EQ(error, "") << (dir / "expected.yaml").string();
+  ASSERT_FALSE(expected.cases.empty());
+
+  const k8s::LoadResult loaded = k8s::LoadManifestDir(dir.string());
+  for (const auto& e : loaded.errors) ADD_FAILURE() << e.str();
+  ASSERT_TRUE(loaded.errors.empty());
+  const k8s::ClusterState& state = loaded.state;
+
+  auto tables = std::make_shared<const v1::RuleTables>(compiler::Compile(state));
+  auto classifier = classifier::Classifier::Load(tables);
+  ASSERT_TRUE(classifier.ok()) << classifier.status().message();
+
+  const size_t n = expected.columns.size();
+  for (const ExpectedCase& c : expected.cases) {
+    SCOPED_TRACE(CaseName(c));
+    const reach::Matrix matrix = reach::ComputeMatrix(state, **classifier, c.protocol, c.port);
+    ASSERT_EQ(matrix.pods, expected.columns) << "the scenario's pods are not the table's columns";
+    std::string diffs;
+    for (size_t r = 0; r < n; ++r) {
+      for (size_t col = 0; col < n; ++col) {
+        const bool want = c.allowed[r][col];
+        const std::string cell = expected.columns[r] + " -> " + expected.columns[col];
+        if (r == col) {
+          if (!want) diffs += "  " + cell + ": the table denies a pod to itself (loopback is always allowed)\n";
+        } else {
+          const auto ref = ReferenceAllowed(state, *FindPod(state, expected.columns[r]),
+                                            *FindPod(state, expected.columns[col]), c);
+          if (!ref || *ref != want) {
+            diffs += "  " + cell + ": expected " + (want ? "allowed" : "denied") + ", reference evaluator says " +
+                     (!ref ? "no common address family" : *ref ? "allowed" : "denied") + "\n";
+          }
+        }
+        if (matrix.allowed[r][col] != want) {
+          diffs += "  " + cell + ": expected " + (want ? "allowed" : "denied") + ", tables say " +
+                   (matrix.allowed[r][col] ? "allowed" : "denied") + "\n";
+        }
+      }
+    }
+    EXPECT_EQ(diffs, "") << "scenario " << GetParam() << ", " << CaseName(c) << ":\n"
+                         << diffs << "tables (rows: sources, '.' allowed, 'X' denied):\n"
+                         << matrix.ToTable();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, Conformance, testing::ValuesIn(ScenarioNames()),
+                         [](const testing::TestParamInfo<std::string>& p) {
+                           std::string name = p.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return "s" + name;
+                         });
+
+TEST(ConformanceSuite, HasTheScenarios) { EXPECT_GE(ScenarioNames().size(), 20u) << kScenarios; }
+
+}  // namespace
+}  // namespace netfence

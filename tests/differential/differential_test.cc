@@ -1,0 +1,211 @@
+// Differential test: the compiler + classifier against the reference evaluator, on random
+// clusters and packets. Every verdict, every direction's isolation and the rule that
+// decided it must agree. A failure prints the seed, the cluster and the packet, and writes
+// the cluster as a manifest for `netfencectl explain --manifests`.
+//
+//   NETFENCE_DIFF_SEED=N      run only cluster N (replay a failure)
+//   NETFENCE_DIFF_CLUSTERS=N  run N clusters (default 3000)
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <sstream>
+
+#include "controlplane/compiler/compiler.h"
+#include "dataplane/classifier/classifier.h"
+#include "tests/differential/cluster_dump.h"
+#include "tests/differential/random_cluster.h"
+#include "tests/differential/reference_evaluator.h"
+
+namespace netfence {
+namespace {
+
+using classifier::Outcome;
+using reference::Packet;
+using reference::RefDirection;
+
+constexpr uint64_t kFirstSeed = 1;
+constexpr int kDefaultClusters = 3000;
+constexpr int kPacketsPerCluster = 64;
+constexpr int kMaxFailingClusters = 5;
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
+}
+
+const char* OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kNotIsolated: return "not isolated";
+    case Outcome::kAllowed: return "allowed";
+    case Outcome::kDenied: return "denied";
+  }
+  return "?";
+}
+
+std::string RuleText(const reference::RefRule& r) {
+  return r.policy_ns + "/" + r.policy_name + " rule " + std::to_string(r.rule_index);
+}
+
+std::string RefText(const RefDirection& d) {
+  if (!d.isolated) return "not isolated";
+  if (!d.allowed) return "denied";
+  return "allowed by " + RuleText(*d.first_rule);
+}
+
+// The rule a classifier decision names, looked up through the tables; error text if the
+// decision points outside them.
+std::string DecidingRule(const v1::RuleTables& tables, const classifier::DirectionDecision& got,
+                         v1::Direction dir, reference::RefRule* rule) {
+  if (got.table >= static_cast<uint32_t>(tables.tables_size())) return "table index out of range";
+  const v1::Table& table = tables.tables(static_cast<int>(got.table));
+  const v1::DirectionTable& dt = dir == v1::INGRESS ? table.ingress() : table.egress();
+  if (got.rule_bit >= static_cast<uint32_t>(dt.rules_size())) return "rule bit out of range";
+  const v1::RuleRef& ref = dt.rules(static_cast<int>(got.rule_bit));
+  if (ref.policy() >= static_cast<uint32_t>(tables.policies_size())) return "policy index out of range";
+  const v1::PolicyRef& policy = tables.policies(static_cast<int>(ref.policy()));
+  *rule = {policy.namespace_(), policy.name(), ref.rule_index()};
+  return "";
+}
+
+// Empty when the classifier's direction agrees with the reference's; else what differs.
+std::string CompareDirection(const char* name, const v1::RuleTables& tables, const classifier::DirectionDecision& got,
+                             v1::Direction dir, const RefDirection& want) {
+  const Outcome want_outcome =
+      !want.isolated ? Outcome::kNotIsolated : want.allowed ? Outcome::kAllowed : Outcome::kDenied;
+  std::string got_text = OutcomeName(got.outcome);
+  std::string problem;
+  if (got.outcome != want_outcome) {
+    problem = "outcome differs";
+  } else if (got.outcome == Outcome::kAllowed) {
+    reference::RefRule rule;
+    problem = DecidingRule(tables, got, dir, &rule);
+    if (problem.empty()) {
+      got_text += " by " + RuleText(rule) + " (table " + std::to_string(got.table) + " bit " +
+                  std::to_string(got.rule_bit) + ")";
+      if (!(rule == *want.first_rule)) problem = "deciding rule differs";
+    }
+  }
+  if (problem.empty()) return "";
+  return std::string("  ") + name + ": " + problem + ": tables say " + got_text + ", reference says " + RefText(want) +
+         "\n";
+}
+
+struct Compiled {
+  std::shared_ptr<const v1::RuleTables> tables;
+  std::shared_ptr<const classifier::Classifier> classifier;
+};
+
+Compiled CompileAndLoad(const k8s::ClusterState& state) {
+  Compiled out;
+  out.tables = std::make_shared<const v1::RuleTables>(compiler::Compile(state));
+  auto loaded = classifier::Classifier::Load(out.tables);
+  if (!loaded.ok()) {
+    ADD_FAILURE() << "Classifier::Load: " << loaded.status().message();
+    return out;
+  }
+  out.classifier = *loaded;
+  return out;
+}
+
+std::string WriteReplay(uint64_t seed, const k8s::ClusterState& state) {
+  std::string path = testing::TempDir() + "netfence-differential-seed-" + std::to_string(seed) + ".json";
+  std::ofstream(path) << reference::ClusterManifest(state).dump(2) << "\n";
+  return path;
+}
+
+// How often each outcome came up, to show the generator reaches every case.
+struct Coverage {
+  int packets = 0;
+  int by_outcome[2][3] = {};  // [egress, ingress][NotIsolated, Allowed, Denied]
+  int allowed = 0;
+
+  void Add(const classifier::Decision& d) {
+    ++packets;
+    ++by_outcome[0][static_cast<int>(d.egress.outcome)];
+    ++by_outcome[1][static_cast<int>(d.ingress.outcome)];
+    if (d.allowed()) ++allowed;
+  }
+};
+
+// Checks one cluster; returns false (after reporting) on any disagreement.
+bool CheckCluster(uint64_t seed, Coverage* coverage) {
+  std::mt19937_64 rng(seed);
+  const k8s::ClusterState state = reference::RandomCluster(rng);
+  const Compiled compiled = CompileAndLoad(state);
+  if (!compiled.classifier) {
+    ADD_FAILURE() << "seed " << seed << ": tables did not load\n" << reference::DescribeCluster(state);
+    return false;
+  }
+  std::string report;
+  for (int i = 0; i < kPacketsPerCluster; ++i) {
+    const Packet p = reference::RandomPacket(rng, state);
+    const auto want = reference::ReferenceEvaluate(state, p.src, p.dst, p.proto, p.dport);
+    const auto got = compiled.classifier->Classify({p.src, p.dst, p.proto, p.dport});
+    coverage->Add(got);
+    std::string diff = CompareDirection("egress", *compiled.tables, got.egress, v1::EGRESS, want.egress) +
+                       CompareDirection("ingress", *compiled.tables, got.ingress, v1::INGRESS, want.ingress);
+    if (got.allowed() != want.allowed()) {
+      diff += std::string("  verdict: tables say ") + (got.allowed() ? "allowed" : "denied") + ", reference says " +
+              (want.allowed() ? "allowed" : "denied") + "\n";
+    }
+    if (!diff.empty()) report += "packet " + std::to_string(i) + ": " + p.str() + "\n" + diff;
+  }
+  if (report.empty()) return true;
+  ADD_FAILURE() << "seed " << seed << " (replay: NETFENCE_DIFF_SEED=" << seed << ")\n"
+                << report << "cluster:\n"
+                << reference::DescribeCluster(state) << "manifest: " << WriteReplay(seed, state);
+  return false;
+}
+
+TEST(Differential, TablesAgreeWithReferenceEvaluator) {
+  const int only_seed = EnvInt("NETFENCE_DIFF_SEED", -1);
+  const uint64_t first = only_seed >= 0 ? static_cast<uint64_t>(only_seed) : kFirstSeed;
+  const int clusters = only_seed >= 0 ? 1 : EnvInt("NETFENCE_DIFF_CLUSTERS", kDefaultClusters);
+  Coverage coverage;
+  int failing = 0;
+  for (int i = 0; i < clusters && failing < kMaxFailingClusters; ++i) {
+    if (!CheckCluster(first + static_cast<uint64_t>(i), &coverage)) ++failing;
+  }
+  std::cout << "[differential] " << clusters << " clusters, " << coverage.packets << " packets, "
+            << coverage.allowed << " allowed\n";
+  const char* kDirs[] = {"egress", "ingress"};
+  for (int d = 0; d < 2; ++d) {
+    std::cout << "[differential] " << kDirs[d] << ": not isolated " << coverage.by_outcome[d][0] << ", allowed "
+              << coverage.by_outcome[d][1] << ", denied " << coverage.by_outcome[d][2] << "\n";
+    if (only_seed < 0 && failing == 0) {
+      // Every outcome must be common, or the generator has stopped exercising something.
+      for (int o = 0; o < 3; ++o) EXPECT_GT(coverage.by_outcome[d][o], coverage.packets / 20) << kDirs[d] << " " << o;
+    }
+  }
+}
+
+TEST(Differential, CompileIsDeterministic) {
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    std::mt19937_64 rng(seed);
+    const k8s::ClusterState state = reference::RandomCluster(rng);
+    const std::string once = compiler::Compile(state).SerializeAsString();
+    const std::string twice = compiler::Compile(state).SerializeAsString();
+    ASSERT_EQ(once, twice) << "seed " << seed << "\n" << reference::DescribeCluster(state);
+  }
+}
+
+TEST(Differential, InputOrderDoesNotMatter) {
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    std::mt19937_64 rng(seed);
+    const k8s::ClusterState state = reference::RandomCluster(rng);
+    k8s::ClusterState shuffled = state;
+    std::shuffle(shuffled.namespaces.begin(), shuffled.namespaces.end(), rng);
+    std::shuffle(shuffled.pods.begin(), shuffled.pods.end(), rng);
+    std::shuffle(shuffled.policies.begin(), shuffled.policies.end(), rng);
+    ASSERT_EQ(compiler::Compile(state).SerializeAsString(), compiler::Compile(shuffled).SerializeAsString())
+        << "seed " << seed << "\n"
+        << reference::DescribeCluster(state);
+  }
+}
+
+}  // namespace
+}  // namespace netfence

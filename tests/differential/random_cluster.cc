@@ -1,0 +1,327 @@
+#include "tests/differential/random_cluster.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+#include <utility>
+#include <vector>
+
+namespace netfence::reference {
+
+namespace {
+
+using k8s::ClusterState;
+using k8s::LabelSelector;
+using k8s::NetworkPolicy;
+using k8s::NetworkPolicyPeer;
+using k8s::NetworkPolicyPort;
+using k8s::NetworkPolicyRule;
+using k8s::Pod;
+using Rng = std::mt19937_64;
+
+// --- Randomness helpers ------------------------------------------------------------------
+
+int Uniform(Rng& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+bool Chance(Rng& rng, double p) { return std::bernoulli_distribution(p)(rng); }
+template <typename T>
+const T& Pick(Rng& rng, const std::vector<T>& v) {
+  return v[static_cast<size_t>(Uniform(rng, 0, static_cast<int>(v.size()) - 1))];
+}
+
+// --- Vocabulary ----------------------------------------------------------------------------
+
+struct LabelKey {
+  std::string key;
+  std::vector<std::string> values;
+};
+
+const std::vector<LabelKey> kPodKeys = {
+    {"app", {"web", "db", "cache"}}, {"tier", {"front", "back"}}, {"env", {"prod", "dev"}}};
+const std::vector<LabelKey> kNamespaceKeys = {{"team", {"a", "b"}}, {"env", {"prod", "dev"}}};
+const std::vector<std::string> kNamespaceNames = {"alpha", "beta", "gamma", "delta"};
+const std::vector<std::string> kPolicyNames = {"allow", "deny", "np2", "np10", "z-last", "a"};
+
+struct NamedPortKind {
+  std::string name;
+  std::vector<int64_t> numbers;
+  std::vector<std::string> protocols;  // the first is the most likely
+};
+const std::vector<NamedPortKind> kNamedPorts = {
+    {"http", {80, 8080}, {"TCP", "TCP", "UDP"}},
+    {"dns", {53, 5353}, {"UDP", "TCP"}},
+    {"metrics", {9090, 9091}, {"TCP", "SCTP"}},
+};
+const std::vector<std::string> kPortNames = {"http", "dns", "metrics", "nope"};
+const std::vector<int64_t> kCommonPorts = {53, 80, 443, 5353, 8080, 9090, 9091};
+const std::vector<std::string> kProtocols = {"TCP", "UDP", "SCTP"};
+
+const std::vector<std::string> kOutsideIps = {"8.8.8.8", "172.16.5.5", "10.0.9.9", "2001:db8::1", "fd00::9:9"};
+
+std::string Hex(int v) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%x", v);
+  return buf;
+}
+
+// --- Selectors -----------------------------------------------------------------------------
+
+std::string RandomValue(Rng& rng, const LabelKey& key) { return Chance(rng, 0.1) ? "unseen" : Pick(rng, key.values); }
+
+LabelSelector RandomSelector(Rng& rng, const std::vector<LabelKey>& keys) {
+  LabelSelector sel;
+  if (Chance(rng, 0.3)) return sel;  // empty: everything
+  for (int i = Uniform(rng, 0, 1) + Chance(rng, 0.2); i > 0; --i) {
+    const LabelKey& key = Pick(rng, keys);
+    sel.match_labels[key.key] = RandomValue(rng, key);
+  }
+  static const std::vector<std::string> kOps = {"In", "NotIn", "Exists", "DoesNotExist"};
+  for (int i = Uniform(rng, 0, 1) + Chance(rng, 0.2); i > 0; --i) {
+    LabelKey key = Chance(rng, 0.1) ? LabelKey{"missing", {"x"}} : Pick(rng, keys);
+    k8s::LabelSelectorRequirement req{key.key, Pick(rng, kOps), {}};
+    if (req.op == "In" || req.op == "NotIn") {
+      for (int v = Uniform(rng, 1, 2); v > 0; --v) {
+        std::string value = RandomValue(rng, key);
+        if (std::find(req.values.begin(), req.values.end(), value) == req.values.end()) req.values.push_back(value);
+      }
+    }
+    sel.match_expressions.push_back(std::move(req));
+  }
+  return sel;
+}
+
+// --- IP blocks -------------------------------------------------------------------------------
+
+// Every address the cluster knows of, and some it does not.
+std::vector<IpAddr> KnownAddresses(const ClusterState& state) {
+  std::vector<IpAddr> out;
+  for (const Pod& pod : state.pods) {
+    for (const auto& ip : pod.pod_ips) out.push_back(*IpAddr::Parse(ip));
+  }
+  for (const auto& ip : kOutsideIps) out.push_back(*IpAddr::Parse(ip));
+  return out;
+}
+
+// "addr/len" in the family's own notation; host bits are left as they are.
+std::string CidrText(const IpAddr& addr, int family_len) { return addr.str() + "/" + std::to_string(family_len); }
+
+k8s::IPBlock RandomIpBlock(Rng& rng, const ClusterState& state, const std::vector<std::string>& ns_names) {
+  const bool v6 = Chance(rng, 0.3);
+  const std::string ns_octet = std::to_string(Uniform(rng, 0, static_cast<int>(ns_names.size()) - 1));
+  std::vector<std::string> cidrs =
+      v6 ? std::vector<std::string>{"fd00::/64", "fd00::" + ns_octet + ":0/112", "::/0", "fd01::/64", "2001:db8::/32",
+                                    "fd00::/8"}
+         : std::vector<std::string>{"10.0.0.0/16", "10.0.0.0/8", "10.0." + ns_octet + ".0/24", "0.0.0.0/0",
+                                    "192.168.0.0/24", "8.0.0.0/8", "10.0." + ns_octet + ".13/28"};
+  // Sometimes exactly one known address, or a small block around it (host bits set).
+  std::vector<IpAddr> same_family;
+  for (const IpAddr& a : KnownAddresses(state)) {
+    if (a.is_v4() != v6) same_family.push_back(a);
+  }
+  if (!same_family.empty() && Chance(rng, 0.3)) {
+    const IpAddr& a = Pick(rng, same_family);
+    const int max = v6 ? 128 : 32;
+    cidrs = {CidrText(a, Chance(rng, 0.5) ? max : max - Uniform(rng, 1, 4))};
+  }
+  k8s::IPBlock block{Pick(rng, cidrs), {}};
+  const IpPrefix prefix = *IpPrefix::Parse(block.cidr);
+  const int family_len = prefix.family_len();
+  const int max_len = v6 ? 128 : 32;
+  if (family_len == max_len) return block;
+  // Holes: prefixes strictly inside the block, around known addresses when there are some.
+  std::vector<IpAddr> inside;
+  for (const IpAddr& a : same_family) {
+    if (prefix.contains(a)) inside.push_back(a);
+  }
+  for (int i = Chance(rng, 0.5) ? Uniform(rng, 1, 3) : 0; i > 0; --i) {
+    IpAddr a = inside.empty() ? prefix.addr : Pick(rng, inside);
+    const int len = std::max(family_len + 1, max_len - Pick(rng, std::vector<int>{0, 0, 2, 8, 16}));
+    block.except.push_back(CidrText(a, len));
+  }
+  return block;
+}
+
+// --- Rules -----------------------------------------------------------------------------------
+
+NetworkPolicyPeer RandomPeer(Rng& rng, const ClusterState& state, const std::vector<std::string>& ns_names) {
+  std::vector<LabelKey> ns_keys = kNamespaceKeys;
+  ns_keys.push_back({"kubernetes.io/metadata.name", ns_names});
+  NetworkPolicyPeer peer;
+  switch (Uniform(rng, 0, 3)) {
+    case 0: peer.pod_selector = RandomSelector(rng, kPodKeys); break;
+    case 1: peer.namespace_selector = RandomSelector(rng, ns_keys); break;
+    case 2:
+      peer.pod_selector = RandomSelector(rng, kPodKeys);
+      peer.namespace_selector = RandomSelector(rng, ns_keys);
+      break;
+    default: peer.ip_block = RandomIpBlock(rng, state, ns_names); break;
+  }
+  return peer;
+}
+
+NetworkPolicyPort RandomPort(Rng& rng) {
+  NetworkPolicyPort port;
+  if (Chance(rng, 0.75)) port.protocol = Pick(rng, kProtocols);
+  const int kind = Uniform(rng, 0, 99);
+  if (kind < 20) return port;  // protocol only: every port
+  k8s::IntOrString value;
+  if (kind < 75) {
+    value.int_value = Chance(rng, 0.8) ? Pick(rng, kCommonPorts) : Uniform(rng, 1, 65535);
+    if (kind >= 60) port.end_port = std::min<int64_t>(65535, value.int_value + Uniform(rng, 0, 200));
+  } else {
+    value.is_int = false;
+    value.str_value = Pick(rng, kPortNames);
+  }
+  port.port = value;
+  return port;
+}
+
+NetworkPolicyRule RandomRule(Rng& rng, const ClusterState& state, const std::vector<std::string>& ns_names) {
+  NetworkPolicyRule rule;
+  if (Chance(rng, 0.7)) {
+    for (int i = Uniform(rng, 1, 3); i > 0; --i) rule.peers.push_back(RandomPeer(rng, state, ns_names));
+  }
+  if (Chance(rng, 0.6)) {
+    for (int i = Uniform(rng, 1, 3); i > 0; --i) rule.ports.push_back(RandomPort(rng));
+  }
+  return rule;
+}
+
+std::vector<NetworkPolicyRule> RandomRules(Rng& rng, const ClusterState& state, const std::vector<std::string>& ns) {
+  std::vector<NetworkPolicyRule> rules;
+  const int count = Chance(rng, 0.25) ? 0 : Uniform(rng, 1, 3);
+  for (int i = 0; i < count; ++i) rules.push_back(RandomRule(rng, state, ns));
+  return rules;
+}
+
+// --- Pods ------------------------------------------------------------------------------------
+
+Pod RandomPod(Rng& rng, const std::string& ns, int ns_index, int pod_index, int* host_ips) {
+  Pod pod;
+  pod.meta.ns = ns;
+  pod.meta.name = "p" + std::to_string(pod_index);
+  pod.node_name = Chance(rng, 0.5) ? "node-1" : "node-2";
+  for (const LabelKey& key : kPodKeys) {
+    if (Chance(rng, 0.7)) pod.meta.labels[key.key] = Pick(rng, key.values);
+  }
+  static const std::vector<std::string> kPhases = {"Running", "Running", "Running", "Running", "Running", "Running",
+                                                   "",        "Pending", "Succeeded", "Failed"};
+  pod.phase = Pick(rng, kPhases);
+  for (const NamedPortKind& kind : kNamedPorts) {
+    if (Chance(rng, 0.5)) pod.ports.push_back({kind.name, Pick(rng, kind.numbers), Pick(rng, kind.protocols)});
+  }
+  if (Chance(rng, 0.3)) pod.ports.push_back({"", Pick(rng, kCommonPorts), Pick(rng, kProtocols)});
+  if (Chance(rng, 0.08)) return pod;  // scheduled, no IP yet
+
+  const int family = Uniform(rng, 0, 19);  // 0-11 IPv4, 12-14 IPv6, 15-19 dual-stack
+  const bool v4 = family < 12 || family >= 15;
+  const bool v6 = family >= 12;
+  if (Chance(rng, 0.1)) {  // host network: the node's addresses, outside the pod ranges
+    pod.host_network = true;
+    const int n = ++*host_ips;
+    if (v4) pod.pod_ips.push_back("192.168.0." + std::to_string(n));
+    if (v6) pod.pod_ips.push_back("fd01::" + Hex(n));
+    return pod;
+  }
+  const int host = pod_index + 10;
+  if (v4) pod.pod_ips.push_back("10.0." + std::to_string(ns_index) + "." + std::to_string(host));
+  if (v6) pod.pod_ips.push_back("fd00::" + Hex(ns_index) + ":" + Hex(host));
+  if (v6 && v4 && Chance(rng, 0.3)) std::swap(pod.pod_ips[0], pod.pod_ips[1]);  // IPv6 first
+  return pod;
+}
+
+}  // namespace
+
+ClusterState RandomCluster(Rng& rng) {
+  ClusterState state;
+  std::vector<std::string> ns_names(kNamespaceNames.begin(), kNamespaceNames.begin() + Uniform(rng, 2, 4));
+  int host_ips = 0;
+  for (size_t n = 0; n < ns_names.size(); ++n) {
+    if (Chance(rng, 0.85)) {  // else the namespace exists only through its pods
+      k8s::Namespace ns;
+      ns.meta.name = ns_names[n];
+      for (const LabelKey& key : kNamespaceKeys) {
+        if (Chance(rng, 0.5)) ns.meta.labels[key.key] = Pick(rng, key.values);
+      }
+      state.namespaces.push_back(std::move(ns));
+    }
+    const int pods = Uniform(rng, 2, 6);
+    for (int p = 0; p < pods; ++p) state.pods.push_back(RandomPod(rng, ns_names[n], static_cast<int>(n), p, &host_ips));
+  }
+  std::set<std::pair<std::string, std::string>> taken;
+  for (int i = Uniform(rng, 0, 6); i > 0; --i) {
+    NetworkPolicy np;
+    np.meta.ns = Pick(rng, ns_names);
+    do {
+      np.meta.name = Pick(rng, kPolicyNames);
+    } while (!taken.insert({np.meta.ns, np.meta.name}).second);
+    np.pod_selector = RandomSelector(rng, kPodKeys);
+    static const std::vector<std::vector<std::string>> kTypes = {
+        {}, {}, {}, {"Ingress"}, {"Ingress"}, {"Egress"}, {"Egress"}, {"Ingress", "Egress"}, {"Egress", "Ingress"}};
+    np.policy_types = Pick(rng, kTypes);
+    np.ingress = RandomRules(rng, state, ns_names);
+    np.egress = RandomRules(rng, state, ns_names);
+    state.policies.push_back(std::move(np));
+  }
+  return state;
+}
+
+Packet RandomPacket(Rng& rng, const ClusterState& state) {
+  // Mostly pod-network addresses, where policy applies; sometimes any address at all.
+  const std::vector<IpAddr> all = KnownAddresses(state);
+  std::vector<IpAddr> pod_network;
+  for (const Pod& pod : state.pods) {
+    for (const auto& ip : pod.pod_ips) {
+      if (!pod.host_network) pod_network.push_back(*IpAddr::Parse(ip));
+    }
+  }
+  auto pick = [&](auto&& wanted) {
+    std::vector<IpAddr> from_pods, from_all;
+    for (const IpAddr& a : pod_network) {
+      if (wanted(a)) from_pods.push_back(a);
+    }
+    for (const IpAddr& a : all) {
+      if (wanted(a)) from_all.push_back(a);
+    }
+    return Pick(rng, !from_pods.empty() && Chance(rng, 0.8) ? from_pods : from_all);
+  };
+  Packet p;
+  p.src = pick([](const IpAddr&) { return true; });
+  // Never empty: the outside addresses hold two of each family.
+  p.dst = pick([&](const IpAddr& a) { return a.is_v4() == p.src.is_v4() && a != p.src; });
+  static const std::vector<uint8_t> kProtos = {6, 6, 6, 6, 17, 17, 17, 132, 132, 1, 58};
+  p.proto = Pick(rng, kProtos);
+  if (p.proto == 1 || p.proto == 58) return p;
+
+  // Ports the policies and pods name, and their neighbours.
+  std::vector<int> ports;
+  auto add = [&](int64_t port) {
+    for (int64_t q : {port - 1, port, port + 1}) {
+      if (q >= 1 && q <= 65535) ports.push_back(static_cast<int>(q));
+    }
+  };
+  for (const NetworkPolicy& np : state.policies) {
+    for (const auto* rules : {&np.ingress, &np.egress}) {
+      for (const NetworkPolicyRule& rule : *rules) {
+        for (const NetworkPolicyPort& port : rule.ports) {
+          if (port.port && port.port->is_int) add(port.port->int_value);
+          if (port.end_port) add(*port.end_port);
+        }
+      }
+    }
+  }
+  for (const Pod& pod : state.pods) {
+    for (const auto& cp : pod.ports) ports.push_back(static_cast<int>(cp.container_port));
+  }
+  p.dport = static_cast<uint16_t>(ports.empty() || Chance(rng, 0.15) ? Uniform(rng, 1, 65535) : Pick(rng, ports));
+  return p;
+}
+
+std::string Packet::str() const {
+  std::string dst_text = dst.is_v4() ? dst.str() : "[" + dst.str() + "]";
+  const char* name = proto == 6 ? "TCP" : proto == 17 ? "UDP" : proto == 132 ? "SCTP" : proto == 1 ? "ICMP" : "ICMPv6";
+  std::string out = std::string(name) + " " + src.str() + " -> " + dst_text;
+  if (proto == 6 || proto == 17 || proto == 132) out += ":" + std::to_string(dport);
+  return out;
+}
+
+}  // namespace netfence::reference

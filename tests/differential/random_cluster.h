@@ -1,0 +1,36 @@
+// Seeded random clusters and packets for differential testing: small enough that selectors
+// collide (labels come from a small vocabulary), varied enough to reach every corner of the
+// NetworkPolicy semantics (all selector operators, peers of every kind, ipBlock holes over
+// pod and host IPs, named ports that resolve differently per pod, IPv4/IPv6/dual-stack,
+// host-network pods, pods without IPs or finished).
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "controlplane/k8s/model.h"
+#include "dataplane/common/ip.h"
+
+namespace netfence::reference {
+
+// The first packet of a connection.
+struct Packet {
+  IpAddr src;
+  IpAddr dst;
+  uint8_t proto = 6;   // 6, 17, 132, 1 or 58
+  uint16_t dport = 0;  // 0 for ICMP/ICMPv6
+
+  std::string str() const;  // "TCP 10.0.0.10 -> 10.0.1.11:80"
+};
+
+// A valid cluster state: 2-4 namespaces (some without a Namespace object), 2-6 pods each,
+// 0-6 policies. IPs are unique. The same generator state gives the same cluster.
+k8s::ClusterState RandomCluster(std::mt19937_64& rng);
+
+// A packet between two addresses of one family, each a pod IP (endpoint or not), a
+// host-network IP or an address outside the cluster; the port is biased towards the ports
+// the policies and pods name (and their neighbours).
+Packet RandomPacket(std::mt19937_64& rng, const k8s::ClusterState& state);
+
+}  // namespace netfence::reference

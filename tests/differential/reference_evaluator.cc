@@ -1,0 +1,217 @@
+#include "tests/differential/reference_evaluator.h"
+
+#include <algorithm>
+#include <tuple>
+
+namespace netfence::reference {
+
+namespace {
+
+using k8s::ClusterState;
+using k8s::Labels;
+using k8s::LabelSelector;
+using k8s::NetworkPolicy;
+using k8s::NetworkPolicyPeer;
+using k8s::NetworkPolicyPort;
+using k8s::NetworkPolicyRule;
+using k8s::Pod;
+
+constexpr uint8_t kTcp = 6;
+constexpr uint8_t kUdp = 17;
+constexpr uint8_t kSctp = 132;
+
+// --- Objects -------------------------------------------------------------------------
+
+// The pod that lists `ip` among its IPs (any pod, endpoint or not).
+const Pod* PodOwning(const ClusterState& state, const IpAddr& ip) {
+  for (const Pod& pod : state.pods) {
+    for (const std::string& text : pod.pod_ips) {
+      auto parsed = IpAddr::Parse(text);
+      if (parsed && *parsed == ip) return &pod;
+    }
+  }
+  return nullptr;
+}
+
+// Endpoint: not host-network, has an IP, has not finished.
+bool IsEndpoint(const Pod& pod) {
+  return !pod.host_network && !pod.pod_ips.empty() && pod.phase != "Succeeded" && pod.phase != "Failed";
+}
+
+const Pod* EndpointOwning(const ClusterState& state, const IpAddr& ip) {
+  const Pod* pod = PodOwning(state, ip);
+  return pod != nullptr && IsEndpoint(*pod) ? pod : nullptr;
+}
+
+// The labels a namespaceSelector sees: the Namespace object's labels (if there is one)
+// plus kubernetes.io/metadata.name, which the API server sets on every namespace.
+Labels NamespaceLabels(const ClusterState& state, const std::string& name) {
+  Labels labels;
+  for (const auto& ns : state.namespaces) {
+    if (ns.meta.name == name) labels = ns.meta.labels;
+  }
+  labels["kubernetes.io/metadata.name"] = name;
+  return labels;
+}
+
+// --- Selectors -----------------------------------------------------------------------
+
+bool RequirementMatches(const k8s::LabelSelectorRequirement& req, const Labels& labels) {
+  auto it = labels.find(req.key);
+  const bool has_key = it != labels.end();
+  const bool value_listed =
+      has_key && std::find(req.values.begin(), req.values.end(), it->second) != req.values.end();
+  if (req.op == "In") return value_listed;
+  if (req.op == "NotIn") return !value_listed;  // a pod without the key is "not in"
+  if (req.op == "Exists") return has_key;
+  if (req.op == "DoesNotExist") return !has_key;
+  return false;  // unknown operators never appear in valid objects
+}
+
+// Every matchLabels pair and every requirement must hold; the empty selector matches all.
+bool SelectorMatches(const LabelSelector& sel, const Labels& labels) {
+  for (const auto& [key, value] : sel.match_labels) {
+    auto it = labels.find(key);
+    if (it == labels.end() || it->second != value) return false;
+  }
+  for (const auto& req : sel.match_expressions) {
+    if (!RequirementMatches(req, labels)) return false;
+  }
+  return true;
+}
+
+// --- Policy types ----------------------------------------------------------------------
+
+bool Listed(const std::vector<std::string>& types, const char* type) {
+  return std::find(types.begin(), types.end(), type) != types.end();
+}
+
+// policyTypes after defaulting: absent = Ingress, plus Egress when there are egress rules.
+bool CoversIngress(const NetworkPolicy& np) { return np.policy_types.empty() || Listed(np.policy_types, "Ingress"); }
+bool CoversEgress(const NetworkPolicy& np) {
+  return np.policy_types.empty() ? !np.egress.empty() : Listed(np.policy_types, "Egress");
+}
+
+// --- Rules -----------------------------------------------------------------------------
+
+// CIDR membership within one address family: an IPv4 block never holds an IPv6 address
+// and an IPv6 block (even ::/0) never holds an IPv4 one.
+bool CidrContains(const std::string& cidr, const IpAddr& ip) {
+  const bool cidr_is_v6 = cidr.find(':') != std::string::npos;
+  if (cidr_is_v6 == ip.is_v4()) return false;
+  auto prefix = IpPrefix::Parse(cidr);
+  return prefix && prefix->contains(ip);
+}
+
+// The connection as one rule sees it: the peer on the other side, and the pod the
+// connection is addressed to (the destination, whose named ports count).
+struct Connection {
+  const NetworkPolicy* policy;
+  IpAddr peer_ip;
+  const Pod* peer_endpoint;  // null when the peer IP is not an endpoint
+  const Pod* dest_endpoint;  // null when the destination IP is not an endpoint
+  uint8_t proto;
+  uint16_t dport;
+};
+
+bool PeerMatches(const ClusterState& state, const NetworkPolicyPeer& peer, const Connection& c) {
+  if (peer.ip_block) {
+    if (!CidrContains(peer.ip_block->cidr, c.peer_ip)) return false;
+    for (const std::string& hole : peer.ip_block->except) {
+      if (CidrContains(hole, c.peer_ip)) return false;
+    }
+    return true;
+  }
+  if (!peer.pod_selector && !peer.namespace_selector) return false;  // not a valid peer
+  if (c.peer_endpoint == nullptr) return false;  // selectors only ever select endpoints
+  const Pod& pod = *c.peer_endpoint;
+  if (peer.namespace_selector) {
+    if (!SelectorMatches(*peer.namespace_selector, NamespaceLabels(state, pod.meta.ns))) return false;
+  } else if (pod.meta.ns != c.policy->meta.ns) {
+    return false;  // a podSelector alone looks in the policy's own namespace
+  }
+  return !peer.pod_selector || SelectorMatches(*peer.pod_selector, pod.meta.labels);
+}
+
+// IANA number of a NetworkPolicyPort or ContainerPort protocol (absent/empty = TCP);
+// 0 for anything else, which matches no packet.
+uint8_t ProtocolNumber(const std::string& name) {
+  if (name.empty() || name == "TCP") return kTcp;
+  if (name == "UDP") return kUdp;
+  if (name == "SCTP") return kSctp;
+  return 0;
+}
+
+bool PortMatches(const NetworkPolicyPort& port, const Connection& c) {
+  const uint8_t proto = ProtocolNumber(port.protocol.value_or("TCP"));
+  if (proto == 0 || proto != c.proto) return false;
+  if (!port.port) return true;  // every port of the protocol
+  if (port.port->is_int) {
+    const int64_t first = port.port->int_value;
+    const int64_t last = port.end_port.value_or(first);
+    return first <= c.dport && c.dport <= last;
+  }
+  // A named port: the destination pod must declare it, for this protocol, with this number.
+  if (c.dest_endpoint == nullptr) return false;
+  for (const auto& cp : c.dest_endpoint->ports) {
+    if (cp.name == port.port->str_value && ProtocolNumber(cp.protocol) == proto &&
+        cp.container_port == c.dport) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool RuleMatches(const ClusterState& state, const NetworkPolicyRule& rule, const Connection& c) {
+  const bool peer_ok = rule.peers.empty() || std::any_of(rule.peers.begin(), rule.peers.end(), [&](const auto& p) {
+                         return PeerMatches(state, p, c);
+                       });
+  const bool port_ok = rule.ports.empty() || std::any_of(rule.ports.begin(), rule.ports.end(), [&](const auto& p) {
+                         return PortMatches(p, c);
+                       });
+  return peer_ok && port_ok;
+}
+
+bool Before(const RefRule& a, const RefRule& b) {
+  return std::tie(a.policy_ns, a.policy_name, a.rule_index) < std::tie(b.policy_ns, b.policy_name, b.rule_index);
+}
+
+// One direction of the endpoint `subject` (null: not an endpoint, so never isolated).
+RefDirection EvaluateDirection(const ClusterState& state, k8s::Direction dir, const Pod* subject,
+                               Connection c) {
+  RefDirection out;
+  if (subject == nullptr) return out;
+  for (const NetworkPolicy& np : state.policies) {
+    if (np.meta.ns != subject->meta.ns || !SelectorMatches(np.pod_selector, subject->meta.labels)) continue;
+    const bool ingress = dir == k8s::Direction::kIngress;
+    if (!(ingress ? CoversIngress(np) : CoversEgress(np))) continue;
+    out.isolated = true;
+    c.policy = &np;
+    const auto& rules = ingress ? np.ingress : np.egress;
+    for (uint32_t i = 0; i < rules.size(); ++i) {
+      if (!RuleMatches(state, rules[i], c)) continue;
+      RefRule rule{np.meta.ns, np.meta.name, i};
+      if (!out.first_rule || Before(rule, *out.first_rule)) out.first_rule = rule;
+    }
+  }
+  out.allowed = !out.isolated || out.first_rule.has_value();
+  return out;
+}
+
+}  // namespace
+
+RefVerdict ReferenceEvaluate(const ClusterState& state, const IpAddr& src, const IpAddr& dst, uint8_t ip_proto,
+                             uint16_t dport) {
+  const Pod* src_pod = EndpointOwning(state, src);
+  const Pod* dst_pod = EndpointOwning(state, dst);
+  RefVerdict v;
+  // The source's egress: the peer is the destination, whose named ports count.
+  v.egress = EvaluateDirection(state, k8s::Direction::kEgress, src_pod,
+                               Connection{nullptr, dst, dst_pod, dst_pod, ip_proto, dport});
+  // The destination's ingress: the peer is the source; named ports are the destination's own.
+  v.ingress = EvaluateDirection(state, k8s::Direction::kIngress, dst_pod,
+                                Connection{nullptr, src, src_pod, dst_pod, ip_proto, dport});
+  return v;
+}
+
+}  // namespace netfence::reference
