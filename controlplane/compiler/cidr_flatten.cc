@@ -24,6 +24,7 @@ void ExcludeV4Mapped(CidrBlock* block) {
 }
 
 std::vector<FlatPrefix> FlattenCidrs(const std::vector<CidrBlock>& blocks, uint32_t rule_count) {
+  if (blocks.empty()) return {};
   std::map<IpPrefix, Node> nodes;  // ordered by (address, length): ancestors come first
   for (uint32_t b = 0; b < blocks.size(); ++b) {
     nodes[blocks[b].cidr].adds.push_back(b);

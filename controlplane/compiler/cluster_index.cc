@@ -1,7 +1,7 @@
 #include "controlplane/compiler/cluster_index.h"
 
 #include <algorithm>
-#include <set>
+#include <unordered_set>
 
 #include "controlplane/compiler/compiler.h"
 
@@ -9,80 +9,195 @@ namespace netfence::compiler {
 
 namespace {
 
-uint64_t Fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
+// A pod's identity is its namespace, its labels and its named container ports (an egress
+// rule's named port resolves on the destination, so they are part of what a peer is).
+// Keys are hashed and compared in place: no key strings are built.
+
+// The named ports of a pod in canonical order (name, protocol, number).
+void NamedPorts(const k8s::Pod& pod, std::vector<const k8s::ContainerPort*>* out) {
+  out->clear();
+  for (const auto& p : pod.ports) {
+    if (!p.name.empty()) out->push_back(&p);
   }
-  return h;
+  std::sort(out->begin(), out->end(), [](const k8s::ContainerPort* a, const k8s::ContainerPort* b) {
+    return std::tie(a->name, a->protocol, a->container_port) < std::tie(b->name, b->protocol, b->container_port);
+  });
 }
 
-// The key of a pod's identity: namespace, labels, named ports (resolution of named ports in
-// egress rules depends on the destination's ports, so they are part of what a peer is).
-std::string IdentityKey(const k8s::Pod& pod) {
-  std::string key = pod.meta.ns;
-  key += '\0';
+struct Fnv {
+  uint64_t h = 1469598103934665603ull;
+  void bytes(const void* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      h ^= static_cast<const unsigned char*>(p)[i];
+      h *= 1099511628211ull;
+    }
+  }
+  void str(const std::string& s) {
+    bytes(s.data(), s.size());
+    bytes("", 1);  // separator
+  }
+};
+
+uint64_t IdentityHash(const k8s::Pod& pod) {
+  Fnv f;
+  f.str(pod.meta.ns);
   for (const auto& [k, v] : pod.meta.labels) {
-    key += k;
-    key += '=';
-    key += v;
-    key += '\0';
+    f.str(k);
+    f.str(v);
   }
-  key += '\1';
-  std::vector<std::string> named;
+  // Named ports in any order: their hashes are summed, which is order-independent.
+  uint64_t ports = 0;
   for (const auto& p : pod.ports) {
-    if (!p.name.empty()) named.push_back(p.name + "/" + p.protocol + "/" + std::to_string(p.container_port));
+    if (p.name.empty()) continue;
+    Fnv pf;
+    pf.str(p.name);
+    pf.str(p.protocol);
+    pf.bytes(&p.container_port, sizeof(p.container_port));
+    ports += pf.h;
   }
-  std::sort(named.begin(), named.end());
-  for (const auto& n : named) {
-    key += n;
-    key += '\0';
+  f.bytes(&ports, sizeof(ports));
+  return f.h;
+}
+
+// True when two pods have the same identity key. Pods of one workload list their ports in
+// the same order, so that is tried before the canonical comparison.
+bool SameIdentity(const k8s::Pod& a, const k8s::Pod& b);
+
+// Orders identity keys: <0, 0, >0.
+int CompareIdentity(const k8s::Pod& a, const k8s::Pod& b) {
+  if (int c = a.meta.ns.compare(b.meta.ns)) return c;
+  if (a.meta.labels != b.meta.labels) return a.meta.labels < b.meta.labels ? -1 : 1;
+  std::vector<const k8s::ContainerPort*> pa, pb;
+  NamedPorts(a, &pa);
+  NamedPorts(b, &pb);
+  auto key = [](const k8s::ContainerPort* p) { return std::tie(p->name, p->protocol, p->container_port); };
+  for (size_t i = 0; i < pa.size() && i < pb.size(); ++i) {
+    if (key(pa[i]) != key(pb[i])) return key(pa[i]) < key(pb[i]) ? -1 : 1;
   }
-  return key;
+  return pa.size() == pb.size() ? 0 : (pa.size() < pb.size() ? -1 : 1);
+}
+
+bool SameIdentity(const k8s::Pod& a, const k8s::Pod& b) {
+  if (a.meta.ns != b.meta.ns || a.meta.labels != b.meta.labels) return false;
+  auto same = [](const k8s::ContainerPort& x, const k8s::ContainerPort& y) {
+    return x.name == y.name && x.protocol == y.protocol && x.container_port == y.container_port;
+  };
+  if (a.ports.size() == b.ports.size() && std::equal(a.ports.begin(), a.ports.end(), b.ports.begin(), same)) {
+    return true;
+  }
+  return CompareIdentity(a, b) == 0;
 }
 
 const std::vector<uint32_t> kNoIdentities;
 
+// Sorts pods by (namespace, name): namespaces are sorted once, then the few pods of each,
+// which compares far fewer long strings than one sort of every pod.
+void SortByNamespaceThenName(std::vector<const k8s::Pod*>* pods) {
+  std::unordered_map<std::string_view, std::vector<const k8s::Pod*>> by_ns;
+  for (const auto* p : *pods) by_ns[p->meta.ns].push_back(p);
+  std::vector<std::string_view> names;
+  names.reserve(by_ns.size());
+  for (const auto& [ns, members] : by_ns) names.push_back(ns);
+  std::sort(names.begin(), names.end());
+  pods->clear();
+  for (auto ns : names) {
+    auto& members = by_ns[ns];
+    std::sort(members.begin(), members.end(), [](const k8s::Pod* a, const k8s::Pod* b) { return a->meta.name < b->meta.name; });
+    pods->insert(pods->end(), members.begin(), members.end());
+  }
+}
+
 }  // namespace
 
 ClusterIndex::ClusterIndex(const k8s::ClusterState& state) {
+  const auto& pods = state.pods;
+  ns_labels_.reserve(state.namespaces.size());
   for (const auto& ns : state.namespaces) ns_labels_[ns.meta.name] = ns.EffectiveLabels();
-  for (const auto& pod : state.pods) {
-    if (!ns_labels_.count(pod.meta.ns)) ns_labels_[pod.meta.ns] = {{"kubernetes.io/metadata.name", pod.meta.ns}};
-    if (pod.IsEndpoint()) endpoints.push_back(&pod);
+
+  // Per-pod work runs in memory order: at 150k pods, visiting them in name order is a
+  // random walk through memory that costs more than the work itself.
+  std::vector<uint32_t> ep_pod;  // endpoint pod indexes, memory order
+  std::vector<uint64_t> ep_hash;
+  for (uint32_t i = 0; i < pods.size(); ++i) {
+    const auto& pod = pods[i];
+    if (i == 0 || pod.meta.ns != pods[i - 1].meta.ns) {
+      ns_labels_.try_emplace(pod.meta.ns, k8s::Labels{{"kubernetes.io/metadata.name", pod.meta.ns}});
+    }
+    if (!pod.IsEndpoint()) continue;
+    ep_pod.push_back(i);
+    ep_hash.push_back(IdentityHash(pod));
   }
   for (const auto& [name, labels] : ns_labels_) {
     for (const auto& [k, v] : labels) ns_by_label_[k + "=" + v].push_back(name);
   }
+
+  // Endpoints in (namespace, name) order; pos[pod index] = endpoint index.
+  for (uint32_t i : ep_pod) endpoints.push_back(&pods[i]);
+  SortByNamespaceThenName(&endpoints);
+  std::vector<uint32_t> pos(pods.size());
+  for (uint32_t e = 0; e < endpoints.size(); ++e) pos[static_cast<size_t>(endpoints[e] - pods.data())] = e;
   auto by_name = [](const auto* a, const auto* b) {
     return std::tie(a->meta.ns, a->meta.name) < std::tie(b->meta.ns, b->meta.name);
   };
-  std::sort(endpoints.begin(), endpoints.end(), by_name);
   for (const auto& p : state.policies) policies.push_back(&p);
   std::sort(policies.begin(), policies.end(), by_name);
 
-  // Identities: group endpoints by key; ids from a hash of the key, so that an identity
-  // keeps its id when unrelated pods come and go. Collisions are resolved in key order.
-  std::map<std::string, std::vector<uint32_t>> by_key;
-  for (uint32_t e = 0; e < endpoints.size(); ++e) by_key[IdentityKey(*endpoints[e])].push_back(e);
-  std::set<uint32_t> used;
-  std::vector<std::pair<uint32_t, const std::vector<uint32_t>*>> ids;
-  for (const auto& [key, members] : by_key) {
-    constexpr uint32_t kSpace = 0x7fffffffu - kFirstPodIdentity;
-    uint32_t id = kFirstPodIdentity + static_cast<uint32_t>(Fnv1a(key) % kSpace);
+  // Identities: endpoints grouped by key (hash, then a real comparison within a hash).
+  struct Group {
+    uint64_t hash;
+    uint32_t rep;                   // pod index of the first member seen
+    std::vector<uint32_t> members;  // endpoint indexes
+  };
+  std::vector<Group> groups;
+  std::unordered_multimap<uint64_t, uint32_t> by_hash;  // hash -> group
+  by_hash.reserve(ep_pod.size() / 2);
+  for (size_t k = 0; k < ep_pod.size(); ++k) {
+    const uint32_t i = ep_pod[k];
+    uint32_t g = static_cast<uint32_t>(groups.size());
+    auto [lo, hi] = by_hash.equal_range(ep_hash[k]);
+    for (auto it = lo; it != hi; ++it) {
+      if (SameIdentity(pods[groups[it->second].rep], pods[i])) {
+        g = it->second;
+        break;
+      }
+    }
+    if (g == groups.size()) {
+      groups.push_back({ep_hash[k], i, {}});
+      by_hash.emplace(ep_hash[k], g);
+    }
+    groups[g].members.push_back(pos[i]);
+  }
+  for (auto& g : groups) std::sort(g.members.begin(), g.members.end());
+
+  // Ids from the hash, so that an identity keeps its id when unrelated pods come and go;
+  // collisions are resolved in key order.
+  constexpr uint32_t kSpace = 0x7fffffffu - kFirstPodIdentity;
+  std::vector<std::pair<uint32_t, uint32_t>> wanted;  // (preferred id, group)
+  for (uint32_t g = 0; g < groups.size(); ++g) {
+    wanted.emplace_back(kFirstPodIdentity + static_cast<uint32_t>(groups[g].hash % kSpace), g);
+  }
+  std::sort(wanted.begin(), wanted.end(), [&](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    return CompareIdentity(*endpoints[groups[a.second].members.front()],
+                           *endpoints[groups[b.second].members.front()]) < 0;
+  });
+  std::unordered_set<uint32_t> used;
+  used.reserve(wanted.size());
+  std::vector<std::pair<uint32_t, uint32_t>> ids;  // (id, group)
+  for (auto [id, g] : wanted) {
     while (!used.insert(id).second) id = id + 1 >= 0x7fffffffu ? kFirstPodIdentity : id + 1;
-    ids.emplace_back(id, &members);
+    ids.emplace_back(id, g);
   }
   std::sort(ids.begin(), ids.end());
   endpoint_identity.resize(endpoints.size());
-  for (const auto& [id, members] : ids) {
+  identities.reserve(ids.size());
+  for (const auto& [id, g] : ids) {
     IdentityInfo info;
     info.id = id;
-    info.example = endpoints[members->front()];
+    info.pods = std::move(groups[g].members);
+    info.example = endpoints[info.pods.front()];
     info.ns = info.example->meta.ns;
-    info.pods = *members;
-    for (uint32_t e : *members) endpoint_identity[e] = static_cast<uint32_t>(identities.size());
+    for (uint32_t e : info.pods) endpoint_identity[e] = static_cast<uint32_t>(identities.size());
     ns_identities_[info.ns].push_back(static_cast<uint32_t>(identities.size()));
     identities.push_back(std::move(info));
   }
@@ -94,26 +209,41 @@ ClusterIndex::ClusterIndex(const k8s::ClusterState& state) {
     }
   }
 
-  // IP cache: endpoint IPs, then host-network pod IPs (the node's own addresses).
-  for (uint32_t e = 0; e < endpoints.size(); ++e) {
-    for (const auto& ip : endpoints[e]->pod_ips) {
-      if (auto a = IpAddr::Parse(ip)) ipcache.emplace_back(*a, identities[endpoint_identity[e]].id);
+  // IP cache: endpoint IPs, then host-network pod IPs (the node's own addresses); parsed in
+  // memory order too.
+  struct Entry {
+    uint64_t hi, lo;
+    uint32_t rank;  // 0 for an endpoint's IP, 1 for a host's: an endpoint's claim wins
+    uint32_t identity;
+    IpAddr ip;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(endpoints.size());
+  endpoint_ips.resize(endpoints.size());
+  for (uint32_t i : ep_pod) {
+    const uint32_t e = pos[i];
+    for (const auto& ip : pods[i].pod_ips) {
+      if (auto a = IpAddr::Parse(ip)) {
+        endpoint_ips[e].push_back(*a);
+        entries.push_back({a->hi(), a->lo(), 0, identities[endpoint_identity[e]].id, *a});
+      }
     }
   }
   for (const auto& pod : state.pods) {
     if (!pod.host_network) continue;
     for (const auto& ip : pod.pod_ips) {
-      if (auto a = IpAddr::Parse(ip)) ipcache.emplace_back(*a, kHostIdentity);
+      if (auto a = IpAddr::Parse(ip)) entries.push_back({a->hi(), a->lo(), 1, kHostIdentity, *a});
     }
   }
   // One entry per IP; an endpoint's claim beats a host's, then the lower identity wins.
-  std::stable_sort(ipcache.begin(), ipcache.end(), [](const auto& a, const auto& b) {
-    if (a.first != b.first) return a.first < b.first;
-    return (a.second == kHostIdentity) < (b.second == kHostIdentity);
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return std::tie(a.hi, a.lo, a.rank, a.identity) < std::tie(b.hi, b.lo, b.rank, b.identity);
   });
-  ipcache.erase(std::unique(ipcache.begin(), ipcache.end(),
-                            [](const auto& a, const auto& b) { return a.first == b.first; }),
-                ipcache.end());
+  ipcache.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0 && entries[i].hi == entries[i - 1].hi && entries[i].lo == entries[i - 1].lo) continue;
+    ipcache.emplace_back(entries[i].ip, entries[i].identity);
+  }
 }
 
 const std::vector<uint32_t>& ClusterIndex::IdentitiesIn(const std::string& ns) const {

@@ -33,6 +33,7 @@ class ClusterIndex {
   // Endpoint pods sorted by (namespace, name).
   std::vector<const k8s::Pod*> endpoints;
   std::vector<uint32_t> endpoint_identity;  // per endpoint: index into identities
+  std::vector<std::vector<IpAddr>> endpoint_ips;  // per endpoint: its parsed IPs
   // Identities sorted by id.
   std::vector<IdentityInfo> identities;
   // IP -> identity id, sorted by IP (pod IPs, and host-network pod IPs as the host identity).
@@ -48,7 +49,7 @@ class ClusterIndex {
  private:
   const std::vector<std::string>& NamespacesMatching(const k8s::LabelSelector& sel) const;
 
-  std::map<std::string, k8s::Labels> ns_labels_;  // every namespace with pods or an object
+  std::unordered_map<std::string, k8s::Labels> ns_labels_;  // every namespace with pods or an object
   std::unordered_map<std::string, std::vector<uint32_t>> ns_identities_;
   // label "k=v" -> namespaces carrying it, to narrow namespaceSelector scans
   std::unordered_map<std::string, std::vector<std::string>> ns_by_label_;

@@ -1,6 +1,7 @@
 #include "controlplane/compiler/compiler.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -29,21 +30,45 @@ struct PeerSet {
   std::vector<CidrBlock> blocks;     // ipBlocks (rule_bit filled in per table)
 };
 
+// One rule, decoded once for every table it is compiled into.
+struct RuleSpec {
+  PeerSet peers;
+  bool every_port = false;                              // no ports listed
+  std::vector<PortSpan> numeric;                        // numbers, ranges, whole protocols
+  std::vector<std::pair<std::string, uint8_t>> named;   // (name, protocol)
+};
+
+// A policy's rules, decoded on first use.
+struct PolicySpec {
+  bool ready = false;
+  bool covers[2] = {false, false};  // by Direction
+  bool named_ingress = false;       // ingress rules use named ports
+  std::vector<RuleSpec> rules[2];   // by Direction
+};
+
 // The rule bits of one direction of one table while they are being collected.
+// One instance is reused for every direction of every table, so its buffers are
+// allocated once per compile, not once per table.
 struct DirectionBuild {
-  std::vector<v1::RuleRef> rules;                      // by bit
+  std::vector<uint32_t> rule_policy, rule_index;       // by bit
   std::vector<std::pair<uint32_t, uint32_t>> id_bits;  // (identity index, bit)
   std::vector<uint32_t> all_pod_bits;
   std::vector<CidrBlock> blocks;
   std::vector<PortSpan> spans;
   std::vector<uint32_t> other_bits;
+  std::vector<FlatPortRange> ports;                    // flattened spans
+  std::vector<uint32_t> out_a, out_b;                  // output staging
 
-  uint32_t NewBit(uint32_t policy, uint32_t rule_index) {
-    v1::RuleRef ref;
-    ref.set_policy(policy);
-    ref.set_rule_index(rule_index);
-    rules.push_back(ref);
-    return static_cast<uint32_t>(rules.size() - 1);
+  void Clear() {
+    for (auto* v : {&rule_policy, &rule_index, &all_pod_bits, &other_bits, &out_a, &out_b}) v->clear();
+    id_bits.clear();
+    blocks.clear();
+    spans.clear();
+  }
+  uint32_t NewBit(uint32_t policy, uint32_t rule) {
+    rule_policy.push_back(policy);
+    rule_index.push_back(rule);
+    return static_cast<uint32_t>(rule_policy.size() - 1);
   }
   void AddPeers(const PeerSet& ps, uint32_t bit) {
     if (ps.everyone) blocks.push_back({kEverywhere, {}, bit});
@@ -55,36 +80,33 @@ struct DirectionBuild {
 
 class Compiler {
  public:
-  Compiler(const ClusterIndex& index, v1::RuleTables* out) : idx_(index), out_(out) {
-    peer_cache_.resize(idx_.policies.size());
-  }
+  Compiler(const ClusterIndex& index, v1::RuleTables* out)
+      : idx_(index), out_(out), specs_(index.policies.size()) {}
 
   void Run();
 
  private:
-  const PeerSet& Peers(uint32_t policy, Direction dir, uint32_t rule);
-  void CollectRule(uint32_t policy, Direction dir, uint32_t rule, const IdentityInfo& self, DirectionBuild* b);
+  const PolicySpec& Spec(uint32_t policy);
+  PeerSet Peers(const k8s::NetworkPolicy& np, const k8s::NetworkPolicyRule& rule) const;
+  void CollectRule(uint32_t policy, uint32_t rule, const RuleSpec& spec, Direction dir, const IdentityInfo& self,
+                   DirectionBuild* b);
   void CollectNamedEgress(uint32_t policy, uint32_t rule, const PeerSet& ps,
                           const std::vector<std::pair<std::string, uint8_t>>& named, DirectionBuild* b);
   void BuildDirection(const IdentityInfo& self, Direction dir, v1::DirectionTable* dt);
-  std::string TableKey(const IdentityInfo& id) const;
+  std::string TableKey(const IdentityInfo& id, Direction dir);
 
   const ClusterIndex& idx_;
   v1::RuleTables* out_;
-  std::vector<std::map<std::pair<int, uint32_t>, PeerSet>> peer_cache_;  // per policy: (dir, rule)
-  std::vector<uint64_t> words_;  // the row arena, moved into the tables at the end
+  std::vector<PolicySpec> specs_;  // per policy
+  DirectionBuild scratch_;
+  std::vector<uint64_t> words_;    // the row arena, moved into the tables at the end
   uint64_t rows_ = 0;
 };
 
-const PeerSet& Compiler::Peers(uint32_t policy, Direction dir, uint32_t rule) {
-  auto key = std::pair(static_cast<int>(dir), rule);
-  auto& cache = peer_cache_[policy];
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
-  const auto& np = *idx_.policies[policy];
-  const auto& r = np.Rules(dir)[rule];
+PeerSet Compiler::Peers(const k8s::NetworkPolicy& np, const k8s::NetworkPolicyRule& rule) const {
   PeerSet ps;
-  ps.everyone = r.peers.empty();
-  for (const auto& peer : r.peers) {
+  ps.everyone = rule.peers.empty();
+  for (const auto& peer : rule.peers) {
     if (peer.ip_block) {
       CidrBlock block{*IpPrefix::Parse(peer.ip_block->cidr), {}, 0};
       for (const auto& e : peer.ip_block->except) block.except.push_back(*IpPrefix::Parse(e));
@@ -100,7 +122,38 @@ const PeerSet& Compiler::Peers(uint32_t policy, Direction dir, uint32_t rule) {
     std::sort(ps.identities.begin(), ps.identities.end());
     ps.identities.erase(std::unique(ps.identities.begin(), ps.identities.end()), ps.identities.end());
   }
-  return cache.emplace(key, std::move(ps)).first->second;
+  return ps;
+}
+
+const PolicySpec& Compiler::Spec(uint32_t policy) {
+  PolicySpec& spec = specs_[policy];
+  if (spec.ready) return spec;
+  spec.ready = true;
+  const auto& np = *idx_.policies[policy];
+  for (Direction dir : {Direction::kIngress, Direction::kEgress}) {
+    const int d = static_cast<int>(dir);
+    spec.covers[d] = np.Covers(dir);
+    if (!spec.covers[d]) continue;
+    for (const auto& rule : np.Rules(dir)) {
+      RuleSpec rs;
+      rs.peers = Peers(np, rule);
+      rs.every_port = rule.ports.empty();
+      for (const auto& p : rule.ports) {
+        uint8_t proto = static_cast<uint8_t>(p.protocol_or_default());
+        if (!p.port) {
+          rs.numeric.push_back({proto, 0, 65535, 0});
+        } else if (p.port->is_int) {
+          auto first = static_cast<uint16_t>(p.port->int_value);
+          rs.numeric.push_back({proto, first, static_cast<uint16_t>(p.end_port.value_or(first)), 0});
+        } else {
+          rs.named.emplace_back(p.port->str_value, proto);
+          spec.named_ingress |= dir == Direction::kIngress;
+        }
+      }
+      spec.rules[d].push_back(std::move(rs));
+    }
+  }
+  return spec;
 }
 
 // Egress rules with named ports: the number depends on the destination pod, so the rule
@@ -132,8 +185,8 @@ void Compiler::CollectNamedEgress(uint32_t policy, uint32_t rule, const PeerSet&
   if (!ps.everyone && !ps.blocks.empty()) {
     for (uint32_t e = 0; e < idx_.endpoints.size(); ++e) {
       const k8s::Pod& pod = *idx_.endpoints[e];
-      for (const auto& text : pod.pod_ips) {
-        auto ip = IpAddr::Parse(text);
+      for (const IpAddr& addr : idx_.endpoint_ips[e]) {
+        const IpAddr* ip = &addr;
         bool inside = std::any_of(ps.blocks.begin(), ps.blocks.end(), [&](const CidrBlock& blk) {
           return blk.cidr.contains(*ip) &&
                  std::none_of(blk.except.begin(), blk.except.end(), [&](const IpPrefix& x) { return x.contains(*ip); });
@@ -150,56 +203,61 @@ void Compiler::CollectNamedEgress(uint32_t policy, uint32_t rule, const PeerSet&
   }
 }
 
-void Compiler::CollectRule(uint32_t policy, Direction dir, uint32_t rule, const IdentityInfo& self,
-                           DirectionBuild* b) {
-  const auto& r = idx_.policies[policy]->Rules(dir)[rule];
-  const PeerSet& ps = Peers(policy, dir, rule);
-  if (r.ports.empty()) {  // every protocol, every port
+void Compiler::CollectRule(uint32_t policy, uint32_t rule, const RuleSpec& spec, Direction dir,
+                           const IdentityInfo& self, DirectionBuild* b) {
+  if (spec.every_port) {  // every protocol, every port
     uint32_t bit = b->NewBit(policy, rule);
-    b->AddPeers(ps, bit);
+    b->AddPeers(spec.peers, bit);
     for (uint8_t proto : kL4Protocols) b->spans.push_back({proto, 0, 65535, bit});
     b->other_bits.push_back(bit);
     return;
   }
-  std::vector<PortSpan> numeric;
-  std::vector<std::pair<std::string, uint8_t>> named;
-  for (const auto& p : r.ports) {
-    uint8_t proto = static_cast<uint8_t>(p.protocol_or_default());
-    if (!p.port) {
-      numeric.push_back({proto, 0, 65535, 0});
-    } else if (p.port->is_int) {
-      auto first = static_cast<uint16_t>(p.port->int_value);
-      numeric.push_back({proto, first, static_cast<uint16_t>(p.end_port.value_or(first)), 0});
-    } else if (dir == Direction::kIngress) {
-      // Ingress: the destination is the selected pod itself (tables are per named-port set).
-      if (auto n = self.example->ResolveNamedPort(p.port->str_value, p.protocol_or_default())) {
-        numeric.push_back({proto, *n, *n, 0});
-      }
-    } else {
-      named.emplace_back(p.port->str_value, proto);
+  // Ingress named ports resolve on the destination, the selected pod itself (tables are
+  // per named-port set), so they become numbers here. Egress ones resolve per peer.
+  const bool resolve_here = dir == Direction::kIngress;
+  bool numeric = !spec.numeric.empty();
+  if (resolve_here) {
+    for (const auto& [name, proto] : spec.named) {
+      numeric |= self.example->ResolveNamedPort(name, static_cast<k8s::Protocol>(proto)).has_value();
     }
   }
-  if (!numeric.empty()) {
+  if (numeric) {
     uint32_t bit = b->NewBit(policy, rule);
-    b->AddPeers(ps, bit);
-    for (auto& s : numeric) {
+    b->AddPeers(spec.peers, bit);
+    for (PortSpan s : spec.numeric) {
       s.rule_bit = bit;
       b->spans.push_back(s);
     }
+    if (resolve_here) {
+      for (const auto& [name, proto] : spec.named) {
+        if (auto n = self.example->ResolveNamedPort(name, static_cast<k8s::Protocol>(proto))) {
+          b->spans.push_back({proto, *n, *n, bit});
+        }
+      }
+    }
   }
-  if (!named.empty()) CollectNamedEgress(policy, rule, ps, named, b);
+  if (!resolve_here && !spec.named.empty()) CollectNamedEgress(policy, rule, spec.peers, spec.named, b);
+}
+
+// Appends a scratch vector to a packed repeated field in one allocation.
+template <typename T>
+void Put(google::protobuf::RepeatedField<uint32_t>* field, const std::vector<T>& values) {
+  field->Reserve(static_cast<int>(values.size()));
+  for (T v : values) field->AddAlreadyReserved(static_cast<uint32_t>(v));
 }
 
 void Compiler::BuildDirection(const IdentityInfo& self, Direction dir, v1::DirectionTable* dt) {
-  DirectionBuild b;
+  DirectionBuild& b = scratch_;
+  b.Clear();
+  const int d = static_cast<int>(dir);
   for (uint32_t p : self.policies) {
-    if (!idx_.policies[p]->Covers(dir)) continue;
+    const PolicySpec& spec = Spec(p);
+    if (!spec.covers[d]) continue;
     dt->set_isolated(true);
     dt->add_isolating_policies(p);
-    const auto& rules = idx_.policies[p]->Rules(dir);
-    for (uint32_t r = 0; r < rules.size(); ++r) CollectRule(p, dir, r, self, &b);
+    for (uint32_t r = 0; r < spec.rules[d].size(); ++r) CollectRule(p, r, spec.rules[d][r], dir, self, &b);
   }
-  const auto nbits = static_cast<uint32_t>(b.rules.size());
+  const auto nbits = static_cast<uint32_t>(b.rule_policy.size());
   const uint32_t row_words = (nbits + 63) / 64;
   dt->set_rule_count(nbits);
   dt->set_row_words(row_words);
@@ -207,35 +265,52 @@ void Compiler::BuildDirection(const IdentityInfo& self, Direction dir, v1::Direc
   dt->set_all_pods_row(kEmptyRow);
   dt->set_other_protocols_row(kEmptyRow);
   if (nbits == 0) return;
-  for (auto& r : b.rules) *dt->add_rules() = std::move(r);
+  Put(dt->mutable_rule_policy(), b.rule_policy);
+  Put(dt->mutable_rule_index(), b.rule_index);
 
   RowWriter rows(&words_, row_words);
-
   Bits all_pods(nbits);
   for (uint32_t bit : b.all_pod_bits) all_pods.set(bit);
   dt->set_all_pods_row(rows.Put(all_pods.data()));
 
+  // Identity dimension: one row per listed identity (all-pods rules included).
+  auto& ids = b.out_a;
+  auto& id_rows = b.out_b;
   std::sort(b.id_bits.begin(), b.id_bits.end());
   for (size_t i = 0; i < b.id_bits.size();) {
     uint32_t ident = b.id_bits[i].first;
     Bits row = all_pods;
     for (; i < b.id_bits.size() && b.id_bits[i].first == ident; ++i) row.set(b.id_bits[i].second);
-    auto* e = dt->add_identities();
-    e->set_identity(idx_.identities[ident].id);
-    e->set_row(rows.Put(row.data()));
+    ids.push_back(idx_.identities[ident].id);
+    id_rows.push_back(rows.Put(row.data()));
   }
-  for (const auto& fp : FlattenCidrs(b.blocks, nbits)) {
-    auto* c = dt->add_cidrs();
-    c->set_prefix(Bytes(fp.prefix.addr));
-    c->set_length(fp.prefix.len);
-    c->set_row(rows.Put(fp.rules.data()));
+  Put(dt->mutable_identity_ids(), ids);
+  Put(dt->mutable_identity_rows(), id_rows);
+
+  if (!b.blocks.empty()) {
+    auto flat_cidrs = FlattenCidrs(b.blocks, nbits);
+    std::string* addrs = dt->mutable_cidr_addrs();
+    addrs->reserve(16 * flat_cidrs.size());
+    dt->mutable_cidr_lengths()->Reserve(static_cast<int>(flat_cidrs.size()));
+    dt->mutable_cidr_rows()->Reserve(static_cast<int>(flat_cidrs.size()));
+    for (const auto& fp : flat_cidrs) {
+      addrs->append(fp.prefix.addr.bytes.begin(), fp.prefix.addr.bytes.end());
+      dt->add_cidr_lengths(fp.prefix.len);
+      dt->add_cidr_rows(rows.Put(fp.rules.data()));
+    }
   }
-  for (const auto& fr : FlattenPorts(b.spans, nbits)) {
-    auto* pr = dt->add_ports();
-    pr->set_protocol(fr.protocol);
-    pr->set_first(fr.first);
-    pr->set_last(fr.last);
-    pr->set_row(rows.Put(fr.rules.data()));
+
+  FlattenPorts(b.spans, nbits, &b.ports);
+  const int nports = static_cast<int>(b.ports.size());
+  for (auto* f : {dt->mutable_port_protocols(), dt->mutable_port_firsts(), dt->mutable_port_lasts(),
+                  dt->mutable_port_rows()}) {
+    f->Reserve(nports);
+  }
+  for (const auto& fr : b.ports) {
+    dt->add_port_protocols(fr.protocol);
+    dt->add_port_firsts(fr.first);
+    dt->add_port_lasts(fr.last);
+    dt->add_port_rows(rows.Put(fr.rules.data()));
   }
   Bits other(nbits);
   for (uint32_t bit : b.other_bits) other.set(bit);
@@ -243,18 +318,19 @@ void Compiler::BuildDirection(const IdentityInfo& self, Direction dir, v1::Direc
   rows_ += rows.rows();
 }
 
-// Endpoints share a table when the same policies select them and, if those policies use
-// named ports in ingress rules, the names resolve the same way on them.
-std::string Compiler::TableKey(const IdentityInfo& id) const {
-  std::string key;
-  bool named_ingress = false;
+// Endpoints share a direction's table when the same policies covering that direction
+// select them and, for ingress with named ports, the names resolve alike on them.
+std::string Compiler::TableKey(const IdentityInfo& id, Direction dir) {
+  const int d = static_cast<int>(dir);
+  std::string key(1, static_cast<char>('0' + d));
+  bool named = false;
   for (uint32_t p : id.policies) {
-    key += std::to_string(p) + ",";
-    for (const auto& r : idx_.policies[p]->ingress) {
-      for (const auto& port : r.ports) named_ingress |= port.port && !port.port->is_int;
-    }
+    const PolicySpec& spec = Spec(p);
+    if (!spec.covers[d]) continue;
+    key.append(reinterpret_cast<const char*>(&p), sizeof(p));
+    named |= dir == Direction::kIngress && spec.named_ingress;
   }
-  if (named_ingress) {
+  if (named) {
     key += "|";
     for (const auto& cp : id.example->ports) {
       if (!cp.name.empty()) key += cp.name + "/" + cp.protocol + "/" + std::to_string(cp.container_port) + ",";
@@ -292,23 +368,26 @@ void Compiler::Run() {
       np->set_port(port);
     }
   }
+  std::string* addrs = out_->mutable_ipcache_addrs();
+  addrs->reserve(16 * idx_.ipcache.size());
   for (const auto& [ip, identity] : idx_.ipcache) {
-    auto* e = out_->add_ipcache();
-    e->set_ip(Bytes(ip));
-    e->set_identity(identity);
+    addrs->append(ip.bytes.begin(), ip.bytes.end());
+    out_->add_ipcache_identities(identity);
   }
 
-  // One table per distinct key, built from the first identity that needs it.
+  // One table per distinct key and direction, built from the first identity that needs it.
   std::unordered_map<std::string, uint32_t> tables;
-  std::vector<uint32_t> identity_table(idx_.identities.size());
+  std::vector<std::array<uint32_t, 2>> identity_table(idx_.identities.size());
   for (uint32_t i = 0; i < idx_.identities.size(); ++i) {
-    auto [it, inserted] = tables.try_emplace(TableKey(idx_.identities[i]), out_->tables_size());
-    if (inserted) {
-      auto* t = out_->add_tables();
-      BuildDirection(idx_.identities[i], Direction::kIngress, t->mutable_ingress());
-      BuildDirection(idx_.identities[i], Direction::kEgress, t->mutable_egress());
+    for (Direction dir : {Direction::kIngress, Direction::kEgress}) {
+      auto [it, inserted] = tables.try_emplace(TableKey(idx_.identities[i], dir), out_->tables_size());
+      if (inserted) {
+        auto* t = out_->add_tables();
+        t->set_direction(dir == Direction::kIngress ? v1::INGRESS : v1::EGRESS);
+        BuildDirection(idx_.identities[i], dir, t);
+      }
+      identity_table[i][static_cast<int>(dir)] = it->second;
     }
-    identity_table[i] = it->second;
   }
 
   for (uint32_t e = 0; e < idx_.endpoints.size(); ++e) {
@@ -317,10 +396,11 @@ void Compiler::Run() {
     ep->set_namespace_(pod.meta.ns);
     ep->set_name(pod.meta.name);
     ep->set_node(pod.node_name);
-    for (const auto& ip : pod.pod_ips) ep->add_ips(Bytes(*IpAddr::Parse(ip)));
+    for (const auto& ip : idx_.endpoint_ips[e]) ep->add_ips(Bytes(ip));
     uint32_t ident = idx_.endpoint_identity[e];
     ep->set_identity(idx_.identities[ident].id);
-    ep->set_table(identity_table[ident]);
+    ep->set_ingress_table(identity_table[ident][0]);
+    ep->set_egress_table(identity_table[ident][1]);
   }
 
   out_->mutable_words()->Add(words_.begin(), words_.end());
@@ -332,23 +412,26 @@ void Compiler::Run() {
   st->set_policies(out_->policies_size());
   st->set_words(words_.size());
   st->set_rows(rows_);
-  for (const auto& t : out_->tables()) {
-    for (const auto* d : {&t.ingress(), &t.egress()}) {
-      st->set_rules(st->rules() + d->rule_count());
-      st->set_identity_entries(st->identity_entries() + d->identities_size());
-      st->set_cidr_entries(st->cidr_entries() + d->cidrs_size());
-      st->set_port_entries(st->port_entries() + d->ports_size());
-    }
+  for (const auto& d : out_->tables()) {
+    st->set_rules(st->rules() + d.rule_count());
+    st->set_identity_entries(st->identity_entries() + d.identity_ids_size());
+    st->set_cidr_entries(st->cidr_entries() + d.cidr_lengths_size());
+    st->set_port_entries(st->port_entries() + d.port_rows_size());
   }
 }
 
 }  // namespace
 
-v1::RuleTables Compile(const k8s::ClusterState& state, const Options& options) {
+void CompileInto(const k8s::ClusterState& state, const Options& options, v1::RuleTables* out) {
+  out->Clear();
   ClusterIndex index(state);
+  out->set_generation(options.generation);
+  Compiler(index, out).Run();
+}
+
+v1::RuleTables Compile(const k8s::ClusterState& state, const Options& options) {
   v1::RuleTables out;
-  out.set_generation(options.generation);
-  Compiler(index, &out).Run();
+  CompileInto(state, options, &out);
   return out;
 }
 

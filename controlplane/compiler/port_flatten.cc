@@ -1,10 +1,19 @@
 #include "controlplane/compiler/port_flatten.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace netfence::compiler {
 
 std::vector<FlatPortRange> FlattenPorts(const std::vector<PortSpan>& spans, uint32_t rule_count) {
+  std::vector<FlatPortRange> out;
+  FlattenPorts(spans, rule_count, &out);
+  return out;
+}
+
+void FlattenPorts(const std::vector<PortSpan>& spans, uint32_t rule_count, std::vector<FlatPortRange>* out_ptr) {
+  std::vector<FlatPortRange>& out = *out_ptr;
+  out.clear();
   // Sweep over boundary events per protocol: +bit at `first`, -bit after `last`.
   struct Event {
     uint8_t protocol;
@@ -21,7 +30,6 @@ std::vector<FlatPortRange> FlattenPorts(const std::vector<PortSpan>& spans, uint
   }
   std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.key() < b.key(); });
 
-  std::vector<FlatPortRange> out;
   std::vector<uint32_t> count(rule_count, 0);
   Bits current(rule_count);
   uint32_t active = 0;  // rule bits with a positive count
@@ -46,7 +54,6 @@ std::vector<FlatPortRange> FlattenPorts(const std::vector<PortSpan>& spans, uint
       out.push_back({proto, static_cast<uint16_t>(at), static_cast<uint16_t>(end), current});
     }
   }
-  return out;
 }
 
 }  // namespace netfence::compiler

@@ -26,5 +26,7 @@ struct FlatPortRange {
 // Sorted by (protocol, first); adjacent ranges with equal rules are merged; ports no rule
 // covers are left out.
 std::vector<FlatPortRange> FlattenPorts(const std::vector<PortSpan>& spans, uint32_t rule_count);
+// The same into `out` (cleared first), reusing its capacity.
+void FlattenPorts(const std::vector<PortSpan>& spans, uint32_t rule_count, std::vector<FlatPortRange>* out);
 
 }  // namespace netfence::compiler

@@ -1,5 +1,7 @@
 #include "controlplane/compiler/rows.h"
 
+#include <algorithm>
+
 #include "controlplane/compiler/compiler.h"
 
 namespace netfence::compiler {
@@ -7,15 +9,34 @@ namespace netfence::compiler {
 RowWriter::RowWriter(std::vector<uint64_t>* arena, uint32_t row_words)
     : arena_(arena), row_words_(row_words), summary_words_(SummaryWords(row_words)) {}
 
+namespace {
+uint64_t HashWords(const uint64_t* w, uint32_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15ull;
+  for (uint32_t i = 0; i < n; ++i) h = (h ^ w[i]) * 0xBF58476D1CE4E5B9ull, h ^= h >> 31;
+  return h;
+}
+}  // namespace
+
 uint32_t RowWriter::Put(const uint64_t* bits) {
   bool any = false;
   for (uint32_t i = 0; i < row_words_ && !any; ++i) any = bits[i] != 0;
   if (!any) return kEmptyRow;
-  std::string key(reinterpret_cast<const char*>(bits), row_words_ * sizeof(uint64_t));
-  auto [it, inserted] = seen_.try_emplace(std::move(key), 0);
-  if (!inserted) return it->second;
+  if ((rows_ + 1) * 2 > slots_.size()) {  // keep the set at most half full
+    std::vector<uint32_t> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(8, old.size() * 2), kEmptyRow);
+    for (uint32_t off : old) {
+      if (off == kEmptyRow) continue;
+      size_t i = HashWords(arena_->data() + off + summary_words_, row_words_) & (slots_.size() - 1);
+      while (slots_[i] != kEmptyRow) i = (i + 1) & (slots_.size() - 1);
+      slots_[i] = off;
+    }
+  }
+  size_t i = HashWords(bits, row_words_) & (slots_.size() - 1);
+  for (; slots_[i] != kEmptyRow; i = (i + 1) & (slots_.size() - 1)) {
+    if (std::memcmp(arena_->data() + slots_[i] + summary_words_, bits, row_words_ * 8) == 0) return slots_[i];
+  }
   uint32_t offset = static_cast<uint32_t>(arena_->size());
-  it->second = offset;
+  slots_[i] = offset;
   arena_->resize(arena_->size() + summary_words_ + row_words_, 0);
   uint64_t* summary = arena_->data() + offset;
   uint64_t* words = summary + summary_words_;

@@ -5,8 +5,7 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
-#include <unordered_map>
+#include <cstring>
 #include <vector>
 
 namespace netfence::compiler {
@@ -26,29 +25,50 @@ class RowWriter {
   std::vector<uint64_t>* arena_;
   uint32_t row_words_;
   uint32_t summary_words_;
-  std::unordered_map<std::string, uint32_t> seen_;  // row bytes -> offset
+  // Rows stored so far, as an open-addressing set of offsets keyed by the row's hash; the
+  // words themselves are compared in the arena (no copies, no allocation per row).
+  std::vector<uint32_t> slots_;
   uint64_t rows_ = 0;
 };
 
-// A growable bit set of fixed width, the working form of a row while tables are built.
+// A bit set of fixed width, the working form of a row while tables are built. Rows of up
+// to 128 rules (nearly all of them) live inline, without allocation.
 class Bits {
  public:
-  explicit Bits(uint32_t nbits = 0) : words_((nbits + 63) / 64, 0) {}
+  explicit Bits(uint32_t nbits = 0) : words_((nbits + 63) / 64) {}
   void set(uint32_t b) { words_[b / 64] |= uint64_t{1} << (b % 64); }
   void clear(uint32_t b) { words_[b / 64] &= ~(uint64_t{1} << (b % 64)); }
   void flip(uint32_t b) { words_[b / 64] ^= uint64_t{1} << (b % 64); }
-  void or_with(const Bits& o) {
-    for (size_t i = 0; i < words_.size(); ++i) words_[i] |= o.words_[i];
-  }
   bool any() const {
     for (auto w : words_) if (w) return true;
     return false;
   }
   const uint64_t* data() const { return words_.data(); }
-  bool operator==(const Bits&) const = default;
+  bool operator==(const Bits& o) const {
+    return words_.size() == o.words_.size() && std::memcmp(data(), o.data(), words_.size() * 8) == 0;
+  }
 
  private:
-  std::vector<uint64_t> words_;
+  // A vector with two words of inline storage.
+  class Words {
+   public:
+    explicit Words(size_t n) : n_(n) {
+      if (n > kInline) heap_.assign(n, 0);
+    }
+    size_t size() const { return n_; }
+    uint64_t* data() { return n_ > kInline ? heap_.data() : inline_; }
+    const uint64_t* data() const { return n_ > kInline ? heap_.data() : inline_; }
+    uint64_t& operator[](size_t i) { return data()[i]; }
+    const uint64_t* begin() const { return data(); }
+    const uint64_t* end() const { return data() + n_; }
+
+   private:
+    static constexpr size_t kInline = 2;
+    size_t n_;
+    uint64_t inline_[kInline] = {0, 0};
+    std::vector<uint64_t> heap_;
+  };
+  Words words_;
 };
 
 }  // namespace netfence::compiler

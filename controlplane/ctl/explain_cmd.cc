@@ -74,13 +74,13 @@ bool PickAddresses(Side* from, Side* to) {
 }
 
 json RuleJson(const v1::RuleTables& tables, const std::map<std::string, const k8s::NetworkPolicy*>& policies,
-              const v1::RuleRef& ref, k8s::Direction dir) {
-  const auto& pr = tables.policies(ref.policy());
+              uint32_t policy, uint32_t rule_index, k8s::Direction dir) {
+  const auto& pr = tables.policies(policy);
   json j{{"namespace", pr.namespace_()}, {"name", pr.name()}, {"direction", k8s::DirectionName(dir)},
-         {"rule", ref.rule_index()}};
+         {"rule", rule_index}};
   auto it = policies.find(pr.namespace_() + "/" + pr.name());
   if (it != policies.end()) {
-    const auto& rule = it->second->Rules(dir)[ref.rule_index()];
+    const auto& rule = it->second->Rules(dir)[rule_index];
     json peers = json::array(), ports = json::array();
     for (const auto& p : rule.peers) peers.push_back(p.str());
     for (const auto& p : rule.ports) ports.push_back(p.str());
@@ -102,25 +102,24 @@ json ExplainDirection(const Compiled& c, const std::map<std::string, const k8s::
     return j;
   }
   const auto& tables = *c.tables;
-  uint32_t table = tables.endpoints(*ep).table();
-  const auto& dt = dir == k8s::Direction::kIngress ? tables.tables(table).ingress() : tables.tables(table).egress();
-  const auto v1dir = dir == k8s::Direction::kIngress ? v1::INGRESS : v1::EGRESS;
+  const auto& endpoint = tables.endpoints(*ep);
+  uint32_t table = dir == k8s::Direction::kIngress ? endpoint.ingress_table() : endpoint.egress_table();
+  const auto& dt = tables.tables(table);
   j["isolated"] = dt.isolated();
   json iso = json::array();
   for (uint32_t p : dt.isolating_policies()) iso.push_back(tables.policies(p).namespace_() + "/" + tables.policies(p).name());
   j["isolating_policies"] = iso;
-  auto d = c.classifier->Match(table, v1dir, *peer.ip, proto, port);
+  auto d = c.classifier->Match(table, *peer.ip, proto, port);
   j["outcome"] = d.outcome == classifier::Outcome::kNotIsolated ? "not-isolated"
                  : d.outcome == classifier::Outcome::kAllowed  ? "allowed"
                                                                : "denied";
   json rules = json::array();
   uint32_t last_rule = ~0u, last_policy = ~0u;
-  for (uint32_t bit : c.classifier->MatchingRules(table, v1dir, *peer.ip, proto, port)) {
-    const auto& ref = dt.rules(bit);
-    if (ref.policy() == last_policy && ref.rule_index() == last_rule) continue;  // one rule, several bits
-    last_policy = ref.policy();
-    last_rule = ref.rule_index();
-    rules.push_back(RuleJson(tables, policies, ref, dir));
+  for (uint32_t bit : c.classifier->MatchingRules(table, *peer.ip, proto, port)) {
+    if (dt.rule_policy(bit) == last_policy && dt.rule_index(bit) == last_rule) continue;  // one rule, several bits
+    last_policy = dt.rule_policy(bit);
+    last_rule = dt.rule_index(bit);
+    rules.push_back(RuleJson(tables, policies, last_policy, last_rule, dir));
   }
   j["matching_rules"] = rules;
   return j;

@@ -16,12 +16,6 @@ constexpr uint32_t kNoEndpoint = 0xFFFFFFFFu;
 
 u128 ToU128(const IpAddr& a) { return (u128{a.hi()} << 64) | a.lo(); }
 
-IpAddr FromBytes(const std::string& b) {
-  IpAddr a;
-  std::memcpy(a.bytes.data(), b.data(), std::min<size_t>(b.size(), 16));
-  return a;
-}
-
 int PortSlot(uint8_t proto) {
   switch (proto) {
     case 6: return 0;
@@ -67,7 +61,7 @@ struct Classifier::Impl {
     std::vector<uint32_t> cidr_rows;
     PortIndex ports[3];  // TCP, UDP, SCTP
   };
-  std::vector<Dir> dirs;  // 2 per table: ingress, egress
+  std::vector<Dir> dirs;  // per table
   std::vector<uint64_t> zeros;  // an all-zero row as wide as the widest table's
   const uint64_t* words = nullptr;
 
@@ -120,13 +114,15 @@ void BuildIntervals(const v1::DirectionTable& dt, Classifier::Impl::Dir* d) {
       cursor = top.last + 1;
     }
   };
-  for (const auto& c : dt.cidrs()) {
-    u128 start = ToU128(FromBytes(c.prefix()));
+  for (int i = 0; i < dt.cidr_lengths_size(); ++i) {
+    IpAddr a;
+    std::memcpy(a.bytes.data(), dt.cidr_addrs().data() + 16 * i, 16);
+    u128 start = ToU128(a);
     while (!stack.empty() && stack.back().last < start) close_top();
     if (!done && cursor < start) emit(cursor, stack.empty() ? kEmptyRow : stack.back().row);
     cursor = start;
     done = false;
-    stack.push_back({PrefixLast(start, c.length()), c.row()});
+    stack.push_back({PrefixLast(start, dt.cidr_lengths(i)), dt.cidr_rows(i)});
   }
   while (!stack.empty()) close_top();
   if (!done) emit(cursor, kEmptyRow);
@@ -142,15 +138,20 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(std::shared_ptr<con
   impl->words = t.words().data();
   const uint64_t nwords = static_cast<uint64_t>(t.words_size());
 
-  size_t nips = static_cast<size_t>(t.ipcache_size());
+  if (t.ipcache_addrs().size() != 16 * static_cast<size_t>(t.ipcache_identities_size())) {
+    return Status::Error("ipcache: " + std::to_string(t.ipcache_addrs().size()) + " address bytes for " +
+                         std::to_string(t.ipcache_identities_size()) + " identities");
+  }
+  size_t nips = static_cast<size_t>(t.ipcache_identities_size());
   for (const auto& ep : t.endpoints()) nips += static_cast<size_t>(ep.ips_size());
   size_t cap = 16;
   while (cap < nips * 2 + 2) cap *= 2;
   impl->ip_slots.resize(cap);
   impl->ip_mask = cap - 1;
-  auto insert = [&](const std::string& bytes, uint32_t identity, uint32_t endpoint) -> Impl::IpSlot* {
-    if (bytes.size() != 16) return nullptr;
-    u128 ip = ToU128(FromBytes(bytes));
+  auto insert = [&](const char* bytes, uint32_t identity, uint32_t endpoint) -> Impl::IpSlot* {
+    IpAddr a;
+    std::memcpy(a.bytes.data(), bytes, 16);
+    u128 ip = ToU128(a);
     for (size_t i = Impl::Hash(ip) & impl->ip_mask;; i = (i + 1) & impl->ip_mask) {
       auto& s = impl->ip_slots[i];
       if (!s.used) {
@@ -160,26 +161,28 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(std::shared_ptr<con
       if (s.ip == ip) return &s;
     }
   };
-  for (const auto& e : t.ipcache()) {
-    if (!insert(e.ip(), e.identity(), kNoEndpoint)) return Status::Error("ipcache entry with a malformed address");
+  for (int i = 0; i < t.ipcache_identities_size(); ++i) {
+    insert(t.ipcache_addrs().data() + 16 * i, t.ipcache_identities(i), kNoEndpoint);
   }
   for (int e = 0; e < t.endpoints_size(); ++e) {
     const auto& ep = t.endpoints(e);
-    if (ep.table() >= static_cast<uint32_t>(t.tables_size())) {
+    if (ep.ingress_table() >= static_cast<uint32_t>(t.tables_size()) ||
+        ep.egress_table() >= static_cast<uint32_t>(t.tables_size())) {
       return Status::Error("endpoint " + ep.namespace_() + "/" + ep.name() + " refers to a missing table");
     }
     for (const auto& ip : ep.ips()) {
       if (ip.size() != 16) {
         return Status::Error("endpoint " + ep.namespace_() + "/" + ep.name() + " has a malformed address");
       }
-      Impl::IpSlot* s = insert(ip, ep.identity(), static_cast<uint32_t>(e));
+      Impl::IpSlot* s = insert(ip.data(), ep.identity(), static_cast<uint32_t>(e));
       if (s->endpoint == kNoEndpoint) s->endpoint = static_cast<uint32_t>(e);
     }
   }
 
   uint32_t widest = 0;
   for (int ti = 0; ti < t.tables_size(); ++ti) {
-    for (const auto* dt : {&t.tables(ti).ingress(), &t.tables(ti).egress()}) {
+    {
+      const v1::DirectionTable* dt = &t.tables(ti);
       Impl::Dir d;
       d.isolated = dt->isolated();
       d.summary_words = dt->summary_words();
@@ -188,34 +191,41 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(std::shared_ptr<con
       auto check_row = [&](uint32_t row) {
         return row == kEmptyRow || uint64_t{row} + d.summary_words + d.row_words <= nwords;
       };
+      const int nrules = static_cast<int>(dt->rule_count());
       if (d.row_words != (dt->rule_count() + 63) / 64 || d.summary_words != (d.row_words + 63) / 64 ||
-          dt->rules_size() != static_cast<int>(dt->rule_count())) {
+          dt->rule_policy_size() != nrules || dt->rule_index_size() != nrules) {
         return Status::Error("table " + std::to_string(ti) + ": inconsistent row sizes");
       }
-      for (const auto& r : dt->rules()) {
-        if (r.policy() >= static_cast<uint32_t>(t.policies_size())) {
+      for (uint32_t p : dt->rule_policy()) {
+        if (p >= static_cast<uint32_t>(t.policies_size())) {
           return Status::Error("table " + std::to_string(ti) + ": rule refers to a missing policy");
         }
       }
-      bool rows_ok = check_row(dt->all_pods_row()) && check_row(dt->other_protocols_row());
+      const int nids = dt->identity_ids_size(), ncidrs = dt->cidr_lengths_size(), nports = dt->port_rows_size();
+      bool rows_ok = check_row(dt->all_pods_row()) && check_row(dt->other_protocols_row()) &&
+                     dt->identity_rows_size() == nids && dt->cidr_rows_size() == ncidrs &&
+                     dt->cidr_addrs().size() == 16 * static_cast<size_t>(ncidrs) &&
+                     dt->port_protocols_size() == nports && dt->port_firsts_size() == nports &&
+                     dt->port_lasts_size() == nports;
+      if (!rows_ok) return Status::Error("table " + std::to_string(ti) + ": dimension arrays of unequal length");
       d.all_pods_row = dt->all_pods_row();
       d.other_row = dt->other_protocols_row();
-      for (const auto& e : dt->identities()) {
-        rows_ok &= check_row(e.row());
-        if (!d.id_keys.empty() && d.id_keys.back() >= e.identity()) rows_ok = false;
-        d.id_keys.push_back(e.identity());
-        d.id_rows.push_back(e.row());
+      for (int i = 0; i < nids; ++i) {
+        rows_ok &= check_row(dt->identity_rows(i)) && (i == 0 || dt->identity_ids(i - 1) < dt->identity_ids(i));
       }
-      for (const auto& c : dt->cidrs()) rows_ok &= check_row(c.row()) && c.prefix().size() == 16 && c.length() <= 128;
-      for (const auto& p : dt->ports()) {
-        int slot = PortSlot(static_cast<uint8_t>(p.protocol()));
-        rows_ok &= check_row(p.row()) && slot >= 0 && p.first() <= p.last() && p.last() <= 65535;
-        if (slot < 0) break;
+      d.id_keys.assign(dt->identity_ids().begin(), dt->identity_ids().end());
+      d.id_rows.assign(dt->identity_rows().begin(), dt->identity_rows().end());
+      for (int i = 0; i < ncidrs; ++i) rows_ok &= check_row(dt->cidr_rows(i)) && dt->cidr_lengths(i) <= 128;
+      for (int i = 0; i < nports && rows_ok; ++i) {
+        int slot = PortSlot(static_cast<uint8_t>(dt->port_protocols(i)));
+        rows_ok &= check_row(dt->port_rows(i)) && slot >= 0 && dt->port_protocols(i) < 256 &&
+                   dt->port_firsts(i) <= dt->port_lasts(i) && dt->port_lasts(i) <= 65535;
+        if (!rows_ok) break;
         auto& pi = d.ports[slot];
-        if (!pi.last.empty() && pi.last.back() >= p.first()) rows_ok = false;
-        pi.first.push_back(static_cast<uint16_t>(p.first()));
-        pi.last.push_back(static_cast<uint16_t>(p.last()));
-        pi.row.push_back(p.row());
+        if (!pi.last.empty() && pi.last.back() >= dt->port_firsts(i)) rows_ok = false;
+        pi.first.push_back(static_cast<uint16_t>(dt->port_firsts(i)));
+        pi.last.push_back(static_cast<uint16_t>(dt->port_lasts(i)));
+        pi.row.push_back(dt->port_rows(i));
       }
       if (!rows_ok) return Status::Error("table " + std::to_string(ti) + ": malformed or out-of-range rows");
       BuildIntervals(*dt, &d);
@@ -276,11 +286,10 @@ bool Classifier::Impl::Lookup(const Dir& d, const IpAddr& peer, uint8_t proto, u
   return true;
 }
 
-DirectionDecision Classifier::Match(uint32_t table, v1::Direction dir, const IpAddr& peer, uint8_t proto,
-                                    uint16_t dport) const {
+DirectionDecision Classifier::Match(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport) const {
   DirectionDecision out;
   const Impl& im = *impl_;
-  const Impl::Dir& d = im.dirs[2 * table + (dir == v1::EGRESS ? 1 : 0)];
+  const Impl::Dir& d = im.dirs[table];
   if (!d.isolated) return out;
   out.table = table;
   out.outcome = Outcome::kDenied;
@@ -305,11 +314,11 @@ DirectionDecision Classifier::Match(uint32_t table, v1::Direction dir, const IpA
   return out;
 }
 
-std::vector<uint32_t> Classifier::MatchingRules(uint32_t table, v1::Direction dir, const IpAddr& peer,
-                                                uint8_t proto, uint16_t dport) const {
+std::vector<uint32_t> Classifier::MatchingRules(uint32_t table, const IpAddr& peer, uint8_t proto,
+                                                uint16_t dport) const {
   std::vector<uint32_t> out;
   const Impl& im = *impl_;
-  const Impl::Dir& d = im.dirs[2 * table + (dir == v1::EGRESS ? 1 : 0)];
+  const Impl::Dir& d = im.dirs[table];
   Impl::Rows r;
   if (!d.isolated || !im.Lookup(d, peer, proto, dport, &r)) return out;
   const uint32_t S = d.summary_words;
@@ -327,10 +336,10 @@ Decision Classifier::Classify(const FlowKey& key) const {
   const auto* dst = impl_->FindIp(ToU128(key.dst));
   const auto& eps = tables_->endpoints();
   if (src && src->endpoint != kNoEndpoint) {
-    d.egress = Match(eps[src->endpoint].table(), v1::EGRESS, key.dst, key.proto, key.dport);
+    d.egress = Match(eps[src->endpoint].egress_table(), key.dst, key.proto, key.dport);
   }
   if (dst && dst->endpoint != kNoEndpoint) {
-    d.ingress = Match(eps[dst->endpoint].table(), v1::INGRESS, key.src, key.proto, key.dport);
+    d.ingress = Match(eps[dst->endpoint].ingress_table(), key.src, key.proto, key.dport);
   }
   return d;
 }

@@ -30,7 +30,7 @@ enum class Outcome : uint8_t {
 
 struct DirectionDecision {
   Outcome outcome = Outcome::kNotIsolated;
-  uint32_t table = 0;     // the endpoint's table, when outcome != kNotIsolated
+  uint32_t table = 0;     // the endpoint's table for this direction (RuleTables.tables index)
   uint32_t rule_bit = 0;  // the lowest matching rule bit, when outcome == kAllowed
   bool passes() const { return outcome != Outcome::kDenied; }
 };
@@ -48,13 +48,11 @@ class Classifier {
 
   Decision Classify(const FlowKey& key) const;
 
-  // One direction of one table against a peer address.
-  DirectionDecision Match(uint32_t table, v1::Direction dir, const IpAddr& peer, uint8_t proto,
-                          uint16_t dport) const;
+  // One table (one direction of some endpoints' policy) against a peer address.
+  DirectionDecision Match(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport) const;
 
   // Every rule bit matching, lowest first (for explanations; allocates, not for the fast path).
-  std::vector<uint32_t> MatchingRules(uint32_t table, v1::Direction dir, const IpAddr& peer, uint8_t proto,
-                                      uint16_t dport) const;
+  std::vector<uint32_t> MatchingRules(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport) const;
 
   // The endpoint (index into tables().endpoints()) that owns an IP, if any.
   std::optional<uint32_t> EndpointOf(const IpAddr& ip) const;

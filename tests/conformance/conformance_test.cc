@@ -162,7 +162,7 @@ TEST_P(Conformance, MatchesHandWrittenTable) {
         }
       }
     }
-    EXPECT_EQ(diffs, "") << "scenario " << GetParam() << ", " << CaseName(c) << ":\n"
+    EXPECT_TRUE(diffs.empty()) << "scenario " << GetParam() << ", " << CaseName(c) << ":\n"
                          << diffs << "tables (rows: sources, '.' allowed, 'X' denied):\n"
                          << matrix.ToTable();
   }

@@ -52,7 +52,7 @@ const std::vector<NamedPortKind> kNamedPorts = {
     {"metrics", {9090, 9091}, {"TCP", "SCTP"}},
 };
 const std::vector<std::string> kPortNames = {"http", "dns", "metrics", "nope"};
-const std::vector<int64_t> kCommonPorts = {53, 80, 443, 5353, 8080, 9090, 9091};
+const std::vector<int64_t> kCommonPorts = {1, 53, 80, 443, 5353, 8080, 9090, 9091, 65535};
 const std::vector<std::string> kProtocols = {"TCP", "UDP", "SCTP"};
 
 const std::vector<std::string> kOutsideIps = {"8.8.8.8", "172.16.5.5", "10.0.9.9", "2001:db8::1", "fd00::9:9"};
@@ -175,21 +175,26 @@ NetworkPolicyPort RandomPort(Rng& rng) {
   return port;
 }
 
-NetworkPolicyRule RandomRule(Rng& rng, const ClusterState& state, const std::vector<std::string>& ns_names) {
+// `narrow`: always peers and nearly always ports, so that few rules match a packet and the
+// lowest matching rule is often far down the list.
+NetworkPolicyRule RandomRule(Rng& rng, const ClusterState& state, const std::vector<std::string>& ns_names,
+                             bool narrow) {
   NetworkPolicyRule rule;
-  if (Chance(rng, 0.7)) {
+  if (narrow || Chance(rng, 0.7)) {
     for (int i = Uniform(rng, 1, 3); i > 0; --i) rule.peers.push_back(RandomPeer(rng, state, ns_names));
   }
-  if (Chance(rng, 0.6)) {
+  if (Chance(rng, narrow ? 0.9 : 0.6)) {
     for (int i = Uniform(rng, 1, 3); i > 0; --i) rule.ports.push_back(RandomPort(rng));
   }
   return rule;
 }
 
-std::vector<NetworkPolicyRule> RandomRules(Rng& rng, const ClusterState& state, const std::vector<std::string>& ns) {
+// `many`: enough rules that a table's rule bits span several 64-bit words.
+std::vector<NetworkPolicyRule> RandomRules(Rng& rng, const ClusterState& state, const std::vector<std::string>& ns,
+                                           bool many) {
   std::vector<NetworkPolicyRule> rules;
-  const int count = Chance(rng, 0.25) ? 0 : Uniform(rng, 1, 3);
-  for (int i = 0; i < count; ++i) rules.push_back(RandomRule(rng, state, ns));
+  const int count = many ? Uniform(rng, 4, 16) : Chance(rng, 0.25) ? 0 : Uniform(rng, 1, 3);
+  for (int i = 0; i < count; ++i) rules.push_back(RandomRule(rng, state, ns, many));
   return rules;
 }
 
@@ -247,19 +252,25 @@ ClusterState RandomCluster(Rng& rng) {
     const int pods = Uniform(rng, 2, 6);
     for (int p = 0; p < pods; ++p) state.pods.push_back(RandomPod(rng, ns_names[n], static_cast<int>(n), p, &host_ips));
   }
+  // One cluster in twelve is big: many policies selecting the same pods, so that tables
+  // have more than 64 (or 128) rule bits.
+  const bool big = Chance(rng, 1.0 / 12);
+  const int policies = big ? Uniform(rng, 12, 30) : Uniform(rng, 0, 6);
   std::set<std::pair<std::string, std::string>> taken;
-  for (int i = Uniform(rng, 0, 6); i > 0; --i) {
+  for (int i = 0; i < policies; ++i) {
     NetworkPolicy np;
     np.meta.ns = Pick(rng, ns_names);
-    do {
-      np.meta.name = Pick(rng, kPolicyNames);
-    } while (!taken.insert({np.meta.ns, np.meta.name}).second);
-    np.pod_selector = RandomSelector(rng, kPodKeys);
+    np.meta.name = Pick(rng, kPolicyNames);
+    if (!taken.insert({np.meta.ns, np.meta.name}).second) {
+      np.meta.name = "np-" + std::to_string(i);  // unique: no fixed name has this form
+      taken.insert({np.meta.ns, np.meta.name});
+    }
+    np.pod_selector = big && Chance(rng, 0.6) ? LabelSelector{} : RandomSelector(rng, kPodKeys);
     static const std::vector<std::vector<std::string>> kTypes = {
         {}, {}, {}, {"Ingress"}, {"Ingress"}, {"Egress"}, {"Egress"}, {"Ingress", "Egress"}, {"Egress", "Ingress"}};
     np.policy_types = Pick(rng, kTypes);
-    np.ingress = RandomRules(rng, state, ns_names);
-    np.egress = RandomRules(rng, state, ns_names);
+    np.ingress = RandomRules(rng, state, ns_names, big);
+    np.egress = RandomRules(rng, state, ns_names, big);
     state.policies.push_back(std::move(np));
   }
   return state;

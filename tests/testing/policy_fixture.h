@@ -35,12 +35,11 @@ class Cluster {
     return Decide(src, dst, proto, port).allowed();
   }
   // "ns/name#rule" of the rule that decided a direction, or "" when none did.
-  std::string RuleOf(const classifier::DirectionDecision& d, v1::Direction dir) const {
+  std::string RuleOf(const classifier::DirectionDecision& d) const {
     if (d.outcome != classifier::Outcome::kAllowed) return "";
-    const auto& t = tables_->tables(d.table);
-    const auto& ref = (dir == v1::INGRESS ? t.ingress() : t.egress()).rules(d.rule_bit);
-    const auto& p = tables_->policies(ref.policy());
-    return p.namespace_() + "/" + p.name() + "#" + std::to_string(ref.rule_index());
+    const auto& dt = tables_->tables(d.table);
+    const auto& p = tables_->policies(dt.rule_policy(d.rule_bit));
+    return p.namespace_() + "/" + p.name() + "#" + std::to_string(dt.rule_index(d.rule_bit));
   }
 
  private:

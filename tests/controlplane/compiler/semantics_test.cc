@@ -156,7 +156,8 @@ TEST(Semantics, NamedPortIngressResolvesOnTheDestinationPod) {
   EXPECT_FALSE(c.Allowed("10.0.3.3", "10.0.3.1", 9090));
   EXPECT_TRUE(c.Allowed("10.0.3.3", "10.0.3.2", 9090));
   EXPECT_FALSE(c.Allowed("10.0.3.3", "10.0.3.2", 8080));
-  EXPECT_NE(c.tables().endpoints(1).table(), c.tables().endpoints(2).table());  // web1, web2
+  EXPECT_NE(c.tables().endpoints(1).ingress_table(), c.tables().endpoints(2).ingress_table());  // web1, web2
+  EXPECT_EQ(c.tables().endpoints(1).egress_table(), c.tables().endpoints(2).egress_table());
 }
 
 TEST(Semantics, NamedPortEgressResolvesOnThePeerPod) {
@@ -248,9 +249,9 @@ TEST(Semantics, ReportedRuleIsTheFirstMatchingInPolicyOrder) {
   Cluster c(Base() + PolicyYaml("y", "b-policy", "  podSelector: {}\n  ingress:\n  - ports: [{port: 81}]\n  - {}") +
             PolicyYaml("y", "a-policy", "  podSelector: {}\n  ingress:\n  - ports: [{port: 80}]"));
   auto d = c.Decide("10.0.1.1", "10.0.2.2", kTCP, 80);
-  EXPECT_EQ(c.RuleOf(d.ingress, v1::INGRESS), "y/a-policy#0");
+  EXPECT_EQ(c.RuleOf(d.ingress), "y/a-policy#0");
   d = c.Decide("10.0.1.1", "10.0.2.2", kTCP, 443);
-  EXPECT_EQ(c.RuleOf(d.ingress, v1::INGRESS), "y/b-policy#1");
+  EXPECT_EQ(c.RuleOf(d.ingress), "y/b-policy#1");
 }
 
 }  // namespace

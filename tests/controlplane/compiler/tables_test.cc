@@ -17,17 +17,20 @@ TEST(Tables, PodsWithIdenticalLabelsShareOneIdentityAndOneTable) {
   const auto& t = c.tables();
   EXPECT_EQ(t.identities_size(), 2);
   EXPECT_EQ(t.endpoints_size(), 21);
-  EXPECT_EQ(t.tables_size(), 2);  // the db's, and the unpoliced web pods'
+  // Ingress: the db's, and the unpoliced web pods'; egress: one open table for everyone.
+  EXPECT_EQ(t.tables_size(), 3);
   std::set<uint32_t> web_tables, web_ids;
   for (const auto& ep : t.endpoints()) {
-    if (ep.name().starts_with("web-")) web_tables.insert(ep.table()), web_ids.insert(ep.identity());
+    if (ep.name().starts_with("web-")) web_tables.insert(ep.ingress_table()), web_ids.insert(ep.identity());
+    EXPECT_EQ(ep.egress_table(), t.endpoints(0).egress_table());
   }
   EXPECT_EQ(web_tables.size(), 1u);
   EXPECT_EQ(web_ids.size(), 1u);
   for (const auto& id : t.identities()) EXPECT_GE(id.id(), compiler::kFirstPodIdentity);
   // The db table lists the web identity once, not 20 pods.
-  const auto& db_in = t.tables(t.endpoints(0).table()).ingress();
-  EXPECT_EQ(db_in.identities_size(), 1);
+  const auto& db_in = t.tables(t.endpoints(0).ingress_table());
+  EXPECT_EQ(db_in.direction(), v1::INGRESS);
+  EXPECT_EQ(db_in.identity_ids_size(), 1);
 }
 
 TEST(Tables, RowsSpanManyWordsAndTheLowestMatchingRuleIsReported) {
@@ -37,7 +40,7 @@ TEST(Tables, RowsSpanManyWordsAndTheLowestMatchingRuleIsReported) {
   for (int i = 0; i < 5000; ++i) spec += "  - ports: [{port: " + std::to_string(10000 + i) + "}]\n";
   spec += "  - ports: [{port: 14999}]\n";  // a second rule for the last port: the first still wins
   Cluster c(PodYaml("a", "p", "app: p", "10.2.0.1") + PodYaml("a", "q", "app: q", "10.2.0.2") + PolicyYaml("a", "many", spec));
-  const auto& dt = c.tables().tables(c.tables().endpoints(0).table()).ingress();
+  const auto& dt = c.tables().tables(c.tables().endpoints(0).ingress_table());
   EXPECT_EQ(dt.rule_count(), 5001u);
   EXPECT_EQ(dt.row_words(), 79u);
   EXPECT_EQ(dt.summary_words(), 2u);
@@ -47,7 +50,7 @@ TEST(Tables, RowsSpanManyWordsAndTheLowestMatchingRuleIsReported) {
     EXPECT_EQ(d.ingress.rule_bit, static_cast<uint32_t>(i));
   }
   EXPECT_FALSE(c.Allowed("10.2.0.2", "10.2.0.1", 15000));
-  auto all = c.classifier().MatchingRules(c.tables().endpoints(0).table(), v1::INGRESS, *IpAddr::Parse("10.2.0.2"), 6, 14999);
+  auto all = c.classifier().MatchingRules(c.tables().endpoints(0).ingress_table(), *IpAddr::Parse("10.2.0.2"), 6, 14999);
   EXPECT_EQ(all, (std::vector<uint32_t>{4999, 5000}));
 }
 
@@ -72,12 +75,12 @@ TEST(Tables, CompileIsDeterministicAndCarriesTheGeneration) {
 TEST(Tables, ClassifierRejectsInconsistentTables) {
   Cluster c(PodYaml("a", "p", "app: p", "10.2.0.1") + PolicyYaml("a", "x", "  podSelector: {}\n  ingress: [{}]"));
   auto broken = std::make_shared<v1::RuleTables>(c.tables());
-  broken->mutable_tables(0)->mutable_ingress()->mutable_cidrs(0)->set_row(1u << 30);
+  broken->mutable_tables(static_cast<int>(c.tables().endpoints(0).ingress_table()))->set_cidr_rows(0, 1u << 30);
   auto r = classifier::Classifier::Load(broken);
   EXPECT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("out-of-range"), std::string::npos);
   auto broken2 = std::make_shared<v1::RuleTables>(c.tables());
-  broken2->mutable_endpoints(0)->set_table(99);
+  broken2->mutable_endpoints(0)->set_egress_table(99);
   EXPECT_FALSE(classifier::Classifier::Load(broken2).ok());
 }
 

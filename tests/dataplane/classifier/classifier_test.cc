@@ -15,48 +15,46 @@ std::shared_ptr<v1::RuleTables> HandTables() {
     return std::string(a.bytes.begin(), a.bytes.end());
   };
   t->add_policies()->set_name("p");
-  auto* ip1 = t->add_ipcache();
-  ip1->set_ip(bytes("10.0.0.1"));
-  ip1->set_identity(300);
-  auto* ip2 = t->add_ipcache();
-  ip2->set_ip(bytes("10.0.0.2"));
-  ip2->set_identity(301);
+  t->set_ipcache_addrs(bytes("10.0.0.1") + bytes("10.0.0.2"));
+  t->add_ipcache_identities(300);
+  t->add_ipcache_identities(301);
   auto* ep = t->add_endpoints();
   ep->set_name("server");
   ep->add_ips(bytes("10.0.0.1"));
   ep->set_identity(300);
-  ep->set_table(0);
-  auto* tab = t->add_tables();
-  auto* in = tab->mutable_ingress();
+  ep->set_ingress_table(0);
+  ep->set_egress_table(1);
+  auto* in = t->add_tables();
+  in->set_direction(v1::INGRESS);
   in->set_isolated(true);
   in->set_rule_count(2);
   in->set_row_words(1);
   in->set_summary_words(1);
-  in->add_rules()->set_rule_index(0);
-  in->add_rules()->set_rule_index(1);
+  for (uint32_t r : {0u, 1u}) {
+    in->add_rule_policy(0);
+    in->add_rule_index(r);
+  }
   // Row at 0: {rule 0}; row at 2: {rule 1}; row at 4: {rule 0, rule 1}.
   for (uint64_t w : {1ull, 1ull, 1ull, 2ull, 1ull, 3ull}) t->add_words(w);
-  auto* idr = in->add_identities();
-  idr->set_identity(301);
-  idr->set_row(0);       // identity 301 -> rule 0
+  in->add_identity_ids(301);
+  in->add_identity_rows(0);  // identity 301 -> rule 0
   in->set_all_pods_row(0xFFFFFFFFu);
-  auto* cidr = in->add_cidrs();
-  cidr->set_prefix(bytes("192.0.2.0"));
-  cidr->set_length(96 + 24);
-  cidr->set_row(2);      // 192.0.2.0/24 -> rule 1
-  auto* port = in->add_ports();
-  port->set_protocol(6);
-  port->set_first(80);
-  port->set_last(80);
-  port->set_row(4);      // TCP/80 -> rules 0 and 1
-  auto* udp = in->add_ports();
-  udp->set_protocol(17);
-  udp->set_first(53);
-  udp->set_last(53);
-  udp->set_row(2);       // UDP/53 -> rule 1
+  in->set_cidr_addrs(bytes("192.0.2.0"));
+  in->add_cidr_lengths(96 + 24);
+  in->add_cidr_rows(2);  // 192.0.2.0/24 -> rule 1
+  auto port = [&](uint32_t proto, uint32_t first, uint32_t last, uint32_t row) {
+    in->add_port_protocols(proto);
+    in->add_port_firsts(first);
+    in->add_port_lasts(last);
+    in->add_port_rows(row);
+  };
+  port(6, 80, 80, 4);    // TCP/80 -> rules 0 and 1
+  port(17, 53, 53, 2);   // UDP/53 -> rule 1
   in->set_other_protocols_row(0xFFFFFFFFu);
-  tab->mutable_egress()->set_all_pods_row(0xFFFFFFFFu);
-  tab->mutable_egress()->set_other_protocols_row(0xFFFFFFFFu);
+  auto* out = t->add_tables();
+  out->set_direction(v1::EGRESS);
+  out->set_all_pods_row(0xFFFFFFFFu);
+  out->set_other_protocols_row(0xFFFFFFFFu);
   return t;
 }
 
@@ -92,7 +90,7 @@ TEST(Classifier, IdentityAndEndpointLookups) {
 
 TEST(Classifier, RejectsRowWidthsThatDisagreeWithRuleCount) {
   auto t = HandTables();
-  t->mutable_tables(0)->mutable_ingress()->set_rule_count(65);
+  t->mutable_tables(0)->set_rule_count(65);
   auto c = classifier::Classifier::Load(t);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("inconsistent row sizes"), std::string::npos);
@@ -100,13 +98,25 @@ TEST(Classifier, RejectsRowWidthsThatDisagreeWithRuleCount) {
 
 TEST(Classifier, OverlappingPortRangesAreRejected) {
   auto t = HandTables();
-  auto* p = t->mutable_tables(0)->mutable_ingress()->add_ports();
-  p->set_protocol(17);
-  p->set_first(50);
-  p->set_last(60);
-  p->set_row(0);
+  auto* in = t->mutable_tables(0);
+  in->add_port_protocols(17);
+  in->add_port_firsts(50);
+  in->add_port_lasts(60);
+  in->add_port_rows(0);
   EXPECT_FALSE(classifier::Classifier::Load(t).ok());
 }
 
+}  // namespace
+}  // namespace netfence::testing
+
+namespace netfence::testing {
+namespace {
+TEST(Classifier, RejectsDimensionArraysOfUnequalLength) {
+  auto t = HandTables();
+  t->mutable_tables(0)->add_identity_ids(999);
+  auto c = classifier::Classifier::Load(t);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("unequal length"), std::string::npos);
+}
 }  // namespace
 }  // namespace netfence::testing
