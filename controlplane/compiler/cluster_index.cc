@@ -24,22 +24,21 @@ void NamedPorts(const k8s::Pod& pod, std::vector<const k8s::ContainerPort*>* out
   });
 }
 
-struct Fnv {
-  uint64_t h = 1469598103934665603ull;
-  void bytes(const void* p, size_t n) {
-    for (size_t i = 0; i < n; ++i) {
-      h ^= static_cast<const unsigned char*>(p)[i];
-      h *= 1099511628211ull;
-    }
+// A 64-bit hash of a sequence of strings and numbers (std::hash of each, mixed in order).
+// Stable for one build of netfence; ids derived from it are not a wire contract.
+struct Hasher {
+  uint64_t h = 0x9E3779B97F4A7C15ull;
+  void mix(uint64_t v) {
+    h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
   }
-  void str(const std::string& s) {
-    bytes(s.data(), s.size());
-    bytes("", 1);  // separator
-  }
+  void str(const std::string& s) { mix(std::hash<std::string_view>{}(s) ^ s.size()); }
+  void num(int64_t v) { mix(static_cast<uint64_t>(v)); }
 };
 
 uint64_t IdentityHash(const k8s::Pod& pod) {
-  Fnv f;
+  Hasher f;
   f.str(pod.meta.ns);
   for (const auto& [k, v] : pod.meta.labels) {
     f.str(k);
@@ -49,13 +48,13 @@ uint64_t IdentityHash(const k8s::Pod& pod) {
   uint64_t ports = 0;
   for (const auto& p : pod.ports) {
     if (p.name.empty()) continue;
-    Fnv pf;
+    Hasher pf;
     pf.str(p.name);
     pf.str(p.protocol);
-    pf.bytes(&p.container_port, sizeof(p.container_port));
+    pf.num(p.container_port);
     ports += pf.h;
   }
-  f.bytes(&ports, sizeof(ports));
+  f.num(static_cast<int64_t>(ports));
   return f.h;
 }
 
@@ -127,8 +126,8 @@ ClusterIndex::ClusterIndex(const k8s::ClusterState& state) {
     ep_pod.push_back(i);
     ep_hash.push_back(IdentityHash(pod));
   }
-  for (const auto& [name, labels] : ns_labels_) {
-    for (const auto& [k, v] : labels) ns_by_label_[k + "=" + v].push_back(name);
+  for (const auto& entry : ns_labels_) {
+    for (const auto& [k, v] : entry.second) ns_by_label_[k + "=" + v].push_back(&entry);
   }
 
   // Endpoints in (namespace, name) order; pos[pod index] = endpoint index.
@@ -196,9 +195,8 @@ ClusterIndex::ClusterIndex(const k8s::ClusterState& state) {
     info.id = id;
     info.pods = std::move(groups[g].members);
     info.example = endpoints[info.pods.front()];
-    info.ns = info.example->meta.ns;
     for (uint32_t e : info.pods) endpoint_identity[e] = static_cast<uint32_t>(identities.size());
-    ns_identities_[info.ns].push_back(static_cast<uint32_t>(identities.size()));
+    ns_identities_[info.ns()].push_back(static_cast<uint32_t>(identities.size()));
     identities.push_back(std::move(info));
   }
 
@@ -219,14 +217,26 @@ ClusterIndex::ClusterIndex(const k8s::ClusterState& state) {
   };
   std::vector<Entry> entries;
   entries.reserve(endpoints.size());
-  endpoint_ips.resize(endpoints.size());
+  std::vector<uint32_t> ip_count(endpoints.size() + 1, 0);
   for (uint32_t i : ep_pod) {
     const uint32_t e = pos[i];
     for (const auto& ip : pods[i].pod_ips) {
       if (auto a = IpAddr::Parse(ip)) {
-        endpoint_ips[e].push_back(*a);
+        ++ip_count[e];
         entries.push_back({a->hi(), a->lo(), 0, identities[endpoint_identity[e]].id, *a});
       }
+    }
+  }
+  // Endpoint IPs in endpoint order, flat: offsets from the counts, then a second fill.
+  ip_begin.assign(endpoints.size() + 1, 0);
+  for (uint32_t e = 0; e < endpoints.size(); ++e) ip_begin[e + 1] = ip_begin[e] + ip_count[e];
+  ips.resize(ip_begin.back());
+  {
+    std::vector<uint32_t> fill(ip_begin.begin(), ip_begin.end() - 1);
+    size_t k = 0;
+    for (uint32_t i : ep_pod) {
+      const uint32_t e = pos[i];
+      for (uint32_t n = 0; n < ip_count[e]; ++n) ips[fill[e]++] = entries[k++].ip;
     }
   }
   for (const auto& pod : state.pods) {
@@ -246,23 +256,23 @@ ClusterIndex::ClusterIndex(const k8s::ClusterState& state) {
   }
 }
 
-const std::vector<uint32_t>& ClusterIndex::IdentitiesIn(const std::string& ns) const {
+const std::vector<uint32_t>& ClusterIndex::IdentitiesIn(std::string_view ns) const {
   auto it = ns_identities_.find(ns);
   return it == ns_identities_.end() ? kNoIdentities : it->second;
 }
 
-const std::vector<std::string>& ClusterIndex::NamespacesMatching(const k8s::LabelSelector& sel) const {
+const std::vector<std::string_view>& ClusterIndex::NamespacesMatching(const k8s::LabelSelector& sel) const {
   std::string key = sel.str();
   auto it = ns_selector_cache_.find(key);
   if (it != ns_selector_cache_.end()) return it->second;
-  std::vector<std::string> out;
+  std::vector<std::string_view> out;
   if (!sel.match_labels.empty()) {
     // Only namespaces carrying the first required label can match.
     const auto& [k, v] = *sel.match_labels.begin();
     auto cand = ns_by_label_.find(k + "=" + v);
     if (cand != ns_by_label_.end()) {
-      for (const auto& ns : cand->second) {
-        if (sel.Matches(ns_labels_.at(ns))) out.push_back(ns);
+      for (const auto* ns : cand->second) {
+        if (sel.Matches(ns->second)) out.push_back(ns->first);
       }
     }
   } else {

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
+#include <string_view>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -16,12 +18,12 @@ namespace netfence::compiler {
 
 struct IdentityInfo {
   uint32_t id = 0;
-  std::string ns;
   const k8s::Pod* example = nullptr;  // a pod with this identity (labels, named ports)
   std::vector<uint32_t> pods;         // indexes into ClusterIndex::endpoints
   std::vector<uint32_t> policies;     // selecting policies (indexes into ClusterIndex::policies)
 
   const k8s::Labels& labels() const { return example->meta.labels; }
+  const std::string& ns() const { return example->meta.ns; }
 };
 
 class ClusterIndex {
@@ -33,27 +35,33 @@ class ClusterIndex {
   // Endpoint pods sorted by (namespace, name).
   std::vector<const k8s::Pod*> endpoints;
   std::vector<uint32_t> endpoint_identity;  // per endpoint: index into identities
-  std::vector<std::vector<IpAddr>> endpoint_ips;  // per endpoint: its parsed IPs
+  // The parsed IPs of endpoint e: ips[ip_begin[e] .. ip_begin[e + 1]).
+  std::vector<IpAddr> ips;
+  std::vector<uint32_t> ip_begin;
+  std::span<const IpAddr> EndpointIps(uint32_t e) const {
+    return {ips.data() + ip_begin[e], ips.data() + ip_begin[e + 1]};
+  }
   // Identities sorted by id.
   std::vector<IdentityInfo> identities;
   // IP -> identity id, sorted by IP (pod IPs, and host-network pod IPs as the host identity).
   std::vector<std::pair<IpAddr, uint32_t>> ipcache;
 
   // Identity indexes of the namespace (empty if none).
-  const std::vector<uint32_t>& IdentitiesIn(const std::string& ns) const;
+  const std::vector<uint32_t>& IdentitiesIn(std::string_view ns) const;
   // Identity indexes matched by a policy peer's selectors in the policy's namespace `ns`.
   // `all_pods` is set instead when the peer matches every pod of the cluster.
   void SelectPeer(const k8s::NetworkPolicyPeer& peer, const std::string& ns, bool* all_pods,
                   std::vector<uint32_t>* out) const;
 
  private:
-  const std::vector<std::string>& NamespacesMatching(const k8s::LabelSelector& sel) const;
+  const std::vector<std::string_view>& NamespacesMatching(const k8s::LabelSelector& sel) const;
 
   std::unordered_map<std::string, k8s::Labels> ns_labels_;  // every namespace with pods or an object
-  std::unordered_map<std::string, std::vector<uint32_t>> ns_identities_;
+  std::unordered_map<std::string_view, std::vector<uint32_t>> ns_identities_;  // views into pods
   // label "k=v" -> namespaces carrying it, to narrow namespaceSelector scans
-  std::unordered_map<std::string, std::vector<std::string>> ns_by_label_;
-  mutable std::unordered_map<std::string, std::vector<std::string>> ns_selector_cache_;
+  // (views into ns_labels_ keys, which never move once the index is built)
+  std::unordered_map<std::string, std::vector<const std::pair<const std::string, k8s::Labels>*>> ns_by_label_;
+  mutable std::unordered_map<std::string, std::vector<std::string_view>> ns_selector_cache_;
 };
 
 }  // namespace netfence::compiler

@@ -100,6 +100,7 @@ class Compiler {
   std::vector<PolicySpec> specs_;  // per policy
   DirectionBuild scratch_;
   std::vector<uint64_t> words_;    // the row arena, moved into the tables at the end
+  RowWriter rows_writer_{&words_, 0};
   uint64_t rows_ = 0;
 };
 
@@ -185,7 +186,7 @@ void Compiler::CollectNamedEgress(uint32_t policy, uint32_t rule, const PeerSet&
   if (!ps.everyone && !ps.blocks.empty()) {
     for (uint32_t e = 0; e < idx_.endpoints.size(); ++e) {
       const k8s::Pod& pod = *idx_.endpoints[e];
-      for (const IpAddr& addr : idx_.endpoint_ips[e]) {
+      for (const IpAddr& addr : idx_.EndpointIps(e)) {
         const IpAddr* ip = &addr;
         bool inside = std::any_of(ps.blocks.begin(), ps.blocks.end(), [&](const CidrBlock& blk) {
           return blk.cidr.contains(*ip) &&
@@ -268,7 +269,8 @@ void Compiler::BuildDirection(const IdentityInfo& self, Direction dir, v1::Direc
   Put(dt->mutable_rule_policy(), b.rule_policy);
   Put(dt->mutable_rule_index(), b.rule_index);
 
-  RowWriter rows(&words_, row_words);
+  RowWriter& rows = rows_writer_;
+  rows.Reset(row_words);
   Bits all_pods(nbits);
   for (uint32_t bit : b.all_pod_bits) all_pods.set(bit);
   dt->set_all_pods_row(rows.Put(all_pods.data()));
@@ -333,7 +335,11 @@ std::string Compiler::TableKey(const IdentityInfo& id, Direction dir) {
   if (named) {
     key += "|";
     for (const auto& cp : id.example->ports) {
-      if (!cp.name.empty()) key += cp.name + "/" + cp.protocol + "/" + std::to_string(cp.container_port) + ",";
+      if (cp.name.empty()) continue;
+      key += cp.name;
+      key += '/';
+      key += cp.protocol;
+      key.append(reinterpret_cast<const char*>(&cp.container_port), sizeof(cp.container_port));
     }
   }
   return key;
@@ -348,7 +354,7 @@ void Compiler::Run() {
   for (const auto& info : idx_.identities) {
     auto* id = out_->add_identities();
     id->set_id(info.id);
-    id->set_namespace_(info.ns);
+    id->set_namespace_(info.ns());
     for (const auto& [k, v] : info.labels()) {
       auto* l = id->add_labels();
       l->set_key(k);
@@ -396,7 +402,7 @@ void Compiler::Run() {
     ep->set_namespace_(pod.meta.ns);
     ep->set_name(pod.meta.name);
     ep->set_node(pod.node_name);
-    for (const auto& ip : idx_.endpoint_ips[e]) ep->add_ips(Bytes(ip));
+    for (const auto& ip : idx_.EndpointIps(e)) ep->add_ips(Bytes(ip));
     uint32_t ident = idx_.endpoint_identity[e];
     ep->set_identity(idx_.identities[ident].id);
     ep->set_ingress_table(identity_table[ident][0]);

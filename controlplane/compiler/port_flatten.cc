@@ -22,15 +22,17 @@ void FlattenPorts(const std::vector<PortSpan>& spans, uint32_t rule_count, std::
     uint32_t bit;
     auto key() const { return std::tuple(protocol, at); }
   };
-  std::vector<Event> events;
-  events.reserve(spans.size() * 2);
+  // Small inputs are the rule (a handful of ports per table): keep the buffers between calls.
+  static thread_local std::vector<Event> events;
+  events.clear();
   for (const auto& s : spans) {
     events.push_back({s.protocol, s.first, +1, s.rule_bit});
     events.push_back({s.protocol, uint32_t{s.last} + 1, -1, s.rule_bit});
   }
   std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.key() < b.key(); });
 
-  std::vector<uint32_t> count(rule_count, 0);
+  static thread_local std::vector<uint32_t> count;
+  count.assign(rule_count, 0);
   Bits current(rule_count);
   uint32_t active = 0;  // rule bits with a positive count
   for (size_t i = 0; i < events.size();) {

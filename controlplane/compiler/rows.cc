@@ -17,6 +17,17 @@ uint64_t HashWords(const uint64_t* w, uint32_t n) {
 }
 }  // namespace
 
+void RowWriter::Reset(uint32_t row_words) {
+  row_words_ = row_words;
+  summary_words_ = SummaryWords(row_words);
+  if (slots_.size() > 256) {
+    slots_ = {};  // after a large table: start small again rather than clear a big set
+  } else if (rows_ > 0) {
+    std::fill(slots_.begin(), slots_.end(), kEmptyRow);
+  }
+  rows_ = 0;
+}
+
 uint32_t RowWriter::Put(const uint64_t* bits) {
   bool any = false;
   for (uint32_t i = 0; i < row_words_ && !any; ++i) any = bits[i] != 0;

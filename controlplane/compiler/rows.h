@@ -16,6 +16,8 @@ class RowWriter {
  public:
   // `arena` receives the rows; `row_words` is the width of every row of this direction.
   RowWriter(std::vector<uint64_t>* arena, uint32_t row_words);
+  // Starts a new table direction (rows are deduplicated within one), keeping the buffers.
+  void Reset(uint32_t row_words);
 
   // Stores `bits` (row_words words) and returns its offset, or kEmptyRow if all zero.
   uint32_t Put(const uint64_t* bits);

@@ -210,7 +210,7 @@ NetworkPolicy ReadPolicy(Reader& r, const json& j) {
   NetworkPolicy np;
   np.meta = ReadMeta(r, j);
   const json* spec = r.member(j, "spec");
-  if (!spec) return np;  // validation reports the missing podSelector
+  if (!spec) return np;  // an absent spec is an empty podSelector with no rules
   if (!r.object(*spec, "spec")) return np;
   if (const json* ps = r.member(*spec, "podSelector")) np.pod_selector = ReadSelector(r, *ps, "spec.podSelector");
   r.array(*spec, "ingress", "spec.ingress", [&](const json& e, const std::string& p) {
@@ -229,7 +229,9 @@ Pod ReadPod(Reader& r, const json& j) {
   if (const json* spec = r.member(j, "spec"); spec && r.object(*spec, "spec")) {
     pod.node_name = r.string(*spec, "nodeName", "spec.nodeName").value_or("");
     pod.host_network = r.boolean(*spec, "hostNetwork", "spec.hostNetwork");
+    int container = -1;
     r.array(*spec, "containers", "spec.containers", [&](const json& c, const std::string& cp) {
+      ++container;
       if (!r.object(c, cp)) return;
       r.array(c, "ports", cp + ".ports", [&](const json& e, const std::string& p) {
         if (!r.object(e, p)) return;
@@ -237,6 +239,7 @@ Pod ReadPod(Reader& r, const json& j) {
         port.name = r.string(e, "name", p + ".name").value_or("");
         port.container_port = r.integer(e, "containerPort", p + ".containerPort").value_or(0);
         port.protocol = r.string(e, "protocol", p + ".protocol").value_or("TCP");
+        port.container = container;
         pod.ports.push_back(std::move(port));
       });
     });
@@ -267,6 +270,8 @@ void IdentifyObject(const json& j, std::string* kind, std::string* ns, std::stri
 
 std::optional<Object> DecodeObject(const json& j, FieldErrors* errors, std::string* ignored_kind) {
   Reader r(errors);
+  const size_t before = errors->size();
+  auto clean = [&] { return errors->size() == before; };
   if (!j.is_object()) {
     r.mismatch("<root>", j, "object");
     return std::nullopt;
@@ -289,25 +294,25 @@ std::optional<Object> DecodeObject(const json& j, FieldErrors* errors, std::stri
     Namespace ns;
     ns.meta = ReadMeta(r, j);
     ns.meta.ns.clear();
-    if (errors->empty()) ValidateNamespace(ns, errors);
+    if (clean()) ValidateNamespace(ns, errors);
     out = std::move(ns);
   } else if (*kind == "Pod") {
     if (!want_api("v1")) return std::nullopt;
     Pod pod = ReadPod(r, j);
     if (pod.meta.ns.empty()) pod.meta.ns = "default";
-    if (errors->empty()) ValidatePod(pod, errors);
+    if (clean()) ValidatePod(pod, errors);
     out = std::move(pod);
   } else if (*kind == "NetworkPolicy") {
     if (!want_api("networking.k8s.io/v1")) return std::nullopt;
     NetworkPolicy np = ReadPolicy(r, j);
     if (np.meta.ns.empty()) np.meta.ns = "default";
-    if (errors->empty()) ValidateNetworkPolicy(np, errors);
+    if (clean()) ValidateNetworkPolicy(np, errors);
     out = std::move(np);
   } else {
     if (ignored_kind) *ignored_kind = *kind;
     return std::nullopt;
   }
-  if (!errors->empty()) return std::nullopt;
+  if (!clean()) return std::nullopt;
   return out;
 }
 

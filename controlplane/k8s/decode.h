@@ -18,7 +18,8 @@ const char* KindOf(const Object& o);
 const ObjectMeta& MetaOf(const Object& o);
 
 // Decodes one object of kind Namespace, Pod or NetworkPolicy, then validates it.
-// Returns the object only when there is no error; otherwise `errors` names each field.
+// Returns the object only when it adds no error; otherwise the errors appended to `errors`
+// name each field.
 // Objects of other kinds return nullopt with no error (`*ignored_kind` says which kind).
 std::optional<Object> DecodeObject(const nlohmann::json& j, FieldErrors* errors,
                                    std::string* ignored_kind = nullptr);

@@ -3,9 +3,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 namespace netfence::k8s {
@@ -19,6 +21,9 @@ json ScalarToJson(const YAML::Node& n) {
   const std::string& s = n.Scalar();
   if (n.Tag() == "!") return s;  // quoted: always a string
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  // YAML 1.2 core schema: only true/false are booleans. (YAML 1.1 also reads y/n/yes/no/
+  // on/off as booleans, which would turn the namespace `y` of the usual x/y/z test
+  // clusters into `true`; netfence keeps them strings.)
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
   // YAML 1.2 core schema integers and floats.
@@ -110,6 +115,15 @@ void AddManifestObject(const json& j, const std::string& source, LoadResult* out
     if (!ignored.empty()) out->ignored_kinds[ignored]++;
     return;
   }
+  // The same object twice is ambiguous: keep the first, reject the next naming both places.
+  const ObjectMeta& meta = MetaOf(*obj);
+  auto [first, inserted] = out->sources.try_emplace(ObjectKey(KindOf(*obj), meta), source);
+  if (!inserted) {
+    out->errors.push_back({source, KindOf(*obj), meta.ns, meta.name,
+                           {{FieldError::Type::kDuplicate, "metadata.name", "\"" + meta.name + "\"",
+                             "already defined in " + first->second}}});
+    return;
+  }
   std::visit(
       [&](auto&& o) {
         using T = std::decay_t<decltype(o)>;
@@ -171,20 +185,6 @@ LoadResult LoadManifestDir(const std::string& dir) {
     ++out.files;
     LoadManifestText(ss.str(), f.string(), &out);
   }
-  // The same object twice is ambiguous: keep the first, reject the rest by name.
-  std::set<std::string> seen;
-  auto dedupe = [&](auto& vec, const char* kind) {
-    std::erase_if(vec, [&](const auto& o) {
-      if (seen.insert(ObjectKey(kind, o.meta)).second) return false;
-      out.errors.push_back({dir, kind, o.meta.ns, o.meta.name,
-                            {{FieldError::Type::kDuplicate, "metadata.name", "\"" + o.meta.name + "\"",
-                              "defined more than once in the manifests"}}});
-      return true;
-    });
-  };
-  dedupe(out.state.namespaces, "Namespace");
-  dedupe(out.state.pods, "Pod");
-  dedupe(out.state.policies, "NetworkPolicy");
   return out;
 }
 

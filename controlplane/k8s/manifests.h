@@ -19,6 +19,7 @@ struct LoadResult {
   std::vector<ObjectError> errors;         // rejected objects, and files that did not parse
   std::map<std::string, int> ignored_kinds;  // objects of kinds netfence does not read
   int files = 0;
+  std::map<std::string, std::string> sources;  // "Kind ns/name" -> where it was first defined
 };
 
 // Every *.yaml, *.yml and *.json file under `dir` (recursively, in path order).

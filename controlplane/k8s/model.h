@@ -105,6 +105,7 @@ struct ContainerPort {
   std::string name;  // empty if unnamed
   int64_t container_port = 0;
   std::string protocol = "TCP";
+  int container = 0;  // index of the container in spec.containers (ports are in container order)
 };
 
 struct Namespace {
@@ -121,6 +122,7 @@ struct Pod {
   std::string phase;                  // status.phase, may be empty
   std::vector<std::string> pod_ips;   // status.podIPs[].ip, else status.podIP
   std::vector<ContainerPort> ports;   // every container's ports, in order
+                                      // (a name used by two containers resolves to the first)
 
   // A pod is a policy endpoint iff it is not host-network, has an IP, and has not finished.
   bool IsEndpoint() const;

@@ -359,14 +359,19 @@ void ValidatePolicyTypes(const std::vector<std::string>& types, FieldErrors* err
 
 // ---- Pod --------------------------------------------------------------------------------
 
-// The model keeps every container's ports in one list, so the container index is unknown:
-// paths read `spec.containers[*].ports[N]`, N counting ports across all containers, and a
-// port name must be unique in the whole pod (named ports resolve pod-wide).
+// The model keeps every container's ports in one list, in container order; a port name must
+// be unique within its container (the API server's rule).
 void ValidateContainerPorts(const std::vector<ContainerPort>& ports, FieldErrors* errors) {
   std::set<std::string> names;
+  size_t in_container = 0;
   for (size_t i = 0; i < ports.size(); ++i) {
     const ContainerPort& port = ports[i];
-    const std::string path = Index("spec.containers[*].ports", i);
+    if (i > 0 && port.container != ports[i - 1].container) {
+      names.clear();
+      in_container = 0;
+    }
+    const std::string path =
+        Index("spec.containers[" + std::to_string(port.container) + "].ports", in_container++);
     if (!port.name.empty()) {
       Messages msgs = PortNameErrors(port.name);
       if (!msgs.empty()) {

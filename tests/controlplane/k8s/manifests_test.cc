@@ -289,8 +289,20 @@ TEST(ManifestsTest, DuplicateObjectRejectedFirstKept) {
   EXPECT_EQ(r.errors[0].name, "allow-http");
   ASSERT_EQ(r.errors[0].errors.size(), 1u);
   EXPECT_EQ(r.errors[0].errors[0].type, Type::kDuplicate);
+  // Both places are named: the rejected copy's file, and where the kept one is.
+  EXPECT_NE(r.errors[0].source.find("b.yaml"), std::string::npos) << r.errors[0].str();
+  EXPECT_NE(r.errors[0].errors[0].detail.find("a.yaml"), std::string::npos) << r.errors[0].str();
   EXPECT_EQ(r.state.policies.size(), 1u);
   EXPECT_EQ(r.state.namespaces.size(), 1u);
+}
+
+TEST(ManifestsTest, YamlIsReadAsYaml12SoYAndOnStayStrings) {
+  LoadResult r;
+  LoadManifestText("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: y, labels: {debug: on}}\n", "t.yaml", &r);
+  ASSERT_TRUE(r.errors.empty()) << Dump(r.errors);
+  ASSERT_EQ(r.state.pods.size(), 1u);
+  EXPECT_EQ(r.state.pods[0].meta.ns, "y");
+  EXPECT_EQ(r.state.pods[0].meta.labels.at("debug"), "on");
 }
 
 TEST(ManifestsTest, SameNameInOtherNamespaceOrKindIsNoDuplicate) {

@@ -538,8 +538,8 @@ TEST(ValidateTest, ContainerPortRange) {
   Pod pod = ValidPod();
   pod.ports = {{"", 0, "TCP"}, {"", 70000, "TCP"}};
   auto errors = Validate(pod);
-  EXPECT_TRUE(HasError(errors, Type::kRequired, "spec.containers[*].ports[0].containerPort"));
-  EXPECT_TRUE(HasError(errors, Type::kInvalid, "spec.containers[*].ports[1].containerPort",
+  EXPECT_TRUE(HasError(errors, Type::kRequired, "spec.containers[0].ports[0].containerPort"));
+  EXPECT_TRUE(HasError(errors, Type::kInvalid, "spec.containers[0].ports[1].containerPort",
                        "must be between 1 and 65535, inclusive"));
 }
 
@@ -547,15 +547,15 @@ TEST(ValidateTest, ContainerPortProtocol) {
   Pod pod = ValidPod();
   pod.ports = {{"", 80, "HTTP"}, {"", 81, ""}};
   auto errors = Validate(pod);
-  EXPECT_TRUE(HasError(errors, Type::kUnsupported, "spec.containers[*].ports[0].protocol",
+  EXPECT_TRUE(HasError(errors, Type::kUnsupported, "spec.containers[0].ports[0].protocol",
                        "supported values: \"SCTP\", \"TCP\", \"UDP\""));
-  EXPECT_TRUE(HasError(errors, Type::kRequired, "spec.containers[*].ports[1].protocol"));
+  EXPECT_TRUE(HasError(errors, Type::kRequired, "spec.containers[0].ports[1].protocol"));
 }
 
 TEST(ValidateTest, ContainerPortName) {
   Pod pod = ValidPod();
   pod.ports = {{"Web", 80, "TCP"}};
-  EXPECT_TRUE(HasError(Validate(pod), Type::kInvalid, "spec.containers[*].ports[0].name",
+  EXPECT_TRUE(HasError(Validate(pod), Type::kInvalid, "spec.containers[0].ports[0].name",
                        "must contain only alpha-numeric characters"));
 }
 
@@ -564,7 +564,20 @@ TEST(ValidateTest, ContainerPortNamesUnique) {
   pod.ports = {{"http", 80, "TCP"}, {"metrics", 9090, "TCP"}, {"http", 8080, "TCP"}};
   auto errors = Validate(pod);
   ASSERT_EQ(errors.size(), 1u) << Dump(errors);
-  EXPECT_EQ(errors[0].str(), "spec.containers[*].ports[2].name: Duplicate value: \"http\"");
+  EXPECT_EQ(errors[0].str(), "spec.containers[0].ports[2].name: Duplicate value: \"http\"");
+}
+
+TEST(ValidateTest, ContainerPortNamesAreUniquePerContainerOnly) {
+  Pod pod = ValidPod();
+  ContainerPort second{"http", 8080, "TCP"};
+  second.container = 1;
+  pod.ports = {{"http", 80, "TCP"}, second};
+  EXPECT_TRUE(Validate(pod).empty()) << Dump(Validate(pod));
+  pod.ports.push_back(second);
+  pod.ports.back().container_port = 8081;
+  auto errors = Validate(pod);
+  ASSERT_EQ(errors.size(), 1u) << Dump(errors);
+  EXPECT_EQ(errors[0].str(), "spec.containers[1].ports[1].name: Duplicate value: \"http\"");
 }
 
 TEST(ValidateTest, PodIPsMustBeIPs) {
