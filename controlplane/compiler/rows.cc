@@ -42,12 +42,12 @@ uint32_t RowWriter::Put(const uint64_t* bits) {
       slots_[i] = off;
     }
   }
-  size_t i = HashWords(bits, row_words_) & (slots_.size() - 1);
-  for (; slots_[i] != kEmptyRow; i = (i + 1) & (slots_.size() - 1)) {
-    if (std::memcmp(arena_->data() + slots_[i] + summary_words_, bits, row_words_ * 8) == 0) return slots_[i];
+  size_t slot = HashWords(bits, row_words_) & (slots_.size() - 1);
+  for (; slots_[slot] != kEmptyRow; slot = (slot + 1) & (slots_.size() - 1)) {
+    if (std::memcmp(arena_->data() + slots_[slot] + summary_words_, bits, row_words_ * 8) == 0) return slots_[slot];
   }
   uint32_t offset = static_cast<uint32_t>(arena_->size());
-  slots_[i] = offset;
+  slots_[slot] = offset;
   arena_->resize(arena_->size() + summary_words_ + row_words_, 0);
   uint64_t* summary = arena_->data() + offset;
   uint64_t* words = summary + summary_words_;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include "tests/testing/field_errors.h"
 
 namespace netfence::k8s {
 namespace {
@@ -11,22 +12,8 @@ namespace {
 using nlohmann::json;
 using Type = FieldError::Type;
 
-std::string Dump(const FieldErrors& errors) {
-  std::string out;
-  for (const auto& e : errors) out += "\n  " + e.str();
-  return out.empty() ? " (none)" : out;
-}
-
-testing::AssertionResult HasError(const FieldErrors& errors, Type type, const std::string& path,
-                                  const std::string& detail = "") {
-  for (const auto& e : errors) {
-    if (e.type == type && e.path == path && e.detail.find(detail) != std::string::npos) {
-      return testing::AssertionSuccess();
-    }
-  }
-  return testing::AssertionFailure() << "no error at " << path << " containing \"" << detail
-                                     << "\"; errors:" << Dump(errors);
-}
+using testing_helpers::Dump;
+using testing_helpers::HasError;
 
 struct Decoded {
   std::optional<Object> obj;

@@ -4,29 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include "tests/testing/field_errors.h"
 
 namespace netfence::k8s {
 namespace {
 
 using Type = FieldError::Type;
 
-std::string Dump(const FieldErrors& errors) {
-  std::string out;
-  for (const auto& e : errors) out += "\n  " + e.str();
-  return out.empty() ? " (none)" : out;
-}
-
-// True iff some error has exactly this type and path and a detail containing `detail`.
-testing::AssertionResult HasError(const FieldErrors& errors, Type type, const std::string& path,
-                                  const std::string& detail = "") {
-  for (const auto& e : errors) {
-    if (e.type == type && e.path == path && e.detail.find(detail) != std::string::npos) {
-      return testing::AssertionSuccess();
-    }
-  }
-  return testing::AssertionFailure() << "no error at " << path << " containing \"" << detail
-                                     << "\"; errors:" << Dump(errors);
-}
+using testing_helpers::Dump;
+using testing_helpers::HasError;
 
 LabelSelector Sel(Labels labels, std::vector<LabelSelectorRequirement> exprs = {}) {
   LabelSelector s;
