@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
       "field, and nothing is evaluated.\n\n"
       "Examples:\n"
       "  netfencectl matrix  --manifests examples/cluster --protocol TCP --port 80 -o table\n"
-      "  netfencectl explain --manifests examples/cluster --from web/frontend --to db/postgres --port 5432\n"
+      "  netfencectl explain --manifests examples/cluster --from shop/api --to shop/db --port 5432\n"
       "  netfencectl compile --manifests examples/cluster");
   netfence::ctl::AddMatrixCommand(&app);
   netfence::ctl::AddExplainCommand(&app);
