@@ -37,7 +37,8 @@ class Reader {
   explicit Reader(FieldErrors* errors) : errors_(errors) {}
 
   void mismatch(const std::string& path, const json& j, const char* want) {
-    errors_->push_back({FieldError::Type::kTypeMismatch, path, j.dump(),
+    // Invalid UTF-8 in the input is shown replaced, never thrown.
+    errors_->push_back({FieldError::Type::kTypeMismatch, path, j.dump(-1, ' ', false, json::error_handler_t::replace),
                         std::string("expected ") + want + ", got " + TypeName(j)});
   }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 namespace netfence::k8s {
 
@@ -40,23 +41,79 @@ json ScalarToJson(const YAML::Node& n) {
   return s;
 }
 
-json YamlToJson(const YAML::Node& n) {
+// Aliases let a few bytes of YAML stand for an exponential tree ("billion laughs"): the
+// conversion stops at a node budget instead of exhausting memory. Without aliases every
+// node takes at least one byte of text, so the budget grows with the document.
+size_t NodeBudget(size_t document_bytes) { return 1024 + 4 * document_bytes; }
+
+bool YamlToJson(const YAML::Node& n, json* out, size_t* budget) {
+  if ((*budget)-- == 0) return false;
   switch (n.Type()) {
     case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: return nullptr;
-    case YAML::NodeType::Scalar: return ScalarToJson(n);
-    case YAML::NodeType::Sequence: {
-      json arr = json::array();
-      for (const auto& e : n) arr.push_back(YamlToJson(e));
-      return arr;
-    }
-    case YAML::NodeType::Map: {
-      json obj = json::object();
-      for (const auto& kv : n) obj[kv.first.as<std::string>()] = YamlToJson(kv.second);
-      return obj;
-    }
+    case YAML::NodeType::Undefined:
+      *out = nullptr;
+      return true;
+    case YAML::NodeType::Scalar:
+      *out = ScalarToJson(n);
+      return true;
+    case YAML::NodeType::Sequence:
+      *out = json::array();
+      for (const auto& e : n) {
+        json item;
+        if (!YamlToJson(e, &item, budget)) return false;
+        out->push_back(std::move(item));
+      }
+      return true;
+    case YAML::NodeType::Map:
+      *out = json::object();
+      for (const auto& kv : n) {
+        json value;
+        if (!YamlToJson(kv.second, &value, budget)) return false;
+        (*out)[kv.first.as<std::string>()] = std::move(value);
+      }
+      return true;
   }
-  return nullptr;
+  return true;
+}
+
+// Splits a YAML stream into its documents at "---" / "..." lines. yaml-cpp 0.7's LoadAll
+// can loop forever on some malformed streams (found by fuzzing); one Load per document
+// cannot.
+std::vector<std::string> SplitDocuments(const std::string& text) {
+  std::vector<std::string> docs(1);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos) eol = text.size();
+    std::string_view line(text.data() + pos, eol - pos);
+    auto marker = [&](std::string_view m) {
+      return line.substr(0, 3) == m && (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    };
+    if (marker("---")) {
+      docs.emplace_back(line.size() > 3 ? std::string(line.substr(4)) + "\n" : "");
+    } else if (marker("...")) {
+      docs.emplace_back();
+    } else {
+      docs.back().append(line);
+      docs.back() += '\n';
+    }
+    pos = eol + 1;
+  }
+  return docs;
+}
+
+// True when a document has more than comments and blank lines (and is not a bare null).
+bool HasContent(const std::string& doc) {
+  std::string content;
+  size_t pos = 0;
+  while (pos < doc.size()) {
+    size_t eol = doc.find('\n', pos);
+    if (eol == std::string::npos) eol = doc.size();
+    size_t first = doc.find_first_not_of(" \t\r", pos);
+    if (first < eol && doc[first] != '#') content.append(doc, first, eol - first);
+    pos = eol + 1;
+  }
+  return !content.empty() && content != "~" && content != "null" && content != "Null" && content != "NULL";
 }
 
 std::string ObjectKey(const char* kind, const ObjectMeta& m) { return std::string(kind) + " " + m.ns + "/" + m.name; }
@@ -64,14 +121,29 @@ std::string ObjectKey(const char* kind, const ObjectMeta& m) { return std::strin
 }  // namespace
 
 bool ParseYamlDocuments(const std::string& text, std::vector<json>* docs, std::string* error) {
-  try {
-    for (const auto& node : YAML::LoadAll(text)) {
-      if (node.IsNull()) continue;  // empty document between separators
-      docs->push_back(YamlToJson(node));
+  int index = 0;
+  for (const auto& doc : SplitDocuments(text)) {
+    ++index;
+    try {
+      YAML::Node node = YAML::Load(doc);
+      if (node.IsNull()) {
+        if (!HasContent(doc)) continue;  // an empty document between separators
+        // yaml-cpp gives up on some malformed documents without an exception.
+        *error = "document " + std::to_string(index) + " could not be parsed";
+        return false;
+      }
+      json j;
+      size_t budget = NodeBudget(doc.size());
+      if (!YamlToJson(node, &j, &budget)) {
+        *error = "document " + std::to_string(index) + " expands to more than " +
+                 std::to_string(NodeBudget(doc.size())) + " nodes through aliases";
+        return false;
+      }
+      docs->push_back(std::move(j));
+    } catch (const YAML::Exception& e) {
+      *error = "document " + std::to_string(index) + ": " + e.what();
+      return false;
     }
-  } catch (const YAML::Exception& e) {
-    *error = e.what();
-    return false;
   }
   return true;
 }

@@ -188,8 +188,24 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(std::shared_ptr<con
       d.summary_words = dt->summary_words();
       d.row_words = dt->row_words();
       widest = std::max(widest, d.summary_words + d.row_words);
+      // A row must fit the arena, its summary must say exactly which words are non-zero
+      // (a wrong summary would hide a rule from every fast path alike), and no bit may lie
+      // at or past rule_count.
       auto check_row = [&](uint32_t row) {
-        return row == kEmptyRow || uint64_t{row} + d.summary_words + d.row_words <= nwords;
+        if (row == kEmptyRow) return true;
+        if (uint64_t{row} + d.summary_words + d.row_words > nwords) return false;
+        const uint64_t* summary = t.words().data() + row;
+        const uint64_t* words = summary + d.summary_words;
+        for (uint32_t w = 0; w < d.row_words; ++w) {
+          bool marked = (summary[w / 64] >> (w % 64)) & 1;
+          if (marked != (words[w] != 0)) return false;
+        }
+        for (uint32_t j = 0; j < d.summary_words; ++j) {
+          uint32_t valid = std::min<uint32_t>(64, d.row_words - 64 * j);
+          if (valid < 64 && (summary[j] >> valid) != 0) return false;
+        }
+        uint32_t tail = dt->rule_count() % 64;
+        return tail == 0 || d.row_words == 0 || (words[d.row_words - 1] >> tail) == 0;
       };
       const int nrules = static_cast<int>(dt->rule_count());
       if (d.row_words != (dt->rule_count() + 63) / 64 || d.summary_words != (d.row_words + 63) / 64 ||
@@ -215,7 +231,20 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(std::shared_ptr<con
       }
       d.id_keys.assign(dt->identity_ids().begin(), dt->identity_ids().end());
       d.id_rows.assign(dt->identity_rows().begin(), dt->identity_rows().end());
-      for (int i = 0; i < ncidrs; ++i) rows_ok &= check_row(dt->cidr_rows(i)) && dt->cidr_lengths(i) <= 128;
+      // Prefixes: host bits clear, strictly sorted by (address, length), as an LPM map and
+      // the interval index below both assume.
+      u128 prev_addr = 0;
+      uint32_t prev_len = 0;
+      for (int i = 0; i < ncidrs && rows_ok; ++i) {
+        IpAddr a;
+        std::memcpy(a.bytes.data(), dt->cidr_addrs().data() + 16 * i, 16);
+        const u128 addr = ToU128(a);
+        const uint32_t len = dt->cidr_lengths(i);
+        rows_ok &= check_row(dt->cidr_rows(i)) && len <= 128 && PrefixLast(addr, len) - addr == PrefixLast(0, len);
+        rows_ok &= i == 0 || prev_addr < addr || (prev_addr == addr && prev_len < len);
+        prev_addr = addr;
+        prev_len = len;
+      }
       for (int i = 0; i < nports && rows_ok; ++i) {
         int slot = PortSlot(static_cast<uint8_t>(dt->port_protocols(i)));
         rows_ok &= check_row(dt->port_rows(i)) && slot >= 0 && dt->port_protocols(i) < 256 &&

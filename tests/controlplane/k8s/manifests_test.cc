@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <fstream>
 
 namespace netfence::k8s {
@@ -294,6 +295,45 @@ TEST(ManifestsTest, DuplicateObjectRejectedFirstKept) {
   EXPECT_NE(r.errors[0].errors[0].detail.find("a.yaml"), std::string::npos) << r.errors[0].str();
   EXPECT_EQ(r.state.policies.size(), 1u);
   EXPECT_EQ(r.state.namespaces.size(), 1u);
+}
+
+TEST(ManifestsTest, AliasBombIsRejectedNotExpanded) {
+  std::string yaml = "a: &a [x,x,x,x,x,x,x,x,x,x]\n";
+  const char* names = "abcdefgh";
+  for (int i = 1; i < 8; ++i) {
+    yaml += std::string(1, names[i]) + ": &" + names[i] + " [";
+    for (int k = 0; k < 10; ++k) yaml += std::string(k ? "," : "") + "*" + names[i - 1];
+    yaml += "]\n";
+  }  // 10^8 nodes if expanded
+  LoadResult r;
+  LoadManifestText(yaml, "bomb.yaml", &r);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].str().find("through aliases"), std::string::npos) << r.errors[0].str();
+}
+
+TEST(ManifestsTest, MalformedStreamThatLoopsYamlCppLoadAllIsRejected) {
+  // Found by fuzzing: yaml-cpp 0.7's LoadAll never returns on this stream (and allocates
+  // until the process dies). netfence parses document by document and reports it.
+  TempDir dir;
+  std::ifstream in(std::string(NETFENCE_SOURCE_DIR) + "/tests/controlplane/k8s/testdata/yaml_cpp_loadall_loop.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  ASSERT_FALSE(text.str().empty());
+  dir.Write("loop.yaml", text.str());
+  auto r = LoadManifestDir(dir.path());
+  ASSERT_EQ(r.errors.size(), 1u) << Dump(r.errors);
+  EXPECT_NE(r.errors[0].str().find("loop.yaml"), std::string::npos);
+  EXPECT_NE(r.errors[0].str().find("malformed YAML"), std::string::npos) << r.errors[0].str();
+}
+
+TEST(ManifestsTest, DocumentsSplitOnSeparatorsWithComments) {
+  LoadResult r;
+  LoadManifestText("--- # first\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n...\n---\n"
+                   "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n",
+                   "t.yaml", &r);
+  ASSERT_TRUE(r.errors.empty()) << Dump(r.errors);
+  ASSERT_EQ(r.state.namespaces.size(), 2u);
+  EXPECT_EQ(r.state.namespaces[1].meta.name, "b");
 }
 
 TEST(ManifestsTest, YamlIsReadAsYaml12SoYAndOnStayStrings) {

@@ -120,3 +120,35 @@ TEST(Classifier, RejectsDimensionArraysOfUnequalLength) {
 }
 }  // namespace
 }  // namespace netfence::testing
+
+namespace netfence::testing {
+namespace {
+TEST(Classifier, RejectsSummaryThatHidesAWord) {
+  auto t = HandTables();
+  t->set_words(0, 0);  // row 0 keeps its rule bit but its summary no longer marks the word
+  auto c = classifier::Classifier::Load(t);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("rows"), std::string::npos) << c.status().message();
+}
+
+TEST(Classifier, RejectsRuleBitsPastRuleCount) {
+  auto t = HandTables();
+  t->set_words(1, 1 | (1ull << 5));  // rule 5 in a table of 2 rules
+  EXPECT_FALSE(classifier::Classifier::Load(t).ok());
+}
+
+TEST(Classifier, RejectsPrefixWithHostBitsOrOutOfOrder) {
+  auto t = HandTables();
+  auto a = *IpAddr::Parse("192.0.2.1");
+  t->mutable_tables(0)->set_cidr_addrs(std::string(a.bytes.begin(), a.bytes.end()));
+  EXPECT_FALSE(classifier::Classifier::Load(t).ok());
+  auto u = HandTables();
+  auto* in = u->mutable_tables(0);
+  auto b = *IpAddr::Parse("10.0.0.0");
+  in->mutable_cidr_addrs()->append(std::string(b.bytes.begin(), b.bytes.end()));  // 10/8 after 192.0.2/24
+  in->add_cidr_lengths(96 + 8);
+  in->add_cidr_rows(0);
+  EXPECT_FALSE(classifier::Classifier::Load(u).ok());
+}
+}  // namespace
+}  // namespace netfence::testing

@@ -1,0 +1,59 @@
+// Running the XDP classifier on packets with BPF_PROG_TEST_RUN, and reading back what it
+// decided (last_decision, per CPU: the calling thread is pinned to one CPU) and counted.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dataplane/xdp/xdp_program.h"
+#include "xdp/include/netfence_abi.h"
+
+namespace netfence::xdptest {
+
+struct RunResult {
+  bool ok = false;      // the test run itself worked
+  std::string error;    // why not
+  uint32_t action = 0;  // the program's return value (XDP_PASS, XDP_DROP, ...)
+  nf_decision decision{};
+};
+
+using DropCounts = std::array<uint64_t, NF_DROP_REASONS>;
+
+class Harness {
+ public:
+  explicit Harness(const xdp::XdpProgram& program);
+  // Runs the program once on `packet` (any length, even shorter than Ethernet).
+  RunResult Run(const std::vector<uint8_t>& packet);
+  // drop_reasons summed over CPUs.
+  DropCounts Drops() const;
+  // The kernel's mean run time of the program on `packet` (>= 14 bytes) over `repeat` runs, in
+  // nanoseconds; -1 on error.
+  double MeanNanos(const std::vector<uint8_t>& packet, uint32_t repeat) const;
+
+ private:
+  const xdp::XdpProgram& program_;
+  int cpu_ = 0;
+  int ncpus_ = 1;
+  std::vector<nf_decision> per_cpu_;
+  std::vector<uint8_t> buffer_;
+};
+
+// Whether BPF is usable here (probed once). Tests GTEST_SKIP with this message when not,
+// except in CI (CI set in the environment), where BPF must work and the test fails.
+const Status& BpfAvailable();
+
+#define NETFENCE_REQUIRE_BPF()                                                                \
+  do {                                                                                        \
+    if (!::netfence::xdptest::BpfAvailable().ok()) {                                          \
+      if (std::getenv("CI")) FAIL() << "BPF unavailable in CI: " << ::netfence::xdptest::BpfAvailable().message(); \
+      GTEST_SKIP() << "BPF unavailable: " << ::netfence::xdptest::BpfAvailable().message();   \
+    }                                                                                         \
+  } while (0)
+
+}  // namespace netfence::xdptest

@@ -1,0 +1,149 @@
+/* Classification over the compiled tables, exactly as dataplane/classifier/classifier.cc:
+ * a direction of a table matches (peer, proto, dport) iff
+ *   (identity_row(peer) | cidr_row(peer)) & port_row(proto, dport) != 0
+ * and the lowest set bit of the AND is the rule reported. The AND walks the summary words
+ * first and only looks at row words a summary says may be non-zero. */
+#ifndef NETFENCE_XDP_CLASSIFY_H
+#define NETFENCE_XDP_CLASSIFY_H
+
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "maps.h"
+#include "netfence_abi.h"
+
+/* Lowest set bit by De Bruijn multiply (__builtin_ctzll crashes clang 14 for BPF). */
+#define NF_DEBRUIJN64 0x03f79d71b4cb0a89ULL
+static const __u8 nf_debruijn_index[64] = {
+    0,  1,  48, 2,  57, 49, 28, 3,  61, 58, 50, 42, 38, 29, 17, 4,  62, 55, 59, 36, 53, 51,
+    43, 22, 45, 39, 33, 30, 24, 18, 12, 5,  63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21,
+    44, 32, 23, 11, 46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,  13, 8,  7,  6};
+
+static __always_inline __u32 nf_lowest_bit(__u64 v) {
+  return nf_debruijn_index[((v & -v) * NF_DEBRUIJN64) >> 58];
+}
+
+/* Word `idx` of a row (0 for the empty row or an index past the arena). */
+static __always_inline __u64 nf_word(__u32 row, __u32 idx) {
+  if (row == NF_EMPTY_ROW) return 0;
+  __u32 k = row + idx;
+  __u64 *w = bpf_map_lookup_elem(&words, &k);
+  return w ? *w : 0;
+}
+
+/* The AND of three rows as a bpf_loop state machine: one step loads the next summary word
+ * (when the current one is exhausted) or tests one candidate row word. At most
+ * S + 64 * S steps, so nr_loops = 65 * S + 1 always reaches the end. */
+struct nf_and_ctx {
+  __u32 id_row;
+  __u32 cidr_row;
+  __u32 port_row;
+  __u32 summary_words;
+  __u32 next_summary;  /* index of the next summary word to load */
+  __u32 found;
+  __u32 rule;
+  __u32 pad;
+  __u64 summary;       /* candidate words of summary word next_summary - 1 not yet tested */
+};
+
+static long nf_and_step(__u32 index, void *arg) {
+  struct nf_and_ctx *c = arg;
+  (void)index;
+  if (c->summary == 0) {
+    __u32 j = c->next_summary;
+    if (j >= c->summary_words) return 1;
+    c->summary = (nf_word(c->id_row, j) | nf_word(c->cidr_row, j)) & nf_word(c->port_row, j);
+    c->next_summary = j + 1;
+    return 0;
+  }
+  __u32 w = 64 * (c->next_summary - 1) + nf_lowest_bit(c->summary);
+  __u32 at = c->summary_words + w;
+  __u64 v = (nf_word(c->id_row, at) | nf_word(c->cidr_row, at)) & nf_word(c->port_row, at);
+  if (v) {
+    c->found = 1;
+    c->rule = 64 * w + nf_lowest_bit(v);
+    return 1;
+  }
+  c->summary &= c->summary - 1;
+  return 0;
+}
+
+struct nf_dir_result {
+  __u32 outcome;  /* enum nf_outcome */
+  __u32 table;
+  __u32 rule;
+  __u32 internal;  /* the maps disagree with themselves: fail closed */
+};
+
+static __always_inline int nf_is_port_proto(__u32 proto) {
+  return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == 132;
+}
+
+/* One direction of one table against a peer (address and its identity). */
+static __always_inline void nf_match(__u32 table, const __u8 *peer, __u32 peer_identity, __u32 proto,
+                                     __u32 dport, struct nf_dir_result *r) {
+  r->outcome = NF_NOT_ISOLATED;
+  r->table = 0;
+  r->rule = 0;
+  r->internal = 0;
+  struct nf_table *t = bpf_map_lookup_elem(&tables, &table);
+  if (!t) {
+    r->outcome = NF_DENIED;
+    r->table = table;
+    r->internal = 1;
+    return;
+  }
+  if (!t->isolated) return;
+  r->table = table;
+  r->outcome = NF_DENIED;
+
+  /* Port dimension. */
+  __u32 port_row = t->other_row;
+  if (nf_is_port_proto(proto)) {
+    struct nf_port_key pk = {};
+    pk.prefixlen = NF_PORT_FULL_PREFIX;
+    pk.table_be = bpf_htonl(table);
+    pk.proto = (__u8)proto;
+    pk.port_be[0] = (__u8)(dport >> 8);
+    pk.port_be[1] = (__u8)dport;
+    __u32 *v = bpf_map_lookup_elem(&port_rows, &pk);
+    port_row = v ? *v : NF_EMPTY_ROW;
+  }
+  if (port_row == NF_EMPTY_ROW) return;
+
+  /* Peer dimension: identity row (pods only), longest-prefix CIDR row. */
+  __u32 id_row = NF_EMPTY_ROW;
+  if (peer_identity >= NF_FIRST_POD_IDENTITY) {
+    struct nf_id_key ik = {.table = table, .identity = peer_identity};
+    __u32 *v = bpf_map_lookup_elem(&id_rows, &ik);
+    id_row = v ? *v : t->all_pods_row;
+  }
+  struct nf_cidr_key ck = {};
+  ck.prefixlen = NF_CIDR_TABLE_BITS + 128;
+  ck.table_be = bpf_htonl(table);
+  __builtin_memcpy(ck.addr, peer, 16);
+  __u32 *cv = bpf_map_lookup_elem(&cidr_rows, &ck);
+  __u32 cidr_row = cv ? *cv : NF_EMPTY_ROW;
+  if (id_row == NF_EMPTY_ROW && cidr_row == NF_EMPTY_ROW) return;
+
+  __u32 summary_words = t->summary_words;
+  if (summary_words > NF_MAX_SUMMARY_WORDS) {
+    r->internal = 1;
+    return;
+  }
+  struct nf_and_ctx c = {
+      .id_row = id_row,
+      .cidr_row = cidr_row,
+      .port_row = port_row,
+      .summary_words = summary_words,
+  };
+  bpf_loop(65 * summary_words + 1, nf_and_step, &c, 0);
+  if (c.found) {
+    r->outcome = NF_ALLOWED;
+    r->rule = c.rule;
+  }
+}
+
+#endif /* NETFENCE_XDP_CLASSIFY_H */
