@@ -21,6 +21,18 @@ static __always_inline int nf_drop(struct nf_decision *d, __u32 reason) {
   return XDP_DROP;
 }
 
+/* One direction: match the table against the peer and record outcome, table and rule. */
+static __always_inline void nf_decide(__u32 table, const __u8 *peer, __u32 peer_identity, const struct nf_flow *f,
+                                      __u32 *outcome, __u32 *out_table, __u32 *rule, int *internal, int *denied) {
+  struct nf_dir_result r;
+  nf_match(table, peer, peer_identity, f->proto, f->dport, &r);
+  *outcome = r.outcome;
+  *out_table = r.table;
+  *rule = r.rule;
+  *internal |= r.internal;
+  *denied |= r.outcome == NF_DENIED;
+}
+
 SEC("xdp")
 int netfence_xdp(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data;
@@ -47,23 +59,14 @@ int netfence_xdp(struct xdp_md *ctx) {
   struct nf_ip_info *dst = bpf_map_lookup_elem(&ipcache, f.dst);
   __u32 src_identity = src ? src->identity : 0;
   __u32 dst_identity = dst ? dst->identity : 0;
-  struct nf_dir_result r;
   int internal = 0, denied = 0;
   if (src && (src->flags & NF_IP_LOCAL_ENDPOINT)) {
-    nf_match(src->egress_table, f.dst, dst_identity, f.proto, f.dport, &r);
-    d->egress_outcome = r.outcome;
-    d->egress_table = r.table;
-    d->egress_rule = r.rule;
-    internal |= r.internal;
-    denied |= r.outcome == NF_DENIED;
+    nf_decide(src->egress_table, f.dst, dst_identity, &f, &d->egress_outcome, &d->egress_table, &d->egress_rule,
+              &internal, &denied);
   }
   if (dst && (dst->flags & NF_IP_LOCAL_ENDPOINT)) {
-    nf_match(dst->ingress_table, f.src, src_identity, f.proto, f.dport, &r);
-    d->ingress_outcome = r.outcome;
-    d->ingress_table = r.table;
-    d->ingress_rule = r.rule;
-    internal |= r.internal;
-    denied |= r.outcome == NF_DENIED;
+    nf_decide(dst->ingress_table, f.src, src_identity, &f, &d->ingress_outcome, &d->ingress_table,
+              &d->ingress_rule, &internal, &denied);
   }
   if (internal) return nf_drop(d, NF_DROP_INTERNAL);
   if (denied) return nf_drop(d, NF_DROP_POLICY);

@@ -193,9 +193,8 @@ ClusterIndex::ClusterIndex(const k8s::ClusterState& state) {
   for (const auto& [id, g] : ids) {
     IdentityInfo info;
     info.id = id;
-    info.pods = std::move(groups[g].members);
-    info.example = endpoints[info.pods.front()];
-    for (uint32_t e : info.pods) endpoint_identity[e] = static_cast<uint32_t>(identities.size());
+    info.example = endpoints[groups[g].members.front()];
+    for (uint32_t e : groups[g].members) endpoint_identity[e] = static_cast<uint32_t>(identities.size());
     ns_identities_[info.ns()].push_back(static_cast<uint32_t>(identities.size()));
     identities.push_back(std::move(info));
   }

@@ -19,7 +19,6 @@ namespace netfence::compiler {
 struct IdentityInfo {
   uint32_t id = 0;
   const k8s::Pod* example = nullptr;  // a pod with this identity (labels, named ports)
-  std::vector<uint32_t> pods;         // indexes into ClusterIndex::endpoints
   std::vector<uint32_t> policies;     // selecting policies (indexes into ClusterIndex::policies)
 
   const k8s::Labels& labels() const { return example->meta.labels; }

@@ -57,6 +57,7 @@ struct DirectionBuild {
   std::vector<PortSpan> spans;
   std::vector<uint32_t> other_bits;
   std::vector<FlatPortRange> ports;                    // flattened spans
+  PortFlattener port_flattener;
   std::vector<uint32_t> out_a, out_b;                  // output staging
 
   void Clear() {
@@ -302,7 +303,7 @@ void Compiler::BuildDirection(const IdentityInfo& self, Direction dir, v1::Direc
     }
   }
 
-  FlattenPorts(b.spans, nbits, &b.ports);
+  b.port_flattener.Flatten(b.spans, nbits, &b.ports);
   const int nports = static_cast<int>(b.ports.size());
   for (auto* f : {dt->mutable_port_protocols(), dt->mutable_port_firsts(), dt->mutable_port_lasts(),
                   dt->mutable_port_rows()}) {

@@ -7,49 +7,41 @@ namespace netfence::compiler {
 
 std::vector<FlatPortRange> FlattenPorts(const std::vector<PortSpan>& spans, uint32_t rule_count) {
   std::vector<FlatPortRange> out;
-  FlattenPorts(spans, rule_count, &out);
+  PortFlattener().Flatten(spans, rule_count, &out);
   return out;
 }
 
-void FlattenPorts(const std::vector<PortSpan>& spans, uint32_t rule_count, std::vector<FlatPortRange>* out_ptr) {
+void PortFlattener::Flatten(const std::vector<PortSpan>& spans, uint32_t rule_count,
+                            std::vector<FlatPortRange>* out_ptr) {
   std::vector<FlatPortRange>& out = *out_ptr;
   out.clear();
   // Sweep over boundary events per protocol: +bit at `first`, -bit after `last`.
-  struct Event {
-    uint8_t protocol;
-    uint32_t at;  // 0..65536
-    int delta;
-    uint32_t bit;
-    auto key() const { return std::tuple(protocol, at); }
-  };
-  // Small inputs are the rule (a handful of ports per table): keep the buffers between calls.
-  static thread_local std::vector<Event> events;
-  events.clear();
+  events_.clear();
   for (const auto& s : spans) {
-    events.push_back({s.protocol, s.first, +1, s.rule_bit});
-    events.push_back({s.protocol, uint32_t{s.last} + 1, -1, s.rule_bit});
+    events_.push_back({s.protocol, s.first, +1, s.rule_bit});
+    events_.push_back({s.protocol, uint32_t{s.last} + 1, -1, s.rule_bit});
   }
-  std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.key() < b.key(); });
-
-  static thread_local std::vector<uint32_t> count;
-  count.assign(rule_count, 0);
+  std::sort(events_.begin(), events_.end(), [](const Event& a, const Event& b) {
+    return std::tie(a.protocol, a.at) < std::tie(b.protocol, b.at);
+  });
+  count_.assign(rule_count, 0);
   Bits current(rule_count);
   uint32_t active = 0;  // rule bits with a positive count
-  for (size_t i = 0; i < events.size();) {
-    uint8_t proto = events[i].protocol;
-    uint32_t at = events[i].at;
-    for (; i < events.size() && events[i].protocol == proto && events[i].at == at; ++i) {
-      uint32_t& c = count[events[i].bit];
-      if (events[i].delta > 0) {
-        if (c++ == 0) current.set(events[i].bit), ++active;
+  for (size_t i = 0; i < events_.size();) {
+    const uint8_t proto = events_[i].protocol;
+    const uint32_t at = events_[i].at;
+    for (; i < events_.size() && events_[i].protocol == proto && events_[i].at == at; ++i) {
+      uint32_t& c = count_[events_[i].bit];
+      if (events_[i].delta > 0) {
+        if (c++ == 0) current.set(events_[i].bit), ++active;
       } else {
-        if (--c == 0) current.clear(events[i].bit), --active;
+        if (--c == 0) current.clear(events_[i].bit), --active;
       }
     }
     // The range [at, next boundary) carries `current`.
-    bool more = i < events.size() && events[i].protocol == proto;
+    bool more = i < events_.size() && events_[i].protocol == proto;
     if (!more || active == 0) continue;
-    uint32_t end = events[i].at - 1;
+    uint32_t end = events_[i].at - 1;
     if (!out.empty() && out.back().protocol == proto && out.back().last + 1u == at && out.back().rules == current) {
       out.back().last = static_cast<uint16_t>(end);
     } else {

@@ -23,10 +23,26 @@ struct FlatPortRange {
   Bits rules;
 };
 
-// Sorted by (protocol, first); adjacent ranges with equal rules are merged; ports no rule
-// covers are left out.
+// Flattens spans into ranges sorted by (protocol, first); adjacent ranges with equal rules
+// are merged; ports no rule covers are left out. One flattener serves many tables: its
+// buffers keep their capacity between calls (tables hold a handful of ports each).
+class PortFlattener {
+ public:
+  // Fills `out` (cleared first).
+  void Flatten(const std::vector<PortSpan>& spans, uint32_t rule_count, std::vector<FlatPortRange>* out);
+
+ private:
+  struct Event {
+    uint8_t protocol;
+    uint32_t at;  // 0..65536
+    int delta;
+    uint32_t bit;
+  };
+  std::vector<Event> events_;
+  std::vector<uint32_t> count_;  // per rule bit: spans covering the current port
+};
+
+// Convenience for tests and one-off use.
 std::vector<FlatPortRange> FlattenPorts(const std::vector<PortSpan>& spans, uint32_t rule_count);
-// The same into `out` (cleared first), reusing its capacity.
-void FlattenPorts(const std::vector<PortSpan>& spans, uint32_t rule_count, std::vector<FlatPortRange>* out);
 
 }  // namespace netfence::compiler

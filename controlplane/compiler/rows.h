@@ -41,10 +41,6 @@ class Bits {
   void set(uint32_t b) { words_[b / 64] |= uint64_t{1} << (b % 64); }
   void clear(uint32_t b) { words_[b / 64] &= ~(uint64_t{1} << (b % 64)); }
   void flip(uint32_t b) { words_[b / 64] ^= uint64_t{1} << (b % 64); }
-  bool any() const {
-    for (auto w : words_) if (w) return true;
-    return false;
-  }
   const uint64_t* data() const { return words_.data(); }
   bool operator==(const Bits& o) const {
     return words_.size() == o.words_.size() && std::memcmp(data(), o.data(), words_.size() * 8) == 0;
