@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "dataplane/common/ip.h"
 #include "dataplane/common/status.h"
 #include "netfence/v1/tables.pb.h"
 #include "xdp/include/netfence_abi.h"
@@ -44,5 +45,11 @@ struct MapEntries {
 //   tables, id_rows, cidr_rows (every prefix, holes included), port_rows (ranges split
 //   into aligned prefixes).
 StatusOr<MapEntries> BuildMapEntries(const v1::RuleTables& tables);
+
+// The conntrack key of a packet src:sport -> dst:dport, normalised exactly as the program
+// does (xdp/include/conntrack.h: the lower (address, port) is side a). *sender_is_b, when
+// given, says whether the sender is side b.
+nf_ct_key ConntrackKey(const IpAddr& src, uint16_t sport, const IpAddr& dst, uint16_t dport, uint8_t proto,
+                       bool* sender_is_b = nullptr);
 
 }  // namespace netfence::xdp

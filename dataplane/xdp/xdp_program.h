@@ -1,64 +1,109 @@
-// The XDP classifier (xdp/netfence.bpf.c) loaded through its libbpf skeleton, and its
-// maps programmed from compiled rule tables.
+// The XDP program (xdp/netfence.bpf.c) loaded through its libbpf skeleton: the FastPath of
+// the kernel.
 //
-//   auto prog = XdpProgram::Load(MapLimits::For(tables));   // open, size maps, verify
-//   prog.value()->Program(tables);                          // fill every map
-//   ... attach prog_fd() (bpf_xdp_attach) or run it with BPF_PROG_TEST_RUN ...
+//   auto prog = XdpProgram::Load({});                 // open, configure, verify
+//   prog.value()->Program(tables);                     // a new generation, live at once
+//   prog.value()->Attach(ifindex);                     // native XDP on an interface
 //
-// Not yet: connection tracking, flow events, and atomic table swaps (Program() rewrites
-// the maps in place; a packet classified during Program() may see a mix of generations).
+// Generations: every Program() builds fresh inner maps sized for the tables in the idle
+// slot, then flips the `active` slot with one write (see xdp/include/maps.h). Conntrack
+// entries remember the programming that admitted them; the next packet of a connection
+// admitted earlier re-classifies it, and a connection the new tables deny is cut.
+//
+// Restarts: with LoadOptions::pin_dir the maps are pinned there (bpffs); a later Load()
+// with the same pin_dir re-adopts them (tables, conntrack, counters, events) and Attach()
+// replaces the attached program in one step, so enforcement has no gap. With keep_attached
+// the destructor leaves the program attached (the agent's exit); else it detaches.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "dataplane/common/status.h"
+#include "dataplane/fastpath/fast_path.h"
 #include "netfence/v1/tables.pb.h"
+#include "xdp/include/netfence_abi.h"
 
 struct netfence_bpf;  // the generated skeleton (netfence.skel.h)
 
 namespace netfence::xdp {
 
-// Capacities of the maps, fixed at load.
-struct MapLimits {
-  uint32_t ipcache = 1;
-  uint32_t tables = 1;
-  uint32_t id_rows = 1;
-  uint32_t cidr_rows = 1;
-  uint32_t port_rows = 1;
-  uint32_t words = 1;
-
-  // Exactly what `tables` needs (at least 1 each); scale up for later, larger tables.
-  static MapLimits For(const v1::RuleTables& tables);
-  MapLimits Scaled(uint32_t factor) const;
+struct LoadOptions {
+  bool conntrack = true;          // false: classify every packet (tests, benchmarks)
+  bool events = true;             // false: no ring-buffer events
+  bool record_decisions = false;  // true: each CPU's last decision in last_decision (tests)
+  uint32_t conntrack_entries = 262144;
+  uint32_t fragment_entries = 8192;
+  uint32_t ring_bytes = 1u << 22;  // a power of two, at least the page size
+  std::string pin_dir;             // "" none; e.g. /sys/fs/bpf/netfence
+  bool keep_attached = false;      // leave attachments in place at destruction
+  // Where warnings go (generic-mode fallback, ...); stderr when empty.
+  std::function<void(std::string_view)> log;
 };
 
-enum class Map { kIpcache, kTables, kIdRows, kCidrRows, kPortRows, kWords, kLastDecision, kDropReasons };
+enum class Map {
+  kActive, kSlotInfo, kIpcacheSlots, kTablesSlots, kIdRowsSlots, kCidrRowsSlots, kPortRowsSlots, kWordsSlots,
+  kConntrack, kFragments, kEvents, kCounters, kDropReasons, kLastDecision,
+};
 
-class XdpProgram {
+enum class AttachMode {
+  kNative,           // driver mode, or fail
+  kNativeOrGeneric,  // driver mode; generic (skb) mode as a logged fallback
+  kGeneric,          // skb mode (explicit)
+};
+
+using Counters = std::array<uint64_t, NF_COUNTERS>;       // enum nf_counter, summed over CPUs
+using DropCounts = std::array<uint64_t, NF_DROP_REASONS>;  // enum nf_drop_reason
+
+class XdpProgram : public dataplane::FastPath {
  public:
-  // Opens the skeleton, sizes the maps and loads (verifies) the program. Errors carry
-  // libbpf's messages (the verifier log's tail when verification fails).
-  static StatusOr<std::unique_ptr<XdpProgram>> Load(const MapLimits& limits);
-  ~XdpProgram();
+  // Opens the skeleton, applies `options`, loads (verifies) the program, re-adopting pinned
+  // maps when options.pin_dir holds them. Errors carry libbpf's messages (the verifier
+  // log's tail when verification fails).
+  static StatusOr<std::unique_ptr<XdpProgram>> Load(const LoadOptions& options);
+  ~XdpProgram() override;
   XdpProgram(const XdpProgram&) = delete;
   XdpProgram& operator=(const XdpProgram&) = delete;
 
-  // Replaces the maps' contents with `tables`: checks them (see map_entries.h), deletes
-  // the previous tables' entries that are gone, then writes every entry. Fails without
-  // touching the maps when the tables are malformed or exceed the limits; a failing map
-  // syscall midway leaves them partly rewritten (call again, or reload).
-  Status Program(const v1::RuleTables& tables);
+  std::string_view name() const override { return "xdp"; }
+  // Checks the tables (see map_entries.h), fills fresh maps in the idle slot and makes them
+  // live. On error nothing live changes.
+  Status Program(const v1::RuleTables& tables) override;
+  uint64_t live_generation() const override;
+  // The live programming's epoch (what conntrack entries compare with); 0 before any.
+  uint32_t live_epoch() const;
+
+  // Attaches to the interface (replacing whatever XDP program it has) / detaches if ours.
+  // The mode used is returned; a generic fallback is logged. ifindex is that of the calling
+  // thread's network namespace; the destructor detaches only what it can reach from its own.
+  StatusOr<AttachMode> Attach(int ifindex, AttachMode mode = AttachMode::kNativeOrGeneric);
+  Status Detach(int ifindex);
+
+  Counters ReadCounters() const;
+  DropCounts ReadDropReasons() const;
+  // Deletes every conntrack entry (tests; `netfence-agent` flush).
+  Status FlushConntrack();
 
   int prog_fd() const;
   int map_fd(Map map) const;
-  const MapLimits& limits() const { return limits_; }
+  const LoadOptions& options() const { return options_; }
 
  private:
-  XdpProgram(netfence_bpf* skel, const MapLimits& limits) : skel_(skel), limits_(limits) {}
+  XdpProgram(netfence_bpf* skel, LoadOptions options) : skel_(skel), options_(std::move(options)) {}
+  void Warn(const std::string& message) const;
   netfence_bpf* skel_;
-  MapLimits limits_;
+  LoadOptions options_;
+  struct Attachment {
+    int ifindex;
+    uint32_t flags;
+    uint64_t netns;  // inode of the network namespace it was attached in
+  };
+  std::vector<Attachment> attached_;
 };
 
 // Whether this process may load BPF programs at all: loads a two-instruction XDP program.

@@ -1,6 +1,7 @@
 #include "tests/xdp/packet_builder.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace netfence::xdptest {
 
@@ -84,6 +85,17 @@ PacketBuilder& PacketBuilder::Proto(uint8_t proto, uint16_t dport) {
   dport_ = dport;
   return *this;
 }
+PacketBuilder& PacketBuilder::TcpFlags(uint8_t flags) {
+  tcp_flags_ = flags;
+  return *this;
+}
+PacketBuilder& PacketBuilder::IcmpMessage(uint8_t type, uint16_t id, std::vector<uint8_t> quoted) {
+  proto_ = family_ == 6 ? 58 : 1;
+  icmp_type_ = type;
+  icmp_id_ = id;
+  quoted_ = std::move(quoted);
+  return *this;
+}
 PacketBuilder& PacketBuilder::Payload(size_t bytes) {
   payload_ = bytes;
   return *this;
@@ -98,7 +110,7 @@ std::vector<uint8_t> PacketBuilder::L4Header() const {
   switch (proto_) {
     case 6:  // TCP: ports, seq, ack, doff 5, SYN, window, checksum, urgent
       Put16(&h, sport_), Put16(&h, dport_), Put32(&h, 1), Put32(&h, 0);
-      h.push_back(5 << 4), h.push_back(0x02), Put16(&h, 0xFFFF), Put32(&h, 0);
+      h.push_back(5 << 4), h.push_back(tcp_flags_), Put16(&h, 0xFFFF), Put32(&h, 0);
       break;
     case 17:  // UDP: ports, length, checksum
       Put16(&h, sport_), Put16(&h, dport_), Put16(&h, static_cast<uint16_t>(8 + payload_)), Put16(&h, 0);
@@ -108,7 +120,14 @@ std::vector<uint8_t> PacketBuilder::L4Header() const {
       break;
     case 1:
     case 58:  // echo request: type, code, checksum, id, sequence
-      h.push_back(proto_ == 1 ? 8 : 128), h.push_back(0), Put16(&h, 0), Put16(&h, 7), Put16(&h, 1);
+      h.push_back(icmp_type_ >= 0 ? static_cast<uint8_t>(icmp_type_) : proto_ == 1 ? 8 : 128), h.push_back(0);
+      Put16(&h, 0);
+      if (quoted_.empty()) {
+        Put16(&h, icmp_id_), Put16(&h, 1);
+      } else {
+        Put32(&h, 0);
+        h.insert(h.end(), quoted_.begin(), quoted_.end());
+      }
       break;
     default:
       h.assign(8, 0);

@@ -31,6 +31,10 @@ class PacketBuilder {
   PacketBuilder& Udp(uint16_t dport, uint16_t sport = 40000);
   PacketBuilder& Sctp(uint16_t dport, uint16_t sport = 40000);
   PacketBuilder& Icmp();   // echo request, ICMP or ICMPv6 by family
+  PacketBuilder& TcpFlags(uint8_t flags);  // default SYN (0x02)
+  // ICMP/ICMPv6 message `type` (default: echo request) with echo id `id`; with `quoted`, an
+  // error message quoting those bytes (an IP header and 8 bytes of L4) after 4 unused bytes.
+  PacketBuilder& IcmpMessage(uint8_t type, uint16_t id = 7, std::vector<uint8_t> quoted = {});
   PacketBuilder& Proto(uint8_t proto, uint16_t dport = 0);  // by number; ports for 6/17/132
   PacketBuilder& Payload(size_t bytes);
   // Keeps only the first `bytes` of the L4 header (lengths stay consistent: a short L4).
@@ -53,6 +57,10 @@ class PacketBuilder {
   uint8_t proto_ = 6;
   uint16_t sport_ = 40000, dport_ = 0;
   size_t payload_ = 0;
+  uint8_t tcp_flags_ = 0x02;
+  int icmp_type_ = -1;
+  uint16_t icmp_id_ = 7;
+  std::vector<uint8_t> quoted_;
   size_t l4_keep_ = SIZE_MAX;
   size_t l3_ = 0, l4_ = 0;
 };

@@ -3,7 +3,9 @@
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -45,7 +47,7 @@ class XdpParseTest : public ::testing::Test {
   static void SetUpTestSuite() {
     if (!BpfAvailable().ok()) return;
     cluster_ = new testing::Cluster(ClusterYaml());
-    auto loaded = xdp::XdpProgram::Load(xdp::MapLimits::For(cluster_->tables()));
+    auto loaded = xdp::XdpProgram::Load(StatelessOptions());
     ASSERT_TRUE(loaded.ok()) << loaded.status().message();
     program_ = std::move(loaded).value().release();
     Status s = program_->Program(cluster_->tables());
@@ -63,6 +65,7 @@ class XdpParseTest : public ::testing::Test {
   void SetUp() override {
     NETFENCE_REQUIRE_BPF();
     ASSERT_NE(harness_, nullptr);
+    ClearMap(program_->map_fd(xdp::Map::kFragments), sizeof(nf_frag_key));
   }
 
   // Runs `packet`; expects `action` and, for a drop, one more count under `reason` and no
@@ -194,6 +197,28 @@ TEST_F(XdpParseTest, ShorterThanEthernet) {
   }
 }
 
+TEST_F(XdpParseTest, LaterFragmentsFollowTheirFirstFragment) {
+  // All fragments here are of datagram id 0x1234 from client4 to server4 (TCP).
+  const auto later = PacketBuilder().Ipv4(kClient4, kServer4).Ipv4Fragment(100, false).Tcp(80).Build();
+  Expect(later, XDP_DROP, NF_DROP_IP4_FRAGMENT);  // no first fragment seen
+  Expect(PacketBuilder().Ipv4(kClient4, kServer4).Ipv4Fragment(0, true).Tcp(81).Build(), XDP_DROP, NF_DROP_POLICY);
+  Expect(later, XDP_DROP, NF_DROP_IP4_FRAGMENT);  // its first fragment was denied
+  Expect(PacketBuilder().Ipv4(kClient4, kServer4).Ipv4Fragment(0, true).Tcp(80).Build(), XDP_PASS);
+  EXPECT_EQ(Expect(later, XDP_PASS).decision.path, static_cast<uint32_t>(NF_CNT_PASS_FRAGMENT));
+  // Another datagram id, or the other direction, is not covered.
+  auto other = later;
+  other[14 + 5] ^= 1;  // IPv4 identification, low byte
+  other[14 + 10] = other[14 + 11] = 0;  // checksum is not checked by the program
+  Expect(other, XDP_DROP, NF_DROP_IP4_FRAGMENT);
+  Expect(PacketBuilder().Ipv4(kServer4, kClient4).Ipv4Fragment(100, false).Tcp(80).Build(), XDP_DROP,
+         NF_DROP_IP4_FRAGMENT);
+  // IPv6: the fragment header's id.
+  const auto later6 = PacketBuilder().Ipv6(kClient6, kServer6).Ipv6Ext(44, 100).Udp(53).Build();
+  Expect(later6, XDP_DROP, NF_DROP_IP6_FRAGMENT);
+  Expect(PacketBuilder().Ipv6(kClient6, kServer6).Ipv6Ext(44).Udp(53).Build(), XDP_PASS);
+  Expect(later6, XDP_PASS);
+}
+
 TEST_F(XdpParseTest, TruncatedAndMalformed) {
   PacketBuilder b4;
   const auto good4 = b4.Ipv4(kClient4, kServer4).Tcp(80).Build();
@@ -288,41 +313,83 @@ size_t CountKeys(int fd, size_t key_size) {
   return n;
 }
 
-void ExpectMapsHold(const xdp::XdpProgram& p, const v1::RuleTables& t) {
-  auto e = xdp::BuildMapEntries(t);
-  ASSERT_TRUE(e.ok()) << e.status().message();
-  EXPECT_EQ(CountKeys(p.map_fd(xdp::Map::kIpcache), sizeof(nf_ip_key)), e->ipcache.size());
-  EXPECT_EQ(CountKeys(p.map_fd(xdp::Map::kIdRows), sizeof(nf_id_key)), e->id_rows.size());
-  EXPECT_EQ(CountKeys(p.map_fd(xdp::Map::kCidrRows), sizeof(nf_cidr_key)), e->cidr_rows.size());
-  EXPECT_EQ(CountKeys(p.map_fd(xdp::Map::kPortRows), sizeof(nf_port_key)), e->port_rows.size());
+// The number of keys of the inner map in `slot` of an outer map.
+size_t CountInnerKeys(int outer_fd, uint32_t slot, size_t key_size) {
+  uint32_t id = 0;
+  if (bpf_map_lookup_elem(outer_fd, &slot, &id) != 0) return SIZE_MAX;
+  const int fd = bpf_map_get_fd_by_id(id);
+  if (fd < 0) return SIZE_MAX;
+  const size_t n = CountKeys(fd, key_size);
+  close(fd);
+  return n;
 }
 
-TEST(XdpProgram, ReprogramReplacesEntriesAndChecksLimits) {
+uint32_t LiveSlot(const xdp::XdpProgram& p) {
+  const uint32_t zero = 0;
+  nf_active a{};
+  EXPECT_EQ(bpf_map_lookup_elem(p.map_fd(xdp::Map::kActive), &zero, &a), 0);
+  return a.slot;
+}
+
+void ExpectLiveMapsHold(const xdp::XdpProgram& p, const v1::RuleTables& t) {
+  auto e = xdp::BuildMapEntries(t);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  const uint32_t slot = LiveSlot(p);
+  ASSERT_LT(slot, NF_SLOTS);
+  EXPECT_EQ(CountInnerKeys(p.map_fd(xdp::Map::kIpcacheSlots), slot, sizeof(nf_ip_key)), e->ipcache.size());
+  EXPECT_EQ(CountInnerKeys(p.map_fd(xdp::Map::kIdRowsSlots), slot, sizeof(nf_id_key)), e->id_rows.size());
+  EXPECT_EQ(CountInnerKeys(p.map_fd(xdp::Map::kCidrRowsSlots), slot, sizeof(nf_cidr_key)), e->cidr_rows.size());
+  EXPECT_EQ(CountInnerKeys(p.map_fd(xdp::Map::kPortRowsSlots), slot, sizeof(nf_port_key)), e->port_rows.size());
+}
+
+TEST(XdpProgram, EachProgrammingSwapsSlotsAndRefusesBadTablesKeepingTheLiveOnes) {
   NETFENCE_REQUIRE_BPF();
   testing::Cluster big(ClusterYaml());
   testing::Cluster small(PodYaml("default", "x", "app: x", "10.9.0.1") +
                          PolicyYaml("default", "deny", "  podSelector: {}\n  policyTypes: [Ingress]\n"));
-  auto loaded = xdp::XdpProgram::Load(xdp::MapLimits::For(big.tables()).Scaled(2));
+  auto loaded = xdp::XdpProgram::Load(StatelessOptions());
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   xdp::XdpProgram& p = **loaded;
   Harness h(p);
   const auto to_server = PacketBuilder().Ipv4(kClient4, kServer4).Tcp(81).Build();
   const auto to_x = PacketBuilder().Ipv4(kClient4, Ip("10.9.0.1")).Tcp(81).Build();
+
+  // Nothing programmed: fail closed, counted.
+  EXPECT_EQ(p.live_generation(), 0u);
+  EXPECT_EQ(p.live_epoch(), 0u);
+  const DropCounts before = h.Drops();
+  EXPECT_EQ(h.Run(to_x).action, XDP_DROP);
+  EXPECT_EQ(h.Drops()[NF_DROP_NO_TABLES], before[NF_DROP_NO_TABLES] + 1);
+
+  v1::RuleTables big_t = big.tables(), small_t = small.tables();
+  uint32_t previous_slot = NF_SLOT_NONE;
   for (int round = 0; round < 2; ++round) {
-    ASSERT_TRUE(p.Program(big.tables()).ok());
-    ExpectMapsHold(p, big.tables());
+    big_t.set_generation(10 + 2 * round);
+    ASSERT_TRUE(p.Program(big_t).ok());
+    EXPECT_NE(LiveSlot(p), previous_slot);
+    previous_slot = LiveSlot(p);
+    EXPECT_EQ(p.live_generation(), big_t.generation());
+    EXPECT_EQ(p.live_epoch(), static_cast<uint32_t>(1 + 2 * round));
+    ExpectLiveMapsHold(p, big_t);
     EXPECT_EQ(h.Run(to_server).action, XDP_DROP);
     EXPECT_EQ(h.Run(to_x).action, XDP_PASS);
-    ASSERT_TRUE(p.Program(small.tables()).ok());
-    ExpectMapsHold(p, small.tables());
+    small_t.set_generation(11 + 2 * round);
+    ASSERT_TRUE(p.Program(small_t).ok());
+    EXPECT_NE(LiveSlot(p), previous_slot);
+    previous_slot = LiveSlot(p);
+    EXPECT_EQ(p.live_generation(), small_t.generation());
+    ExpectLiveMapsHold(p, small_t);
     EXPECT_EQ(h.Run(to_server).action, XDP_PASS);  // 10.0.0.1 is no endpoint any more
     EXPECT_EQ(h.Run(to_x).action, XDP_DROP);
   }
-  auto tiny = xdp::XdpProgram::Load(xdp::MapLimits::For(small.tables()));
-  ASSERT_TRUE(tiny.ok()) << tiny.status().message();
-  Status s = (*tiny)->Program(big.tables());
-  EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("the tables need"), std::string::npos) << s.message();
+  // Damaged tables are refused before anything live changes.
+  v1::RuleTables bad = big_t;
+  bad.set_generation(99);
+  bad.mutable_tables(0)->set_summary_words(NF_MAX_SUMMARY_WORDS + 1);
+  EXPECT_FALSE(p.Program(bad).ok());
+  EXPECT_EQ(p.live_generation(), small_t.generation());
+  EXPECT_EQ(LiveSlot(p), previous_slot);
+  EXPECT_EQ(h.Run(to_x).action, XDP_DROP);
 }
 
 }  // namespace

@@ -96,19 +96,14 @@ struct Coverage {
   }
 };
 
-// The program to use for `tables`: the current one reprogrammed when it fits (exercising
-// the replacement of a previous cluster's entries), else a fresh one.
+// The program to use for `tables`: the current one reprogrammed (a new generation swapped in
+// over the previous cluster's), or a freshly loaded one when `fresh`.
 xdp::XdpProgram* ProgramFor(const v1::RuleTables& tables, bool fresh, std::unique_ptr<xdp::XdpProgram>* program,
                             std::unique_ptr<Harness>* harness, Coverage* coverage) {
-  const xdp::MapLimits need = xdp::MapLimits::For(tables);
-  auto fits = [&](const xdp::MapLimits& have) {
-    return need.ipcache <= have.ipcache && need.tables <= have.tables && need.id_rows <= have.id_rows &&
-           need.cidr_rows <= have.cidr_rows && need.port_rows <= have.port_rows && need.words <= have.words;
-  };
-  if (fresh || !*program || !fits((*program)->limits())) {
+  if (fresh || !*program) {
     harness->reset();
     program->reset();
-    auto loaded = xdp::XdpProgram::Load(need.Scaled(4));
+    auto loaded = xdp::XdpProgram::Load(StatelessOptions());
     if (!loaded.ok()) {
       ADD_FAILURE() << loaded.status().message();
       return nullptr;
@@ -293,7 +288,7 @@ TEST(XdpDifferential, AgreesWithClassifierOnWideTables) {
       auto tables = std::make_shared<const v1::RuleTables>(wide.tables());
       auto oracle = classifier::Classifier::Load(tables);
       ASSERT_TRUE(oracle.ok()) << oracle.status().message();
-      auto program = xdp::XdpProgram::Load(xdp::MapLimits::For(*tables));
+      auto program = xdp::XdpProgram::Load(StatelessOptions());
       ASSERT_TRUE(program.ok()) << program.status().message();
       Status s = (*program)->Program(*tables);
       ASSERT_TRUE(s.ok()) << s.message();

@@ -77,17 +77,26 @@ double Harness::MeanNanos(const std::vector<uint8_t>& packet, uint32_t repeat) c
   return static_cast<double>(opts.duration);
 }
 
-DropCounts Harness::Drops() const {
-  DropCounts out{};
-  std::vector<uint64_t> values(static_cast<size_t>(ncpus_));
-  for (uint32_t reason = 0; reason < NF_DROP_REASONS; ++reason) {
-    if (bpf_map_lookup_elem(program_.map_fd(xdp::Map::kDropReasons), &reason, values.data()) != 0) {
-      ADD_FAILURE() << "drop_reasons: " << std::strerror(errno);
-      return out;
+DropCounts Harness::Drops() const { return program_.ReadDropReasons(); }
+
+void ClearMap(int fd, size_t key_size) {
+  std::vector<uint8_t> key(key_size);
+  while (bpf_map_get_next_key(fd, nullptr, key.data()) == 0) {
+    if (bpf_map_delete_elem(fd, key.data()) != 0) {
+      ADD_FAILURE() << "delete: " << std::strerror(errno);
+      return;
     }
-    for (uint64_t v : values) out[reason] += v;
   }
-  return out;
+}
+
+xdp::LoadOptions StatelessOptions() {
+  xdp::LoadOptions o;
+  o.conntrack = false;
+  o.events = false;
+  o.record_decisions = true;
+  o.conntrack_entries = 1024;
+  o.ring_bytes = 4096;
+  return o;
 }
 
 }  // namespace netfence::xdptest

@@ -23,7 +23,14 @@ struct RunResult {
   nf_decision decision{};
 };
 
-using DropCounts = std::array<uint64_t, NF_DROP_REASONS>;
+using DropCounts = xdp::DropCounts;
+
+// A program for classification tests: no conntrack (every packet classified on its own, as
+// the user-space classifier does), no events, each CPU's last decision recorded.
+xdp::LoadOptions StatelessOptions();
+
+// Deletes every entry of a hash map (fragments, conntrack) so a test starts clean.
+void ClearMap(int fd, size_t key_size);
 
 class Harness {
  public:

@@ -26,10 +26,10 @@ static __always_inline __u32 nf_lowest_bit(__u64 v) {
 }
 
 /* Word `idx` of a row (0 for the empty row or an index past the arena). */
-static __always_inline __u64 nf_word(__u32 row, __u32 idx) {
+static __always_inline __u64 nf_word(void *words, __u32 row, __u32 idx) {
   if (row == NF_EMPTY_ROW) return 0;
   __u32 k = row + idx;
-  __u64 *w = bpf_map_lookup_elem(&words, &k);
+  __u64 *w = bpf_map_lookup_elem(words, &k);
   return w ? *w : 0;
 }
 
@@ -37,6 +37,7 @@ static __always_inline __u64 nf_word(__u32 row, __u32 idx) {
  * (when the current one is exhausted) or tests one candidate row word. At most
  * S + 64 * S steps, so nr_loops = 65 * S + 1 always reaches the end. */
 struct nf_and_ctx {
+  void *words;         /* the live slot's arena */
   __u32 id_row;
   __u32 cidr_row;
   __u32 port_row;
@@ -54,13 +55,15 @@ static long nf_and_step(__u32 index, void *arg) {
   if (c->summary == 0) {
     __u32 j = c->next_summary;
     if (j >= c->summary_words) return 1;
-    c->summary = (nf_word(c->id_row, j) | nf_word(c->cidr_row, j)) & nf_word(c->port_row, j);
+    void *words = c->words;
+    c->summary = (nf_word(words, c->id_row, j) | nf_word(words, c->cidr_row, j)) & nf_word(words, c->port_row, j);
     c->next_summary = j + 1;
     return 0;
   }
   __u32 w = 64 * (c->next_summary - 1) + nf_lowest_bit(c->summary);
   __u32 at = c->summary_words + w;
-  __u64 v = (nf_word(c->id_row, at) | nf_word(c->cidr_row, at)) & nf_word(c->port_row, at);
+  void *words = c->words;
+  __u64 v = (nf_word(words, c->id_row, at) | nf_word(words, c->cidr_row, at)) & nf_word(words, c->port_row, at);
   if (v) {
     c->found = 1;
     c->rule = 64 * w + nf_lowest_bit(v);
@@ -81,14 +84,14 @@ static __always_inline int nf_is_port_proto(__u32 proto) {
   return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == 132;
 }
 
-/* One direction of one table against a peer (address and its identity). */
-static __always_inline void nf_match(__u32 table, const __u8 *peer, __u32 peer_identity, __u32 proto,
-                                     __u32 dport, struct nf_dir_result *r) {
+/* One direction of one table of the live slot against a peer (address and its identity). */
+static __always_inline void nf_match(const struct nf_slot_maps *m, __u32 table, const __u8 *peer,
+                                     __u32 peer_identity, __u32 proto, __u32 dport, struct nf_dir_result *r) {
   r->outcome = NF_NOT_ISOLATED;
   r->table = 0;
   r->rule = 0;
   r->internal = 0;
-  struct nf_table *t = bpf_map_lookup_elem(&tables, &table);
+  struct nf_table *t = bpf_map_lookup_elem(m->tables, &table);
   if (!t) {
     r->outcome = NF_DENIED;
     r->table = table;
@@ -108,7 +111,7 @@ static __always_inline void nf_match(__u32 table, const __u8 *peer, __u32 peer_i
     pk.proto = (__u8)proto;
     pk.port_be[0] = (__u8)(dport >> 8);
     pk.port_be[1] = (__u8)dport;
-    __u32 *v = bpf_map_lookup_elem(&port_rows, &pk);
+    __u32 *v = bpf_map_lookup_elem(m->port_rows, &pk);
     port_row = v ? *v : NF_EMPTY_ROW;
   }
   if (port_row == NF_EMPTY_ROW) return;
@@ -117,14 +120,14 @@ static __always_inline void nf_match(__u32 table, const __u8 *peer, __u32 peer_i
   __u32 id_row = NF_EMPTY_ROW;
   if (peer_identity >= NF_FIRST_POD_IDENTITY) {
     struct nf_id_key ik = {.table = table, .identity = peer_identity};
-    __u32 *v = bpf_map_lookup_elem(&id_rows, &ik);
+    __u32 *v = bpf_map_lookup_elem(m->id_rows, &ik);
     id_row = v ? *v : t->all_pods_row;
   }
   struct nf_cidr_key ck = {};
   ck.prefixlen = NF_CIDR_TABLE_BITS + 128;
   ck.table_be = bpf_htonl(table);
   __builtin_memcpy(ck.addr, peer, 16);
-  __u32 *cv = bpf_map_lookup_elem(&cidr_rows, &ck);
+  __u32 *cv = bpf_map_lookup_elem(m->cidr_rows, &ck);
   __u32 cidr_row = cv ? *cv : NF_EMPTY_ROW;
   if (id_row == NF_EMPTY_ROW && cidr_row == NF_EMPTY_ROW) return;
 
@@ -134,6 +137,7 @@ static __always_inline void nf_match(__u32 table, const __u8 *peer, __u32 peer_i
     return;
   }
   struct nf_and_ctx c = {
+      .words = m->words,
       .id_row = id_row,
       .cidr_row = cidr_row,
       .port_row = port_row,

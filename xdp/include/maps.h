@@ -1,5 +1,9 @@
-/* The maps of the XDP classifier. Keys and values are the plain structs of netfence_abi.h;
- * the loader (dataplane/xdp/) sizes every map from the tables before load. */
+/* The maps of the XDP program. Keys and values are the plain structs of netfence_abi.h.
+ *
+ * Table maps come in slots (map-in-map): each outer array holds NF_SLOTS inner maps, one
+ * per generation; `active` says which slot is live. The loader (dataplane/xdp/) creates
+ * fresh inner maps for every generation, sized for it, so a live map is never written.
+ * State that outlives generations (conntrack, fragments, counters, events) is global. */
 #ifndef NETFENCE_XDP_MAPS_H
 #define NETFENCE_XDP_MAPS_H
 
@@ -8,63 +12,119 @@
 
 #include "netfence_abi.h"
 
+/* ---- Inner map templates (the loader creates maps of the same type, key, value, flags) --
+ * Sizes rather than BTF types: the templates are never instantiated, so their key and value
+ * structs would only be forward-declared in BTF. */
+
 /* IP -> identity (every known pod and host-network IP) and, for local endpoints, tables. */
-struct {
+struct nf_ipcache_map {
   __uint(type, BPF_MAP_TYPE_HASH);
-  __type(key, struct nf_ip_key);
-  __type(value, struct nf_ip_info);
-  __uint(max_entries, 65536);
-} ipcache SEC(".maps");
-
-/* Table id -> shape and default rows. */
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __type(key, __u32);
-  __type(value, struct nf_table);
-  __uint(max_entries, 4096);
-} tables SEC(".maps");
-
-/* (table, pod identity) -> identity row. */
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __type(key, struct nf_id_key);
-  __type(value, __u32);
-  __uint(max_entries, 65536);
-} id_rows SEC(".maps");
-
-/* (table, address prefix) -> CIDR row; except-holes are entries with NF_EMPTY_ROW. */
-struct {
-  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
-  __type(key, struct nf_cidr_key);
-  __type(value, __u32);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(max_entries, 65536);
-} cidr_rows SEC(".maps");
-
-/* (table, protocol, port prefix) -> port row; each range split into aligned prefixes. */
-struct {
-  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
-  __type(key, struct nf_port_key);
-  __type(value, __u32);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(max_entries, 65536);
-} port_rows SEC(".maps");
-
-/* The bitmap arena: RuleTables.words. */
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __type(key, __u32);
-  __type(value, __u64);
+  __uint(key_size, sizeof(struct nf_ip_key));
+  __uint(value_size, sizeof(struct nf_ip_info));
   __uint(max_entries, 1);
-} words SEC(".maps");
+};
+/* Table id -> shape and default rows. BPF_F_INNER_MAP: generations differ in size. */
+struct nf_tables_map {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(key_size, sizeof(__u32));
+  __uint(value_size, sizeof(struct nf_table));
+  __uint(max_entries, 1);
+  __uint(map_flags, BPF_F_INNER_MAP);
+};
+/* (table, pod identity) -> identity row. */
+struct nf_id_rows_map {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(key_size, sizeof(struct nf_id_key));
+  __uint(value_size, sizeof(__u32));
+  __uint(max_entries, 1);
+};
+/* (table, address prefix) -> CIDR row; except-holes are entries with NF_EMPTY_ROW. */
+struct nf_cidr_rows_map {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(key_size, sizeof(struct nf_cidr_key));
+  __uint(value_size, sizeof(__u32));
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 1);
+};
+/* (table, protocol, port prefix) -> port row; each range split into aligned prefixes. */
+struct nf_port_rows_map {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(key_size, sizeof(struct nf_port_key));
+  __uint(value_size, sizeof(__u32));
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 1);
+};
+/* The bitmap arena: RuleTables.words. */
+struct nf_words_map {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(key_size, sizeof(__u32));
+  __uint(value_size, sizeof(__u64));
+  __uint(max_entries, 1);
+  __uint(map_flags, BPF_F_INNER_MAP);
+};
 
-/* The last packet's decision on this CPU. */
+#define NF_SLOTTED(name, inner)                   \
+  struct {                                        \
+    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);     \
+    __uint(max_entries, NF_SLOTS);                \
+    __type(key, __u32);                           \
+    __array(values, struct inner);                \
+  } name SEC(".maps")
+
+NF_SLOTTED(ipcache_slots, nf_ipcache_map);
+NF_SLOTTED(tables_slots, nf_tables_map);
+NF_SLOTTED(id_rows_slots, nf_id_rows_map);
+NF_SLOTTED(cidr_rows_slots, nf_cidr_rows_map);
+NF_SLOTTED(port_rows_slots, nf_port_rows_map);
+NF_SLOTTED(words_slots, nf_words_map);
+
+/* The live slot (one entry). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, struct nf_active);
+  __uint(max_entries, 1);
+} active SEC(".maps");
+
+/* Per slot: the generation it holds. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, struct nf_slot_info);
+  __uint(max_entries, NF_SLOTS);
+} slot_info SEC(".maps");
+
+/* ---- State across generations ---------------------------------------------------------- */
+
+/* Connections (max_entries set by the loader). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __type(key, struct nf_ct_key);
+  __type(value, struct nf_ct_entry);
+  __uint(max_entries, 65536);
+} conntrack SEC(".maps");
+
+/* First fragments allowed: later fragments of the same datagram follow them. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __type(key, struct nf_frag_key);
+  __type(value, __u64);  /* bpf_ktime_get_ns() of the first fragment */
+  __uint(max_entries, 8192);
+} fragments SEC(".maps");
+
+/* New-flow, drop and revocation events for the flow log (size set by the loader). */
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+/* Packets by enum nf_counter. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __type(key, __u32);
-  __type(value, struct nf_decision);
-  __uint(max_entries, 1);
-} last_decision SEC(".maps");
+  __type(value, __u64);
+  __uint(max_entries, NF_COUNTERS);
+} counters SEC(".maps");
 
 /* Dropped packets by enum nf_drop_reason. */
 struct {
@@ -73,5 +133,47 @@ struct {
   __type(value, __u64);
   __uint(max_entries, NF_DROP_REASONS);
 } drop_reasons SEC(".maps");
+
+/* The last packet's decision on this CPU (written only when nf_cfg_record_decisions). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, struct nf_decision);
+  __uint(max_entries, 1);
+} last_decision SEC(".maps");
+
+/* The maps of one slot, looked up once per packet. */
+struct nf_slot_maps {
+  void *ipcache;
+  void *tables;
+  void *id_rows;
+  void *cidr_rows;
+  void *port_rows;
+  void *words;
+  __u64 generation;  /* RuleTables.generation */
+  __u32 epoch;       /* what conntrack entries compare with */
+  __u32 slot;
+};
+
+/* The live slot's maps; 0 when nothing is programmed yet. */
+static __always_inline int nf_live_slot(struct nf_slot_maps *m) {
+  __u32 zero = 0;
+  struct nf_active *a = bpf_map_lookup_elem(&active, &zero);
+  if (!a) return 0;
+  __u32 slot = a->slot;
+  if (slot >= NF_SLOTS) return 0;
+  struct nf_slot_info *info = bpf_map_lookup_elem(&slot_info, &slot);
+  m->ipcache = bpf_map_lookup_elem(&ipcache_slots, &slot);
+  m->tables = bpf_map_lookup_elem(&tables_slots, &slot);
+  m->id_rows = bpf_map_lookup_elem(&id_rows_slots, &slot);
+  m->cidr_rows = bpf_map_lookup_elem(&cidr_rows_slots, &slot);
+  m->port_rows = bpf_map_lookup_elem(&port_rows_slots, &slot);
+  m->words = bpf_map_lookup_elem(&words_slots, &slot);
+  if (!info || !m->ipcache || !m->tables || !m->id_rows || !m->cidr_rows || !m->port_rows || !m->words) return 0;
+  m->generation = info->generation;
+  m->epoch = info->epoch;
+  m->slot = slot;
+  return 1;
+}
 
 #endif /* NETFENCE_XDP_MAPS_H */

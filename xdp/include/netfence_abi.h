@@ -12,6 +12,7 @@
 #define NF_MAX_IP6_EXT_HEADERS 6       /* extension headers walked before giving up */
 #define NF_MAX_VLAN_TAGS 2
 #define NF_DROP_REASONS 32             /* entries of the drop_reasons counter array */
+#define NF_SLOTS 2                     /* table generations held: the live one and the next */
 
 /* ipcache value flags */
 #define NF_IP_LOCAL_ENDPOINT 0x1u
@@ -78,17 +79,125 @@ enum nf_drop_reason {
   NF_DROP_IP4_VERSION = 5,    /* ethertype IPv4 but version != 4 */
   NF_DROP_IP4_IHL = 6,        /* IHL < 5 */
   NF_DROP_IP4_LEN = 7,        /* total length shorter than the header */
-  NF_DROP_IP4_FRAGMENT = 8,   /* non-first fragment: no L4 header to classify */
+  NF_DROP_IP4_FRAGMENT = 8,   /* later fragment of a datagram whose first fragment was not allowed */
   NF_DROP_IP6_TRUNC = 9,      /* IPv6 header or payload length past the end */
   NF_DROP_IP6_VERSION = 10,
   NF_DROP_IP6_EXT_TRUNC = 11, /* extension header cut short */
   NF_DROP_IP6_EXT_DEPTH = 12, /* more than NF_MAX_IP6_EXT_HEADERS extension headers */
-  NF_DROP_IP6_FRAGMENT = 13,  /* non-first fragment */
+  NF_DROP_IP6_FRAGMENT = 13,  /* later fragment of a datagram whose first fragment was not allowed */
   NF_DROP_L4_TRUNC = 14,      /* TCP/UDP/SCTP/ICMP/ICMPv6 header cut short */
   NF_DROP_TCP_DOFF = 15,      /* TCP data offset < 5 */
   NF_DROP_INTERNAL = 16,      /* tables inconsistent with the maps (fail closed) */
   NF_DROP_IP6_V4MAPPED = 17,  /* IPv6 header with a ::ffff:a.b.c.d address: would pass for IPv4 */
-  NF_DROP_REASON_COUNT = 18,
+  NF_DROP_NO_TABLES = 18,     /* no table generation programmed yet (fail closed) */
+  NF_DROP_REVOKED = 19,       /* a packet of a connection the new generation no longer allows */
+  NF_DROP_REASON_COUNT = 20,
+};
+
+/* Packet counters (per CPU, index enum nf_counter). */
+enum nf_counter {
+  NF_CNT_PASS_NOT_IP = 0,     /* ARP, LLDP, ...: passed unparsed */
+  NF_CNT_PASS_CT = 1,         /* established connection, current generation: one lookup */
+  NF_CNT_PASS_NEW = 2,        /* new flow classified and allowed */
+  NF_CNT_PASS_RECHECKED = 3,  /* established connection re-classified after a generation swap */
+  NF_CNT_PASS_FRAGMENT = 4,   /* later fragment of an allowed datagram */
+  NF_CNT_PASS_RELATED = 5,    /* ICMP error about an allowed connection */
+  NF_CNT_PASS_NDP = 6,        /* ICMPv6 neighbour discovery */
+  NF_CNT_DROP = 7,            /* every drop (by reason in drop_reasons) */
+  NF_CNT_CT_CREATED = 8,
+  NF_CNT_EVENTS_LOST = 9,     /* ring buffer full: an event not written */
+  NF_COUNTERS = 16,
+};
+
+/* ---- Generations ----------------------------------------------------------------------
+ * The table maps exist once per slot (map-in-map, outer arrays of NF_SLOTS). The loader
+ * fills fresh inner maps in the idle slot, writes nf_slot_info for it, then flips
+ * nf_active.slot: one 4-byte write makes the new generation live. */
+struct nf_active {
+  __u32 slot;       /* 0 or 1; NF_SLOT_NONE before the first programming */
+  __u32 pad;
+};
+#define NF_SLOT_NONE 0xFFFFFFFFu
+struct nf_slot_info {
+  __u32 epoch;       /* the loader's programming count: every Program() gets a new one */
+  __u32 pad;
+  __u64 generation;  /* RuleTables.generation of the tables in the slot */
+};
+
+/* ---- Connection tracking --------------------------------------------------------------
+ * Key: the 5-tuple normalised so both directions find the same entry: side a is the
+ * (address, port) that compares lower. ICMP echo uses the echo id as both ports. */
+struct nf_ct_key {
+  __u8 addr_a[16];
+  __u8 addr_b[16];
+  __u16 port_a;  /* host order */
+  __u16 port_b;
+  __u8 proto;
+  __u8 pad[3];
+};
+
+#define NF_CT_INITIATOR_B 0x1u  /* the connection was opened by side b (else by a) */
+#define NF_CT_SEEN_REPLY 0x2u   /* the responder has sent a packet */
+#define NF_CT_FIN_A 0x4u        /* TCP FIN seen from side a */
+#define NF_CT_FIN_B 0x8u
+#define NF_CT_CLOSED 0x10u      /* TCP RST, or FIN from both sides */
+
+struct nf_ct_entry {
+  __u64 created_ns;      /* bpf_ktime_get_ns() */
+  __u64 last_seen_ns;
+  __u64 packets[2];      /* [0] initiator -> responder, [1] reply */
+  __u64 bytes[2];
+  __u32 epoch;           /* the programming (nf_slot_info.epoch) whose policy admitted it */
+  __u32 flags;           /* NF_CT_* */
+  __u32 egress_rule;     /* NF_NO_RULE when that direction did not decide it */
+  __u32 ingress_rule;
+  __u32 egress_table;
+  __u32 ingress_table;
+  __u16 dport;           /* classification port of the initiator's packets */
+  __u8 tcp_flags[2];     /* TCP flags seen [initiator, responder] */
+  __u32 ifindex;         /* where the first packet was seen */
+};
+#define NF_NO_RULE 0xFFFFFFFFu
+
+/* Timeouts (ns) after the last packet. */
+#define NF_CT_TIMEOUT_TCP_SYN (60ull * 1000000000ull)
+#define NF_CT_TIMEOUT_TCP_EST (21600ull * 1000000000ull)
+#define NF_CT_TIMEOUT_TCP_CLOSE (10ull * 1000000000ull)
+#define NF_CT_TIMEOUT_OTHER (60ull * 1000000000ull)
+
+/* Fragments: (addresses, protocol, datagram id) of an allowed first fragment. */
+struct nf_frag_key {
+  __u8 src[16];
+  __u8 dst[16];
+  __u32 id;
+  __u32 proto;
+};
+
+/* ---- Events (BPF ring buffer) ---------------------------------------------------------- */
+enum nf_event_kind {
+  NF_EV_NEW_FLOW = 1,  /* a connection admitted (first packet) */
+  NF_EV_DROP = 2,      /* a packet dropped: policy, revoked connection, or malformed */
+  NF_EV_REVOKED = 3,   /* an established connection cut by a new generation */
+};
+struct nf_event {
+  __u64 ts_ns;
+  __u64 generation;  /* RuleTables.generation that decided */
+  __u8 src[16];
+  __u8 dst[16];
+  __u16 sport;
+  __u16 dport;
+  __u8 proto;
+  __u8 kind;         /* enum nf_event_kind */
+  __u8 reason;       /* enum nf_drop_reason for drops */
+  __u8 parsed;       /* 0: malformed, addresses and ports not known */
+  __u32 ifindex;
+  __u32 egress_outcome;
+  __u32 egress_table;
+  __u32 egress_rule;
+  __u32 ingress_outcome;
+  __u32 ingress_table;
+  __u32 ingress_rule;
+  __u32 bytes;       /* frame length */
 };
 
 /* What the program decided about the last packet on this CPU (tests and debugging). */
@@ -101,10 +210,10 @@ struct nf_decision {
   __u32 ingress_rule;
   __u32 action;          /* XDP_PASS or XDP_DROP */
   __u32 drop_reason;     /* enum nf_drop_reason, when action == XDP_DROP */
-  __u32 parsed;          /* 1 if an IP packet was parsed and classified */
+  __u32 parsed;          /* 1 if an IP packet was parsed */
   __u32 proto;           /* the parsed flow key */
   __u32 dport;
-  __u32 pad;
+  __u32 path;            /* enum nf_counter of the pass path, or NF_CNT_DROP */
   __u8 src[16];
   __u8 dst[16];
 };

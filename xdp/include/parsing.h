@@ -1,8 +1,10 @@
-/* Packet parsing for the XDP classifier: Ethernet, up to NF_MAX_VLAN_TAGS 802.1Q/802.1ad
+/* Packet parsing for the XDP program: Ethernet, up to NF_MAX_VLAN_TAGS 802.1Q/802.1ad
  * tags, IPv4 (with options), IPv6 (with up to NF_MAX_IP6_EXT_HEADERS extension headers),
- * then the TCP/UDP/SCTP destination port or an ICMP/ICMPv6 header. Every read is checked
- * against data_end first. The result is the flow key the classifier needs, with IPv4
- * addresses v4-mapped (::ffff:a.b.c.d) like the compiled tables. */
+ * then TCP/UDP/SCTP ports or an ICMP/ICMPv6 header (echo id; for errors, the 5-tuple of
+ * the packet they are about). Every read is checked against data_end first. The result is
+ * the flow key, with IPv4 addresses v4-mapped (::ffff:a.b.c.d) like the compiled tables.
+ * A later fragment (offset > 0) has no L4 header: it is reported as NF_PARSE_FRAGMENT with
+ * its addresses, protocol and datagram id. */
 #ifndef NETFENCE_XDP_PARSING_H
 #define NETFENCE_XDP_PARSING_H
 
@@ -34,12 +36,30 @@
 /* parse_packet() results besides a drop reason (enum nf_drop_reason). */
 #define NF_PARSE_IP 100
 #define NF_PARSE_NOT_IP 101
+#define NF_PARSE_FRAGMENT 102  /* a later fragment: addresses, proto, frag_id valid */
+
+/* What an ICMP or ICMPv6 message is to connection tracking. */
+#define NF_ICMP_OTHER 0
+#define NF_ICMP_ECHO 1   /* echo request or reply: a flow keyed by the echo id */
+#define NF_ICMP_ERROR 2  /* error: inner_* hold the packet it is about */
+#define NF_ICMP_NDP 3    /* ICMPv6 neighbour discovery: always passes */
 
 struct nf_flow {
   __u8 src[16];
   __u8 dst[16];
   __u32 proto;
-  __u32 dport;
+  __u32 dport;       /* the port classified (0 for protocols without ports) */
+  __u16 key_sport;   /* conntrack ports: TCP/UDP/SCTP ports, the echo id for ICMP echo */
+  __u16 key_dport;
+  __u8 tcp_flags;
+  __u8 icmp_kind;    /* NF_ICMP_* */
+  __u8 first_fragment;  /* offset 0 with more fragments to come */
+  __u8 inner_proto;  /* for NF_ICMP_ERROR */
+  __u32 frag_id;     /* IPv4 id or IPv6 fragment header id, when fragmented */
+  __u16 inner_sport;
+  __u16 inner_dport;
+  __u8 inner_src[16];
+  __u8 inner_dst[16];
 };
 
 struct nf_vlan_hdr {
@@ -59,12 +79,14 @@ struct nf_ip6_frag {
   __be32 id;
 };
 
-/* The first bytes common to ICMP and ICMPv6 headers (8 bytes: type, code, checksum, rest). */
+/* The first bytes common to ICMP and ICMPv6 headers (8 bytes: type, code, checksum, and
+ * for echo messages the id and sequence number). */
 struct nf_icmp_hdr {
   __u8 type;
   __u8 code;
   __be16 checksum;
-  __be32 rest;
+  __be16 id;
+  __be16 seq;
 };
 
 /* SCTP common header. */
@@ -88,6 +110,54 @@ static __always_inline int nf_is_v4mapped(const struct in6_addr *a) {
   return a->in6_u.u6_addr32[0] == 0 && a->in6_u.u6_addr32[1] == 0 && a->in6_u.u6_addr32[2] == bpf_htonl(0xFFFF);
 }
 
+/* The packet an ICMP error quotes: its IP header and the first 8 bytes of its L4 header
+ * (ports). Anything not fully there leaves icmp_kind NF_ICMP_OTHER (classified as ICMP). */
+static __always_inline void nf_parse_icmp_inner(void *inner, void *data_end, struct nf_flow *f) {
+  __u16 *ports;
+  if (f->proto == IPPROTO_ICMP) {
+    struct iphdr *ip = inner;
+    if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5) return;
+    ports = inner + ip->ihl * 4;
+    __builtin_memset(f->inner_src, 0, 10);
+    __builtin_memset(f->inner_dst, 0, 10);
+    f->inner_src[10] = f->inner_src[11] = 0xff;
+    f->inner_dst[10] = f->inner_dst[11] = 0xff;
+    __builtin_memcpy(&f->inner_src[12], &ip->saddr, 4);
+    __builtin_memcpy(&f->inner_dst[12], &ip->daddr, 4);
+    f->inner_proto = ip->protocol;
+  } else {
+    struct ipv6hdr *ip6 = inner;
+    if ((void *)(ip6 + 1) > data_end) return;
+    ports = (void *)(ip6 + 1);
+    __builtin_memcpy(f->inner_src, &ip6->saddr, 16);
+    __builtin_memcpy(f->inner_dst, &ip6->daddr, 16);
+    f->inner_proto = ip6->nexthdr;
+  }
+  if ((void *)(ports + 2) > data_end) return;
+  if (f->inner_proto != IPPROTO_TCP && f->inner_proto != IPPROTO_UDP && f->inner_proto != NF_IPPROTO_SCTP) return;
+  f->inner_sport = bpf_ntohs(ports[0]);
+  f->inner_dport = bpf_ntohs(ports[1]);
+  f->icmp_kind = NF_ICMP_ERROR;
+}
+
+/* ICMP: echo (keyed by id), error (quoting a packet), neighbour discovery, or other. */
+static __always_inline void nf_parse_icmp(struct nf_icmp_hdr *ih, void *data_end, struct nf_flow *f) {
+  __u8 t = ih->type;
+  int v6 = f->proto == NF_IPPROTO_ICMPV6;
+  int echo = v6 ? (t == 128 || t == 129) : (t == 8 || t == 0);
+  int error = v6 ? (t >= 1 && t <= 4) : (t == 3 || t == 11 || t == 12);
+  if (echo) {
+    __u16 id = bpf_ntohs(ih->id);
+    f->key_sport = id;
+    f->key_dport = id;
+    f->icmp_kind = NF_ICMP_ECHO;
+  } else if (error) {
+    nf_parse_icmp_inner(ih + 1, data_end, f);
+  } else if (v6 && t >= 133 && t <= 137) {
+    f->icmp_kind = NF_ICMP_NDP;
+  }
+}
+
 /* The L4 header at `l4`: the destination port of TCP/UDP/SCTP, a length check for ICMP.
  * `l4_len` is what the IP header says follows (frames may carry padding past it). */
 static __always_inline int nf_parse_l4(void *l4, void *data_end, __u32 l4_len, struct nf_flow *f) {
@@ -99,24 +169,32 @@ static __always_inline int nf_parse_l4(void *l4, void *data_end, __u32 l4_len, s
       if (th->doff < 5) return NF_DROP_TCP_DOFF;
       if (l4 + th->doff * 4 > data_end || l4_len < th->doff * 4u) return NF_DROP_L4_TRUNC;
       f->dport = bpf_ntohs(th->dest);
+      f->key_sport = bpf_ntohs(th->source);
+      f->key_dport = f->dport;
+      f->tcp_flags = ((__u8 *)th)[13];
       return NF_PARSE_IP;
     }
     case IPPROTO_UDP: {
       struct udphdr *uh = l4;
       if ((void *)(uh + 1) > data_end || l4_len < sizeof(*uh)) return NF_DROP_L4_TRUNC;
       f->dport = bpf_ntohs(uh->dest);
+      f->key_sport = bpf_ntohs(uh->source);
+      f->key_dport = f->dport;
       return NF_PARSE_IP;
     }
     case NF_IPPROTO_SCTP: {
       struct nf_sctp_hdr *sh = l4;
       if ((void *)(sh + 1) > data_end || l4_len < sizeof(*sh)) return NF_DROP_L4_TRUNC;
       f->dport = bpf_ntohs(sh->dest);
+      f->key_sport = bpf_ntohs(sh->source);
+      f->key_dport = f->dport;
       return NF_PARSE_IP;
     }
     case IPPROTO_ICMP:
     case NF_IPPROTO_ICMPV6: {
       struct nf_icmp_hdr *ih = l4;
       if ((void *)(ih + 1) > data_end || l4_len < sizeof(*ih)) return NF_DROP_L4_TRUNC;
+      nf_parse_icmp(ih, data_end, f);
       return NF_PARSE_IP;
     }
     default:
@@ -134,7 +212,6 @@ static __always_inline int nf_parse_ip4(void *nh, void *data_end, struct nf_flow
   __u32 tot = bpf_ntohs(ip->tot_len);
   if (tot < hlen) return NF_DROP_IP4_LEN;
   if (nh + tot > data_end) return NF_DROP_IP4_TRUNC;
-  if (ip->frag_off & bpf_htons(0x1FFF)) return NF_DROP_IP4_FRAGMENT;
   __builtin_memset(f->src, 0, 10);
   __builtin_memset(f->dst, 0, 10);
   f->src[10] = f->src[11] = 0xff;
@@ -142,6 +219,9 @@ static __always_inline int nf_parse_ip4(void *nh, void *data_end, struct nf_flow
   __builtin_memcpy(&f->src[12], &ip->saddr, 4);
   __builtin_memcpy(&f->dst[12], &ip->daddr, 4);
   f->proto = ip->protocol;
+  f->frag_id = bpf_ntohs(ip->id);
+  if (ip->frag_off & bpf_htons(0x1FFF)) return NF_PARSE_FRAGMENT;
+  f->first_fragment = (ip->frag_off & bpf_htons(0x2000)) != 0;
   return nf_parse_l4(nh + hlen, data_end, tot - hlen, f);
 }
 
@@ -165,7 +245,12 @@ static __always_inline int nf_parse_ip6(void *nh, void *data_end, struct nf_flow
     if (nexthdr == NF_IP6_FRAGMENT) {
       struct nf_ip6_frag *fh = cursor;
       if ((void *)(fh + 1) > data_end) return NF_DROP_IP6_EXT_TRUNC;
-      if (fh->frag_off & bpf_htons(0xFFF8)) return NF_DROP_IP6_FRAGMENT;
+      f->frag_id = bpf_ntohl(fh->id);
+      if (fh->frag_off & bpf_htons(0xFFF8)) {
+        f->proto = fh->nexthdr;
+        return NF_PARSE_FRAGMENT;
+      }
+      f->first_fragment = (fh->frag_off & bpf_htons(1)) != 0;
       nexthdr = fh->nexthdr;
       cursor = fh + 1;
       ext_len += sizeof(*fh);

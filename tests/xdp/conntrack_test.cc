@@ -1,0 +1,341 @@
+// Connection tracking, generations and events of the XDP program, by BPF_PROG_TEST_RUN:
+// replies pass on the connection's entry, a new table generation re-checks established
+// connections (revoked ones are cut, allowed ones continue), ICMP errors follow their
+// connection, TCP close is tracked, events carry what the flow log needs and ring overflow
+// is counted, and pinned maps survive the program's process.
+#include <bpf/bpf.h>
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/xdp/event_reader.h"
+#include "dataplane/xdp/map_entries.h"
+#include "tests/testing/policy_fixture.h"
+#include "tests/xdp/packet_builder.h"
+#include "tests/xdp/xdp_harness.h"
+
+namespace netfence::xdptest {
+namespace {
+
+using testing::PodYaml;
+using testing::PolicyYaml;
+
+const IpAddr kClient = *IpAddr::Parse("10.0.0.2");
+const IpAddr kServer = *IpAddr::Parse("10.0.0.1");
+constexpr uint16_t kEphemeral = 40000;
+
+// The client takes no ingress at all: a reply reaches it only through conntrack. The server
+// takes from the client what `server_ports` says ("" = every protocol and port).
+std::string Yaml(const std::string& server_ports) {
+  std::string rule = "  - from: [{podSelector: {matchLabels: {app: client}}}]\n";
+  if (!server_ports.empty()) rule += "    ports: " + server_ports + "\n";
+  return PodYaml("default", "client", "app: client", kClient.str()) +
+         PodYaml("default", "server", "app: server", kServer.str()) +
+         PolicyYaml("default", "client-in", "  podSelector: {matchLabels: {app: client}}\n  policyTypes: [Ingress]\n") +
+         PolicyYaml("default", "server-in",
+                    "  podSelector: {matchLabels: {app: server}}\n  policyTypes: [Ingress]\n  ingress:\n" + rule);
+}
+const char* kTcpUdp80 = "[{protocol: TCP, port: 80}, {protocol: UDP, port: 80}]";
+const char* kUdp80 = "[{protocol: UDP, port: 80}]";
+
+std::vector<uint8_t> Tcp(const IpAddr& src, uint16_t sport, const IpAddr& dst, uint16_t dport, uint8_t flags) {
+  return PacketBuilder().Ipv4(src, dst).TcpFlags(flags).Tcp(dport, sport).Build();
+}
+std::vector<uint8_t> Udp(const IpAddr& src, uint16_t sport, const IpAddr& dst, uint16_t dport) {
+  return PacketBuilder().Ipv4(src, dst).Udp(dport, sport).Payload(20).Build();
+}
+constexpr uint8_t kSyn = 0x02, kAck = 0x10, kFin = 0x01, kRst = 0x04;
+
+xdp::LoadOptions StatefulOptions() {
+  xdp::LoadOptions o;
+  o.record_decisions = true;
+  o.conntrack_entries = 4096;
+  o.ring_bytes = 1 << 16;
+  return o;
+}
+
+class ConntrackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    NETFENCE_REQUIRE_BPF();
+    Load(StatefulOptions());
+  }
+  void Load(const xdp::LoadOptions& options) {
+    reader_.reset();
+    harness_.reset();
+    program_.reset();
+    auto loaded = xdp::XdpProgram::Load(options);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+    program_ = std::move(loaded).value();
+    harness_ = std::make_unique<Harness>(*program_);
+    auto reader = xdp::EventReader::Create(*program_, [this](const nf_event& e) { events_.push_back(e); });
+    ASSERT_TRUE(reader.ok()) << reader.status().message();
+    reader_ = std::move(reader).value();
+  }
+  void Program(const std::string& server_ports, uint64_t generation) {
+    clusters_.push_back(std::make_unique<testing::Cluster>(Yaml(server_ports)));
+    v1::RuleTables t = clusters_.back()->tables();
+    t.set_generation(generation);
+    Status s = program_->Program(t);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  // Runs the packet; expects the action and the path (enum nf_counter) it took.
+  RunResult Expect(const std::vector<uint8_t>& p, uint32_t action, uint32_t path, int reason = -1) {
+    RunResult r = harness_->Run(p);
+    EXPECT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.action, action);
+    EXPECT_EQ(r.decision.path, path);
+    if (reason >= 0) {
+      EXPECT_EQ(r.decision.drop_reason, static_cast<uint32_t>(reason));
+    }
+    return r;
+  }
+  bool Entry(const IpAddr& src, uint16_t sport, const IpAddr& dst, uint16_t dport, uint8_t proto, nf_ct_entry* e) {
+    const nf_ct_key k = xdp::ConntrackKey(src, sport, dst, dport, proto);
+    return bpf_map_lookup_elem(program_->map_fd(xdp::Map::kConntrack), &k, e) == 0;
+  }
+  std::vector<nf_event> TakeEvents() {
+    auto n = reader_->Drain();
+    EXPECT_TRUE(n.ok()) << n.status().message();
+    return std::exchange(events_, {});
+  }
+
+  std::vector<std::unique_ptr<testing::Cluster>> clusters_;
+  std::unique_ptr<xdp::XdpProgram> program_;
+  std::unique_ptr<Harness> harness_;
+  std::unique_ptr<xdp::EventReader> reader_;
+  std::vector<nf_event> events_;
+};
+
+TEST_F(ConntrackTest, RepliesOfAnAllowedConnectionPassWithoutClassification) {
+  Program(kTcpUdp80, 1);
+  // Stateless, the reply is denied: the client takes no ingress.
+  EXPECT_FALSE(clusters_.back()->Allowed(kServer.str(), kClient.str(), kEphemeral));
+  const auto syn = Tcp(kClient, kEphemeral, kServer, 80, kSyn);
+  const auto synack = Tcp(kServer, 80, kClient, kEphemeral, kSyn | kAck);
+  const auto ack = Tcp(kClient, kEphemeral, kServer, 80, kAck);
+  Expect(synack, XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);  // no connection yet
+  Expect(syn, XDP_PASS, NF_CNT_PASS_NEW);
+  Expect(synack, XDP_PASS, NF_CNT_PASS_CT);
+  Expect(ack, XDP_PASS, NF_CNT_PASS_CT);
+  nf_ct_entry e{};
+  ASSERT_TRUE(Entry(kClient, kEphemeral, kServer, 80, 6, &e));
+  EXPECT_EQ(e.packets[0], 2u);
+  EXPECT_EQ(e.packets[1], 1u);
+  EXPECT_EQ(e.bytes[0], syn.size() + ack.size());
+  EXPECT_EQ(e.bytes[1], synack.size());
+  EXPECT_EQ(e.tcp_flags[0], kSyn | kAck);
+  EXPECT_EQ(e.tcp_flags[1], kSyn | kAck);
+  EXPECT_EQ(e.flags & NF_CT_SEEN_REPLY, NF_CT_SEEN_REPLY);
+  EXPECT_EQ(e.dport, 80);
+  EXPECT_EQ(e.epoch, program_->live_epoch());
+  EXPECT_EQ(e.egress_rule, NF_NO_RULE);  // the client has no egress policy
+  EXPECT_EQ(e.ingress_rule, 0u);         // server-in, rule 0
+  // A denied attempt leaves no entry; nor does the server opening a connection to the client.
+  Expect(Tcp(kClient, kEphemeral, kServer, 81, kSyn), XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
+  EXPECT_FALSE(Entry(kClient, kEphemeral, kServer, 81, 6, &e));
+  Expect(Tcp(kServer, 5000, kClient, 22, kSyn), XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
+  const xdp::Counters c = program_->ReadCounters();
+  EXPECT_EQ(c[NF_CNT_PASS_NEW], 1u);
+  EXPECT_EQ(c[NF_CNT_PASS_CT], 2u);
+  EXPECT_EQ(c[NF_CNT_CT_CREATED], 1u);
+  EXPECT_EQ(c[NF_CNT_DROP], 3u);
+}
+
+TEST_F(ConntrackTest, ANewGenerationCutsRevokedConnectionsAndKeepsAllowedOnes) {
+  Program(kTcpUdp80, 1);
+  const uint32_t first_epoch = program_->live_epoch();
+  Expect(Tcp(kClient, kEphemeral, kServer, 80, kSyn), XDP_PASS, NF_CNT_PASS_NEW);
+  Expect(Udp(kClient, 5353, kServer, 80), XDP_PASS, NF_CNT_PASS_NEW);
+  TakeEvents();
+
+  Program(kUdp80, 2);  // TCP/80 revoked, UDP/80 still allowed
+  EXPECT_GT(program_->live_epoch(), first_epoch);
+  // The server's reply is the next packet of the TCP connection: cut, entry gone.
+  Expect(Tcp(kServer, 80, kClient, kEphemeral, kSyn | kAck), XDP_DROP, NF_CNT_DROP, NF_DROP_REVOKED);
+  nf_ct_entry e{};
+  EXPECT_FALSE(Entry(kClient, kEphemeral, kServer, 80, 6, &e));
+  Expect(Tcp(kClient, kEphemeral, kServer, 80, kAck), XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
+  // UDP: re-checked once, then a plain hit.
+  Expect(Udp(kServer, 80, kClient, 5353), XDP_PASS, NF_CNT_PASS_RECHECKED);
+  Expect(Udp(kClient, 5353, kServer, 80), XDP_PASS, NF_CNT_PASS_CT);
+  ASSERT_TRUE(Entry(kClient, 5353, kServer, 80, 17, &e));
+  EXPECT_EQ(e.epoch, program_->live_epoch());
+  EXPECT_EQ(e.packets[0], 2u);
+  EXPECT_EQ(e.packets[1], 1u);
+
+  const auto events = TakeEvents();
+  ASSERT_EQ(events.size(), 2u);
+  const nf_event& cut = events[0];
+  EXPECT_EQ(cut.kind, NF_EV_REVOKED);
+  EXPECT_EQ(cut.reason, NF_DROP_REVOKED);
+  EXPECT_EQ(cut.generation, 2u);
+  EXPECT_EQ(cut.proto, 6);
+  EXPECT_EQ(std::memcmp(cut.src, kServer.bytes.data(), 16), 0);  // the packet that was cut
+  EXPECT_EQ(cut.sport, 80);
+  EXPECT_EQ(cut.dport, kEphemeral);
+  EXPECT_EQ(cut.ingress_outcome, static_cast<uint32_t>(NF_DENIED));  // server-in, as of generation 2
+  EXPECT_EQ(events[1].kind, NF_EV_DROP);
+  EXPECT_EQ(events[1].reason, NF_DROP_POLICY);
+}
+
+TEST_F(ConntrackTest, IcmpEchoIsTrackedByIdAndErrorsFollowTheirConnection) {
+  Program("", 1);  // the server takes everything from the client, ICMP included
+  const auto request = PacketBuilder().Ipv4(kClient, kServer).IcmpMessage(8, 99).Build();
+  const auto reply = PacketBuilder().Ipv4(kServer, kClient).IcmpMessage(0, 99).Build();
+  const auto other_reply = PacketBuilder().Ipv4(kServer, kClient).IcmpMessage(0, 100).Build();
+  Expect(request, XDP_PASS, NF_CNT_PASS_NEW);
+  Expect(reply, XDP_PASS, NF_CNT_PASS_CT);
+  Expect(other_reply, XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);  // no request with that id
+
+  // An error from the server about the client's TCP packet follows the TCP connection.
+  Expect(Tcp(kClient, kEphemeral, kServer, 443, kSyn), XDP_PASS, NF_CNT_PASS_NEW);
+  PacketBuilder quoted_builder;
+  auto quoted = quoted_builder.Ipv4(kClient, kServer).Tcp(443, kEphemeral).Build();
+  quoted = std::vector<uint8_t>(quoted.begin() + static_cast<long>(quoted_builder.l3_offset()),
+                                quoted.begin() + static_cast<long>(quoted_builder.l4_offset() + 8));
+  Expect(PacketBuilder().Ipv4(kServer, kClient).IcmpMessage(3, 0, quoted).Build(), XDP_PASS, NF_CNT_PASS_RELATED);
+  // About a connection that does not exist: an ICMP packet like any other (denied here).
+  auto unknown = quoted;
+  unknown[20 + 1] ^= 1;  // the quoted source port
+  Expect(PacketBuilder().Ipv4(kServer, kClient).IcmpMessage(3, 0, unknown).Build(), XDP_DROP, NF_CNT_DROP,
+         NF_DROP_POLICY);
+}
+
+TEST_F(ConntrackTest, ClosedTcpConnectionsAreReclassifiedWhenReopened) {
+  Program(kTcpUdp80, 1);
+  Expect(Tcp(kClient, kEphemeral, kServer, 80, kSyn), XDP_PASS, NF_CNT_PASS_NEW);
+  Expect(Tcp(kServer, 80, kClient, kEphemeral, kSyn | kAck), XDP_PASS, NF_CNT_PASS_CT);
+  Expect(Tcp(kClient, kEphemeral, kServer, 80, kFin | kAck), XDP_PASS, NF_CNT_PASS_CT);
+  nf_ct_entry e{};
+  ASSERT_TRUE(Entry(kClient, kEphemeral, kServer, 80, 6, &e));
+  EXPECT_EQ(e.flags & NF_CT_CLOSED, 0u);
+  Expect(Tcp(kServer, 80, kClient, kEphemeral, kFin | kAck), XDP_PASS, NF_CNT_PASS_CT);
+  ASSERT_TRUE(Entry(kClient, kEphemeral, kServer, 80, 6, &e));
+  EXPECT_EQ(e.flags & NF_CT_CLOSED, NF_CT_CLOSED);
+  Expect(Tcp(kClient, kEphemeral, kServer, 80, kAck), XDP_PASS, NF_CNT_PASS_CT);  // the last ACK
+  Expect(Tcp(kClient, kEphemeral, kServer, 80, kSyn), XDP_PASS, NF_CNT_PASS_NEW);  // reopened: classified
+  ASSERT_TRUE(Entry(kClient, kEphemeral, kServer, 80, 6, &e));
+  EXPECT_EQ(e.flags & NF_CT_CLOSED, 0u);
+  EXPECT_EQ(e.packets[0], 1u);
+  Expect(Tcp(kServer, 80, kClient, kEphemeral, kRst), XDP_PASS, NF_CNT_PASS_CT);
+  ASSERT_TRUE(Entry(kClient, kEphemeral, kServer, 80, 6, &e));
+  EXPECT_EQ(e.flags & NF_CT_CLOSED, NF_CT_CLOSED);
+}
+
+TEST_F(ConntrackTest, EventsDescribeNewFlowsAndDropsAndNotHits) {
+  Program(kTcpUdp80, 7);
+  Expect(Tcp(kClient, kEphemeral, kServer, 80, kSyn), XDP_PASS, NF_CNT_PASS_NEW);
+  Expect(Tcp(kServer, 80, kClient, kEphemeral, kSyn | kAck), XDP_PASS, NF_CNT_PASS_CT);
+  Expect(Tcp(kClient, kEphemeral, kServer, 80, kAck), XDP_PASS, NF_CNT_PASS_CT);
+  Expect(Udp(kClient, 1234, kServer, 81), XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
+  auto bad = PacketBuilder().Ipv4(kClient, kServer).Tcp(80).Build();
+  bad[14] = 0x44;  // IHL 4
+  Expect(bad, XDP_DROP, NF_CNT_DROP, NF_DROP_IP4_IHL);
+  const auto events = TakeEvents();
+  ASSERT_EQ(events.size(), 3u);
+  const nf_event& n = events[0];
+  EXPECT_EQ(n.kind, NF_EV_NEW_FLOW);
+  EXPECT_EQ(std::memcmp(n.src, kClient.bytes.data(), 16), 0);
+  EXPECT_EQ(std::memcmp(n.dst, kServer.bytes.data(), 16), 0);
+  EXPECT_EQ(n.sport, kEphemeral);
+  EXPECT_EQ(n.dport, 80);
+  EXPECT_EQ(n.proto, 6);
+  EXPECT_EQ(n.parsed, 1);
+  EXPECT_EQ(n.generation, 7u);
+  EXPECT_EQ(n.egress_outcome, static_cast<uint32_t>(NF_NOT_ISOLATED));
+  EXPECT_EQ(n.ingress_outcome, static_cast<uint32_t>(NF_ALLOWED));
+  EXPECT_EQ(n.ingress_rule, 0u);
+  EXPECT_GT(n.ts_ns, 0u);
+  EXPECT_EQ(n.bytes, Tcp(kClient, kEphemeral, kServer, 80, kSyn).size());
+  const auto decision = clusters_.back()->Decide(kClient.str(), kServer.str(), 6, 80);
+  EXPECT_EQ(n.ingress_table, decision.ingress.table);
+  const nf_event& d = events[1];
+  EXPECT_EQ(d.kind, NF_EV_DROP);
+  EXPECT_EQ(d.reason, NF_DROP_POLICY);
+  EXPECT_EQ(d.proto, 17);
+  EXPECT_EQ(d.sport, 1234);
+  EXPECT_EQ(d.dport, 81);
+  EXPECT_EQ(d.ingress_outcome, static_cast<uint32_t>(NF_DENIED));
+  const nf_event& m = events[2];
+  EXPECT_EQ(m.kind, NF_EV_DROP);
+  EXPECT_EQ(m.reason, NF_DROP_IP4_IHL);
+  EXPECT_EQ(m.parsed, 0);
+  EXPECT_EQ(program_->ReadCounters()[NF_CNT_EVENTS_LOST], 0u);
+}
+
+TEST_F(ConntrackTest, AFullRingCountsEveryLostEvent) {
+  xdp::LoadOptions o = StatefulOptions();
+  o.ring_bytes = 4096;  // room for a few dozen events
+  Load(o);
+  Program(kTcpUdp80, 1);
+  constexpr int kDrops = 500;
+  for (int i = 0; i < kDrops; ++i) {
+    ASSERT_EQ(harness_->Run(Udp(kClient, static_cast<uint16_t>(1000 + i), kServer, 81)).action, XDP_DROP);
+  }
+  const auto delivered = TakeEvents().size();
+  const uint64_t lost = program_->ReadCounters()[NF_CNT_EVENTS_LOST];
+  EXPECT_GT(delivered, 10u);
+  EXPECT_LT(delivered, static_cast<size_t>(kDrops));
+  EXPECT_EQ(delivered + lost, static_cast<uint64_t>(kDrops));
+  // Once read, the ring has room again.
+  ASSERT_EQ(harness_->Run(Udp(kClient, 999, kServer, 81)).action, XDP_DROP);
+  EXPECT_EQ(TakeEvents().size(), 1u);
+}
+
+// A pin directory on bpffs, removed with everything in it.
+class PinDir {
+ public:
+  PinDir() : path_("/sys/fs/bpf/netfence-test-" + std::to_string(getpid())) { Remove(); }
+  ~PinDir() { Remove(); }
+  const std::string& path() const { return path_; }
+  void Remove() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+
+ private:
+  std::string path_;
+};
+
+TEST_F(ConntrackTest, PinnedMapsSurviveTheProgramAndAreReadopted) {
+  PinDir pins;
+  xdp::LoadOptions o = StatefulOptions();
+  o.pin_dir = pins.path();
+  Load(o);
+  Program(kTcpUdp80, 5);
+  Expect(Tcp(kClient, kEphemeral, kServer, 80, kSyn), XDP_PASS, NF_CNT_PASS_NEW);
+  const uint32_t epoch = program_->live_epoch();
+  struct stat st {};
+  EXPECT_EQ(stat((pins.path() + "/conntrack").c_str(), &st), 0);
+  EXPECT_EQ(stat((pins.path() + "/words_slots").c_str(), &st), 0);
+
+  Load(o);  // a new process would do the same: nothing programmed by it yet
+  EXPECT_EQ(program_->live_generation(), 5u);
+  EXPECT_EQ(program_->live_epoch(), epoch);
+  Expect(Tcp(kServer, 80, kClient, kEphemeral, kSyn | kAck), XDP_PASS, NF_CNT_PASS_CT);
+  Expect(Tcp(kClient, kEphemeral, kServer, 81, kSyn), XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
+  EXPECT_EQ(program_->ReadCounters()[NF_CNT_PASS_NEW], 1u);  // counters carried over too
+  Program(kUdp80, 6);
+  EXPECT_EQ(program_->live_epoch(), epoch + 1);
+  Expect(Tcp(kServer, 80, kClient, kEphemeral, kAck), XDP_DROP, NF_CNT_DROP, NF_DROP_REVOKED);
+
+  // Maps of another shape are not silently reused.
+  reader_.reset();
+  harness_.reset();
+  program_.reset();
+  o.conntrack_entries = 8192;
+  auto other = xdp::XdpProgram::Load(o);
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find(pins.path()), std::string::npos) << other.status().message();
+}
+
+}  // namespace
+}  // namespace netfence::xdptest
