@@ -25,6 +25,17 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* What nf_classify() decides: src -> dst (proto, dport) under the tables of `slot`. */
+struct nf_query {
+  __u8 src[16];
+  __u8 dst[16];
+  __u32 proto;
+  __u32 dport;
+  __u32 slot;
+  __u32 from_uplink;  /* the packet came in from an uplink: its sender is no local pod */
+};
+
+
 /* Load-time options (the loader sets them in .rodata before verification). */
 const volatile __u32 nf_cfg_conntrack = 1;         /* 0: classify every packet (stateless) */
 const volatile __u32 nf_cfg_events = 1;            /* 0: no ring-buffer events */
@@ -80,33 +91,76 @@ static __always_inline int nf_pass(const struct nf_flow *f, const struct nf_verd
   return XDP_PASS;
 }
 
-/* Classifies src -> dst (proto, dport) with the live slot: the sender's egress table when it
- * is a local endpoint, the receiver's ingress table when it is one. Returns 1 and sets
- * *reason when the packet must be dropped, 0 when allowed. */
-static __always_inline int nf_classify(const struct nf_slot_maps *m, const __u8 *src, const __u8 *dst, __u32 proto,
-                                       __u32 dport, struct nf_verdict *v, __u32 *reason) {
-  struct nf_ip_info *s = bpf_map_lookup_elem(m->ipcache, src);
-  struct nf_ip_info *d = bpf_map_lookup_elem(m->ipcache, dst);
+/* nf_classify()'s question, built off the stack (the stack of the program, nf_classify()
+ * and its bpf_loop callback together must fit in 512 bytes). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, struct nf_query);
+  __uint(max_entries, 1);
+} query_scratch SEC(".maps");
+
+static __always_inline struct nf_query *nf_new_query(__u32 slot, __u32 proto, __u32 dport, const __u8 *src,
+                                                     const __u8 *dst, __u32 from_uplink) {
+  __u32 zero = 0;
+  struct nf_query *q = bpf_map_lookup_elem(&query_scratch, &zero);
+  if (!q) return 0;
+  __builtin_memcpy(q->src, src, 16);
+  __builtin_memcpy(q->dst, dst, 16);
+  q->proto = proto;
+  q->dport = dport;
+  q->slot = slot;
+  q->from_uplink = from_uplink;
+  return q;
+}
+
+/* Applies the sender's egress table when it is a local endpoint (and did not come in from an
+ * uplink) and the receiver's ingress table when it is one. A global function: the verifier
+ * checks it once, on its own, rather than at every call site. Returns 0 when allowed, else
+ * 1 + the drop reason. */
+__attribute__((noinline)) int nf_classify(const struct nf_query *q, struct nf_verdict *v) {
+  if (!q || !v) return 1 + NF_DROP_INTERNAL;
+  __u32 slot = q->slot;
+  void *ipcache = bpf_map_lookup_elem(&ipcache_slots, &slot);
+  if (!ipcache) return 1 + NF_DROP_INTERNAL;
+  struct nf_ip_info *s = bpf_map_lookup_elem(ipcache, q->src);
+  struct nf_ip_info *d = bpf_map_lookup_elem(ipcache, q->dst);
   __u32 src_identity = s ? s->identity : 0;
   __u32 dst_identity = d ? d->identity : 0;
   struct nf_dir_result r;
   int internal = 0;
-  if (s && (s->flags & NF_IP_LOCAL_ENDPOINT)) {
-    nf_match(m, s->egress_table, dst, dst_identity, proto, dport, &r);
+  if (s && (s->flags & NF_IP_LOCAL_ENDPOINT) && !q->from_uplink) {
+    nf_match(slot, s->egress_table, q->dst, dst_identity, q->proto, q->dport, &r);
     v->egress_outcome = r.outcome;
     v->egress_table = r.table;
     v->egress_rule = r.rule;
     internal |= r.internal;
   }
   if (d && (d->flags & NF_IP_LOCAL_ENDPOINT)) {
-    nf_match(m, d->ingress_table, src, src_identity, proto, dport, &r);
+    nf_match(slot, d->ingress_table, q->src, src_identity, q->proto, q->dport, &r);
     v->ingress_outcome = r.outcome;
     v->ingress_table = r.table;
     v->ingress_rule = r.rule;
     internal |= r.internal;
   }
-  *reason = internal ? NF_DROP_INTERNAL : NF_DROP_POLICY;
-  return internal || v->egress_outcome == NF_DENIED || v->ingress_outcome == NF_DENIED;
+  if (internal) return 1 + NF_DROP_INTERNAL;
+  if (v->egress_outcome == NF_DENIED || v->ingress_outcome == NF_DENIED) return 1 + NF_DROP_POLICY;
+  return 0;
+}
+
+static __always_inline int nf_addr_eq(const __u8 *a, const __u8 *b) {
+  const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+  return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+/* Whether `addr` is one of the endpoint's addresses. */
+static __always_inline int nf_iface_owns(const struct nf_iface *iface, const __u8 *addr) {
+  __u32 n = iface->n_addrs;
+#pragma unroll
+  for (int i = 0; i < NF_IFACE_MAX_ADDRS; i++) {
+    if ((__u32)i < n && nf_addr_eq(iface->addrs[i], addr)) return 1;
+  }
+  return 0;
 }
 
 static __always_inline __u32 nf_rule_or_none(__u32 outcome, __u32 rule) {
@@ -122,9 +176,9 @@ static __always_inline void nf_ct_admit(struct nf_ct_entry *e, const struct nf_v
 }
 
 /* A packet of a tracked connection. Returns the XDP action. */
-static __always_inline int nf_established(struct xdp_md *ctx, const struct nf_slot_maps *m, struct nf_flow *f,
+static __always_inline int nf_established(struct xdp_md *ctx, const struct nf_live *m, struct nf_flow *f,
                                           const struct nf_ct_key *k, struct nf_ct_entry *e, int sender_b,
-                                          struct nf_verdict *v, __u64 now) {
+                                          int from_uplink, struct nf_verdict *v, __u64 now) {
   int initiator_b = (e->flags & NF_CT_INITIATOR_B) != 0;
   int dir = sender_b != initiator_b;
   __u32 path = NF_CNT_PASS_CT;
@@ -132,8 +186,10 @@ static __always_inline int nf_established(struct xdp_md *ctx, const struct nf_sl
     /* Re-classify the connection as its initiator opened it, under the live tables. */
     const __u8 *from = initiator_b ? k->addr_b : k->addr_a;
     const __u8 *to = initiator_b ? k->addr_a : k->addr_b;
-    __u32 reason;
-    if (nf_classify(m, from, to, k->proto, e->dport, v, &reason)) {
+    /* From an uplink, the initiator is local only if this is its reply coming back in. */
+    struct nf_query *q = nf_new_query(m->slot, k->proto, e->dport, from, to, from_uplink && dir == 0);
+    if (!q) return nf_drop(ctx, f, 1, v, NF_DROP_INTERNAL, NF_EV_DROP, m->generation);
+    if (nf_classify(q, v)) {
       bpf_map_delete_elem(&conntrack, k);
       return nf_drop(ctx, f, 1, v, NF_DROP_REVOKED, NF_EV_REVOKED, m->generation);
     }
@@ -159,7 +215,7 @@ int netfence_xdp(struct xdp_md *ctx) {
   }
   if (parsed != NF_PARSE_IP && parsed != NF_PARSE_FRAGMENT) return nf_drop(ctx, &f, 0, &v, (__u32)parsed, NF_EV_DROP, 0);
 
-  struct nf_slot_maps m;
+  struct nf_live m;
   if (!nf_live_slot(&m)) return nf_drop(ctx, &f, 1, &v, NF_DROP_NO_TABLES, NF_EV_DROP, 0);
 
   if (parsed == NF_PARSE_FRAGMENT) {
@@ -172,6 +228,16 @@ int netfence_xdp(struct xdp_md *ctx) {
     /* IPv4 addresses are v4-mapped; an IPv6 header carrying one was dropped by the parser. */
     __u32 reason = f.src[10] == 0xff && f.src[11] == 0xff && f.src[0] == 0 ? NF_DROP_IP4_FRAGMENT : NF_DROP_IP6_FRAGMENT;
     return nf_drop(ctx, &f, 1, &v, reason, NF_EV_DROP, m.generation);
+  }
+  /* The interface: a pod's veth carries only the pod's addresses; an uplink no local sender. */
+  int from_uplink = 0;
+  __u32 ifindex = ctx->ingress_ifindex;
+  struct nf_iface *iface = bpf_map_lookup_elem(&interfaces, &ifindex);
+  if (iface) {
+    if (iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f.src)) {
+      return nf_drop(ctx, &f, 1, &v, NF_DROP_SPOOFED, NF_EV_DROP, m.generation);
+    }
+    from_uplink = iface->kind == NF_IFACE_UPLINK;
   }
   if (f.icmp_kind == NF_ICMP_NDP) return nf_pass(&f, &v, NF_CNT_PASS_NDP);
 
@@ -186,28 +252,34 @@ int netfence_xdp(struct xdp_md *ctx) {
     }
     int sender_b = nf_ct_key_of(f.src, f.key_sport, f.dst, f.key_dport, (__u8)f.proto, &k);
     struct nf_ct_entry *e = bpf_map_lookup_elem(&conntrack, &k);
-    if (e && nf_ct_usable(e, &f, now)) return nf_established(ctx, &m, &f, &k, e, sender_b, &v, now);
+    if (e && nf_ct_usable(e, &f, now)) return nf_established(ctx, &m, &f, &k, e, sender_b, from_uplink, &v, now);
   }
 
-  __u32 reason;
-  if (nf_classify(&m, f.src, f.dst, f.proto, f.dport, &v, &reason)) return nf_drop(ctx, &f, 1, &v, reason, NF_EV_DROP, m.generation);
+  struct nf_query *q = nf_new_query(m.slot, f.proto, f.dport, f.src, f.dst, from_uplink);
+  if (!q) return nf_drop(ctx, &f, 1, &v, NF_DROP_INTERNAL, NF_EV_DROP, m.generation);
+  int denied = nf_classify(q, &v);
+  if (denied) return nf_drop(ctx, &f, 1, &v, (__u32)(denied - 1), NF_EV_DROP, m.generation);
 
   /* Tracked: TCP, UDP, SCTP, ICMP echo and other protocols (ports 0); not ICMP errors or
    * informational messages, which are classified one by one. */
   int icmp = f.proto == IPPROTO_ICMP || f.proto == NF_IPPROTO_ICMPV6;
   if (nf_cfg_conntrack && (!icmp || f.icmp_kind == NF_ICMP_ECHO)) {
     int sender_b = nf_ct_key_of(f.src, f.key_sport, f.dst, f.key_dport, (__u8)f.proto, &k);
-    struct nf_ct_entry e = {};
-    e.created_ns = now;
-    e.last_seen_ns = now;
-    e.packets[0] = 1;
-    e.bytes[0] = (__u32)(ctx->data_end - ctx->data);
-    e.flags = sender_b ? NF_CT_INITIATOR_B : 0;
-    e.tcp_flags[0] = f.tcp_flags;
-    e.dport = (__u16)f.dport;
-    e.ifindex = ctx->ingress_ifindex;
-    nf_ct_admit(&e, &v, m.epoch);
-    if (bpf_map_update_elem(&conntrack, &k, &e, BPF_ANY) == 0) nf_count(NF_CNT_CT_CREATED);
+    __u32 zero = 0;
+    struct nf_ct_entry *e = bpf_map_lookup_elem(&ct_scratch, &zero);  /* off the stack */
+    if (e) {
+      __builtin_memset(e, 0, sizeof(*e));
+      e->created_ns = now;
+      e->last_seen_ns = now;
+      e->packets[0] = 1;
+      e->bytes[0] = (__u32)(ctx->data_end - ctx->data);
+      e->flags = sender_b ? NF_CT_INITIATOR_B : 0;
+      e->tcp_flags[0] = f.tcp_flags;
+      e->dport = (__u16)f.dport;
+      e->ifindex = ctx->ingress_ifindex;
+      nf_ct_admit(e, &v, m.epoch);
+      if (bpf_map_update_elem(&conntrack, &k, e, BPF_ANY) == 0) nf_count(NF_CNT_CT_CREATED);
+    }
   }
   if (nf_cfg_events) nf_emit(ctx, NF_EV_NEW_FLOW, 0, 1, &f, &v, m.generation);
   return nf_pass(&f, &v, NF_CNT_PASS_NEW);

@@ -112,7 +112,7 @@ StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(const LoadOptions& option
                          skel->maps.tables_slots,     skel->maps.id_rows_slots,   skel->maps.cidr_rows_slots,
                          skel->maps.port_rows_slots,  skel->maps.words_slots,     skel->maps.conntrack,
                          skel->maps.fragments,        skel->maps.events,          skel->maps.counters,
-                         skel->maps.drop_reasons};
+                         skel->maps.drop_reasons,     skel->maps.interfaces};
     for (bpf_map* m : pinned) {
       const std::string path = options.pin_dir + "/" + bpf_map__name(m);
       if (err == 0) err = bpf_map__set_pin_path(m, path.c_str());
@@ -171,7 +171,7 @@ int XdpProgram::map_fd(Map map) const {
   const auto& m = skel_->maps;
   bpf_map* const maps[] = {m.active,    m.slot_info, m.ipcache_slots, m.tables_slots,  m.id_rows_slots,
                            m.cidr_rows_slots, m.port_rows_slots, m.words_slots, m.conntrack, m.fragments,
-                           m.events,    m.counters,  m.drop_reasons,  m.last_decision};
+                           m.events,    m.counters,  m.drop_reasons,  m.last_decision, m.interfaces};
   const auto i = static_cast<size_t>(map);
   return i < std::size(maps) ? bpf_map__fd(maps[i]) : -1;
 }
@@ -278,6 +278,40 @@ Status XdpProgram::Detach(int ifindex) {
     return Status::Error("XDP detach from " + IfName(ifindex) + ": " + ErrnoText(errno));
   }
   if (it != attached_.end()) attached_.erase(it);
+  return Status::Ok();
+}
+
+Status XdpProgram::BindEndpoint(int ifindex, const std::vector<IpAddr>& addresses) {
+  if (addresses.empty() || addresses.size() > NF_IFACE_MAX_ADDRS) {
+    return Status::Error("XDP interface " + IfName(ifindex) + ": an endpoint needs 1 to " +
+                         std::to_string(NF_IFACE_MAX_ADDRS) + " addresses, got " + std::to_string(addresses.size()));
+  }
+  nf_iface v{};
+  v.kind = NF_IFACE_ENDPOINT;
+  v.n_addrs = static_cast<uint32_t>(addresses.size());
+  for (size_t i = 0; i < addresses.size(); ++i) std::memcpy(v.addrs[i], addresses[i].bytes.data(), 16);
+  const uint32_t key = static_cast<uint32_t>(ifindex);
+  if (bpf_map_update_elem(map_fd(Map::kInterfaces), &key, &v, BPF_ANY) != 0) {
+    return Status::Error("XDP map interfaces: update: " + ErrnoText(errno));
+  }
+  return Status::Ok();
+}
+
+Status XdpProgram::BindUplink(int ifindex) {
+  nf_iface v{};
+  v.kind = NF_IFACE_UPLINK;
+  const uint32_t key = static_cast<uint32_t>(ifindex);
+  if (bpf_map_update_elem(map_fd(Map::kInterfaces), &key, &v, BPF_ANY) != 0) {
+    return Status::Error("XDP map interfaces: update: " + ErrnoText(errno));
+  }
+  return Status::Ok();
+}
+
+Status XdpProgram::Unbind(int ifindex) {
+  const uint32_t key = static_cast<uint32_t>(ifindex);
+  if (bpf_map_delete_elem(map_fd(Map::kInterfaces), &key) != 0 && errno != ENOENT) {
+    return Status::Error("XDP map interfaces: delete: " + ErrnoText(errno));
+  }
   return Status::Ok();
 }
 

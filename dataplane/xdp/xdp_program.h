@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dataplane/common/ip.h"
 #include "dataplane/common/status.h"
 #include "dataplane/fastpath/fast_path.h"
 #include "netfence/v1/tables.pb.h"
@@ -48,7 +49,7 @@ struct LoadOptions {
 
 enum class Map {
   kActive, kSlotInfo, kIpcacheSlots, kTablesSlots, kIdRowsSlots, kCidrRowsSlots, kPortRowsSlots, kWordsSlots,
-  kConntrack, kFragments, kEvents, kCounters, kDropReasons, kLastDecision,
+  kConntrack, kFragments, kEvents, kCounters, kDropReasons, kLastDecision, kInterfaces,
 };
 
 enum class AttachMode {
@@ -83,6 +84,14 @@ class XdpProgram : public dataplane::FastPath {
   // thread's network namespace; the destructor detaches only what it can reach from its own.
   StatusOr<AttachMode> Attach(int ifindex, AttachMode mode = AttachMode::kNativeOrGeneric);
   Status Detach(int ifindex);
+
+  // What is behind an interface (ifindex of the program's namespace): a pod's host-side veth
+  // (its packets must come from `addresses`, else NF_DROP_SPOOFED), or an uplink (senders
+  // are never local pods: only ingress policy applies). Unbound interfaces are judged by
+  // addresses alone.
+  Status BindEndpoint(int ifindex, const std::vector<IpAddr>& addresses);
+  Status BindUplink(int ifindex);
+  Status Unbind(int ifindex);
 
   Counters ReadCounters() const;
   DropCounts ReadDropReasons() const;

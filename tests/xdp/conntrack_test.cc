@@ -79,8 +79,8 @@ class ConntrackTest : public ::testing::Test {
     ASSERT_TRUE(reader.ok()) << reader.status().message();
     reader_ = std::move(reader).value();
   }
-  void Program(const std::string& server_ports, uint64_t generation) {
-    clusters_.push_back(std::make_unique<testing::Cluster>(Yaml(server_ports)));
+  void Program(const std::string& server_ports, uint64_t generation, const std::string& extra_yaml = "") {
+    clusters_.push_back(std::make_unique<testing::Cluster>(Yaml(server_ports) + extra_yaml));
     v1::RuleTables t = clusters_.back()->tables();
     t.set_generation(generation);
     Status s = program_->Program(t);
@@ -288,6 +288,35 @@ TEST_F(ConntrackTest, AFullRingCountsEveryLostEvent) {
   // Once read, the ring has room again.
   ASSERT_EQ(harness_->Run(Udp(kClient, 999, kServer, 81)).action, XDP_DROP);
   EXPECT_EQ(TakeEvents().size(), 1u);
+}
+
+TEST_F(ConntrackTest, InterfacesBoundToAPodOrAnUplinkChangeWhatIsTrusted) {
+  // The client may send nothing at all (egress), so only an uplink (where the sender is
+  // never a local pod) lets a packet from its address through.
+  Program(kTcpUdp80, 1,
+          PolicyYaml("default", "client-out", "  podSelector: {matchLabels: {app: client}}\n  policyTypes: [Egress]\n"));
+  const auto from_client = Tcp(kClient, kEphemeral, kServer, 80, kSyn);
+  const auto from_server = Tcp(kServer, 80, kClient, kEphemeral, kSyn | kAck);
+  constexpr int kTestRunIfindex = 1;  // BPF_PROG_TEST_RUN receives on loopback
+  Expect(from_client, XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
+
+  ASSERT_TRUE(program_->BindUplink(kTestRunIfindex).ok());
+  RunResult r = Expect(from_client, XDP_PASS, NF_CNT_PASS_NEW);
+  EXPECT_EQ(r.decision.egress_outcome, static_cast<uint32_t>(NF_NOT_ISOLATED));  // not judged here
+  EXPECT_EQ(r.decision.ingress_outcome, static_cast<uint32_t>(NF_ALLOWED));
+  Expect(from_server, XDP_PASS, NF_CNT_PASS_CT);
+
+  // The server's own veth: only the server's address may come from it.
+  ASSERT_TRUE(program_->BindEndpoint(kTestRunIfindex, {kServer, *IpAddr::Parse("fd00::1")}).ok());
+  Expect(from_server, XDP_PASS, NF_CNT_PASS_CT);
+  Expect(from_client, XDP_DROP, NF_CNT_DROP, NF_DROP_SPOOFED);  // the client's address, spoofed
+  EXPECT_EQ(program_->ReadDropReasons()[NF_DROP_SPOOFED], 1u);
+
+  ASSERT_TRUE(program_->Unbind(kTestRunIfindex).ok());
+  ASSERT_TRUE(program_->Unbind(kTestRunIfindex).ok());  // idempotent
+  ASSERT_TRUE(program_->FlushConntrack().ok());
+  Expect(from_client, XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
+  EXPECT_FALSE(program_->BindEndpoint(kTestRunIfindex, {}).ok());
 }
 
 // A pin directory on bpffs, removed with everything in it.

@@ -84,15 +84,20 @@ static __always_inline int nf_is_port_proto(__u32 proto) {
   return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == 132;
 }
 
-/* One direction of one table of the live slot against a peer (address and its identity). */
-static __always_inline void nf_match(const struct nf_slot_maps *m, __u32 table, const __u8 *peer,
-                                     __u32 peer_identity, __u32 proto, __u32 dport, struct nf_dir_result *r) {
+/* One direction of one table of `slot` against a peer (address and its identity). */
+static __always_inline void nf_match(__u32 slot, __u32 table, const __u8 *peer, __u32 peer_identity, __u32 proto,
+                                     __u32 dport, struct nf_dir_result *r) {
   r->outcome = NF_NOT_ISOLATED;
   r->table = 0;
   r->rule = 0;
   r->internal = 0;
-  struct nf_table *t = bpf_map_lookup_elem(m->tables, &table);
-  if (!t) {
+  void *tables = bpf_map_lookup_elem(&tables_slots, &slot);
+  void *port_rows = bpf_map_lookup_elem(&port_rows_slots, &slot);
+  void *id_rows = bpf_map_lookup_elem(&id_rows_slots, &slot);
+  void *cidr_rows = bpf_map_lookup_elem(&cidr_rows_slots, &slot);
+  void *words = bpf_map_lookup_elem(&words_slots, &slot);
+  struct nf_table *t = tables ? bpf_map_lookup_elem(tables, &table) : 0;
+  if (!t || !port_rows || !id_rows || !cidr_rows || !words) {
     r->outcome = NF_DENIED;
     r->table = table;
     r->internal = 1;
@@ -111,7 +116,7 @@ static __always_inline void nf_match(const struct nf_slot_maps *m, __u32 table, 
     pk.proto = (__u8)proto;
     pk.port_be[0] = (__u8)(dport >> 8);
     pk.port_be[1] = (__u8)dport;
-    __u32 *v = bpf_map_lookup_elem(m->port_rows, &pk);
+    __u32 *v = bpf_map_lookup_elem(port_rows, &pk);
     port_row = v ? *v : NF_EMPTY_ROW;
   }
   if (port_row == NF_EMPTY_ROW) return;
@@ -120,14 +125,14 @@ static __always_inline void nf_match(const struct nf_slot_maps *m, __u32 table, 
   __u32 id_row = NF_EMPTY_ROW;
   if (peer_identity >= NF_FIRST_POD_IDENTITY) {
     struct nf_id_key ik = {.table = table, .identity = peer_identity};
-    __u32 *v = bpf_map_lookup_elem(m->id_rows, &ik);
+    __u32 *v = bpf_map_lookup_elem(id_rows, &ik);
     id_row = v ? *v : t->all_pods_row;
   }
   struct nf_cidr_key ck = {};
   ck.prefixlen = NF_CIDR_TABLE_BITS + 128;
   ck.table_be = bpf_htonl(table);
   __builtin_memcpy(ck.addr, peer, 16);
-  __u32 *cv = bpf_map_lookup_elem(m->cidr_rows, &ck);
+  __u32 *cv = bpf_map_lookup_elem(cidr_rows, &ck);
   __u32 cidr_row = cv ? *cv : NF_EMPTY_ROW;
   if (id_row == NF_EMPTY_ROW && cidr_row == NF_EMPTY_ROW) return;
 
@@ -137,7 +142,7 @@ static __always_inline void nf_match(const struct nf_slot_maps *m, __u32 table, 
     return;
   }
   struct nf_and_ctx c = {
-      .words = m->words,
+      .words = words,
       .id_row = id_row,
       .cidr_row = cidr_row,
       .port_row = port_row,

@@ -96,6 +96,14 @@ struct {
 
 /* ---- State across generations ---------------------------------------------------------- */
 
+/* ifindex -> the pod or uplink behind it (written by the agent; see netfence_abi.h). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __type(key, __u32);
+  __type(value, struct nf_iface);
+  __uint(max_entries, 4096);
+} interfaces SEC(".maps");
+
 /* Connections (max_entries set by the loader). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -103,6 +111,14 @@ struct {
   __type(value, struct nf_ct_entry);
   __uint(max_entries, 65536);
 } conntrack SEC(".maps");
+
+/* Where a new conntrack entry is built (the stack is too small to hold it). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, struct nf_ct_entry);
+  __uint(max_entries, 1);
+} ct_scratch SEC(".maps");
 
 /* First fragments allowed: later fragments of the same datagram follow them. */
 struct {
@@ -142,34 +158,23 @@ struct {
   __uint(max_entries, 1);
 } last_decision SEC(".maps");
 
-/* The maps of one slot, looked up once per packet. */
-struct nf_slot_maps {
-  void *ipcache;
-  void *tables;
-  void *id_rows;
-  void *cidr_rows;
-  void *port_rows;
-  void *words;
+/* The live slot, read once per packet. */
+struct nf_live {
   __u64 generation;  /* RuleTables.generation */
   __u32 epoch;       /* what conntrack entries compare with */
   __u32 slot;
 };
 
-/* The live slot's maps; 0 when nothing is programmed yet. */
-static __always_inline int nf_live_slot(struct nf_slot_maps *m) {
+/* The live slot and its generation; 0 when nothing is programmed yet. The slot's table maps
+ * are looked up where a packet needs them (an inlined array access each). */
+static __always_inline int nf_live_slot(struct nf_live *m) {
   __u32 zero = 0;
   struct nf_active *a = bpf_map_lookup_elem(&active, &zero);
   if (!a) return 0;
   __u32 slot = a->slot;
   if (slot >= NF_SLOTS) return 0;
   struct nf_slot_info *info = bpf_map_lookup_elem(&slot_info, &slot);
-  m->ipcache = bpf_map_lookup_elem(&ipcache_slots, &slot);
-  m->tables = bpf_map_lookup_elem(&tables_slots, &slot);
-  m->id_rows = bpf_map_lookup_elem(&id_rows_slots, &slot);
-  m->cidr_rows = bpf_map_lookup_elem(&cidr_rows_slots, &slot);
-  m->port_rows = bpf_map_lookup_elem(&port_rows_slots, &slot);
-  m->words = bpf_map_lookup_elem(&words_slots, &slot);
-  if (!info || !m->ipcache || !m->tables || !m->id_rows || !m->cidr_rows || !m->port_rows || !m->words) return 0;
+  if (!info) return 0;
   m->generation = info->generation;
   m->epoch = info->epoch;
   m->slot = slot;

@@ -91,7 +91,8 @@ enum nf_drop_reason {
   NF_DROP_IP6_V4MAPPED = 17,  /* IPv6 header with a ::ffff:a.b.c.d address: would pass for IPv4 */
   NF_DROP_NO_TABLES = 18,     /* no table generation programmed yet (fail closed) */
   NF_DROP_REVOKED = 19,       /* a packet of a connection the new generation no longer allows */
-  NF_DROP_REASON_COUNT = 20,
+  NF_DROP_SPOOFED = 20,       /* from a pod's interface with a source address not the pod's */
+  NF_DROP_REASON_COUNT = 21,
 };
 
 /* Packet counters (per CPU, index enum nf_counter). */
@@ -107,6 +108,20 @@ enum nf_counter {
   NF_CNT_CT_CREATED = 8,
   NF_CNT_EVENTS_LOST = 9,     /* ring buffer full: an event not written */
   NF_COUNTERS = 16,
+};
+
+/* ---- Interfaces ----------------------------------------------------------------------
+ * What the agent knows about the interface a packet arrived on (ifindex of the program's
+ * namespace). A pod's host-side veth carries only that pod's addresses: anything else is
+ * spoofed. At an uplink the sender is never a local pod, so only ingress policy applies.
+ * Interfaces not in the map are judged by addresses alone. */
+#define NF_IFACE_ENDPOINT 1u
+#define NF_IFACE_UPLINK 2u
+#define NF_IFACE_MAX_ADDRS 4
+struct nf_iface {
+  __u32 kind;     /* NF_IFACE_* */
+  __u32 n_addrs;  /* for an endpoint: its addresses (v4-mapped IPv4, IPv6) */
+  __u8 addrs[NF_IFACE_MAX_ADDRS][16];
 };
 
 /* ---- Generations ----------------------------------------------------------------------
