@@ -3,6 +3,10 @@
 # at the end, ratios to the peers measured in the same run.
 #   compile_bench   full compile of generated clusters (15k / 150k pods)
 #   classify_bench  classifier lookups vs a linear scan over the same rules (1k/10k/100k)
+#   xdp_bench       the XDP program vs trivial XDP programs: BPF_PROG_TEST_RUN per packet
+#                   (conntrack hit, new flows at 100..100k rules) and live frames over veth
+#                   between network namespaces. Needs root; XDP_BENCH_ARGS=--quick for a
+#                   smoke run. Arguments of this script go to the Google Benchmark binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NETFENCE_BUILD_TYPE=Release scripts/setup.sh >/dev/null
@@ -10,3 +14,10 @@ for b in compile_bench classify_bench; do
   echo "== $b"
   build/bench/$b --benchmark_repetitions="${REPETITIONS:-3}" --benchmark_report_aggregates_only=true "$@"
 done
+echo "== xdp_bench"
+if [ "$(id -u)" != 0 ]; then
+  echo "skipped: needs root (loads BPF programs, creates network namespaces)"
+else
+  # Prints "skipped: ..." and succeeds where BPF is unavailable.
+  build/bench/xdp_bench ${XDP_BENCH_ARGS:-}
+fi

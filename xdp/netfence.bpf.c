@@ -241,7 +241,8 @@ int netfence_xdp(struct xdp_md *ctx) {
   }
   if (f.icmp_kind == NF_ICMP_NDP) return nf_pass(&f, &v, NF_CNT_PASS_NDP);
 
-  __u64 now = nf_cfg_conntrack ? bpf_ktime_get_ns() : 0;
+  /* Coarse time (jiffies resolution) is plenty for timeouts of seconds, and cheaper. */
+  __u64 now = nf_cfg_conntrack ? bpf_ktime_get_coarse_ns() : 0;
   struct nf_ct_key k;
   if (nf_cfg_conntrack) {
     if (f.icmp_kind == NF_ICMP_ERROR) {

@@ -320,10 +320,19 @@ Counters XdpProgram::ReadCounters() const { return SumPerCpu<NF_COUNTERS>(map_fd
 DropCounts XdpProgram::ReadDropReasons() const { return SumPerCpu<NF_DROP_REASONS>(map_fd(Map::kDropReasons)); }
 
 Status XdpProgram::FlushConntrack() {
+  // Walk the keys first (each get_next_key from the previous one), then delete: restarting
+  // from the first key after every delete would rescan the table each time.
   const int fd = map_fd(Map::kConntrack);
-  nf_ct_key key{};
-  while (bpf_map_get_next_key(fd, nullptr, &key) == 0) {
-    if (bpf_map_delete_elem(fd, &key) != 0 && errno != ENOENT) {
+  std::vector<nf_ct_key> keys;
+  nf_ct_key key{}, cur{};
+  const nf_ct_key* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &key) == 0) {
+    keys.push_back(key);
+    cur = key;
+    prev = &cur;
+  }
+  for (const nf_ct_key& k : keys) {
+    if (bpf_map_delete_elem(fd, &k) != 0 && errno != ENOENT) {
       return Status::Error("XDP map conntrack: delete: " + ErrnoText(errno));
     }
   }

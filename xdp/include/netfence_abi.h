@@ -158,7 +158,7 @@ struct nf_ct_key {
 #define NF_CT_CLOSED 0x10u      /* TCP RST, or FIN from both sides */
 
 struct nf_ct_entry {
-  __u64 created_ns;      /* bpf_ktime_get_ns() */
+  __u64 created_ns;      /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE) */
   __u64 last_seen_ns;
   __u64 packets[2];      /* [0] initiator -> responder, [1] reply */
   __u64 bytes[2];
