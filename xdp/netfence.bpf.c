@@ -47,12 +47,7 @@ static __always_inline void nf_record(const struct nf_flow *f, int parsed, const
   __u32 zero = 0;
   struct nf_decision *d = bpf_map_lookup_elem(&last_decision, &zero);
   if (!d) return;
-  d->egress_outcome = v->egress_outcome;
-  d->egress_table = v->egress_table;
-  d->egress_rule = v->egress_rule;
-  d->ingress_outcome = v->ingress_outcome;
-  d->ingress_table = v->ingress_table;
-  d->ingress_rule = v->ingress_rule;
+  d->verdict = *v;
   d->action = action;
   d->drop_reason = reason;
   d->parsed = (__u32)parsed;

@@ -181,7 +181,7 @@ TEST_F(ConntrackTest, ANewGenerationCutsRevokedConnectionsAndKeepsAllowedOnes) {
   EXPECT_EQ(std::memcmp(cut.src, kServer.bytes.data(), 16), 0);  // the packet that was cut
   EXPECT_EQ(cut.sport, 80);
   EXPECT_EQ(cut.dport, kEphemeral);
-  EXPECT_EQ(cut.ingress_outcome, static_cast<uint32_t>(NF_DENIED));  // server-in, as of generation 2
+  EXPECT_EQ(cut.verdict.ingress_outcome, static_cast<uint32_t>(NF_DENIED));  // server-in, as of generation 2
   EXPECT_EQ(events[1].kind, NF_EV_DROP);
   EXPECT_EQ(events[1].reason, NF_DROP_POLICY);
 }
@@ -250,20 +250,20 @@ TEST_F(ConntrackTest, EventsDescribeNewFlowsAndDropsAndNotHits) {
   EXPECT_EQ(n.proto, 6);
   EXPECT_EQ(n.parsed, 1);
   EXPECT_EQ(n.generation, 7u);
-  EXPECT_EQ(n.egress_outcome, static_cast<uint32_t>(NF_NOT_ISOLATED));
-  EXPECT_EQ(n.ingress_outcome, static_cast<uint32_t>(NF_ALLOWED));
-  EXPECT_EQ(n.ingress_rule, 0u);
+  EXPECT_EQ(n.verdict.egress_outcome, static_cast<uint32_t>(NF_NOT_ISOLATED));
+  EXPECT_EQ(n.verdict.ingress_outcome, static_cast<uint32_t>(NF_ALLOWED));
+  EXPECT_EQ(n.verdict.ingress_rule, 0u);
   EXPECT_GT(n.ts_ns, 0u);
   EXPECT_EQ(n.bytes, Tcp(kClient, kEphemeral, kServer, 80, kSyn).size());
   const auto decision = clusters_.back()->Decide(kClient.str(), kServer.str(), 6, 80);
-  EXPECT_EQ(n.ingress_table, decision.ingress.table);
+  EXPECT_EQ(n.verdict.ingress_table, decision.ingress.table);
   const nf_event& d = events[1];
   EXPECT_EQ(d.kind, NF_EV_DROP);
   EXPECT_EQ(d.reason, NF_DROP_POLICY);
   EXPECT_EQ(d.proto, 17);
   EXPECT_EQ(d.sport, 1234);
   EXPECT_EQ(d.dport, 81);
-  EXPECT_EQ(d.ingress_outcome, static_cast<uint32_t>(NF_DENIED));
+  EXPECT_EQ(d.verdict.ingress_outcome, static_cast<uint32_t>(NF_DENIED));
   const nf_event& m = events[2];
   EXPECT_EQ(m.kind, NF_EV_DROP);
   EXPECT_EQ(m.reason, NF_DROP_IP4_IHL);
@@ -302,8 +302,8 @@ TEST_F(ConntrackTest, InterfacesBoundToAPodOrAnUplinkChangeWhatIsTrusted) {
 
   ASSERT_TRUE(program_->BindUplink(kTestRunIfindex).ok());
   RunResult r = Expect(from_client, XDP_PASS, NF_CNT_PASS_NEW);
-  EXPECT_EQ(r.decision.egress_outcome, static_cast<uint32_t>(NF_NOT_ISOLATED));  // not judged here
-  EXPECT_EQ(r.decision.ingress_outcome, static_cast<uint32_t>(NF_ALLOWED));
+  EXPECT_EQ(r.decision.verdict.egress_outcome, static_cast<uint32_t>(NF_NOT_ISOLATED));  // not judged here
+  EXPECT_EQ(r.decision.verdict.ingress_outcome, static_cast<uint32_t>(NF_ALLOWED));
   Expect(from_server, XDP_PASS, NF_CNT_PASS_CT);
 
   // The server's own veth: only the server's address may come from it.

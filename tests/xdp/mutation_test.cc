@@ -71,10 +71,10 @@ TEST(XdpMutation, DamagedPacketsAreDroppedOrClassifiedConsistently) {
       key.dport = static_cast<uint16_t>(d.dport);
       const classifier::Decision want = (*oracle)->Classify(key);
       EXPECT_EQ(r.action, want.allowed() ? XDP_PASS : XDP_DROP) << "seed " << seed << " packet " << i;
-      EXPECT_EQ(d.egress_outcome, static_cast<uint32_t>(want.egress.outcome)) << "seed " << seed << " packet " << i;
-      EXPECT_EQ(d.ingress_outcome, static_cast<uint32_t>(want.ingress.outcome)) << "seed " << seed << " packet " << i;
-      EXPECT_EQ(d.egress_rule, want.egress.rule_bit);
-      EXPECT_EQ(d.ingress_rule, want.ingress.rule_bit);
+      EXPECT_EQ(d.verdict.egress_outcome, static_cast<uint32_t>(want.egress.outcome)) << "seed " << seed << " packet " << i;
+      EXPECT_EQ(d.verdict.ingress_outcome, static_cast<uint32_t>(want.ingress.outcome)) << "seed " << seed << " packet " << i;
+      EXPECT_EQ(d.verdict.egress_rule, want.egress.rule_bit);
+      EXPECT_EQ(d.verdict.ingress_rule, want.ingress.rule_bit);
     }
   }
   std::cout << "[xdp mutation] " << runs << " damaged packets: " << parsed << " classified, " << dropped_malformed

@@ -96,8 +96,8 @@ class XdpParseTest : public ::testing::Test {
     EXPECT_EQ(0, std::memcmp(r.decision.dst, dst.bytes.data(), 16));
     const auto want = cluster_->classifier().Classify({src, dst, proto, dport});
     EXPECT_EQ(want.allowed(), allowed) << "the test's expectation disagrees with the classifier";
-    EXPECT_EQ(r.decision.ingress_outcome, static_cast<uint32_t>(want.ingress.outcome));
-    EXPECT_EQ(r.decision.ingress_rule, want.ingress.rule_bit);
+    EXPECT_EQ(r.decision.verdict.ingress_outcome, static_cast<uint32_t>(want.ingress.outcome));
+    EXPECT_EQ(r.decision.verdict.ingress_rule, want.ingress.rule_bit);
   }
 
   static testing::Cluster* cluster_;

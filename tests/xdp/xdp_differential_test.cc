@@ -52,8 +52,8 @@ std::string Compare(const Packet& p, const Decision& want, const RunResult& got)
   const uint32_t want_action = want.allowed() ? XDP_PASS : XDP_DROP;
   const nf_decision& d = got.decision;
   if (got.action != want_action) diff += "  action " + std::to_string(got.action) + ", want " + std::to_string(want_action) + "\n";
-  const std::string e = Text(d.egress_outcome, d.egress_table, d.egress_rule);
-  const std::string i = Text(d.ingress_outcome, d.ingress_table, d.ingress_rule);
+  const std::string e = Text(d.verdict.egress_outcome, d.verdict.egress_table, d.verdict.egress_rule);
+  const std::string i = Text(d.verdict.ingress_outcome, d.verdict.ingress_table, d.verdict.ingress_rule);
   if (e != Text(want.egress)) diff += "  egress: xdp " + e + ", classifier " + Text(want.egress) + "\n";
   if (i != Text(want.ingress)) diff += "  ingress: xdp " + i + ", classifier " + Text(want.ingress) + "\n";
   if (d.parsed != 1 || d.proto != p.proto || d.dport != p.dport || std::memcmp(d.src, p.src.bytes.data(), 16) != 0 ||

@@ -11,16 +11,6 @@
 #include "netfence_abi.h"
 #include "parsing.h"
 
-/* Both directions' outcome of a classification. */
-struct nf_verdict {
-  __u32 egress_outcome;
-  __u32 egress_table;
-  __u32 egress_rule;
-  __u32 ingress_outcome;
-  __u32 ingress_table;
-  __u32 ingress_rule;
-};
-
 static __always_inline void nf_count(__u32 counter) {
   __u64 *c = bpf_map_lookup_elem(&counters, &counter);
   if (c) *c += 1;  /* per CPU: no atomic needed */
@@ -44,12 +34,7 @@ static __always_inline void nf_emit(struct xdp_md *ctx, __u8 kind, __u8 reason, 
   e->parsed = (__u8)parsed;
   e->ifindex = ctx->ingress_ifindex;
   e->generation = generation;
-  e->egress_outcome = v->egress_outcome;
-  e->egress_table = v->egress_table;
-  e->egress_rule = v->egress_rule;
-  e->ingress_outcome = v->ingress_outcome;
-  e->ingress_table = v->ingress_table;
-  e->ingress_rule = v->ingress_rule;
+  e->verdict = *v;
   e->bytes = (__u32)(ctx->data_end - ctx->data);
   bpf_ringbuf_submit(e, 0);
 }

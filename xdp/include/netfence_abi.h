@@ -110,6 +110,17 @@ enum nf_counter {
   NF_COUNTERS = 16,
 };
 
+/* Both directions' outcome of a classification (egress of the sender, ingress of the
+ * receiver): enum nf_outcome, table id, rule bit (valid when allowed). */
+struct nf_verdict {
+  __u32 egress_outcome;
+  __u32 egress_table;
+  __u32 egress_rule;
+  __u32 ingress_outcome;
+  __u32 ingress_table;
+  __u32 ingress_rule;
+};
+
 /* ---- Interfaces ----------------------------------------------------------------------
  * What the agent knows about the interface a packet arrived on (ifindex of the program's
  * namespace). A pod's host-side veth carries only that pod's addresses: anything else is
@@ -206,23 +217,13 @@ struct nf_event {
   __u8 reason;       /* enum nf_drop_reason for drops */
   __u8 parsed;       /* 0: malformed, addresses and ports not known */
   __u32 ifindex;
-  __u32 egress_outcome;
-  __u32 egress_table;
-  __u32 egress_rule;
-  __u32 ingress_outcome;
-  __u32 ingress_table;
-  __u32 ingress_rule;
+  struct nf_verdict verdict;
   __u32 bytes;       /* frame length */
 };
 
 /* What the program decided about the last packet on this CPU (tests and debugging). */
 struct nf_decision {
-  __u32 egress_outcome;  /* enum nf_outcome */
-  __u32 egress_table;
-  __u32 egress_rule;
-  __u32 ingress_outcome;
-  __u32 ingress_table;
-  __u32 ingress_rule;
+  struct nf_verdict verdict;
   __u32 action;          /* XDP_PASS or XDP_DROP */
   __u32 drop_reason;     /* enum nf_drop_reason, when action == XDP_DROP */
   __u32 parsed;          /* 1 if an IP packet was parsed */
