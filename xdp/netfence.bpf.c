@@ -1,5 +1,7 @@
 /* netfence XDP program: enforces the compiled NetworkPolicy tables on every packet received
- * by the interface it is attached to (a pod's host-side veth, or the node's uplink).
+ * by the interface it is attached to (a pod's host-side veth, or the node's uplink). The
+ * same decision runs as a TC egress program on a pod's host-side veth for what the node
+ * itself sends to the pod (netfence_tc, at the end).
  *
  *   parse ─ not IP ──────────────────────────────────────────────► PASS
  *     │ malformed ─────────────────────────────────────────────────► DROP (reason, event)
@@ -36,6 +38,20 @@ struct nf_query {
 };
 
 
+/* Where a packet is decided. */
+#define NF_HOOK_XDP 0u
+#define NF_HOOK_TC 1u
+#define NF_TC_PULL_BYTES 256u  /* enough for 2 VLAN tags, IPv6 with extension headers, L4 */
+#ifndef TC_ACT_OK
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
+#endif
+struct nf_pkt {
+  __u32 ifindex;  /* XDP: the interface received on; TC: the interface sent on */
+  __u32 bytes;    /* frame length */
+  __u32 hook;     /* NF_HOOK_* */
+};
+
 /* Load-time options (the loader sets them in .rodata before verification). */
 const volatile __u32 nf_cfg_conntrack = 1;         /* 0: classify every packet (stateless) */
 const volatile __u32 nf_cfg_events = 1;            /* 0: no ring-buffer events */
@@ -58,12 +74,12 @@ static __always_inline void nf_record(const struct nf_flow *f, int parsed, const
   __builtin_memcpy(d->dst, f->dst, 16);
 }
 
-static __always_inline int nf_drop(struct xdp_md *ctx, const struct nf_flow *f, int parsed, const struct nf_verdict *v,
+static __always_inline int nf_drop(const struct nf_pkt *ctx, const struct nf_flow *f, int parsed, const struct nf_verdict *v,
                                    __u32 reason, __u8 kind, __u64 generation) {
   __u64 *count = bpf_map_lookup_elem(&drop_reasons, &reason);
   if (count) *count += 1;  /* per CPU: no atomic needed */
   nf_count(NF_CNT_DROP);
-  if (nf_cfg_events) nf_emit(ctx, kind, (__u8)reason, parsed, f, v, generation);
+  if (nf_cfg_events) nf_emit(ctx->ifindex, ctx->bytes, kind, (__u8)reason, parsed, f, v, generation);
   nf_record(f, parsed, v, XDP_DROP, reason, NF_CNT_DROP);
   return XDP_DROP;
 }
@@ -171,7 +187,7 @@ static __always_inline void nf_ct_admit(struct nf_ct_entry *e, const struct nf_v
 }
 
 /* A packet of a tracked connection. Returns the XDP action. */
-static __always_inline int nf_established(struct xdp_md *ctx, const struct nf_live *m, struct nf_flow *f,
+static __always_inline int nf_established(const struct nf_pkt *ctx, const struct nf_live *m, struct nf_flow *f,
                                           const struct nf_ct_key *k, struct nf_ct_entry *e, int sender_b,
                                           int from_uplink, struct nf_verdict *v, __u64 now) {
   int initiator_b = (e->flags & NF_CT_INITIATOR_B) != 0;
@@ -191,14 +207,12 @@ static __always_inline int nf_established(struct xdp_md *ctx, const struct nf_li
     nf_ct_admit(e, v, m->epoch);
     path = NF_CNT_PASS_RECHECKED;
   }
-  nf_ct_account(e, f, dir, sender_b, (__u32)(ctx->data_end - ctx->data), now);
+  nf_ct_account(e, f, dir, sender_b, ctx->bytes, now, ctx->hook == NF_HOOK_TC);
   return nf_pass(f, v, path);
 }
 
-SEC("xdp")
-int netfence_xdp(struct xdp_md *ctx) {
-  void *data = (void *)(long)ctx->data;
-  void *data_end = (void *)(long)ctx->data_end;
+/* The whole decision for one packet, at either hook. Returns XDP_PASS or XDP_DROP. */
+static __always_inline int nf_decide(void *data, void *data_end, const struct nf_pkt *ctx) {
   struct nf_flow f = {};
   struct nf_verdict v = {};
 
@@ -224,10 +238,11 @@ int netfence_xdp(struct xdp_md *ctx) {
     __u32 reason = f.src[10] == 0xff && f.src[11] == 0xff && f.src[0] == 0 ? NF_DROP_IP4_FRAGMENT : NF_DROP_IP6_FRAGMENT;
     return nf_drop(ctx, &f, 1, &v, reason, NF_EV_DROP, m.generation);
   }
-  /* The interface: a pod's veth carries only the pod's addresses; an uplink no local sender. */
+  /* The interface a packet came in on (XDP): a pod's veth carries only the pod's addresses;
+   * an uplink no local sender. At TC egress the packet is leaving towards the pod. */
   int from_uplink = 0;
-  __u32 ifindex = ctx->ingress_ifindex;
-  struct nf_iface *iface = bpf_map_lookup_elem(&interfaces, &ifindex);
+  __u32 ifindex = ctx->ifindex;
+  struct nf_iface *iface = ctx->hook == NF_HOOK_XDP ? bpf_map_lookup_elem(&interfaces, &ifindex) : 0;
   if (iface) {
     if (iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f.src)) {
       return nf_drop(ctx, &f, 1, &v, NF_DROP_SPOOFED, NF_EV_DROP, m.generation);
@@ -268,15 +283,37 @@ int netfence_xdp(struct xdp_md *ctx) {
       e->created_ns = now;
       e->last_seen_ns = now;
       e->packets[0] = 1;
-      e->bytes[0] = (__u32)(ctx->data_end - ctx->data);
-      e->flags = sender_b ? NF_CT_INITIATOR_B : 0;
+      e->bytes[0] = ctx->bytes;
+      e->flags = (sender_b ? NF_CT_INITIATOR_B : 0) | (ctx->hook == NF_HOOK_TC ? NF_CT_TC_COUNTS_0 : 0);
       e->tcp_flags[0] = f.tcp_flags;
       e->dport = (__u16)f.dport;
-      e->ifindex = ctx->ingress_ifindex;
+      e->ifindex = ctx->ifindex;
       nf_ct_admit(e, &v, m.epoch);
       if (bpf_map_update_elem(&conntrack, &k, e, BPF_ANY) == 0) nf_count(NF_CNT_CT_CREATED);
     }
   }
-  if (nf_cfg_events) nf_emit(ctx, NF_EV_NEW_FLOW, 0, 1, &f, &v, m.generation);
+  if (nf_cfg_events) nf_emit(ctx->ifindex, ctx->bytes, NF_EV_NEW_FLOW, 0, 1, &f, &v, m.generation);
   return nf_pass(&f, &v, NF_CNT_PASS_NEW);
+}
+
+SEC("xdp")
+int netfence_xdp(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  const struct nf_pkt p = {.ifindex = ctx->ingress_ifindex, .bytes = (__u32)(data_end - data), .hook = NF_HOOK_XDP};
+  return nf_decide(data, data_end, &p);
+}
+
+/* TC egress of a pod's host-side veth: what the node itself sends to the pod crosses no XDP
+ * hook. Packets that crossed one on this node (from a pod, or in from the uplink) hit the
+ * conntrack entry that hook made and pass. */
+SEC("tc")
+int netfence_tc(struct __sk_buff *skb) {
+  /* Headers may sit beyond the linear part of the skb: pull the first bytes in. */
+  __u32 want = skb->len < NF_TC_PULL_BYTES ? skb->len : NF_TC_PULL_BYTES;
+  if ((__u32)(skb->data_end - skb->data) < want) bpf_skb_pull_data(skb, want);
+  void *data = (void *)(long)skb->data;
+  void *data_end = (void *)(long)skb->data_end;
+  const struct nf_pkt p = {.ifindex = skb->ifindex, .bytes = skb->len, .hook = NF_HOOK_TC};
+  return nf_decide(data, data_end, &p) == XDP_PASS ? TC_ACT_OK : TC_ACT_SHOT;
 }

@@ -153,6 +153,9 @@ XdpProgram::~XdpProgram() {
       opts.old_prog_fd = prog_fd();
       bpf_xdp_detach(a.ifindex, a.flags | XDP_FLAGS_REPLACE, &opts);
     }
+    for (const Attachment& a : tc_attached_) {
+      if (a.netns == here) DetachTcEgress(a.ifindex);
+    }
   }
   netfence_bpf__destroy(skel_);
 }
@@ -166,6 +169,8 @@ void XdpProgram::Warn(const std::string& message) const {
 }
 
 int XdpProgram::prog_fd() const { return bpf_program__fd(skel_->progs.netfence_xdp); }
+
+int XdpProgram::tc_prog_fd() const { return bpf_program__fd(skel_->progs.netfence_tc); }
 
 int XdpProgram::map_fd(Map map) const {
   const auto& m = skel_->maps;
@@ -312,6 +317,51 @@ Status XdpProgram::Unbind(int ifindex) {
   if (bpf_map_delete_elem(map_fd(Map::kInterfaces), &key) != 0 && errno != ENOENT) {
     return Status::Error("XDP map interfaces: delete: " + ErrnoText(errno));
   }
+  return Status::Ok();
+}
+
+namespace {
+bpf_tc_hook EgressHook(int ifindex) {
+  bpf_tc_hook hook{};
+  hook.sz = sizeof(hook);
+  hook.ifindex = ifindex;
+  hook.attach_point = BPF_TC_EGRESS;
+  return hook;
+}
+}  // namespace
+
+Status XdpProgram::AttachTcEgress(int ifindex) {
+  bpf_tc_hook hook = EgressHook(ifindex);
+  int err = bpf_tc_hook_create(&hook);
+  if (err != 0 && err != -EEXIST) {
+    return Status::Error("TC egress on " + IfName(ifindex) + ": clsact qdisc: " + ErrnoText(err));
+  }
+  bpf_tc_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.prog_fd = tc_prog_fd();
+  opts.handle = kTcHandle;
+  opts.priority = 1;
+  opts.flags = BPF_TC_F_REPLACE;
+  err = bpf_tc_attach(&hook, &opts);
+  if (err != 0) return Status::Error("TC egress on " + IfName(ifindex) + ": attach: " + ErrnoText(err));
+  tc_attached_.erase(std::remove_if(tc_attached_.begin(), tc_attached_.end(),
+                                    [&](const Attachment& a) { return a.ifindex == ifindex; }),
+                     tc_attached_.end());
+  tc_attached_.push_back({ifindex, 0, CurrentNetns()});
+  return Status::Ok();
+}
+
+Status XdpProgram::DetachTcEgress(int ifindex) {
+  bpf_tc_hook hook = EgressHook(ifindex);
+  bpf_tc_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.handle = kTcHandle;
+  opts.priority = 1;
+  const int err = bpf_tc_detach(&hook, &opts);
+  tc_attached_.erase(std::remove_if(tc_attached_.begin(), tc_attached_.end(),
+                                    [&](const Attachment& a) { return a.ifindex == ifindex; }),
+                     tc_attached_.end());
+  if (err != 0 && err != -ENOENT) return Status::Error("TC egress on " + IfName(ifindex) + ": detach: " + ErrnoText(err));
   return Status::Ok();
 }
 

@@ -84,6 +84,12 @@ class XdpProgram : public dataplane::FastPath {
   // thread's network namespace; the destructor detaches only what it can reach from its own.
   StatusOr<AttachMode> Attach(int ifindex, AttachMode mode = AttachMode::kNativeOrGeneric);
   Status Detach(int ifindex);
+  // The same decision at TC egress of a pod's host-side veth, for what the node itself sends
+  // to the pod (no XDP hook sees it). A clsact qdisc is added when missing; our filter
+  // (handle kTcHandle, priority 1) replaces an earlier one of ours in one step.
+  Status AttachTcEgress(int ifindex);
+  Status DetachTcEgress(int ifindex);
+  static constexpr uint32_t kTcHandle = 0x4e46;  // "NF"
 
   // What is behind an interface (ifindex of the program's namespace): a pod's host-side veth
   // (its packets must come from `addresses`, else NF_DROP_SPOOFED), or an uplink (senders
@@ -98,7 +104,8 @@ class XdpProgram : public dataplane::FastPath {
   // Deletes every conntrack entry (tests; `netfence-agent` flush).
   Status FlushConntrack();
 
-  int prog_fd() const;
+  int prog_fd() const;     // the XDP program
+  int tc_prog_fd() const;  // the TC egress program
   int map_fd(Map map) const;
   const LoadOptions& options() const { return options_; }
 
@@ -113,6 +120,7 @@ class XdpProgram : public dataplane::FastPath {
     uint64_t netns;  // inode of the network namespace it was attached in
   };
   std::vector<Attachment> attached_;
+  std::vector<Attachment> tc_attached_;
 };
 
 // Whether this process may load BPF programs at all: loads a two-instruction XDP program.

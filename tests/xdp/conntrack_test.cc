@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
+#include <linux/pkt_cls.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -317,6 +318,40 @@ TEST_F(ConntrackTest, InterfacesBoundToAPodOrAnUplinkChangeWhatIsTrusted) {
   ASSERT_TRUE(program_->FlushConntrack().ok());
   Expect(from_client, XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
   EXPECT_FALSE(program_->BindEndpoint(kTestRunIfindex, {}).ok());
+}
+
+TEST_F(ConntrackTest, TcEgressJudgesWhatTheNodeSendsAndCountsEveryPacketOnce) {
+  const IpAddr node = *IpAddr::Parse("10.0.0.250");  // no pod: the world identity, CIDR rules only
+  Program(kTcpUdp80, 1,
+          PolicyYaml("default", "server-from-node",
+                     "  podSelector: {matchLabels: {app: server}}\n  policyTypes: [Ingress]\n  ingress:\n"
+                     "  - from: [{ipBlock: {cidr: 10.0.0.250/32}}]\n    ports: [{protocol: TCP, port: 22}]\n"));
+  auto tc = [&](const std::vector<uint8_t>& p, int action, uint32_t path) {
+    RunResult r = harness_->RunTc(p);
+    EXPECT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(static_cast<int>(r.action), action);
+    EXPECT_EQ(r.decision.path, path);
+  };
+  // The node to pods: judged by the pods' ingress policy.
+  tc(Tcp(node, 5000, kServer, 80, kSyn), TC_ACT_SHOT, NF_CNT_DROP);
+  tc(Tcp(node, 5000, kClient, 80, kSyn), TC_ACT_SHOT, NF_CNT_DROP);
+  tc(Tcp(node, 5000, kServer, 22, kSyn), TC_ACT_OK, NF_CNT_PASS_NEW);
+  Expect(Tcp(kServer, 22, node, 5000, kSyn | kAck), XDP_PASS, NF_CNT_PASS_CT);  // the reply, at the pod's veth
+  tc(Tcp(node, 5000, kServer, 22, kAck), TC_ACT_OK, NF_CNT_PASS_CT);
+  nf_ct_entry e{};
+  ASSERT_TRUE(Entry(node, 5000, kServer, 22, 6, &e));
+  EXPECT_EQ(e.packets[0], 2u);  // both counted at TC
+  EXPECT_EQ(e.packets[1], 1u);  // counted at XDP
+
+  // Pod to pod: XDP at the sender's veth decides and counts; TC at the receiver's passes it
+  // on the entry without counting it again, in both directions.
+  Expect(Tcp(kClient, kEphemeral, kServer, 80, kSyn), XDP_PASS, NF_CNT_PASS_NEW);
+  tc(Tcp(kClient, kEphemeral, kServer, 80, kSyn), TC_ACT_OK, NF_CNT_PASS_CT);
+  Expect(Tcp(kServer, 80, kClient, kEphemeral, kSyn | kAck), XDP_PASS, NF_CNT_PASS_CT);
+  tc(Tcp(kServer, 80, kClient, kEphemeral, kSyn | kAck), TC_ACT_OK, NF_CNT_PASS_CT);
+  ASSERT_TRUE(Entry(kClient, kEphemeral, kServer, 80, 6, &e));
+  EXPECT_EQ(e.packets[0], 1u);
+  EXPECT_EQ(e.packets[1], 1u);
 }
 
 // A pin directory on bpffs, removed with everything in it.

@@ -138,5 +138,31 @@ TEST_F(XdpLiveTest, APolicyChangeMidFlowCutsRevokedConnectionsAndKeepsAllowedOne
   EXPECT_TRUE((*udp)->Echo());
 }
 
+TEST_F(XdpLiveTest, TcEgressAloneEnforcesTheTables) {
+  // Only TC egress at the client's end: the server's XDP comes off, so every request is
+  // judged as it leaves towards the server (as what a node sends to its pod would be).
+  auto server_end = veth_->Ifindex(VethPair::Side::kB);
+  ASSERT_TRUE(server_end.ok());
+  Status detached = nettest::InNetns(*server_, [&] { return program_->Detach(*server_end); });
+  ASSERT_TRUE(detached.ok()) << detached.message();
+  auto client_end = veth_->Ifindex(VethPair::Side::kA);
+  ASSERT_TRUE(client_end.ok());
+  Status attached = nettest::InNetns(*client_, [&] { return program_->AttachTcEgress(*client_end); });
+  ASSERT_TRUE(attached.ok()) << attached.message();
+
+  const xdp::Counters before = program_->ReadCounters();
+  EXPECT_TRUE(nettest::ProbeTcp(*client_, kServerIp, 80));
+  EXPECT_TRUE(nettest::ProbeUdp(*client_, kServerIp, 80));
+  EXPECT_TRUE(nettest::ProbeSctp(*client_, kServerIp, 80));
+  EXPECT_FALSE(nettest::ProbeTcp(*client_, kServerIp, 81, kDeniedMs));
+  EXPECT_FALSE(nettest::ProbeUdp(*client_, kServerIp, 81, kDeniedMs));
+  EXPECT_FALSE(nettest::ProbeSctp(*client_, kServerIp, 81, kDeniedMs));
+  const xdp::Counters after = program_->ReadCounters();
+  EXPECT_GE(after[NF_CNT_PASS_NEW] - before[NF_CNT_PASS_NEW], 3u);
+  EXPECT_GE(after[NF_CNT_DROP] - before[NF_CNT_DROP], 3u);
+  Status gone = nettest::InNetns(*client_, [&] { return program_->DetachTcEgress(*client_end); });
+  EXPECT_TRUE(gone.ok()) << gone.message();
+}
+
 }  // namespace
 }  // namespace netfence::xdptest

@@ -37,6 +37,8 @@ class Harness {
   explicit Harness(const xdp::XdpProgram& program);
   // Runs the program once on `packet` (any length, even shorter than Ethernet).
   RunResult Run(const std::vector<uint8_t>& packet);
+  // Runs the TC egress program once on `packet` (>= 14 bytes); action is the TC action.
+  RunResult RunTc(const std::vector<uint8_t>& packet);
   // drop_reasons summed over CPUs.
   DropCounts Drops() const;
   // The kernel's mean run time of the program on `packet` (>= 14 bytes) over `repeat` runs, in

@@ -63,14 +63,19 @@ static __always_inline int nf_ct_usable(const struct nf_ct_entry *e, const struc
   return 1;
 }
 
-/* Accounts a packet of direction `dir` (0 initiator, 1 reply) sent by side b or a. */
+/* Accounts a packet of direction `dir` (0 initiator, 1 reply) sent by side b or a, seen at
+ * TC egress (`tc`) or XDP; counted only at the hook that counts that direction. */
 static __always_inline void nf_ct_account(struct nf_ct_entry *e, const struct nf_flow *f, int dir, int sender_b,
-                                          __u32 bytes, __u64 now) {
+                                          __u32 bytes, __u64 now, int tc) {
   e->last_seen_ns = now;
+  if (dir && !(e->flags & NF_CT_SEEN_REPLY)) {
+    __sync_fetch_and_or(&e->flags, NF_CT_SEEN_REPLY | (tc ? NF_CT_TC_COUNTS_1 : 0));
+  }
+  __u32 tc_bit = dir ? NF_CT_TC_COUNTS_1 : NF_CT_TC_COUNTS_0;
+  if (((e->flags & tc_bit) != 0) != (tc != 0)) return;  /* counted at the other hook */
   if (dir) {
     __sync_fetch_and_add(&e->packets[1], 1);
     __sync_fetch_and_add(&e->bytes[1], bytes);
-    if (!(e->flags & NF_CT_SEEN_REPLY)) __sync_fetch_and_or(&e->flags, NF_CT_SEEN_REPLY);
   } else {
     __sync_fetch_and_add(&e->packets[0], 1);
     __sync_fetch_and_add(&e->bytes[0], bytes);

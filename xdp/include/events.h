@@ -16,7 +16,7 @@ static __always_inline void nf_count(__u32 counter) {
   if (c) *c += 1;  /* per CPU: no atomic needed */
 }
 
-static __always_inline void nf_emit(struct xdp_md *ctx, __u8 kind, __u8 reason, int parsed, const struct nf_flow *f,
+static __always_inline void nf_emit(__u32 ifindex, __u32 bytes, __u8 kind, __u8 reason, int parsed, const struct nf_flow *f,
                                     const struct nf_verdict *v, __u64 generation) {
   struct nf_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
   if (!e) {
@@ -32,10 +32,10 @@ static __always_inline void nf_emit(struct xdp_md *ctx, __u8 kind, __u8 reason, 
   e->kind = kind;
   e->reason = reason;
   e->parsed = (__u8)parsed;
-  e->ifindex = ctx->ingress_ifindex;
+  e->ifindex = ifindex;
   e->generation = generation;
   e->verdict = *v;
-  e->bytes = (__u32)(ctx->data_end - ctx->data);
+  e->bytes = bytes;
   bpf_ringbuf_submit(e, 0);
 }
 

@@ -167,6 +167,12 @@ struct nf_ct_key {
 #define NF_CT_FIN_A 0x4u        /* TCP FIN seen from side a */
 #define NF_CT_FIN_B 0x8u
 #define NF_CT_CLOSED 0x10u      /* TCP RST, or FIN from both sides */
+/* Which hook counts a direction's packets: the first that saw one. A packet between two
+ * pods of the node crosses the sender's XDP hook, then the receiver's TC egress hook; a
+ * packet the node sends to a pod crosses only TC egress. Counting at one hook per direction
+ * counts every packet once. */
+#define NF_CT_TC_COUNTS_0 0x20u  /* initiator -> responder packets are counted at TC egress */
+#define NF_CT_TC_COUNTS_1 0x40u  /* reply packets are counted at TC egress */
 
 struct nf_ct_entry {
   __u64 created_ns;      /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE) */
