@@ -31,7 +31,6 @@ Harness::Harness(const xdp::XdpProgram& program) : program_(program) {
 }
 
 RunResult Harness::Run(const std::vector<uint8_t>& packet) {
-  RunResult r;
   bpf_test_run_opts opts{};
   opts.sz = sizeof(opts);
   opts.repeat = 1;
@@ -52,33 +51,25 @@ RunResult Harness::Run(const std::vector<uint8_t>& packet) {
     opts.data_in = packet.data();
     opts.data_size_in = static_cast<uint32_t>(packet.size());
   }
-  if (bpf_prog_test_run_opts(program_.prog_fd(), &opts) != 0) {
-    r.error = std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
-    return r;
-  }
-  r.action = opts.retval;
-  const uint32_t zero = 0;
-  if (bpf_map_lookup_elem(program_.map_fd(xdp::Map::kLastDecision), &zero, per_cpu_.data()) != 0) {
-    r.error = std::string("last_decision: ") + std::strerror(errno);
-    return r;
-  }
-  r.decision = per_cpu_[static_cast<size_t>(cpu_)];
-  r.ok = true;
-  return r;
+  return RunOnce(program_.prog_fd(), &opts);
 }
 
 RunResult Harness::RunTc(const std::vector<uint8_t>& packet) {
-  RunResult r;
   bpf_test_run_opts opts{};
   opts.sz = sizeof(opts);
   opts.repeat = 1;
   opts.data_in = packet.data();
   opts.data_size_in = static_cast<uint32_t>(packet.size());
-  if (bpf_prog_test_run_opts(program_.tc_prog_fd(), &opts) != 0) {
-    r.error = std::string("bpf_prog_test_run_opts (tc): ") + std::strerror(errno);
+  return RunOnce(program_.tc_prog_fd(), &opts);
+}
+
+RunResult Harness::RunOnce(int prog_fd, bpf_test_run_opts* opts) {
+  RunResult r;
+  if (bpf_prog_test_run_opts(prog_fd, opts) != 0) {
+    r.error = std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
     return r;
   }
-  r.action = opts.retval;
+  r.action = opts->retval;
   const uint32_t zero = 0;
   if (bpf_map_lookup_elem(program_.map_fd(xdp::Map::kLastDecision), &zero, per_cpu_.data()) != 0) {
     r.error = std::string("last_decision: ") + std::strerror(errno);

@@ -14,6 +14,8 @@
 #include "dataplane/xdp/xdp_program.h"
 #include "xdp/include/netfence_abi.h"
 
+struct bpf_test_run_opts;  // libbpf
+
 namespace netfence::xdptest {
 
 struct RunResult {
@@ -46,6 +48,7 @@ class Harness {
   double MeanNanos(const std::vector<uint8_t>& packet, uint32_t repeat) const;
 
  private:
+  RunResult RunOnce(int prog_fd, bpf_test_run_opts* opts);  // then reads last_decision
   const xdp::XdpProgram& program_;
   int cpu_ = 0;
   int ncpus_ = 1;
