@@ -84,13 +84,18 @@ static __always_inline int nf_drop(const struct nf_pkt *ctx, const struct nf_flo
   return XDP_DROP;
 }
 
+/* The datagram a fragment belongs to. */
+static __always_inline void nf_frag_key_of(const struct nf_flow *f, struct nf_frag_key *k) {
+  __builtin_memcpy(k->src, f->src, 16);
+  __builtin_memcpy(k->dst, f->dst, 16);
+  k->id = f->frag_id;
+  k->proto = f->proto;
+}
+
 /* Remembers an allowed first fragment so that the datagram's later fragments follow it. */
 static __always_inline void nf_remember_fragment(const struct nf_flow *f) {
-  struct nf_frag_key k = {};
-  __builtin_memcpy(k.src, f->src, 16);
-  __builtin_memcpy(k.dst, f->dst, 16);
-  k.id = f->frag_id;
-  k.proto = f->proto;
+  struct nf_frag_key k;
+  nf_frag_key_of(f, &k);
   __u64 now = bpf_ktime_get_ns();
   bpf_map_update_elem(&fragments, &k, &now, BPF_ANY);
 }
@@ -228,11 +233,8 @@ static __always_inline int nf_decide(void *data, void *data_end, const struct nf
   if (!nf_live_slot(&m)) return nf_drop(ctx, &f, 1, &v, NF_DROP_NO_TABLES, NF_EV_DROP, 0);
 
   if (parsed == NF_PARSE_FRAGMENT) {
-    struct nf_frag_key fk = {};
-    __builtin_memcpy(fk.src, f.src, 16);
-    __builtin_memcpy(fk.dst, f.dst, 16);
-    fk.id = f.frag_id;
-    fk.proto = f.proto;
+    struct nf_frag_key fk;
+    nf_frag_key_of(&f, &fk);
     if (bpf_map_lookup_elem(&fragments, &fk)) return nf_pass(&f, &v, NF_CNT_PASS_FRAGMENT);
     /* IPv4 addresses are v4-mapped; an IPv6 header carrying one was dropped by the parser. */
     __u32 reason = f.src[10] == 0xff && f.src[11] == 0xff && f.src[0] == 0 ? NF_DROP_IP4_FRAGMENT : NF_DROP_IP6_FRAGMENT;

@@ -181,23 +181,18 @@ int XdpProgram::map_fd(Map map) const {
   return i < std::size(maps) ? bpf_map__fd(maps[i]) : -1;
 }
 
-uint32_t XdpProgram::live_epoch() const {
+nf_slot_info XdpProgram::LiveSlotInfo() const {
   const uint32_t zero = 0;
   nf_active a{};
-  if (bpf_map_lookup_elem(map_fd(Map::kActive), &zero, &a) != 0 || a.slot >= NF_SLOTS) return 0;
-  nf_slot_info info{};
-  if (bpf_map_lookup_elem(map_fd(Map::kSlotInfo), &a.slot, &info) != 0) return 0;
-  return info.epoch;
+  nf_slot_info info{};  // all zero: nothing programmed
+  if (bpf_map_lookup_elem(map_fd(Map::kActive), &zero, &a) != 0 || a.slot >= NF_SLOTS) return info;
+  if (bpf_map_lookup_elem(map_fd(Map::kSlotInfo), &a.slot, &info) != 0) return nf_slot_info{};
+  return info;
 }
 
-uint64_t XdpProgram::live_generation() const {
-  const uint32_t zero = 0;
-  nf_active a{};
-  if (bpf_map_lookup_elem(map_fd(Map::kActive), &zero, &a) != 0 || a.slot >= NF_SLOTS) return 0;
-  nf_slot_info info{};
-  if (bpf_map_lookup_elem(map_fd(Map::kSlotInfo), &a.slot, &info) != 0) return 0;
-  return info.generation;
-}
+uint32_t XdpProgram::live_epoch() const { return LiveSlotInfo().epoch; }
+
+uint64_t XdpProgram::live_generation() const { return LiveSlotInfo().generation; }
 
 Status XdpProgram::Program(const v1::RuleTables& tables) {
   auto built = BuildMapEntries(tables);

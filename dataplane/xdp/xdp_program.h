@@ -112,6 +112,7 @@ class XdpProgram : public dataplane::FastPath {
  private:
   XdpProgram(netfence_bpf* skel, LoadOptions options) : skel_(skel), options_(std::move(options)) {}
   void Warn(const std::string& message) const;
+  nf_slot_info LiveSlotInfo() const;  // of the live slot; zero before any Program()
   netfence_bpf* skel_;
   LoadOptions options_;
   struct Attachment {

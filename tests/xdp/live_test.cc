@@ -86,6 +86,16 @@ class XdpLiveTest : public ::testing::Test {
     servers_.push_back(std::move(back).value());
   }
 
+  // TCP, UDP and SCTP from the client: allowed to port 80, denied to 81 (as kAll80 says).
+  void ExpectClientReachesServerOn80Only() {
+  EXPECT_TRUE(nettest::ProbeTcp(*client_, kServerIp, 80));
+  EXPECT_TRUE(nettest::ProbeUdp(*client_, kServerIp, 80));
+  EXPECT_TRUE(nettest::ProbeSctp(*client_, kServerIp, 80));
+  EXPECT_FALSE(nettest::ProbeTcp(*client_, kServerIp, 81, kDeniedMs));
+  EXPECT_FALSE(nettest::ProbeUdp(*client_, kServerIp, 81, kDeniedMs));
+  EXPECT_FALSE(nettest::ProbeSctp(*client_, kServerIp, 81, kDeniedMs));
+  }
+
   // Declared first: destroyed last, after the servers and namespaces.
   std::unique_ptr<xdp::XdpProgram> program_;
   std::unique_ptr<Netns> client_, server_;
@@ -94,12 +104,7 @@ class XdpLiveTest : public ::testing::Test {
 };
 
 TEST_F(XdpLiveTest, RealConnectionsAreAllowedAndDeniedAsTheTablesSay) {
-  EXPECT_TRUE(nettest::ProbeTcp(*client_, kServerIp, 80));
-  EXPECT_TRUE(nettest::ProbeUdp(*client_, kServerIp, 80));
-  EXPECT_TRUE(nettest::ProbeSctp(*client_, kServerIp, 80));
-  EXPECT_FALSE(nettest::ProbeTcp(*client_, kServerIp, 81, kDeniedMs));
-  EXPECT_FALSE(nettest::ProbeUdp(*client_, kServerIp, 81, kDeniedMs));
-  EXPECT_FALSE(nettest::ProbeSctp(*client_, kServerIp, 81, kDeniedMs));
+  ExpectClientReachesServerOn80Only();
   // The client takes no ingress: the server cannot open anything to it.
   EXPECT_FALSE(nettest::ProbeTcp(*server_, kClientIp, 90, kDeniedMs));
   EXPECT_FALSE(nettest::ProbeUdp(*server_, kClientIp, 90, kDeniedMs));
@@ -151,12 +156,7 @@ TEST_F(XdpLiveTest, TcEgressAloneEnforcesTheTables) {
   ASSERT_TRUE(attached.ok()) << attached.message();
 
   const xdp::Counters before = program_->ReadCounters();
-  EXPECT_TRUE(nettest::ProbeTcp(*client_, kServerIp, 80));
-  EXPECT_TRUE(nettest::ProbeUdp(*client_, kServerIp, 80));
-  EXPECT_TRUE(nettest::ProbeSctp(*client_, kServerIp, 80));
-  EXPECT_FALSE(nettest::ProbeTcp(*client_, kServerIp, 81, kDeniedMs));
-  EXPECT_FALSE(nettest::ProbeUdp(*client_, kServerIp, 81, kDeniedMs));
-  EXPECT_FALSE(nettest::ProbeSctp(*client_, kServerIp, 81, kDeniedMs));
+  ExpectClientReachesServerOn80Only();
   const xdp::Counters after = program_->ReadCounters();
   EXPECT_GE(after[NF_CNT_PASS_NEW] - before[NF_CNT_PASS_NEW], 3u);
   EXPECT_GE(after[NF_CNT_DROP] - before[NF_CNT_DROP], 3u);
