@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The netfence demo: an example cluster (a shop, its monitoring, a developer sandbox)
 # compiled to rule tables, its reachability before and after zero-trust policies are
-# applied, and why one connection is allowed and another denied. Finishes by itself and
-# removes what it made.
+# applied, and why one connection is allowed and another denied; then the same cluster live:
+# pods as network namespaces on two nodes plugged by the CNI chain, netfence-agent enforcing,
+# the policies applied while connections run. Finishes by itself and removes what it made.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
@@ -47,4 +48,11 @@ spec:
 YAML
 if $CTL matrix --manifests "$work" --port 80; then echo "unexpected: accepted" >&2; exit 1; fi
 echo "(exit status non-zero, as expected)"
+
+say "Now with real packets: the same cluster on two node namespaces, enforced by netfence-agent (XDP)"
+if [ "$(id -u)" = 0 ]; then
+  build/bin/netfence-live-demo --cluster examples/cluster --policies examples/policies --bin-dir build/bin
+else
+  echo "(skipped: the live part needs root for network namespaces and XDP)"
+fi
 say "Done"

@@ -13,7 +13,9 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "dataplane/xdp/map_entries.h"
@@ -225,10 +227,23 @@ Status XdpProgram::Program(const v1::RuleTables& tables) {
                {Map::kCidrRowsSlots, slot_maps->cidr_rows, "cidr_rows_slots"},
                {Map::kPortRowsSlots, slot_maps->port_rows, "port_rows_slots"},
                {Map::kWordsSlots, slot_maps->words, "words_slots"}};
-  for (const auto& s : slots) {
-    const int inner = s.inner.get();
-    if (bpf_map_update_elem(map_fd(s.outer), &idle, &inner, BPF_ANY) != 0) {
-      return Status::Error(std::string("XDP map ") + s.name + ": update: " + ErrnoText(errno));
+  // Each update of a map-in-map waits for an RCU grace period in the kernel (so that no
+  // program still runs on the inner map replaced); issued from parallel threads, the six
+  // waits overlap in one grace period instead of six in a row (~80 ms -> ~15 ms here).
+  int errors[std::size(slots)] = {};
+  {
+    std::vector<std::thread> updates;
+    for (size_t i = 0; i < std::size(slots); ++i) {
+      updates.emplace_back([&, i] {
+        const int inner = slots[i].inner.get();
+        errors[i] = bpf_map_update_elem(map_fd(slots[i].outer), &idle, &inner, BPF_ANY) != 0 ? errno : 0;
+      });
+    }
+    for (std::thread& t : updates) t.join();
+  }
+  for (size_t i = 0; i < std::size(slots); ++i) {
+    if (errors[i] != 0) {
+      return Status::Error(std::string("XDP map ") + slots[i].name + ": update: " + std::strerror(errors[i]));
     }
   }
   const nf_slot_info info{epoch, 0, tables.generation()};
@@ -266,6 +281,17 @@ StatusOr<AttachMode> XdpProgram::Attach(int ifindex, AttachMode mode) {
                   attached_.end());
   attached_.push_back({ifindex, flags, CurrentNetns()});
   return used;
+}
+
+bool XdpProgram::IsAttached(int ifindex) const {
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(prog_fd(), &info, &len) != 0) return false;
+  for (uint32_t flags : {XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE}) {
+    uint32_t id = 0;
+    if (bpf_xdp_query_id(ifindex, static_cast<int>(flags), &id) == 0 && id == info.id) return true;
+  }
+  return false;
 }
 
 Status XdpProgram::Detach(int ifindex) {

@@ -84,6 +84,9 @@ class XdpProgram : public dataplane::FastPath {
   // thread's network namespace; the destructor detaches only what it can reach from its own.
   StatusOr<AttachMode> Attach(int ifindex, AttachMode mode = AttachMode::kNativeOrGeneric);
   Status Detach(int ifindex);
+  // Whether this program (not an earlier instance, not another program) is the XDP program
+  // attached to the interface, in any mode.
+  bool IsAttached(int ifindex) const;
   // The same decision at TC egress of a pod's host-side veth, for what the node itself sends
   // to the pod (no XDP hook sees it). A clsact qdisc is added when missing; our filter
   // (handle kTcHandle, priority 1) replaces an earlier one of ours in one step.

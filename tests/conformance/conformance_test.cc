@@ -20,12 +20,14 @@
 #include "controlplane/reach/matrix.h"
 #include "dataplane/classifier/classifier.h"
 #include "tests/differential/reference_evaluator.h"
+#include "tests/testing/expected_reachability.h"
 
 namespace netfence {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
+using testing_util::Expected;
+using testing_util::ExpectedCase;
 
 const fs::path kScenarios = fs::path(NETFENCE_SOURCE_DIR) / "tests/conformance/scenarios";
 
@@ -37,59 +39,6 @@ std::vector<std::string> ScenarioNames() {
   }
   std::sort(names.begin(), names.end());
   return names;
-}
-
-// One expected table: allowed[source][destination], indexed like `columns`.
-struct ExpectedCase {
-  k8s::Protocol protocol = k8s::Protocol::kTCP;
-  uint16_t port = 0;
-  std::vector<std::vector<bool>> allowed;
-};
-
-struct Expected {
-  std::vector<std::string> columns;  // "ns/pod"
-  std::vector<ExpectedCase> cases;
-};
-
-// Reads expected.yaml; returns an error text on any malformed part.
-std::string ReadExpected(const fs::path& path, Expected* out) {
-  std::ifstream in(path);
-  if (!in) return "cannot read " + path.string();
-  std::stringstream text;
-  text << in.rdbuf();
-  std::vector<json> docs;
-  std::string error;
-  if (!k8s::ParseYamlDocuments(text.str(), &docs, &error)) return error;
-  if (docs.size() != 1 || !docs[0].is_object()) return "expected one YAML document";
-  const json& doc = docs[0];
-  try {
-    out->columns = doc.at("columns").get<std::vector<std::string>>();
-    const size_t n = out->columns.size();
-    for (const json& c : doc.at("cases")) {
-      ExpectedCase ec;
-      auto proto = k8s::ParseProtocol(c.at("protocol").get<std::string>());
-      if (!proto) return "unknown protocol " + c.at("protocol").dump();
-      ec.protocol = *proto;
-      ec.port = c.at("port").get<uint16_t>();
-      const auto rows = c.at("allowed").get<std::vector<std::string>>();
-      if (rows.size() != n) return "a table needs " + std::to_string(n) + " rows";
-      for (size_t r = 0; r < n; ++r) {
-        std::istringstream row(rows[r]);
-        std::string label, cells, group;
-        row >> label;
-        while (row >> group) cells += group;
-        if (label != out->columns[r]) return "row " + std::to_string(r) + " is " + label + ", want " + out->columns[r];
-        if (cells.size() != n || cells.find_first_not_of("01") != std::string::npos) return "bad row: " + rows[r];
-        std::vector<bool> bits;
-        for (char ch : cells) bits.push_back(ch == '1');
-        ec.allowed.push_back(std::move(bits));
-      }
-      out->cases.push_back(std::move(ec));
-    }
-  } catch (const json::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 const k8s::Pod* FindPod(const k8s::ClusterState& state, const std::string& key) {
@@ -114,16 +63,12 @@ std::optional<bool> ReferenceAllowed(const k8s::ClusterState& state, const k8s::
   return std::nullopt;
 }
 
-std::string CaseName(const ExpectedCase& c) {
-  return std::string(k8s::ProtocolName(c.protocol)) + "/" + std::to_string(c.port);
-}
-
 class Conformance : public testing::TestWithParam<std::string> {};
 
 TEST_P(Conformance, MatchesHandWrittenTable) {
   const fs::path dir = kScenarios / GetParam();
   Expected expected;
-  const std::string error = ReadExpected(dir / "expected.yaml", &expected);
+  const std::string error = testing_util::ReadExpected((dir / "expected.yaml").string(), &expected);
   ASSERT_EQ(error, "") << (dir / "expected.yaml").string();
   ASSERT_FALSE(expected.cases.empty());
 
@@ -138,7 +83,7 @@ TEST_P(Conformance, MatchesHandWrittenTable) {
 
   const size_t n = expected.columns.size();
   for (const ExpectedCase& c : expected.cases) {
-    SCOPED_TRACE(CaseName(c));
+    SCOPED_TRACE(c.name());
     const reach::Matrix matrix = reach::ComputeMatrix(state, **classifier, c.protocol, c.port);
     ASSERT_EQ(matrix.pods, expected.columns) << "the scenario's pods are not the table's columns";
     std::string diffs;
@@ -162,7 +107,7 @@ TEST_P(Conformance, MatchesHandWrittenTable) {
         }
       }
     }
-    EXPECT_TRUE(diffs.empty()) << "scenario " << GetParam() << ", " << CaseName(c) << ":\n"
+    EXPECT_TRUE(diffs.empty()) << "scenario " << GetParam() << ", " << c.name() << ":\n"
                          << diffs << "tables (rows: sources, '.' allowed, 'X' denied):\n"
                          << matrix.ToTable();
   }

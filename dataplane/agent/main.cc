@@ -1,0 +1,171 @@
+// netfence-agent: the node agent. Owns this node's XDP program and maps, serves the CNI plugin
+// on a unix socket, and programs the node's tables from a table source (the manifest
+// directory today; the controller's gRPC stream with the controller).
+#include <fcntl.h>
+#include <sched.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "dataplane/agent/agent.h"
+#include "dataplane/agent/manifest_source.h"
+#include "dataplane/agent/server.h"
+#include "dataplane/common/unique_fd.h"
+
+namespace {
+
+using namespace netfence;
+
+struct Flags {
+  std::string node;
+  std::string manifests;
+  std::vector<std::string> uplinks;
+  std::string socket = agent::kDefaultSocket;
+  std::string state_dir = "/run/netfence";
+  std::string bpffs = "/sys/fs/bpf/netfence";
+  std::string netns;
+  std::string attach_mode = "auto";
+  uint32_t conntrack_entries = 262144;
+  bool uninstall = false;
+  std::string log_level = "info";
+};
+
+Status EnterNetns(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Status::Error("--netns " + path + ": " + std::strerror(errno));
+  if (::setns(fd.get(), CLONE_NEWNET) != 0) return Status::Error("--netns " + path + ": setns: " + std::strerror(errno));
+  return Status::Ok();
+}
+
+void Unpin(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) std::filesystem::remove(entry.path(), ec);
+  std::filesystem::remove(dir, ec);
+}
+
+int Run(const Flags& f) {
+  if (!f.netns.empty()) {
+    if (Status s = EnterNetns(f.netns); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return 1;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(f.state_dir, ec);
+  ::chmod(f.state_dir.c_str(), 0700);
+
+  xdp::LoadOptions load;
+  load.pin_dir = f.bpffs;
+  load.keep_attached = !f.uninstall;  // exit leaves enforcement in place for the next agent
+  load.conntrack_entries = f.conntrack_entries;
+  load.log = [](std::string_view m) { spdlog::warn("{}", m); };
+  auto program = xdp::XdpProgram::Load(load);
+  if (!program.ok()) {
+    spdlog::error("loading the XDP program: {}", program.status().message());
+    return 1;
+  }
+  agent::AgentOptions options;
+  options.node = f.node;
+  options.state_dir = f.state_dir;
+  options.uplinks = f.uplinks;
+  options.attach_mode = f.attach_mode == "native"    ? xdp::AttachMode::kNative
+                        : f.attach_mode == "generic" ? xdp::AttachMode::kGeneric
+                                                     : xdp::AttachMode::kNativeOrGeneric;
+  auto info = [](const std::string& m) { spdlog::info("{}", m); };
+  auto warn = [](const std::string& m) { spdlog::warn("{}", m); };
+  auto agent = std::make_unique<agent::Agent>(options, std::move(program).value(), info, warn);
+  if (Status s = agent->Start(); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 1;
+  }
+  if (f.uninstall) {
+    Status s = agent->Uninstall();
+    agent.reset();
+    Unpin(f.bpffs);
+    std::filesystem::remove(f.state_dir + "/endpoints.json", ec);
+    if (!s.ok()) spdlog::error("{}", s.message());
+    spdlog::info("uninstalled: programs detached, {} unpinned", f.bpffs);
+    return s.ok() ? 0 : 1;
+  }
+
+  boost::asio::io_context io;
+  agent::ManifestSource source(
+      io, f.manifests,
+      [&](const k8s::ClusterState& state, const std::string& summary) {
+        spdlog::info("{}", summary);
+        if (Status s = agent->SetClusterState(state); !s.ok()) {
+          spdlog::error("programming the tables failed, the last good ones stay live: {}", s.message());
+        }
+      },
+      warn);
+  if (Status s = source.Start(); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 1;
+  }
+  agent::Server server(io, f.socket, [&](const agent::Request& r) { return agent->Handle(r); });
+  if (Status s = server.Start(); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 1;
+  }
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int signo) {
+    spdlog::info("signal {}: exiting; the programs stay attached with the pinned maps in {}", signo, f.bpffs);
+    io.stop();
+  });
+  spdlog::info("node {}: serving the CNI plugin on {}", f.node, f.socket);
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags f;
+  CLI::App app{"netfence-agent: enforce Kubernetes NetworkPolicy on this node's pods (XDP)"};
+  const char* env_node = std::getenv("K8S_NODE_NAME");
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  f.node = env_node != nullptr ? env_node : host;
+  app.add_option("--node", f.node, "This node's name, as in the pods' spec.nodeName (default: $K8S_NODE_NAME, else the hostname)");
+  app.add_option("--manifests", f.manifests,
+                 "Directory of Namespace/Pod/NetworkPolicy manifests (YAML/JSON), compiled locally and re-read on change")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--uplink", f.uplinks, "Interface towards other nodes: ingress policy of local pods applies there (repeatable)");
+  app.add_option("--socket", f.socket, "Unix socket the CNI plugin talks to (created 0600)")->capture_default_str();
+  app.add_option("--state-dir", f.state_dir, "Endpoint registry directory (tmpfs: forgotten at reboot)")->capture_default_str();
+  app.add_option("--bpffs", f.bpffs, "Where the maps are pinned (bpffs); a restarted agent re-adopts them")->capture_default_str();
+  app.add_option("--netns", f.netns,
+                 "Enter this network namespace first (e.g. /run/netns/node-a); the mount namespace, and so bpffs, stays");
+  app.add_option("--attach-mode", f.attach_mode, "XDP mode: native, generic, or auto (native, generic as a logged fallback)")
+      ->check(CLI::IsMember({"native", "generic", "auto"}))
+      ->capture_default_str();
+  app.add_option("--conntrack-entries", f.conntrack_entries, "Connection tracking table size")->capture_default_str();
+  app.add_flag("--uninstall", f.uninstall, "Detach from every registered pod and uplink, unpin the maps, forget the registry, exit");
+  app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.footer(
+      "The agent leaves its programs attached when it exits: enforcement continues, and the next agent\n"
+      "takes over the pinned maps (tables, connections, counters) without a gap.\n\n"
+      "Example (a node whose pods are in /etc/netfence/manifests, uplink eth1):\n"
+      "  netfence-agent --node node-a --manifests /etc/netfence/manifests --uplink eth1");
+  if (argc > 1 && std::string(argv[1]) == "--uninstall") {
+    // --uninstall needs no manifests.
+    app.get_option("--manifests")->required(false);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  spdlog::set_level(spdlog::level::from_str(f.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ netfence-agent: %v");
+  return Run(f);
+}

@@ -1,0 +1,35 @@
+// The agent's unix socket (protocol.h): one request line, one response line per connection,
+// handled on the agent's event loop. The socket file is created mode 0600 (root only).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <functional>
+#include <string>
+
+#include "dataplane/agent/protocol.h"
+#include "dataplane/common/status.h"
+
+namespace netfence::agent {
+
+class Server {
+ public:
+  using Handler = std::function<Response(const Request&)>;
+  Server(boost::asio::io_context& io, std::string path, Handler handler);
+  ~Server();
+
+  // Removes a stale socket file, binds, chmods 0600, listens.
+  Status Start();
+
+  static constexpr size_t kMaxRequestBytes = 1 << 20;
+
+ private:
+  void Accept();
+
+  boost::asio::io_context& io_;
+  std::string path_;
+  Handler handler_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+};
+
+}  // namespace netfence::agent

@@ -1,0 +1,79 @@
+#include "dataplane/common/netdev.h"
+
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "dataplane/common/unique_fd.h"
+
+namespace netfence::netdev {
+namespace {
+
+StatusOr<ifreq> Request(const std::string& name) {
+  ifreq req{};
+  if (name.empty() || name.size() >= IFNAMSIZ) return Status::Error("invalid interface name '" + name + "'");
+  std::memcpy(req.ifr_name, name.data(), name.size());
+  return req;
+}
+
+Status Ioctl(unsigned long op, ifreq* req, const char* what) {
+  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Status::Error(std::string("socket: ") + std::strerror(errno));
+  if (::ioctl(fd.get(), op, req) != 0) {
+    return Status::Error(std::string(what) + " of interface '" + req->ifr_name + "': " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<int> IfIndex(const std::string& name) {
+  auto req = Request(name);
+  if (!req.ok()) return req.status();
+  if (Status s = Ioctl(SIOCGIFINDEX, &*req, "index"); !s.ok()) return s;
+  return req->ifr_ifindex;
+}
+
+StatusOr<std::string> IfName(int ifindex) {
+  char buf[IF_NAMESIZE] = {};
+  if (::if_indextoname(static_cast<unsigned>(ifindex), buf) == nullptr) {
+    return Status::Error("no interface with index " + std::to_string(ifindex) + ": " + std::strerror(errno));
+  }
+  return std::string(buf);
+}
+
+StatusOr<std::string> Driver(const std::string& name) {
+  auto req = Request(name);
+  if (!req.ok()) return req.status();
+  ethtool_drvinfo info{};
+  info.cmd = ETHTOOL_GDRVINFO;
+  req->ifr_data = reinterpret_cast<char*>(&info);
+  if (Status s = Ioctl(SIOCETHTOOL, &*req, "driver"); !s.ok()) return s;
+  return std::string(info.driver, strnlen(info.driver, sizeof(info.driver)));
+}
+
+StatusOr<bool> IsUp(const std::string& name) {
+  auto req = Request(name);
+  if (!req.ok()) return req.status();
+  if (Status s = Ioctl(SIOCGIFFLAGS, &*req, "flags"); !s.ok()) return s;
+  return (req->ifr_flags & IFF_UP) != 0;
+}
+
+Status SetUp(const std::string& name, bool up) {
+  auto req = Request(name);
+  if (!req.ok()) return req.status();
+  if (Status s = Ioctl(SIOCGIFFLAGS, &*req, "flags"); !s.ok()) return s;
+  if (up) {
+    req->ifr_flags = static_cast<short>(req->ifr_flags | IFF_UP);
+  } else {
+    req->ifr_flags = static_cast<short>(req->ifr_flags & ~IFF_UP);
+  }
+  return Ioctl(SIOCSIFFLAGS, &*req, up ? "setting up" : "setting down");
+}
+
+}  // namespace netfence::netdev

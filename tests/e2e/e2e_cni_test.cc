@@ -1,0 +1,179 @@
+// The CNI plugin in the real chain (bridge + host-local + netfence-cni, run like a container
+// runtime runs them) against a real agent: idempotent DEL, DEL and ADD with the agent down
+// (ADD fails closed: the pod's veth is set down and the message says why), unknown pods,
+// CHECK, STATUS, GC; and the time from ADD to the pod's tables live over 100 pods.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "dataplane/common/netdev.h"
+#include "tests/e2e/e2e_fixture.h"
+#include "tests/testing/policy_fixture.h"
+#include "tests/testing/require_netns.h"
+
+namespace netfence::e2e {
+namespace {
+
+using nlohmann::json;
+using testing::NamespaceYaml;
+using testing::PodYaml;
+using testing::PolicyYaml;
+constexpr auto kTCP = k8s::Protocol::kTCP;
+
+ClusterOptions ThreePods(const ManifestDir& dir) {
+  dir.Write("cluster.yaml", NamespaceYaml("x", "ns: x") + PodYaml("x", "a", "app: a", "10.78.2.1") +
+                                PodYaml("x", "b", "app: b", "10.78.2.2") + PodYaml("x", "c", "app: c", "10.78.2.3"));
+  // c accepts nobody: every probe to it must fail, whatever the plugin did.
+  dir.Write("isolate-c.yaml", PolicyYaml("x", "isolate-c", "  podSelector: {matchLabels: {app: c}}"));
+  ClusterOptions options;
+  options.manifests = dir.path();
+  options.bin_dir = BinDir();
+  options.server_ports = {80};
+  options.deferred_pods = {"x/c"};
+  return options;
+}
+
+json CniError(const ProcessResult& r) { return json::parse(r.out, nullptr, false); }
+
+bool InterfaceUp(const Cluster& c, const std::string& node, const std::string& name) {
+  return nettest::InNetns(c.NodeNetns(node), [&] {
+    auto up = netdev::IsUp(name);
+    return up.ok() && *up;
+  });
+}
+
+std::string EndpointsLine(Cluster& c) {
+  agent::Request status;
+  status.op = "status";
+  auto r = c.AgentCall("node-1", status);
+  return r.ok() ? r->message : r.status().message();
+}
+
+TEST(E2eCni, CheckDelTwiceAndDelWithTheAgentDown) {
+  ManifestDir dir;
+  NETFENCE_E2E_CLUSTER(c, ThreePods(dir));
+  EXPECT_NE(EndpointsLine(*c).find("2 endpoints"), std::string::npos) << EndpointsLine(*c);
+  auto check = c->InvokeNetfenceCni("x/a", "CHECK", c->AddResult("x/a"));
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check->exit_code, 0) << check->out;
+
+  ASSERT_TRUE(c->DelPod("x/a").ok());
+  ASSERT_TRUE(c->DelPod("x/a").ok()) << "a second DEL must succeed";
+  check = c->InvokeNetfenceCni("x/a", "CHECK", c->AddResult("x/a"));
+  ASSERT_TRUE(check.ok());
+  EXPECT_NE(check->exit_code, 0);
+  EXPECT_EQ(CniError(*check).value("code", 0), agent::kNotEnforced) << check->out;
+  EXPECT_NE(EndpointsLine(*c).find("1 endpoints"), std::string::npos) << EndpointsLine(*c);
+
+  // DEL while the agent is away succeeds; the restarted agent notices the veth is gone.
+  ASSERT_TRUE(c->StopAgent("node-1").ok());
+  ASSERT_TRUE(c->DelPod("x/b").ok());
+  ASSERT_TRUE(c->DelPod("x/b").ok());
+  ASSERT_TRUE(c->StartAgent("node-1").ok());
+  EXPECT_NE(EndpointsLine(*c).find("0 endpoints"), std::string::npos) << EndpointsLine(*c);
+  EXPECT_NE(c->AgentLog("node-1").find("endpoint x/b: interface"), std::string::npos) << c->AgentLog("node-1");
+}
+
+TEST(E2eCni, AddWithTheAgentDownFailsClosed) {
+  ManifestDir dir;
+  NETFENCE_E2E_CLUSTER(c, ThreePods(dir));
+  ASSERT_TRUE(c->StopAgent("node-1").ok());
+  auto wired = c->AddPodWithoutNetfence("x/c");  // bridge + host-local done, as in the chain
+  ASSERT_TRUE(wired.ok()) << wired.status().message();
+  const std::string veth = c->HostInterface("x/c");
+  ASSERT_FALSE(veth.empty());
+  EXPECT_TRUE(InterfaceUp(*c, "node-1", veth));
+
+  auto add = c->InvokeNetfenceCni("x/c", "ADD", *wired);
+  ASSERT_TRUE(add.ok());
+  EXPECT_EQ(add->exit_code, 1);
+  const json error = CniError(*add);
+  EXPECT_EQ(error.value("code", 0), agent::kCniTryAgainLater) << add->out;
+  const std::string msg = error.value("msg", "");
+  EXPECT_NE(msg.find("x/c"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(".sock"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(veth), std::string::npos) << msg;
+  EXPECT_FALSE(InterfaceUp(*c, "node-1", veth)) << "the pod's veth must be down after a failed ADD";
+  // Nothing reaches the pod, nothing leaves it, even towards pods that accept everyone.
+  EXPECT_FALSE(c->ProbeOnce("x/a", "x/c", kTCP, 80, 300));
+  EXPECT_FALSE(c->ProbeOnce("x/c", "x/a", kTCP, 80, 300));
+}
+
+TEST(E2eCni, UnknownPodIsRefusedAndFailsClosed) {
+  ManifestDir dir;
+  ClusterOptions options = ThreePods(dir);
+  NETFENCE_E2E_CLUSTER(c, options);
+  // x/c disappears from the cluster state before its ADD.
+  dir.Write("cluster.yaml", NamespaceYaml("x", "ns: x") + PodYaml("x", "a", "app: a", "10.78.2.1") +
+                                PodYaml("x", "b", "app: b", "10.78.2.2"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto wired = c->AddPodWithoutNetfence("x/c");
+  ASSERT_TRUE(wired.ok()) << wired.status().message();
+  auto add = c->InvokeNetfenceCni("x/c", "ADD", *wired);
+  ASSERT_TRUE(add.ok());
+  EXPECT_EQ(add->exit_code, 1);
+  const json error = CniError(*add);
+  EXPECT_EQ(error.value("code", 0), agent::kUnknownPod) << add->out;
+  EXPECT_NE(error.value("msg", "").find("x/c is not in the cluster state"), std::string::npos) << add->out;
+  EXPECT_FALSE(InterfaceUp(*c, "node-1", c->HostInterface("x/c")));
+  EXPECT_FALSE(c->ProbeOnce("x/a", "x/c", kTCP, 80, 300));
+}
+
+TEST(E2eCni, StatusAndGc) {
+  ManifestDir dir;
+  NETFENCE_E2E_CLUSTER(c, ThreePods(dir));
+  const json v11 = {{"cniVersion", "1.1.0"}};
+  auto status = c->InvokeNetfenceCni("x/a", "STATUS", nullptr, v11);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->exit_code, 0) << status->out << status->err;
+  EXPECT_EQ(c->InvokeNetfenceCni("x/b", "CHECK", c->AddResult("x/b"))->exit_code, 0);
+
+  // GC keeping only x/a's attachment: x/b is unplugged.
+  json keep = v11;
+  keep["cni.dev/valid-attachments"] = json::array({{{"containerID", c->ContainerId("x/a")}, {"ifname", "eth0"}}});
+  auto gc = c->InvokeNetfenceCni("x/a", "GC", nullptr, keep);
+  ASSERT_TRUE(gc.ok());
+  EXPECT_EQ(gc->exit_code, 0) << gc->out << gc->err;
+  EXPECT_EQ(c->InvokeNetfenceCni("x/a", "CHECK", c->AddResult("x/a"))->exit_code, 0);
+  EXPECT_NE(c->InvokeNetfenceCni("x/b", "CHECK", c->AddResult("x/b"))->exit_code, 0);
+  EXPECT_NE(EndpointsLine(*c).find("1 endpoints"), std::string::npos) << EndpointsLine(*c);
+
+  ASSERT_TRUE(c->StopAgent("node-1").ok());
+  status = c->InvokeNetfenceCni("x/a", "STATUS", nullptr, v11);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(CniError(*status).value("code", 0), 50) << status->out;
+}
+
+TEST(E2eCni, AddToTablesLiveOver100Pods) {
+  ManifestDir dir;
+  std::string pods = NamespaceYaml("load", "ns: load");
+  std::set<std::string> deferred;
+  for (int i = 1; i <= 100; ++i) {
+    pods += PodYaml("load", "p" + std::to_string(i), "app: load", "10.79.0." + std::to_string(i));
+    deferred.insert("load/p" + std::to_string(i));
+  }
+  dir.Write("cluster.yaml", pods);
+  dir.Write("same-ns.yaml", PolicyYaml("load", "same-namespace", "  podSelector: {}\n  ingress: [{from: [{podSelector: {}}]}]"));
+  ClusterOptions options;
+  options.manifests = dir.path();
+  options.bin_dir = BinDir();
+  options.server_ports = {80};
+  options.deferred_pods = deferred;
+  NETFENCE_E2E_CLUSTER(c, options);
+  std::vector<double> netfence_ms, chain_ms;
+  for (const std::string& pod : deferred) {
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(c->AddPod(pod).ok());
+    chain_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    netfence_ms.push_back(c->LastAddMs(pod, "netfence-cni"));
+  }
+  std::printf("CNI ADD of netfence-cni (invoked -> tables live, 100 pods): %s\n", Percentiles(netfence_ms).c_str());
+  std::printf("whole chain bridge+host-local+netfence-cni plus probe servers: %s\n", Percentiles(chain_ms).c_str());
+  EXPECT_NE(EndpointsLine(*c).find("100 endpoints"), std::string::npos) << EndpointsLine(*c);
+  EXPECT_TRUE(c->ProbeOnce("load/p1", "load/p100", kTCP, 80));
+  EXPECT_TRUE(c->ProbeOnce("load/p57", "load/p3", kTCP, 80));
+}
+
+}  // namespace
+}  // namespace netfence::e2e
