@@ -7,6 +7,9 @@
 #                   (conntrack hit, new flows at 100..100k rules) and live frames over veth
 #                   between network namespaces. Needs root; XDP_BENCH_ARGS=--quick for a
 #                   smoke run. Arguments of this script go to the Google Benchmark binaries.
+#   agent latency   (root) CNI ADD -> the pod's tables live over 100 pods, and a manifest
+#                   change -> the first new connection with the new verdict (p50/p99), from
+#                   the e2e tests that also assert them (tests/e2e/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NETFENCE_BUILD_TYPE=Release scripts/setup.sh >/dev/null
@@ -20,4 +23,11 @@ if [ "$(id -u)" != 0 ]; then
 else
   # Prints "skipped: ..." and succeeds where BPF is unavailable.
   build/bench/xdp_bench ${XDP_BENCH_ARGS:-}
+fi
+echo "== agent latency (CNI ADD -> tables live; manifest change -> new verdict)"
+if [ "$(id -u)" != 0 ]; then
+  echo "skipped: needs root (network namespaces, CNI plugins, XDP)"
+else
+  build/tests/e2e_cni_test --gtest_filter='*Over100Pods*' | grep -E "CNI ADD|whole chain|OK|FAILED"
+  build/tests/e2e_lifecycle_test --gtest_filter='*WithOpenConnections*' | grep -E "manifest change|OK|FAILED"
 fi
