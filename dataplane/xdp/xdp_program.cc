@@ -5,7 +5,10 @@
 #include <linux/bpf.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,8 +56,24 @@ std::string IfName(int ifindex) {
   return if_indextoname(static_cast<unsigned>(ifindex), name) ? std::string(name) : "ifindex " + std::to_string(ifindex);
 }
 
+// Pins need a bpf filesystem. /sys/fs/bpf is where one belongs; on a machine that has none
+// mounted there (a fresh VM, a container without the host's), mount it, as Cilium's
+// mount-bpf-fs step does. Other pin locations must already be on bpffs.
+Status EnsureBpffs(const std::string& dir) {
+  const std::string root = "/sys/fs/bpf";
+  if (dir.compare(0, root.size() + 1, root + "/") != 0) return Status::Ok();
+  struct statfs fs {};
+  if (statfs(root.c_str(), &fs) == 0 && fs.f_type == BPF_FS_MAGIC) return Status::Ok();
+  if (mount("bpf", root.c_str(), "bpf", 0, "mode=0700") != 0) {
+    return Status::Error("pin directory " + dir + ": " + root + " is not a bpf filesystem and mounting one failed: " +
+                         ErrnoText(errno));
+  }
+  return Status::Ok();
+}
+
 // mkdir -p for the pin directory (on bpffs).
 Status MakeDirs(const std::string& dir) {
+  if (Status s = EnsureBpffs(dir); !s.ok()) return s;
   for (size_t at = 1; at <= dir.size(); ++at) {
     if (at != dir.size() && dir[at] != '/') continue;
     const std::string part = dir.substr(0, at);
