@@ -28,12 +28,16 @@ struct ObjectMeta {
   Labels labels;
   std::string resource_version;
   std::string uid;
+
+  bool operator==(const ObjectMeta&) const = default;
 };
 
 struct LabelSelectorRequirement {
   std::string key;
   std::string op;  // "In", "NotIn", "Exists", "DoesNotExist" once validated
   std::vector<std::string> values;
+
+  bool operator==(const LabelSelectorRequirement&) const = default;
 };
 
 // metav1.LabelSelector. An empty selector (no labels, no expressions) selects everything.
@@ -44,6 +48,8 @@ struct LabelSelector {
   bool empty() const { return match_labels.empty() && match_expressions.empty(); }
   bool Matches(const Labels& labels) const;
   std::string str() const;  // "app=web,tier in (a,b)" the way kubectl prints selectors
+
+  bool operator==(const LabelSelector&) const = default;
 };
 
 // IntOrString, as used by NetworkPolicyPort.port.
@@ -52,6 +58,8 @@ struct IntOrString {
   int64_t int_value = 0;
   std::string str_value;
   std::string str() const { return is_int ? std::to_string(int_value) : str_value; }
+
+  bool operator==(const IntOrString&) const = default;
 };
 
 struct NetworkPolicyPort {
@@ -61,11 +69,15 @@ struct NetworkPolicyPort {
 
   Protocol protocol_or_default() const;  // valid objects only
   std::string str() const;               // "TCP/80", "UDP/1000-2000", "TCP/http", "SCTP/*"
+
+  bool operator==(const NetworkPolicyPort&) const = default;
 };
 
 struct IPBlock {
   std::string cidr;
   std::vector<std::string> except;
+
+  bool operator==(const IPBlock&) const = default;
 };
 
 struct NetworkPolicyPeer {
@@ -73,6 +85,8 @@ struct NetworkPolicyPeer {
   std::optional<LabelSelector> namespace_selector;
   std::optional<IPBlock> ip_block;
   std::string str() const;
+
+  bool operator==(const NetworkPolicyPeer&) const = default;
 };
 
 // One ingress or egress rule. Empty (or absent) peers = every peer; empty (or absent) ports
@@ -80,6 +94,8 @@ struct NetworkPolicyPeer {
 struct NetworkPolicyRule {
   std::vector<NetworkPolicyPeer> peers;  // ingress `from`, egress `to`
   std::vector<NetworkPolicyPort> ports;
+
+  bool operator==(const NetworkPolicyRule&) const = default;
 };
 
 enum class Direction : uint8_t { kIngress = 0, kEgress = 1 };
@@ -99,6 +115,8 @@ struct NetworkPolicy {
   const std::vector<NetworkPolicyRule>& Rules(Direction d) const {
     return d == Direction::kIngress ? ingress : egress;
   }
+
+  bool operator==(const NetworkPolicy&) const = default;
 };
 
 struct ContainerPort {
@@ -106,6 +124,8 @@ struct ContainerPort {
   int64_t container_port = 0;
   std::string protocol = "TCP";
   int container = 0;  // index of the container in spec.containers (ports are in container order)
+
+  bool operator==(const ContainerPort&) const = default;
 };
 
 struct Namespace {
@@ -113,6 +133,8 @@ struct Namespace {
   // The labels selectors see: the object's labels plus kubernetes.io/metadata.name, which
   // the API server sets on every namespace.
   Labels EffectiveLabels() const;
+
+  bool operator==(const Namespace&) const = default;
 };
 
 struct Pod {
@@ -129,6 +151,8 @@ struct Pod {
   // The number a named port resolves to on this pod for the protocol, if any.
   std::optional<uint16_t> ResolveNamedPort(const std::string& name, Protocol proto) const;
   std::string key() const { return meta.ns + "/" + meta.name; }
+
+  bool operator==(const Pod&) const = default;
 };
 
 // Everything compiled into one generation of tables.
