@@ -4,88 +4,11 @@
 #include <unordered_set>
 
 #include "controlplane/compiler/compiler.h"
+#include "controlplane/compiler/identity_key.h"
 
 namespace netfence::compiler {
 
 namespace {
-
-// A pod's identity is its namespace, its labels and its named container ports (an egress
-// rule's named port resolves on the destination, so they are part of what a peer is).
-// Keys are hashed and compared in place: no key strings are built.
-
-// The named ports of a pod in canonical order (name, protocol, number).
-void NamedPorts(const k8s::Pod& pod, std::vector<const k8s::ContainerPort*>* out) {
-  out->clear();
-  for (const auto& p : pod.ports) {
-    if (!p.name.empty()) out->push_back(&p);
-  }
-  std::sort(out->begin(), out->end(), [](const k8s::ContainerPort* a, const k8s::ContainerPort* b) {
-    return std::tie(a->name, a->protocol, a->container_port) < std::tie(b->name, b->protocol, b->container_port);
-  });
-}
-
-// A 64-bit hash of a sequence of strings and numbers (std::hash of each, mixed in order).
-// Stable for one build of netfence; ids derived from it are not a wire contract.
-struct Hasher {
-  uint64_t h = 0x9E3779B97F4A7C15ull;
-  void mix(uint64_t v) {
-    h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 31;
-  }
-  void str(const std::string& s) { mix(std::hash<std::string_view>{}(s) ^ s.size()); }
-  void num(int64_t v) { mix(static_cast<uint64_t>(v)); }
-};
-
-uint64_t IdentityHash(const k8s::Pod& pod) {
-  Hasher f;
-  f.str(pod.meta.ns);
-  for (const auto& [k, v] : pod.meta.labels) {
-    f.str(k);
-    f.str(v);
-  }
-  // Named ports in any order: their hashes are summed, which is order-independent.
-  uint64_t ports = 0;
-  for (const auto& p : pod.ports) {
-    if (p.name.empty()) continue;
-    Hasher pf;
-    pf.str(p.name);
-    pf.str(p.protocol);
-    pf.num(p.container_port);
-    ports += pf.h;
-  }
-  f.num(static_cast<int64_t>(ports));
-  return f.h;
-}
-
-// True when two pods have the same identity key. Pods of one workload list their ports in
-// the same order, so that is tried before the canonical comparison.
-bool SameIdentity(const k8s::Pod& a, const k8s::Pod& b);
-
-// Orders identity keys: <0, 0, >0.
-int CompareIdentity(const k8s::Pod& a, const k8s::Pod& b) {
-  if (int c = a.meta.ns.compare(b.meta.ns)) return c;
-  if (a.meta.labels != b.meta.labels) return a.meta.labels < b.meta.labels ? -1 : 1;
-  std::vector<const k8s::ContainerPort*> pa, pb;
-  NamedPorts(a, &pa);
-  NamedPorts(b, &pb);
-  auto key = [](const k8s::ContainerPort* p) { return std::tie(p->name, p->protocol, p->container_port); };
-  for (size_t i = 0; i < pa.size() && i < pb.size(); ++i) {
-    if (key(pa[i]) != key(pb[i])) return key(pa[i]) < key(pb[i]) ? -1 : 1;
-  }
-  return pa.size() == pb.size() ? 0 : (pa.size() < pb.size() ? -1 : 1);
-}
-
-bool SameIdentity(const k8s::Pod& a, const k8s::Pod& b) {
-  if (a.meta.ns != b.meta.ns || a.meta.labels != b.meta.labels) return false;
-  auto same = [](const k8s::ContainerPort& x, const k8s::ContainerPort& y) {
-    return x.name == y.name && x.protocol == y.protocol && x.container_port == y.container_port;
-  };
-  if (a.ports.size() == b.ports.size() && std::equal(a.ports.begin(), a.ports.end(), b.ports.begin(), same)) {
-    return true;
-  }
-  return CompareIdentity(a, b) == 0;
-}
 
 const std::vector<uint32_t> kNoIdentities;
 
@@ -170,11 +93,8 @@ ClusterIndex::ClusterIndex(const k8s::ClusterState& state) {
 
   // Ids from the hash, so that an identity keeps its id when unrelated pods come and go;
   // collisions are resolved in key order.
-  constexpr uint32_t kSpace = 0x7fffffffu - kFirstPodIdentity;
   std::vector<std::pair<uint32_t, uint32_t>> wanted;  // (preferred id, group)
-  for (uint32_t g = 0; g < groups.size(); ++g) {
-    wanted.emplace_back(kFirstPodIdentity + static_cast<uint32_t>(groups[g].hash % kSpace), g);
-  }
+  for (uint32_t g = 0; g < groups.size(); ++g) wanted.emplace_back(PreferredIdentityId(groups[g].hash), g);
   std::sort(wanted.begin(), wanted.end(), [&](const auto& a, const auto& b) {
     if (a.first != b.first) return a.first < b.first;
     return CompareIdentity(*endpoints[groups[a.second].members.front()],
@@ -184,7 +104,7 @@ ClusterIndex::ClusterIndex(const k8s::ClusterState& state) {
   used.reserve(wanted.size());
   std::vector<std::pair<uint32_t, uint32_t>> ids;  // (id, group)
   for (auto [id, g] : wanted) {
-    while (!used.insert(id).second) id = id + 1 >= 0x7fffffffu ? kFirstPodIdentity : id + 1;
+    while (!used.insert(id).second) id = NextIdentityId(id);
     ids.emplace_back(id, g);
   }
   std::sort(ids.begin(), ids.end());
@@ -282,13 +202,19 @@ const std::vector<std::string_view>& ClusterIndex::NamespacesMatching(const k8s:
   return ns_selector_cache_.emplace(std::move(key), std::move(out)).first->second;
 }
 
+uint32_t ClusterIndex::IdentityIndex(uint32_t id) const {
+  auto it = std::lower_bound(identities.begin(), identities.end(), id,
+                             [](const IdentityInfo& info, uint32_t v) { return info.id < v; });
+  return static_cast<uint32_t>(it - identities.begin());
+}
+
 void ClusterIndex::SelectPeer(const k8s::NetworkPolicyPeer& peer, const std::string& ns, bool* all_pods,
-                              std::vector<uint32_t>* out) const {
+                              std::vector<uint32_t>* ids) const {
   if (peer.ip_block) return;
   const bool any_pod = !peer.pod_selector || peer.pod_selector->empty();
   if (!peer.namespace_selector) {
     for (uint32_t i : IdentitiesIn(ns)) {
-      if (any_pod || peer.pod_selector->Matches(identities[i].labels())) out->push_back(i);
+      if (any_pod || peer.pod_selector->Matches(identities[i].labels())) ids->push_back(identities[i].id);
     }
     return;
   }
@@ -298,8 +224,18 @@ void ClusterIndex::SelectPeer(const k8s::NetworkPolicyPeer& peer, const std::str
   }
   for (const auto& n : NamespacesMatching(*peer.namespace_selector)) {
     for (uint32_t i : IdentitiesIn(n)) {
-      if (any_pod || peer.pod_selector->Matches(identities[i].labels())) out->push_back(i);
+      if (any_pod || peer.pod_selector->Matches(identities[i].labels())) ids->push_back(identities[i].id);
     }
+  }
+}
+
+void ClusterIndex::ForEachIdentity(const std::function<void(uint32_t id, const k8s::Pod& pod)>& fn) const {
+  for (const IdentityInfo& info : identities) fn(info.id, *info.example);
+}
+
+void ClusterIndex::ForEachEndpointIp(const std::function<void(const k8s::Pod& pod, const IpAddr& ip)>& fn) const {
+  for (uint32_t e = 0; e < endpoints.size(); ++e) {
+    for (const IpAddr& ip : EndpointIps(e)) fn(*endpoints[e], ip);
   }
 }
 

@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "controlplane/compiler/rule_spec.h"
+#include "controlplane/compiler/table_builder.h"
 #include "controlplane/k8s/model.h"
 #include "dataplane/common/ip.h"
 
@@ -25,7 +27,7 @@ struct IdentityInfo {
   const std::string& ns() const { return example->meta.ns; }
 };
 
-class ClusterIndex {
+class ClusterIndex : public PeerSelector, public NamedPortScope {
  public:
   explicit ClusterIndex(const k8s::ClusterState& state);
 
@@ -47,10 +49,16 @@ class ClusterIndex {
 
   // Identity indexes of the namespace (empty if none).
   const std::vector<uint32_t>& IdentitiesIn(std::string_view ns) const;
-  // Identity indexes matched by a policy peer's selectors in the policy's namespace `ns`.
-  // `all_pods` is set instead when the peer matches every pod of the cluster.
+  // Identity index of an identity id (one that exists).
+  uint32_t IdentityIndex(uint32_t id) const;
+
+  // PeerSelector: identity ids matched by a policy peer's selectors.
   void SelectPeer(const k8s::NetworkPolicyPeer& peer, const std::string& ns, bool* all_pods,
-                  std::vector<uint32_t>* out) const;
+                  std::vector<uint32_t>* ids) const override;
+  // NamedPortScope.
+  void ForEachIdentity(const std::function<void(uint32_t id, const k8s::Pod& pod)>& fn) const override;
+  const k8s::Pod& IdentityPod(uint32_t id) const override { return *identities[IdentityIndex(id)].example; }
+  void ForEachEndpointIp(const std::function<void(const k8s::Pod& pod, const IpAddr& ip)>& fn) const override;
 
  private:
   const std::vector<std::string_view>& NamespacesMatching(const k8s::LabelSelector& sel) const;

@@ -1,0 +1,52 @@
+// A set of compiled units, keyed: identities, ipcache entries, endpoints and standalone
+// tables (distribution.proto). The incremental compiler keeps the whole cluster in this
+// form, the controller sends each node its part of it, and an agent keeps the part it got
+// between generations. Assemble() turns any table set into the RuleTables a fast path loads.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <utility>
+
+#include "dataplane/common/ip.h"
+#include "dataplane/common/status.h"
+#include "netfence/v1/distribution.pb.h"
+#include "netfence/v1/tables.pb.h"
+
+namespace netfence::compiler {
+
+using EndpointName = std::pair<std::string, std::string>;  // (namespace, name)
+
+struct TableSet {
+  std::map<uint32_t, v1::Identity> identities;
+  std::map<IpAddr, v1::IpcacheEntry> ipcache;
+  std::map<EndpointName, v1::NodeEndpoint> endpoints;
+  std::map<uint64_t, v1::DirectionTable> tables;  // standalone form (own words and policies)
+
+  bool operator==(const TableSet& o) const;
+};
+
+// Assembles the set into RuleTables: identities and ipcache sorted, endpoints sorted by
+// (namespace, name), tables numbered in the order the endpoints' identities (ascending id)
+// first use them, ingress before egress, their rows placed one after the other in
+// RuleTables.words. `policies` is every policy to list (sorted by namespace, name); the
+// tables' own policies are added to it. Assembling what the incremental compiler holds gives
+// byte for byte what compiler::Compile() gives for the same cluster.
+v1::RuleTables Assemble(const TableSet& set, uint64_t generation, std::span<const v1::PolicyRef> policies = {});
+
+// Applies one whole (reassembled) NodeUpdate. A snapshot replaces everything; a delta must
+// apply on `held_generation`, else nothing changes and the error says so. Upserts of
+// unknown keys add, removals of unknown keys are ignored.
+Status ApplyUpdate(const v1::NodeUpdate& update, uint64_t held_generation, TableSet* set);
+
+// Appends `part` (one message of a split update) to `whole`; returns true when `part` was the
+// last one (its `more` is false).
+bool MergeUpdatePart(v1::NodeUpdate&& part, v1::NodeUpdate* whole);
+
+// The 16 bytes of an address as a proto `bytes` value and back (nullopt unless 16 bytes).
+std::string AddrBytes(const IpAddr& a);
+std::optional<IpAddr> AddrFromBytes(const std::string& b);
+
+}  // namespace netfence::compiler

@@ -1,0 +1,220 @@
+// The incremental compiler against the batch compiler: after every batch of events of long
+// random sequences, the incremental compiler's tables are byte for byte those that
+// compiler::Compile() makes from scratch for the same objects. Sequences mix objects of many
+// random clusters drawn from one vocabulary (so upserts are often modifications: relabelled
+// pods and namespaces, moved addresses, changed rules), deletes, and pod mutations that hit
+// identity sharing, id collisions, duplicated addresses and named ports.
+#include "controlplane/compiler/incremental.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "controlplane/compiler/compiler.h"
+#include "controlplane/compiler/identity_key.h"
+#include "controlplane/source/cluster_store.h"
+#include "tests/differential/cluster_dump.h"
+#include "tests/differential/random_cluster.h"
+
+namespace netfence::compiler {
+namespace {
+
+using source::Event;
+using source::Op;
+using Rng = std::mt19937_64;
+
+int Uniform(Rng& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+bool Chance(Rng& rng, double p) { return std::bernoulli_distribution(p)(rng); }
+
+std::string Serialized(const v1::RuleTables& t) {
+  std::string s;
+  t.SerializeToString(&s);
+  return s;
+}
+
+// Objects of `clusters` random clusters: the pool upserts are drawn from.
+std::vector<k8s::Object> Pool(Rng& rng, int clusters) {
+  std::vector<k8s::Object> pool;
+  for (int c = 0; c < clusters; ++c) {
+    k8s::ClusterState s = reference::RandomCluster(rng);
+    for (auto& o : s.namespaces) pool.emplace_back(std::move(o));
+    for (auto& o : s.pods) pool.emplace_back(std::move(o));
+    for (auto& o : s.policies) pool.emplace_back(std::move(o));
+  }
+  return pool;
+}
+
+// A variation of a pod the store has: labels, addresses, phase or ports changed.
+k8s::Pod Mutate(Rng& rng, k8s::Pod pod) {
+  switch (Uniform(rng, 0, 5)) {
+    case 0:
+      pod.meta.labels["app"] = Chance(rng, 0.5) ? "web" : "db";
+      break;
+    case 1:
+      pod.meta.labels.erase(pod.meta.labels.empty() ? "" : pod.meta.labels.begin()->first);
+      break;
+    case 2:
+      if (!pod.pod_ips.empty() && !pod.host_network) pod.pod_ips[0] = "10.0.7." + std::to_string(Uniform(rng, 1, 6));
+      break;
+    case 3:
+      pod.phase = Chance(rng, 0.5) ? "Running" : "Succeeded";
+      break;
+    case 4:
+      if (!pod.ports.empty()) std::swap(pod.ports.front(), pod.ports.back());
+      if (!pod.ports.empty() && Chance(rng, 0.5)) pod.ports.front().container_port = Uniform(rng, 80, 81);
+      break;
+    default:
+      pod.node_name = Chance(rng, 0.5) ? "node-1" : "node-3";
+      break;
+  }
+  return pod;
+}
+
+std::vector<Event> RandomBatch(Rng& rng, const std::vector<k8s::Object>& pool, const source::ClusterStore& store) {
+  std::vector<Event> batch;
+  for (int n = Uniform(rng, 1, Chance(rng, 0.1) ? 25 : 4); n > 0; --n) {
+    const int what = Uniform(rng, 0, 9);
+    if (what < 5) {
+      batch.push_back({Op::kUpsert, pool[static_cast<size_t>(Uniform(rng, 0, static_cast<int>(pool.size()) - 1))]});
+    } else if (what < 7 && store.size() > 0) {
+      k8s::ClusterState s = store.State();
+      std::vector<k8s::Object> have;
+      for (auto& o : s.namespaces) have.emplace_back(o);
+      for (auto& o : s.pods) have.emplace_back(o);
+      for (auto& o : s.policies) have.emplace_back(o);
+      batch.push_back({Op::kDelete, have[static_cast<size_t>(Uniform(rng, 0, static_cast<int>(have.size()) - 1))]});
+    } else if (!store.pods().empty()) {
+      auto it = store.pods().begin();
+      std::advance(it, Uniform(rng, 0, static_cast<int>(store.pods().size()) - 1));
+      batch.push_back({Op::kUpsert, Mutate(rng, it->second)});
+    }
+  }
+  return batch;
+}
+
+// Runs `steps` batches from seed; fails at the first batch after which the two disagree.
+void RunSequence(uint64_t seed, int steps) {
+  Rng rng(seed);
+  const std::vector<k8s::Object> pool = Pool(rng, 12);
+  source::ClusterStore store;
+  IncrementalCompiler inc;
+  for (int step = 0; step < steps; ++step) {
+    std::vector<Event> batch = RandomBatch(rng, pool, store);
+    // The store drops no-op events, as every source does.
+    std::vector<Event> applied;
+    for (const Event& e : batch) {
+      if (store.Apply(e)) applied.push_back(e);
+    }
+    inc.Apply(applied);
+    const uint64_t gen = static_cast<uint64_t>(step) + 1;
+    const v1::RuleTables full = Compile(store.State(), {.generation = gen});
+    const v1::RuleTables incremental = inc.Materialize(gen);
+    if (Serialized(full) != Serialized(incremental)) {
+      ADD_FAILURE() << "seed " << seed << " step " << step << ": incremental tables differ from a full compile\n"
+                    << "full:        " << full.ShortDebugString().substr(0, 4000) << "\n"
+                    << "incremental: " << incremental.ShortDebugString().substr(0, 4000) << "\n"
+                    << "cluster: " << reference::DescribeCluster(store.State());
+      return;
+    }
+  }
+}
+
+TEST(IncrementalCompilerTest, EqualsAFullCompileAfterEveryBatchOfRandomSequences) {
+  for (uint64_t seed = 1; seed <= 60; ++seed) {
+    RunSequence(seed, 150);
+    if (HasFailure()) return;
+  }
+}
+
+// The same with a tiny id space: identities collide on their preferred ids all the time, so
+// adding or removing one moves the ids of others (and the tables naming them).
+TEST(IncrementalCompilerTest, EqualsAFullCompileWhenIdentityIdsCollide) {
+  SetIdentitySpaceForTesting(4, kMaxIdentity);
+  for (uint64_t seed = 100; seed <= 130; ++seed) {
+    RunSequence(seed, 150);
+    if (HasFailure()) break;
+  }
+  SetIdentitySpaceForTesting(kMaxIdentity - kFirstPodIdentity, kMaxIdentity);
+}
+
+// And with ids that wrap around the top of the space (the sequences hold at most ~20
+// identities at once, well below the 30 ids there are).
+TEST(IncrementalCompilerTest, EqualsAFullCompileWhenIdentityIdsWrap) {
+  SetIdentitySpaceForTesting(24, kFirstPodIdentity + 30);
+  for (uint64_t seed = 200; seed <= 215; ++seed) {
+    RunSequence(seed, 150);
+    if (HasFailure()) break;
+  }
+  SetIdentitySpaceForTesting(kMaxIdentity - kFirstPodIdentity, kMaxIdentity);
+}
+
+TEST(IncrementalCompilerTest, ReportsExactlyTheUnitsThatChanged) {
+  Rng rng(7);
+  const std::vector<k8s::Object> pool = Pool(rng, 8);
+  source::ClusterStore store;
+  IncrementalCompiler inc;
+  TableSet before;
+  for (int step = 0; step < 400; ++step) {
+    std::vector<Event> applied;
+    for (const Event& e : RandomBatch(rng, pool, store)) {
+      if (store.Apply(e)) applied.push_back(e);
+    }
+    IncrementalCompiler::Changes ch = inc.Apply(applied);
+    const TableSet& after = inc.set();
+    // Every key whose value differs is reported, and nothing else.
+    auto check = [&](const auto& old_map, const auto& new_map, const auto& reported, const char* what) {
+      std::set<typename std::decay_t<decltype(old_map)>::key_type> differ;
+      for (const auto& [k, v] : old_map) {
+        auto it = new_map.find(k);
+        if (it == new_map.end() || it->second.SerializeAsString() != v.SerializeAsString()) differ.insert(k);
+      }
+      for (const auto& [k, v] : new_map) {
+        if (!old_map.contains(k)) differ.insert(k);
+      }
+      EXPECT_EQ(differ.size(), reported.size()) << what << " at step " << step;
+      for (const auto& k : differ) EXPECT_TRUE(reported.contains(k)) << what << " at step " << step;
+    };
+    check(before.identities, after.identities, ch.identities, "identities");
+    check(before.ipcache, after.ipcache, ch.ipcache, "ipcache");
+    check(before.endpoints, after.endpoints, ch.endpoints, "endpoints");
+    check(before.tables, after.tables, ch.tables, "tables");
+    if (HasFailure()) return;
+    before = after;
+  }
+}
+
+TEST(IncrementalCompilerTest, AnUnrelatedPodRebuildsNoTable) {
+  k8s::ClusterState s;
+  k8s::NetworkPolicy np;
+  np.meta = {"deny", "shop", {}, "", ""};
+  s.policies.push_back(np);
+  for (int i = 0; i < 20; ++i) {
+    k8s::Pod p;
+    p.meta = {"web-" + std::to_string(i), "shop", {{"app", "web"}}, "", ""};
+    p.pod_ips = {"10.1.0." + std::to_string(i + 1)};
+    p.node_name = "n1";
+    s.pods.push_back(p);
+  }
+  IncrementalCompiler inc;
+  std::vector<Event> all;
+  for (const auto& p : s.policies) all.push_back({Op::kUpsert, p});
+  for (const auto& p : s.pods) all.push_back({Op::kUpsert, p});
+  IncrementalCompiler::Changes first = inc.Apply(all);
+  EXPECT_EQ(first.tables.size(), 2u);  // the shop pods' ingress (deny) and egress (open) tables
+
+  // One more replica of an existing workload: a new endpoint and address, no table work.
+  k8s::Pod extra = s.pods[0];
+  extra.meta.name = "web-99";
+  extra.pod_ips = {"10.1.0.99"};
+  IncrementalCompiler::Changes ch = inc.Apply(std::vector<Event>{{Op::kUpsert, extra}});
+  EXPECT_EQ(ch.tables_built, 0u);
+  EXPECT_TRUE(ch.tables.empty());
+  EXPECT_TRUE(ch.identities.empty());
+  EXPECT_EQ(ch.endpoints.size(), 1u);
+  EXPECT_EQ(ch.ipcache.size(), 1u);
+  s.pods.push_back(extra);
+  EXPECT_EQ(Serialized(inc.Materialize(3)), Serialized(Compile(s, {.generation = 3})));
+}
+
+}  // namespace
+}  // namespace netfence::compiler
