@@ -172,11 +172,4 @@ Status ApplyUpdate(const v1::NodeUpdate& u, uint64_t held_generation, TableSet* 
   return Status::Ok();
 }
 
-bool MergeUpdatePart(v1::NodeUpdate&& part, v1::NodeUpdate* whole) {
-  const bool last = !part.more();
-  whole->MergeFrom(part);
-  whole->set_more(!last);
-  return last;
-}
-
 }  // namespace netfence::compiler

@@ -41,10 +41,6 @@ v1::RuleTables Assemble(const TableSet& set, uint64_t generation, std::span<cons
 // unknown keys add, removals of unknown keys are ignored.
 Status ApplyUpdate(const v1::NodeUpdate& update, uint64_t held_generation, TableSet* set);
 
-// Appends `part` (one message of a split update) to `whole`; returns true when `part` was the
-// last one (its `more` is false).
-bool MergeUpdatePart(v1::NodeUpdate&& part, v1::NodeUpdate* whole);
-
 // The 16 bytes of an address as a proto `bytes` value and back (nullopt unless 16 bytes).
 std::string AddrBytes(const IpAddr& a);
 std::optional<IpAddr> AddrFromBytes(const std::string& b);

@@ -15,6 +15,7 @@
 #include "controlplane/source/cluster_store.h"
 #include "tests/differential/cluster_dump.h"
 #include "tests/differential/random_cluster.h"
+#include "tests/differential/random_events.h"
 
 namespace netfence::compiler {
 namespace {
@@ -23,83 +24,20 @@ using source::Event;
 using source::Op;
 using Rng = std::mt19937_64;
 
-int Uniform(Rng& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
-bool Chance(Rng& rng, double p) { return std::bernoulli_distribution(p)(rng); }
-
 std::string Serialized(const v1::RuleTables& t) {
   std::string s;
   t.SerializeToString(&s);
   return s;
 }
 
-// Objects of `clusters` random clusters: the pool upserts are drawn from.
-std::vector<k8s::Object> Pool(Rng& rng, int clusters) {
-  std::vector<k8s::Object> pool;
-  for (int c = 0; c < clusters; ++c) {
-    k8s::ClusterState s = reference::RandomCluster(rng);
-    for (auto& o : s.namespaces) pool.emplace_back(std::move(o));
-    for (auto& o : s.pods) pool.emplace_back(std::move(o));
-    for (auto& o : s.policies) pool.emplace_back(std::move(o));
-  }
-  return pool;
-}
-
-// A variation of a pod the store has: labels, addresses, phase or ports changed.
-k8s::Pod Mutate(Rng& rng, k8s::Pod pod) {
-  switch (Uniform(rng, 0, 5)) {
-    case 0:
-      pod.meta.labels["app"] = Chance(rng, 0.5) ? "web" : "db";
-      break;
-    case 1:
-      pod.meta.labels.erase(pod.meta.labels.empty() ? "" : pod.meta.labels.begin()->first);
-      break;
-    case 2:
-      if (!pod.pod_ips.empty() && !pod.host_network) pod.pod_ips[0] = "10.0.7." + std::to_string(Uniform(rng, 1, 6));
-      break;
-    case 3:
-      pod.phase = Chance(rng, 0.5) ? "Running" : "Succeeded";
-      break;
-    case 4:
-      if (!pod.ports.empty()) std::swap(pod.ports.front(), pod.ports.back());
-      if (!pod.ports.empty() && Chance(rng, 0.5)) pod.ports.front().container_port = Uniform(rng, 80, 81);
-      break;
-    default:
-      pod.node_name = Chance(rng, 0.5) ? "node-1" : "node-3";
-      break;
-  }
-  return pod;
-}
-
-std::vector<Event> RandomBatch(Rng& rng, const std::vector<k8s::Object>& pool, const source::ClusterStore& store) {
-  std::vector<Event> batch;
-  for (int n = Uniform(rng, 1, Chance(rng, 0.1) ? 25 : 4); n > 0; --n) {
-    const int what = Uniform(rng, 0, 9);
-    if (what < 5) {
-      batch.push_back({Op::kUpsert, pool[static_cast<size_t>(Uniform(rng, 0, static_cast<int>(pool.size()) - 1))]});
-    } else if (what < 7 && store.size() > 0) {
-      k8s::ClusterState s = store.State();
-      std::vector<k8s::Object> have;
-      for (auto& o : s.namespaces) have.emplace_back(o);
-      for (auto& o : s.pods) have.emplace_back(o);
-      for (auto& o : s.policies) have.emplace_back(o);
-      batch.push_back({Op::kDelete, have[static_cast<size_t>(Uniform(rng, 0, static_cast<int>(have.size()) - 1))]});
-    } else if (!store.pods().empty()) {
-      auto it = store.pods().begin();
-      std::advance(it, Uniform(rng, 0, static_cast<int>(store.pods().size()) - 1));
-      batch.push_back({Op::kUpsert, Mutate(rng, it->second)});
-    }
-  }
-  return batch;
-}
-
 // Runs `steps` batches from seed; fails at the first batch after which the two disagree.
 void RunSequence(uint64_t seed, int steps) {
   Rng rng(seed);
-  const std::vector<k8s::Object> pool = Pool(rng, 12);
+  const std::vector<k8s::Object> pool = reference::RandomObjectPool(rng, 12);
   source::ClusterStore store;
   IncrementalCompiler inc;
   for (int step = 0; step < steps; ++step) {
-    std::vector<Event> batch = RandomBatch(rng, pool, store);
+    std::vector<Event> batch = reference::RandomBatch(rng, pool, store);
     // The store drops no-op events, as every source does.
     std::vector<Event> applied;
     for (const Event& e : batch) {
@@ -150,13 +88,13 @@ TEST(IncrementalCompilerTest, EqualsAFullCompileWhenIdentityIdsWrap) {
 
 TEST(IncrementalCompilerTest, ReportsExactlyTheUnitsThatChanged) {
   Rng rng(7);
-  const std::vector<k8s::Object> pool = Pool(rng, 8);
+  const std::vector<k8s::Object> pool = reference::RandomObjectPool(rng, 8);
   source::ClusterStore store;
   IncrementalCompiler inc;
   TableSet before;
   for (int step = 0; step < 400; ++step) {
     std::vector<Event> applied;
-    for (const Event& e : RandomBatch(rng, pool, store)) {
+    for (const Event& e : reference::RandomBatch(rng, pool, store)) {
       if (store.Apply(e)) applied.push_back(e);
     }
     IncrementalCompiler::Changes ch = inc.Apply(applied);

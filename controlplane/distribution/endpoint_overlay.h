@@ -1,0 +1,57 @@
+// Pods as the nodes see them. The CNI plugin registers a pod with its node's agent before the
+// API server knows its address (status.podIP is written after the sandbox is up): the
+// agent's registration says on which node the pod runs and which addresses it has, and the
+// compiler must use those, or the pod would have no tables when its first packet flows.
+//
+// The overlay sits between a cluster-state source and the compiler. It keeps the API's pods
+// and every node's registrations and hands the compiler the *effective* pods: a registered
+// pod runs on the registering node with the registered addresses (when the registration
+// has any). A registration of a pod the cluster does not have, or that is no endpoint even
+// so (host-network, finished), is "unknown": nothing is compiled for it and the node is told
+// (its CNI ADD fails).
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "controlplane/compiler/table_set.h"
+#include "controlplane/source/source.h"
+
+namespace netfence::distribution {
+
+struct Registration {
+  std::string ns, name;
+  std::vector<IpAddr> ips;
+};
+
+class EndpointOverlay {
+ public:
+  // Source events in, compiler events out (pods rewritten where registered).
+  std::vector<source::Event> OnSourceEvents(std::vector<source::Event> events);
+  // The whole registry of `node` (replaces its previous one); compiler events out.
+  std::vector<source::Event> SetRegistrations(const std::string& node, const std::vector<Registration>& regs);
+
+  // Registered pods of `node` that are unknown (see above), sorted.
+  std::vector<compiler::EndpointName> Unknown(const std::string& node) const;
+  // Nodes that have registered something.
+  std::set<std::string> Nodes() const;
+
+ private:
+  struct Claim {
+    std::string node;
+    std::vector<IpAddr> ips;
+  };
+  // The pod the compiler sees for `name` (nullopt: none), from the API pod and the claims.
+  std::optional<k8s::Pod> Effective(const compiler::EndpointName& name) const;
+  // Re-derives `name` and appends the event that brings the compiler up to date.
+  void Refresh(const compiler::EndpointName& name, std::vector<source::Event>* out);
+
+  std::map<compiler::EndpointName, k8s::Pod> api_pods_;
+  std::map<compiler::EndpointName, std::map<std::string, Claim>> claims_;  // by pod, by node
+  std::map<std::string, std::set<compiler::EndpointName>> by_node_;
+  std::map<compiler::EndpointName, k8s::Pod> given_;  // what the compiler has now
+};
+
+}  // namespace netfence::distribution

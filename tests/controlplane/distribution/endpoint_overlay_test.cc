@@ -1,0 +1,74 @@
+#include "controlplane/distribution/endpoint_overlay.h"
+
+#include <gtest/gtest.h>
+
+namespace netfence::distribution {
+namespace {
+
+k8s::Pod ApiPod(std::string name, std::string node, std::vector<std::string> ips, bool host = false) {
+  k8s::Pod p;
+  p.meta.ns = "shop";
+  p.meta.name = std::move(name);
+  p.node_name = std::move(node);
+  p.pod_ips = std::move(ips);
+  p.host_network = host;
+  return p;
+}
+
+const k8s::Pod& PodOf(const source::Event& e) { return std::get<k8s::Pod>(e.object); }
+
+TEST(EndpointOverlayTest, ARegisteredPodRunsWhereAndWithTheAddressesItsAgentSays) {
+  EndpointOverlay o;
+  auto out = o.OnSourceEvents({{source::Op::kUpsert, ApiPod("web", "n1", {})}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(PodOf(out[0]).pod_ips.empty());  // scheduled, no address yet: no endpoint
+
+  out = o.SetRegistrations("n1", {{"shop", "web", {*IpAddr::Parse("10.1.0.5")}}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(PodOf(out[0]).pod_ips, std::vector<std::string>{"10.1.0.5"});
+  EXPECT_EQ(PodOf(out[0]).node_name, "n1");
+  EXPECT_TRUE(o.Unknown("n1").empty());
+
+  // The kubelet reports the address later: the compiler's pod does not change.
+  out = o.OnSourceEvents({{source::Op::kUpsert, ApiPod("web", "n1", {"10.1.0.5"})}});
+  EXPECT_TRUE(out.empty());
+
+  // The agent unregisters (CNI DEL): the API's view is back.
+  out = o.SetRegistrations("n1", {});
+  EXPECT_TRUE(out.empty());  // equal to what the compiler has
+  out = o.OnSourceEvents({{source::Op::kDelete, ApiPod("web", "n1", {"10.1.0.5"})}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].op, source::Op::kDelete);
+}
+
+TEST(EndpointOverlayTest, RegistrationsOfPodsThatAreNoEndpointAreUnknown) {
+  EndpointOverlay o;
+  o.OnSourceEvents({{source::Op::kUpsert, ApiPod("host", "n1", {"192.168.0.1"}, true)}});
+  auto out = o.SetRegistrations("n1", {{"shop", "ghost", {*IpAddr::Parse("10.1.0.9")}},
+                                       {"shop", "host", {*IpAddr::Parse("10.1.0.8")}}});
+  EXPECT_TRUE(out.empty());  // nothing to compile for either
+  auto unknown = o.Unknown("n1");
+  ASSERT_EQ(unknown.size(), 2u);
+  EXPECT_EQ(unknown[0].second, "ghost");
+  EXPECT_EQ(unknown[1].second, "host");
+
+  // The pod object arrives: known now, compiled with the registered address.
+  out = o.OnSourceEvents({{source::Op::kUpsert, ApiPod("ghost", "n1", {})}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(PodOf(out[0]).pod_ips, std::vector<std::string>{"10.1.0.9"});
+  EXPECT_EQ(o.Unknown("n1").size(), 1u);
+}
+
+TEST(EndpointOverlayTest, TwoNodesClaimingOnePodTheScheduledNodeWins) {
+  EndpointOverlay o;
+  o.OnSourceEvents({{source::Op::kUpsert, ApiPod("web", "n2", {})}});
+  o.SetRegistrations("n1", {{"shop", "web", {*IpAddr::Parse("10.1.0.1")}}});
+  auto out = o.SetRegistrations("n2", {{"shop", "web", {*IpAddr::Parse("10.2.0.1")}}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(PodOf(out[0]).node_name, "n2");
+  EXPECT_EQ(PodOf(out[0]).pod_ips, std::vector<std::string>{"10.2.0.1"});
+  EXPECT_EQ(o.Nodes(), (std::set<std::string>{"n1", "n2"}));
+}
+
+}  // namespace
+}  // namespace netfence::distribution
