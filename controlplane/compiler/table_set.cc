@@ -148,6 +148,22 @@ v1::RuleTables Assemble(const TableSet& set, uint64_t generation, std::span<cons
   return out;
 }
 
+v1::NodeUpdate SnapshotOf(const TableSet& set, uint64_t generation, uint64_t endpoints_sequence) {
+  v1::NodeUpdate u;
+  u.set_snapshot(true);
+  u.set_generation(generation);
+  u.set_endpoints_sequence(endpoints_sequence);
+  for (const auto& [id, i] : set.identities) *u.add_identities() = i;
+  for (const auto& [ip, e] : set.ipcache) *u.add_ipcache() = e;
+  for (const auto& [id, t] : set.tables) {
+    auto* unit = u.add_tables();
+    unit->set_id(id);
+    *unit->mutable_table() = t;
+  }
+  for (const auto& [name, e] : set.endpoints) *u.add_endpoints() = e;
+  return u;
+}
+
 Status ApplyUpdate(const v1::NodeUpdate& u, uint64_t held_generation, TableSet* set) {
   if (!u.snapshot() && u.base_generation() != held_generation) {
     return Status::Error("update " + std::to_string(u.generation()) + " applies on generation " +

@@ -41,6 +41,9 @@ v1::RuleTables Assemble(const TableSet& set, uint64_t generation, std::span<cons
 // unknown keys add, removals of unknown keys are ignored.
 Status ApplyUpdate(const v1::NodeUpdate& update, uint64_t held_generation, TableSet* set);
 
+// The whole set as a snapshot update of `generation` (what an agent persists).
+v1::NodeUpdate SnapshotOf(const TableSet& set, uint64_t generation, uint64_t endpoints_sequence = 0);
+
 // The 16 bytes of an address as a proto `bytes` value and back (nullopt unless 16 bytes).
 std::string AddrBytes(const IpAddr& a);
 std::optional<IpAddr> AddrFromBytes(const std::string& b);

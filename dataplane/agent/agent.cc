@@ -1,8 +1,10 @@
 #include "dataplane/agent/agent.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
-#include "dataplane/agent/node_tables.h"
 #include "dataplane/common/netdev.h"
 
 namespace netfence::agent {
@@ -13,12 +15,61 @@ std::optional<IpAddr> HostAddress(const std::string& cidr) {
   return IpAddr::Parse(std::string_view(cidr).substr(0, cidr.find('/')));
 }
 
+uint64_t UnixMicros() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+Status WriteAtomically(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) return Status::Error("writing " + tmp + " failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Status::Error("renaming " + tmp + ": " + ec.message());
+  return Status::Ok();
+}
+
 }  // namespace
 
-Agent::Agent(AgentOptions options, std::unique_ptr<xdp::XdpProgram> fast_path, Log info, Log warn)
-    : options_(std::move(options)), fast_path_(std::move(fast_path)), info_(std::move(info)), warn_(std::move(warn)),
-      registry_(options_.state_dir + "/endpoints.json") {
-  next_generation_ = fast_path_->live_generation() + 1;  // continue after a restart
+Agent::Agent(boost::asio::io_context& io, AgentOptions options, std::unique_ptr<xdp::XdpProgram> fast_path,
+             std::unique_ptr<TableSource> source, Log info, Log warn)
+    : io_(io), options_(std::move(options)), fast_path_(std::move(fast_path)), source_(std::move(source)),
+      info_(std::move(info)), warn_(std::move(warn)), registry_(options_.state_dir + "/endpoints.json"),
+      report_sequence_(UnixMicros()) {}
+
+Agent::~Agent() = default;
+
+Status Agent::LoadView() {
+  const std::string path = options_.state_dir + "/view.pb";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Ok();  // a first start: nothing enforced before
+  std::stringstream ss;
+  ss << in.rdbuf();
+  v1::NodeUpdate snapshot;
+  if (!snapshot.ParseFromString(ss.str()) || !snapshot.snapshot()) {
+    warn_(path + " is not a node view snapshot: ignored, waiting for the table source");
+    return Status::Ok();
+  }
+  compiler::TableSet set;
+  if (Status s = compiler::ApplyUpdate(snapshot, 0, &set); !s.ok()) {
+    warn_(path + ": " + s.message() + ": ignored");
+    return Status::Ok();
+  }
+  if (fast_path_->live_generation() != snapshot.generation()) {
+    // The maps hold another generation (or none): enforce the last good view now, before
+    // the source answers.
+    if (Status s = MakeLive(set, snapshot.generation()); !s.ok()) return s;
+    info_("enforcing the persisted view, generation " + std::to_string(snapshot.generation()));
+  }
+  view_ = std::move(set);
+  view_generation_ = snapshot.generation();
+  seen_sequence_ = snapshot.endpoints_sequence();
+  return Status::Ok();
 }
 
 Status Agent::Start() {
@@ -36,6 +87,7 @@ Status Agent::Start() {
   if (!gone.empty()) {
     if (Status s = registry_.Save(); !s.ok()) return s;
   }
+  if (Status s = LoadView(); !s.ok()) return s;
   for (const std::string& name : options_.uplinks) {
     auto index = netdev::IfIndex(name);
     if (!index.ok()) return Status::Error("--uplink: " + index.status().message());
@@ -43,46 +95,66 @@ Status Agent::Start() {
     auto mode = fast_path_->Attach(*index, options_.attach_mode);
     if (!mode.ok()) return Status::Error("--uplink " + name + ": " + mode.status().message());
   }
+  if (view_generation_ != 0) PlugRegistered();
   info_("registry: " + std::to_string(registry_.records().size()) + " endpoints; uplinks: " +
-        std::to_string(options_.uplinks.size()));
-  return Status::Ok();
+        std::to_string(options_.uplinks.size()) + "; tables from " + source_->Describe());
+  return source_->Start(view_generation_, Report(), [this](v1::NodeUpdate u) { OnUpdate(std::move(u)); });
 }
 
-Status Agent::SetClusterState(const k8s::ClusterState& state) {
-  std::optional<k8s::ClusterState> previous = std::move(state_);
-  state_ = state;
-  if (Status s = Reprogram(); !s.ok()) {
-    state_ = std::move(previous);
-    return s;
-  }
-  if (!plugged_existing_) {
-    plugged_existing_ = true;
-    for (const auto& [key, r] : registry_.records()) {
-      if (Status s = Plug(r); !s.ok()) warn_("endpoint " + r.pod_key() + ": " + s.message());
-    }
+Status Agent::MakeLive(const compiler::TableSet& set, uint64_t generation) {
+  v1::RuleTables tables = compiler::Assemble(set, generation);
+  if (Status s = fast_path_->Program(tables); !s.ok()) return s;
+  const std::string bytes = compiler::SnapshotOf(set, generation, seen_sequence_).SerializeAsString();
+  if (Status s = WriteAtomically(options_.state_dir + "/view.pb", bytes); !s.ok()) {
+    warn_("persisting the view: " + s.message() + " (a restart would wait for the table source)");
   }
   return Status::Ok();
 }
 
-Status Agent::Reprogram() {
-  if (!state_) return Status::Error("no cluster state yet");
-  NodeTables node = CompileNodeTables(*state_, options_.node, registry_, next_generation_);
-  for (const std::string& pod : node.unknown_pods) {
-    warn_("endpoint " + pod + " is registered but not in the cluster state: it is enforced as an unknown address");
+void Agent::OnUpdate(v1::NodeUpdate u) {
+  if (!u.snapshot() && u.base_generation() != view_generation_) {
+    source_->Resync("holding generation " + std::to_string(view_generation_) + ", got a delta for " +
+                    std::to_string(u.base_generation()));
+    return;
   }
-  if (Status s = fast_path_->Program(node.tables); !s.ok()) return s;
-  ++next_generation_;
-  live_endpoints_.clear();
-  for (const v1::Endpoint& e : node.tables.endpoints()) live_endpoints_.push_back(e.namespace_() + "/" + e.name());
-  std::sort(live_endpoints_.begin(), live_endpoints_.end());
-  info_("generation " + std::to_string(node.tables.generation()) + " live: " +
-        std::to_string(node.tables.endpoints_size()) + " local endpoints, " +
-        std::to_string(node.tables.stats().rules()) + " rule bits");
-  return Status::Ok();
+  compiler::TableSet next = view_;
+  if (Status s = compiler::ApplyUpdate(u, view_generation_, &next); !s.ok()) {
+    warn_("update " + std::to_string(u.generation()) + ": " + s.message());
+    source_->Ack(u.generation(), false, s.message());
+    source_->Resync(s.message());
+    return;
+  }
+  const uint64_t sequence_before = seen_sequence_;
+  seen_sequence_ = u.endpoints_sequence();
+  if (Status s = MakeLive(next, u.generation()); !s.ok()) {
+    seen_sequence_ = sequence_before;
+    warn_("generation " + std::to_string(u.generation()) + " refused, generation " +
+          std::to_string(view_generation_) + " stays live: " + s.message());
+    source_->Ack(u.generation(), false, s.message());
+    return;
+  }
+  view_ = std::move(next);
+  view_generation_ = u.generation();
+  unknown_.clear();
+  for (const auto& k : u.unknown_registered()) unknown_.insert({k.namespace_(), k.name()});
+  source_->Ack(u.generation(), true, "");
+  info_("generation " + std::to_string(u.generation()) + " live (" + (u.snapshot() ? "snapshot" : "delta") + "): " +
+        std::to_string(view_.endpoints.size()) + " local endpoints, " + std::to_string(view_.tables.size()) +
+        " tables, " + std::to_string(view_.ipcache.size()) + " addresses");
+  if (!plugged_registered_) PlugRegistered();
+  ResolvePendingAdds(u);
 }
 
-bool Agent::IsLocalEndpoint(const std::string& pod_key) const {
-  return std::binary_search(live_endpoints_.begin(), live_endpoints_.end(), pod_key);
+bool Agent::IsLocalEndpoint(const std::string& ns, const std::string& name) const {
+  auto it = view_.endpoints.find({ns, name});
+  return it != view_.endpoints.end() && it->second.node() == options_.node;
+}
+
+void Agent::PlugRegistered() {
+  plugged_registered_ = true;
+  for (const auto& [key, r] : registry_.records()) {
+    if (Status s = Plug(r); !s.ok()) warn_("endpoint " + r.pod_key() + ": " + s.message());
+  }
 }
 
 Status Agent::Plug(const EndpointRecord& r) {
@@ -101,6 +173,23 @@ void Agent::Unplug(const EndpointRecord& r) {
   (void)fast_path_->Unbind(r.ifindex);
 }
 
+v1::EndpointReport Agent::Report() {
+  v1::EndpointReport report;
+  report.set_sequence(report_sequence_);
+  for (const auto& [key, r] : registry_.records()) {
+    auto* e = report.add_endpoints();
+    e->set_namespace_(r.pod_namespace);
+    e->set_name(r.pod_name);
+    for (const IpAddr& ip : r.ips) e->add_ips(compiler::AddrBytes(ip));
+  }
+  return report;
+}
+
+void Agent::SendReport() {
+  ++report_sequence_;
+  source_->ReportEndpoints(Report());
+}
+
 Response Agent::Refuse(int code, std::string message) const {
   Response r;
   r.ok = false;
@@ -110,30 +199,35 @@ Response Agent::Refuse(int code, std::string message) const {
   return r;
 }
 
-Response Agent::Handle(const Request& request) {
-  if (request.op == "add") return Add(request);
-  if (request.op == "del") return Del(request);
-  if (request.op == "check") return Check(request);
-  if (request.op == "gc") return Gc(request);
-  if (request.op == "status") {
-    if (!ready()) return Refuse(kNotEnforced, "the agent has no tables yet (node " + options_.node + ")");
-    Response r;
-    r.ok = true;
-    r.generation = live_generation();
-    r.message = "node " + options_.node + ": generation " + std::to_string(r.generation) + " live, " +
-                std::to_string(registry_.records().size()) + " endpoints";
-    return r;
-  }
-  return Refuse(kBadRequest, "unknown op '" + request.op + "' (add, del, check, status, gc)");
+void Agent::Handle(const Request& request, Reply reply) {
+  if (request.op == "add") return Add(request, std::move(reply));
+  if (request.op == "del") return reply(Del(request));
+  if (request.op == "check") return reply(Check(request));
+  if (request.op == "gc") return reply(Gc(request));
+  if (request.op == "status") return reply(StatusOf());
+  reply(Refuse(kBadRequest, "unknown op '" + request.op + "' (add, del, check, status, gc)"));
 }
 
-Response Agent::Add(const Request& q) {
+Response Agent::StatusOf() const {
+  const std::string from = source_->Describe() + (source_->connected() ? "" : " (not connected)");
+  if (!ready()) return Refuse(kNotEnforced, "node " + options_.node + ": no tables yet, waiting for " + from);
+  Response r;
+  r.ok = true;
+  r.generation = live_generation();
+  r.message = "node " + options_.node + ": generation " + std::to_string(r.generation) + " live, " +
+              std::to_string(registry_.records().size()) + " endpoints, tables from " + from;
+  return r;
+}
+
+void Agent::Add(const Request& q, Reply reply) {
   const std::string pod = q.pod_namespace + "/" + q.pod_name;
   if (q.container_id.empty() || q.ifname.empty() || q.pod_namespace.empty() || q.pod_name.empty()) {
-    return Refuse(kBadRequest, "add needs container_id, ifname, namespace and pod");
+    return reply(Refuse(kBadRequest, "add needs container_id, ifname, namespace and pod"));
   }
-  if (!state_) return Refuse(kCniTryAgainLater, "pod " + pod + ": the agent has no cluster state yet");
-
+  if (!ready()) {
+    return reply(Refuse(kCniTryAgainLater, "pod " + pod + ": the agent of node " + options_.node +
+                                               " has no tables yet (waiting for " + source_->Describe() + ")"));
+  }
   EndpointRecord r;
   r.attachment = {q.container_id, q.ifname};
   r.netns = q.netns;
@@ -147,44 +241,88 @@ Response Agent::Add(const Request& q) {
     }
   }
   if (r.host_interface.empty()) {
-    return Refuse(kNoHostInterface, "pod " + pod + ": none of the host-side interfaces of prevResult is a veth");
+    return reply(Refuse(kNoHostInterface, "pod " + pod + ": none of the host-side interfaces of prevResult is a veth"));
   }
   auto index = netdev::IfIndex(r.host_interface);
-  if (!index.ok()) return Refuse(kNoHostInterface, "pod " + pod + ": " + index.status().message());
+  if (!index.ok()) return reply(Refuse(kNoHostInterface, "pod " + pod + ": " + index.status().message()));
   r.ifindex = *index;
   for (const std::string& cidr : q.ips) {
     auto addr = HostAddress(cidr);
-    if (!addr) return Refuse(kBadRequest, "pod " + pod + ": bad address '" + cidr + "' in prevResult.ips");
+    if (!addr) return reply(Refuse(kBadRequest, "pod " + pod + ": bad address '" + cidr + "' in prevResult.ips"));
     r.ips.push_back(*addr);
   }
-  bool known = std::any_of(state_->pods.begin(), state_->pods.end(), [&](const k8s::Pod& p) {
-    return p.key() == pod && !p.host_network;
-  });
-  if (!known) {
-    return Refuse(kUnknownPod, "pod " + pod + " is not in the cluster state of node " + options_.node +
-                                   " (generation " + std::to_string(live_generation()) + "): it stays unplugged");
-  }
 
-  std::optional<EndpointRecord> previous;
-  if (const EndpointRecord* old = registry_.Find(r.attachment)) previous = *old;
+  // Register, tell the source, and answer once a generation that reflects the registration
+  // is live (or says the pod is unknown), or the wait times out.
+  PendingAdd p;
+  p.record = r;
+  if (const EndpointRecord* old = registry_.Find(r.attachment)) p.previous = *old;
   registry_.Put(r);
-  Status s = Reprogram();
-  if (s.ok()) s = Plug(r);
-  if (s.ok()) s = registry_.Save();
-  if (!s.ok()) {
-    registry_.Remove(r.attachment);
-    if (previous) registry_.Put(*previous);
-    Unplug(r);
-    (void)Reprogram();
-    return Refuse(kProgrammingFailed, "pod " + pod + ": " + s.message());
+  SendReport();
+  p.sequence = report_sequence_;
+  p.reply = std::move(reply);
+  p.timer = std::make_unique<boost::asio::steady_timer>(io_, options_.add_timeout);
+  const uint64_t seq = p.sequence;
+  p.timer->async_wait([this, seq, pod](boost::system::error_code ec) {
+    if (ec) return;
+    FinishAdd(seq, Refuse(kCniTryAgainLater,
+                          "pod " + pod + ": no tables for it from " + source_->Describe() + " within " +
+                              std::to_string(options_.add_timeout.count() / 1000) + " s" +
+                              (source_->connected() ? "" : " (not connected)")));
+  });
+  pending_.emplace(seq, std::move(p));
+}
+
+void Agent::ResolvePendingAdds(const v1::NodeUpdate& u) {
+  std::vector<std::pair<uint64_t, Response>> done;
+  for (auto& [seq, p] : pending_) {
+    if (seq > u.endpoints_sequence()) continue;
+    const EndpointRecord& r = p.record;
+    const std::string gen = std::to_string(view_generation_);
+    if (IsLocalEndpoint(r.pod_namespace, r.pod_name)) {
+      Status s = Plug(r);
+      if (s.ok()) s = registry_.Save();
+      if (!s.ok()) {
+        done.emplace_back(seq, Refuse(kProgrammingFailed, "pod " + r.pod_key() + ": " + s.message()));
+        continue;
+      }
+      info_("plugged " + r.pod_key() + " on " + r.host_interface + " (container " +
+            r.attachment.container_id.substr(0, 12) + ") at generation " + gen);
+      Response ok;
+      ok.ok = true;
+      ok.generation = live_generation();
+      ok.host_interface = r.host_interface;
+      ok.message = "pod " + r.pod_key() + " enforced at generation " + gen;
+      done.emplace_back(seq, ok);
+    } else if (unknown_.contains({r.pod_namespace, r.pod_name})) {
+      done.emplace_back(seq, Refuse(kUnknownPod, "pod " + r.pod_key() + " is not in the cluster state of node " +
+                                                     options_.node + " (generation " + gen +
+                                                     "), or is host-network or finished: it stays unplugged"));
+    } else {
+      done.emplace_back(seq, Refuse(kUnknownPod, "pod " + r.pod_key() + " has no tables on node " + options_.node +
+                                                     " at generation " + gen + ": it stays unplugged"));
+    }
   }
-  info_("plugged " + pod + " on " + r.host_interface + " (container " + q.container_id.substr(0, 12) + ")");
-  Response ok;
-  ok.ok = true;
-  ok.generation = live_generation();
-  ok.host_interface = r.host_interface;
-  ok.message = "pod " + pod + " enforced at generation " + std::to_string(ok.generation);
-  return ok;
+  for (auto& [seq, response] : done) FinishAdd(seq, std::move(response));
+}
+
+void Agent::FinishAdd(uint64_t seq, Response response) {
+  auto it = pending_.find(seq);
+  if (it == pending_.end()) return;
+  PendingAdd p = std::move(it->second);
+  pending_.erase(it);
+  p.timer->cancel();
+  if (!response.ok) {
+    const EndpointRecord* now = registry_.Find(p.record.attachment);
+    if (now != nullptr && now->ifindex == p.record.ifindex) {
+      registry_.Remove(p.record.attachment);
+      if (p.previous) registry_.Put(*p.previous);
+      Unplug(p.record);
+      SendReport();
+    }
+    warn_(response.message);
+  }
+  p.reply(std::move(response));
 }
 
 Response Agent::Del(const Request& q) {
@@ -200,7 +338,7 @@ Response Agent::Del(const Request& q) {
   registry_.Remove(r.attachment);
   Unplug(r);
   if (Status s = registry_.Save(); !s.ok()) warn_(s.message());
-  if (Status s = Reprogram(); !s.ok()) warn_("after deleting " + r.pod_key() + ": " + s.message());
+  SendReport();
   info_("unplugged " + r.pod_key() + " from " + r.host_interface);
   ok.generation = live_generation();
   ok.message = "pod " + r.pod_key() + " unplugged";
@@ -217,9 +355,9 @@ Response Agent::Check(const Request& q) {
   if (!fast_path_->IsAttached(r->ifindex)) {
     return Refuse(kNotEnforced, "pod " + r->pod_key() + ": the XDP program is not attached to " + r->host_interface);
   }
-  if (!IsLocalEndpoint(r->pod_key())) {
+  if (!IsLocalEndpoint(r->pod_namespace, r->pod_name)) {
     return Refuse(kNotEnforced, "pod " + r->pod_key() + " has no tables at generation " +
-                                    std::to_string(live_generation()));
+                                    std::to_string(view_generation_));
   }
   Response ok;
   ok.ok = true;
@@ -240,7 +378,7 @@ Response Agent::Gc(const Request& q) {
   }
   if (!stale.empty()) {
     if (Status s = registry_.Save(); !s.ok()) warn_(s.message());
-    if (Status s = Reprogram(); !s.ok()) warn_("after gc: " + s.message());
+    SendReport();
   }
   Response ok;
   ok.ok = true;
@@ -250,6 +388,7 @@ Response Agent::Gc(const Request& q) {
 }
 
 Status Agent::Uninstall() {
+  if (Status s = registry_.Load(); !s.ok()) return s;
   // Take over first (an earlier agent's program instance may be the one attached), then remove.
   for (const auto& [key, r] : registry_.records()) {
     if (auto index = netdev::IfIndex(r.host_interface); index.ok() && *index == r.ifindex) {
@@ -265,6 +404,8 @@ Status Agent::Uninstall() {
     (void)fast_path_->Unbind(*index);
   }
   while (!registry_.records().empty()) registry_.Remove(registry_.records().begin()->second.attachment);
+  std::error_code ec;
+  std::filesystem::remove(options_.state_dir + "/view.pb", ec);
   return registry_.Save();
 }
 

@@ -1,77 +1,117 @@
-// The node agent's core: the endpoint registry, the node's tables and the fast path, driven
-// from one thread (the agent's event loop). The CNI plugin's requests (protocol.h) and table
-// sources (manifest directory; the controller's stream) call in here.
+// The node agent's core: the endpoint registry, the node's view of the compiled tables and the
+// fast path, driven from one thread (the agent's event loop). The CNI plugin's requests
+// (protocol.h) and the table source's updates (table_source.h) call in here.
+//
+// Updates: each one is applied to a copy of the node view, assembled into one RuleTables and
+// made live at once by the fast path; only then is it acked, persisted (state_dir/view.pb,
+// so that a restarted agent knows what it enforces before the source answers) and taken as
+// the new view. A delta for another base than the view's asks the source for a snapshot.
 //
 // What "protected from the first packet" means here: Add() answers only after the pod's
-// tables are live, its host-side veth is bound to its addresses (anti-spoofing) and the XDP
+// tables are live (a generation that reflects its registration lists it as a local
+// endpoint), its host-side veth is bound to its addresses (anti-spoofing) and the XDP
 // program (RX) and TC program (node -> pod) are attached to it. Until the plugin gets that
 // answer the pod's sandbox has no running container; if Add() fails the plugin sets the veth
 // down (fail closed) and the runtime tears the sandbox down.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
-#include "controlplane/k8s/model.h"
+#include "controlplane/compiler/table_set.h"
 #include "dataplane/agent/protocol.h"
 #include "dataplane/agent/registry.h"
+#include "dataplane/agent/table_source.h"
 #include "dataplane/xdp/xdp_program.h"
 
 namespace netfence::agent {
 
 struct AgentOptions {
-  std::string node;                       // this node's name (pods' spec.nodeName)
-  std::string state_dir = "/run/netfence";  // endpoints.json lives here
-  std::vector<std::string> uplinks;       // interfaces towards other nodes (ingress only)
+  std::string node;                         // this node's name (pods' spec.nodeName)
+  std::string state_dir = "/run/netfence";  // endpoints.json and view.pb live here
+  std::vector<std::string> uplinks;         // interfaces towards other nodes (ingress only)
   xdp::AttachMode attach_mode = xdp::AttachMode::kNativeOrGeneric;
+  std::chrono::milliseconds add_timeout{20000};  // ADD waits this long for its tables
 };
 
 class Agent {
  public:
   using Log = std::function<void(const std::string&)>;
-  Agent(AgentOptions options, std::unique_ptr<xdp::XdpProgram> fast_path, Log info, Log warn);
+  using Reply = std::function<void(Response)>;
+  Agent(boost::asio::io_context& io, AgentOptions options, std::unique_ptr<xdp::XdpProgram> fast_path,
+        std::unique_ptr<TableSource> source, Log info, Log warn);
+  ~Agent();
 
-  // Loads the registry, forgets endpoints whose veth is gone (deleted while the agent was
-  // away), binds and attaches the uplinks. Call before the first SetClusterState.
+  // Loads the registry (forgetting endpoints whose veth is gone) and the persisted view
+  // (programming it if the fast path holds another generation), binds and attaches the
+  // uplinks, plugs the registered endpoints, and starts the table source.
   Status Start();
-  // A new cluster state from the table source: compiles the node's tables and programs them;
-  // on the first call also re-attaches every registered endpoint (a restart's takeover).
-  // On error the live tables stay.
-  Status SetClusterState(const k8s::ClusterState& state);
-  // One request of the CNI plugin.
-  Response Handle(const Request& request);
-  // Detaches from every endpoint and uplink, forgets the registry (netfence-agent --uninstall).
+  // One request of the CNI plugin; `reply` is called once, maybe later (add waits for its
+  // tables), always on the agent's thread.
+  void Handle(const Request& request, Reply reply);
+  // Detaches from every endpoint and uplink, forgets the registry and the view
+  // (netfence-agent --uninstall; no table source needed, Start() not called).
   Status Uninstall();
 
   uint64_t live_generation() const { return fast_path_->live_generation(); }
-  bool ready() const { return state_.has_value() && live_generation() != 0; }
+  bool ready() const { return view_generation_ != 0 && live_generation() != 0; }
   xdp::XdpProgram& fast_path() { return *fast_path_; }
+  const compiler::TableSet& view() const { return view_; }
+  uint64_t view_generation() const { return view_generation_; }
+  const TableSource& source() const { return *source_; }
 
  private:
-  Response Add(const Request& request);
+  struct PendingAdd {
+    EndpointRecord record;
+    std::optional<EndpointRecord> previous;
+    uint64_t sequence;
+    Reply reply;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
+
+  void OnUpdate(v1::NodeUpdate update);
+  // Makes `set` live as `generation`: assembles, programs, persists.
+  Status MakeLive(const compiler::TableSet& set, uint64_t generation);
+  void ResolvePendingAdds(const v1::NodeUpdate& update);
+  void FinishAdd(uint64_t sequence, Response response);
+  v1::EndpointReport Report();
+  void SendReport();
+
+  void Add(const Request& request, Reply reply);
   Response Del(const Request& request);
   Response Check(const Request& request);
   Response Gc(const Request& request);
+  Response StatusOf() const;
   Response Refuse(int code, std::string message) const;
-  // Compiles the node's tables for the current state and registry and makes them live.
-  Status Reprogram();
   // Binds, attaches XDP and TC egress to a registered endpoint's veth.
   Status Plug(const EndpointRecord& record);
   void Unplug(const EndpointRecord& record);
-  bool IsLocalEndpoint(const std::string& pod_key) const;
+  void PlugRegistered();
+  Status LoadView();
+  bool IsLocalEndpoint(const std::string& ns, const std::string& name) const;
 
+  boost::asio::io_context& io_;
   AgentOptions options_;
   std::unique_ptr<xdp::XdpProgram> fast_path_;
+  std::unique_ptr<TableSource> source_;
   Log info_, warn_;
   Registry registry_;
-  std::optional<k8s::ClusterState> state_;
-  bool plugged_existing_ = false;
-  uint64_t next_generation_ = 1;
-  std::vector<std::string> live_endpoints_;  // "ns/name" of the live tables' endpoints, sorted
+  compiler::TableSet view_;
+  uint64_t view_generation_ = 0;
+  bool plugged_registered_ = false;
+  uint64_t report_sequence_;
+  uint64_t seen_sequence_ = 0;  // the report sequence the live generation reflects
+  std::map<uint64_t, PendingAdd> pending_;
+  std::set<compiler::EndpointName> unknown_;  // registered pods the cluster does not have
 };
 
 }  // namespace netfence::agent

@@ -1,6 +1,6 @@
 // netfence-agent: the node agent. Owns this node's XDP program and maps, serves the CNI plugin
-// on a unix socket, and programs the node's tables from a table source (the manifest
-// directory today; the controller's gRPC stream with the controller).
+// on a unix socket, and programs the node's tables from a table source: the controller's
+// gRPC stream (--controller), or an embedded compiler over a manifest directory (--manifests).
 #include <fcntl.h>
 #include <sched.h>
 #include <spdlog/spdlog.h>
@@ -16,7 +16,7 @@
 #include <filesystem>
 
 #include "dataplane/agent/agent.h"
-#include "dataplane/agent/manifest_source.h"
+#include "dataplane/agent/table_source.h"
 #include "dataplane/agent/server.h"
 #include "dataplane/common/unique_fd.h"
 
@@ -27,6 +27,9 @@ using namespace netfence;
 struct Flags {
   std::string node;
   std::string manifests;
+  std::string controller;
+  std::string tls_cert, tls_key, tls_ca, tls_server_name;
+  bool plaintext = false;
   std::vector<std::string> uplinks;
   std::string socket = agent::kDefaultSocket;
   std::string state_dir = "/run/netfence";
@@ -81,14 +84,10 @@ int Run(const Flags& f) {
                                                      : xdp::AttachMode::kNativeOrGeneric;
   auto info = [](const std::string& m) { spdlog::info("{}", m); };
   auto warn = [](const std::string& m) { spdlog::warn("{}", m); };
-  auto agent = std::make_unique<agent::Agent>(options, std::move(program).value(), info, warn);
-  if (Status s = agent->Start(); !s.ok()) {
-    spdlog::error("{}", s.message());
-    return 1;
-  }
+  boost::asio::io_context io;
   if (f.uninstall) {
-    Status s = agent->Uninstall();
-    agent.reset();
+    agent::Agent a(io, options, std::move(program).value(), nullptr, info, warn);
+    Status s = a.Uninstall();
     Unpin(f.bpffs);
     std::filesystem::remove(f.state_dir + "/endpoints.json", ec);
     if (!s.ok()) spdlog::error("{}", s.message());
@@ -96,21 +95,31 @@ int Run(const Flags& f) {
     return s.ok() ? 0 : 1;
   }
 
-  boost::asio::io_context io;
-  agent::ManifestSource source(
-      io, f.manifests,
-      [&](const k8s::ClusterState& state, const std::string& summary) {
-        spdlog::info("{}", summary);
-        if (Status s = agent->SetClusterState(state); !s.ok()) {
-          spdlog::error("programming the tables failed, the last good ones stay live: {}", s.message());
-        }
-      },
-      warn);
-  if (Status s = source.Start(); !s.ok()) {
+  std::unique_ptr<agent::TableSource> source;
+  if (!f.controller.empty()) {
+    auto creds = agent::ClientCredentials(f.tls_cert, f.tls_key, f.tls_ca, f.plaintext);
+    if (!creds.ok()) {
+      spdlog::error("{}", creds.status().message());
+      return 1;
+    }
+    agent::ControllerClientOptions co;
+    co.target = f.controller;
+    co.credentials = *creds;
+    co.tls_server_name = f.tls_server_name;
+    co.node = f.node;
+    co.agent = "netfence-agent 0.1.0 xdp";
+    source = agent::MakeRemoteTableSource(io, co, info);
+  } else {
+    source = agent::MakeLocalTableSource(io, f.manifests, f.node, info, warn);
+  }
+  auto agent = std::make_unique<agent::Agent>(io, options, std::move(program).value(), std::move(source), info, warn);
+  if (Status s = agent->Start(); !s.ok()) {
     spdlog::error("{}", s.message());
     return 1;
   }
-  agent::Server server(io, f.socket, [&](const agent::Request& r) { return agent->Handle(r); });
+  agent::Server server(io, f.socket, [&](const agent::Request& r, std::function<void(agent::Response)> reply) {
+    agent->Handle(r, std::move(reply));
+  });
   if (Status s = server.Start(); !s.ok()) {
     spdlog::error("{}", s.message());
     return 1;
@@ -135,10 +144,20 @@ int main(int argc, char** argv) {
   ::gethostname(host, sizeof(host) - 1);
   f.node = env_node != nullptr ? env_node : host;
   app.add_option("--node", f.node, "This node's name, as in the pods' spec.nodeName (default: $K8S_NODE_NAME, else the hostname)");
-  app.add_option("--manifests", f.manifests,
-                 "Directory of Namespace/Pod/NetworkPolicy manifests (YAML/JSON), compiled locally and re-read on change")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  auto* manifests = app.add_option("--manifests", f.manifests,
+                                   "Tables from this directory of Namespace/Pod/NetworkPolicy manifests (YAML/JSON), "
+                                   "compiled here and re-read on change (no controller needed)")
+                         ->check(CLI::ExistingDirectory);
+  auto* controller = app.add_option("--controller", f.controller,
+                                    "Tables from netfence-controller at HOST:PORT (or unix:PATH), over mTLS")
+                         ->excludes(manifests);
+  manifests->excludes(controller);
+  app.add_option("--tls-cert", f.tls_cert, "This agent's certificate (PEM); its common name must be the node name");
+  app.add_option("--tls-key", f.tls_key, "Its private key (PEM)");
+  app.add_option("--tls-ca", f.tls_ca, "The CA the controller's certificate must chain to (PEM)");
+  app.add_option("--tls-server-name", f.tls_server_name, "The name to check in the controller's certificate "
+                                                         "(default: the host of --controller)");
+  app.add_flag("--insecure-plaintext", f.plaintext, "Talk to the controller without TLS (tests, never production)");
   app.add_option("--uplink", f.uplinks, "Interface towards other nodes: ingress policy of local pods applies there (repeatable)");
   app.add_option("--socket", f.socket, "Unix socket the CNI plugin talks to (created 0600)")->capture_default_str();
   app.add_option("--state-dir", f.state_dir, "Endpoint registry directory (tmpfs: forgotten at reboot)")->capture_default_str();
@@ -154,16 +173,21 @@ int main(int argc, char** argv) {
   app.footer(
       "The agent leaves its programs attached when it exits: enforcement continues, and the next agent\n"
       "takes over the pinned maps (tables, connections, counters) without a gap.\n\n"
-      "Example (a node whose pods are in /etc/netfence/manifests, uplink eth1):\n"
+      "Examples:\n"
+      "  # from the controller, on a node whose uplink is eth1\n"
+      "  netfence-agent --node node-a --controller netfence-controller.kube-system:9443 \\\n"
+      "      --tls-cert /etc/netfence/tls/agent.crt --tls-key /etc/netfence/tls/agent.key \\\n"
+      "      --tls-ca /etc/netfence/tls/ca.crt --uplink eth1\n"
+      "  # standalone, from a manifest directory\n"
       "  netfence-agent --node node-a --manifests /etc/netfence/manifests --uplink eth1");
-  if (argc > 1 && std::string(argv[1]) == "--uninstall") {
-    // --uninstall needs no manifests.
-    app.get_option("--manifests")->required(false);
-  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (!f.uninstall && f.manifests.empty() && f.controller.empty()) {
+    std::fprintf(stderr, "netfence-agent: one of --controller HOST:PORT or --manifests DIR is required\n");
+    return 2;
   }
   spdlog::set_level(spdlog::level::from_str(f.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ netfence-agent: %v");

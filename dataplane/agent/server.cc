@@ -26,30 +26,36 @@ struct Connection : std::enable_shared_from_this<Connection> {
   void Start() {
     auto self = shared_from_this();
     asio::async_read_until(socket, buffer, '\n', [self](boost::system::error_code ec, size_t) {
-      Response response;
       if (ec) {
         if (ec == asio::error::eof || ec == asio::error::operation_aborted) return;
+        Response response;
         response.code = kBadRequest;
         response.message = "reading the request: " + ec.message();
-      } else {
-        std::istream in(&self->buffer);
-        std::string line;
-        std::getline(in, line);
-        auto j = nlohmann::json::parse(line, nullptr, false);
-        auto request = j.is_discarded() ? StatusOr<Request>(Status::Error("the request is not JSON"))
-                                        : RequestFromJson(j);
-        if (request.ok()) {
-          response = self->handler(*request);
-        } else {
-          response.code = kBadRequest;
-          response.message = request.status().message();
-        }
+        self->Answer(response);
+        return;
       }
-      self->out = ToJson(response).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-      asio::async_write(self->socket, asio::buffer(self->out), [self](boost::system::error_code, size_t) {
-        boost::system::error_code ignored;
-        self->socket.shutdown(stream::socket::shutdown_both, ignored);
-      });
+      std::istream in(&self->buffer);
+      std::string line;
+      std::getline(in, line);
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      auto request = j.is_discarded() ? StatusOr<Request>(Status::Error("the request is not JSON")) : RequestFromJson(j);
+      if (!request.ok()) {
+        Response response;
+        response.code = kBadRequest;
+        response.message = request.status().message();
+        self->Answer(response);
+        return;
+      }
+      self->handler(*request, [self](Response response) { self->Answer(response); });
+    });
+  }
+
+  void Answer(const Response& response) {
+    auto self = shared_from_this();
+    out = ToJson(response).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    asio::async_write(socket, asio::buffer(out), [self](boost::system::error_code, size_t) {
+      boost::system::error_code ignored;
+      self->socket.shutdown(stream::socket::shutdown_both, ignored);
     });
   }
 

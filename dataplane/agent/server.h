@@ -14,7 +14,8 @@ namespace netfence::agent {
 
 class Server {
  public:
-  using Handler = std::function<Response(const Request&)>;
+  // Called on the event loop; answers through `reply` (once, maybe later).
+  using Handler = std::function<void(const Request&, std::function<void(Response)> reply)>;
   Server(boost::asio::io_context& io, std::string path, Handler handler);
   ~Server();
 

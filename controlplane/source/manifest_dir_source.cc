@@ -1,4 +1,4 @@
-#include "dataplane/agent/manifest_source.h"
+#include "controlplane/source/manifest_dir_source.h"
 
 #include <sys/inotify.h>
 
@@ -6,11 +6,11 @@
 #include <cstring>
 #include <filesystem>
 
-namespace netfence::agent {
+namespace netfence::source {
 namespace {
 
 std::string Key(const std::string& kind, const std::string& ns, const std::string& name) {
-  return kind + " " + (ns.empty() ? name : ns + "/" + name);
+  return ObjectKey(kind, ns, name);
 }
 
 template <typename T>
@@ -66,13 +66,13 @@ k8s::LoadResult MergeWithLastGood(k8s::LoadResult fresh, const k8s::LoadResult* 
   return fresh;
 }
 
-ManifestSource::ManifestSource(boost::asio::io_context& io, std::string dir, OnState on_state, Log warn)
-    : io_(io), dir_(std::move(dir)), on_state_(std::move(on_state)), warn_(std::move(warn)), inotify_(io),
-      debounce_(io) {}
+ManifestDirSource::ManifestDirSource(boost::asio::io_context& io, std::string dir, Log info)
+    : io_(io), dir_(std::move(dir)), info_(std::move(info)), inotify_(io), debounce_(io) {}
 
-ManifestSource::~ManifestSource() = default;
+ManifestDirSource::~ManifestDirSource() = default;
 
-Status ManifestSource::Start() {
+Status ManifestDirSource::Start(Observer* observer) {
+  observer_ = observer;
   std::error_code ec;
   if (!std::filesystem::is_directory(dir_, ec)) return Status::Error("--manifests " + dir_ + ": not a directory");
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -84,7 +84,7 @@ Status ManifestSource::Start() {
   return Status::Ok();
 }
 
-void ManifestSource::Watch() {
+void ManifestDirSource::Watch() {
   constexpr uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_DELETE_SELF |
                              IN_MOVE_SELF | IN_ONLYDIR;
   std::vector<std::string> dirs = {dir_};
@@ -96,18 +96,18 @@ void ManifestSource::Watch() {
   for (const std::string& d : dirs) {
     int wd = ::inotify_add_watch(inotify_.native_handle(), d.c_str(), kMask);
     if (wd < 0) {
-      warn_("cannot watch " + d + ": " + std::strerror(errno));
+      if (info_) info_("cannot watch " + d + ": " + std::strerror(errno));
       continue;
     }
     watches_[wd] = d;
   }
 }
 
-void ManifestSource::ReadEvents() {
+void ManifestDirSource::ReadEvents() {
   inotify_.async_read_some(boost::asio::buffer(buffer_), [this](boost::system::error_code ec, size_t) {
     if (ec == boost::asio::error::operation_aborted) return;
     if (ec) {
-      warn_("inotify on " + dir_ + ": " + ec.message());
+      if (info_) info_("inotify on " + dir_ + ": " + ec.message() + " (no longer watched)");
       return;
     }
     // Which files changed does not matter: the directory is re-read as a whole.
@@ -119,20 +119,29 @@ void ManifestSource::ReadEvents() {
   });
 }
 
-void ManifestSource::Reload() {
+void ManifestDirSource::Reload() {
   Watch();  // new subdirectories; inotify ignores duplicates
   k8s::LoadResult fresh = k8s::LoadManifestDir(dir_);
-  for (const k8s::ObjectError& e : fresh.errors) warn_("rejected: " + e.str());
+  const size_t rejected = fresh.errors.size();
+  for (const k8s::ObjectError& e : fresh.errors) observer_->OnRejected(e);
   std::vector<std::string> kept;
   k8s::LoadResult merged = MergeWithLastGood(std::move(fresh), have_good_ ? &good_ : nullptr, &kept);
-  for (const std::string& k : kept) warn_(k);
+  for (const std::string& k : kept) {
+    if (info_) info_(k);
+  }
   good_ = std::move(merged);
-  have_good_ = true;
-  std::string summary = dir_ + ": " + std::to_string(good_.state.namespaces.size()) + " namespaces, " +
-                        std::to_string(good_.state.pods.size()) + " pods, " +
-                        std::to_string(good_.state.policies.size()) + " policies, " +
-                        std::to_string(good_.errors.size()) + " rejected";
-  on_state_(good_.state, summary);
+  std::vector<Event> events = delivered_.Diff(good_.state);
+  delivered_.ApplyAll(events);
+  if (info_) {
+    info_(dir_ + ": " + std::to_string(good_.state.namespaces.size()) + " namespaces, " +
+          std::to_string(good_.state.pods.size()) + " pods, " + std::to_string(good_.state.policies.size()) +
+          " policies, " + std::to_string(rejected) + " rejected, " + std::to_string(events.size()) + " changes");
+  }
+  if (!events.empty() || !have_good_) observer_->OnEvents(std::move(events));
+  if (!have_good_) {
+    have_good_ = true;
+    observer_->OnSynced();
+  }
 }
 
-}  // namespace netfence::agent
+}  // namespace netfence::source

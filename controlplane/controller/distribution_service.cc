@@ -1,0 +1,187 @@
+#include "controlplane/controller/distribution_service.h"
+
+#include <grpc/grpc_security_constants.h>
+
+#include <boost/asio/post.hpp>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+namespace netfence::controller {
+namespace {
+
+class Stream;
+
+// The core's handle on a stream; outlives the reactor (which gRPC deletes when done).
+class StreamSession : public Session {
+ public:
+  StreamSession(Stream* stream, std::string node) : stream_(stream), authenticated_(std::move(node)) {}
+  void Send(std::vector<v1::ControllerMessage> messages) override;
+  void Close(const std::string& reason) override;
+  std::string AuthenticatedNode() const override { return authenticated_; }
+  void Detach() {
+    std::lock_guard lock(mu_);
+    stream_ = nullptr;
+  }
+
+ private:
+  std::mutex mu_;
+  Stream* stream_;
+  std::string authenticated_;
+};
+
+class Stream : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage> {
+ public:
+  Stream(grpc::CallbackServerContext* context, boost::asio::io_context& io, ControllerCore& core, size_t max_bytes)
+      : io_(io), core_(core), max_bytes_(max_bytes) {
+    std::string cn;
+    if (auto auth = context->auth_context(); auth && auth->IsPeerAuthenticated()) {
+      auto names = auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
+      if (!names.empty()) cn = std::string(names.front().data(), names.front().size());
+    }
+    session_ = std::make_shared<StreamSession>(this, cn);
+    StartSendInitialMetadata();  // the agent knows it is connected before the first update
+    StartRead(&in_);
+  }
+
+  void Enqueue(std::vector<v1::ControllerMessage> messages) {
+    std::lock_guard lock(mu_);
+    if (finishing_) return;
+    for (auto& m : messages) {
+      queued_bytes_ += m.ByteSizeLong();
+      queue_.push_back(std::move(m));
+    }
+    if (queued_bytes_ > max_bytes_) {
+      queue_.clear();
+      FinishLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                "the agent reads too slowly: reconnect for a snapshot"));
+      return;
+    }
+    if (!writing_ && !queue_.empty()) {
+      writing_ = true;
+      StartWrite(&queue_.front());
+    }
+  }
+
+  void CloseWith(const std::string& reason) {
+    std::lock_guard lock(mu_);
+    FinishLocked(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, reason));
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      {
+        std::lock_guard lock(mu_);
+        FinishLocked(grpc::Status::OK);
+      }
+      return;
+    }
+    auto session = session_;
+    boost::asio::post(io_, [this_core = &core_, session, m = in_] { this_core->OnMessage(session, m); });
+    StartRead(&in_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    queued_bytes_ -= std::min(queued_bytes_, queue_.front().ByteSizeLong());
+    queue_.pop_front();
+    if (!ok) {
+      queue_.clear();
+      writing_ = false;
+      FinishLocked(grpc::Status::CANCELLED);
+      return;
+    }
+    if (!queue_.empty()) {
+      StartWrite(&queue_.front());
+    } else {
+      writing_ = false;
+      if (finish_status_) Finish(*finish_status_);
+    }
+  }
+
+  void OnDone() override {
+    session_->Detach();
+    auto session = session_;
+    boost::asio::post(io_, [core = &core_, session] { core->Disconnect(session); });
+    delete this;
+  }
+
+ private:
+  // Finishes now if nothing is being written, else once the write in flight completes.
+  void FinishLocked(grpc::Status status) {
+    if (finishing_) return;
+    finishing_ = true;
+    if (writing_) {
+      finish_status_ = std::move(status);
+    } else {
+      Finish(std::move(status));
+    }
+  }
+
+  boost::asio::io_context& io_;
+  ControllerCore& core_;
+  size_t max_bytes_;
+  std::shared_ptr<StreamSession> session_;
+  v1::AgentMessage in_;
+  std::mutex mu_;
+  std::deque<v1::ControllerMessage> queue_;
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool finishing_ = false;
+  std::optional<grpc::Status> finish_status_;
+};
+
+void StreamSession::Send(std::vector<v1::ControllerMessage> messages) {
+  std::lock_guard lock(mu_);
+  if (stream_ != nullptr) stream_->Enqueue(std::move(messages));
+}
+
+void StreamSession::Close(const std::string& reason) {
+  std::lock_guard lock(mu_);
+  if (stream_ != nullptr) stream_->CloseWith(reason);
+}
+
+StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  if (!in) return Status::Error(std::string(what) + " " + path + ": cannot be read");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage>* DistributionService::Subscribe(
+    grpc::CallbackServerContext* context) {
+  return new Stream(context, io_, core_, options_.max_queued_bytes);
+}
+
+grpc::ServerUnaryReactor* DistributionService::GetStatus(grpc::CallbackServerContext* context,
+                                                         const v1::StatusRequest*, v1::ControllerStatus* response) {
+  auto* reactor = context->DefaultReactor();
+  boost::asio::post(io_, [this, reactor, response] {
+    *response = core_.Status();
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const TlsFiles& tls, bool plaintext) {
+  if (plaintext) return grpc::InsecureServerCredentials();
+  if (tls.cert.empty() || tls.key.empty() || tls.ca.empty()) {
+    return Status::Error("--tls-cert, --tls-key and --tls-ca are required (or --insecure-plaintext)");
+  }
+  auto cert = ReadFile(tls.cert, "--tls-cert");
+  if (!cert.ok()) return cert.status();
+  auto key = ReadFile(tls.key, "--tls-key");
+  if (!key.ok()) return key.status();
+  auto ca = ReadFile(tls.ca, "--tls-ca");
+  if (!ca.ok()) return ca.status();
+  grpc::SslServerCredentialsOptions opts(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  opts.pem_root_certs = *ca;
+  opts.pem_key_cert_pairs.push_back({*key, *cert});
+  return grpc::SslServerCredentials(opts);
+}
+
+}  // namespace netfence::controller

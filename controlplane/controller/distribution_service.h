@@ -1,0 +1,47 @@
+// netfence.v1.PolicyDistribution over gRPC (callback API: a few threads serve thousands of
+// agent streams). Each Subscribe stream becomes a Session of the ControllerCore; reads are
+// posted to the core's io_context, the core's sends are queued and written one at a time.
+// A stream whose agent does not read (queue past a bound) is closed: the agent reconnects
+// and gets a snapshot, the controller never buffers without limit.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <string>
+
+#include "controlplane/controller/controller_core.h"
+#include "netfence/v1/distribution.grpc.pb.h"
+
+namespace netfence::controller {
+
+struct ServiceOptions {
+  size_t max_queued_bytes = 256u << 20;  // per stream
+};
+
+class DistributionService final : public v1::PolicyDistribution::CallbackService {
+ public:
+  DistributionService(boost::asio::io_context& io, ControllerCore& core, ServiceOptions options = {})
+      : io_(io), core_(core), options_(options) {}
+
+  grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage>* Subscribe(
+      grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context, const v1::StatusRequest* request,
+                                      v1::ControllerStatus* response) override;
+
+ private:
+  boost::asio::io_context& io_;
+  ControllerCore& core_;
+  ServiceOptions options_;
+};
+
+// TLS for the controller's gRPC port: server key and certificate, and the CA agents'
+// certificates must chain to (mTLS: agents without a valid certificate are refused).
+struct TlsFiles {
+  std::string cert, key, ca;
+};
+// The credentials for `tls`, or insecure ones when `plaintext` (explicitly asked for).
+StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const TlsFiles& tls, bool plaintext);
+
+}  // namespace netfence::controller

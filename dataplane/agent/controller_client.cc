@@ -1,0 +1,251 @@
+#include "dataplane/agent/controller_client.h"
+
+#include <boost/asio/post.hpp>
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+#include "controlplane/distribution/update_chunks.h"
+
+namespace netfence::agent {
+
+// One Subscribe stream. Deleted by itself when gRPC is done with it (OnDone).
+class ControllerClient::Call : public grpc::ClientBidiReactor<v1::AgentMessage, v1::ControllerMessage> {
+ public:
+  Call(ControllerClient* owner, v1::PolicyDistribution::Stub* stub, v1::AgentMessage hello)
+      : owner_(owner), io_(owner->io_), shared_(owner->shared_) {
+    {
+      std::lock_guard lock(shared_->mu);
+      ++shared_->calls;
+    }
+    stub->async()->Subscribe(&context_, this);
+    queue_.push_back(std::move(hello));
+    writing_ = true;
+    StartWrite(&queue_.front());
+    StartRead(&in_);
+    StartCall();
+  }
+
+  void Enqueue(v1::AgentMessage m) {
+    std::lock_guard lock(mu_);
+    if (done_) return;
+    queue_.push_back(std::move(m));
+    if (!writing_) {
+      writing_ = true;
+      StartWrite(&queue_.front());
+    }
+  }
+
+  void Cancel() { context_.TryCancel(); }
+
+  void OnReadInitialMetadataDone(bool ok) override {
+    if (!ok) return;
+    Post([](ControllerClient* c) {
+      c->connected_ = true;
+      c->backoff_ = c->options_.backoff_min;
+      if (c->on_connection_) c->on_connection_(true, "connected to " + c->options_.target);
+    });
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream ends: OnDone follows
+    got_anything_ = true;
+    if (in_.has_update()) {
+      if (distribution::MergeUpdatePart(std::move(*in_.mutable_update()), &partial_)) {
+        Post([u = std::move(partial_)](ControllerClient* c) mutable {
+          if (c->on_update_) c->on_update_(std::move(u));
+        });
+        partial_ = v1::NodeUpdate();
+      }
+    }
+    in_.Clear();
+    StartRead(&in_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    queue_.pop_front();
+    if (!ok) {
+      queue_.clear();
+      writing_ = false;
+      return;
+    }
+    if (!queue_.empty()) {
+      StartWrite(&queue_.front());
+    } else {
+      writing_ = false;
+    }
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    Post([status, got = got_anything_, self = this](ControllerClient* c) {
+      {
+        std::lock_guard lock(c->mu_);
+        if (c->call_ == self) c->call_ = nullptr;
+      }
+      c->OnCallEnded(status, got);
+    });
+    std::shared_ptr<Shared> shared = shared_;
+    delete this;
+    std::lock_guard lock(shared->mu);
+    --shared->calls;
+    shared->done.notify_all();
+  }
+
+ private:
+  template <typename F>
+  void Post(F&& f) {
+    std::lock_guard lock(shared_->mu);
+    if (!shared_->alive) return;
+    boost::asio::post(io_, [owner = owner_, shared = shared_, f = std::forward<F>(f)]() mutable {
+      {
+        std::lock_guard inner(shared->mu);
+        if (!shared->alive) return;
+      }
+      f(owner);
+    });
+  }
+
+  ControllerClient* owner_;
+  boost::asio::io_context& io_;
+  std::shared_ptr<Shared> shared_;
+  grpc::ClientContext context_;
+  v1::ControllerMessage in_;
+  v1::NodeUpdate partial_;
+  std::mutex mu_;
+  std::deque<v1::AgentMessage> queue_;
+  bool writing_ = false;
+  bool done_ = false;
+  bool got_anything_ = false;
+};
+
+namespace {
+
+StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  if (!in) return Status::Error(std::string(what) + " " + path + ": cannot be read");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientCredentials(const std::string& cert, const std::string& key,
+                                                                       const std::string& ca, bool plaintext) {
+  if (plaintext) return grpc::InsecureChannelCredentials();
+  if (cert.empty() || key.empty() || ca.empty()) {
+    return Status::Error("--tls-cert, --tls-key and --tls-ca are required to reach the controller (or --insecure-plaintext)");
+  }
+  grpc::SslCredentialsOptions opts;
+  auto c = ReadFile(cert, "--tls-cert");
+  if (!c.ok()) return c.status();
+  auto k = ReadFile(key, "--tls-key");
+  if (!k.ok()) return k.status();
+  auto r = ReadFile(ca, "--tls-ca");
+  if (!r.ok()) return r.status();
+  opts.pem_cert_chain = *c;
+  opts.pem_private_key = *k;
+  opts.pem_root_certs = *r;
+  return grpc::SslCredentials(opts);
+}
+
+ControllerClient::ControllerClient(boost::asio::io_context& io, ControllerClientOptions options, OnUpdate on_update,
+                                   OnConnection on_connection)
+    : io_(io), options_(std::move(options)), on_update_(std::move(on_update)), on_connection_(std::move(on_connection)),
+      retry_(io), backoff_(options_.backoff_min) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(options_.backoff_min.count()));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(options_.backoff_max.count()));
+  if (!options_.tls_server_name.empty()) args.SetSslTargetNameOverride(options_.tls_server_name);
+  auto creds = options_.credentials ? options_.credentials : grpc::InsecureChannelCredentials();
+  channel_ = grpc::CreateCustomChannel(options_.target, creds, args);
+  stub_ = v1::PolicyDistribution::NewStub(channel_);
+}
+
+ControllerClient::~ControllerClient() {
+  Stop();
+  std::unique_lock lock(shared_->mu);
+  shared_->alive = false;
+  shared_->done.wait(lock, [&] { return shared_->calls == 0; });
+}
+
+void ControllerClient::Start(uint64_t held, v1::EndpointReport endpoints) {
+  held_ = held;
+  endpoints_ = std::move(endpoints);
+  Open();
+}
+
+void ControllerClient::Stop() {
+  stopped_ = true;
+  retry_.cancel();
+  std::lock_guard lock(mu_);
+  if (call_ != nullptr) call_->Cancel();
+}
+
+void ControllerClient::Open() {
+  if (stopped_) return;
+  v1::AgentMessage hello;
+  hello.mutable_hello()->set_node(options_.node);
+  hello.mutable_hello()->set_generation(held_);
+  hello.mutable_hello()->set_agent(options_.agent);
+  *hello.mutable_hello()->mutable_endpoints() = endpoints_;
+  std::lock_guard lock(mu_);
+  call_ = new Call(this, stub_.get(), std::move(hello));
+}
+
+void ControllerClient::OnCallEnded(const grpc::Status& status, bool got_anything) {
+  const bool was = connected_;
+  connected_ = false;
+  if (stopped_) return;
+  ++reconnects_;
+  if (on_connection_ && (was || !got_anything)) {
+    on_connection_(false, "stream to " + options_.target + " ended: " +
+                              (status.ok() ? std::string("closed by the controller") : status.error_message()));
+  }
+  // Full jitter over the current backoff, then double it (capped).
+  std::uniform_int_distribution<int64_t> jitter(backoff_.count() / 2, backoff_.count());
+  retry_.expires_after(std::chrono::milliseconds(jitter(rng_)));
+  backoff_ = std::min(backoff_ * 2, options_.backoff_max);
+  retry_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) Open();
+  });
+}
+
+void ControllerClient::Send(v1::AgentMessage m) {
+  std::lock_guard lock(mu_);
+  if (call_ != nullptr) call_->Enqueue(std::move(m));
+}
+
+void ControllerClient::SetHeld(uint64_t generation) { held_ = generation; }
+
+void ControllerClient::Ack(uint64_t generation, bool ok, const std::string& error) {
+  v1::AgentMessage m;
+  m.mutable_ack()->set_generation(generation);
+  m.mutable_ack()->set_ok(ok);
+  m.mutable_ack()->set_error(error);
+  Send(std::move(m));
+}
+
+void ControllerClient::ReportEndpoints(v1::EndpointReport endpoints) {
+  endpoints_ = endpoints;
+  v1::AgentMessage m;
+  *m.mutable_endpoints() = std::move(endpoints);
+  Send(std::move(m));
+}
+
+void ControllerClient::Resync(const std::string& reason) {
+  v1::AgentMessage m;
+  m.mutable_resync()->set_reason(reason);
+  Send(std::move(m));
+}
+
+}  // namespace netfence::agent
