@@ -1,0 +1,50 @@
+#include "controlplane/controller/metrics.h"
+
+#include "dataplane/common/prometheus.h"
+
+namespace netfence::controller {
+
+std::string MetricsText(const ControllerCore& core) {
+  const CoreMetrics& m = core.metrics();
+  prometheus::Text t;
+  t.Gauge("netfence_controller_generation", "The generation last compiled", static_cast<double>(core.generation()));
+  t.Counter("netfence_controller_generations_total", "Generations compiled", static_cast<double>(m.generations));
+  t.Counter("netfence_controller_events_total", "Cluster-state events received from the source",
+            static_cast<double>(m.events_applied));
+  t.Counter("netfence_controller_objects_rejected_total", "Invalid objects rejected (their last good version stays)",
+            static_cast<double>(m.objects_rejected));
+  t.Counter("netfence_controller_tables_built_total", "Tables compiled by the incremental compiler",
+            static_cast<double>(m.tables_built));
+  t.Gauge("netfence_controller_last_compile_seconds", "Duration of the last compile", m.last_compile_seconds);
+  t.Counter("netfence_controller_compile_seconds_total", "Time spent compiling", m.compile_seconds_total);
+  t.Counter("netfence_controller_updates_sent_total", "Node updates sent to agents", static_cast<double>(m.updates_sent));
+  t.Counter("netfence_controller_snapshots_sent_total", "Of those, snapshots", static_cast<double>(m.snapshots_sent));
+  t.Counter("netfence_controller_update_bytes_total", "Bytes of node updates sent", static_cast<double>(m.update_bytes_sent));
+  t.Counter("netfence_controller_acks_total", "Generations agents reported live", static_cast<double>(m.acks),
+            {{"result", "ok"}});
+  t.Counter("netfence_controller_acks_total", "Generations agents reported live", static_cast<double>(m.nacks),
+            {{"result", "error"}});
+  t.Gauge("netfence_controller_agents_connected", "Agent streams open", static_cast<double>(core.sessions()));
+  t.Gauge("netfence_controller_source_synced", "1 once the first complete cluster state arrived",
+          core.synced() ? 1 : 0);
+  const v1::ControllerStatus st = core.Status();
+  t.Gauge("netfence_controller_nodes", "Nodes with a view", static_cast<double>(st.nodes_size()));
+  for (const auto& n : st.nodes()) {
+    t.Gauge("netfence_controller_node_lag_seconds", "Time since the oldest generation a node has not realised",
+            static_cast<double>(n.lag_nanos()) / 1e9, {{"node", n.node()}});
+  }
+  return t.str();
+}
+
+std::map<std::string, http::Server::Handler> OperationalRoutes(const ControllerCore& core) {
+  std::map<std::string, http::Server::Handler> routes;
+  routes["/metrics"] = [&core] { return http::Reply{200, prometheus::kContentType, MetricsText(core)}; };
+  routes["/livez"] = [] { return http::Reply{200, "text/plain; charset=utf-8", "ok\n"}; };
+  routes["/readyz"] = [&core] {
+    if (core.synced()) return http::Reply{200, "text/plain; charset=utf-8", "ok: generation " + std::to_string(core.generation()) + "\n"};
+    return http::Reply{503, "text/plain; charset=utf-8", "not ready: the first complete cluster state has not arrived\n"};
+  };
+  return routes;
+}
+
+}  // namespace netfence::controller
