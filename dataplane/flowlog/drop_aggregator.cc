@@ -17,7 +17,7 @@ size_t DropAggregator::KeyHash::operator()(const Key& k) const {
   h = Mix(h, k.dst.lo());
   h = Mix(h, (uint64_t{k.proto} << 32) | (uint64_t{k.dport} << 8) | (uint64_t{k.has_ports} << 4) |
                  (uint64_t(k.direction) << 2) | k.level);
-  h = Mix(h, reinterpret_cast<uintptr_t>(k.reason));
+  h = Mix(h, std::hash<std::string_view>{}(k.reason));
   h = Mix(h, k.generation);
   return static_cast<size_t>(h);
 }
@@ -46,7 +46,7 @@ void DropAggregator::AddTo(Map* map, const Key& key, Aggregation level, const Dr
     a.proto = key.proto;
     a.dport = key.dport;
     a.has_ports = key.has_ports;
-    a.reason = key.reason;
+    a.reason = d.reason;
     a.direction = key.direction;
     a.generation = d.generation;
     a.first_ns = d.time_ns;

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -108,7 +109,7 @@ class DropAggregator {
     uint16_t dport;
     Direction direction;
     uint8_t level;      // Aggregation
-    const char* reason;
+    std::string_view reason;  // compared by content
     uint64_t generation;
     bool operator==(const Key&) const = default;
   };
