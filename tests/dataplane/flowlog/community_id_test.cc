@@ -76,6 +76,28 @@ TEST(CommunityIdTest, PublishedReadmeTablesWithIcmpTypeAndCode) {
   }
 }
 
+// Cross-check with Wireshark: tshark 4.0.17 (Debian 12), `tshark -r x.pcap --enable-protocol
+// communityid -T fields -e communityid`, on a pcap crafted with one packet per row (ICMP rows:
+// type and code; the destination unreachable quotes a UDP packet; the last row is GRE).
+TEST(CommunityIdTest, MatchesTsharkOnCraftedPackets) {
+  const TableRow kTshark[] = {
+      {6, "10.0.1.5", "10.0.2.9", 34567, 5432, "1:PKgBRQbTOEmY1jniYvs7ilOaVNo=", nullptr},
+      {6, "10.0.2.9", "10.0.1.5", 5432, 34567, "1:PKgBRQbTOEmY1jniYvs7ilOaVNo=", nullptr},
+      {17, "fd00:3::3", "fd00:2::9", 1111, 53, "1:LH56CfwQMfzNx5ceKbU0n8he63I=", nullptr},
+      {1, "10.0.0.1", "10.0.0.2", 8, 0, "1:YcMyyWJfhc95EW1GfXt6jlZ3DiQ=", nullptr},  // echo request
+      {1, "10.0.0.2", "10.0.0.1", 0, 0, "1:YcMyyWJfhc95EW1GfXt6jlZ3DiQ=", nullptr},  // echo reply
+      {1, "10.0.0.2", "10.0.0.1", 3, 3, "1:LhjXG72oBqb/FpYqPl9LboG4/B4=", nullptr},  // port unreachable
+      {58, "fe80::1", "ff02::1:ff00:2", 135, 0, "1:6GkV4Q23CW9hmt4IlBap+Dis6uk=", nullptr},
+      {58, "fd00:2::9", "fd00:3::3", 128, 0, "1:GnS2VpVbj0MPbChWxpFpY4LDwLM=", nullptr},
+      {132, "192.168.170.8", "192.168.170.56", 7, 7, "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs=", nullptr},
+      {47, "1.2.3.4", "5.6.7.8", 0, 0, "1:+mluqz76jObh6dJLwnhX08n5St4=", nullptr},
+  };
+  for (const auto& row : kTshark) {
+    EXPECT_EQ(CommunityId(Ip(row.src), Ip(row.dst), row.proto, row.sport, row.dport), row.seed0)
+        << row.src << " -> " << row.dst << " proto " << int(row.proto);
+  }
+}
+
 TEST(CommunityIdTest, PortlessProtocolIgnoresPorts) {
   EXPECT_EQ(CommunityId(Ip("1.2.3.4"), Ip("5.6.7.8"), 46, 1234, 5678), "1:ikv3kmf89luf73WPz1jOs49S768=");
 }
