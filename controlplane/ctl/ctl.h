@@ -35,5 +35,6 @@ std::optional<k8s::Protocol> ParseProtocolFlag(const std::string& s);
 void AddMatrixCommand(CLI::App* app);
 void AddExplainCommand(CLI::App* app);
 void AddCompileCommand(CLI::App* app);
+void AddFlowsCommand(CLI::App* app);
 
 }  // namespace netfence::ctl

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   netfence::ctl::AddMatrixCommand(&app);
   netfence::ctl::AddExplainCommand(&app);
   netfence::ctl::AddCompileCommand(&app);
+  netfence::ctl::AddFlowsCommand(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
