@@ -100,6 +100,10 @@ Status Cluster::Build() {
     subnets_.push_back(subnet.str());
     prefix_len_[family] = subnet.family_len();
   }
+  if (options_.mode == TableMode::kController) {
+    controller_socket_ = tmp_ + "/controller.sock";
+    if (Status s = StartController(); !s.ok()) return s;
+  }
   if (Status s = CreateNodes(); !s.ok()) return s;
 
   for (const k8s::Pod* p : reach::MatrixPods(state_)) {
@@ -193,16 +197,48 @@ json Cluster::Conflist(const Node& n) const {
             {{"type", "netfence-cni"}, {"socket", n.socket}, {"timeoutSeconds", 10}}}}};
 }
 
+Status Cluster::StartController() {
+  auto daemon = Daemon::Start({options_.bin_dir + "/netfence-controller", "--manifests", options_.manifests, "--listen",
+                               "unix:" + controller_socket_, "--insecure-plaintext", "--metrics-address", ""},
+                              tmp_ + "/controller.log");
+  if (!daemon.ok()) return daemon.status();
+  controller_ = std::move(daemon).value();
+  {
+    std::lock_guard lock(mu_);
+    emergency_pids_.push_back(controller_.pid());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!controller_.running()) return Status::Error("netfence-controller exited:\n" + controller_.LogTail());
+    if (std::filesystem::exists(controller_socket_)) {
+      Log("controller serving on " + controller_socket_);
+      return Status::Ok();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return Status::Error("netfence-controller not listening after 30 s:\n" + controller_.LogTail());
+}
+
+Status Cluster::StopController(int signo) {
+  controller_.Stop(signo);
+  std::error_code ec;
+  std::filesystem::remove(controller_socket_, ec);
+  return Status::Ok();
+}
+
 Status Cluster::StartAgent(const std::string& name) {
   Node& n = node(name);
-  std::vector<std::string> argv = {options_.bin_dir + "/netfence-agent",
-                                   "--node", name,
-                                   "--manifests", options_.manifests,
-                                   "--netns", "/run/netns/" + n.netns->name(),
-                                   "--socket", n.socket,
-                                   "--state-dir", n.state_dir,
-                                   "--bpffs", n.bpffs,
-                                   "--attach-mode", options_.attach_mode};
+  std::vector<std::string> argv = {options_.bin_dir + "/netfence-agent", "--node", name};
+  if (options_.mode == TableMode::kController) {
+    argv.insert(argv.end(), {"--controller", "unix:" + controller_socket_, "--insecure-plaintext"});
+  } else {
+    argv.insert(argv.end(), {"--manifests", options_.manifests});
+  }
+  argv.insert(argv.end(), {"--netns", "/run/netns/" + n.netns->name(),
+                           "--socket", n.socket,
+                           "--state-dir", n.state_dir,
+                           "--bpffs", n.bpffs,
+                           "--attach-mode", options_.attach_mode});
   for (const std::string& u : n.uplinks) argv.insert(argv.end(), {"--uplink", u});
   auto daemon = Daemon::Start(argv, tmp_ + "/agent-" + name + ".log");
   if (!daemon.ok()) return daemon.status();
@@ -407,6 +443,7 @@ Cluster::~Cluster() {
   for (auto& [key, r] : pods_) r.servers.clear();
   for (auto& [key, r] : pods_) r.netns.reset();
   for (auto& [name, n] : nodes_) n.agent.Stop(SIGTERM);
+  controller_.Stop(SIGTERM);
   uplinks_.clear();
   for (auto& [name, n] : nodes_) n.netns.reset();
   std::error_code ec;

@@ -3,8 +3,12 @@
 //   node namespaces   one per distinct spec.nodeName (pods without one go to the first node);
 //                     each has a bridge `nfbr0`; node 0 is joined to every other node by an
 //                     uplink veth whose ends are bridge ports (one flat L2 pod network);
+//   controller        netfence-controller reading the manifest directory, serving the
+//                     agents on a unix socket (no network of the root namespace is used);
+//                     with TableMode::kEmbedded there is none and each agent compiles the
+//                     directory itself;
 //   agents            one netfence-agent per node (--netns, its own socket, state dir and
-//                     bpffs pin directory), reading the manifest directory;
+//                     bpffs pin directory), its tables from the controller (or the directory);
 //   pods              one namespace per Pod with an IP, plugged by the real CNI chain run in
 //                     its node's namespace: bridge + host-local (the pod's status.podIP(s)
 //                     requested through the `ips` capability) + netfence-cni; a probe server
@@ -37,8 +41,14 @@
 
 namespace netfence::e2e {
 
+enum class TableMode {
+  kController,  // netfence-controller -> gRPC -> agents
+  kEmbedded,    // each agent compiles the manifest directory itself
+};
+
 struct ClusterOptions {
-  std::string manifests;                       // the directory the agents read
+  std::string manifests;                       // the directory the controller (or agents) read
+  TableMode mode = TableMode::kController;
   std::string bin_dir;                         // netfence-agent, netfence-cni
   std::vector<std::string> plugin_dirs = {"/usr/lib/cni", "/opt/cni/bin"};
   std::vector<uint16_t> server_ports;          // probe servers on every pod
@@ -79,6 +89,11 @@ class Cluster {
 
   Status StopAgent(const std::string& node, int signo = SIGTERM);
   Status StartAgent(const std::string& node);
+  // The controller (TableMode::kController only).
+  Status StopController(int signo = SIGTERM);
+  Status StartController();
+  std::string ControllerLog() const { return controller_.LogTail(); }
+  const std::string& controller_socket() const { return controller_socket_; }
   StatusOr<agent::Response> AgentCall(const std::string& node, const agent::Request& request);
 
   const std::vector<std::string>& nodes() const { return node_names_; }
@@ -133,6 +148,8 @@ class Cluster {
   std::map<std::string, PodRuntime> pods_;
   std::vector<std::string> subnets_;  // per family, "10.0.0.0/16"
   std::map<std::string, int> prefix_len_;  // "4"/"6" -> length used for pod addresses
+  Daemon controller_;
+  std::string controller_socket_;
   int cleanup_handle_ = 0;
   mutable std::mutex mu_;  // names for EmergencyCleanup
   std::vector<std::string> emergency_netns_, emergency_dirs_;

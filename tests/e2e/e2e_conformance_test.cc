@@ -1,7 +1,8 @@
 // Every conformance scenario (tests/conformance/scenarios: namespaces x, y, z with pods a, b, c,
 // policies, and hand-written truth tables for TCP, UDP and SCTP) through real packets: pods
-// as network namespaces plugged by the CNI chain, netfence-agent enforcing, a real connection
-// attempt per ordered pair. Each cell must equal the hand-written table and `netfencectl
+// as network namespaces plugged by the CNI chain, netfence-agent enforcing (tables from
+// netfence-controller, and again from the agents' own compile), a real connection attempt
+// per ordered pair. Each cell must equal the hand-written table and `netfencectl
 // matrix` on the same directory. Odd-numbered scenarios put namespace x on a second node, so
 // traffic between x and y/z crosses the uplink (ingress enforced there).
 #include <gtest/gtest.h>
@@ -57,19 +58,17 @@ int CopyScenario(const fs::path& from, const ManifestDir& to, bool two_nodes) {
   return placed;
 }
 
-class E2eConformance : public testing::TestWithParam<std::string> {};
-
-TEST_P(E2eConformance, RealPacketsMatchTheTableAndNetfencectl) {
-  NETFENCE_REQUIRE_NETNS();
-  const fs::path dir = kScenarios / GetParam();
+void RunScenario(const std::string& scenario, TableMode mode) {
+  const fs::path dir = kScenarios / scenario;
   testing_util::Expected expected;
   ASSERT_EQ(testing_util::ReadExpected((dir / "expected.yaml").string(), &expected), "");
-  const bool two_nodes = std::stoi(GetParam().substr(0, 2)) % 2 == 1;
+  const bool two_nodes = std::stoi(scenario.substr(0, 2)) % 2 == 1;
   ManifestDir manifests;
   const int placed = CopyScenario(dir, manifests, two_nodes);
 
   ClusterOptions options;
   options.manifests = manifests.path();
+  options.mode = mode;
   options.bin_dir = BinDir();
   std::set<uint16_t> ports;
   for (const auto& c : expected.cases) ports.insert(c.port);
@@ -107,17 +106,32 @@ TEST_P(E2eConformance, RealPacketsMatchTheTableAndNetfencectl) {
         }
       }
     }
-    EXPECT_TRUE(diffs.empty()) << GetParam() << " " << c.name() << (two_nodes ? " (two nodes)" : "") << ":\n"
+    EXPECT_TRUE(diffs.empty()) << scenario << " " << c.name() << (two_nodes ? " (two nodes)" : "") << ":\n"
                                << diffs << "probed:\n" << probed.ToTable();
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Scenarios, E2eConformance, testing::ValuesIn(ScenarioNames()),
-                         [](const testing::TestParamInfo<std::string>& p) {
-                           std::string name = p.param;
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return "s" + name;
-                         });
+std::string TestName(const testing::TestParamInfo<std::string>& p) {
+  std::string name = p.param;
+  std::replace(name.begin(), name.end(), '-', '_');
+  return "s" + name;
+}
+
+// Agents fed by netfence-controller over gRPC (the way a cluster runs).
+class E2eConformance : public testing::TestWithParam<std::string> {};
+TEST_P(E2eConformance, RealPacketsMatchTheTableAndNetfencectl) {
+  NETFENCE_REQUIRE_NETNS();
+  RunScenario(GetParam(), TableMode::kController);
+}
+INSTANTIATE_TEST_SUITE_P(Scenarios, E2eConformance, testing::ValuesIn(ScenarioNames()), TestName);
+
+// Agents compiling the directory themselves: the same results.
+class E2eConformanceEmbedded : public testing::TestWithParam<std::string> {};
+TEST_P(E2eConformanceEmbedded, RealPacketsMatchTheTableAndNetfencectl) {
+  NETFENCE_REQUIRE_NETNS();
+  RunScenario(GetParam(), TableMode::kEmbedded);
+}
+INSTANTIATE_TEST_SUITE_P(Scenarios, E2eConformanceEmbedded, testing::ValuesIn(ScenarioNames()), TestName);
 
 }  // namespace
 }  // namespace netfence::e2e
