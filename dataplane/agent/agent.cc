@@ -65,6 +65,8 @@ Status Agent::LoadView() {
     // the source answers.
     if (Status s = MakeLive(set, snapshot.generation()); !s.ok()) return s;
     info_("enforcing the persisted view, generation " + std::to_string(snapshot.generation()));
+  } else if (on_live_) {
+    on_live_(snapshot.generation(), compiler::Assemble(set, snapshot.generation()), set);
   }
   view_ = std::move(set);
   view_generation_ = snapshot.generation();
@@ -104,6 +106,7 @@ Status Agent::Start() {
 Status Agent::MakeLive(const compiler::TableSet& set, uint64_t generation) {
   v1::RuleTables tables = compiler::Assemble(set, generation);
   if (Status s = fast_path_->Program(tables); !s.ok()) return s;
+  if (on_live_) on_live_(generation, tables, set);
   const std::string bytes = compiler::SnapshotOf(set, generation, seen_sequence_).SerializeAsString();
   if (Status s = WriteAtomically(options_.state_dir + "/view.pb", bytes); !s.ok()) {
     warn_("persisting the view: " + s.message() + " (a restart would wait for the table source)");

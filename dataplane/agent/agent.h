@@ -62,6 +62,12 @@ class Agent {
   // (netfence-agent --uninstall; no table source needed, Start() not called).
   Status Uninstall();
 
+  // Called whenever a generation becomes live (also the persisted one at Start), with the
+  // tables as the fast path got them and the node view they came from: what flow logs need to
+  // name the rules of that generation. Set before Start().
+  using OnLive = std::function<void(uint64_t generation, const v1::RuleTables& tables, const compiler::TableSet& view)>;
+  void set_on_live(OnLive on_live) { on_live_ = std::move(on_live); }
+
   uint64_t live_generation() const { return fast_path_->live_generation(); }
   bool ready() const { return view_generation_ != 0 && live_generation() != 0; }
   xdp::XdpProgram& fast_path() { return *fast_path_; }
@@ -112,6 +118,7 @@ class Agent {
   uint64_t seen_sequence_ = 0;  // the report sequence the live generation reflects
   std::map<uint64_t, PendingAdd> pending_;
   std::set<compiler::EndpointName> unknown_;  // registered pods the cluster does not have
+  OnLive on_live_;
 };
 
 }  // namespace netfence::agent
