@@ -51,6 +51,7 @@ void ControllerCore::OnEvents(std::vector<source::Event> events) {
 
 void ControllerCore::OnSynced() {
   synced_ = true;
+  publish_all_ = true;  // sessions that connected meanwhile get their snapshot now
   options_.info("cluster state synced: serving agents");
   ScheduleCompile();
 }
@@ -72,13 +73,19 @@ void ControllerCore::ScheduleCompile() {
 
 void ControllerCore::Compile() {
   const bool first = generation_nanos_ == 0 && synced_;
-  if (pending_.empty() && !registrations_changed_ && !first) return;
+  if (pending_.empty() && !registrations_changed_ && !first) {
+    PublishAll();
+    return;
+  }
   const auto start = std::chrono::steady_clock::now();
   std::vector<source::Event> events = std::move(pending_);
   pending_.clear();
   compiler::IncrementalCompiler::Changes changes = compiler_.Apply(events);
   metrics_.tables_built += changes.tables_built;
-  if (changes.empty() && !registrations_changed_ && !first) return;
+  if (changes.empty() && !registrations_changed_ && !first) {
+    PublishAll();
+    return;
+  }
   registrations_changed_ = false;
 
   ++generation_;
@@ -91,6 +98,7 @@ void ControllerCore::Compile() {
   metrics_.last_compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_.compile_seconds_total += metrics_.last_compile_seconds;
   if (!synced_) return;  // views advance, nothing leaves before the state is whole
+  PublishAll();
 
   for (auto& [session, st] : sessions_) {
     if (st.node.empty()) continue;
@@ -101,6 +109,16 @@ void ControllerCore::Compile() {
     } else {
       SendUpdate(session, st, u->second);
     }
+  }
+}
+
+void ControllerCore::PublishAll() {
+  if (!publish_all_ || !synced_) return;
+  publish_all_ = false;
+  for (auto& [session, st] : sessions_) {
+    if (st.node.empty()) continue;
+    const distribution::NodeView* view = views_.Find(st.node);
+    if (view == nullptr || view->generation != st.sent_generation) SendSnapshot(session, st);
   }
 }
 
@@ -144,7 +162,7 @@ void ControllerCore::OnMessage(const std::shared_ptr<Session>& s, const v1::Agen
       break;
     }
     case v1::AgentMessage::kEndpoints:
-      if (!st.node.empty()) OnRegistrations(st.node, m.endpoints());
+      if (!st.node.empty()) OnRegistrations(st.node, m.endpoints(), /*always=*/true);
       break;
     case v1::AgentMessage::kResync:
       if (st.node.empty()) break;
@@ -175,15 +193,21 @@ void ControllerCore::OnHello(const std::shared_ptr<Session>& s, SessionState& st
   options_.info("node " + st.node + " connected (" + hello.agent() + "), holding generation " +
                 std::to_string(hello.generation()));
   views_.AddNode(st.node, generation_);
-  OnRegistrations(st.node, hello.endpoints());
+  OnRegistrations(st.node, hello.endpoints(), /*always=*/false);
   if (!synced_) return;
   const distribution::NodeView* view = views_.Find(st.node);
   if (view == nullptr || view->generation != hello.generation()) SendSnapshot(s, st);
 }
 
-void ControllerCore::OnRegistrations(const std::string& node, const v1::EndpointReport& report) {
+void ControllerCore::OnRegistrations(const std::string& node, const v1::EndpointReport& report, bool always) {
   std::vector<source::Event> events = overlay_.SetRegistrations(node, Registrations(report));
-  views_.SetRegistrations(node, report.sequence(), overlay_.Unknown(node));
+  std::vector<compiler::EndpointName> unknown = overlay_.Unknown(node);
+  const distribution::NodeView* view = views_.Find(node);
+  const bool unknown_changed = view == nullptr || view->unknown != unknown;
+  views_.SetRegistrations(node, report.sequence(), std::move(unknown));
+  // A report (a CNI ADD or DEL waits on it) always makes a generation that reflects it; a
+  // Hello only when its registrations change something.
+  if (!always && events.empty() && !unknown_changed) return;
   pending_.insert(pending_.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
   registrations_changed_ = true;
   ScheduleCompile();

@@ -97,7 +97,9 @@ class ControllerCore : public source::Observer {
   };
 
   void OnHello(const std::shared_ptr<Session>& s, SessionState& st, const v1::Hello& hello);
-  void OnRegistrations(const std::string& node, const v1::EndpointReport& report);
+  void OnRegistrations(const std::string& node, const v1::EndpointReport& report, bool always);
+  // After sync: a snapshot to every session not holding its node's current generation.
+  void PublishAll();
   void ScheduleCompile();
   void Compile();
   void SendSnapshot(const std::shared_ptr<Session>& s, SessionState& st);
@@ -111,6 +113,7 @@ class ControllerCore : public source::Observer {
   distribution::NodeViews views_{compiler_};
   std::vector<source::Event> pending_;  // compiler events not compiled yet
   bool registrations_changed_ = false;
+  bool publish_all_ = false;
   bool compile_scheduled_ = false;
   bool synced_ = false;
   uint64_t generation_;

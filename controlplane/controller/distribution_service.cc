@@ -33,8 +33,9 @@ class StreamSession : public Session {
 
 class Stream : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage> {
  public:
-  Stream(grpc::CallbackServerContext* context, boost::asio::io_context& io, ControllerCore& core, size_t max_bytes)
-      : io_(io), core_(core), max_bytes_(max_bytes) {
+  Stream(grpc::CallbackServerContext* context, boost::asio::io_context& io, ControllerCore& core,
+         std::shared_ptr<bool> open, size_t max_bytes)
+      : io_(io), core_(core), open_(std::move(open)), max_bytes_(max_bytes) {
     std::string cn;
     if (auto auth = context->auth_context(); auth && auth->IsPeerAuthenticated()) {
       auto names = auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
@@ -78,7 +79,9 @@ class Stream : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMe
       return;
     }
     auto session = session_;
-    boost::asio::post(io_, [this_core = &core_, session, m = in_] { this_core->OnMessage(session, m); });
+    boost::asio::post(io_, [core = &core_, open = open_, session, m = in_] {
+      if (*open) core->OnMessage(session, m);
+    });
     StartRead(&in_);
   }
 
@@ -86,24 +89,30 @@ class Stream : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMe
     std::lock_guard lock(mu_);
     queued_bytes_ -= std::min(queued_bytes_, queue_.front().ByteSizeLong());
     queue_.pop_front();
-    if (!ok) {
+    if (!ok && !finishing_) {
+      finishing_ = true;
+      finish_status_ = grpc::Status::CANCELLED;
+    }
+    if (finishing_) {  // a finish waited for this write: nothing more goes out
       queue_.clear();
+      queued_bytes_ = 0;
       writing_ = false;
-      FinishLocked(grpc::Status::CANCELLED);
+      Finish(finish_status_.value_or(grpc::Status::OK));
       return;
     }
     if (!queue_.empty()) {
       StartWrite(&queue_.front());
     } else {
       writing_ = false;
-      if (finish_status_) Finish(*finish_status_);
     }
   }
 
   void OnDone() override {
     session_->Detach();
     auto session = session_;
-    boost::asio::post(io_, [core = &core_, session] { core->Disconnect(session); });
+    boost::asio::post(io_, [core = &core_, open = open_, session] {
+      if (*open) core->Disconnect(session);
+    });
     delete this;
   }
 
@@ -121,6 +130,7 @@ class Stream : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMe
 
   boost::asio::io_context& io_;
   ControllerCore& core_;
+  std::shared_ptr<bool> open_;
   size_t max_bytes_;
   std::shared_ptr<StreamSession> session_;
   v1::AgentMessage in_;
@@ -154,14 +164,15 @@ StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
 
 grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage>* DistributionService::Subscribe(
     grpc::CallbackServerContext* context) {
-  return new Stream(context, io_, core_, options_.max_queued_bytes);
+  return new Stream(context, io_, core_, open_, options_.max_queued_bytes);
 }
 
 grpc::ServerUnaryReactor* DistributionService::GetStatus(grpc::CallbackServerContext* context,
                                                          const v1::StatusRequest*, v1::ControllerStatus* response) {
   auto* reactor = context->DefaultReactor();
-  boost::asio::post(io_, [this, reactor, response] {
-    *response = core_.Status();
+  boost::asio::post(io_, [core = &core_, open = open_, reactor, response] {
+    if (!*open) return reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down"));
+    *response = core->Status();
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;

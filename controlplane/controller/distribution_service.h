@@ -24,6 +24,9 @@ class DistributionService final : public v1::PolicyDistribution::CallbackService
  public:
   DistributionService(boost::asio::io_context& io, ControllerCore& core, ServiceOptions options = {})
       : io_(io), core_(core), options_(options) {}
+  // Closes the gate: handlers still queued on the io_context (a stream ending after the
+  // service) no longer reach the core.
+  ~DistributionService() override { *open_ = false; }
 
   grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage>* Subscribe(
       grpc::CallbackServerContext* context) override;
@@ -34,6 +37,7 @@ class DistributionService final : public v1::PolicyDistribution::CallbackService
   boost::asio::io_context& io_;
   ControllerCore& core_;
   ServiceOptions options_;
+  std::shared_ptr<bool> open_ = std::make_shared<bool>(true);  // read and written on the io thread
 };
 
 // TLS for the controller's gRPC port: server key and certificate, and the CA agents'

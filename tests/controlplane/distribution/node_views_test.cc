@@ -15,47 +15,12 @@
 #include "dataplane/classifier/classifier.h"
 #include "tests/differential/random_cluster.h"
 #include "tests/differential/random_events.h"
+#include "tests/testing/sim_agent.h"
 
 namespace netfence::distribution {
 namespace {
 
 using compiler::TableSet;
-
-// The part of `all` that `node` needs, straight from the definition.
-TableSet Expected(const TableSet& all, const std::string& node) {
-  TableSet out;
-  out.ipcache = all.ipcache;
-  for (const auto& [name, e] : all.endpoints) {
-    if (e.node() != node) continue;
-    out.endpoints[name] = e;
-    for (uint64_t t : {e.ingress_table(), e.egress_table()}) {
-      const auto& table = all.tables.at(t);
-      out.tables[t] = table;
-      for (uint32_t id : table.identity_ids()) out.identities[id] = all.identities.at(id);
-    }
-    out.identities[e.identity()] = all.identities.at(e.identity());
-  }
-  return out;
-}
-
-std::string Difference(const TableSet& a, const TableSet& b) {
-  std::string out;
-  auto cmp = [&](const auto& x, const auto& y, const char* what) {
-    for (const auto& [k, v] : x) {
-      auto it = y.find(k);
-      if (it == y.end()) out += std::string(what) + ": only in held; ";
-      else if (it->second.SerializeAsString() != v.SerializeAsString()) out += std::string(what) + ": differs; ";
-    }
-    for (const auto& [k, v] : y) {
-      if (!x.contains(k)) out += std::string(what) + ": missing; ";
-    }
-  };
-  cmp(a.identities, b.identities, "identity");
-  cmp(a.ipcache, b.ipcache, "ipcache");
-  cmp(a.endpoints, b.endpoints, "endpoint");
-  cmp(a.tables, b.tables, "table");
-  return out;
-}
 
 struct Agent {
   uint64_t generation = 0;
@@ -121,9 +86,9 @@ TEST(NodeViewsTest, DeltasSnapshotsAndVerdictsMatchTheDefinition) {
         a.generation = whole.generation();
       }
       for (const auto& [node, a] : agents) {
-        const TableSet want = Expected(inc.set(), node);
+        const TableSet want = testing::ExpectedNodeView(inc.set(), node);
         ASSERT_TRUE(a.set == want) << "seed " << seed << " step " << step << " node " << node << ": "
-                                    << Difference(a.set, want);
+                                    << testing::Difference(a.set, want);
         if (step % 10 == 0) {
           TableSet fresh;
           ASSERT_TRUE(compiler::ApplyUpdate(views.Snapshot(node, 0), 0, &fresh).ok());

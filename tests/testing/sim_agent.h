@@ -1,0 +1,63 @@
+// A simulated node agent for controller tests and benchmarks: the real gRPC client
+// (dataplane/agent/controller_client.h) and the agent's update rule (apply the delta on the
+// generation held, else ask for a snapshot; assemble the tables; ack), without a fast path.
+// Many of them share one io_context thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "controlplane/compiler/table_set.h"
+#include "dataplane/agent/controller_client.h"
+
+namespace netfence::testing {
+
+// A node's part of the cluster's units, straight from the definition (node_views.h): its
+// endpoints, their tables, the identities those name, the whole ipcache.
+compiler::TableSet ExpectedNodeView(const compiler::TableSet& all, const std::string& node);
+
+// Which keys two table sets disagree on ("" when equal), for failure messages.
+std::string Difference(const compiler::TableSet& held, const compiler::TableSet& want);
+
+class SimAgent {
+ public:
+  // Called after each update is applied and acked (on the io thread).
+  using OnApplied = std::function<void(const SimAgent& agent, const v1::NodeUpdate& update)>;
+
+  SimAgent(boost::asio::io_context& io, agent::ControllerClientOptions options, OnApplied on_applied = {},
+           bool assemble = true);
+  void Start(v1::EndpointReport endpoints = {});
+  void Stop();
+  // The agent "loses" the next update (as if it crashed after acking nothing): the one after
+  // it is a delta on a base it does not hold, which must bring a snapshot.
+  void DropNextUpdate() { drop_next_ = true; }
+  void ReportEndpoints(v1::EndpointReport endpoints) { client_->ReportEndpoints(std::move(endpoints)); }
+
+  const compiler::TableSet& set() const { return set_; }
+  uint64_t generation() const { return generation_; }
+  uint64_t updates() const { return updates_; }
+  uint64_t snapshots() const { return snapshots_; }
+  uint64_t resyncs() const { return resyncs_; }
+  const v1::NodeUpdate& last_update() const { return last_; }
+  bool connected() const { return client_->connected(); }
+  const std::string& node() const { return node_; }
+  agent::ControllerClient& client() { return *client_; }
+
+ private:
+  void OnUpdate(v1::NodeUpdate u);
+
+  std::string node_;
+  std::unique_ptr<agent::ControllerClient> client_;
+  OnApplied on_applied_;
+  bool assemble_;
+  compiler::TableSet set_;
+  uint64_t generation_ = 0;
+  uint64_t updates_ = 0, snapshots_ = 0, resyncs_ = 0;
+  bool drop_next_ = false;
+  v1::NodeUpdate last_;
+};
+
+}  // namespace netfence::testing
