@@ -135,10 +135,11 @@ v1::RuleTables IncrementalCompiler::Materialize(uint64_t generation) const {
 
 // ---- Selection ------------------------------------------------------------------------------
 
-k8s::Labels IncrementalCompiler::NamespaceLabels(const std::string& ns) const {
-  auto it = namespaces_.find(ns);
-  if (it != namespaces_.end()) return it->second.EffectiveLabels();
-  return {{"kubernetes.io/metadata.name", ns}};
+const k8s::Labels& IncrementalCompiler::NamespaceLabels(const std::string& ns) const {
+  auto it = ns_labels_.find(ns);
+  if (it != ns_labels_.end()) return it->second;
+  // A namespace without a Namespace object has only the label the API server sets on all.
+  return ns_labels_.emplace(ns, k8s::Labels{{"kubernetes.io/metadata.name", ns}}).first->second;
 }
 
 bool IncrementalCompiler::PeerSelects(const k8s::NetworkPolicyPeer& peer, const std::string& policy_ns,
@@ -203,10 +204,12 @@ void IncrementalCompiler::ForEachEndpointIp(const std::function<void(const k8s::
 void IncrementalCompiler::ApplyNamespace(const source::Event& e, Batch* b) {
   const auto& ns = std::get<k8s::Namespace>(e.object);
   b->ns_old_labels.try_emplace(ns.meta.name, NamespaceLabels(ns.meta.name));
+  ns_labels_.erase(ns.meta.name);
   if (e.op == source::Op::kDelete) {
     namespaces_.erase(ns.meta.name);
   } else {
     namespaces_[ns.meta.name] = ns;
+    ns_labels_.emplace(ns.meta.name, ns.EffectiveLabels());
   }
 }
 
@@ -410,9 +413,11 @@ void IncrementalCompiler::AssignIds(Batch* b) {
         RecomputeAllIds(b);
         return;
       }
-      if (want == id_of(rec) && rec->id != 0) break;
+      // Ids after an identity whose id stays are what they were: the walk ends there.
+      auto p = planned.find(rec);
+      if (p != planned.end() ? p->second == want : (rec->id != 0 && rec->id == want)) break;
+      if (p == planned.end()) moves.emplace_back(rec, rec->id, want);
       planned[rec] = want;
-      moves.emplace_back(rec, rec->id, want);
     }
   }
   for (auto& [rec, old_id, new_id] : moves) {
@@ -473,7 +478,7 @@ void IncrementalCompiler::FindDirtyPolicies(Batch* b) {
   }
   // A relabelled namespace changes what namespaceSelectors see in it.
   for (const auto& [ns, old_labels] : b->ns_old_labels) {
-    const k8s::Labels now = NamespaceLabels(ns);
+    const k8s::Labels& now = NamespaceLabels(ns);
     if (now == old_labels || !ns_identities_.contains(ns)) continue;
     for (const PolicyName& n : cross_ns_policies_) {
       const k8s::NetworkPolicy& np = policies_.at(n)->np;
@@ -502,6 +507,7 @@ void IncrementalCompiler::FindDirtyPolicies(Batch* b) {
   for (const auto& [rec, old_id] : b->id_changed) referencing(old_id);
   for (IdentityRec* rec : b->added) {
     auto consider = [&](const PolicyName& n) {
+      if (dirty.contains(n)) return;  // re-decoded anyway
       const PolicyRec& p = *policies_.at(n);
       if (!p.deleted && PolicyPeersSelect(p, *rec)) dirty.insert(n);
     };

@@ -98,7 +98,7 @@ class IncrementalCompiler : private PeerSelector, private NamedPortScope {
   void RecomputeAllIds(Batch* b);
 
   // Selection.
-  k8s::Labels NamespaceLabels(const std::string& ns) const;
+  const k8s::Labels& NamespaceLabels(const std::string& ns) const;
   bool PeerSelects(const k8s::NetworkPolicyPeer& peer, const std::string& policy_ns, const IdentityRec& id) const;
   bool PolicyPeersSelect(const PolicyRec& p, const IdentityRec& id) const;
   void Redecode(PolicyRec* p);
@@ -112,6 +112,7 @@ class IncrementalCompiler : private PeerSelector, private NamedPortScope {
   void ForEachEndpointIp(const std::function<void(const k8s::Pod& pod, const IpAddr& ip)>& fn) const override;
 
   std::map<std::string, k8s::Namespace> namespaces_;
+  mutable std::unordered_map<std::string, k8s::Labels> ns_labels_;  // effective labels, cached
   std::map<EndpointName, std::unique_ptr<PodRec>> pods_;
   std::map<PolicyName, std::unique_ptr<PolicyRec>> policies_;
   std::map<uint64_t, std::unique_ptr<TableRec>> tables_;

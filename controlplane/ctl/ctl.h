@@ -36,5 +36,6 @@ void AddMatrixCommand(CLI::App* app);
 void AddExplainCommand(CLI::App* app);
 void AddCompileCommand(CLI::App* app);
 void AddFlowsCommand(CLI::App* app);
+void AddStatusCommand(CLI::App* app);
 
 }  // namespace netfence::ctl

@@ -13,11 +13,14 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  netfencectl matrix  --manifests examples/cluster --protocol TCP --port 80 -o table\n"
       "  netfencectl explain --manifests examples/cluster --from shop/api --to shop/db --port 5432\n"
-      "  netfencectl compile --manifests examples/cluster");
+      "  netfencectl compile --manifests examples/cluster\n"
+      "  netfencectl status  --controller 127.0.0.1:9443 --insecure-plaintext\n"
+      "  netfencectl flows   --file /var/log/netfence/flows.jsonl --verdict denied --since 10m");
   netfence::ctl::AddMatrixCommand(&app);
   netfence::ctl::AddExplainCommand(&app);
   netfence::ctl::AddCompileCommand(&app);
   netfence::ctl::AddFlowsCommand(&app);
+  netfence::ctl::AddStatusCommand(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -34,7 +34,7 @@ void Text::Sample(const std::string& name, const std::string& type, const std::s
     out_ += "}";
   }
   char buf[64];
-  if (std::floor(value) == value && std::fabs(value) < 1e15) {
+  if (std::floor(value) == value && std::fabs(value) < 9007199254740992.0) {
     std::snprintf(buf, sizeof(buf), " %.0f\n", value);
   } else {
     std::snprintf(buf, sizeof(buf), " %.9g\n", value);
