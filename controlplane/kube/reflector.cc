@@ -151,7 +151,9 @@ awaitable<void> Reflector::Run() {
         });
         Log(w.error.message + "; relisting " + resource_.name);
         need_list = true;
-        relist_rv = rv_;
+        // A resourceVersion the server has not reached (its storage was restored): only a
+        // list of the most recent state helps.
+        relist_rv = w.error.resource_version_too_large ? "" : rv_;
         // Two 410s in a row with nothing in between: do not hammer the server.
         if (++consecutive_gone_ > 1) co_await Wait(w.error);
         break;
@@ -248,7 +250,7 @@ awaitable<Reflector::WatchResult> Reflector::Watch() {
     conn->Close();
     if (head->status == 401) client_->tokens().Invalidate();
     result.error = ErrorFromResponse(head->status, body.ok() ? *body : "", head->retry_after, what);
-    result.end = result.error.gone() ? WatchEnd::kGone : WatchEnd::kFailed;
+    result.end = result.error.gone() || result.error.resource_version_too_large ? WatchEnd::kGone : WatchEnd::kFailed;
     co_return result;
   }
   metrics_->Update(metrics_index_, [](ResourceMetrics& m) {
@@ -319,7 +321,7 @@ bool Reflector::HandleLine(std::string_view line, std::vector<Event>* batch, Wat
   if (type == "ERROR") {
     metrics_->Update(metrics_index_, [](ResourceMetrics& m) { ++m.error_events; });
     result->error = ErrorFromStatus(obj, what);
-    result->end = result->error.gone() ? WatchEnd::kGone : WatchEnd::kFailed;
+    result->end = result->error.gone() || result->error.resource_version_too_large ? WatchEnd::kGone : WatchEnd::kFailed;
     return false;
   }
   const std::string rv = MetaResourceVersion(obj);

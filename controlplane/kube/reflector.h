@@ -8,8 +8,10 @@
 //      one JSON event per line of the chunked stream. Every event and bookmark moves the RV;
 //   3. a normal end of the watch re-watches at once from the last RV; a 410 (HTTP status or
 //      in-stream ERROR event) relists and reports the difference (objects deleted meanwhile
-//      become deletes); dropped connections, 429, 5xx and other failures retry with
-//      exponential backoff (Retry-After honoured) from the same RV.
+//      become deletes), as does "Too large resource version" (the server's storage went
+//      back: the relist then asks for the most recent state); dropped connections, 429, 5xx
+//      and other failures retry with exponential backoff (Retry-After honoured) from the
+//      same RV.
 //
 // An invalid object is reported through on_rejected (source "list pods" / "watch pods")
 // and its last good version stays in the store; a DELETED event always deletes. An

@@ -54,10 +54,10 @@ struct FakeApiServerOptions {
   std::chrono::milliseconds bookmark_interval{0};
 };
 
-// How a watch that asks for a compacted resourceVersion is refused. The real API server
-// answers 200 and then one ERROR event with a 410 Status; some proxies and older servers
-// answer HTTP 410.
-enum class GoneMode { kInStreamError, kHttpStatus };
+// How a watch that asks for a compacted resourceVersion is refused: HTTP 410 with a Status
+// body (the default), or 200 and then one ERROR event with a 410 Status, which is what
+// current API servers do (SetGoneMode(GoneMode::kInStreamError)).
+enum class GoneMode { kHttpStatus, kInStreamError };
 
 // Which requests FailRequests applies to.
 enum class RequestKind { kAny, kList /* a first page or unpaged list */, kWatch, kContinue /* later pages */ };
@@ -110,7 +110,8 @@ class FakeApiServer {
   std::string ResourceVersion() const;
 
   // ---- Failures.
-  // Compacts the history: lists/watches from an older RV and older continue tokens get 410.
+  // Compacts the history: watches from an older RV, exact lists at an older RV and older
+  // continue tokens get 410 (watches as SetGoneMode says).
   // With `notify_open_watches`, every open watch also gets an ERROR event (410 Expired) and
   // is closed, as the client would see after a long partition.
   void ExpireHistory(bool notify_open_watches = true);
@@ -127,7 +128,8 @@ class FakeApiServer {
   // Writes every watch event as two chunks split inside the JSON (lines cross chunks).
   void SetSplitEvents(bool split);
   // The next `count` requests of `kind` to `path` (e.g. "/api/v1/pods") are answered with
-  // `status` (429, 500, 410 Expired, ...), with Retry-After: retry_after_seconds when >= 0.
+  // `status` (429, 500, 410 Expired, 504 "Too large resource version", others as
+  // InternalError/BadRequest), with Retry-After: retry_after_seconds when >= 0.
   // FailRequests(path, 1, 410, -1, RequestKind::kContinue) expires the next continue token
   // deterministically.
   void FailRequests(const std::string& path, int count, int status, int retry_after_seconds = -1,

@@ -235,6 +235,9 @@ awaitable<void> FakeApiServer::Impl::Serve(Stream& s, std::shared_ptr<FakeConn> 
         body = FakeStatus(status, "TooManyRequests", "Too many requests, please try again later.");
       } else if (status == 410) {
         body = FakeStatus(status, "Expired", "The provided continue parameter is too old (injected)");
+      } else if (status == 504) {
+        body = FakeStatus(status, "Timeout", "Too large resource version (injected)");
+        body["details"] = {{"causes", json::array({{{"reason", "ResourceVersionTooLarge"}}})}};
       } else {
         body = FakeStatus(status, status >= 500 ? "InternalError" : "BadRequest", "injected failure");
       }

@@ -79,7 +79,7 @@ class FakeApiServer::Impl {
   // ---- Server-thread state (touch only on the server thread).
   FakeApiServerOptions options;
   FakeStore store;
-  GoneMode gone_mode = GoneMode::kInStreamError;
+  GoneMode gone_mode = GoneMode::kHttpStatus;
   std::chrono::milliseconds chunk_delay{0};
   bool split_events = false;
   struct Failure {

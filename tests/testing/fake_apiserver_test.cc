@@ -189,6 +189,7 @@ TEST_F(FakeWireTest, ExpiredHistoryGivesAnInStreamErrorOrHttp410) {
   const std::string rv = server_->ResourceVersion();
   server_->Apply(Pod("ns", "b"));
   server_->ExpireHistory();
+  server_->SetGoneMode(GoneMode::kInStreamError);
   std::string in_stream = RawGet(server_->port(), "/api/v1/pods?watch=1&resourceVersion=" + rv, "0\r\n\r\n");
   EXPECT_NE(in_stream.find("HTTP/1.1 200 OK"), std::string::npos);
   EXPECT_NE(in_stream.find(R"({"object":{"apiVersion":"v1","code":410,"kind":"Status")"), std::string::npos) << in_stream;

@@ -266,6 +266,27 @@ TEST_F(KubeSourceTest, ExpiredContinueTokenDuringARelistRestartsIt) {
   EXPECT_EQ(observer_.noop_events, 0);
 }
 
+TEST_F(KubeSourceTest, TooLargeResourceVersionOnAWatchRelistsTheMostRecentState) {
+  // The server's storage went back in time (a restore): the client's RV is in its future.
+  Seed();
+  StartSource();
+  WaitForWatches();
+  const size_t n = server_->Requests(kPods).size();
+  server_->FailRequests(kPods, 1, 504, -1, testing::RequestKind::kWatch);
+  server_->DropConnections();
+  server_->Delete("Pod", "shop", "web-2");
+  const size_t from = observer_.log.size();
+  ASSERT_TRUE(Converge());
+  auto all = server_->Requests(kPods);
+  ASSERT_GE(all.size(), n + 3);
+  EXPECT_TRUE(all[n].watch);
+  EXPECT_EQ(all[n].status, 504);
+  EXPECT_FALSE(all[n + 1].watch);
+  EXPECT_EQ(all[n + 1].query.count("resourceVersion"), 0u);  // the most recent state, not "not older than"
+  EXPECT_EQ(Events(from, "Pod"), (std::vector<std::string>{"-Pod shop/web-2@" + rv_["web-2"]}));
+  EXPECT_EQ(Pods(source_->Metrics()).relists, 1u);
+}
+
 TEST_F(KubeSourceTest, InvalidObjectIsRejectedAndItsLastGoodVersionStays) {
   Seed();
   StartSource();
