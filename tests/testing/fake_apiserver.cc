@@ -2,6 +2,7 @@
 #include "tests/testing/fake_apiserver.h"
 
 #include <sstream>
+#include <thread>
 
 #include "controlplane/kube/base64.h"
 #include "tests/testing/fake_apiserver_impl.h"
@@ -142,6 +143,15 @@ int FakeApiServer::OpenWatches(const std::string& path) const {
     }
     return n;
   });
+}
+
+bool FakeApiServer::WaitForWatches(int n, std::chrono::milliseconds timeout, const std::string& path) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (OpenWatches(path) >= n) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 int FakeApiServer::OpenConnections() const {

@@ -149,6 +149,10 @@ class FakeApiServer {
   int OpenWatches(const std::string& path = "") const;
   // Connections open now.
   int OpenConnections() const;
+  // Blocks until at least `n` watches are open on `path` ("" = any path) or `timeout`
+  // passes; returns whether they are. Only for clients running on another thread: a client
+  // on the calling thread cannot make progress meanwhile (run its io_context instead).
+  bool WaitForWatches(int n, std::chrono::milliseconds timeout, const std::string& path = "") const;
 
   // Writes a kubeconfig for this server (cluster, user and context named "fake" by default):
   // the CA as certificate-authority-data (or a path with cert_files), and the credentials.

@@ -208,7 +208,8 @@ TEST_F(FakeWireTest, OpenWatchesGetErrorEventsAndBookmarks) {
   std::string out = RawGet(server_->port(), "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=" +
                                                 server_->ResourceVersion(),
                            "0\r\n\r\n", [&] {
-                             while (server_->OpenWatches("/api/v1/pods") == 0) std::this_thread::sleep_for(1ms);
+                             ASSERT_TRUE(server_->WaitForWatches(1, 2s, "/api/v1/pods"));
+                             EXPECT_FALSE(server_->WaitForWatches(2, 10ms));
                              server_->SendBookmark();
                              server_->ExpireHistory(true);
                            });

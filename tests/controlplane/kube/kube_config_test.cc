@@ -9,36 +9,14 @@
 #include <optional>
 
 #include "controlplane/kube/base64.h"
+#include "tests/controlplane/kube/kube_test_util.h"
 #include "tests/testing/test_certs.h"
 
 namespace netfence::kube {
 namespace {
 
 using testing::WriteTextFile;
-
-// Sets an environment variable for the scope (unset when `value` is nullopt).
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
-    if (const char* old = getenv(name)) old_ = old;
-    if (value) {
-      setenv(name, value->c_str(), 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using testing_util::ScopedEnv;
 
 class KubeconfigTest : public ::testing::Test {
  protected:

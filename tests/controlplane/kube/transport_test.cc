@@ -144,6 +144,25 @@ TEST_F(TransportTest, RotatedTokenFileIsReReadAfter401) {
   EXPECT_EQ((*client)->tokens().reads(), 2);
 }
 
+TEST_F(TransportTest, InClusterConfigTalksToTheServerAndFollowsTokenRotation) {
+  ASSERT_TRUE(testing::WriteTextFile(dir_.file("token"), "secret"));
+  ASSERT_TRUE(testing::WriteTextFile(dir_.file("ca.crt"), certs_->ca_cert_pem));
+  testing_util::ScopedEnv host("KUBERNETES_SERVICE_HOST", "127.0.0.1");
+  testing_util::ScopedEnv port("KUBERNETES_SERVICE_PORT", std::to_string(server_->port()));
+  auto c = InClusterConfig(dir_.path());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  auto first = SyncGet(*c, "/api/v1/pods");
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(first->status, 200);
+  // The service account token rotates; a client reading the file picks the new one up.
+  server_->SetTokens({{"rotated", "alice"}});
+  ASSERT_TRUE(testing::WriteTextFile(dir_.file("token"), "rotated"));
+  auto second = SyncGet(*c, "/api/v1/pods");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(server_->Requests().back().user, "alice");
+}
+
 TEST(PlainHttpTest, ServesAndListsOverHttp) {
   testing::FakeApiServerOptions o;
   o.allow_anonymous = true;
