@@ -13,7 +13,7 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 libboost-dev containernetworking-plugins
-  libssl-dev
+  libssl-dev openssl
 )
 
 missing=()
