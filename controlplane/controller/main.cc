@@ -79,8 +79,12 @@ int Run(const Flags& f) {
     spdlog::error("{}", s.message());
     return 1;
   }
-  spdlog::info("serving agents on {} ({}), source: {}, metrics on {}", f.listen,
-               f.plaintext ? "plaintext" : "mTLS", (*source)->Describe(), f.metrics.empty() ? "off" : f.metrics);
+  std::string listening = f.listen;
+  if (listening.size() > 2 && listening.compare(listening.size() - 2, 2, ":0") == 0) {
+    listening = listening.substr(0, listening.size() - 1) + std::to_string(bound_port);
+  }
+  spdlog::info("serving agents on {} ({}), source: {}, metrics on {}", listening, f.plaintext ? "plaintext" : "mTLS",
+               (*source)->Describe(), f.metrics.empty() ? "off" : (ops ? "port " + std::to_string(ops->port()) : ""));
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   std::thread stopper;

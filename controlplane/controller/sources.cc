@@ -1,5 +1,6 @@
 #include "controlplane/controller/sources.h"
 
+#include "controlplane/kube/kube_source.h"
 #include "controlplane/source/manifest_dir_source.h"
 
 namespace netfence::controller {
@@ -18,7 +19,11 @@ StatusOr<std::unique_ptr<source::Source>> MakeSource(boost::asio::io_context& io
   if (!flags.manifests.empty()) {
     return std::unique_ptr<source::Source>(std::make_unique<source::ManifestDirSource>(io, flags.manifests, info));
   }
-  return Status::Error("the Kubernetes API source is not in this build yet: use --manifests DIR");
+  auto config = kube::ResolveKubeConfig(flags.kubeconfig);
+  if (!config.ok()) return config.status();
+  kube::KubeSourceOptions options;
+  options.log = info;
+  return std::unique_ptr<source::Source>(std::make_unique<kube::KubeSource>(io, std::move(config).value(), options));
 }
 
 }  // namespace netfence::controller

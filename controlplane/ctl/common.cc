@@ -3,22 +3,48 @@
 
 #include "controlplane/compiler/compiler.h"
 #include "controlplane/ctl/ctl.h"
+#include "controlplane/kube/kube_config.h"
+#include "controlplane/kube/list_cluster.h"
 
 namespace netfence::ctl {
 
 void SourceFlags::Add(CLI::App* cmd) {
-  cmd->add_option("--manifests", manifests,
-                  "Directory of YAML/JSON manifests (Namespace, Pod with status.podIP(s), NetworkPolicy, Lists), "
-                  "read recursively")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  auto* m = cmd->add_option("--manifests", manifests,
+                            "Directory of YAML/JSON manifests (Namespace, Pod with status.podIP(s), NetworkPolicy, "
+                            "Lists), read recursively")
+                ->check(CLI::ExistingDirectory);
+  auto* k = cmd->add_option("--kubeconfig", kubeconfig,
+                            "Read the live cluster through this kubeconfig (with neither flag: $KUBECONFIG, the "
+                            "in-cluster service account, ~/.kube/config)");
+  m->excludes(k);
+  k->excludes(m);
+  cmd->add_option("--request-timeout", timeout_s, "Seconds to wait for the API server (live cluster)")
+      ->capture_default_str();
 }
 
 std::optional<k8s::ClusterState> LoadCluster(const SourceFlags& flags) {
-  k8s::LoadResult r = k8s::LoadManifestDir(flags.manifests);
+  k8s::LoadResult r;
+  std::string where;
+  if (!flags.manifests.empty()) {
+    r = k8s::LoadManifestDir(flags.manifests);
+    where = flags.manifests;
+  } else {
+    auto config = kube::ResolveKubeConfig(flags.kubeconfig);
+    if (!config.ok()) {
+      std::cerr << "error: " << config.status().message() << "\n(give --manifests DIR or --kubeconfig FILE)\n";
+      return std::nullopt;
+    }
+    auto listed = kube::ListCluster(*config, std::chrono::seconds(flags.timeout_s));
+    if (!listed.ok()) {
+      std::cerr << "error: " << listed.status().message() << "\n";
+      return std::nullopt;
+    }
+    r = std::move(listed).value();
+    where = "the cluster at " + config->server;
+  }
   for (const auto& e : r.errors) std::cerr << "error: " << e.str() << "\n";
   if (!r.errors.empty()) {
-    std::cerr << "netfencectl: " << r.errors.size() << " invalid object(s) in " << flags.manifests
+    std::cerr << "netfencectl: " << r.errors.size() << " invalid object(s) in " << where
               << "; nothing was evaluated\n";
     return std::nullopt;
   }

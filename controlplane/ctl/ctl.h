@@ -13,9 +13,13 @@
 
 namespace netfence::ctl {
 
-// Where the cluster comes from (--manifests DIR today).
+// Where the cluster comes from: --manifests DIR, or the live cluster through --kubeconfig
+// FILE (with neither: $KUBECONFIG, the in-cluster service account, ~/.kube/config), read
+// with the controller's Kubernetes client.
 struct SourceFlags {
   std::string manifests;
+  std::string kubeconfig;
+  int timeout_s = 30;
   void Add(CLI::App* cmd);
 };
 

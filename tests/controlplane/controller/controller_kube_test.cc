@@ -1,0 +1,164 @@
+// The controller fed by the Kubernetes API: a fake API server (HTTPS, the real list/watch
+// protocol) -> KubeSource -> ControllerCore -> gRPC -> simulated agents. Changes made through
+// the API reach the agents as deltas; a 410 relist or a dropped watch changes nothing the
+// agents hold; while the API server is unreachable the agents keep their tables.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "controlplane/controller/controller_core.h"
+#include "controlplane/controller/distribution_service.h"
+#include "controlplane/kube/kube_config.h"
+#include "controlplane/kube/kube_source.h"
+#include "tests/testing/fake_apiserver.h"
+#include "tests/testing/sim_agent.h"
+#include "tests/testing/test_certs.h"
+
+namespace netfence::controller {
+namespace {
+
+using nlohmann::json;
+
+json PodJson(const std::string& name, const std::string& app, const std::string& node, const std::string& ip) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata", {{"name", name}, {"namespace", "shop"}, {"labels", {{"app", app}}}}},
+          {"spec", {{"nodeName", node}, {"containers", json::array({{{"name", "c"}}})}}},
+          {"status", {{"phase", "Running"}, {"podIP", ip}}}};
+}
+
+json DenyJson() {
+  return {{"apiVersion", "networking.k8s.io/v1"},
+          {"kind", "NetworkPolicy"},
+          {"metadata", {{"name", "deny"}, {"namespace", "shop"}}},
+          {"spec", {{"podSelector", json::object()}}}};
+}
+
+class ControllerKubeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto certs = testing::MakeTestCerts(dir_.path());
+    ASSERT_TRUE(certs.ok()) << certs.status().message();
+    certs_ = *certs;
+    testing::FakeApiServerOptions o;
+    o.certs = &certs_;
+    o.tokens = {{"controller-token", "system:serviceaccount:kube-system:netfence-controller"}};
+    auto api = testing::FakeApiServer::Start(o);
+    ASSERT_TRUE(api.ok()) << api.status().message();
+    api_ = std::move(api).value();
+    api_->Apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "shop"}}}});
+    api_->Apply(PodJson("web-1", "web", "n1", "10.2.0.1"));
+    api_->Apply(PodJson("api-1", "api", "n2", "10.2.0.2"));
+    api_->Apply(DenyJson());
+    testing::KubeconfigCredentials creds;
+    creds.token = "controller-token";
+    ASSERT_TRUE(api_->WriteKubeconfig(dir_.file("kubeconfig"), creds).ok());
+
+    core_ = std::make_unique<ControllerCore>(io_, CoreOptions{});
+    service_ = std::make_unique<DistributionService>(io_, *core_);
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    b.RegisterService(service_.get());
+    server_ = b.BuildAndStart();
+
+    auto config = kube::ResolveKubeConfig(dir_.file("kubeconfig"));
+    ASSERT_TRUE(config.ok()) << config.status().message();
+    kube::KubeSourceOptions ko;
+    ko.reflector.backoff.initial = std::chrono::milliseconds(20);
+    ko.reflector.backoff.cap = std::chrono::milliseconds(200);
+    source_ = std::make_unique<kube::KubeSource>(io_, *config, ko);
+    ASSERT_TRUE(source_->Start(core_.get()).ok());
+    for (const char* n : {"n1", "n2"}) {
+      agent::ControllerClientOptions co;
+      co.target = "127.0.0.1:" + std::to_string(port_);
+      co.node = n;
+      co.backoff_min = std::chrono::milliseconds(20);
+      agents_.push_back(std::make_unique<testing::SimAgent>(io_, co));
+      agents_.back()->Start();
+    }
+  }
+  void TearDown() override {
+    agents_.clear();
+    if (source_) source_->Stop();
+    source_.reset();
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+    io_.run_for(std::chrono::milliseconds(20));
+  }
+  bool RunUntil(const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io_.run_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+  bool Converged() {
+    for (const auto& a : agents_) {
+      if (a->generation() != core_->generation() || !core_->synced()) return false;
+      if (!(a->set() == testing::ExpectedNodeView(core_->compiler().set(), a->node()))) return false;
+    }
+    return true;
+  }
+
+  testing::TempDir dir_;
+  testing::TestCerts certs_;
+  std::unique_ptr<testing::FakeApiServer> api_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
+  std::unique_ptr<ControllerCore> core_;
+  std::unique_ptr<DistributionService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::unique_ptr<kube::KubeSource> source_;
+  std::vector<std::unique_ptr<testing::SimAgent>> agents_;
+};
+
+TEST_F(ControllerKubeTest, ApiChangesReachTheAgentsAndRelistsChangeNothing) {
+  ASSERT_TRUE(RunUntil([&] { return Converged(); }));
+  EXPECT_EQ(agents_[0]->set().endpoints.size(), 1u);
+  EXPECT_TRUE(agents_[0]->set().ipcache.contains(*IpAddr::Parse("10.2.0.2")));
+
+  // A new replica on n1, through the API: n1 gets the endpoint, n2 the address.
+  api_->Apply(PodJson("web-2", "web", "n1", "10.2.0.3"));
+  ASSERT_TRUE(RunUntil([&] { return Converged() && agents_[0]->set().endpoints.size() == 2; }));
+  EXPECT_TRUE(agents_[1]->set().ipcache.contains(*IpAddr::Parse("10.2.0.3")));
+  EXPECT_FALSE(agents_[1]->last_update().snapshot());
+
+  // History expires and the watch is told so: the relist brings the same objects, so no
+  // generation is made and the agents hold what they held.
+  const uint64_t before = core_->generation();
+  const uint64_t updates = agents_[0]->updates();
+  api_->ExpireHistory(/*notify_open_watches=*/true);
+  api_->DropConnections();
+  ASSERT_TRUE(RunUntil([&] { return source_->Metrics().resources.size() == 3 && [&] {
+                                for (const auto& r : source_->Metrics().resources) {
+                                  if (!r.connected) return false;
+                                }
+                                return true;
+                              }(); }));
+  io_.run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(core_->generation(), before);
+  EXPECT_EQ(agents_[0]->updates(), updates);
+
+  // A deletion made while the watches were broken still arrives (as a relist's delete).
+  api_->DropConnections();
+  api_->Delete("Pod", "shop", "web-1");
+  ASSERT_TRUE(RunUntil([&] { return Converged() && agents_[0]->set().endpoints.size() == 1; }));
+  EXPECT_FALSE(agents_[1]->set().ipcache.contains(*IpAddr::Parse("10.2.0.1")));
+}
+
+TEST_F(ControllerKubeTest, AgentsKeepTheirTablesWhileTheApiServerIsAway) {
+  ASSERT_TRUE(RunUntil([&] { return Converged(); }));
+  const compiler::TableSet held = agents_[1]->set();
+  api_->FailRequests("/api/v1/pods", 1000, 503);
+  api_->DropConnections();
+  io_.run_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(agents_[1]->set() == held);
+  EXPECT_TRUE(core_->synced()) << "a broken watch does not make the state incomplete";
+}
+
+}  // namespace
+}  // namespace netfence::controller
