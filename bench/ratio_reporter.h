@@ -21,7 +21,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const auto& r : runs) {
       if (r.run_type == Run::RT_Iteration || r.aggregate_name == "median") {
-        times_[r.benchmark_name()] = r.GetAdjustedRealTime();
+        times_[Normalized(r.benchmark_name())] = r.GetAdjustedRealTime() * Scale(r.time_unit);
       }
     }
     ConsoleReporter::ReportRuns(runs);
@@ -48,6 +48,25 @@ class RatioReporter : public benchmark::ConsoleReporter {
   }
 
  private:
+  // Without the "/min_time:..." and "/repeats:..." parts, which differ between peers.
+  static std::string Normalized(std::string name) {
+    for (const char* part : {"/min_time:", "/repeats:"}) {
+      for (size_t at; (at = name.find(part)) != std::string::npos;) {
+        size_t end = name.find('/', at + 1);
+        name.erase(at, end == std::string::npos ? std::string::npos : end - at);
+      }
+    }
+    return name;
+  }
+  // Times in nanoseconds whatever unit each benchmark reports in.
+  static double Scale(benchmark::TimeUnit u) {
+    switch (u) {
+      case benchmark::kSecond: return 1e9;
+      case benchmark::kMillisecond: return 1e6;
+      case benchmark::kMicrosecond: return 1e3;
+      default: return 1;
+    }
+  }
   std::vector<std::pair<std::string, std::string>> pairs_;
   std::map<std::string, double> times_;
 };

@@ -44,6 +44,7 @@ struct IncrementalCompiler::PolicyRec {
   std::vector<uint32_t> peer_ids;   // identity ids its peers list
   bool named_egress = false;        // egress rules with named ports
   std::set<uint64_t> tables;        // tables compiled from it
+  std::vector<std::string> cross_keys;  // its keys in cross_by_label_
 };
 
 struct IncrementalCompiler::TableRec {
@@ -81,18 +82,31 @@ uint64_t KeyHash(const std::string& key) {
   return h == 0 ? 1 : h;
 }
 
-bool HasNamespaceSelectorPeer(const k8s::NetworkPolicy& np) {
+// The namespace labels a policy's namespaceSelector peers need: for each such peer (every
+// pod of the cluster excepted, it names no namespace), its first matchLabels entry "k=v" (a
+// namespace without it cannot match). *unindexed is set when some peer has none.
+std::vector<std::string> NamespaceSelectorKeys(const k8s::NetworkPolicy& np, bool* unindexed) {
+  std::vector<std::string> keys;
+  *unindexed = false;
   for (Direction d : {Direction::kIngress, Direction::kEgress}) {
     if (!np.Covers(d)) continue;
     for (const auto& rule : np.Rules(d)) {
       for (const auto& peer : rule.peers) {
         if (peer.ip_block || !peer.namespace_selector) continue;
         const bool any_pod = !peer.pod_selector || peer.pod_selector->empty();
-        if (!(peer.namespace_selector->empty() && any_pod)) return true;
+        if (peer.namespace_selector->empty() && any_pod) continue;
+        if (peer.namespace_selector->match_labels.empty()) {
+          *unindexed = true;
+        } else {
+          const auto& [k, v] = *peer.namespace_selector->match_labels.begin();
+          keys.push_back(k + "=" + v);
+        }
       }
     }
   }
-  return false;
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
 }
 
 template <typename T>
@@ -181,9 +195,38 @@ void IncrementalCompiler::SelectPeer(const k8s::NetworkPolicyPeer& peer, const s
     *all_pods = true;
     return;
   }
-  for (const auto& [name, recs] : ns_identities_) {
-    if (peer.namespace_selector->Matches(NamespaceLabels(name))) add_from(recs);
+  const auto& sel = *peer.namespace_selector;
+  if (!sel.match_labels.empty()) {
+    // Only namespaces carrying the first required label can match.
+    const auto& [k, v] = *sel.match_labels.begin();
+    auto cand = ns_by_label_.find(k + "=" + v);
+    if (cand == ns_by_label_.end()) return;
+    for (const std::string& name : cand->second) {
+      if (sel.Matches(NamespaceLabels(name))) add_from(ns_identities_.at(name));
+    }
+    return;
   }
+  for (const auto& [name, recs] : ns_identities_) {
+    if (sel.Matches(NamespaceLabels(name))) add_from(recs);
+  }
+}
+
+void IncrementalCompiler::IndexNamespace(const std::string& ns, bool add) {
+  if (!add) {
+    auto it = ns_indexed_.find(ns);
+    if (it == ns_indexed_.end()) return;
+    for (const auto& [k, v] : it->second) {
+      auto b = ns_by_label_.find(k + "=" + v);
+      if (b == ns_by_label_.end()) continue;
+      b->second.erase(ns);
+      if (b->second.empty()) ns_by_label_.erase(b);
+    }
+    ns_indexed_.erase(it);
+    return;
+  }
+  const k8s::Labels& labels = NamespaceLabels(ns);
+  for (const auto& [k, v] : labels) ns_by_label_[k + "=" + v].insert(ns);
+  ns_indexed_[ns] = labels;
 }
 
 void IncrementalCompiler::ForEachIdentity(const std::function<void(uint32_t id, const k8s::Pod& pod)>& fn) const {
@@ -204,6 +247,8 @@ void IncrementalCompiler::ForEachEndpointIp(const std::function<void(const k8s::
 void IncrementalCompiler::ApplyNamespace(const source::Event& e, Batch* b) {
   const auto& ns = std::get<k8s::Namespace>(e.object);
   b->ns_old_labels.try_emplace(ns.meta.name, NamespaceLabels(ns.meta.name));
+  const bool indexed = ns_indexed_.contains(ns.meta.name);
+  if (indexed) IndexNamespace(ns.meta.name, false);
   ns_labels_.erase(ns.meta.name);
   if (e.op == source::Op::kDelete) {
     namespaces_.erase(ns.meta.name);
@@ -211,6 +256,7 @@ void IncrementalCompiler::ApplyNamespace(const source::Event& e, Batch* b) {
     namespaces_[ns.meta.name] = ns;
     ns_labels_.emplace(ns.meta.name, ns.EffectiveLabels());
   }
+  if (indexed) IndexNamespace(ns.meta.name, true);
 }
 
 void IncrementalCompiler::ApplyPolicy(const source::Event& e, Batch* b) {
@@ -222,18 +268,42 @@ void IncrementalCompiler::ApplyPolicy(const source::Event& e, Batch* b) {
   if (e.op == source::Op::kDelete) {
     it->second->deleted = true;
     ns_policies_[name.first].erase(name);
-    cross_ns_policies_.erase(name);
+    IndexCrossNamespace(name, it->second.get(), false);
     return;
   }
   if (it == policies_.end()) it = policies_.emplace(name, std::make_unique<PolicyRec>()).first;
   PolicyRec& p = *it->second;
+  IndexCrossNamespace(name, &p, false);
   p.np = np;
   p.deleted = false;
   ns_policies_[name.first].insert(name);
-  if (HasNamespaceSelectorPeer(np)) {
-    cross_ns_policies_.insert(name);
-  } else {
-    cross_ns_policies_.erase(name);
+  IndexCrossNamespace(name, &p, true);
+}
+
+void IncrementalCompiler::IndexCrossNamespace(const PolicyName& name, PolicyRec* p, bool add) {
+  if (!add) {
+    for (const std::string& k : p->cross_keys) {
+      auto it = cross_by_label_.find(k);
+      if (it == cross_by_label_.end()) continue;
+      it->second.erase(name);
+      if (it->second.empty()) cross_by_label_.erase(it);
+    }
+    p->cross_keys.clear();
+    cross_unindexed_.erase(name);
+    return;
+  }
+  bool unindexed = false;
+  p->cross_keys = NamespaceSelectorKeys(p->np, &unindexed);
+  for (const std::string& k : p->cross_keys) cross_by_label_[k].insert(name);
+  if (unindexed) cross_unindexed_.insert(name);
+}
+
+void IncrementalCompiler::CrossNamespaceCandidates(const k8s::Labels& labels, std::set<PolicyName>* out) const {
+  out->insert(cross_unindexed_.begin(), cross_unindexed_.end());
+  for (const auto& [k, v] : labels) {
+    if (auto it = cross_by_label_.find(k + "=" + v); it != cross_by_label_.end()) {
+      out->insert(it->second.begin(), it->second.end());
+    }
   }
 }
 
@@ -256,7 +326,9 @@ void IncrementalCompiler::JoinIdentity(PodRec* pod, Batch* b) {
     rec->preferred = PreferredIdentityId(hash);
     identity_store_.push_back(std::move(owned));
     by_hash_.emplace(hash, rec);
-    ns_identities_[rec->key.meta.ns].insert(rec);
+    auto& in_ns = ns_identities_[rec->key.meta.ns];
+    if (in_ns.empty()) IndexNamespace(rec->key.meta.ns, true);
+    in_ns.insert(rec);
     b->added.insert(rec);
   } else if (rec->dead) {
     rec->dead = false;  // emptied earlier in this batch, back now: it never left
@@ -350,7 +422,10 @@ void IncrementalCompiler::Unindex(IdentityRec* rec) {
   }
   auto ns = ns_identities_.find(rec->key.meta.ns);
   ns->second.erase(rec);
-  if (ns->second.empty()) ns_identities_.erase(ns);
+  if (ns->second.empty()) {
+    IndexNamespace(rec->key.meta.ns, false);
+    ns_identities_.erase(ns);
+  }
 }
 
 // The batch compiler's rule over every identity: in preference order, each takes its
@@ -480,7 +555,10 @@ void IncrementalCompiler::FindDirtyPolicies(Batch* b) {
   for (const auto& [ns, old_labels] : b->ns_old_labels) {
     const k8s::Labels& now = NamespaceLabels(ns);
     if (now == old_labels || !ns_identities_.contains(ns)) continue;
-    for (const PolicyName& n : cross_ns_policies_) {
+    std::set<PolicyName> candidates;
+    CrossNamespaceCandidates(old_labels, &candidates);
+    CrossNamespaceCandidates(now, &candidates);
+    for (const PolicyName& n : candidates) {
       const k8s::NetworkPolicy& np = policies_.at(n)->np;
       bool affected = false;
       for (Direction d : {Direction::kIngress, Direction::kEgress}) {
@@ -505,16 +583,25 @@ void IncrementalCompiler::FindDirtyPolicies(Batch* b) {
   const bool identities_changed = !b->removed.empty() || !b->id_changed.empty() || !b->added.empty();
   for (const auto& [rec, old_id] : b->removed) referencing(old_id);
   for (const auto& [rec, old_id] : b->id_changed) referencing(old_id);
-  for (IdentityRec* rec : b->added) {
-    auto consider = [&](const PolicyName& n) {
-      if (dirty.contains(n)) return;  // re-decoded anyway
+  // New identities, by namespace: the policies of that namespace, and the namespaceSelector
+  // policies whose selectors that namespace's labels can satisfy.
+  std::map<std::string, std::vector<IdentityRec*>> added_by_ns;
+  for (IdentityRec* rec : b->added) added_by_ns[rec->key.meta.ns].push_back(rec);
+  for (const auto& [ns, recs] : added_by_ns) {
+    std::set<PolicyName> candidates;
+    if (auto it = ns_policies_.find(ns); it != ns_policies_.end()) candidates = it->second;
+    CrossNamespaceCandidates(NamespaceLabels(ns), &candidates);
+    for (const PolicyName& n : candidates) {
+      if (dirty.contains(n)) continue;  // re-decoded anyway
       const PolicyRec& p = *policies_.at(n);
-      if (!p.deleted && PolicyPeersSelect(p, *rec)) dirty.insert(n);
-    };
-    if (auto it = ns_policies_.find(rec->key.meta.ns); it != ns_policies_.end()) {
-      for (const PolicyName& n : it->second) consider(n);
+      if (p.deleted) continue;
+      for (IdentityRec* rec : recs) {
+        if (PolicyPeersSelect(p, *rec)) {
+          dirty.insert(n);
+          break;
+        }
+      }
     }
-    for (const PolicyName& n : cross_ns_policies_) consider(n);
   }
   bool examples_changed = false;
   for (IdentityRec* rec : b->example_changed) {

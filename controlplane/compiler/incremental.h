@@ -102,6 +102,9 @@ class IncrementalCompiler : private PeerSelector, private NamedPortScope {
   bool PeerSelects(const k8s::NetworkPolicyPeer& peer, const std::string& policy_ns, const IdentityRec& id) const;
   bool PolicyPeersSelect(const PolicyRec& p, const IdentityRec& id) const;
   void Redecode(PolicyRec* p);
+  void IndexCrossNamespace(const PolicyName& name, PolicyRec* p, bool add);
+  void IndexNamespace(const std::string& ns, bool add);
+  void CrossNamespaceCandidates(const k8s::Labels& labels, std::set<PolicyName>* out) const;
   std::string TableKey(const IdentityRec& id, k8s::Direction dir) const;
 
   // PeerSelector and NamedPortScope, over the live index.
@@ -127,10 +130,17 @@ class IncrementalCompiler : private PeerSelector, private NamedPortScope {
   };
   std::set<IdentityRec*, PreferenceOrder> by_preference_;
   std::map<std::string, std::set<IdentityRec*>> ns_identities_;
+  // Namespaces that have identities, by label "k=v" (for namespaceSelectors), and the labels
+  // each was indexed with.
+  std::unordered_map<std::string, std::set<std::string>> ns_by_label_;
+  std::unordered_map<std::string, k8s::Labels> ns_indexed_;
 
   // Policies by what they depend on.
   std::map<std::string, std::set<PolicyName>> ns_policies_;  // by namespace
-  std::set<PolicyName> cross_ns_policies_;    // with a namespaceSelector peer
+  // Policies with namespaceSelector peers, by a label each such peer requires ("k=v"), and
+  // those with a peer that requires none: a namespace's candidates are few.
+  std::unordered_map<std::string, std::set<PolicyName>> cross_by_label_;
+  std::set<PolicyName> cross_unindexed_;
   std::set<PolicyName> any_identity_policies_;  // named egress admitting every pod
   std::set<PolicyName> endpoint_ip_policies_;   // named egress through ipBlocks
   std::unordered_map<uint32_t, std::set<PolicyName>> referenced_by_;  // identity id -> policies
