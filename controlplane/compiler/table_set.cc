@@ -54,7 +54,8 @@ bool TableSet::operator==(const TableSet& o) const {
          SameMaps(tables, o.tables);
 }
 
-v1::RuleTables Assemble(const TableSet& set, uint64_t generation, std::span<const v1::PolicyRef> policies) {
+v1::RuleTables Assemble(const TableSet& set, uint64_t generation, std::span<const v1::PolicyRef> policies,
+                        bool fast_path_ipcache) {
   v1::RuleTables out;
   out.set_generation(generation);
 
@@ -73,9 +74,22 @@ v1::RuleTables Assemble(const TableSet& set, uint64_t generation, std::span<cons
   }
 
   for (const auto& [id, identity] : set.identities) *out.add_identities() = identity;
+  std::set<uint32_t> told_apart;
+  bool all_pods = false;
+  if (fast_path_ipcache) {
+    for (const auto& [name, e] : set.endpoints) told_apart.insert(e.identity());
+    for (const auto& [id, t] : set.tables) {
+      told_apart.insert(t.identity_ids().begin(), t.identity_ids().end());
+      all_pods |= t.all_pods_row() != kEmptyRow;
+    }
+  }
   std::string* addrs = out.mutable_ipcache_addrs();
   addrs->reserve(16 * set.ipcache.size());
   for (const auto& [ip, e] : set.ipcache) {
+    if (fast_path_ipcache && !told_apart.contains(e.identity()) &&
+        !(all_pods && e.identity() >= kFirstPodIdentity)) {
+      continue;
+    }
     addrs->append(ip.bytes.begin(), ip.bytes.end());
     out.add_ipcache_identities(e.identity());
   }
@@ -165,26 +179,46 @@ v1::NodeUpdate SnapshotOf(const TableSet& set, uint64_t generation, uint64_t end
 }
 
 Status ApplyUpdate(const v1::NodeUpdate& u, uint64_t held_generation, TableSet* set) {
+  return ApplyUpdate(v1::NodeUpdate(u), held_generation, set);
+}
+
+Status ApplyUpdate(v1::NodeUpdate&& u, uint64_t held_generation, TableSet* set) {
   if (!u.snapshot() && u.base_generation() != held_generation) {
     return Status::Error("update " + std::to_string(u.generation()) + " applies on generation " +
                          std::to_string(u.base_generation()) + ", this node holds " + std::to_string(held_generation));
   }
   // Check every address first, so a malformed update changes nothing.
   for (const auto& e : u.ipcache()) {
-    if (!AddrFromBytes(e.addr())) return Status::Error("update " + std::to_string(u.generation()) + ": ipcache address of " + std::to_string(e.addr().size()) + " bytes");
+    if (!AddrFromBytes(e.addr())) {
+      return Status::Error("update " + std::to_string(u.generation()) + ": ipcache address of " +
+                           std::to_string(e.addr().size()) + " bytes");
+    }
   }
   for (const auto& a : u.removed_ipcache()) {
-    if (!AddrFromBytes(a)) return Status::Error("update " + std::to_string(u.generation()) + ": removed ipcache address of " + std::to_string(a.size()) + " bytes");
+    if (!AddrFromBytes(a)) {
+      return Status::Error("update " + std::to_string(u.generation()) + ": removed ipcache address of " +
+                           std::to_string(a.size()) + " bytes");
+    }
   }
   if (u.snapshot()) *set = TableSet{};
   for (uint32_t id : u.removed_identities()) set->identities.erase(id);
   for (const auto& a : u.removed_ipcache()) set->ipcache.erase(*AddrFromBytes(a));
   for (uint64_t id : u.removed_tables()) set->tables.erase(id);
   for (const auto& k : u.removed_endpoints()) set->endpoints.erase({k.namespace_(), k.name()});
-  for (const auto& i : u.identities()) set->identities[i.id()] = i;
-  for (const auto& e : u.ipcache()) set->ipcache[*AddrFromBytes(e.addr())] = e;
-  for (const auto& t : u.tables()) set->tables[t.id()] = t.table();
-  for (const auto& e : u.endpoints()) set->endpoints[{e.namespace_(), e.name()}] = e;
+  for (auto& i : *u.mutable_identities()) set->identities[i.id()] = std::move(i);
+  for (auto& e : *u.mutable_ipcache()) {
+    const IpAddr addr = *AddrFromBytes(e.addr());
+    set->ipcache[addr] = std::move(e);
+  }
+  for (auto& t : *u.mutable_tables()) set->tables[t.id()] = std::move(*t.mutable_table());
+  for (auto& e : *u.mutable_endpoints()) {
+    EndpointName name{e.namespace_(), e.name()};
+    set->endpoints[std::move(name)] = std::move(e);
+  }
+  u.clear_identities();
+  u.clear_ipcache();
+  u.clear_tables();
+  u.clear_endpoints();
   return Status::Ok();
 }
 

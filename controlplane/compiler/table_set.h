@@ -34,12 +34,22 @@ struct TableSet {
 // RuleTables.words. `policies` is every policy to list (sorted by namespace, name); the
 // tables' own policies are added to it. Assembling what the incremental compiler holds gives
 // byte for byte what compiler::Compile() gives for the same cluster.
-v1::RuleTables Assemble(const TableSet& set, uint64_t generation, std::span<const v1::PolicyRef> policies = {});
+//
+// With `fast_path_ipcache` (a node's tables), the ipcache keeps only the addresses whose
+// identity the tables can tell apart from *world*: identities some table lists, the
+// endpoints' own, and every pod identity when some table has rules for all pods. The others
+// would be judged exactly like world anyway, so a node's maps hold what its pods' policies
+// name, not every address of the cluster (the node view keeps all of them for flow logs).
+v1::RuleTables Assemble(const TableSet& set, uint64_t generation, std::span<const v1::PolicyRef> policies = {},
+                        bool fast_path_ipcache = false);
 
 // Applies one whole (reassembled) NodeUpdate. A snapshot replaces everything; a delta must
 // apply on `held_generation`, else nothing changes and the error says so. Upserts of
 // unknown keys add, removals of unknown keys are ignored.
 Status ApplyUpdate(const v1::NodeUpdate& update, uint64_t held_generation, TableSet* set);
+// The same, moving the update's units into the set (a snapshot of a large cluster is many
+// thousand entries: no copies). `update` is left with its metadata only.
+Status ApplyUpdate(v1::NodeUpdate&& update, uint64_t held_generation, TableSet* set);
 
 // The whole set as a snapshot update of `generation` (what an agent persists).
 v1::NodeUpdate SnapshotOf(const TableSet& set, uint64_t generation, uint64_t endpoints_sequence = 0);

@@ -94,7 +94,8 @@ void ControllerCore::Compile() {
   produced_.emplace_back(generation_, generation_nanos_);
   if (produced_.size() > kGenerationHistory) produced_.pop_front();
   for (const auto& p : changes.policies) policy_generation_[p] = generation_;
-  std::map<std::string, v1::NodeUpdate> updates = views_.Advance(changes, generation_, generation_nanos_);
+  std::map<std::string, v1::NodeUpdate> updates =
+      views_.Advance(changes, generation_, generation_nanos_, /*full_snapshots=*/false);
   metrics_.last_compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_.compile_seconds_total += metrics_.last_compile_seconds;
   if (!synced_) return;  // views advance, nothing leaves before the state is whole
@@ -122,22 +123,64 @@ void ControllerCore::PublishAll() {
   }
 }
 
-void ControllerCore::SendUpdate(const std::shared_ptr<Session>& s, SessionState& st, const v1::NodeUpdate& u) {
-  std::vector<v1::ControllerMessage> messages;
-  for (auto& part : distribution::SplitUpdate(u, options_.max_part_bytes)) {
-    v1::ControllerMessage m;
-    metrics_.update_bytes_sent += part.ByteSizeLong();
-    *m.mutable_update() = std::move(part);
-    messages.push_back(std::move(m));
+namespace {
+
+std::vector<std::shared_ptr<const v1::ControllerMessage>> Messages(v1::NodeUpdate update, size_t max_bytes,
+                                                                   uint64_t* bytes) {
+  std::vector<std::shared_ptr<const v1::ControllerMessage>> out;
+  for (auto& part : distribution::SplitUpdate(std::move(update), max_bytes)) {
+    auto m = std::make_shared<v1::ControllerMessage>();
+    *bytes += part.ByteSizeLong();
+    *m->mutable_update() = std::move(part);
+    out.push_back(std::move(m));
   }
+  return out;
+}
+
+}  // namespace
+
+void ControllerCore::SendUpdate(const std::shared_ptr<Session>& s, SessionState& st, const v1::NodeUpdate& u) {
   ++metrics_.updates_sent;
   st.sent_generation = u.generation();
-  s->Send(std::move(messages));
+  s->Send(Messages(u, options_.max_part_bytes, &metrics_.update_bytes_sent));
+}
+
+const std::vector<std::shared_ptr<const v1::ControllerMessage>>& ControllerCore::IpcacheParts() {
+  if (ipcache_parts_generation_ == generation_ && !ipcache_parts_.empty()) return ipcache_parts_;
+  v1::NodeUpdate u;
+  u.set_snapshot(true);
+  u.set_generation(generation_);
+  const compiler::TableSet& set = compiler_.set();
+  u.mutable_ipcache()->Reserve(static_cast<int>(set.ipcache.size()));
+  for (const auto& [ip, e] : set.ipcache) *u.add_ipcache() = e;
+  ipcache_parts_.clear();
+  for (auto& part : distribution::SplitUpdate(std::move(u), options_.max_part_bytes)) {
+    part.set_more(true);  // the node's own part follows
+    auto m = std::make_shared<v1::ControllerMessage>();
+    *m->mutable_update() = std::move(part);
+    ipcache_parts_.push_back(std::move(m));
+  }
+  ipcache_parts_generation_ = generation_;
+  return ipcache_parts_;
 }
 
 void ControllerCore::SendSnapshot(const std::shared_ptr<Session>& s, SessionState& st) {
   ++metrics_.snapshots_sent;
-  SendUpdate(s, st, views_.Snapshot(st.node, generation_nanos_));
+  ++metrics_.updates_sent;
+  // The ipcache (the bulk, the same for every node) as shared parts, then the node's part.
+  v1::NodeUpdate own = views_.Snapshot(st.node, generation_nanos_, /*with_ipcache=*/false);
+  st.sent_generation = own.generation();
+  std::vector<std::shared_ptr<const v1::ControllerMessage>> messages;
+  if (own.generation() == generation_) {
+    messages = IpcacheParts();
+    for (const auto& m : messages) metrics_.update_bytes_sent += m->update().ByteSizeLong();
+  } else {
+    // A view that is not at the current generation (not possible today): send it whole.
+    own = views_.Snapshot(st.node, generation_nanos_);
+  }
+  auto rest = Messages(std::move(own), options_.max_part_bytes, &metrics_.update_bytes_sent);
+  messages.insert(messages.end(), rest.begin(), rest.end());
+  s->Send(std::move(messages));
 }
 
 void ControllerCore::OnMessage(const std::shared_ptr<Session>& s, const v1::AgentMessage& m) {
@@ -153,6 +196,7 @@ void ControllerCore::OnMessage(const std::shared_ptr<Session>& s, const v1::Agen
         ++metrics_.acks;
         a.acked = std::max(a.acked, m.ack().generation());
         a.last_error.clear();
+        if (options_.on_ack) options_.on_ack(st.node, m.ack().generation());
       } else {
         ++metrics_.nacks;
         a.last_error = m.ack().error();
@@ -271,7 +315,7 @@ v1::ControllerStatus ControllerCore::Status() const {
   for (const auto& p : compiler_.Policies()) per_policy[{p.namespace_(), p.name()}];
   for (const auto& [node, view] : views_.views()) {
     std::set<std::pair<std::string, std::string>> used;
-    for (uint64_t t : view.tables) {
+    for (const auto& [t, users] : view.tables) {
       for (const auto& p : compiler_.TablePolicies(t)) used.insert(p);
     }
     const NodeAcks* a = acked_of(node);

@@ -33,8 +33,9 @@ namespace netfence::controller {
 class Session {
  public:
   virtual ~Session() = default;
-  // Queues messages for the agent, in order. Called on the core's thread.
-  virtual void Send(std::vector<v1::ControllerMessage> messages) = 0;
+  // Queues messages for the agent, in order. Called on the core's thread. Messages are
+  // shared (a snapshot's ipcache parts go unchanged to every node) and never modified.
+  virtual void Send(std::vector<std::shared_ptr<const v1::ControllerMessage>> messages) = 0;
   // Ends the stream with an error the agent sees (e.g. a wrong node identity).
   virtual void Close(const std::string& reason) = 0;
   // The node name the transport authenticated (certificate), or "" when it proves none.
@@ -45,6 +46,8 @@ struct CoreOptions {
   size_t max_part_bytes = 1 << 20;
   bool require_node_identity = false;  // Hello.node must equal Session::AuthenticatedNode()
   std::function<void(const std::string&)> info, warn;
+  // Called on the core's thread for every successful ack (benchmarks, tests).
+  std::function<void(const std::string& node, uint64_t generation)> on_ack;
 };
 
 // Counters for /metrics (read on the core's thread).
@@ -103,6 +106,8 @@ class ControllerCore : public source::Observer {
   void ScheduleCompile();
   void Compile();
   void SendSnapshot(const std::shared_ptr<Session>& s, SessionState& st);
+  // The ipcache of the current generation as snapshot parts (built once per generation).
+  const std::vector<std::shared_ptr<const v1::ControllerMessage>>& IpcacheParts();
   void SendUpdate(const std::shared_ptr<Session>& s, SessionState& st, const v1::NodeUpdate& u);
   int64_t NowNanos() const;
 
@@ -122,6 +127,8 @@ class ControllerCore : public source::Observer {
   std::map<std::pair<std::string, std::string>, uint64_t> policy_generation_;
   std::map<std::shared_ptr<Session>, SessionState> sessions_;
   std::map<std::string, NodeAcks> acks_;
+  uint64_t ipcache_parts_generation_ = 0;
+  std::vector<std::shared_ptr<const v1::ControllerMessage>> ipcache_parts_;
   std::string source_description_;
   CoreMetrics metrics_;
 };

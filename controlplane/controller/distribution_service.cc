@@ -17,7 +17,7 @@ class Stream;
 class StreamSession : public Session {
  public:
   StreamSession(Stream* stream, std::string node) : stream_(stream), authenticated_(std::move(node)) {}
-  void Send(std::vector<v1::ControllerMessage> messages) override;
+  void Send(std::vector<std::shared_ptr<const v1::ControllerMessage>> messages) override;
   void Close(const std::string& reason) override;
   std::string AuthenticatedNode() const override { return authenticated_; }
   void Detach() {
@@ -46,11 +46,11 @@ class Stream : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMe
     StartRead(&in_);
   }
 
-  void Enqueue(std::vector<v1::ControllerMessage> messages) {
+  void Enqueue(std::vector<std::shared_ptr<const v1::ControllerMessage>> messages) {
     std::lock_guard lock(mu_);
     if (finishing_) return;
     for (auto& m : messages) {
-      queued_bytes_ += m.ByteSizeLong();
+      queued_bytes_ += m->ByteSizeLong();
       queue_.push_back(std::move(m));
     }
     if (queued_bytes_ > max_bytes_) {
@@ -61,7 +61,7 @@ class Stream : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMe
     }
     if (!writing_ && !queue_.empty()) {
       writing_ = true;
-      StartWrite(&queue_.front());
+      StartWrite(queue_.front().get());
     }
   }
 
@@ -87,7 +87,7 @@ class Stream : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMe
 
   void OnWriteDone(bool ok) override {
     std::lock_guard lock(mu_);
-    queued_bytes_ -= std::min(queued_bytes_, queue_.front().ByteSizeLong());
+    queued_bytes_ -= std::min(queued_bytes_, queue_.front()->ByteSizeLong());
     queue_.pop_front();
     if (!ok && !finishing_) {
       finishing_ = true;
@@ -101,7 +101,7 @@ class Stream : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMe
       return;
     }
     if (!queue_.empty()) {
-      StartWrite(&queue_.front());
+      StartWrite(queue_.front().get());
     } else {
       writing_ = false;
     }
@@ -135,14 +135,14 @@ class Stream : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMe
   std::shared_ptr<StreamSession> session_;
   v1::AgentMessage in_;
   std::mutex mu_;
-  std::deque<v1::ControllerMessage> queue_;
+  std::deque<std::shared_ptr<const v1::ControllerMessage>> queue_;
   size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool finishing_ = false;
   std::optional<grpc::Status> finish_status_;
 };
 
-void StreamSession::Send(std::vector<v1::ControllerMessage> messages) {
+void StreamSession::Send(std::vector<std::shared_ptr<const v1::ControllerMessage>> messages) {
   std::lock_guard lock(mu_);
   if (stream_ != nullptr) stream_->Enqueue(std::move(messages));
 }

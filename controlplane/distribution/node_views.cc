@@ -10,6 +10,12 @@ void AddEndpointKey(const compiler::EndpointName& n, v1::EndpointKey* k) {
   k->set_name(n.second);
 }
 
+std::vector<uint32_t> IdsOf(const compiler::TableSet& set, uint64_t table) {
+  auto it = set.tables.find(table);
+  if (it == set.tables.end()) return {};
+  return {it->second.identity_ids().begin(), it->second.identity_ids().end()};
+}
+
 }  // namespace
 
 void NodeViews::AddNode(const std::string& node, uint64_t generation) {
@@ -20,9 +26,7 @@ void NodeViews::AddNode(const std::string& node, uint64_t generation) {
 void NodeViews::DropNodeIfEmpty(const std::string& node) {
   auto it = views_.find(node);
   if (it == views_.end() || !it->second.endpoints.empty() || !it->second.unknown.empty()) return;
-  for (uint64_t t : it->second.tables) table_nodes_[t].erase(node);
-  for (uint32_t i : it->second.identities) identity_nodes_[i].erase(node);
-  views_.erase(it);
+  views_.erase(it);  // no endpoints: it counts no table and no identity
 }
 
 void NodeViews::SetRegistrations(const std::string& node, uint64_t sequence,
@@ -33,20 +37,37 @@ void NodeViews::SetRegistrations(const std::string& node, uint64_t sequence,
   registration_changed_.insert(node);
 }
 
-void NodeViews::Recount(NodeView* v) const {
-  const compiler::TableSet& set = compiler_.set();
-  v->tables.clear();
-  v->identities.clear();
-  for (const auto& name : v->endpoints) {
-    const v1::NodeEndpoint& e = set.endpoints.at(name);
-    v->tables.insert(e.ingress_table());
-    v->tables.insert(e.egress_table());
-    v->identities.insert(e.identity());
+void NodeViews::AddIdentity(const std::string& node, NodeView& v, uint32_t identity, int by, Touched& t) {
+  int& n = v.identities[identity];
+  t.identities.try_emplace(identity, n > 0);
+  n += by;
+  if (n > 0) {
+    identity_nodes_[identity].insert(node);
+    return;
   }
-  for (uint64_t t : v->tables) {
-    auto it = set.tables.find(t);
-    if (it == set.tables.end()) continue;
-    v->identities.insert(it->second.identity_ids().begin(), it->second.identity_ids().end());
+  v.identities.erase(identity);
+  if (auto it = identity_nodes_.find(identity); it != identity_nodes_.end()) {
+    it->second.erase(node);
+    if (it->second.empty()) identity_nodes_.erase(it);
+  }
+}
+
+void NodeViews::AddTable(const std::string& node, NodeView& v, uint64_t table, int by, Touched& t) {
+  int& n = v.tables[table];
+  const bool was = n > 0;
+  t.tables.try_emplace(table, was);
+  n += by;
+  const bool is = n > 0;
+  if (!is) v.tables.erase(table);
+  if (was == is) return;
+  // The table enters or leaves the view: so do (the counts of) the identities it lists.
+  const std::vector<uint32_t>& ids = table_identities_[table];
+  for (uint32_t id : ids) AddIdentity(node, v, id, is ? 1 : -1, t);
+  if (is) {
+    table_nodes_[table].insert(node);
+  } else if (auto it = table_nodes_.find(table); it != table_nodes_.end()) {
+    it->second.erase(node);
+    if (it->second.empty()) table_nodes_.erase(it);
   }
 }
 
@@ -59,39 +80,75 @@ void NodeViews::FillMeta(const std::string& node, const NodeView& v, int64_t pro
 }
 
 std::map<std::string, v1::NodeUpdate> NodeViews::Advance(const compiler::IncrementalCompiler::Changes& ch,
-                                                          uint64_t generation, int64_t produced) {
+                                                          uint64_t generation, int64_t produced, bool full_snapshots) {
   const compiler::TableSet& set = compiler_.set();
-  // Which nodes' views change: where changed endpoints were or are, and which use changed
-  // tables or name changed identities.
-  std::set<std::string> touched = registration_changed_;
+  std::map<std::string, Touched> touched;
+  for (const std::string& node : registration_changed_) touched[node];
   registration_changed_.clear();
-  std::map<std::string, std::set<compiler::EndpointName>> endpoints_before;  // of nodes whose set changes
   std::set<std::string> created;  // nodes seen for the first time: they get a snapshot
-  auto endpoints_of = [&](const std::string& node) -> std::set<compiler::EndpointName>& {
+  auto view_of = [&](const std::string& node) -> NodeView& {
     auto [it, inserted] = views_.try_emplace(node);
     if (inserted) created.insert(node);
-    NodeView& v = it->second;
-    endpoints_before.try_emplace(node, v.endpoints);
-    touched.insert(node);
-    return v.endpoints;
+    return it->second;
   };
+
+  // Tables whose content changed, for the nodes holding them: the identities they list.
+  for (uint64_t t : ch.tables) {
+    std::vector<uint32_t> now = IdsOf(set, t);
+    std::vector<uint32_t>& counted = table_identities_[t];
+    if (now != counted) {
+      if (auto users = table_nodes_.find(t); users != table_nodes_.end()) {
+        for (const std::string& node : std::set<std::string>(users->second)) {
+          NodeView& v = views_.at(node);
+          Touched& tt = touched[node];
+          for (uint32_t id : now) AddIdentity(node, v, id, 1, tt);
+          for (uint32_t id : counted) AddIdentity(node, v, id, -1, tt);
+        }
+      }
+      counted = std::move(now);
+    }
+    if (auto users = table_nodes_.find(t); users != table_nodes_.end()) {
+      for (const std::string& node : users->second) touched[node].tables.try_emplace(t, true);
+    }
+  }
+  // Endpoints that changed: out of the node they were on, into the one they are on.
   for (const auto& name : ch.endpoints) {
     if (auto old = endpoint_node_.find(name); old != endpoint_node_.end()) {
-      endpoints_of(old->second).erase(name);
+      const std::string node = old->second;
+      NodeView& v = views_.at(node);
+      Touched& tt = touched[node];
+      const NodeView::Counted c = v.endpoints.at(name);
+      tt.endpoints.insert(name);
+      v.endpoints.erase(name);
+      AddIdentity(node, v, c.identity, -1, tt);
+      AddTable(node, v, c.ingress, -1, tt);
+      AddTable(node, v, c.egress, -1, tt);
       endpoint_node_.erase(old);
     }
     if (auto e = set.endpoints.find(name); e != set.endpoints.end()) {
-      endpoint_node_[name] = e->second.node();
-      endpoints_of(e->second.node()).insert(name);
+      const std::string& node = e->second.node();
+      NodeView& v = view_of(node);
+      Touched& tt = touched[node];
+      const NodeView::Counted c{e->second.identity(), e->second.ingress_table(), e->second.egress_table()};
+      for (uint64_t t : {c.ingress, c.egress}) {
+        if (!table_identities_.contains(t)) table_identities_[t] = IdsOf(set, t);
+      }
+      tt.endpoints.insert(name);
+      v.endpoints[name] = c;
+      AddIdentity(node, v, c.identity, 1, tt);
+      AddTable(node, v, c.ingress, 1, tt);
+      AddTable(node, v, c.egress, 1, tt);
+      endpoint_node_[name] = node;
+    }
+  }
+  // Identities whose content changed (an id now of another key): where they are named.
+  for (uint32_t i : ch.identities) {
+    if (auto it = identity_nodes_.find(i); it != identity_nodes_.end()) {
+      for (const std::string& node : it->second) touched[node].identities.try_emplace(i, true);
     }
   }
   for (uint64_t t : ch.tables) {
-    if (auto it = table_nodes_.find(t); it != table_nodes_.end()) touched.insert(it->second.begin(), it->second.end());
-  }
-  for (uint32_t i : ch.identities) {
-    if (auto it = identity_nodes_.find(i); it != identity_nodes_.end()) {
-      touched.insert(it->second.begin(), it->second.end());
-    }
+    if (!set.tables.contains(t) && !table_nodes_.contains(t)) table_identities_.erase(t);
   }
 
   // The ipcache part is the same for every node.
@@ -107,60 +164,54 @@ std::map<std::string, v1::NodeUpdate> NodeViews::Advance(const compiler::Increme
   std::map<std::string, v1::NodeUpdate> out;
   for (auto& [node, view] : views_) {
     v1::NodeUpdate& u = out[node];
-    u = common;
-    u.set_base_generation(view.generation);
+    const uint64_t base = view.generation;
     view.generation = generation;
-    FillMeta(node, view, produced, &u);
-    if (!touched.contains(node)) continue;
-
-    NodeView before = view;
-    if (auto b = endpoints_before.find(node); b != endpoints_before.end()) before.endpoints = b->second;
-    Recount(&view);
-    for (uint64_t t : before.tables) {
-      if (!view.tables.contains(t)) table_nodes_[t].erase(node);
-    }
-    for (uint64_t t : view.tables) table_nodes_[t].insert(node);
-    for (uint32_t i : before.identities) {
-      if (!view.identities.contains(i)) identity_nodes_[i].erase(node);
-    }
-    for (uint32_t i : view.identities) identity_nodes_[i].insert(node);
     if (created.contains(node)) {
-      u = Snapshot(node, produced);
+      if (full_snapshots) {
+        u = Snapshot(node, produced);
+      } else {
+        u.set_snapshot(true);
+        FillMeta(node, view, produced, &u);
+      }
       continue;
     }
-
-    for (const auto& name : view.endpoints) {
-      if (!before.endpoints.contains(name) || ch.endpoints.contains(name)) *u.add_endpoints() = set.endpoints.at(name);
+    u = common;
+    u.set_base_generation(base);
+    FillMeta(node, view, produced, &u);
+    auto t = touched.find(node);
+    if (t == touched.end()) continue;
+    for (const auto& name : t->second.endpoints) {
+      if (view.endpoints.contains(name)) {
+        *u.add_endpoints() = set.endpoints.at(name);
+      } else {
+        AddEndpointKey(name, u.add_removed_endpoints());
+      }
     }
-    for (const auto& name : before.endpoints) {
-      if (!view.endpoints.contains(name)) AddEndpointKey(name, u.add_removed_endpoints());
+    for (const auto& [table, was] : t->second.tables) {
+      const bool is = view.tables.contains(table);
+      if (is && (!was || ch.tables.contains(table))) {
+        auto unit = set.tables.find(table);
+        if (unit == set.tables.end()) continue;
+        auto* tu = u.add_tables();
+        tu->set_id(table);
+        *tu->mutable_table() = unit->second;
+      } else if (!is && was) {
+        u.add_removed_tables(table);
+      }
     }
-    for (uint64_t t : view.tables) {
-      if (before.tables.contains(t) && !ch.tables.contains(t)) continue;
-      auto it = set.tables.find(t);
-      if (it == set.tables.end()) continue;
-      auto* unit = u.add_tables();
-      unit->set_id(t);
-      *unit->mutable_table() = it->second;
-    }
-    for (uint64_t t : before.tables) {
-      if (!view.tables.contains(t)) u.add_removed_tables(t);
-    }
-    for (uint32_t i : view.identities) {
-      if (before.identities.contains(i) && !ch.identities.contains(i)) continue;
-      if (auto it = set.identities.find(i); it != set.identities.end()) *u.add_identities() = it->second;
-    }
-    for (uint32_t i : before.identities) {
-      if (!view.identities.contains(i)) u.add_removed_identities(i);
+    for (const auto& [id, was] : t->second.identities) {
+      const bool is = view.identities.contains(id);
+      if (is && (!was || ch.identities.contains(id))) {
+        if (auto it = set.identities.find(id); it != set.identities.end()) *u.add_identities() = it->second;
+      } else if (!is && was) {
+        u.add_removed_identities(id);
+      }
     }
   }
-  // Indexes lose entries nobody uses.
-  std::erase_if(table_nodes_, [](const auto& kv) { return kv.second.empty(); });
-  std::erase_if(identity_nodes_, [](const auto& kv) { return kv.second.empty(); });
   return out;
 }
 
-v1::NodeUpdate NodeViews::Snapshot(const std::string& node, int64_t produced) const {
+v1::NodeUpdate NodeViews::Snapshot(const std::string& node, int64_t produced, bool with_ipcache) const {
   const compiler::TableSet& set = compiler_.set();
   v1::NodeUpdate u;
   u.set_snapshot(true);
@@ -168,17 +219,19 @@ v1::NodeUpdate NodeViews::Snapshot(const std::string& node, int64_t produced) co
   static const NodeView kEmpty;
   const NodeView& v = it == views_.end() ? kEmpty : it->second;
   FillMeta(node, v, produced, &u);
-  u.mutable_ipcache()->Reserve(static_cast<int>(set.ipcache.size()));
-  for (const auto& [ip, e] : set.ipcache) *u.add_ipcache() = e;
-  for (const auto& name : v.endpoints) *u.add_endpoints() = set.endpoints.at(name);
-  for (uint64_t t : v.tables) {
+  if (with_ipcache) {
+    u.mutable_ipcache()->Reserve(static_cast<int>(set.ipcache.size()));
+    for (const auto& [ip, e] : set.ipcache) *u.add_ipcache() = e;
+  }
+  for (const auto& [name, c] : v.endpoints) *u.add_endpoints() = set.endpoints.at(name);
+  for (const auto& [t, n] : v.tables) {
     auto tt = set.tables.find(t);
     if (tt == set.tables.end()) continue;
     auto* unit = u.add_tables();
     unit->set_id(t);
     *unit->mutable_table() = tt->second;
   }
-  for (uint32_t i : v.identities) {
+  for (const auto& [i, n] : v.identities) {
     if (auto ii = set.identities.find(i); ii != set.identities.end()) *u.add_identities() = ii->second;
   }
   return u;

@@ -3,9 +3,15 @@
 //
 // A node's part (its view): the endpoints it enforces (endpoints whose node is it), the tables
 // they use, the identities those tables and endpoints name, and the whole ipcache (every pod
-// address: an address the fast path does not find is *world*, and flow logs name both ends
-// from it). Every generation goes to every known node, as a delta that may carry nothing but
-// the new generation number, so that "realised at generation G" means the same on all nodes.
+// address, with its pod's name: the fast path loads the part its tables can tell apart from
+// world, flow logs name both ends from all of it). Every generation goes to every known node,
+// as a delta that may carry nothing but the new generation number, so that "realised at
+// generation G" means the same on all nodes.
+//
+// Cost: an update costs what changed, not what a node holds. Tables and identities are
+// reference-counted per node (a table by the node's endpoints using it, an identity by the
+// endpoints having it and the node's tables listing it), so a change touches only the counts
+// it moves, and a unit enters or leaves a node's view when its count crosses zero.
 #pragma once
 
 #include <cstdint>
@@ -21,9 +27,13 @@ namespace netfence::distribution {
 
 struct NodeView {
   uint64_t generation = 0;
-  std::set<compiler::EndpointName> endpoints;
-  std::set<uint64_t> tables;
-  std::set<uint32_t> identities;
+  struct Counted {  // an endpoint as it was counted
+    uint32_t identity;
+    uint64_t ingress, egress;
+  };
+  std::map<compiler::EndpointName, Counted> endpoints;
+  std::map<uint64_t, int> tables;      // table -> endpoints using it
+  std::map<uint32_t, int> identities;  // identity -> endpoints having it + tables listing it
   std::vector<compiler::EndpointName> unknown;  // registered pods that are no endpoint
   uint64_t endpoints_sequence = 0;
 };
@@ -41,18 +51,28 @@ class NodeViews {
   void SetRegistrations(const std::string& node, uint64_t sequence, std::vector<compiler::EndpointName> unknown);
 
   // After the compiler applied a batch with `changes`: brings every node's view to
-  // `generation` and returns each node's delta from its previous generation.
+  // `generation` and returns each node's delta from its previous generation. A node seen for
+  // the first time gets a snapshot: whole, or (full_snapshots = false, for a sender that
+  // builds snapshots itself) with its metadata only.
   std::map<std::string, v1::NodeUpdate> Advance(const compiler::IncrementalCompiler::Changes& changes,
-                                                uint64_t generation, int64_t produced_unix_nanos);
-  // The node's whole view at its current generation.
-  v1::NodeUpdate Snapshot(const std::string& node, int64_t produced_unix_nanos) const;
+                                                uint64_t generation, int64_t produced_unix_nanos,
+                                                bool full_snapshots = true);
+  // The node's whole view at its current generation (without the ipcache if asked: a sender
+  // that has it already in parts).
+  v1::NodeUpdate Snapshot(const std::string& node, int64_t produced_unix_nanos, bool with_ipcache = true) const;
 
   const NodeView* Find(const std::string& node) const;
   const std::map<std::string, NodeView>& views() const { return views_; }
 
  private:
-  // Recomputes the tables and identities of `view` from its endpoints.
-  void Recount(NodeView* view) const;
+  // What one Advance did to one node's view: each unit's presence before the first change.
+  struct Touched {
+    std::set<compiler::EndpointName> endpoints;
+    std::map<uint64_t, bool> tables;      // table -> was in the view
+    std::map<uint32_t, bool> identities;  // identity -> was in the view
+  };
+  void AddTable(const std::string& node, NodeView& v, uint64_t table, int by, Touched& t);
+  void AddIdentity(const std::string& node, NodeView& v, uint32_t identity, int by, Touched& t);
   void FillMeta(const std::string& node, const NodeView& view, int64_t produced, v1::NodeUpdate* u) const;
 
   const compiler::IncrementalCompiler& compiler_;
@@ -60,6 +80,7 @@ class NodeViews {
   std::map<compiler::EndpointName, std::string> endpoint_node_;  // where each endpoint is enforced
   std::map<uint64_t, std::set<std::string>> table_nodes_;        // nodes using each table
   std::map<uint32_t, std::set<std::string>> identity_nodes_;     // nodes naming each identity
+  std::map<uint64_t, std::vector<uint32_t>> table_identities_;   // identity_ids of each table, as counted
   std::set<std::string> registration_changed_;
 };
 

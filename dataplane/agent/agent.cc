@@ -65,8 +65,12 @@ Status Agent::LoadView() {
     // the source answers.
     if (Status s = MakeLive(set, snapshot.generation()); !s.ok()) return s;
     info_("enforcing the persisted view, generation " + std::to_string(snapshot.generation()));
-  } else if (on_live_) {
-    on_live_(snapshot.generation(), compiler::Assemble(set, snapshot.generation()), set);
+  } else {
+    v1::RuleTables tables = compiler::Assemble(set, snapshot.generation(), {}, /*fast_path_ipcache=*/true);
+    v1::RuleTables unnumbered = tables;
+    unnumbered.set_generation(0);
+    live_key_ = unnumbered.SerializeAsString();
+    if (on_live_) on_live_(snapshot.generation(), tables, set);
   }
   view_ = std::move(set);
   view_generation_ = snapshot.generation();
@@ -104,8 +108,17 @@ Status Agent::Start() {
 }
 
 Status Agent::MakeLive(const compiler::TableSet& set, uint64_t generation) {
-  v1::RuleTables tables = compiler::Assemble(set, generation);
-  if (Status s = fast_path_->Program(tables); !s.ok()) return s;
+  v1::RuleTables tables = compiler::Assemble(set, generation, {}, /*fast_path_ipcache=*/true);
+  // A generation whose tables are those already live (an address elsewhere in the cluster
+  // changed, nothing this node's policies name) needs no programming: it is realised as is.
+  v1::RuleTables unnumbered = tables;
+  unnumbered.set_generation(0);
+  std::string key = unnumbered.SerializeAsString();
+  if (key != live_key_ || fast_path_->live_generation() == 0) {
+    if (Status s = fast_path_->Program(tables); !s.ok()) return s;
+    live_key_ = std::move(key);
+    ++programmed_;
+  }
   if (on_live_) on_live_(generation, tables, set);
   const std::string bytes = compiler::SnapshotOf(set, generation, seen_sequence_).SerializeAsString();
   if (Status s = WriteAtomically(options_.state_dir + "/view.pb", bytes); !s.ok()) {
@@ -120,28 +133,29 @@ void Agent::OnUpdate(v1::NodeUpdate u) {
                     std::to_string(u.base_generation()));
     return;
   }
-  compiler::TableSet next = view_;
-  if (Status s = compiler::ApplyUpdate(u, view_generation_, &next); !s.ok()) {
-    warn_("update " + std::to_string(u.generation()) + ": " + s.message());
-    source_->Ack(u.generation(), false, s.message());
+  // Applied in place (a malformed update is refused before anything changes): the view is
+  // what the source says it is, whether or not the fast path takes it.
+  const uint64_t generation = u.generation();
+  const bool snapshot = u.snapshot();
+  if (Status s = compiler::ApplyUpdate(std::move(u), view_generation_, &view_); !s.ok()) {
+    warn_("update " + std::to_string(generation) + ": " + s.message());
+    source_->Ack(generation, false, s.message());
     source_->Resync(s.message());
     return;
   }
-  const uint64_t sequence_before = seen_sequence_;
+  view_generation_ = generation;
   seen_sequence_ = u.endpoints_sequence();
-  if (Status s = MakeLive(next, u.generation()); !s.ok()) {
-    seen_sequence_ = sequence_before;
-    warn_("generation " + std::to_string(u.generation()) + " refused, generation " +
-          std::to_string(view_generation_) + " stays live: " + s.message());
-    source_->Ack(u.generation(), false, s.message());
-    return;
-  }
-  view_ = std::move(next);
-  view_generation_ = u.generation();
   unknown_.clear();
   for (const auto& k : u.unknown_registered()) unknown_.insert({k.namespace_(), k.name()});
-  source_->Ack(u.generation(), true, "");
-  info_("generation " + std::to_string(u.generation()) + " live (" + (u.snapshot() ? "snapshot" : "delta") + "): " +
+  if (Status s = MakeLive(view_, generation); !s.ok()) {
+    // The last good tables stay live; the next update that programs cleanly takes over.
+    warn_("generation " + std::to_string(generation) + " refused by the fast path, generation " +
+          std::to_string(live_generation()) + " stays live: " + s.message());
+    source_->Ack(generation, false, s.message());
+    return;
+  }
+  source_->Ack(generation, true, "");
+  info_("generation " + std::to_string(generation) + " live (" + (snapshot ? "snapshot" : "delta") + "): " +
         std::to_string(view_.endpoints.size()) + " local endpoints, " + std::to_string(view_.tables.size()) +
         " tables, " + std::to_string(view_.ipcache.size()) + " addresses");
   if (!plugged_registered_) PlugRegistered();

@@ -68,7 +68,10 @@ class Agent {
   using OnLive = std::function<void(uint64_t generation, const v1::RuleTables& tables, const compiler::TableSet& view)>;
   void set_on_live(OnLive on_live) { on_live_ = std::move(on_live); }
 
+  // The generation the fast path was last programmed with; later generations whose tables
+  // were the same are realised without programming (view_generation() is the latest).
   uint64_t live_generation() const { return fast_path_->live_generation(); }
+  uint64_t programmed() const { return programmed_; }
   bool ready() const { return view_generation_ != 0 && live_generation() != 0; }
   xdp::XdpProgram& fast_path() { return *fast_path_; }
   const compiler::TableSet& view() const { return view_; }
@@ -119,6 +122,8 @@ class Agent {
   std::map<uint64_t, PendingAdd> pending_;
   std::set<compiler::EndpointName> unknown_;  // registered pods the cluster does not have
   OnLive on_live_;
+  std::string live_key_;   // the live tables without their generation (serialized)
+  uint64_t programmed_ = 0;  // Program() calls: generations that changed the fast path
 };
 
 }  // namespace netfence::agent

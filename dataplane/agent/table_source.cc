@@ -44,10 +44,10 @@ class RemoteTableSource : public TableSource {
 class LoopbackSession : public controller::Session {
  public:
   LoopbackSession(boost::asio::io_context& io, TableSource::OnUpdate* on_update) : io_(io), on_update_(on_update) {}
-  void Send(std::vector<v1::ControllerMessage> messages) override {
+  void Send(std::vector<std::shared_ptr<const v1::ControllerMessage>> messages) override {
     for (auto& m : messages) {
-      if (!m.has_update()) continue;
-      if (distribution::MergeUpdatePart(std::move(*m.mutable_update()), &partial_)) {
+      if (!m->has_update()) continue;
+      if (distribution::MergeUpdatePart(v1::NodeUpdate(m->update()), &partial_)) {
         boost::asio::post(io_, [cb = on_update_, u = std::move(partial_)]() mutable { (*cb)(std::move(u)); });
         partial_ = v1::NodeUpdate();
       }
@@ -61,12 +61,21 @@ class LoopbackSession : public controller::Session {
   v1::NodeUpdate partial_;
 };
 
+controller::CoreOptions CoreOptionsFor(std::function<void(const std::string&)> info,
+                                       std::function<void(const std::string&)> warn) {
+  controller::CoreOptions o;
+  o.max_part_bytes = SIZE_MAX;  // in-process: one message per update
+  o.info = std::move(info);
+  o.warn = std::move(warn);
+  return o;
+}
+
 class LocalTableSource : public TableSource {
  public:
   LocalTableSource(boost::asio::io_context& io, std::string dir, std::string node,
                    std::function<void(const std::string&)> info, std::function<void(const std::string&)> warn)
       : io_(io), node_(std::move(node)),
-        core_(io, controller::CoreOptions{.max_part_bytes = SIZE_MAX, .info = info, .warn = warn}),
+        core_(io, CoreOptionsFor(info, warn)),
         source_(io, std::move(dir), info) {
     core_.set_source_description(source_.Describe());
   }

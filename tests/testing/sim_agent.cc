@@ -41,8 +41,8 @@ std::string Difference(const compiler::TableSet& held, const compiler::TableSet&
 }
 
 SimAgent::SimAgent(boost::asio::io_context& io, agent::ControllerClientOptions options, OnApplied on_applied,
-                   bool assemble)
-    : node_(options.node), on_applied_(std::move(on_applied)), assemble_(assemble) {
+                   bool assemble, Program program)
+    : node_(options.node), on_applied_(std::move(on_applied)), assemble_(assemble), program_(std::move(program)) {
   client_ = std::make_unique<agent::ControllerClient>(io, std::move(options),
                                                       [this](v1::NodeUpdate u) { OnUpdate(std::move(u)); });
 }
@@ -61,12 +61,17 @@ void SimAgent::OnUpdate(v1::NodeUpdate u) {
     client_->Resync("holding " + std::to_string(generation_) + ", delta for " + std::to_string(u.base_generation()));
     return;
   }
-  Status s = compiler::ApplyUpdate(u, generation_, &set_);
+  last_bytes_ = u.ByteSizeLong();
+  last_tables_ = u.tables_size();
+  Status s = compiler::ApplyUpdate(std::move(u), generation_, &set_);  // leaves the metadata in u
   if (!s.ok()) {
     client_->Ack(u.generation(), false, s.message());
     return;
   }
-  if (assemble_) (void)compiler::Assemble(set_, u.generation());
+  if (assemble_ || program_) {
+    v1::RuleTables tables = compiler::Assemble(set_, u.generation(), {}, /*fast_path_ipcache=*/true);
+    if (program_) program_(tables);
+  }
   generation_ = u.generation();
   ++updates_;
   if (u.snapshot()) ++snapshots_;

@@ -27,13 +27,17 @@ class SimAgent {
   // Called after each update is applied and acked (on the io thread).
   using OnApplied = std::function<void(const SimAgent& agent, const v1::NodeUpdate& update)>;
 
+  // `program`, when set, gets the assembled tables before the ack (a real fast path in a
+  // benchmark); with assemble = false the update is only applied to the node view.
+  using Program = std::function<void(const v1::RuleTables& tables)>;
   SimAgent(boost::asio::io_context& io, agent::ControllerClientOptions options, OnApplied on_applied = {},
-           bool assemble = true);
+           bool assemble = true, Program program = {});
   void Start(v1::EndpointReport endpoints = {});
   void Stop();
   // The agent "loses" the next update (as if it crashed after acking nothing): the one after
   // it is a delta on a base it does not hold, which must bring a snapshot.
   void DropNextUpdate() { drop_next_ = true; }
+  bool drop_pending() const { return drop_next_; }
   void ReportEndpoints(v1::EndpointReport endpoints) { client_->ReportEndpoints(std::move(endpoints)); }
 
   const compiler::TableSet& set() const { return set_; }
@@ -41,7 +45,11 @@ class SimAgent {
   uint64_t updates() const { return updates_; }
   uint64_t snapshots() const { return snapshots_; }
   uint64_t resyncs() const { return resyncs_; }
+  // The last update applied: its metadata (its units moved into set()), its size on the wire
+  // and how many tables it carried.
   const v1::NodeUpdate& last_update() const { return last_; }
+  size_t last_update_bytes() const { return last_bytes_; }
+  int last_update_tables() const { return last_tables_; }
   bool connected() const { return client_->connected(); }
   const std::string& node() const { return node_; }
   agent::ControllerClient& client() { return *client_; }
@@ -53,11 +61,14 @@ class SimAgent {
   std::unique_ptr<agent::ControllerClient> client_;
   OnApplied on_applied_;
   bool assemble_;
+  Program program_;
   compiler::TableSet set_;
   uint64_t generation_ = 0;
   uint64_t updates_ = 0, snapshots_ = 0, resyncs_ = 0;
   bool drop_next_ = false;
   v1::NodeUpdate last_;
+  size_t last_bytes_ = 0;
+  int last_tables_ = 0;
 };
 
 }  // namespace netfence::testing

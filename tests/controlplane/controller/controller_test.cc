@@ -140,8 +140,8 @@ TEST_F(ControllerTest, SnapshotsDeltasAndAcksRealiseEveryNode) {
     EXPECT_FALSE(a->last_update().snapshot());
   }
   // n3 (db) got the rebuilt table; n1 (web only, not isolated) got nothing but the generation.
-  EXPECT_EQ(agents_[2]->last_update().tables_size(), 1);
-  EXPECT_EQ(agents_[0]->last_update().tables_size(), 0);
+  EXPECT_EQ(agents_[2]->last_update_tables(), 1);
+  EXPECT_EQ(agents_[0]->last_update_tables(), 0);
 
   // Status: every node acked it; the policy is realised where it is needed (n3 only).
   ASSERT_TRUE(RunUntil([&] {

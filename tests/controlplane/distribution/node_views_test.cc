@@ -38,11 +38,12 @@ std::tuple<int, std::string, uint32_t> Said(const classifier::DirectionDecision&
 void CheckClassification(const k8s::ClusterState& state, const TableSet& node_set, uint64_t gen,
                          std::mt19937_64& rng) {
   auto full = std::make_shared<v1::RuleTables>(compiler::Compile(state, {.generation = gen}));
-  auto node = std::make_shared<v1::RuleTables>(compiler::Assemble(node_set, gen));
+  auto node = std::make_shared<v1::RuleTables>(compiler::Assemble(node_set, gen, {}, /*fast_path_ipcache=*/true));
   auto cf = classifier::Classifier::Load(full);
   auto cn = classifier::Classifier::Load(node);
   ASSERT_TRUE(cf.ok()) << cf.status().message();
   ASSERT_TRUE(cn.ok()) << cn.status().message();
+  EXPECT_LE(node->ipcache_identities_size(), full->ipcache_identities_size());
   for (int i = 0; i < 60; ++i) {
     reference::Packet p = reference::RandomPacket(rng, state);
     classifier::FlowKey key{p.src, p.dst, p.proto, p.dport};
