@@ -238,7 +238,10 @@ void ControllerCore::OnHello(const std::shared_ptr<Session>& s, SessionState& st
                 std::to_string(hello.generation()));
   views_.AddNode(st.node, generation_);
   OnRegistrations(st.node, hello.endpoints(), /*always=*/false);
-  if (!synced_) return;
+  // A view that does not yet reflect what the agent has registered must never reach it (its
+  // pods would run without their tables): when the Hello changed something, the compile it
+  // scheduled sends the snapshot (this session holds another generation than its base).
+  if (!synced_ || registrations_changed_) return;
   const distribution::NodeView* view = views_.Find(st.node);
   if (view == nullptr || view->generation != hello.generation()) SendSnapshot(s, st);
 }

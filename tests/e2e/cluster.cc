@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/e2e/cleanup.h"
+#include "tests/testing/test_certs.h"
 
 namespace netfence::e2e {
 
@@ -51,6 +52,8 @@ Status Ip(const std::string& ns, std::vector<std::string> args) {
 }
 
 }  // namespace
+
+Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {}
 
 StatusOr<std::unique_ptr<Cluster>> Cluster::Create(ClusterOptions options) {
   std::unique_ptr<Cluster> c(new Cluster(std::move(options)));
@@ -198,8 +201,15 @@ json Cluster::Conflist(const Node& n) const {
 }
 
 Status Cluster::StartController() {
+  if (!certs_) {
+    // mTLS as in a cluster: a CA, the controller's certificate, one per node agent (CN = node).
+    auto certs = testing::MakeTestCerts(tmp_);
+    if (!certs.ok()) return certs.status();
+    certs_ = std::make_unique<testing::TestCerts>(std::move(certs).value());
+  }
   auto daemon = Daemon::Start({options_.bin_dir + "/netfence-controller", "--manifests", options_.manifests, "--listen",
-                               "unix:" + controller_socket_, "--insecure-plaintext", "--metrics-address", ""},
+                               "unix:" + controller_socket_, "--tls-cert", certs_->server_cert_file, "--tls-key",
+                               certs_->server_key_file, "--tls-ca", certs_->ca_cert_file, "--metrics-address", ""},
                               tmp_ + "/controller.log");
   if (!daemon.ok()) return daemon.status();
   controller_ = std::move(daemon).value();
@@ -230,7 +240,16 @@ Status Cluster::StartAgent(const std::string& name) {
   Node& n = node(name);
   std::vector<std::string> argv = {options_.bin_dir + "/netfence-agent", "--node", name};
   if (options_.mode == TableMode::kController) {
-    argv.insert(argv.end(), {"--controller", "unix:" + controller_socket_, "--insecure-plaintext"});
+    const std::string cert = tmp_ + "/agent-" + name + ".crt", key = tmp_ + "/agent-" + name + ".key";
+    if (!std::filesystem::exists(cert)) {
+      auto issued = testing::IssueClientCert(*certs_, name);
+      if (!issued.ok()) return issued.status();
+      if (!testing::WriteTextFile(cert, issued->cert_pem) || !testing::WriteTextFile(key, issued->key_pem)) {
+        return Status::Error("writing the agent certificate of " + name);
+      }
+    }
+    argv.insert(argv.end(), {"--controller", "unix:" + controller_socket_, "--tls-cert", cert, "--tls-key", key,
+                             "--tls-ca", certs_->ca_cert_file, "--tls-server-name", "localhost"});
   } else {
     argv.insert(argv.end(), {"--manifests", options_.manifests});
   }

@@ -39,6 +39,10 @@
 #include "tests/testing/netns.h"
 #include "tests/testing/probes.h"
 
+namespace netfence::testing {
+struct TestCerts;
+}
+
 namespace netfence::e2e {
 
 enum class TableMode {
@@ -128,7 +132,7 @@ class Cluster {
     bool plugged = false;
   };
 
-  explicit Cluster(ClusterOptions options) : options_(std::move(options)) {}
+  explicit Cluster(ClusterOptions options);
   Status Build();
   Status CreateNodes();
   nlohmann::json Conflist(const Node& node) const;
@@ -150,6 +154,7 @@ class Cluster {
   std::map<std::string, int> prefix_len_;  // "4"/"6" -> length used for pod addresses
   Daemon controller_;
   std::string controller_socket_;
+  std::unique_ptr<testing::TestCerts> certs_;  // the controller's and agents' (mTLS)
   int cleanup_handle_ = 0;
   mutable std::mutex mu_;  // names for EmergencyCleanup
   std::vector<std::string> emergency_netns_, emergency_dirs_;

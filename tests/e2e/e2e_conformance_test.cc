@@ -111,27 +111,27 @@ void RunScenario(const std::string& scenario, TableMode mode) {
   }
 }
 
-std::string TestName(const testing::TestParamInfo<std::string>& p) {
+std::string TestName(const ::testing::TestParamInfo<std::string>& p) {
   std::string name = p.param;
   std::replace(name.begin(), name.end(), '-', '_');
   return "s" + name;
 }
 
 // Agents fed by netfence-controller over gRPC (the way a cluster runs).
-class E2eConformance : public testing::TestWithParam<std::string> {};
+class E2eConformance : public ::testing::TestWithParam<std::string> {};
 TEST_P(E2eConformance, RealPacketsMatchTheTableAndNetfencectl) {
   NETFENCE_REQUIRE_NETNS();
   RunScenario(GetParam(), TableMode::kController);
 }
-INSTANTIATE_TEST_SUITE_P(Scenarios, E2eConformance, testing::ValuesIn(ScenarioNames()), TestName);
+INSTANTIATE_TEST_SUITE_P(Scenarios, E2eConformance, ::testing::ValuesIn(ScenarioNames()), TestName);
 
 // Agents compiling the directory themselves: the same results.
-class E2eConformanceEmbedded : public testing::TestWithParam<std::string> {};
+class E2eConformanceEmbedded : public ::testing::TestWithParam<std::string> {};
 TEST_P(E2eConformanceEmbedded, RealPacketsMatchTheTableAndNetfencectl) {
   NETFENCE_REQUIRE_NETNS();
   RunScenario(GetParam(), TableMode::kEmbedded);
 }
-INSTANTIATE_TEST_SUITE_P(Scenarios, E2eConformanceEmbedded, testing::ValuesIn(ScenarioNames()), TestName);
+INSTANTIATE_TEST_SUITE_P(Scenarios, E2eConformanceEmbedded, ::testing::ValuesIn(ScenarioNames()), TestName);
 
 }  // namespace
 }  // namespace netfence::e2e

@@ -205,5 +205,51 @@ TEST(E2eLifecycle, AgentRestartUnderTrafficBreaksNothingAndPassesNothing) {
   EXPECT_FALSE(c->ProbeOnce("x/client", "x/server", kTCP, 81, 300));
 }
 
+// The controller goes away under traffic: the agents keep enforcing their last tables (an
+// agent restarted meanwhile enforces its persisted view, no controller needed), a policy
+// written meanwhile takes effect only once a controller is back, and nothing allowed breaks.
+TEST(E2eLifecycle, ControllerAwayAndBackUnderTraffic) {
+  ManifestDir dir;
+  ClusterOptions options = ClientServer(dir);
+  dir.Write("server-in.yaml", ServerPolicy(kPorts80));
+  NETFENCE_E2E_CLUSTER(c, options);
+  Sessions s80 = Sessions::Open(*c, 80);
+  ASSERT_TRUE(s80.open());
+  auto denied_sink = UdpSink::Bind(c->PodNetns("x/server"), "10.78.1.20", 9999);
+  ASSERT_TRUE(denied_sink.ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> echoes{0}, broken{0};
+  std::thread traffic([&] {
+    while (!stop) {
+      for (bool ok : {s80.tcp->Echo(), s80.udp->Echo(), s80.sctp->Echo()}) (ok ? echoes : broken)++;
+      UdpBlast(c->PodNetns("x/client"), "10.78.1.20", 9999, 20);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(c->StopController(SIGKILL).ok());
+  dir.Write("server-in.yaml", ServerPolicy(kPorts80 + ", " + kPorts81));  // nobody compiles it yet
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(c->ProbeOnce("x/client", "x/server", kTCP, 81, 300)) << "a policy took effect without a controller";
+  // The agent restarts while the controller is away: it enforces what it persisted.
+  ASSERT_TRUE(c->StopAgent("node-1", SIGKILL).ok());
+  ASSERT_TRUE(c->StartAgent("node-1").ok()) << "an agent must start from its persisted view";
+  EXPECT_TRUE(c->ProbeOnce("x/client", "x/server", kTCP, 80));
+  EXPECT_FALSE(c->ProbeOnce("x/client", "x/server", kTCP, 81, 300));
+
+  const auto back = Clock::now();
+  ASSERT_TRUE(c->StartController().ok());
+  const double ms = WaitForVerdict(*c, "x/client", "x/server", kTCP, 81, true);
+  ASSERT_GE(ms, 0) << "the new policy never took effect after the controller came back\n" << c->AgentLog("node-1");
+  std::printf("controller restarted -> agents resynced and the new policy live: %.0f ms\n", MsSince(back));
+  stop = true;
+  traffic.join();
+  EXPECT_EQ(broken, 0) << "allowed connections broken while the controller was away (" << echoes << " echoes fine)";
+  EXPECT_GT(echoes, 30);
+  EXPECT_EQ((*denied_sink)->Count(), 0) << "denied packets passed while the controller was away";
+  EXPECT_TRUE(c->ProbeOnce("x/client", "x/server", kUDP, 81));
+}
+
 }  // namespace
 }  // namespace netfence::e2e

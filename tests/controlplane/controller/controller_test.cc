@@ -281,5 +281,30 @@ TEST_F(ControllerTest, RegistrationsBecomeLocalEndpointsOrUnknownPods) {
   EXPECT_TRUE(a.set().ipcache.contains(*IpAddr::Parse("10.1.0.99")));
 }
 
+// An agent reconnecting with pods registered (the API has them without a node yet): the
+// first view it gets already has them as its endpoints; a view that does not reflect its
+// registrations would leave those pods without tables.
+TEST_F(ControllerTest, AHelloWithRegistrationsGetsAViewThatReflectsThem) {
+  Controller c(io_);
+  auto events = Cluster();
+  events.push_back({Op::kUpsert, Pod("shop", "web-9", "web", "", "10.1.0.99")});
+  c.core().OnEvents(events);
+  c.core().OnSynced();
+  ASSERT_TRUE(RunUntil([&] { return c.core().generation() != 0 && c.core().synced(); }));
+  io_.run_for(std::chrono::milliseconds(50));
+  v1::EndpointReport report;
+  report.set_sequence(3);
+  auto* e = report.add_endpoints();
+  e->set_namespace_("shop");
+  e->set_name("web-9");
+  e->add_ips(compiler::AddrBytes(*IpAddr::Parse("10.1.0.99")));
+  auto& a = AddAgent("n1", c.port());
+  a.Start(report);
+  ASSERT_TRUE(RunUntil([&] { return a.generation() != 0 && a.generation() == c.core().generation(); }));
+  EXPECT_EQ(a.updates(), 1u) << "a stale view was sent first";
+  EXPECT_TRUE(a.set().endpoints.contains({"shop", "web-9"}));
+  EXPECT_EQ(a.last_update().endpoints_sequence(), 3u);
+}
+
 }  // namespace
 }  // namespace netfence::controller
