@@ -83,6 +83,64 @@ class AckWatch {
   std::map<uint64_t, size_t> acks_;
 };
 
+// The controller side of a run: its loop, the core fed with `cluster`, the gRPC service on
+// 127.0.0.1, and an AckWatch; plus the loop the simulated agents share.
+struct Setup {
+  Loop core_loop, agent_loop;
+  AckWatch acks;
+  std::unique_ptr<controller::ControllerCore> core;
+  std::unique_ptr<controller::DistributionService> service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+
+  explicit Setup(const k8s::ClusterState& cluster) {
+    controller::CoreOptions co;
+    co.on_ack = [this](const std::string&, uint64_t g) { acks.OnAck(g); };
+    core = std::make_unique<controller::ControllerCore>(core_loop.io, co);
+    service = std::make_unique<controller::DistributionService>(core_loop.io, *core);
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    b.RegisterService(service.get());
+    b.SetMaxReceiveMessageSize(-1);
+    server = b.BuildAndStart();
+    std::vector<Event> all;
+    for (const auto& o : cluster.namespaces) all.push_back({Op::kUpsert, o});
+    for (const auto& o : cluster.pods) all.push_back({Op::kUpsert, o});
+    for (const auto& o : cluster.policies) all.push_back({Op::kUpsert, o});
+    core_loop.Run([&] {
+      core->OnEvents(std::move(all));
+      core->OnSynced();
+      return 0;
+    });
+  }
+  ~Setup() { server->Shutdown(std::chrono::system_clock::now()); }
+
+  agent::ControllerClientOptions AgentOptions(const std::string& node) const {
+    agent::ControllerClientOptions o;
+    o.target = "127.0.0.1:" + std::to_string(port);
+    o.node = node;
+    return o;
+  }
+  // Applies one policy and waits until `agents` nodes acked its generation; ms, or -1.
+  double Change(const k8s::NetworkPolicy& np, size_t agents) {
+    const auto start = Clock::now();
+    const uint64_t g = core_loop.Run([&] {
+      core->OnEvents({{Op::kUpsert, np}});
+      return core->generation() + 1;  // the generation the posted compile will make
+    });
+    if (!acks.Wait(g, agents)) return -1;
+    return Ms(Clock::now() - start);
+  }
+};
+
+// The ingress policy of namespace ns-(k % namespaces).
+k8s::NetworkPolicy IngressPolicy(const k8s::ClusterState& cluster, int k, int namespaces) {
+  for (const auto& p : cluster.policies) {
+    if (p.meta.ns == "ns-" + std::to_string(k % namespaces) && p.meta.name == "ingress") return p;
+  }
+  std::abort();
+}
+
 struct Result {
   int agents = 0;
   double sync_s = 0;
@@ -96,37 +154,16 @@ Result RunOnce(int agents, int changes, int namespaces, bool assemble) {
   k8s::ClusterState cluster = GenerateCluster({.namespaces = namespaces});
   for (size_t i = 0; i < cluster.pods.size(); ++i) cluster.pods[i].node_name = "node-" + std::to_string(i % agents);
 
-  Loop core_loop, agent_loop;
-  AckWatch acks;
-  controller::CoreOptions co;
-  co.on_ack = [&](const std::string&, uint64_t g) { acks.OnAck(g); };
-  controller::ControllerCore core(core_loop.io, co);
-  controller::DistributionService service(core_loop.io, core);
-  grpc::ServerBuilder b;
-  int port = 0;
-  b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  b.RegisterService(&service);
-  b.SetMaxReceiveMessageSize(-1);
-  auto server = b.BuildAndStart();
-
-  std::vector<Event> all;
-  for (const auto& o : cluster.namespaces) all.push_back({Op::kUpsert, o});
-  for (const auto& o : cluster.pods) all.push_back({Op::kUpsert, o});
-  for (const auto& o : cluster.policies) all.push_back({Op::kUpsert, o});
-  core_loop.Run([&] {
-    core.OnEvents(std::move(all));
-    core.OnSynced();
-    return 0;
-  });
-
+  Setup setup(cluster);
+  auto& core_loop = setup.core_loop;
+  auto& agent_loop = setup.agent_loop;
+  auto& core = *setup.core;
   std::vector<std::unique_ptr<testing::SimAgent>> sims;
   const auto t0 = Clock::now();
   agent_loop.Run([&] {
     for (int i = 0; i < agents; ++i) {
-      agent::ControllerClientOptions o;
-      o.target = "127.0.0.1:" + std::to_string(port);
-      o.node = "node-" + std::to_string(i);
-      sims.push_back(std::make_unique<testing::SimAgent>(agent_loop.io, o, nullptr, assemble));
+      sims.push_back(std::make_unique<testing::SimAgent>(agent_loop.io, setup.AgentOptions("node-" + std::to_string(i)),
+                                                         nullptr, assemble));
       sims.back()->Start();
     }
     return 0;
@@ -145,26 +182,15 @@ Result RunOnce(int agents, int changes, int namespaces, bool assemble) {
   if (const char* w = std::getenv("NETFENCE_BENCH_SETTLE_MS")) std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(w)));
 
   // One policy change at a time: the ingress policy of one namespace gets another port.
-  auto policy_at = [&](int k) {
-    for (const auto& p : cluster.policies) {
-      if (p.meta.ns == "ns-" + std::to_string(k % namespaces) && p.meta.name == "ingress") return p;
-    }
-    std::abort();
-  };
   for (int i = 0; i < changes; ++i) {
-    k8s::NetworkPolicy np = policy_at(i);
+    k8s::NetworkPolicy np = IngressPolicy(cluster, i, namespaces);
     np.ingress[0].ports[0].port->int_value = 81 + i;
-    const auto start = Clock::now();
-    const uint64_t g = core_loop.Run([&] {
-      core.OnEvents({{Op::kUpsert, np}});
-      return core.generation() + 1;  // the generation the posted compile will make
-    });
-    if (!acks.Wait(g, static_cast<size_t>(agents))) {
-      std::fprintf(stderr, "change %d: not every agent acked generation %llu in 60 s\n", i,
-                   static_cast<unsigned long long>(g));
+    const double ms = setup.Change(np, static_cast<size_t>(agents));
+    if (ms < 0) {
+      std::fprintf(stderr, "change %d: not every agent acked in 60 s\n", i);
       break;
     }
-    res.delta_ms.push_back(Ms(Clock::now() - start));
+    res.delta_ms.push_back(ms);
     if (std::getenv("NETFENCE_BENCH_VERBOSE")) {
       const double compile = core_loop.Run([&] { return core.metrics().last_compile_seconds; });
       std::fprintf(stderr, "  change %d: %.1f ms (compile and views %.1f ms)\n", i, res.delta_ms.back(), compile * 1e3);
@@ -184,7 +210,7 @@ Result RunOnce(int agents, int changes, int namespaces, bool assemble) {
 
   // The peer: the same change, but every agent gets its whole view (it asks for a snapshot).
   for (int i = 0; i < std::max(3, changes / 4); ++i) {
-    k8s::NetworkPolicy np = policy_at(i);
+    k8s::NetworkPolicy np = IngressPolicy(cluster, i, namespaces);
     np.ingress[0].ports[0].port->int_value = 200 + i;
     agent_loop.Run([&] {
       for (const auto& s : sims) s->DropNextUpdate();  // the delta is dropped: resync below
@@ -207,14 +233,13 @@ Result RunOnce(int agents, int changes, int namespaces, bool assemble) {
       for (const auto& s : sims) s->client().Resync("benchmark: snapshot peer");
       return 0;
     });
-    if (!acks.Wait(g, static_cast<size_t>(agents))) break;
+    if (!setup.acks.Wait(g, static_cast<size_t>(agents))) break;
     res.snapshot_ms.push_back(Ms(Clock::now() - start));
   }
   agent_loop.Run([&] {
     sims.clear();
     return 0;
   });
-  server->Shutdown(std::chrono::system_clock::now());
   return res;
 }
 
@@ -231,33 +256,14 @@ void RunXdp(int changes, int namespaces) {
   }
   k8s::ClusterState cluster = GenerateCluster({.namespaces = namespaces});
   for (auto& p : cluster.pods) p.node_name = p.meta.ns == "ns-3" ? "node-0" : "node-other";
-  Loop core_loop, agent_loop;
-  AckWatch acks;
-  controller::CoreOptions co;
-  co.on_ack = [&](const std::string&, uint64_t g) { acks.OnAck(g); };
-  controller::ControllerCore core(core_loop.io, co);
-  controller::DistributionService service(core_loop.io, core);
-  grpc::ServerBuilder b;
-  int port = 0;
-  b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  b.RegisterService(&service);
-  auto server = b.BuildAndStart();
-  std::vector<Event> all;
-  for (const auto& o : cluster.namespaces) all.push_back({Op::kUpsert, o});
-  for (const auto& o : cluster.pods) all.push_back({Op::kUpsert, o});
-  for (const auto& o : cluster.policies) all.push_back({Op::kUpsert, o});
-  core_loop.Run([&] {
-    core.OnEvents(std::move(all));
-    core.OnSynced();
-    return 0;
-  });
+  Setup setup(cluster);
+  auto& core_loop = setup.core_loop;
+  auto& agent_loop = setup.agent_loop;
   std::unique_ptr<testing::SimAgent> sim;
   std::vector<double> program_ms;
   agent_loop.Run([&] {
-    agent::ControllerClientOptions o;
-    o.target = "127.0.0.1:" + std::to_string(port);
-    o.node = "node-0";
-    sim = std::make_unique<testing::SimAgent>(agent_loop.io, o, nullptr, true, [&](const v1::RuleTables& t) {
+    sim = std::make_unique<testing::SimAgent>(agent_loop.io, setup.AgentOptions("node-0"), nullptr, true,
+                                              [&](const v1::RuleTables& t) {
       const auto s = Clock::now();
       if (Status st = (*prog)->Program(t); !st.ok()) std::fprintf(stderr, "xdp: %s\n", st.message().c_str());
       program_ms.push_back(Ms(Clock::now() - s));
@@ -265,22 +271,15 @@ void RunXdp(int changes, int namespaces) {
     sim->Start();
     return 0;
   });
-  const uint64_t g0 = core_loop.Run([&] { return core.generation(); });
-  acks.Wait(g0, 1);
+  const uint64_t g0 = core_loop.Run([&] { return setup.core->generation(); });
+  setup.acks.Wait(g0, 1);
   std::vector<double> ms;
   for (int i = 0; i < changes; ++i) {
-    k8s::NetworkPolicy np;
-    for (const auto& p : cluster.policies) {
-      if (p.meta.ns == "ns-3" && p.meta.name == "ingress") np = p;
-    }
+    k8s::NetworkPolicy np = IngressPolicy(cluster, 3, namespaces);
     np.ingress[0].ports[0].port->int_value = 81 + i;
-    const auto start = Clock::now();
-    const uint64_t g = core_loop.Run([&] {
-      core.OnEvents({{Op::kUpsert, np}});
-      return core.generation() + 1;
-    });
-    if (!acks.Wait(g, 1)) break;
-    ms.push_back(Ms(Clock::now() - start));
+    const double t = setup.Change(np, 1);
+    if (t < 0) break;
+    ms.push_back(t);
   }
   program_ms.erase(program_ms.begin());  // the first is the snapshot
   std::printf("xdp, 1 agent, policy change -> tables live in the kernel (XdpProgram::Program, acked): "
@@ -290,7 +289,6 @@ void RunXdp(int changes, int namespaces) {
     sim.reset();
     return 0;
   });
-  server->Shutdown(std::chrono::system_clock::now());
 }
 
 }  // namespace

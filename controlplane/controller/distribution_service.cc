@@ -4,9 +4,9 @@
 
 #include <boost/asio/post.hpp>
 #include <deque>
-#include <fstream>
 #include <mutex>
-#include <sstream>
+
+#include "dataplane/common/files.h"
 
 namespace netfence::controller {
 namespace {
@@ -152,13 +152,6 @@ void StreamSession::Close(const std::string& reason) {
   if (stream_ != nullptr) stream_->CloseWith(reason);
 }
 
-StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
-  std::ifstream in(path);
-  if (!in) return Status::Error(std::string(what) + " " + path + ": cannot be read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 }  // namespace
 
@@ -183,11 +176,11 @@ StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const TlsFi
   if (tls.cert.empty() || tls.key.empty() || tls.ca.empty()) {
     return Status::Error("--tls-cert, --tls-key and --tls-ca are required (or --insecure-plaintext)");
   }
-  auto cert = ReadFile(tls.cert, "--tls-cert");
+  auto cert = ReadWholeFile(tls.cert, "--tls-cert");
   if (!cert.ok()) return cert.status();
-  auto key = ReadFile(tls.key, "--tls-key");
+  auto key = ReadWholeFile(tls.key, "--tls-key");
   if (!key.ok()) return key.status();
-  auto ca = ReadFile(tls.ca, "--tls-ca");
+  auto ca = ReadWholeFile(tls.ca, "--tls-ca");
   if (!ca.ok()) return ca.status();
   grpc::SslServerCredentialsOptions opts(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   opts.pem_root_certs = *ca;

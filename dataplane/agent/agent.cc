@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "dataplane/common/files.h"
 #include "dataplane/common/netdev.h"
 
 namespace netfence::agent {
@@ -21,19 +22,6 @@ uint64_t UnixMicros() {
           .count());
 }
 
-Status WriteAtomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) return Status::Error("writing " + tmp + " failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Status::Error("renaming " + tmp + ": " + ec.message());
-  return Status::Ok();
-}
-
 }  // namespace
 
 Agent::Agent(boost::asio::io_context& io, AgentOptions options, std::unique_ptr<xdp::XdpProgram> fast_path,
@@ -46,12 +34,14 @@ Agent::~Agent() = default;
 
 Status Agent::LoadView() {
   const std::string path = options_.state_dir + "/view.pb";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Ok();  // a first start: nothing enforced before
-  std::stringstream ss;
-  ss << in.rdbuf();
+  if (!std::filesystem::exists(path)) return Status::Ok();  // a first start: nothing enforced before
+  auto bytes = ReadWholeFile(path, "persisted view");
+  if (!bytes.ok()) {
+    warn_(bytes.status().message() + ": waiting for the table source");
+    return Status::Ok();
+  }
   v1::NodeUpdate snapshot;
-  if (!snapshot.ParseFromString(ss.str()) || !snapshot.snapshot()) {
+  if (!snapshot.ParseFromString(*bytes) || !snapshot.snapshot()) {
     warn_(path + " is not a node view snapshot: ignored, waiting for the table source");
     return Status::Ok();
   }
@@ -121,7 +111,7 @@ Status Agent::MakeLive(const compiler::TableSet& set, uint64_t generation) {
   }
   if (on_live_) on_live_(generation, tables, set);
   const std::string bytes = compiler::SnapshotOf(set, generation, seen_sequence_).SerializeAsString();
-  if (Status s = WriteAtomically(options_.state_dir + "/view.pb", bytes); !s.ok()) {
+  if (Status s = WriteFileAtomically(options_.state_dir + "/view.pb", bytes); !s.ok()) {
     warn_("persisting the view: " + s.message() + " (a restart would wait for the table source)");
   }
   return Status::Ok();

@@ -2,10 +2,9 @@
 
 #include <boost/asio/post.hpp>
 #include <deque>
-#include <fstream>
-#include <sstream>
 
 #include "controlplane/distribution/update_chunks.h"
+#include "dataplane/common/files.h"
 
 namespace netfence::agent {
 
@@ -125,13 +124,6 @@ class ControllerClient::Call : public grpc::ClientBidiReactor<v1::AgentMessage, 
 
 namespace {
 
-StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
-  std::ifstream in(path);
-  if (!in) return Status::Error(std::string(what) + " " + path + ": cannot be read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 }  // namespace
 
@@ -142,11 +134,11 @@ StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientCredentials(const std:
     return Status::Error("--tls-cert, --tls-key and --tls-ca are required to reach the controller (or --insecure-plaintext)");
   }
   grpc::SslCredentialsOptions opts;
-  auto c = ReadFile(cert, "--tls-cert");
+  auto c = ReadWholeFile(cert, "--tls-cert");
   if (!c.ok()) return c.status();
-  auto k = ReadFile(key, "--tls-key");
+  auto k = ReadWholeFile(key, "--tls-key");
   if (!k.ok()) return k.status();
-  auto r = ReadFile(ca, "--tls-ca");
+  auto r = ReadWholeFile(ca, "--tls-ca");
   if (!r.ok()) return r.status();
   opts.pem_cert_chain = *c;
   opts.pem_private_key = *k;

@@ -2,6 +2,15 @@
 
 namespace netfence::testing {
 
+bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    io.run_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
 compiler::TableSet ExpectedNodeView(const compiler::TableSet& all, const std::string& node) {
   compiler::TableSet out;
   out.ipcache = all.ipcache;

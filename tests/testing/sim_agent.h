@@ -15,6 +15,11 @@
 
 namespace netfence::testing {
 
+// Runs `io` in slices until `done` holds (checked between handlers); false after `timeout`.
+// gRPC threads post into such a loop at any time: keep a work guard on it.
+bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& done,
+              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 // A node's part of the cluster's units, straight from the definition (node_views.h): its
 // endpoints, their tables, the identities those name, the whole ipcache.
 compiler::TableSet ExpectedNodeView(const compiler::TableSet& all, const std::string& node);

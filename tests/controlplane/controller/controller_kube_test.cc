@@ -87,14 +87,7 @@ class ControllerKubeTest : public ::testing::Test {
     if (server_) server_->Shutdown(std::chrono::system_clock::now());
     io_.run_for(std::chrono::milliseconds(20));
   }
-  bool RunUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io_.run_for(std::chrono::milliseconds(5));
-    }
-    return true;
-  }
+  bool RunUntil(const std::function<bool()>& done) { return testing::RunUntil(io_, done); }
   bool Converged() {
     for (const auto& a : agents_) {
       if (a->generation() != core_->generation() || !core_->synced()) return false;

@@ -74,14 +74,7 @@ std::string HttpGet(int port, const std::string& path) {
 
 class ControllerProcessTest : public ::testing::Test {
  protected:
-  bool RunUntil(const std::function<bool()>& done, int ms = 10000) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io_.run_for(std::chrono::milliseconds(5));
-    }
-    return true;
-  }
+  bool RunUntil(const std::function<bool()>& done) { return testing::RunUntil(io_, done); }
   std::unique_ptr<testing::SimAgent> Agent(const std::string& node, std::shared_ptr<grpc::ChannelCredentials> creds) {
     agent::ControllerClientOptions o;
     o.target = "127.0.0.1:" + port_;

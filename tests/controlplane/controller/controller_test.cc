@@ -82,15 +82,7 @@ class Controller {
 
 class ControllerTest : public ::testing::Test {
  protected:
-  // Runs the loop until `done` holds (checked between handlers), at most 10 s.
-  bool RunUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io_.run_for(std::chrono::milliseconds(5));
-    }
-    return true;
-  }
+  bool RunUntil(const std::function<bool()>& done) { return testing::RunUntil(io_, done); }
   testing::SimAgent& AddAgent(const std::string& node, int port) {
     agent::ControllerClientOptions o;
     o.target = "127.0.0.1:" + std::to_string(port);
