@@ -1,5 +1,6 @@
 #include "dataplane/flowlog/pipeline/flow_tracker.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/flowlog/pipeline/attribution.h"
@@ -148,7 +149,9 @@ void FlowTracker::WriteUpdate(Flow* f, int64_t now_wall) {
 
 void FlowTracker::WriteEnd(Flow* f, int64_t time, int64_t end_time, const char* end_reason) {
   FlowRecord r = Make(*f, EventKind::kEnd, time);
-  r.end_time_ns = end_time;
+  // Entries keep time at the coarse clock's resolution (a tick, ~4 ms): the last packet of a
+  // short connection may read as earlier than its first, timed precisely by its event.
+  r.end_time_ns = std::max(end_time, r.start_time_ns);
   r.end_reason = end_reason;
   f->reported_packets = r.packets;
   f->reported_bytes = r.bytes;

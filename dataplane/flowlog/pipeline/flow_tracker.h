@@ -23,8 +23,9 @@
 // takes over the entries an earlier agent was logging, without start records (it wrote them),
 // so that a restarted agent continues their update and end records under the same flow_id.
 //
-// Times: events and entries use CLOCK_MONOTONIC(_COARSE); records use the wall clock:
-// wall = mono + set_clock()'s offset. Not thread-safe: one pipeline thread.
+// Times: events use CLOCK_MONOTONIC, entries its coarse variant (a tick, ~4 ms); records use
+// the wall clock: wall = mono + set_clock()'s offset. A start from an event is precise; an
+// end_time is the entry's last packet at tick resolution (never before the start). Not thread-safe: one pipeline thread.
 #pragma once
 
 #include <cstdint>
