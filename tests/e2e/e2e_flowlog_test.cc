@@ -301,6 +301,44 @@ TEST(E2eFlowLog, APolicyChangedBetweenTwoConnectionsLeavesEachRecordWithItsOwnGe
   }
 }
 
+TEST(E2eFlowLog, AnActiveConnectionHasAnUpdateEveryIntervalWithItsTotalsSoFar) {
+  ManifestDir dir;
+  dir.Write("cluster.yaml", ClusterYaml());
+  dir.Write("policy.yaml", AllowClient("allow-client"));
+  NETFENCE_E2E_CLUSTER(c, Options(dir, {"--flow-update-interval", "1s"}));
+  auto session = nettest::UdpSession::Open(c->PodNetns("shop/client"), kServer, 53);  // one echo
+  ASSERT_TRUE(session.ok()) << session.status().message();
+  auto updates_with = [&](uint64_t packets) {
+    return WaitForLog(*c, kNode, [&](const std::vector<FlowRecord>& l) {
+      for (const FlowRecord& r : l) {
+        if (r.event == EventKind::kUpdate && r.proto == 17 && r.dst.port == 53 && r.packets == packets) return true;
+      }
+      return false;
+    });
+  };
+  auto log = updates_with(2);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*session)->Echo());
+  log = updates_with(8);
+  std::vector<FlowRecord> updates;
+  for (const FlowRecord& r : log) {
+    if (r.event == EventKind::kUpdate && r.proto == 17 && r.dst.port == 53) updates.push_back(r);
+  }
+  // An update per interval in which the connection moved, with the totals so far: 2 packets
+  // after the first echo, 8 after the fourth; never an update of an interval without packets.
+  ASSERT_GE(updates.size(), 2u) << Json(log);
+  EXPECT_EQ(updates.front().src_packets, 1u);
+  EXPECT_EQ(updates.front().dst_packets, 1u);
+  EXPECT_EQ(updates.back().src_packets, 4u);
+  EXPECT_EQ(updates.back().dst_packets, 4u);
+  EXPECT_EQ(updates.back().src_bytes, 4 * (kEthIp + 8 + 8));  // 8-byte nonces
+  for (size_t i = 1; i < updates.size(); ++i) {
+    EXPECT_GT(updates[i].packets, updates[i - 1].packets) << Json(log);
+    EXPECT_GT(updates[i].time_ns, updates[i - 1].time_ns);
+    EXPECT_EQ(updates[i].flow_id, updates[0].flow_id);
+    EXPECT_EQ(updates[i].start_time_ns, updates[0].start_time_ns);
+  }
+}
+
 TEST(E2eFlowLog, ARingOverflowIsStatedInTheLogAndTheMetricsAgree) {
   ManifestDir dir;
   dir.Write("cluster.yaml", ClusterYaml());
