@@ -407,7 +407,8 @@ TEST(E2eFlowLog, TheLiveStreamShowsTheRecordsAsTheFileHasThem) {
   ManifestDir dir;
   dir.Write("cluster.yaml", ClusterYaml());
   dir.Write("policy.yaml", AllowClient("allow-client"));
-  NETFENCE_E2E_CLUSTER(c, Options(dir));
+  // Also on TCP (plaintext here: the harness's agents talk to the controller without TLS too).
+  NETFENCE_E2E_CLUSTER(c, Options(dir, {"--observe-address", "127.0.0.1:9091"}));
   const std::string out = dir.path() + "/../" + nettest::UniqueName("flows-follow") + ".out";
   auto follow = Daemon::Start({BinDir() + "/netfencectl", "flows", "--agent", c->ObserveTarget(kNode), "--follow",
                                "--namespace", "shop", "-o", "json"},
@@ -451,6 +452,19 @@ TEST(E2eFlowLog, TheLiveStreamShowsTheRecordsAsTheFileHasThem) {
     if (line.find("\"event\":\"end\"") != std::string::npos) ends += line + "\n";
   }
   EXPECT_EQ(once->out, ends);
+  // The same over TCP, from the node's namespace.
+  auto tcp = RunProcess({BinDir() + "/netfencectl", "flows", "--agent", "127.0.0.1:9091", "--insecure-plaintext",
+                         "--event", "end", "-o", "json"},
+                        {}, "", "/run/netns/" + c->NodeNetns(kNode).name());
+  ASSERT_TRUE(tcp.ok()) << tcp.status().message();
+  EXPECT_EQ(tcp->exit_code, 0) << tcp->err;
+  EXPECT_EQ(tcp->out, ends);
+  auto no_tls = RunProcess({BinDir() + "/netfencectl", "flows", "--agent", "127.0.0.1:9091"}, {}, "");
+  ASSERT_TRUE(no_tls.ok());
+  EXPECT_EQ(no_tls->exit_code, 2);
+  EXPECT_NE(no_tls->err.find("TCP needs --tls-cert, --tls-key and --tls-ca (or --insecure-plaintext)"),
+            std::string::npos)
+      << no_tls->err;
   std::error_code ec;
   std::filesystem::remove(out, ec);
   // An agent that is not there: an error naming it.
