@@ -137,7 +137,12 @@ StatusOr<std::unique_ptr<ObserveServer>> ObserveServer::Start(const std::vector<
 }
 
 ObserveServer::~ObserveServer() {
-  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  if (server_) {
+    // Streams still open after the deadline are cancelled; every stream is done (and off the
+    // hub) once Wait() returns.
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    server_->Wait();
+  }
   std::error_code ec;
   for (const std::string& p : sockets_) std::filesystem::remove(p, ec);
 }
