@@ -299,7 +299,7 @@ void RunNewFlows(const Options& o, const Setup& s, int sender_cpu) {
   uint64_t next_flow = 0;
   double best = 0, best_cpu = 0;
   bool sender_bound = false;
-  for (double rate : {25e3, 50e3, 100e3, 200e3, 300e3, 400e3, 600e3, 800e3}) {
+  for (double rate : {25e3, 50e3, 75e3, 100e3, 125e3, 150e3, 200e3, 300e3, 400e3}) {
     const Step st = RunStep(*p, s, rate, o.step_seconds(), pipeline_cpu, sender_cpu, &next_flow);
     std::printf("  %12.0f %12.0f %10llu %10llu %12llu %12llu %11.0f%%  %s\n", st.target, st.sent_rate,
                 static_cast<unsigned long long>(st.sent), static_cast<unsigned long long>(st.lost),

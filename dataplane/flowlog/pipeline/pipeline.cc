@@ -217,7 +217,7 @@ void Pipeline::EmitLoss() {
 void Pipeline::Emit(FlowRecord&& r) {
   auto e = std::make_shared<Emitted>();
   e->record = std::move(r);
-  e->line.reserve(640);
+  e->line.reserve(1024);  // a start with labels is ~800 bytes: no regrowth
   AppendJson(e->record, &e->line);
   {
     std::lock_guard lock(stats_mu_);
