@@ -7,6 +7,9 @@
 #                   (conntrack hit, new flows at 100..100k rules) and live frames over veth
 #                   between network namespaces. Needs root; XDP_BENCH_ARGS=--quick for a
 #                   smoke run. Arguments of this script go to the Google Benchmark binaries.
+#   flowlog_bench   (root) the flow log on vs off over live frames (established flow, the
+#                   pipeline scanning 100k connections), and the rate of new flows logged with
+#                   zero loss (FLOWLOG_BENCH_ARGS=--quick for a smoke run)
 #   agent latency   (root) CNI ADD -> the pod's tables live over 100 pods, and a manifest
 #                   change -> the first new connection with the new verdict (p50/p99), from
 #                   the e2e tests that also assert them (tests/e2e/).
@@ -23,6 +26,12 @@ if [ "$(id -u)" != 0 ]; then
 else
   # Prints "skipped: ..." and succeeds where BPF is unavailable.
   build/bench/xdp_bench ${XDP_BENCH_ARGS:-}
+fi
+echo "== flowlog_bench"
+if [ "$(id -u)" != 0 ]; then
+  echo "skipped: needs root (loads BPF programs, creates network namespaces)"
+else
+  build/bench/flowlog_bench ${FLOWLOG_BENCH_ARGS:-}
 fi
 echo "== agent latency (CNI ADD -> tables live; manifest change -> new verdict)"
 if [ "$(id -u)" != 0 ]; then

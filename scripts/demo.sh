@@ -3,7 +3,9 @@
 # compiled to rule tables, its reachability before and after zero-trust policies are
 # applied, and why one connection is allowed and another denied; then the same cluster live:
 # pods as network namespaces on two nodes plugged by the CNI chain, netfence-agent enforcing,
-# the policies applied while connections run. Finishes by itself and removes what it made.
+# the policies applied while connections run, and the live flow log of the database's node
+# (netfencectl flows --agent ... --follow) saying which connection was admitted, which one cut
+# and by which policies. Finishes by itself and removes what it made.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
@@ -49,7 +51,7 @@ YAML
 if $CTL matrix --manifests "$work" --port 80; then echo "unexpected: accepted" >&2; exit 1; fi
 echo "(exit status non-zero, as expected)"
 
-say "Now with real packets: the same cluster on two node namespaces, enforced by netfence-agent (XDP)"
+say "Now with real packets: the same cluster on two node namespaces, enforced by netfence-agent (XDP), with its live flow log"
 if [ "$(id -u)" = 0 ]; then
   build/bin/netfence-live-demo --cluster examples/cluster --policies examples/policies --bin-dir build/bin
 else

@@ -38,9 +38,7 @@ struct nf_query {
 };
 
 
-/* Where a packet is decided. */
-#define NF_HOOK_XDP 0u
-#define NF_HOOK_TC 1u
+/* Where a packet is decided: NF_HOOK_XDP or NF_HOOK_TC (netfence_abi.h). */
 #define NF_TC_PULL_BYTES 256u  /* enough for 2 VLAN tags, IPv6 with extension headers, L4 */
 #ifndef TC_ACT_OK
 #define TC_ACT_OK 0
@@ -50,7 +48,13 @@ struct nf_pkt {
   __u32 ifindex;  /* XDP: the interface received on; TC: the interface sent on */
   __u32 bytes;    /* frame length */
   __u32 hook;     /* NF_HOOK_* */
+  __u32 from_pod; /* XDP RX of a pod's veth: the pod sent it (traffic counted as egress); set by nf_decide */
 };
+
+/* The traffic slot of a packet of this verdict (enum nf_traffic_index). */
+static __always_inline __u32 nf_traffic_slot(const struct nf_pkt *ctx, int denied) {
+  return (denied ? NF_TRAFFIC_DENIED_INGRESS : NF_TRAFFIC_ALLOWED_INGRESS) + (ctx->from_pod ? 1 : 0);
+}
 
 /* Load-time options (the loader sets them in .rodata before verification). */
 const volatile __u32 nf_cfg_conntrack = 1;         /* 0: classify every packet (stateless) */
@@ -79,8 +83,24 @@ static __always_inline int nf_drop(const struct nf_pkt *ctx, const struct nf_flo
   __u64 *count = bpf_map_lookup_elem(&drop_reasons, &reason);
   if (count) *count += 1;  /* per CPU: no atomic needed */
   nf_count(NF_CNT_DROP);
-  if (nf_cfg_events) nf_emit(ctx->ifindex, ctx->bytes, kind, (__u8)reason, parsed, f, v, generation);
+  nf_count_traffic(nf_traffic_slot(ctx, 1), ctx->bytes);
+  if (nf_cfg_events) nf_emit(ctx->ifindex, ctx->bytes, ctx->hook, kind, (__u8)reason, parsed, f, v, generation, 0);
   nf_record(f, parsed, v, XDP_DROP, reason, NF_CNT_DROP);
+  return XDP_DROP;
+}
+
+/* A connection the live generation no longer allows: its packet is dropped, and the event
+ * carries the connection's counters before the entry goes. */
+static __always_inline int nf_drop_revoked(const struct nf_pkt *ctx, const struct nf_flow *f, const struct nf_verdict *v,
+                                           const struct nf_ct_key *k, const struct nf_ct_entry *e, __u64 generation) {
+  __u32 reason = NF_DROP_REVOKED;
+  __u64 *count = bpf_map_lookup_elem(&drop_reasons, &reason);
+  if (count) *count += 1;
+  nf_count(NF_CNT_DROP);
+  nf_count_traffic(nf_traffic_slot(ctx, 1), ctx->bytes);
+  if (nf_cfg_events) nf_emit(ctx->ifindex, ctx->bytes, ctx->hook, NF_EV_REVOKED, (__u8)reason, 1, f, v, generation, e);
+  bpf_map_delete_elem(&conntrack, k);
+  nf_record(f, 1, v, XDP_DROP, reason, NF_CNT_DROP);
   return XDP_DROP;
 }
 
@@ -92,17 +112,41 @@ static __always_inline void nf_frag_key_of(const struct nf_flow *f, struct nf_fr
   k->proto = f->proto;
 }
 
-/* Remembers an allowed first fragment so that the datagram's later fragments follow it. */
-static __always_inline void nf_remember_fragment(const struct nf_flow *f) {
-  struct nf_frag_key k;
-  nf_frag_key_of(f, &k);
-  __u64 now = bpf_ktime_get_ns();
-  bpf_map_update_elem(&fragments, &k, &now, BPF_ANY);
+/* A fragment key and its value, built off the stack: fragments are rare, and the stack of the
+ * program is full (see query_scratch). */
+struct nf_frag_scratch {
+  struct nf_frag_key key;
+  __u64 now;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, struct nf_frag_scratch);
+  __uint(max_entries, 1);
+} frag_scratch SEC(".maps");
+
+static __always_inline struct nf_frag_scratch *nf_frag_scratch(const struct nf_flow *f) {
+  __u32 zero = 0;
+  struct nf_frag_scratch *s = bpf_map_lookup_elem(&frag_scratch, &zero);
+  if (s) nf_frag_key_of(f, &s->key);
+  return s;
 }
 
-static __always_inline int nf_pass(const struct nf_flow *f, const struct nf_verdict *v, __u32 path) {
+/* Remembers an allowed first fragment so that the datagram's later fragments follow it. */
+static __always_inline void nf_remember_fragment(const struct nf_flow *f) {
+  struct nf_frag_scratch *s = nf_frag_scratch(f);
+  if (!s) return;
+  s->now = bpf_ktime_get_ns();
+  bpf_map_update_elem(&fragments, &s->key, &s->now, BPF_ANY);
+}
+
+/* `counted`: whether this hook counts the packet's traffic (a conntrack hit is counted at
+ * the hook that counts its direction, see nf_ct_account). */
+static __always_inline int nf_pass(const struct nf_pkt *ctx, const struct nf_flow *f, const struct nf_verdict *v,
+                                   __u32 path, int counted) {
   if (f->first_fragment) nf_remember_fragment(f);
   nf_count(path);
+  if (counted) nf_count_traffic(nf_traffic_slot(ctx, 0), ctx->bytes);
   nf_record(f, 1, v, XDP_PASS, 0, path);
   return XDP_PASS;
 }
@@ -205,21 +249,24 @@ static __always_inline int nf_established(const struct nf_pkt *ctx, const struct
     /* From an uplink, the initiator is local only if this is its reply coming back in. */
     struct nf_query *q = nf_new_query(m->slot, k->proto, e->dport, from, to, from_uplink && dir == 0);
     if (!q) return nf_drop(ctx, f, 1, v, NF_DROP_INTERNAL, NF_EV_DROP, m->generation);
-    if (nf_classify(q, v)) {
-      bpf_map_delete_elem(&conntrack, k);
-      return nf_drop(ctx, f, 1, v, NF_DROP_REVOKED, NF_EV_REVOKED, m->generation);
-    }
+    if (nf_classify(q, v)) return nf_drop_revoked(ctx, f, v, k, e, m->generation);
     nf_ct_admit(e, v, m->epoch);
     path = NF_CNT_PASS_RECHECKED;
   }
-  nf_ct_account(e, f, dir, sender_b, ctx->bytes, now, ctx->hook == NF_HOOK_TC);
-  return nf_pass(f, v, path);
+  int counted = nf_ct_account(e, f, dir, sender_b, ctx->bytes, now, ctx->hook == NF_HOOK_TC);
+  return nf_pass(ctx, f, v, path, counted);
 }
 
 /* The whole decision for one packet, at either hook. Returns XDP_PASS or XDP_DROP. */
-static __always_inline int nf_decide(void *data, void *data_end, const struct nf_pkt *ctx) {
+static __always_inline int nf_decide(void *data, void *data_end, struct nf_pkt *ctx) {
   struct nf_flow f = {};
   struct nf_verdict v = {};
+  /* What is behind the interface a packet came in on (XDP; at TC egress the packet is
+   * leaving towards the pod): a pod's veth carries only the pod's addresses, an uplink no
+   * local sender. */
+  __u32 ifindex = ctx->ifindex;
+  struct nf_iface *iface = ctx->hook == NF_HOOK_XDP ? bpf_map_lookup_elem(&interfaces, &ifindex) : 0;
+  ctx->from_pod = iface && iface->kind == NF_IFACE_ENDPOINT;
 
   int parsed = nf_parse_packet(data, data_end, &f);
   if (parsed == NF_PARSE_NOT_IP) {
@@ -233,25 +280,20 @@ static __always_inline int nf_decide(void *data, void *data_end, const struct nf
   if (!nf_live_slot(&m)) return nf_drop(ctx, &f, 1, &v, NF_DROP_NO_TABLES, NF_EV_DROP, 0);
 
   if (parsed == NF_PARSE_FRAGMENT) {
-    struct nf_frag_key fk;
-    nf_frag_key_of(&f, &fk);
-    if (bpf_map_lookup_elem(&fragments, &fk)) return nf_pass(&f, &v, NF_CNT_PASS_FRAGMENT);
+    struct nf_frag_scratch *fs = nf_frag_scratch(&f);
+    if (fs && bpf_map_lookup_elem(&fragments, &fs->key)) return nf_pass(ctx, &f, &v, NF_CNT_PASS_FRAGMENT, 1);
     /* IPv4 addresses are v4-mapped; an IPv6 header carrying one was dropped by the parser. */
     __u32 reason = f.src[10] == 0xff && f.src[11] == 0xff && f.src[0] == 0 ? NF_DROP_IP4_FRAGMENT : NF_DROP_IP6_FRAGMENT;
     return nf_drop(ctx, &f, 1, &v, reason, NF_EV_DROP, m.generation);
   }
-  /* The interface a packet came in on (XDP): a pod's veth carries only the pod's addresses;
-   * an uplink no local sender. At TC egress the packet is leaving towards the pod. */
   int from_uplink = 0;
-  __u32 ifindex = ctx->ifindex;
-  struct nf_iface *iface = ctx->hook == NF_HOOK_XDP ? bpf_map_lookup_elem(&interfaces, &ifindex) : 0;
   if (iface) {
     if (iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f.src)) {
       return nf_drop(ctx, &f, 1, &v, NF_DROP_SPOOFED, NF_EV_DROP, m.generation);
     }
     from_uplink = iface->kind == NF_IFACE_UPLINK;
   }
-  if (f.icmp_kind == NF_ICMP_NDP) return nf_pass(&f, &v, NF_CNT_PASS_NDP);
+  if (f.icmp_kind == NF_ICMP_NDP) return nf_pass(ctx, &f, &v, NF_CNT_PASS_NDP, 1);
 
   /* Coarse time (jiffies resolution) is plenty for timeouts of seconds, and cheaper. */
   __u64 now = nf_cfg_conntrack ? bpf_ktime_get_coarse_ns() : 0;
@@ -261,7 +303,7 @@ static __always_inline int nf_decide(void *data, void *data_end, const struct nf
       /* An error about a packet of a connection admitted by the live tables follows it. */
       nf_ct_key_of(f.inner_src, f.inner_sport, f.inner_dst, f.inner_dport, f.inner_proto, &k);
       struct nf_ct_entry *e = bpf_map_lookup_elem(&conntrack, &k);
-      if (e && e->epoch == m.epoch) return nf_pass(&f, &v, NF_CNT_PASS_RELATED);
+      if (e && e->epoch == m.epoch) return nf_pass(ctx, &f, &v, NF_CNT_PASS_RELATED, 1);
     }
     int sender_b = nf_ct_key_of(f.src, f.key_sport, f.dst, f.key_dport, (__u8)f.proto, &k);
     struct nf_ct_entry *e = bpf_map_lookup_elem(&conntrack, &k);
@@ -276,6 +318,7 @@ static __always_inline int nf_decide(void *data, void *data_end, const struct nf
   /* Tracked: TCP, UDP, SCTP, ICMP echo and other protocols (ports 0); not ICMP errors or
    * informational messages, which are classified one by one. */
   int icmp = f.proto == IPPROTO_ICMP || f.proto == NF_IPPROTO_ICMPV6;
+  struct nf_ct_entry *created = 0;  /* the new entry, for the event (NULL: not tracked) */
   if (nf_cfg_conntrack && (!icmp || f.icmp_kind == NF_ICMP_ECHO)) {
     int sender_b = nf_ct_key_of(f.src, f.key_sport, f.dst, f.key_dport, (__u8)f.proto, &k);
     __u32 zero = 0;
@@ -291,18 +334,21 @@ static __always_inline int nf_decide(void *data, void *data_end, const struct nf
       e->dport = (__u16)f.dport;
       e->ifindex = ctx->ifindex;
       nf_ct_admit(e, &v, m.epoch);
-      if (bpf_map_update_elem(&conntrack, &k, e, BPF_ANY) == 0) nf_count(NF_CNT_CT_CREATED);
+      if (bpf_map_update_elem(&conntrack, &k, e, BPF_ANY) == 0) {
+        nf_count(NF_CNT_CT_CREATED);
+        created = e;
+      }
     }
   }
-  if (nf_cfg_events) nf_emit(ctx->ifindex, ctx->bytes, NF_EV_NEW_FLOW, 0, 1, &f, &v, m.generation);
-  return nf_pass(&f, &v, NF_CNT_PASS_NEW);
+  if (nf_cfg_events) nf_emit(ctx->ifindex, ctx->bytes, ctx->hook, NF_EV_NEW_FLOW, 0, 1, &f, &v, m.generation, created);
+  return nf_pass(ctx, &f, &v, NF_CNT_PASS_NEW, 1);
 }
 
 SEC("xdp")
 int netfence_xdp(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
-  const struct nf_pkt p = {.ifindex = ctx->ingress_ifindex, .bytes = (__u32)(data_end - data), .hook = NF_HOOK_XDP};
+  struct nf_pkt p = {.ifindex = ctx->ingress_ifindex, .bytes = (__u32)(data_end - data), .hook = NF_HOOK_XDP};
   return nf_decide(data, data_end, &p);
 }
 
@@ -316,6 +362,6 @@ int netfence_tc(struct __sk_buff *skb) {
   if ((__u32)(skb->data_end - skb->data) < want) bpf_skb_pull_data(skb, want);
   void *data = (void *)(long)skb->data;
   void *data_end = (void *)(long)skb->data_end;
-  const struct nf_pkt p = {.ifindex = skb->ifindex, .bytes = skb->len, .hook = NF_HOOK_TC};
+  struct nf_pkt p = {.ifindex = skb->ifindex, .bytes = skb->len, .hook = NF_HOOK_TC};
   return nf_decide(data, data_end, &p) == XDP_PASS ? TC_ACT_OK : TC_ACT_SHOT;
 }

@@ -1,16 +1,25 @@
 // netfencectl flows: read the flow log (netfence.flow/v1 NDJSON) written by netfence-agent:
-// the file and its rotated siblings, or follow it live; filter; print records as JSON lines
-// or a table, or summarize them.
+// the file and its rotated siblings, or follow it live; or the agent's live stream (gRPC
+// FlowObserver, --agent); filter; print records as JSON lines or a table, or summarize them.
 //
-// Records come from a flowlog::RecordSource: today the file (FileRecordSource), later the
-// agent's gRPC Observe stream behind the same interface.
+// Records come from a flowlog::RecordSource: the file (FileRecordSource) or the agent's
+// Observe stream (ObserveRecordSource, filtered on the agent); everything after is the same.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "controlplane/ctl/ctl.h"
+#include "dataplane/agent/controller_client.h"
 #include "dataplane/flowlog/flow_filter.h"
 #include "dataplane/flowlog/flow_summary.h"
+#include "dataplane/flowlog/observe/observe_request.h"
+#include "dataplane/flowlog/observe/observe_source.h"
 #include "dataplane/flowlog/record_source.h"
 #include "dataplane/flowlog/time_format.h"
 
@@ -87,6 +96,34 @@ std::string TableLine(const FlowRecord& r) {
   return line;
 }
 
+// Ctrl-C for the stream: gRPC runs threads of its own, so the signals are taken by one thread
+// (sigwait) that stops the source, instead of a handler.
+class StopOnSignal {
+ public:
+  explicit StopOnSignal(flowlog::RecordSource* source) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);  // before gRPC makes its threads: they inherit it
+    thread_ = std::thread([this, source] {
+      int sig = 0;
+      sigwait(&set_, &sig);
+      if (!done_) source->Stop();
+    });
+  }
+  ~StopOnSignal() {
+    done_ = true;
+    pthread_kill(thread_.native_handle(), SIGTERM);  // ends the sigwait
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t set_, old_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
 constexpr const char* kTableHeader =
     "TIME                            EVENT   VERDICT  DIR      PROTO   SOURCE -> DESTINATION  COUNTERS  REASON  POLICIES";
 
@@ -99,6 +136,8 @@ void AddFlowsCommand(CLI::App* app) {
     std::vector<std::string> ns, src_ns, dst_ns, pod, src_pod, dst_pod, verdict, event, policy;
     std::string since, until, output = "json";
     size_t top = 10;
+    std::string agent, tls_cert, tls_key, tls_ca, tls_server_name;
+    bool plaintext = false;
   };
   auto opts = std::make_shared<Opts>();
   auto* cmd = app->add_subcommand("flows", "Read the flow log: filter, print or follow records, or summarize them");
@@ -124,6 +163,17 @@ void AddFlowsCommand(CLI::App* app) {
                       ->capture_default_str();
   cmd->add_flag("--summary", opts->summary, "Instead of records: top talkers, top denied pairs, policy hits");
   cmd->add_option("--top", opts->top, "Entries per list of --summary")->capture_default_str()->check(CLI::PositiveNumber);
+  auto* agent = cmd->add_option("--agent", opts->agent,
+                                "Read the agent's live flow log instead of a file: unix:PATH (the agent's --observe-socket, "
+                                "e.g. unix:/run/netfence/observe.sock) or HOST:PORT (its --observe-address). The "
+                                "agent's recent history first, then with --follow every new record");
+  cmd->add_option("--tls-cert", opts->tls_cert, "With --agent HOST:PORT: this client's certificate (PEM)")->needs(agent);
+  cmd->add_option("--tls-key", opts->tls_key, "Its private key (PEM)")->needs(agent);
+  cmd->add_option("--tls-ca", opts->tls_ca, "The CA the agent's certificate must chain to (PEM)")->needs(agent);
+  cmd->add_option("--tls-server-name", opts->tls_server_name, "The name to check in the agent's certificate (its node)")
+      ->needs(agent);
+  cmd->add_flag("--insecure-plaintext", opts->plaintext, "With --agent HOST:PORT: no TLS (tests, never production)")
+      ->needs(agent);
   cmd->footer(
       "Records are netfence.flow/v1 JSON lines (start, update, end, drop, lost). Filters combine with\n"
       "AND; several values of one filter combine with OR. --namespace and --pod match either end;\n"
@@ -134,8 +184,9 @@ void AddFlowsCommand(CLI::App* app) {
       "  netfencectl flows --namespace shop --verdict denied --since 10m -o table\n"
       "  netfencectl flows --pod shop/db --policy shop/allow-db --since 2026-12-01T19:00:00Z\n"
       "  netfencectl flows --file /var/log/netfence/flows.jsonl --follow -o table\n"
+      "  netfencectl flows --agent unix:/run/netfence/observe.sock --follow --verdict denied -o table\n"
       "  netfencectl flows --summary --top 5 --since 1h");
-  cmd->callback([opts, output]() {
+  cmd->callback([opts, output, agent]() {
     flowlog::FlowFilter filter;
     filter.namespaces = Split(opts->ns);
     filter.src_namespaces = Split(opts->src_ns);
@@ -183,11 +234,40 @@ void AddFlowsCommand(CLI::App* app) {
       throw CLI::RuntimeError(2);
     }
 
-    flowlog::FileRecordSource source(
-        {.path = opts->file, .include_rotated = !opts->no_rotated, .follow = opts->follow});
-    g_source = &source;
-    std::signal(SIGINT, OnSignal);
-    std::signal(SIGTERM, OnSignal);
+    std::unique_ptr<flowlog::FileRecordSource> file;
+    std::unique_ptr<flowlog::ObserveRecordSource> stream;
+    flowlog::RecordSource* source = nullptr;
+    if (agent->count() > 0) {
+      flowlog::ObserveSourceOptions so;
+      so.target = opts->agent;
+      so.tls_server_name = opts->tls_server_name;
+      so.request = flowlog::RequestFromFilter(filter);
+      so.request.set_follow(opts->follow);
+      if (opts->agent.rfind("unix:", 0) != 0) {
+        if (!opts->plaintext && (opts->tls_cert.empty() || opts->tls_key.empty() || opts->tls_ca.empty())) {
+          std::cerr << "netfencectl flows: --agent " << opts->agent
+                    << ": TCP needs --tls-cert, --tls-key and --tls-ca (or --insecure-plaintext)\n";
+          throw CLI::RuntimeError(2);
+        }
+        auto creds = agent::ClientCredentials(opts->tls_cert, opts->tls_key, opts->tls_ca, opts->plaintext);
+        if (!creds.ok()) {
+          std::cerr << "netfencectl flows: " << creds.status().message() << "\n";
+          throw CLI::RuntimeError(2);
+        }
+        so.credentials = *creds;
+      }
+      stream = std::make_unique<flowlog::ObserveRecordSource>(std::move(so));
+      source = stream.get();
+    } else {
+      file = std::make_unique<flowlog::FileRecordSource>(
+          flowlog::FileSourceOptions{.path = opts->file, .include_rotated = !opts->no_rotated, .follow = opts->follow});
+      source = file.get();
+      g_source = source;
+      std::signal(SIGINT, OnSignal);
+      std::signal(SIGTERM, OnSignal);
+    }
+    std::optional<StopOnSignal> stop_on_signal;
+    if (stream) stop_on_signal.emplace(source);
 
     flowlog::FlowSummary summary;
     const bool table = opts->output == "table";
@@ -197,10 +277,10 @@ void AddFlowsCommand(CLI::App* app) {
     FlowRecord r;
     std::string line, error;
     for (;;) {
-      auto res = source.Next(&r, &line, &error);
+      auto res = source->Next(&r, &line, &error);
       if (res == flowlog::RecordSource::Result::kEnd) break;
       if (res == flowlog::RecordSource::Result::kMalformed) {
-        if (malformed++ == 0) first_bad = source.where() + ": " + error;
+        if (malformed++ == 0) first_bad = source->where() + ": " + error;
         continue;
       }
       if (!filter.Matches(r)) continue;
@@ -211,6 +291,7 @@ void AddFlowsCommand(CLI::App* app) {
       std::cout << (table ? TableLine(r) : line) << "\n";
       if (opts->follow) std::cout.flush();
     }
+    stop_on_signal.reset();
     g_source = nullptr;
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
@@ -225,8 +306,20 @@ void AddFlowsCommand(CLI::App* app) {
     if (malformed > 0) {
       std::cerr << "netfencectl flows: skipped " << malformed << " malformed line(s); first at " << first_bad << "\n";
     }
-    for (const auto& e : source.open_errors()) std::cerr << "netfencectl flows: cannot read " << e << "\n";
-    if (!source.open_errors().empty()) throw CLI::RuntimeError(1);
+    if (stream) {
+      if (stream->history().truncated()) {
+        std::cerr << "netfencectl flows: the agent's history starts at "
+                  << flowlog::FormatTime(stream->history().oldest_unix_nanos())
+                  << "; earlier records are in its flow log file\n";
+      }
+      if (!stream->status().ok()) {
+        std::cerr << "netfencectl flows: " << stream->status().message() << "\n";
+        throw CLI::RuntimeError(1);
+      }
+      return;
+    }
+    for (const auto& e : file->open_errors()) std::cerr << "netfencectl flows: cannot read " << e << "\n";
+    if (!file->open_errors().empty()) throw CLI::RuntimeError(1);
   });
 }
 

@@ -1,6 +1,8 @@
 // netfence-agent: the node agent. Owns this node's XDP program and maps, serves the CNI plugin
 // on a unix socket, and programs the node's tables from a table source: the controller's
 // gRPC stream (--controller), or an embedded compiler over a manifest directory (--manifests).
+// Writes the flow log (a rotating file and the gRPC Observe stream) and serves /metrics,
+// /livez and /readyz.
 #include <fcntl.h>
 #include <sched.h>
 #include <spdlog/spdlog.h>
@@ -15,10 +17,15 @@
 #include <cstring>
 #include <filesystem>
 
+#include "controlplane/controller/distribution_service.h"
 #include "dataplane/agent/agent.h"
-#include "dataplane/agent/table_source.h"
+#include "dataplane/agent/flow_log.h"
+#include "dataplane/agent/flow_metrics.h"
 #include "dataplane/agent/server.h"
+#include "dataplane/agent/table_source.h"
+#include "dataplane/common/http_server.h"
 #include "dataplane/common/unique_fd.h"
+#include "dataplane/flowlog/time_format.h"
 
 namespace {
 
@@ -39,7 +46,60 @@ struct Flags {
   uint32_t conntrack_entries = 262144;
   bool uninstall = false;
   std::string log_level = "info";
+  // Flow log, Observe, metrics.
+  bool no_flows = false;
+  std::string flow_log = "/var/log/netfence/flows.jsonl";
+  uint64_t flow_log_max_bytes = 100ull << 20;
+  std::string flow_log_max_age = "1h";
+  size_t flow_log_keep = 10;
+  std::string flow_update_interval = "10s", flow_scan_interval = "1s", flow_drop_window = "2s",
+              flow_close_grace = "1s";
+  uint32_t flow_ring_bytes = 1u << 22;
+  std::string observe_socket = "/run/netfence/observe.sock";
+  std::string observe_address;
+  size_t observe_history = 8192;
+  std::string metrics = ":9080";
 };
+
+// A --flow-* duration ("10s", "500ms") in ns.
+StatusOr<int64_t> Duration(const char* flag, const std::string& text) {
+  auto d = flowlog::ParseDuration(text);
+  if (!d) return Status::Error(std::string(flag) + ": \"" + text + "\" is not a duration (10s, 500ms, 1h)");
+  return *d;
+}
+
+// The flow log's options from the flags.
+StatusOr<agent::FlowLogOptions> FlowOptions(const Flags& f) {
+  agent::FlowLogOptions o;
+  o.node = f.node;
+  o.file = !f.flow_log.empty();
+  o.file_options.path = f.flow_log;
+  o.file_options.max_file_bytes = f.flow_log_max_bytes;
+  o.file_options.keep_files = f.flow_log_keep;
+  o.observe_history = f.observe_history;
+  struct {
+    const char* flag;
+    const std::string* text;
+    int64_t* out;
+  } durations[] = {{"--flow-log-max-age", &f.flow_log_max_age, &o.file_options.max_file_age_ns},
+                   {"--flow-update-interval", &f.flow_update_interval, &o.pipeline.update_interval_ns},
+                   {"--flow-scan-interval", &f.flow_scan_interval, &o.pipeline.scan_interval_ns},
+                   {"--flow-drop-window", &f.flow_drop_window, &o.pipeline.drop_window_ns},
+                   {"--flow-close-grace", &f.flow_close_grace, &o.pipeline.close_grace_ns}};
+  for (const auto& d : durations) {
+    auto ns = Duration(d.flag, *d.text);
+    if (!ns.ok()) return ns.status();
+    *d.out = *ns;
+  }
+  if (!f.observe_socket.empty()) o.observe.push_back("unix:" + f.observe_socket);
+  if (!f.observe_address.empty()) {
+    auto creds = controller::ServerCredentials({f.tls_cert, f.tls_key, f.tls_ca}, f.plaintext);
+    if (!creds.ok()) return Status::Error("--observe-address: " + creds.status().message());
+    o.observe.push_back(f.observe_address);
+    o.observe_tcp_credentials = *creds;
+  }
+  return o;
+}
 
 Status EnterNetns(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -69,6 +129,8 @@ int Run(const Flags& f) {
   load.pin_dir = f.bpffs;
   load.keep_attached = !f.uninstall;  // exit leaves enforcement in place for the next agent
   load.conntrack_entries = f.conntrack_entries;
+  load.events = !f.no_flows;
+  load.ring_bytes = f.flow_ring_bytes;
   load.log = [](std::string_view m) { spdlog::warn("{}", m); };
   auto program = xdp::XdpProgram::Load(load);
   if (!program.ok()) {
@@ -112,10 +174,48 @@ int Run(const Flags& f) {
   } else {
     source = agent::MakeLocalTableSource(io, f.manifests, f.node, info, warn);
   }
+  std::unique_ptr<agent::FlowLog> flows;
+  if (!f.no_flows) {
+    auto fo = FlowOptions(f);
+    if (!fo.ok()) {
+      spdlog::error("{}", fo.status().message());
+      return 1;
+    }
+    auto made = agent::FlowLog::Create(**program, std::move(fo).value());
+    if (!made.ok()) {
+      spdlog::error("{}", made.status().message());
+      return 1;
+    }
+    flows = std::move(made).value();
+  }
   auto agent = std::make_unique<agent::Agent>(io, options, std::move(program).value(), std::move(source), info, warn);
+  // The pipeline reads the agent's program: it stops before the agent goes, on every path.
+  struct StopFirst {
+    agent::FlowLog* flows;
+    ~StopFirst() {
+      if (flows != nullptr) flows->Stop();
+    }
+  } stop_first{flows.get()};
+  if (flows) {
+    agent->set_on_live([&flows](uint64_t g, const v1::RuleTables& t, const compiler::TableSet& v) { flows->OnLive(g, t, v); });
+  }
   if (Status s = agent->Start(); !s.ok()) {
     spdlog::error("{}", s.message());
     return 1;
+  }
+  if (flows) {
+    if (Status s = flows->Start(); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return 1;
+    }
+  }
+  std::unique_ptr<http::Server> ops;
+  if (!f.metrics.empty()) {
+    ops = std::make_unique<http::Server>(io, agent::OperationalRoutes(*agent, flows.get()));
+    if (Status s = ops->Start(f.metrics); !s.ok()) {
+      spdlog::error("--metrics-address: {}", s.message());
+      return 1;
+    }
   }
   agent::Server server(io, f.socket, [&](const agent::Request& r, std::function<void(agent::Response)> reply) {
     agent->Handle(r, std::move(reply));
@@ -129,9 +229,14 @@ int Run(const Flags& f) {
     spdlog::info("signal {}: exiting; the programs stay attached with the pinned maps in {}", signo, f.bpffs);
     io.stop();
   });
-  spdlog::info("node {}: serving the CNI plugin on {}", f.node, f.socket);
+  spdlog::info("node {}: serving the CNI plugin on {}; flow log {}; Observe {}; metrics {}", f.node, f.socket,
+               f.no_flows ? "off" : (f.flow_log.empty() ? "stream only" : f.flow_log),
+               f.no_flows || (f.observe_socket.empty() && f.observe_address.empty())
+                   ? "off"
+                   : f.observe_socket + (f.observe_address.empty() ? "" : " " + f.observe_address),
+               f.metrics.empty() ? "off" : f.metrics);
   io.run();
-  return 0;
+  return 0;  // stop_first: the last records (open drops, updates of open connections), file flushed
 }
 
 }  // namespace
@@ -170,6 +275,35 @@ int main(int argc, char** argv) {
   app.add_option("--conntrack-entries", f.conntrack_entries, "Connection tracking table size")->capture_default_str();
   app.add_flag("--uninstall", f.uninstall, "Detach from every registered pod and uplink, unpin the maps, forget the registry, exit");
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.add_flag("--no-flows", f.no_flows, "No flow log at all: no datapath events, no file, no Observe stream");
+  app.add_option("--flow-log", f.flow_log, "The flow log file (netfence.flow/v1 JSON lines, rotated next to it; \"\": "
+                                            "none, the Observe stream only)")
+      ->capture_default_str();
+  app.add_option("--flow-log-max-size", f.flow_log_max_bytes, "Rotate the file before it would grow past BYTES")
+      ->capture_default_str();
+  app.add_option("--flow-log-max-age", f.flow_log_max_age, "Rotate the file once it is this old")->capture_default_str();
+  app.add_option("--flow-log-keep", f.flow_log_keep, "Rotated files kept (0: all)")->capture_default_str();
+  app.add_option("--flow-update-interval", f.flow_update_interval, "An update record per active connection this often")
+      ->capture_default_str();
+  app.add_option("--flow-scan-interval", f.flow_scan_interval, "Read the connection table this often (ends are seen then)")
+      ->capture_default_str();
+  app.add_option("--flow-drop-window", f.flow_drop_window, "Drops of one key within this window are one record")
+      ->capture_default_str();
+  app.add_option("--flow-close-grace", f.flow_close_grace, "A closed TCP connection ends after this long without packets")
+      ->capture_default_str();
+  app.add_option("--flow-ring-bytes", f.flow_ring_bytes, "The datapath's event ring buffer (a power of two >= 4096); "
+                                                        "what does not fit is counted and logged as lost")
+      ->capture_default_str();
+  app.add_option("--observe-socket", f.observe_socket, "Serve the live flow log (gRPC FlowObserver) on this unix socket "
+                                                      "(0600; \"\": no)")
+      ->capture_default_str();
+  app.add_option("--observe-address", f.observe_address, "Also serve it on HOST:PORT, with mTLS (--tls-cert, --tls-key, "
+                                                        "--tls-ca: clients need a certificate from that CA), or "
+                                                        "plaintext with --insecure-plaintext");
+  app.add_option("--observe-history", f.observe_history, "Records the agent keeps in memory for Observe --since")
+      ->capture_default_str();
+  app.add_option("--metrics-address", f.metrics, "HOST:PORT for /metrics, /livez, /readyz (\"\": none)")
+      ->capture_default_str();
   app.footer(
       "The agent leaves its programs attached when it exits: enforcement continues, and the next agent\n"
       "takes over the pinned maps (tables, connections, counters) without a gap.\n\n"
@@ -179,7 +313,9 @@ int main(int argc, char** argv) {
       "      --tls-cert /etc/netfence/tls/agent.crt --tls-key /etc/netfence/tls/agent.key \\\n"
       "      --tls-ca /etc/netfence/tls/ca.crt --uplink eth1\n"
       "  # standalone, from a manifest directory\n"
-      "  netfence-agent --node node-a --manifests /etc/netfence/manifests --uplink eth1");
+      "  netfence-agent --node node-a --manifests /etc/netfence/manifests --uplink eth1\n"
+      "  # the live flow log of this node\n"
+      "  netfencectl flows --agent unix:/run/netfence/observe.sock --follow -o table");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -56,7 +56,8 @@
 //   lost_events, since, until, lost_at
 //                  lost: how many events were lost, in which period, and where: ring-buffer
 //                  (the BPF ring was full), pipeline (the agent's queue), sink-queue (the file
-//                  writer's queue), write-error (the disk refused them)
+//                  writer's queue), write-error (the disk refused them), observe-queue (one
+//                  live stream's queue: in that stream only, never in the file)
 #pragma once
 
 #include <cstdint>

@@ -133,7 +133,7 @@ StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(const LoadOptions& option
                          skel->maps.tables_slots,     skel->maps.id_rows_slots,   skel->maps.cidr_rows_slots,
                          skel->maps.port_rows_slots,  skel->maps.words_slots,     skel->maps.conntrack,
                          skel->maps.fragments,        skel->maps.events,          skel->maps.counters,
-                         skel->maps.drop_reasons,     skel->maps.interfaces};
+                         skel->maps.drop_reasons,     skel->maps.interfaces,      skel->maps.traffic};
     for (bpf_map* m : pinned) {
       const std::string path = options.pin_dir + "/" + bpf_map__name(m);
       if (err == 0) err = bpf_map__set_pin_path(m, path.c_str());
@@ -197,7 +197,8 @@ int XdpProgram::map_fd(Map map) const {
   const auto& m = skel_->maps;
   bpf_map* const maps[] = {m.active,    m.slot_info, m.ipcache_slots, m.tables_slots,  m.id_rows_slots,
                            m.cidr_rows_slots, m.port_rows_slots, m.words_slots, m.conntrack, m.fragments,
-                           m.events,    m.counters,  m.drop_reasons,  m.last_decision, m.interfaces};
+                           m.events,    m.counters,  m.drop_reasons,  m.last_decision, m.interfaces,
+                           m.traffic};
   const auto i = static_cast<size_t>(map);
   return i < std::size(maps) ? bpf_map__fd(maps[i]) : -1;
 }
@@ -408,6 +409,22 @@ Status XdpProgram::DetachTcEgress(int ifindex) {
 Counters XdpProgram::ReadCounters() const { return SumPerCpu<NF_COUNTERS>(map_fd(Map::kCounters)); }
 
 DropCounts XdpProgram::ReadDropReasons() const { return SumPerCpu<NF_DROP_REASONS>(map_fd(Map::kDropReasons)); }
+
+Traffic XdpProgram::ReadTraffic() const {
+  Traffic out{};
+  const int ncpus = libbpf_num_possible_cpus();
+  if (ncpus <= 0) return out;
+  std::vector<nf_traffic> values(static_cast<size_t>(ncpus));
+  const int fd = map_fd(Map::kTraffic);
+  for (uint32_t i = 0; i < NF_TRAFFIC_SLOTS; ++i) {
+    if (bpf_map_lookup_elem(fd, &i, values.data()) != 0) continue;
+    for (const nf_traffic& v : values) {
+      out[i].packets += v.packets;
+      out[i].bytes += v.bytes;
+    }
+  }
+  return out;
+}
 
 Status XdpProgram::FlushConntrack() {
   // Walk the keys first (each get_next_key from the previous one), then delete: restarting

@@ -49,7 +49,7 @@ struct LoadOptions {
 
 enum class Map {
   kActive, kSlotInfo, kIpcacheSlots, kTablesSlots, kIdRowsSlots, kCidrRowsSlots, kPortRowsSlots, kWordsSlots,
-  kConntrack, kFragments, kEvents, kCounters, kDropReasons, kLastDecision, kInterfaces,
+  kConntrack, kFragments, kEvents, kCounters, kDropReasons, kLastDecision, kInterfaces, kTraffic,
 };
 
 enum class AttachMode {
@@ -60,6 +60,7 @@ enum class AttachMode {
 
 using Counters = std::array<uint64_t, NF_COUNTERS>;       // enum nf_counter, summed over CPUs
 using DropCounts = std::array<uint64_t, NF_DROP_REASONS>;  // enum nf_drop_reason
+using Traffic = std::array<nf_traffic, NF_TRAFFIC_SLOTS>;  // enum nf_traffic_index
 
 class XdpProgram : public dataplane::FastPath {
  public:
@@ -104,6 +105,8 @@ class XdpProgram : public dataplane::FastPath {
 
   Counters ReadCounters() const;
   DropCounts ReadDropReasons() const;
+  // IP packets and bytes by verdict and direction, summed over CPUs.
+  Traffic ReadTraffic() const;
   // Deletes every conntrack entry (tests; `netfence-agent` flush).
   Status FlushConntrack();
 

@@ -151,6 +151,8 @@ Status Cluster::CreateNodes() {
     n.socket = tmp_ + "/" + name + ".sock";
     n.state_dir = tmp_ + "/" + name + "-state";
     n.bpffs = "/sys/fs/bpf/" + nettest::UniqueName("nfe2e");
+    n.flow_log = tmp_ + "/flows-" + name + ".jsonl";
+    n.observe_socket = tmp_ + "/" + name + "-observe.sock";
     {
       std::lock_guard lock(mu_);
       emergency_dirs_.push_back(n.bpffs);
@@ -257,8 +259,12 @@ Status Cluster::StartAgent(const std::string& name) {
                            "--socket", n.socket,
                            "--state-dir", n.state_dir,
                            "--bpffs", n.bpffs,
-                           "--attach-mode", options_.attach_mode});
+                           "--attach-mode", options_.attach_mode,
+                           "--flow-log", n.flow_log,
+                           "--observe-socket", n.observe_socket,
+                           "--metrics-address", kMetricsAddress});
   for (const std::string& u : n.uplinks) argv.insert(argv.end(), {"--uplink", u});
+  argv.insert(argv.end(), options_.agent_args.begin(), options_.agent_args.end());
   auto daemon = Daemon::Start(argv, tmp_ + "/agent-" + name + ".log");
   if (!daemon.ok()) return daemon.status();
   n.agent = std::move(daemon).value();

@@ -9,6 +9,9 @@
 //                     directory itself;
 //   agents            one netfence-agent per node (--netns, its own socket, state dir and
 //                     bpffs pin directory), its tables from the controller (or the directory);
+//                     its flow log in the cluster's temporary directory (FlowLogPath), its
+//                     Observe stream on a socket there (ObserveTarget), /metrics on
+//                     127.0.0.1:9080 of the node's namespace;
 //   pods              one namespace per Pod with an IP, plugged by the real CNI chain run in
 //                     its node's namespace: bridge + host-local (the pod's status.podIP(s)
 //                     requested through the `ips` capability) + netfence-cni; a probe server
@@ -58,6 +61,7 @@ struct ClusterOptions {
   std::vector<uint16_t> server_ports;          // probe servers on every pod
   std::set<std::string> deferred_pods;         // "ns/name": not plugged by Create (see AddPod)
   std::string attach_mode = "native";
+  std::vector<std::string> agent_args;         // more netfence-agent flags (e.g. --flow-ring-bytes)
   std::function<void(const std::string&)> progress;  // one line per step (probe-matrix: stderr)
 };
 
@@ -111,6 +115,11 @@ class Cluster {
   const std::string& manifests() const { return options_.manifests; }
   const k8s::ClusterState& state() const { return state_; }
   std::string AgentLog(const std::string& node) const;
+  // The node agent's flow log file, and its Observe stream ("unix:PATH").
+  std::string FlowLogPath(const std::string& node) const { return nodes_.at(node).flow_log; }
+  std::string ObserveTarget(const std::string& node) const { return "unix:" + nodes_.at(node).observe_socket; }
+  static constexpr const char* kMetricsAddress = "127.0.0.1:9080";  // in each node's namespace
+  pid_t AgentPid(const std::string& node) const { return nodes_.at(node).agent.pid(); }
 
  private:
   struct Node {
@@ -118,6 +127,7 @@ class Cluster {
     std::unique_ptr<nettest::Netns> netns;
     std::vector<std::string> uplinks;  // uplink ends in this node
     std::string socket, state_dir, bpffs;
+    std::string flow_log, observe_socket;
     Daemon agent;
     std::unique_ptr<CniRuntime> cni;
   };

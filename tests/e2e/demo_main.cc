@@ -1,15 +1,18 @@
 // netfence-live-demo (scripts/demo.sh): the example cluster as real network namespaces on two
 // nodes, netfence-agent on each, connections open while the policies are applied: the
-// reachability with real packets before and after, which open connections survive, and how
-// long the change took to reach the packets.
+// reachability with real packets before and after, which open connections survive, how long
+// the change took to reach the packets, and the live flow log of the database's node
+// (netfencectl flows --agent ... --follow) saying what happened and which rule decided.
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
+#include "dataplane/flowlog/time_format.h"
 #include "tests/e2e/cleanup.h"
 #include "tests/e2e/cluster.h"
 #include "tests/e2e/process.h"
@@ -34,6 +37,54 @@ bool ShowMatrix(e2e::Cluster& c, const std::string& bin_dir, uint16_t port) {
   return agrees;
 }
 
+// `netfencectl flows --agent TARGET --follow -o table ...` running, its lines printed as they come.
+class LiveFlowLog {
+ public:
+  LiveFlowLog(const std::string& bin_dir, const std::string& target, const std::string& out,
+              const std::vector<std::string>& filters)
+      : out_(out) {
+    std::vector<std::string> argv = {bin_dir + "/netfencectl", "flows", "--agent", target, "--follow", "-o", "table"};
+    argv.insert(argv.end(), filters.begin(), filters.end());
+    auto d = e2e::Daemon::Start(argv, out);
+    if (!d.ok()) {
+      std::printf("  (the live flow log could not start: %s)\n", d.status().message().c_str());
+      return;
+    }
+    daemon_ = std::move(d).value();
+    tail_ = std::thread([this] {
+      std::ifstream in;
+      std::string pending;
+      while (!stop_) {
+        if (!in.is_open()) in.open(out_);
+        std::string line;
+        while (in.is_open() && std::getline(in, line)) {
+          if (in.eof()) {  // a partial line: keep it for later
+            pending += line;
+            break;
+          }
+          std::printf("  \033[36mflows |\033[0m %s\n", (pending + line).c_str());
+          pending.clear();
+        }
+        in.clear();
+        std::fflush(stdout);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+  }
+  ~LiveFlowLog() {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the last lines
+    daemon_.Stop(SIGINT);
+    stop_ = true;
+    if (tail_.joinable()) tail_.join();
+  }
+
+ private:
+  std::string out_;
+  e2e::Daemon daemon_;
+  std::atomic<bool> stop_{false};
+  std::thread tail_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -48,7 +99,10 @@ int main(int argc, char** argv) {
 
   char tmpl[] = "/tmp/netfence-live-demo-XXXXXX";
   const std::string work = ::mkdtemp(tmpl);
-  const int cleanup = e2e::RegisterCleanup([work] { fs::remove_all(work); });
+  const int cleanup = e2e::RegisterCleanup([work] {
+    fs::remove_all(work);
+    fs::remove(work + "-flows.txt");
+  });
   for (const auto& f : fs::directory_iterator(cluster_dir)) fs::copy(f.path(), work + "/" + f.path().filename().string());
 
   e2e::ClusterOptions options;
@@ -66,6 +120,15 @@ int main(int argc, char** argv) {
   bool ok = true;
   Say("Before any policy, real packets (TCP/5432)");
   ok &= ShowMatrix(c, bin_dir, 5432);
+
+  Say("The live flow log of " + c.NodeOf("shop/db") + ", where shop/db runs: netfencectl flows --agent " +
+      c.ObserveTarget(c.NodeOf("shop/db")) + " --follow --src-pod shop/api,dev/debug --dst-pod shop/db -o table");
+  const std::string live_out = work + "-flows.txt";  // not in the watched manifest directory
+  auto live = std::make_unique<LiveFlowLog>(
+      bin_dir, c.ObserveTarget(c.NodeOf("shop/db")), live_out,
+      std::vector<std::string>{"--src-pod", "shop/api,dev/debug", "--dst-pod", "shop/db", "--since",
+                               flowlog::FormatTime(flowlog::WallNowNs())});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
 
   Say("Opening connections to the database: shop/api -> shop/db and dev/debug -> shop/db (TCP/5432)");
   auto api = nettest::TcpSession::Open(c.PodNetns("shop/api"), c.PodAddress("shop/db"), 5432);
@@ -94,7 +157,8 @@ int main(int argc, char** argv) {
   }
   double changed_ms = -1;
   while (std::chrono::duration<double>(Clock::now() - applied).count() < 10) {
-    if (!c.ProbeOnce("dev/debug", "shop/db", k8s::Protocol::kTCP, 5432, 20)) {
+    // New connections from a third pod (so the flow log below shows only the two sessions).
+    if (!c.ProbeOnce("monitoring/prometheus", "shop/db", k8s::Protocol::kTCP, 5432, 20)) {
       changed_ms = std::chrono::duration<double, std::milli>(Clock::now() - applied).count();
       break;
     }
@@ -108,6 +172,11 @@ int main(int argc, char** argv) {
   std::printf("  dev/debug -> shop/db (not allowed any more):          %d echoes ok, %d failed: %s\n", debug_ok.load(),
               debug_fail.load(), (*debug)->Echo(300) ? "STILL OPEN" : "the connection was cut");
   ok &= api_fail == 0 && changed_ms >= 0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the drops' aggregation window
+  live.reset();  // the flow log shows: both connections admitted (no policy yet), the debug one
+                 // cut by the new generation (revoked), its retransmissions denied (default-deny,
+                 // with the policies that isolate shop/db); the api one still open
+  fs::remove(live_out);
 
   for (uint16_t port : {5432, 8080}) {
     Say("After, real packets (TCP/" + std::to_string(port) + ")");

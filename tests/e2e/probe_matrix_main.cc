@@ -11,6 +11,7 @@
 
 #include "tests/e2e/cleanup.h"
 #include "tests/e2e/cluster.h"
+#include "tests/e2e/flow_logs.h"
 
 int main(int argc, char** argv) {
   using namespace netfence;
@@ -24,7 +25,10 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   app.add_option("--protocol", protocol_name, "TCP, UDP or SCTP")->check(CLI::IsMember({"TCP", "UDP", "SCTP"}))->capture_default_str();
   app.add_option("--port", port, "Destination port every pod serves")->required()->check(CLI::Range(1, 65535));
-  app.add_option("--flow-log", flow_log, "Also write the agents' flow log of the probe run to FILE");
+  app.add_option("--flow-log", flow_log,
+                 "Also write the agents' flow logs of the probe run to FILE: every node's records, merged in "
+                 "time order (each names its node); the agents are stopped first, so that open drop aggregates "
+                 "and connections are written");
   app.add_option("-o,--output", output, "json (the `netfencectl matrix` format) or table")
       ->check(CLI::IsMember({"json", "table"}))
       ->capture_default_str();
@@ -45,10 +49,6 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (!flow_log.empty()) {
-    std::cerr << "probe-matrix: --flow-log: the agent writes no flow log yet\n";
-    return 2;
-  }
   if (bin_dir.empty()) {
     std::error_code ec;
     bin_dir = std::filesystem::canonical("/proc/self/exe", ec).parent_path().string();
@@ -67,6 +67,18 @@ int main(int argc, char** argv) {
   auto protocol = *k8s::ParseProtocol(protocol_name);
   if (!quiet) std::cerr << "probe-matrix: probing " << protocol_name << "/" << port << "\n";
   reach::Matrix m = (*cluster)->Probe(protocol, static_cast<uint16_t>(port), timeout_ms, attempts);
+  if (!flow_log.empty()) {
+    std::vector<std::string> logs;
+    for (const std::string& node : (*cluster)->nodes()) {
+      (void)(*cluster)->StopAgent(node);  // SIGTERM: the last records are written
+      logs.push_back((*cluster)->FlowLogPath(node));
+    }
+    if (Status s = e2e::MergeFlowLogs(logs, flow_log); !s.ok()) {
+      std::cerr << "probe-matrix: --flow-log: " << s.message() << "\n";
+      return 1;
+    }
+    if (!quiet) std::cerr << "probe-matrix: flow log of " << logs.size() << " node(s) in " << flow_log << "\n";
+  }
   if (output == "table") {
     std::cout << m.ToTable();
   } else {

@@ -146,6 +146,65 @@ bool ProbeUdp(const Netns& client, const std::string& dst, uint16_t port, int ti
   return fd.ok() && EchoDatagram(fd->get(), deadline);
 }
 
+namespace {
+uint16_t LocalPort(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  return ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                       : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+}  // namespace
+
+StatusOr<Transfer> TcpTransfer(const Netns& client, const std::string& dst, uint16_t port, size_t bytes,
+                               int timeout_ms) {
+  Deadline deadline(timeout_ms);
+  auto fd = Connect(client, dst, port, SOCK_STREAM, 0, deadline);
+  if (!fd.ok()) return Status::Error("TCP to " + dst + ":" + std::to_string(port) + ": " + fd.status().message());
+  Transfer t;
+  t.local_port = LocalPort(fd->get());
+  std::string data(bytes, '\0');
+  for (size_t i = 0; i < bytes; ++i) data[i] = static_cast<char>('a' + i % 26);
+  std::string unechoed;
+  if (EchoStream(fd->get(), data, &unechoed, deadline) != StreamEcho::kOk) return Status::Error("TCP echo failed");
+  t.sent = t.received = bytes;
+  ::shutdown(fd->get(), SHUT_WR);
+  char buf[256];
+  for (;;) {  // the server closes its side once it read our FIN
+    if (!WaitFor(fd->get(), POLLIN, deadline)) return Status::Error("TCP close: timed out");
+    ssize_t n = ::recv(fd->get(), buf, sizeof(buf), MSG_DONTWAIT);
+    if (n == 0) break;
+    if (n < 0 && !Transient(errno)) return Status::Error(std::string("TCP close: ") + std::strerror(errno));
+    if (n > 0) return Status::Error("TCP close: unexpected data");
+  }
+  return t;
+}
+
+StatusOr<Transfer> UdpExchange(const Netns& client, const std::string& dst, uint16_t port, int count, size_t size,
+                               int timeout_ms) {
+  auto fd = Connect(client, dst, port, SOCK_DGRAM, 0, Deadline(timeout_ms));
+  if (!fd.ok()) return fd.status();
+  Transfer t;
+  t.local_port = LocalPort(fd->get());
+  std::vector<char> out(size), in(size + 1);
+  for (int i = 0; i < count; ++i) {
+    for (size_t k = 0; k < size; ++k) out[k] = static_cast<char>(RandomU32());
+    Deadline deadline(timeout_ms);
+    if (::send(fd->get(), out.data(), size, MSG_DONTWAIT) != static_cast<ssize_t>(size)) {
+      return Status::Error(std::string("UDP send: ") + std::strerror(errno));
+    }
+    t.sent += size;
+    bool back = false;
+    while (!back && WaitFor(fd->get(), POLLIN, deadline)) {
+      ssize_t n = ::recv(fd->get(), in.data(), in.size(), MSG_DONTWAIT);
+      back = n == static_cast<ssize_t>(size) && std::memcmp(in.data(), out.data(), size) == 0;
+    }
+    if (!back) return Status::Error("UDP datagram " + std::to_string(i) + " not echoed");
+    t.received += size;
+  }
+  return t;
+}
+
 bool ProbeSctp(const Netns& client, const std::string& dst, uint16_t port, int timeout_ms) {
   Deadline deadline(timeout_ms);
   auto addr = ParseAddr(dst, 0);

@@ -54,6 +54,22 @@ bool ProbeUdp(const Netns& client, const std::string& dst, uint16_t port, int ti
 // dst:port to that port with that verification tag came back before the timeout.
 bool ProbeSctp(const Netns& client, const std::string& dst, uint16_t port, int timeout_ms = 1000);
 
+// Known traffic for flow-log tests: what was sent and received, and the client's port (the
+// 5-tuple's source port, to find the flow's records).
+struct Transfer {
+  uint16_t local_port = 0;
+  uint64_t sent = 0;      // payload bytes
+  uint64_t received = 0;
+};
+// Opens a TCP connection, sends `bytes` (a pattern), reads the echo of all of them, then closes
+// cleanly: shutdown(SHUT_WR), wait for the server's FIN, close. Fails on any error or timeout.
+StatusOr<Transfer> TcpTransfer(const Netns& client, const std::string& dst, uint16_t port, size_t bytes,
+                               int timeout_ms = 5000);
+// Sends `count` datagrams of `size` bytes from one socket, one at a time, each waiting for its
+// echo. Fails unless every one comes back.
+StatusOr<Transfer> UdpExchange(const Netns& client, const std::string& dst, uint16_t port, int count, size_t size,
+                               int timeout_ms = 2000);
+
 // One established TCP connection. Echo sends an 8-byte nonce and waits for it: every byte sent
 // comes back in order, so bytes of earlier Echos that timed out (still retransmitted by TCP) are
 // expected first and skipped. Once the connection fails (reset, closed, wrong bytes) Echo is false.

@@ -153,9 +153,12 @@ TEST_F(ConntrackTest, RepliesOfAnAllowedConnectionPassWithoutClassification) {
 TEST_F(ConntrackTest, ANewGenerationCutsRevokedConnectionsAndKeepsAllowedOnes) {
   Program(kTcpUdp80, 1);
   const uint32_t first_epoch = program_->live_epoch();
-  Expect(Tcp(kClient, kEphemeral, kServer, 80, kSyn), XDP_PASS, NF_CNT_PASS_NEW);
+  const auto syn = Tcp(kClient, kEphemeral, kServer, 80, kSyn);
+  Expect(syn, XDP_PASS, NF_CNT_PASS_NEW);
   Expect(Udp(kClient, 5353, kServer, 80), XDP_PASS, NF_CNT_PASS_NEW);
   TakeEvents();
+  nf_ct_entry before{};
+  ASSERT_TRUE(Entry(kClient, kEphemeral, kServer, 80, 6, &before));
 
   Program(kUdp80, 2);  // TCP/80 revoked, UDP/80 still allowed
   EXPECT_GT(program_->live_epoch(), first_epoch);
@@ -183,7 +186,18 @@ TEST_F(ConntrackTest, ANewGenerationCutsRevokedConnectionsAndKeepsAllowedOnes) {
   EXPECT_EQ(cut.sport, 80);
   EXPECT_EQ(cut.dport, kEphemeral);
   EXPECT_EQ(cut.verdict.ingress_outcome, static_cast<uint32_t>(NF_DENIED));  // server-in, as of generation 2
+  // The connection as it was cut: its counters and flags go with the event, not with the entry.
+  EXPECT_EQ(cut.tcp_flags, kSyn | kAck);
+  EXPECT_EQ(cut.ct_packets[0], 1u);
+  EXPECT_EQ(cut.ct_packets[1], 0u);
+  EXPECT_EQ(cut.ct_bytes[0], syn.size());
+  EXPECT_EQ(cut.ct_bytes[1], 0u);
+  EXPECT_EQ(cut.ct_tcp_flags[0], kSyn);
+  EXPECT_EQ(cut.ct_flags, before.flags);
+  EXPECT_EQ(cut.ct_epoch, first_epoch);
+  EXPECT_EQ(cut.ct_created_ns, before.created_ns);
   EXPECT_EQ(events[1].kind, NF_EV_DROP);
+  EXPECT_EQ(events[1].ct_packets[0], 0u);  // a plain drop carries no connection
   EXPECT_EQ(events[1].reason, NF_DROP_POLICY);
 }
 
@@ -195,6 +209,16 @@ TEST_F(ConntrackTest, IcmpEchoIsTrackedByIdAndErrorsFollowTheirConnection) {
   Expect(request, XDP_PASS, NF_CNT_PASS_NEW);
   Expect(reply, XDP_PASS, NF_CNT_PASS_CT);
   Expect(other_reply, XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);  // no request with that id
+  // Events carry the message type and code (the Community ID of an ICMP flow needs them).
+  const auto icmp_events = TakeEvents();
+  ASSERT_EQ(icmp_events.size(), 2u);
+  EXPECT_EQ(icmp_events[0].kind, NF_EV_NEW_FLOW);
+  EXPECT_EQ(icmp_events[0].icmp_type, 8);
+  EXPECT_EQ(icmp_events[0].icmp_code, 0);
+  EXPECT_EQ(icmp_events[0].sport, 99);  // the echo id, as both conntrack ports
+  EXPECT_EQ(icmp_events[0].dport, 99);
+  EXPECT_EQ(icmp_events[1].kind, NF_EV_DROP);
+  EXPECT_EQ(icmp_events[1].icmp_type, 0);
 
   // An error from the server about the client's TCP packet follows the TCP connection.
   Expect(Tcp(kClient, kEphemeral, kServer, 443, kSyn), XDP_PASS, NF_CNT_PASS_NEW);
@@ -206,8 +230,14 @@ TEST_F(ConntrackTest, IcmpEchoIsTrackedByIdAndErrorsFollowTheirConnection) {
   // About a connection that does not exist: an ICMP packet like any other (denied here).
   auto unknown = quoted;
   unknown[20 + 1] ^= 1;  // the quoted source port
-  Expect(PacketBuilder().Ipv4(kServer, kClient).IcmpMessage(3, 0, unknown).Build(), XDP_DROP, NF_CNT_DROP,
-         NF_DROP_POLICY);
+  PacketBuilder error_builder;
+  auto error = error_builder.Ipv4(kServer, kClient).IcmpMessage(3, 0, unknown).Build();
+  error[error_builder.l4_offset() + 1] = 1;  // code 1: host unreachable
+  Expect(error, XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
+  const auto error_events = TakeEvents();
+  ASSERT_EQ(error_events.size(), 2u);  // the TCP connection, then the dropped error
+  EXPECT_EQ(error_events[1].icmp_type, 3);
+  EXPECT_EQ(error_events[1].icmp_code, 1);
 }
 
 TEST_F(ConntrackTest, ClosedTcpConnectionsAreReclassifiedWhenReopened) {
@@ -256,6 +286,17 @@ TEST_F(ConntrackTest, EventsDescribeNewFlowsAndDropsAndNotHits) {
   EXPECT_EQ(n.verdict.ingress_rule, 0u);
   EXPECT_GT(n.ts_ns, 0u);
   EXPECT_EQ(n.bytes, Tcp(kClient, kEphemeral, kServer, 80, kSyn).size());
+  EXPECT_EQ(n.hook, NF_HOOK_XDP);
+  EXPECT_EQ(n.tcp_flags, kSyn);
+  EXPECT_EQ(n.icmp_type, 0);
+  // A new flow carries its conntrack entry as created: created_ns joins the two.
+  nf_ct_entry created{};
+  ASSERT_TRUE(Entry(kClient, kEphemeral, kServer, 80, 6, &created));
+  EXPECT_EQ(n.ct_created_ns, created.created_ns);
+  EXPECT_EQ(n.ct_epoch, program_->live_epoch());
+  EXPECT_EQ(n.ct_packets[0], 1u);
+  EXPECT_EQ(n.ct_bytes[0], n.bytes);
+  EXPECT_EQ(n.ct_packets[1], 0u);
   const auto decision = clusters_.back()->Decide(kClient.str(), kServer.str(), 6, 80);
   EXPECT_EQ(n.verdict.ingress_table, decision.ingress.table);
   const nf_event& d = events[1];
@@ -265,6 +306,7 @@ TEST_F(ConntrackTest, EventsDescribeNewFlowsAndDropsAndNotHits) {
   EXPECT_EQ(d.sport, 1234);
   EXPECT_EQ(d.dport, 81);
   EXPECT_EQ(d.verdict.ingress_outcome, static_cast<uint32_t>(NF_DENIED));
+  EXPECT_EQ(d.ct_created_ns, 0u);  // drops carry no connection
   const nf_event& m = events[2];
   EXPECT_EQ(m.kind, NF_EV_DROP);
   EXPECT_EQ(m.reason, NF_DROP_IP4_IHL);
@@ -352,6 +394,41 @@ TEST_F(ConntrackTest, TcEgressJudgesWhatTheNodeSendsAndCountsEveryPacketOnce) {
   ASSERT_TRUE(Entry(kClient, kEphemeral, kServer, 80, 6, &e));
   EXPECT_EQ(e.packets[0], 1u);
   EXPECT_EQ(e.packets[1], 1u);
+  const auto events = TakeEvents();
+  ASSERT_EQ(events.size(), 4u);  // two drops and a new flow at TC, a new flow at XDP
+  EXPECT_EQ(events[0].hook, NF_HOOK_TC);
+  EXPECT_EQ(events[2].hook, NF_HOOK_TC);
+  EXPECT_EQ(events[3].hook, NF_HOOK_XDP);
+}
+
+TEST_F(ConntrackTest, TrafficIsCountedOnceByVerdictAndDirection) {
+  Program(kTcpUdp80, 1);
+  constexpr int kTestRunIfindex = 1;  // BPF_PROG_TEST_RUN receives on loopback
+  const auto syn = Tcp(kClient, kEphemeral, kServer, 80, kSyn);
+  const auto synack = Tcp(kServer, 80, kClient, kEphemeral, kSyn | kAck);
+  const auto denied = Udp(kClient, 1234, kServer, 81);
+  // Unbound interface: everything counts as ingress.
+  Expect(syn, XDP_PASS, NF_CNT_PASS_NEW);
+  Expect(synack, XDP_PASS, NF_CNT_PASS_CT);
+  Expect(denied, XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
+  // The same packets at TC after XDP: the connection's packets are counted once (at XDP).
+  ASSERT_EQ(harness_->RunTc(synack).action, static_cast<uint32_t>(TC_ACT_OK));
+  // The client's veth (a pod's): what it sends is egress.
+  ASSERT_TRUE(program_->BindEndpoint(kTestRunIfindex, {kClient}).ok());
+  Expect(Tcp(kClient, kEphemeral, kServer, 80, kAck), XDP_PASS, NF_CNT_PASS_CT);
+  Expect(denied, XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
+  Expect(denied, XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
+  const xdp::Traffic t = program_->ReadTraffic();
+  const uint64_t ack_bytes = Tcp(kClient, kEphemeral, kServer, 80, kAck).size();
+  EXPECT_EQ(t[NF_TRAFFIC_ALLOWED_INGRESS].packets, 2u);
+  EXPECT_EQ(t[NF_TRAFFIC_ALLOWED_INGRESS].bytes, syn.size() + synack.size());
+  EXPECT_EQ(t[NF_TRAFFIC_DENIED_INGRESS].packets, 1u);
+  EXPECT_EQ(t[NF_TRAFFIC_DENIED_INGRESS].bytes, denied.size());
+  EXPECT_EQ(t[NF_TRAFFIC_ALLOWED_EGRESS].packets, 1u);
+  EXPECT_EQ(t[NF_TRAFFIC_ALLOWED_EGRESS].bytes, ack_bytes);
+  EXPECT_EQ(t[NF_TRAFFIC_DENIED_EGRESS].packets, 2u);
+  EXPECT_EQ(t[NF_TRAFFIC_DENIED_EGRESS].bytes, 2 * denied.size());
+  ASSERT_TRUE(program_->Unbind(kTestRunIfindex).ok());
 }
 
 // A pin directory on bpffs, removed with everything in it.

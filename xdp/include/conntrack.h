@@ -64,15 +64,16 @@ static __always_inline int nf_ct_usable(const struct nf_ct_entry *e, const struc
 }
 
 /* Accounts a packet of direction `dir` (0 initiator, 1 reply) sent by side b or a, seen at
- * TC egress (`tc`) or XDP; counted only at the hook that counts that direction. */
-static __always_inline void nf_ct_account(struct nf_ct_entry *e, const struct nf_flow *f, int dir, int sender_b,
+ * TC egress (`tc`) or XDP; counted only at the hook that counts that direction. Returns 1
+ * when it was counted here. */
+static __always_inline int nf_ct_account(struct nf_ct_entry *e, const struct nf_flow *f, int dir, int sender_b,
                                           __u32 bytes, __u64 now, int tc) {
   e->last_seen_ns = now;
   if (dir && !(e->flags & NF_CT_SEEN_REPLY)) {
     __sync_fetch_and_or(&e->flags, NF_CT_SEEN_REPLY | (tc ? NF_CT_TC_COUNTS_1 : 0));
   }
   __u32 tc_bit = dir ? NF_CT_TC_COUNTS_1 : NF_CT_TC_COUNTS_0;
-  if (((e->flags & tc_bit) != 0) != (tc != 0)) return;  /* counted at the other hook */
+  if (((e->flags & tc_bit) != 0) != (tc != 0)) return 0;  /* counted at the other hook */
   if (dir) {
     __sync_fetch_and_add(&e->packets[1], 1);
     __sync_fetch_and_add(&e->bytes[1], bytes);
@@ -80,7 +81,7 @@ static __always_inline void nf_ct_account(struct nf_ct_entry *e, const struct nf
     __sync_fetch_and_add(&e->packets[0], 1);
     __sync_fetch_and_add(&e->bytes[0], bytes);
   }
-  if (f->proto != IPPROTO_TCP) return;
+  if (f->proto != IPPROTO_TCP) return 1;
   __u8 fl = f->tcp_flags;
   if ((e->tcp_flags[dir & 1] | fl) != e->tcp_flags[dir & 1]) e->tcp_flags[dir & 1] |= fl;
   if (fl & (NF_TCP_FIN | NF_TCP_RST)) {
@@ -89,6 +90,7 @@ static __always_inline void nf_ct_account(struct nf_ct_entry *e, const struct nf
     if ((now_flags & (NF_CT_FIN_A | NF_CT_FIN_B)) == (NF_CT_FIN_A | NF_CT_FIN_B)) add |= NF_CT_CLOSED;
     __sync_fetch_and_or(&e->flags, add);
   }
+  return 1;
 }
 
 #endif /* NETFENCE_XDP_CONNTRACK_H */

@@ -16,8 +16,18 @@ static __always_inline void nf_count(__u32 counter) {
   if (c) *c += 1;  /* per CPU: no atomic needed */
 }
 
-static __always_inline void nf_emit(__u32 ifindex, __u32 bytes, __u8 kind, __u8 reason, int parsed, const struct nf_flow *f,
-                                    const struct nf_verdict *v, __u64 generation) {
+/* Counts one IP packet of `bytes` under verdict and direction (enum nf_traffic_index). */
+static __always_inline void nf_count_traffic(__u32 index, __u32 bytes) {
+  struct nf_traffic *t = bpf_map_lookup_elem(&traffic, &index);
+  if (!t) return;
+  t->packets += 1;  /* per CPU: no atomic needed */
+  t->bytes += bytes;
+}
+
+/* One event into the ring; `ct` (NF_EV_REVOKED) is the connection being cut, else NULL. */
+static __always_inline void nf_emit(__u32 ifindex, __u32 bytes, __u32 hook, __u8 kind, __u8 reason, int parsed,
+                                    const struct nf_flow *f, const struct nf_verdict *v, __u64 generation,
+                                    const struct nf_ct_entry *ct) {
   struct nf_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
   if (!e) {
     nf_count(NF_CNT_EVENTS_LOST);
@@ -36,6 +46,29 @@ static __always_inline void nf_emit(__u32 ifindex, __u32 bytes, __u8 kind, __u8 
   e->generation = generation;
   e->verdict = *v;
   e->bytes = bytes;
+  e->icmp_type = f->icmp_type;
+  e->icmp_code = f->icmp_code;
+  e->hook = (__u8)hook;
+  e->tcp_flags = f->tcp_flags;
+  e->ct_pad = 0;
+  if (ct) {
+    e->ct_tcp_flags[0] = ct->tcp_flags[0];
+    e->ct_tcp_flags[1] = ct->tcp_flags[1];
+    e->ct_flags = ct->flags;
+    e->ct_epoch = ct->epoch;
+    e->ct_created_ns = ct->created_ns;
+    e->ct_packets[0] = ct->packets[0];
+    e->ct_packets[1] = ct->packets[1];
+    e->ct_bytes[0] = ct->bytes[0];
+    e->ct_bytes[1] = ct->bytes[1];
+  } else {
+    e->ct_tcp_flags[0] = e->ct_tcp_flags[1] = 0;
+    e->ct_flags = 0;
+    e->ct_epoch = 0;
+    e->ct_created_ns = 0;
+    e->ct_packets[0] = e->ct_packets[1] = 0;
+    e->ct_bytes[0] = e->ct_bytes[1] = 0;
+  }
   bpf_ringbuf_submit(e, 0);
 }
 

@@ -142,6 +142,14 @@ struct {
   __uint(max_entries, NF_COUNTERS);
 } counters SEC(".maps");
 
+/* IP packets and bytes by verdict and direction (enum nf_traffic_index). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, struct nf_traffic);
+  __uint(max_entries, NF_TRAFFIC_SLOTS);
+} traffic SEC(".maps");
+
 /* Dropped packets by enum nf_drop_reason. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

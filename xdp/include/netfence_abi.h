@@ -211,12 +211,15 @@ enum nf_event_kind {
   NF_EV_DROP = 2,      /* a packet dropped: policy, revoked connection, or malformed */
   NF_EV_REVOKED = 3,   /* an established connection cut by a new generation */
 };
+/* Where a packet was decided (nf_event.hook). */
+#define NF_HOOK_XDP 0u  /* XDP RX of a pod's veth or an uplink */
+#define NF_HOOK_TC 1u   /* TC egress of a pod's veth: what the node itself sends to the pod */
 struct nf_event {
-  __u64 ts_ns;
+  __u64 ts_ns;       /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
   __u64 generation;  /* RuleTables.generation that decided */
   __u8 src[16];
   __u8 dst[16];
-  __u16 sport;
+  __u16 sport;       /* conntrack ports (the echo id, twice, for ICMP echo) */
   __u16 dport;
   __u8 proto;
   __u8 kind;         /* enum nf_event_kind */
@@ -225,6 +228,36 @@ struct nf_event {
   __u32 ifindex;
   struct nf_verdict verdict;
   __u32 bytes;       /* frame length */
+  __u8 icmp_type;    /* ICMP/ICMPv6 type and code of the packet (0 otherwise) */
+  __u8 icmp_code;
+  __u8 hook;         /* NF_HOOK_* */
+  __u8 tcp_flags;    /* of the packet */
+  /* The connection: NF_EV_NEW_FLOW its entry as created (ct_created_ns is the entry's
+   * created_ns, which joins the event to the entry; zero when the flow is not tracked, e.g.
+   * ICMP errors); NF_EV_REVOKED the entry as it was cut (it is deleted), so its last
+   * counters are not lost with it. Zero for drops. */
+  __u8 ct_tcp_flags[2];  /* [initiator, responder] */
+  __u16 ct_pad;
+  __u32 ct_flags;        /* NF_CT_* */
+  __u32 ct_epoch;
+  __u64 ct_created_ns;
+  __u64 ct_packets[2];   /* [initiator -> responder, reply] */
+  __u64 ct_bytes[2];
+};
+
+/* Traffic by verdict and direction (per CPU, index NF_TRAFFIC_*): every IP packet once per
+ * node, at the first hook that decides or counts it. "egress": sent by a local pod (XDP RX
+ * of its veth); "ingress": everything else (uplink, node -> pod at TC egress). */
+enum nf_traffic_index {
+  NF_TRAFFIC_ALLOWED_INGRESS = 0,
+  NF_TRAFFIC_ALLOWED_EGRESS = 1,
+  NF_TRAFFIC_DENIED_INGRESS = 2,
+  NF_TRAFFIC_DENIED_EGRESS = 3,
+  NF_TRAFFIC_SLOTS = 4,
+};
+struct nf_traffic {
+  __u64 packets;
+  __u64 bytes;
 };
 
 /* What the program decided about the last packet on this CPU (tests and debugging). */

@@ -58,6 +58,9 @@ struct nf_flow {
   __u32 frag_id;     /* IPv4 id or IPv6 fragment header id, when fragmented */
   __u16 inner_sport;
   __u16 inner_dport;
+  __u8 icmp_type;    /* ICMP/ICMPv6: the message's type and code (flow logs: Community ID) */
+  __u8 icmp_code;
+  __u16 pad;         /* keeps inner_src 4-byte aligned (compared as words) */
   __u8 inner_src[16];
   __u8 inner_dst[16];
 };
@@ -144,6 +147,8 @@ static __always_inline void nf_parse_icmp_inner(void *inner, void *data_end, str
 static __always_inline void nf_parse_icmp(struct nf_icmp_hdr *ih, void *data_end, struct nf_flow *f) {
   __u8 t = ih->type;
   int v6 = f->proto == NF_IPPROTO_ICMPV6;
+  f->icmp_type = t;
+  f->icmp_code = ih->code;
   int echo = v6 ? (t == 128 || t == 129) : (t == 8 || t == 0);
   int error = v6 ? (t >= 1 && t <= 4) : (t == 3 || t == 11 || t == 12);
   if (echo) {

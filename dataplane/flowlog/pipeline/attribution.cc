@@ -1,0 +1,124 @@
+#include "dataplane/flowlog/pipeline/attribution.h"
+
+#include <cstring>
+
+#include "dataplane/flowlog/community_id.h"
+
+namespace netfence::flowlog {
+
+namespace {
+
+constexpr uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kIcmp6 = 58, kSctp = 132;
+
+// The allowing rule of one direction, if it decided.
+void AddRule(const GenerationMeta& g, uint32_t outcome, uint32_t table, uint32_t bit, Direction d,
+             std::vector<PolicyRef>* out) {
+  if (outcome != NF_ALLOWED) return;
+  const TableMeta* t = g.table(table);
+  if (t == nullptr || bit >= t->rule_policy.size() || bit >= t->rule_index.size()) return;
+  const uint32_t p = t->rule_policy[bit];
+  if (p >= g.policies.size()) return;
+  out->push_back({g.policies[p].first, g.policies[p].second, d, t->rule_index[bit]});
+}
+
+}  // namespace
+
+void AttributeAllowed(const GenerationMeta* g, const nf_verdict& v, const IpAddr& src, FlowRecord* r) {
+  r->verdict = Verdict::kAllowed;
+  r->policies.clear();
+  const bool egress = v.egress_outcome == NF_ALLOWED;
+  const bool ingress = v.ingress_outcome == NF_ALLOWED;
+  if (g != nullptr) {
+    AddRule(*g, v.egress_outcome, v.egress_table, v.egress_rule, Direction::kEgress, &r->policies);
+    AddRule(*g, v.ingress_outcome, v.ingress_table, v.ingress_rule, Direction::kIngress, &r->policies);
+  }
+  r->reason = egress || ingress ? reason::kPolicy : reason::kNoPolicy;
+  if (egress) {
+    r->direction = Direction::kEgress;
+  } else if (ingress) {
+    r->direction = Direction::kIngress;
+  } else {
+    r->direction = g != nullptr && g->local.contains(src) ? Direction::kEgress : Direction::kIngress;
+  }
+}
+
+nf_verdict VerdictOfEntry(const nf_ct_entry& e) {
+  nf_verdict v{};
+  v.egress_table = e.egress_table;
+  v.ingress_table = e.ingress_table;
+  if (e.egress_rule != NF_NO_RULE) {
+    v.egress_outcome = NF_ALLOWED;
+    v.egress_rule = e.egress_rule;
+  }
+  if (e.ingress_rule != NF_NO_RULE) {
+    v.ingress_outcome = NF_ALLOWED;
+    v.ingress_rule = e.ingress_rule;
+  }
+  return v;
+}
+
+std::vector<PolicyRef> DenyingPolicies(const GenerationMeta& g, Direction direction, const IpAddr& src,
+                                       const IpAddr& dst) {
+  std::vector<PolicyRef> out;
+  auto it = g.local.find(direction == Direction::kEgress ? src : dst);
+  if (it == g.local.end()) return out;
+  const TableMeta* t = g.table(direction == Direction::kEgress ? it->second.egress_table : it->second.ingress_table);
+  if (t == nullptr) return out;
+  for (uint32_t p : t->isolating_policies) {
+    if (p < g.policies.size()) out.push_back({g.policies[p].first, g.policies[p].second, direction, std::nullopt});
+  }
+  return out;
+}
+
+const char* DropReason(uint32_t nf_reason) {
+  switch (nf_reason) {
+    case NF_DROP_POLICY: return reason::kDefaultDeny;
+    case NF_DROP_REVOKED: return reason::kRevoked;
+    case NF_DROP_SPOOFED: return reason::kSpoofed;
+    case NF_DROP_IP4_FRAGMENT:
+    case NF_DROP_IP6_FRAGMENT: return reason::kFragment;
+    case NF_DROP_NO_TABLES: return reason::kNoTables;
+    case NF_DROP_INTERNAL: return reason::kInternal;
+    default: return reason::kMalformed;
+  }
+}
+
+const char* DatapathDropReasonName(uint32_t nf_reason) {
+  static constexpr const char* kNames[NF_DROP_REASON_COUNT] = {
+      "policy",          "eth-truncated",    "vlan-truncated",   "vlan-depth",     "ipv4-truncated",
+      "ipv4-version",    "ipv4-ihl",         "ipv4-length",      "ipv4-fragment",  "ipv6-truncated",
+      "ipv6-version",    "ipv6-ext-truncated", "ipv6-ext-depth", "ipv6-fragment",  "l4-truncated",
+      "tcp-data-offset", "internal",         "ipv6-v4mapped",    "no-tables",      "revoked",
+      "spoofed"};
+  return nf_reason < NF_DROP_REASON_COUNT ? kNames[nf_reason] : "unknown";
+}
+
+const char* ObservationPoint(uint32_t hook) { return hook == NF_HOOK_TC ? "tc-egress" : "xdp"; }
+
+bool HasPorts(uint8_t proto) { return proto == kTcp || proto == kUdp || proto == kSctp; }
+bool IsIcmp(uint8_t proto) { return proto == kIcmp || proto == kIcmp6; }
+
+std::string FlowCommunityId(const IpAddr& src, const IpAddr& dst, uint8_t proto, uint16_t sport, uint16_t dport,
+                            uint8_t icmp_type, uint8_t icmp_code) {
+  if (IsIcmp(proto)) return CommunityId(src, dst, proto, icmp_type, icmp_code);
+  if (HasPorts(proto)) return CommunityId(src, dst, proto, sport, dport);
+  return CommunityId(src, dst, proto, 0, 0);
+}
+
+uint64_t FlowId(const nf_ct_key& key, uint64_t created_ns) {
+  // splitmix64 over the key's words and the creation time.
+  auto mix = [](uint64_t z) {
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  uint64_t words[5];
+  static_assert(sizeof(words) == sizeof(nf_ct_key));
+  std::memcpy(words, &key, sizeof(words));
+  uint64_t h = mix(created_ns);
+  for (uint64_t w : words) h = mix(h ^ w);
+  return h == 0 ? 1 : h;
+}
+
+}  // namespace netfence::flowlog

@@ -1,0 +1,61 @@
+// Attribution: which rules decided a flow or a drop, named as of the generation that decided
+// it, and the network fields every record shares (Community ID, observation point, reasons).
+//
+// A verdict comes from the datapath as (outcome, table, rule bit) per direction (nf_verdict,
+// or a conntrack entry's rule/table as admitted). At generation g, table t's rule bit b is
+// rule g.tables[t].rule_index[b] of policy g.policies[g.tables[t].rule_policy[b]].
+//
+//   allowed  policies: the allowing rule of each direction that isolates (egress first);
+//            reason "policy", or "no-policy" when neither end is isolated; direction: the
+//            direction whose rule allowed it (egress when both did), else egress when the
+//            sender is a pod of this node, else ingress.
+//   denied   policies: the policies isolating the denying direction's table, rule null
+//            (NetworkPolicy has no deny rules: nothing matched); direction: egress when the
+//            sender's egress denied it, else ingress.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dataplane/flowlog/flow_record.h"
+#include "dataplane/flowlog/pipeline/generation_history.h"
+#include "xdp/include/netfence_abi.h"
+
+namespace netfence::flowlog {
+
+// The allowing side of a verdict: fills verdict, direction, reason, policies. `g` may be
+// null (generation unknown): then policies stay empty.
+void AttributeAllowed(const GenerationMeta* g, const nf_verdict& v, const IpAddr& src, FlowRecord* r);
+
+// A conntrack entry's rules as a verdict (rule NF_NO_RULE: that direction did not decide).
+nf_verdict VerdictOfEntry(const nf_ct_entry& e);
+
+// The policies isolating the table of `direction` for this pair (the sender's egress table,
+// or the receiver's ingress table) at generation g; empty when that end is no local endpoint.
+std::vector<PolicyRef> DenyingPolicies(const GenerationMeta& g, Direction direction, const IpAddr& src,
+                                       const IpAddr& dst);
+
+// The flow log's reason for a datapath drop reason (enum nf_drop_reason): default-deny,
+// revoked, spoofed, fragment, no-tables, internal, malformed. Static strings.
+const char* DropReason(uint32_t nf_reason);
+// The datapath's own name of a drop reason, for metrics: "policy", "eth-truncated", ...
+const char* DatapathDropReasonName(uint32_t nf_reason);
+
+// "xdp" or "tc-egress" for NF_HOOK_*.
+const char* ObservationPoint(uint32_t hook);
+
+// Community ID of a flow from its initiator: TCP/UDP/SCTP hash the ports; ICMP/ICMPv6 the
+// message type and code (Zeek's mapping); other protocols no ports.
+std::string FlowCommunityId(const IpAddr& src, const IpAddr& dst, uint8_t proto, uint16_t sport, uint16_t dport,
+                            uint8_t icmp_type, uint8_t icmp_code);
+
+// Whether the protocol has ports in records (TCP, UDP, SCTP).
+bool HasPorts(uint8_t proto);
+bool IsIcmp(uint8_t proto);
+
+// A node-local id joining a connection's start, update and end records: a hash of its
+// conntrack key and creation time (stable across agent restarts), never 0.
+uint64_t FlowId(const nf_ct_key& key, uint64_t created_ns);
+
+}  // namespace netfence::flowlog

@@ -1,0 +1,76 @@
+#include "dataplane/flowlog/pipeline/drop_records.h"
+
+#include <cstring>
+
+#include "dataplane/flowlog/pipeline/attribution.h"
+#include "dataplane/xdp/map_entries.h"
+
+namespace netfence::flowlog {
+
+DropObservation DropObservationOf(const nf_event& e, const GenerationHistory& history, int64_t wall_ns) {
+  DropObservation d;
+  d.time_ns = wall_ns;
+  std::memcpy(d.src.bytes.data(), e.src, 16);
+  std::memcpy(d.dst.bytes.data(), e.dst, 16);
+  d.proto = e.proto;
+  if (IsIcmp(e.proto)) {
+    d.sport = e.icmp_type;
+    d.dport = e.icmp_code;
+    d.has_ports = e.parsed != 0;
+  } else {
+    d.sport = e.sport;
+    d.dport = e.dport;
+    d.has_ports = e.parsed != 0 && HasPorts(e.proto);
+  }
+  if (e.kind == NF_EV_REVOKED) {
+    // The verdict is the connection's, re-checked as its initiator opened it: say it that way
+    // round (the cut packet may be a reply).
+    bool sender_b = false;
+    xdp::ConntrackKey(d.src, e.sport, d.dst, e.dport, e.proto, &sender_b);
+    if (sender_b != ((e.ct_flags & NF_CT_INITIATOR_B) != 0)) {
+      std::swap(d.src, d.dst);
+      std::swap(d.sport, d.dport);
+    }
+  }
+  d.reason = DropReason(e.reason);
+  d.generation = e.generation;
+  d.bytes = e.bytes;
+  d.ifindex = e.ifindex;
+  if (e.reason == NF_DROP_POLICY || e.reason == NF_DROP_REVOKED) {
+    d.direction = e.verdict.egress_outcome == NF_DENIED ? Direction::kEgress : Direction::kIngress;
+  } else if (e.reason == NF_DROP_SPOOFED) {
+    d.direction = Direction::kEgress;
+  } else {
+    const GenerationMeta* g = e.generation != 0 ? history.Find(e.generation) : history.Live();
+    d.direction = e.hook == NF_HOOK_XDP && g != nullptr && g->local.contains(d.src) ? Direction::kEgress
+                                                                                   : Direction::kIngress;
+  }
+  return d;
+}
+
+FlowRecord DropRecordOf(const DropAggregate& a, const GenerationHistory& history, const std::string& node,
+                        int64_t now_ns) {
+  FlowRecord r = a.ToRecord(now_ns);
+  r.node = node;
+  if (IsIcmp(a.proto)) {
+    r.src.port.reset();
+    r.dst.port.reset();
+  }
+  const IpAddr zero{};
+  if (a.aggregation != Aggregation::kOverflow && a.src == zero && a.dst == zero) {
+    r.src.ip.reset();  // nothing was parsed
+    r.dst.ip.reset();
+    r.community_id.clear();
+  }
+  if (a.aggregation == Aggregation::kOverflow || !r.src.ip) return r;
+  const GenerationMeta* g = a.generation != 0 ? history.Find(a.generation) : history.Live();
+  if (g == nullptr) return r;
+  history.Enrich(g->generation, a.src, &r.src);
+  history.Enrich(g->generation, a.dst, &r.dst);
+  if (r.reason == reason::kDefaultDeny || r.reason == reason::kRevoked) {
+    r.policies = DenyingPolicies(*g, a.direction, a.src, a.dst);
+  }
+  return r;
+}
+
+}  // namespace netfence::flowlog

@@ -1,0 +1,141 @@
+// Pipeline: the agent's flow log, from the XDP program to the sinks. One thread of its own;
+// nothing here runs on the packet path, and nothing here waits for a sink: the datapath
+// writes events into its ring buffer (a full ring is counted, never waited on), and the
+// sinks (the rotating file, the Observe hub) queue what they get.
+//
+//   auto p = Pipeline::Create(program, {.node = "node-a"}, {&file_sink, &hub});
+//   agent.set_on_live([&](uint64_t g, const v1::RuleTables& t, const compiler::TableSet& v) {
+//     p.value()->OnLive(g, t, v);                      // keeps that generation's names
+//   });
+//   p.value()->Start();                                // the thread
+//   ...
+//   p.value()->Stop();                                 // final scan, drops and updates flushed
+//
+// One round (every poll_interval, or as soon as events arrive):
+//   events        NEW_FLOW -> tracker (start); REVOKED -> tracker (end) and a drop; DROP ->
+//                 drop aggregation. An event whose generation the history does not know yet
+//                 (it raced the agent's OnLive) waits up to a second.
+//   scan          every scan_interval: read conntrack, drain the ring, tracker.OnScan (ends;
+//                 updates every update_interval)
+//   drops         closed aggregates -> `drop` records
+//   loss          the datapath's lost-event counter -> a `lost` record (lost_at ring-buffer)
+//   history       generations nothing can refer to any more are dropped
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "controlplane/compiler/table_set.h"
+#include "dataplane/common/status.h"
+#include "dataplane/flowlog/drop_aggregator.h"
+#include "dataplane/flowlog/loss_tracker.h"
+#include "dataplane/flowlog/pipeline/flow_tracker.h"
+#include "dataplane/flowlog/pipeline/generation_history.h"
+#include "dataplane/flowlog/record_hub.h"
+#include "dataplane/xdp/event_reader.h"
+#include "dataplane/xdp/xdp_program.h"
+
+namespace netfence::flowlog {
+
+struct PipelineOptions {
+  std::string node{};
+  int64_t update_interval_ns = 10'000'000'000;  // update records of active connections
+  int64_t scan_interval_ns = 1'000'000'000;     // conntrack reads (ends are seen at this pace)
+  int poll_interval_ms = 100;
+  int64_t close_grace_ns = 1'000'000'000;       // see TrackerOptions
+  int64_t drop_window_ns = 2'000'000'000;       // drop aggregation window
+  size_t drop_max_exact = 16384;
+  size_t drop_max_pair = 4096;
+  bool adopt = true;  // take over the connections an earlier agent was logging (no start records)
+};
+
+class Pipeline {
+ public:
+  static StatusOr<std::unique_ptr<Pipeline>> Create(const xdp::XdpProgram& program, PipelineOptions options,
+                                                    std::vector<RecordSink*> sinks);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // A generation became live (any thread; the agent's). Call right after it is programmed.
+  void OnLive(uint64_t generation, const v1::RuleTables& tables, const compiler::TableSet& view);
+
+  Status Start();
+  // Stops the thread after a last round: a final scan, every open drop aggregate and an
+  // update for every connection with news since its last record. Idempotent.
+  void Stop();
+
+  // Without the thread (tests): one round now; `scan` forces a conntrack scan, `update_tick`
+  // makes it write updates. Final(): what Stop() does last.
+  void RunRound(bool scan, bool update_tick);
+  void Final();
+
+  struct Stats {
+    uint64_t events = 0;            // ring events processed
+    uint64_t records[5] = {};       // by EventKind
+    uint64_t ring_lost = 0;         // events the datapath could not write (since this pipeline)
+    uint64_t flows_active = 0;
+    uint64_t conntrack_entries = 0; // at the last scan
+    uint64_t generations = 0;       // held by the history
+    uint64_t unattributed = 0;      // records of a generation no longer (or not yet) known
+    uint64_t drops_folded = 0;      // drops aggregated into pair/overflow aggregates
+    uint64_t scan_errors = 0;
+  };
+  Stats stats() const;
+  const GenerationHistory& history() const { return history_; }
+
+ private:
+  Pipeline(const xdp::XdpProgram& program, PipelineOptions options, std::vector<RecordSink*> sinks);
+  void Run();
+  void OnEvent(const nf_event& e);
+  void Process(const nf_event& e);
+  void RetryDeferred(bool all);
+  void Scan(bool update_tick);
+  void Emit(FlowRecord&& r);
+  void EmitLoss();
+  void UpdateClock();
+
+  const xdp::XdpProgram& program_;
+  PipelineOptions options_;
+  std::vector<RecordSink*> sinks_;
+  GenerationHistory history_;
+  FlowTracker tracker_;
+  DropAggregator drops_;
+  LossTracker ring_loss_{"ring-buffer"};
+  std::unique_ptr<xdp::EventReader> reader_;
+  std::vector<CtEntry> entries_;
+  struct Deferred {
+    nf_event event;
+    uint64_t since_mono;
+  };
+  std::deque<Deferred> deferred_;
+  int64_t offset_ = 0;  // wall - mono
+  uint64_t next_scan_mono_ = 0;
+  uint64_t next_update_mono_ = 0;
+  bool adopted_ = false;
+  bool finished_ = false;
+
+  mutable std::mutex stats_mu_;
+  Stats stats_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Adapters: the rotating file as a sink.
+class FileSink;
+class FileRecordSink : public RecordSink {
+ public:
+  explicit FileRecordSink(FileSink* sink) : sink_(sink) {}
+  void Write(const EmittedPtr& e) override;
+
+ private:
+  FileSink* sink_;
+};
+
+}  // namespace netfence::flowlog

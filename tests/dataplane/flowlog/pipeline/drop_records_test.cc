@@ -1,0 +1,119 @@
+// Drops: datapath events -> aggregates -> `drop` records, attributed to the policies that
+// isolated the denying side, as of the drop's generation.
+#include "dataplane/flowlog/pipeline/drop_records.h"
+
+#include <gtest/gtest.h>
+
+#include "dataplane/flowlog/community_id.h"
+#include "tests/dataplane/flowlog/pipeline/generation_fixture.h"
+#include "tests/dataplane/flowlog/records.h"
+
+namespace netfence::flowlog {
+namespace {
+
+using testing::PodYaml;
+using testing::PolicyYaml;
+
+const char* kClient = "10.0.0.2";
+const char* kServer = "10.0.0.1";
+
+class DropRecordsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { testing::AddGeneration(&history_, g_, 1, 0); }
+
+  nf_event Drop(const char* src, uint16_t sport, const char* dst, uint16_t dport, uint8_t proto) {
+    nf_event e = testing::Event(NF_EV_DROP, src, sport, dst, dport, proto, 1, 0);
+    e.reason = NF_DROP_POLICY;
+    e.verdict = testing::VerdictOf(g_.cluster->Decide(src, dst, proto, dport));
+    return e;
+  }
+  std::vector<FlowRecord> Records(const std::vector<nf_event>& events) {
+    DropAggregator agg({.window_ns = 10}, [this] { return now_; });
+    for (const nf_event& e : events) agg.Add(DropObservationOf(e, history_, testing::kT0));
+    std::vector<FlowRecord> out;
+    for (const DropAggregate& a : agg.FlushAll()) out.push_back(DropRecordOf(a, history_, "node-a", testing::kT0 + 5));
+    return out;
+  }
+
+  GenerationHistory history_;
+  testing::Generation g_ = testing::MakeGeneration(
+      PodYaml("default", "client", "app: client", kClient) + PodYaml("default", "server", "app: server", kServer) +
+          PolicyYaml("default", "server-in",
+                     "  podSelector: {matchLabels: {app: server}}\n  policyTypes: [Ingress]\n  ingress:\n"
+                     "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 80}]\n") +
+          PolicyYaml("default", "client-out",
+                     "  podSelector: {matchLabels: {app: client}}\n  policyTypes: [Egress]\n  egress:\n"
+                     "  - to: [{podSelector: {matchLabels: {app: server}}}]\n"),
+      1);
+  int64_t now_ = 0;
+};
+
+TEST_F(DropRecordsTest, APolicyDropNamesThePoliciesIsolatingTheDenyingSide) {
+  const auto out = Records({Drop(kClient, 40000, kServer, 81, 6), Drop(kClient, 40000, kServer, 81, 6)});
+  ASSERT_EQ(out.size(), 1u);
+  FlowRecord want;
+  want.event = EventKind::kDrop;
+  want.time_ns = testing::kT0 + 5;
+  want.node = "node-a";
+  want.ifindex = 7;
+  want.verdict = Verdict::kDenied;
+  want.direction = Direction::kIngress;  // the client's egress allows it; the server's ingress does not
+  want.reason = reason::kDefaultDeny;
+  want.proto = 6;
+  want.src = testing::Pod(kClient, 40000, "default", "client", "");
+  want.src.labels = {{"app", "client"}};
+  want.src.identity = g_.IdentityOf(kClient);
+  want.dst = testing::Pod(kServer, 81, "default", "server", "");
+  want.dst.labels = {{"app", "server"}};
+  want.dst.identity = g_.IdentityOf(kServer);
+  want.community_id = CommunityId(*IpAddr::Parse(kClient), *IpAddr::Parse(kServer), 6, 40000, 81);
+  want.packets = want.count = 2;
+  want.bytes = 148;
+  want.generation = 1;
+  want.policies = {{"default", "server-in", Direction::kIngress, std::nullopt}};
+  want.first_time_ns = want.last_time_ns = testing::kT0;
+  want.aggregation = Aggregation::kExact;
+  EXPECT_EQ(out[0], want);
+}
+
+TEST_F(DropRecordsTest, AnEgressDenialIsTheSendersAndNamesItsPolicies) {
+  // The client's egress isolates it: a packet from the client to the world is its own denial.
+  const auto world = Records({Drop(kClient, 5000, "192.0.2.1", 53, 17)});
+  ASSERT_EQ(world.size(), 1u);
+  EXPECT_EQ(world[0].direction, Direction::kEgress);
+  EXPECT_EQ(world[0].policies, (std::vector<PolicyRef>{{"default", "client-out", Direction::kEgress, std::nullopt}}));
+  EXPECT_EQ(world[0].dst.pod, "");
+  EXPECT_FALSE(world[0].dst.identity.has_value());
+}
+
+TEST_F(DropRecordsTest, IcmpDropsHaveNoPortsAndTheCommunityIdOfTheirTypeAndCode) {
+  nf_event e = Drop(kClient, 99, "192.0.2.1", 99, 1);  // echo id 99 as both ports
+  e.icmp_type = 8;
+  const auto out = Records({e});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].proto, 1);
+  EXPECT_FALSE(out[0].src.port.has_value());
+  EXPECT_FALSE(out[0].dst.port.has_value());
+  EXPECT_EQ(out[0].community_id, CommunityId(*IpAddr::Parse(kClient), *IpAddr::Parse("192.0.2.1"), 1, 8, 0));
+}
+
+TEST_F(DropRecordsTest, MalformedPacketsKeepWhatWasParsed) {
+  nf_event e = testing::Event(NF_EV_DROP, "::", 0, "::", 0, 0, 0, 0);
+  e.reason = NF_DROP_ETH_TRUNC;
+  e.parsed = 0;
+  nf_event spoofed = testing::Event(NF_EV_DROP, "10.9.9.9", 1, kServer, 80, 6, 1, 0);
+  spoofed.reason = NF_DROP_SPOOFED;
+  const auto out = Records({e, spoofed});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].reason, reason::kMalformed);
+  EXPECT_FALSE(out[0].src.ip.has_value());
+  EXPECT_FALSE(out[0].dst.ip.has_value());
+  EXPECT_EQ(out[0].community_id, "");
+  EXPECT_TRUE(out[0].policies.empty());
+  EXPECT_EQ(out[1].reason, reason::kSpoofed);
+  EXPECT_EQ(out[1].direction, Direction::kEgress);
+  EXPECT_EQ(out[1].dst.pod, "server");
+}
+
+}  // namespace
+}  // namespace netfence::flowlog

@@ -1,0 +1,140 @@
+// Test helpers for the flow-log pipeline: a generation compiled from YAML (tables and the
+// node view's ipcache and identities, as the agent's on_live hands them over), and datapath
+// events and conntrack entries built by hand.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "controlplane/compiler/table_set.h"
+#include "dataplane/flowlog/pipeline/generation_history.h"
+#include "dataplane/xdp/map_entries.h"
+#include "tests/testing/policy_fixture.h"
+#include "xdp/include/netfence_abi.h"
+
+namespace netfence::flowlog::testing {
+
+using netfence::testing::PodYaml;
+using netfence::testing::PolicyYaml;
+
+struct Generation {
+  std::unique_ptr<netfence::testing::Cluster> cluster;
+  v1::RuleTables tables;
+  std::map<IpAddr, v1::IpcacheEntry> ipcache;
+  std::map<uint32_t, v1::Identity> identities;
+
+  // The identity the tables give an address (0: world).
+  uint32_t IdentityOf(const std::string& ip) const {
+    const auto it = ipcache.find(*IpAddr::Parse(ip));
+    return it == ipcache.end() ? 0 : it->second.identity();
+  }
+  // (table, rule bit) of the rule `index` of policy ns/name in its table of `direction` for
+  // endpoint `ip`.
+  uint32_t TableOf(const std::string& ip, bool egress) const {
+    const std::string addr = compiler::AddrBytes(*IpAddr::Parse(ip));
+    for (const auto& e : tables.endpoints()) {
+      for (const auto& a : e.ips()) {
+        if (a == addr) return egress ? e.egress_table() : e.ingress_table();
+      }
+    }
+    ADD_FAILURE() << ip << " is no endpoint";
+    return 0;
+  }
+};
+
+// Compiles `yaml` as generation `generation`; every pod runs on `node`.
+inline Generation MakeGeneration(const std::string& yaml, uint64_t generation) {
+  Generation g;
+  g.cluster = std::make_unique<netfence::testing::Cluster>(yaml);
+  g.tables = g.cluster->tables();
+  g.tables.set_generation(generation);
+  const std::string& addrs = g.tables.ipcache_addrs();
+  std::map<IpAddr, uint32_t> identity;
+  for (int i = 0; i < g.tables.ipcache_identities_size(); ++i) {
+    IpAddr a;
+    std::memcpy(a.bytes.data(), addrs.data() + 16 * i, 16);
+    identity[a] = g.tables.ipcache_identities(i);
+  }
+  for (const k8s::Pod& p : g.cluster->state().pods) {
+    for (const std::string& ip : p.pod_ips) {
+      const IpAddr a = *IpAddr::Parse(ip);
+      v1::IpcacheEntry& e = g.ipcache[a];
+      e.set_addr(compiler::AddrBytes(a));
+      e.set_identity(identity[a]);
+      e.set_namespace_(p.meta.ns);
+      e.set_pod(p.meta.name);
+      e.set_node(p.node_name);
+    }
+  }
+  for (const auto& id : g.tables.identities()) g.identities[id.id()] = id;
+  return g;
+}
+
+inline void AddGeneration(GenerationHistory* h, const Generation& g, uint32_t epoch, int64_t now_ns) {
+  h->Add({.generation = g.tables.generation(),
+          .epoch = epoch,
+          .tables = &g.tables,
+          .ipcache = &g.ipcache,
+          .identities = &g.identities},
+         now_ns);
+}
+
+inline void CopyAddr(const std::string& ip, uint8_t* out) { std::memcpy(out, IpAddr::Parse(ip)->bytes.data(), 16); }
+
+// A datapath event of `kind` for src:sport -> dst:dport.
+inline nf_event Event(uint8_t kind, const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport,
+                      uint8_t proto, uint64_t generation, uint64_t ts_ns) {
+  nf_event e{};
+  e.kind = kind;
+  CopyAddr(src, e.src);
+  CopyAddr(dst, e.dst);
+  e.sport = sport;
+  e.dport = dport;
+  e.proto = proto;
+  e.parsed = 1;
+  e.generation = generation;
+  e.ts_ns = ts_ns;
+  e.ifindex = 7;
+  e.bytes = 74;
+  e.hook = NF_HOOK_XDP;
+  e.verdict.egress_rule = NF_NO_RULE;
+  e.verdict.ingress_rule = NF_NO_RULE;
+  return e;
+}
+
+// The datapath's verdict for a decision of the classifier (the same numbering).
+inline nf_verdict VerdictOf(const classifier::Decision& d) {
+  nf_verdict v{};
+  v.egress_outcome = static_cast<uint32_t>(d.egress.outcome);
+  v.egress_table = d.egress.table;
+  v.egress_rule = d.egress.rule_bit;
+  v.ingress_outcome = static_cast<uint32_t>(d.ingress.outcome);
+  v.ingress_table = d.ingress.table;
+  v.ingress_rule = d.ingress.rule_bit;
+  return v;
+}
+
+// The conntrack entry a NEW_FLOW event describes (as created), with the initiator's side.
+inline nf_ct_entry EntryOf(const nf_event& e, const nf_ct_key& key) {
+  nf_ct_entry c{};
+  c.created_ns = e.ct_created_ns;
+  c.last_seen_ns = e.ct_created_ns;
+  c.packets[0] = e.ct_packets[0];
+  c.bytes[0] = e.ct_bytes[0];
+  c.epoch = e.ct_epoch;
+  c.flags = e.ct_flags;
+  c.tcp_flags[0] = e.ct_tcp_flags[0];
+  c.egress_table = e.verdict.egress_table;
+  c.ingress_table = e.verdict.ingress_table;
+  c.egress_rule = e.verdict.egress_outcome == NF_ALLOWED ? e.verdict.egress_rule : NF_NO_RULE;
+  c.ingress_rule = e.verdict.ingress_outcome == NF_ALLOWED ? e.verdict.ingress_rule : NF_NO_RULE;
+  c.ifindex = e.ifindex;
+  (void)key;
+  return c;
+}
+
+}  // namespace netfence::flowlog::testing

@@ -1,0 +1,524 @@
+// The flow log end to end, with real packets through the CNI chain and netfence-agent:
+// known traffic gives exactly the expected records (counts, bytes within header accounting,
+// verdicts, directions, rules, Community ID); a policy changed between two connections leaves
+// each record naming the rule of its own generation; a ring overflow provoked on purpose is
+// stated in the log, agreeing with /metrics; the live stream (netfencectl flows --agent)
+// shows the records as the file has them; probe-matrix --flow-log has a record for every
+// probed pair whose verdict is the probe's.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "dataplane/flowlog/community_id.h"
+#include "tests/e2e/e2e_fixture.h"
+#include "tests/e2e/flow_logs.h"
+#include "tests/testing/policy_fixture.h"
+#include "tests/testing/require_netns.h"
+
+namespace netfence::e2e {
+namespace {
+
+using flowlog::Direction;
+using flowlog::EventKind;
+using flowlog::FlowRecord;
+using flowlog::PolicyRef;
+using flowlog::Verdict;
+using testing::NamespaceYaml;
+using testing::PodYaml;
+using testing::PolicyYaml;
+
+constexpr const char* kNode = "node-1";
+constexpr const char* kClient = "10.79.0.10";
+constexpr const char* kServer = "10.79.0.20";
+constexpr const char* kDebug = "10.79.0.30";
+constexpr uint8_t kFin = 0x01, kSyn = 0x02, kAck = 0x10;
+constexpr uint64_t kEthIp = 14 + 20;  // every frame: Ethernet and an IPv4 header without options
+
+std::string ClusterYaml() {
+  return NamespaceYaml("shop", "team: shop") + NamespaceYaml("dev", "team: dev") +
+         PodYaml("shop", "client", "app: client", kClient) + PodYaml("shop", "server", "app: server", kServer) +
+         PodYaml("dev", "debug", "app: debug", kDebug);
+}
+// The server takes TCP/80 and UDP/53 from the client only.
+std::string AllowClient(const std::string& name) {
+  return PolicyYaml("shop", name,
+                    "  podSelector: {matchLabels: {app: server}}\n  policyTypes: [Ingress]\n  ingress:\n"
+                    "  - from: [{podSelector: {matchLabels: {app: client}}}]\n"
+                    "    ports: [{protocol: TCP, port: 80}, {protocol: UDP, port: 53}]\n");
+}
+
+ClusterOptions Options(const ManifestDir& dir, std::vector<std::string> agent_args = {}) {
+  ClusterOptions o;
+  o.manifests = dir.path();
+  o.bin_dir = BinDir();
+  o.server_ports = {80, 53, 81};
+  o.agent_args = std::move(agent_args);
+  return o;
+}
+
+uint64_t Generation(Cluster& c) {
+  agent::Request status;
+  status.op = "status";
+  auto r = c.AgentCall(kNode, status);
+  return r.ok() ? r->generation : 0;
+}
+
+// Re-reads the node's flow log until `done` holds (or 20 s passed); returns the last read.
+std::vector<FlowRecord> WaitForLog(const Cluster& c, const std::string& node,
+                                   const std::function<bool(const std::vector<FlowRecord>&)>& done) {
+  std::vector<FlowRecord> log;
+  for (int i = 0; i < 200; ++i) {
+    auto read = ReadFlowLog(c.FlowLogPath(node));
+    EXPECT_TRUE(read.ok()) << read.status().message();
+    if (read.ok()) log = std::move(read).value();
+    if (done(log)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return log;
+}
+
+// The records of a connection (its source port) of one kind.
+std::vector<FlowRecord> Of(const std::vector<FlowRecord>& log, EventKind kind, uint8_t proto, uint16_t sport) {
+  std::vector<FlowRecord> out;
+  for (const FlowRecord& r : log) {
+    if (r.event == kind && r.proto == proto && r.src.port == sport) out.push_back(r);
+  }
+  return out;
+}
+bool About(const FlowRecord& r, const std::set<std::string>& ips) {
+  return (r.src.ip && ips.contains(r.src.ip->str())) || (r.dst.ip && ips.contains(r.dst.ip->str()));
+}
+std::string Json(const std::vector<FlowRecord>& rs) {
+  std::string s;
+  for (const auto& r : rs) s += flowlog::ToJson(r) + "\n";
+  return s;
+}
+std::string CommunityId(const char* src, uint16_t sport, const char* dst, uint16_t dport, uint8_t proto) {
+  return flowlog::CommunityId(*IpAddr::Parse(src), *IpAddr::Parse(dst), proto, sport, dport);
+}
+// Bytes of `packets` TCP frames carrying `payload` bytes: each has a TCP header of 20 to 60 bytes.
+void ExpectTcpBytes(uint64_t bytes, uint64_t packets, uint64_t payload, const std::string& what) {
+  EXPECT_GE(bytes, payload + packets * (kEthIp + 20)) << what;
+  EXPECT_LE(bytes, payload + packets * (kEthIp + 60)) << what;
+}
+
+TEST(E2eFlowLog, KnownTrafficGivesExactlyTheExpectedRecords) {
+  ManifestDir dir;
+  dir.Write("cluster.yaml", ClusterYaml());
+  dir.Write("policy.yaml", AllowClient("allow-client"));
+  NETFENCE_E2E_CLUSTER(c, Options(dir, {"--flow-update-interval", "1h"}));
+  const uint64_t gen = Generation(*c);
+  ASSERT_NE(gen, 0u);
+
+  // Known traffic: three TCP connections of known sizes, two UDP exchanges, denied attempts.
+  std::vector<nettest::Transfer> tcp;
+  for (size_t bytes : {100, 5000, 40000}) {
+    auto t = nettest::TcpTransfer(c->PodNetns("shop/client"), kServer, 80, bytes);
+    ASSERT_TRUE(t.ok()) << t.status().message();
+    tcp.push_back(*t);
+  }
+  const std::pair<int, size_t> udp_shapes[] = {{3, 100}, {5, 1000}};
+  std::vector<nettest::Transfer> udp;
+  for (auto [count, size] : udp_shapes) {
+    auto t = nettest::UdpExchange(c->PodNetns("shop/client"), kServer, 53, count, size);
+    ASSERT_TRUE(t.ok()) << t.status().message();
+    udp.push_back(*t);
+  }
+  ASSERT_EQ(UdpBlast(c->PodNetns("dev/debug"), kServer, 53, 4), 4);  // one socket: one 5-tuple
+  EXPECT_FALSE(c->ProbeOnce("shop/client", "shop/server", k8s::Protocol::kTCP, 81, 300));
+
+  // The connections end (closed) and the drops' window closes; then the agent stops, writing
+  // an update of every open connection (the UDP ones) with its final counters.
+  WaitForLog(*c, kNode, [&](const std::vector<FlowRecord>& log) {
+    for (const auto& t : tcp) {
+      if (Of(log, EventKind::kEnd, 6, t.local_port).empty()) return false;
+    }
+    uint64_t debug_drops = 0;
+    for (const FlowRecord& r : log) {
+      if (r.event == EventKind::kDrop && r.src.ip == IpAddr::Parse(kDebug)) debug_drops += r.count;
+    }
+    return debug_drops == 4;
+  });
+  ASSERT_TRUE(c->StopAgent(kNode).ok());
+  auto read = ReadFlowLog(c->FlowLogPath(kNode));
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  const std::vector<FlowRecord>& log = *read;
+
+  auto expect_pod = [](const flowlog::Endpoint& e, const char* ip, const char* ns, const char* pod) {
+    EXPECT_EQ(e.ip, IpAddr::Parse(ip));
+    EXPECT_EQ(e.ns, ns);
+    EXPECT_EQ(e.pod, pod);
+    EXPECT_EQ(e.node, kNode);
+    EXPECT_TRUE(e.identity.has_value());
+  };
+  const std::vector<PolicyRef> allowing = {{"shop", "allow-client", Direction::kIngress, 0}};
+  const std::vector<PolicyRef> isolating = {{"shop", "allow-client", Direction::kIngress, std::nullopt}};
+  size_t explained = 0;
+  for (size_t i = 0; i < tcp.size(); ++i) {
+    const auto& t = tcp[i];
+    const std::string what = "TCP connection " + std::to_string(i) + " (" + std::to_string(t.sent) + " bytes)\n" + Json(log);
+    const auto starts = Of(log, EventKind::kStart, 6, t.local_port);
+    const auto ends = Of(log, EventKind::kEnd, 6, t.local_port);
+    ASSERT_EQ(starts.size(), 1u) << what;
+    ASSERT_EQ(ends.size(), 1u) << what;
+    EXPECT_TRUE(Of(log, EventKind::kUpdate, 6, t.local_port).empty()) << what;
+    explained += 2;
+    for (const FlowRecord* r : {&starts[0], &ends[0]}) {
+      EXPECT_EQ(r->node, kNode);
+      EXPECT_EQ(r->observation_point, "xdp");
+      EXPECT_EQ(r->verdict, Verdict::kAllowed);
+      EXPECT_EQ(r->direction, Direction::kIngress);
+      EXPECT_EQ(r->reason, "policy");
+      expect_pod(r->src, kClient, "shop", "client");
+      expect_pod(r->dst, kServer, "shop", "server");
+      EXPECT_EQ(r->dst.port, 80);
+      EXPECT_EQ(r->src.labels, (std::vector<std::pair<std::string, std::string>>{{"app", "client"}}));
+      EXPECT_EQ(r->policies, allowing);
+      EXPECT_EQ(r->generation, gen);
+      EXPECT_EQ(r->community_id, CommunityId(kClient, t.local_port, kServer, 80, 6));
+      EXPECT_EQ(r->flow_id, starts[0].flow_id);
+    }
+    EXPECT_EQ(starts[0].packets, 1u);
+    EXPECT_EQ(starts[0].tcp_flags_src, kSyn);
+    ExpectTcpBytes(starts[0].bytes, 1, 0, what);
+    const FlowRecord& e = ends[0];
+    EXPECT_EQ(e.end_reason, "closed") << what;
+    ExpectTcpBytes(e.src_bytes, e.src_packets, t.sent, what);
+    ExpectTcpBytes(e.dst_bytes, e.dst_packets, t.received, what);
+    EXPECT_EQ(e.packets, e.src_packets + e.dst_packets);
+    EXPECT_EQ(e.bytes, e.src_bytes + e.dst_bytes);
+    EXPECT_EQ(e.tcp_flags_src & (kSyn | kAck | kFin), kSyn | kAck | kFin) << what;
+    EXPECT_EQ(e.tcp_flags_dst & (kSyn | kAck | kFin), kSyn | kAck | kFin) << what;
+    EXPECT_GE(e.end_time_ns, e.start_time_ns);
+  }
+  for (size_t i = 0; i < udp.size(); ++i) {
+    const auto [count, size] = udp_shapes[i];
+    const std::string what = "UDP exchange " + std::to_string(i) + "\n" + Json(log);
+    const auto starts = Of(log, EventKind::kStart, 17, udp[i].local_port);
+    const auto updates = Of(log, EventKind::kUpdate, 17, udp[i].local_port);
+    ASSERT_EQ(starts.size(), 1u) << what;
+    ASSERT_EQ(updates.size(), 1u) << what;  // written as the agent stopped: the final counters
+    EXPECT_TRUE(Of(log, EventKind::kEnd, 17, udp[i].local_port).empty()) << what;  // still open (60 s)
+    explained += 2;
+    EXPECT_EQ(starts[0].packets, 1u);
+    EXPECT_EQ(starts[0].bytes, kEthIp + 8 + size);
+    const FlowRecord& u = updates[0];
+    EXPECT_EQ(u.src_packets, static_cast<uint64_t>(count));
+    EXPECT_EQ(u.dst_packets, static_cast<uint64_t>(count));
+    EXPECT_EQ(u.src_bytes, count * (kEthIp + 8 + size));  // UDP headers are fixed: exact
+    EXPECT_EQ(u.dst_bytes, count * (kEthIp + 8 + size));
+    EXPECT_EQ(u.policies, allowing);
+    EXPECT_EQ(u.community_id, CommunityId(kClient, udp[i].local_port, kServer, 53, 17));
+    EXPECT_EQ(u.flow_id, starts[0].flow_id);
+  }
+  // Denied: the debug pod's datagrams, counted exactly in drop records; the client's TCP/81.
+  uint64_t debug_drops = 0, tcp81_drops = 0;
+  for (const FlowRecord& r : log) {
+    if (r.event != EventKind::kDrop || !About(r, {kClient, kServer, kDebug})) continue;
+    ++explained;
+    EXPECT_EQ(r.verdict, Verdict::kDenied);
+    EXPECT_EQ(r.direction, Direction::kIngress);
+    EXPECT_EQ(r.reason, "default-deny");
+    EXPECT_EQ(r.policies, isolating);
+    EXPECT_EQ(r.generation, gen);
+    EXPECT_EQ(r.aggregation, flowlog::Aggregation::kExact);
+    expect_pod(r.dst, kServer, "shop", "server");
+    if (r.src.ip == IpAddr::Parse(kDebug)) {
+      expect_pod(r.src, kDebug, "dev", "debug");
+      EXPECT_EQ(r.proto, 17);
+      EXPECT_EQ(r.dst.port, 53);
+      ASSERT_TRUE(r.src.port.has_value());
+      EXPECT_EQ(r.community_id, CommunityId(kDebug, *r.src.port, kServer, 53, 17));
+      EXPECT_EQ(r.bytes, r.count * (kEthIp + 8 + 15));  // "netfence-blast" and its NUL
+      debug_drops += r.count;
+    } else {
+      EXPECT_EQ(r.proto, 6);
+      EXPECT_EQ(r.dst.port, 81);
+      tcp81_drops += r.count;
+    }
+  }
+  EXPECT_EQ(debug_drops, 4u) << Json(log);
+  EXPECT_GE(tcp81_drops, 1u) << Json(log);
+  // Nothing else about these pods.
+  size_t about = 0;
+  for (const FlowRecord& r : log) about += About(r, {kClient, kServer, kDebug}) ? 1 : 0;
+  EXPECT_EQ(about, explained) << Json(log);
+}
+
+TEST(E2eFlowLog, APolicyChangedBetweenTwoConnectionsLeavesEachRecordWithItsOwnGeneration) {
+  ManifestDir dir;
+  dir.Write("cluster.yaml", ClusterYaml());
+  dir.Write("policy.yaml", AllowClient("allow-web"));
+  NETFENCE_E2E_CLUSTER(c, Options(dir));
+  auto wait_past = [&](uint64_t g) {
+    for (int i = 0; i < 200 && Generation(*c) <= g; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return Generation(*c);
+  };
+  const uint64_t g1 = Generation(*c);
+  auto t1 = nettest::TcpTransfer(c->PodNetns("shop/client"), kServer, 80, 1000);
+  ASSERT_TRUE(t1.ok()) << t1.status().message();
+  dir.Write("policy.yaml", AllowClient("allow-web-v2"));  // allow-web is gone, allow-web-v2 replaces it
+  const uint64_t g2 = wait_past(g1);
+  ASSERT_GT(g2, g1);
+  auto t2 = nettest::TcpTransfer(c->PodNetns("shop/client"), kServer, 80, 1000);
+  ASSERT_TRUE(t2.ok()) << t2.status().message();
+  dir.Remove("policy.yaml");  // no policy at all
+  const uint64_t g3 = wait_past(g2);
+  ASSERT_GT(g3, g2);
+  auto t3 = nettest::TcpTransfer(c->PodNetns("shop/client"), kServer, 80, 1000);
+  ASSERT_TRUE(t3.ok()) << t3.status().message();
+
+  const auto log = WaitForLog(*c, kNode, [&](const std::vector<FlowRecord>& l) {
+    for (const auto* t : {&*t1, &*t2, &*t3}) {
+      if (Of(l, EventKind::kEnd, 6, t->local_port).empty()) return false;
+    }
+    return true;
+  });
+  struct Want {
+    const nettest::Transfer* t;
+    uint64_t generation;
+    const char* reason;
+    std::vector<PolicyRef> policies;
+  };
+  const Want wants[] = {{&*t1, g1, "policy", {{"shop", "allow-web", Direction::kIngress, 0}}},
+                        {&*t2, g2, "policy", {{"shop", "allow-web-v2", Direction::kIngress, 0}}},
+                        {&*t3, g3, "no-policy", {}}};
+  for (const Want& w : wants) {
+    for (EventKind kind : {EventKind::kStart, EventKind::kEnd}) {
+      const auto rs = Of(log, kind, 6, w.t->local_port);
+      ASSERT_EQ(rs.size(), 1u) << Json(log);
+      EXPECT_EQ(rs[0].generation, w.generation) << flowlog::ToJson(rs[0]);
+      EXPECT_EQ(rs[0].reason, w.reason) << flowlog::ToJson(rs[0]);
+      EXPECT_EQ(rs[0].policies, w.policies) << flowlog::ToJson(rs[0]);
+    }
+  }
+}
+
+TEST(E2eFlowLog, AnActiveConnectionHasAnUpdateEveryIntervalWithItsTotalsSoFar) {
+  ManifestDir dir;
+  dir.Write("cluster.yaml", ClusterYaml());
+  dir.Write("policy.yaml", AllowClient("allow-client"));
+  NETFENCE_E2E_CLUSTER(c, Options(dir, {"--flow-update-interval", "1s"}));
+  auto session = nettest::UdpSession::Open(c->PodNetns("shop/client"), kServer, 53);  // one echo
+  ASSERT_TRUE(session.ok()) << session.status().message();
+  auto updates_with = [&](uint64_t packets) {
+    return WaitForLog(*c, kNode, [&](const std::vector<FlowRecord>& l) {
+      for (const FlowRecord& r : l) {
+        if (r.event == EventKind::kUpdate && r.proto == 17 && r.dst.port == 53 && r.packets == packets) return true;
+      }
+      return false;
+    });
+  };
+  auto log = updates_with(2);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*session)->Echo());
+  log = updates_with(8);
+  std::vector<FlowRecord> updates;
+  for (const FlowRecord& r : log) {
+    if (r.event == EventKind::kUpdate && r.proto == 17 && r.dst.port == 53) updates.push_back(r);
+  }
+  // An update per interval in which the connection moved, with the totals so far: 2 packets
+  // after the first echo, 8 after the fourth; never an update of an interval without packets.
+  ASSERT_GE(updates.size(), 2u) << Json(log);
+  EXPECT_EQ(updates.front().src_packets, 1u);
+  EXPECT_EQ(updates.front().dst_packets, 1u);
+  EXPECT_EQ(updates.back().src_packets, 4u);
+  EXPECT_EQ(updates.back().dst_packets, 4u);
+  EXPECT_EQ(updates.back().src_bytes, 4 * (kEthIp + 8 + 8));  // 8-byte nonces
+  for (size_t i = 1; i < updates.size(); ++i) {
+    EXPECT_GT(updates[i].packets, updates[i - 1].packets) << Json(log);
+    EXPECT_GT(updates[i].time_ns, updates[i - 1].time_ns);
+    EXPECT_EQ(updates[i].flow_id, updates[0].flow_id);
+    EXPECT_EQ(updates[i].start_time_ns, updates[0].start_time_ns);
+  }
+}
+
+TEST(E2eFlowLog, ARingOverflowIsStatedInTheLogAndTheMetricsAgree) {
+  ManifestDir dir;
+  dir.Write("cluster.yaml", ClusterYaml());
+  dir.Write("policy.yaml", AllowClient("allow-client"));
+  NETFENCE_E2E_CLUSTER(c, Options(dir, {"--flow-ring-bytes", "4096", "--flow-drop-window", "500ms"}));
+  // The flow log's reader is stopped: the datapath goes on deciding, its ring fills up.
+  ASSERT_EQ(::kill(c->AgentPid(kNode), SIGSTOP), 0);
+  auto allowed = nettest::UdpExchange(c->PodNetns("shop/client"), kServer, 53, 3, 100);
+  const int blast = UdpBlast(c->PodNetns("dev/debug"), kServer, 53, 2000);
+  ASSERT_EQ(::kill(c->AgentPid(kNode), SIGCONT), 0);
+  ASSERT_TRUE(allowed.ok()) << "a verdict waited for the stopped flow log: " << allowed.status().message();
+  ASSERT_GT(blast, 0);
+
+  // Every datapath event was either read by the pipeline or counted as lost; the log says
+  // how many were lost, and /metrics says the same.
+  const nettest::Netns& ns = c->NodeNetns(kNode);
+  std::string metrics;
+  uint64_t logged_lost = 0;
+  std::vector<FlowRecord> log;
+  for (int i = 0; i < 150; ++i) {
+    auto m = HttpGetIn(ns, Cluster::kMetricsAddress, "/metrics");
+    ASSERT_TRUE(m.ok()) << m.status().message();
+    metrics = *m;
+    auto read = ReadFlowLog(c->FlowLogPath(kNode));
+    ASSERT_TRUE(read.ok()) << read.status().message();
+    log = std::move(read).value();
+    logged_lost = 0;
+    for (const FlowRecord& r : log) {
+      if (r.event == EventKind::kLost && r.lost_at == "ring-buffer") logged_lost += r.lost_events;
+    }
+    const auto lost = MetricValue(metrics, "netfence_flow_events_lost_total{at=\"ring-buffer\"}");
+    const auto read_events = MetricValue(metrics, "netfence_flow_events_total");
+    const auto news = MetricValue(metrics, "netfence_datapath_packets_total{path=\"new\"}");
+    const auto drops = MetricValue(metrics, "netfence_datapath_packets_total{path=\"drop\"}");
+    uint64_t dropped = 0;  // the drops whose events fitted, once their window closed
+    for (const FlowRecord& r : log) {
+      if (r.event == EventKind::kDrop && r.src.ip == IpAddr::Parse(kDebug)) dropped += r.count;
+    }
+    if (lost && read_events && news && drops && logged_lost == *lost && *read_events + *lost == *news + *drops &&
+        dropped > 0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const double lost = MetricValue(metrics, "netfence_flow_events_lost_total{at=\"ring-buffer\"}").value_or(-1);
+  EXPECT_GT(lost, 0) << metrics;
+  EXPECT_EQ(static_cast<double>(logged_lost), lost) << metrics << Json(log);
+  EXPECT_EQ(MetricValue(metrics, "netfence_flow_events_total").value_or(-1) + lost,
+            MetricValue(metrics, "netfence_datapath_packets_total{path=\"new\"}").value_or(-2) +
+                MetricValue(metrics, "netfence_datapath_packets_total{path=\"drop\"}").value_or(-2))
+      << metrics;
+  // The exchange made during the stop was logged (its event fitted), and so were some drops.
+  EXPECT_EQ(Of(log, EventKind::kStart, 17, allowed->local_port).size(), 1u) << Json(log);
+  uint64_t dropped = 0;
+  for (const FlowRecord& r : log) {
+    if (r.event == EventKind::kDrop && r.src.ip == IpAddr::Parse(kDebug)) dropped += r.count;
+  }
+  EXPECT_GT(dropped, 0u);
+  EXPECT_LE(dropped + logged_lost, static_cast<uint64_t>(blast) + 1) << "more drops than datagrams";
+  EXPECT_EQ(MetricValue(metrics, "netfence_agent_ready"), 1);
+  EXPECT_TRUE(HttpGetIn(ns, Cluster::kMetricsAddress, "/readyz").ok());
+  EXPECT_TRUE(HttpGetIn(ns, Cluster::kMetricsAddress, "/livez").ok());
+}
+
+TEST(E2eFlowLog, TheLiveStreamShowsTheRecordsAsTheFileHasThem) {
+  ManifestDir dir;
+  dir.Write("cluster.yaml", ClusterYaml());
+  dir.Write("policy.yaml", AllowClient("allow-client"));
+  // Also on TCP (plaintext here: the harness's agents talk to the controller without TLS too).
+  NETFENCE_E2E_CLUSTER(c, Options(dir, {"--observe-address", "127.0.0.1:9091"}));
+  const std::string out = dir.path() + "/../" + nettest::UniqueName("flows-follow") + ".out";
+  auto follow = Daemon::Start({BinDir() + "/netfencectl", "flows", "--agent", c->ObserveTarget(kNode), "--follow",
+                               "--namespace", "shop", "-o", "json"},
+                              out);
+  ASSERT_TRUE(follow.ok()) << follow.status().message();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // subscribed (else: in its history anyway)
+  auto t = nettest::TcpTransfer(c->PodNetns("shop/client"), kServer, 80, 2000);
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  ASSERT_EQ(UdpBlast(c->PodNetns("dev/debug"), kServer, 53, 1), 1);  // dev -> shop: shop is an end
+  WaitForLog(*c, kNode, [&](const std::vector<FlowRecord>& l) {
+    bool drop = false;
+    for (const FlowRecord& r : l) drop |= r.event == EventKind::kDrop && r.src.ip == IpAddr::Parse(kDebug);
+    return drop && !Of(l, EventKind::kEnd, 6, t->local_port).empty();
+  });
+  // What the stream printed: the file's lines about shop, in the same bytes.
+  std::vector<std::string> expected;
+  for (const std::string& line : FlowLogLines(c->FlowLogPath(kNode))) {
+    auto r = flowlog::ParseRecord(line);
+    if (r.ok() && (r->src.ns == "shop" || r->dst.ns == "shop" || r->event == EventKind::kLost)) expected.push_back(line);
+  }
+  std::vector<std::string> got;
+  for (int i = 0; i < 100; ++i) {
+    std::ifstream in(out);
+    got.clear();
+    for (std::string l; std::getline(in, l);) got.push_back(l);
+    if (got.size() >= expected.size()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(follow->Stop(SIGINT), 0) << follow->LogTail();
+  EXPECT_EQ(got, expected);
+  EXPECT_GE(expected.size(), 3u);  // start, end, the drop
+
+  // Without --follow: the agent's history, then the end.
+  auto once = RunProcess({BinDir() + "/netfencectl", "flows", "--agent", c->ObserveTarget(kNode), "--event", "end",
+                          "-o", "json"},
+                         {}, "");
+  ASSERT_TRUE(once.ok()) << once.status().message();
+  EXPECT_EQ(once->exit_code, 0) << once->err;
+  std::string ends;
+  for (const std::string& line : FlowLogLines(c->FlowLogPath(kNode))) {
+    if (line.find("\"event\":\"end\"") != std::string::npos) ends += line + "\n";
+  }
+  EXPECT_EQ(once->out, ends);
+  // The same over TCP, from the node's namespace.
+  auto tcp = RunProcess({BinDir() + "/netfencectl", "flows", "--agent", "127.0.0.1:9091", "--insecure-plaintext",
+                         "--event", "end", "-o", "json"},
+                        {}, "", "/run/netns/" + c->NodeNetns(kNode).name());
+  ASSERT_TRUE(tcp.ok()) << tcp.status().message();
+  EXPECT_EQ(tcp->exit_code, 0) << tcp->err;
+  EXPECT_EQ(tcp->out, ends);
+  auto no_tls = RunProcess({BinDir() + "/netfencectl", "flows", "--agent", "127.0.0.1:9091"}, {}, "");
+  ASSERT_TRUE(no_tls.ok());
+  EXPECT_EQ(no_tls->exit_code, 2);
+  EXPECT_NE(no_tls->err.find("TCP needs --tls-cert, --tls-key and --tls-ca (or --insecure-plaintext)"),
+            std::string::npos)
+      << no_tls->err;
+  std::error_code ec;
+  std::filesystem::remove(out, ec);
+  // An agent that is not there: an error naming it.
+  auto none = RunProcess({BinDir() + "/netfencectl", "flows", "--agent", "unix:/nonexistent/observe.sock"}, {}, "");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->exit_code, 1);
+  EXPECT_NE(none->err.find("unix:/nonexistent/observe.sock"), std::string::npos) << none->err;
+}
+
+TEST(E2eFlowLog, ProbeMatrixFlowLogHasARecordForEveryPairWithTheProbesVerdict) {
+  NETFENCE_REQUIRE_NETNS();
+  // Two nodes: a and b on node-a, c on node-b. x/a takes only x/b; x/b may send only to x/a.
+  ManifestDir dir;
+  auto pod = [](const char* name, const char* ip, const char* node) {
+    return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + std::string(name) + ", namespace: x, labels: {pod: " +
+           name + "}}\nspec: {nodeName: " + node + ", containers: [{name: c}]}\nstatus: {podIP: \"" + ip +
+           "\"}\n---\n";
+  };
+  dir.Write("cluster.yaml", NamespaceYaml("x", "ns: x") + pod("a", "10.81.0.1", "node-a") +
+                                pod("b", "10.81.0.2", "node-a") + pod("c", "10.81.0.3", "node-b"));
+  dir.Write("policies.yaml",
+            PolicyYaml("x", "a-from-b", "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n"
+                                        "  - from: [{podSelector: {matchLabels: {pod: b}}}]\n") +
+                PolicyYaml("x", "b-to-a", "  podSelector: {matchLabels: {pod: b}}\n  policyTypes: [Egress]\n  egress:\n"
+                                          "  - to: [{podSelector: {matchLabels: {pod: a}}}]\n"));
+  const std::string file = dir.path() + "/../" + nettest::UniqueName("probe-flows") + ".jsonl";
+  auto run = RunProcess({BinDir() + "/netfence-probe-matrix", "--bin-dir", BinDir(), "--manifests", dir.path(),
+                         "--protocol", "TCP", "--port", "80", "--flow-log", file, "--timeout-ms", "300", "-q"},
+                        {{"PATH", std::getenv("PATH") ? std::getenv("PATH") : "/usr/sbin:/usr/bin:/sbin:/bin"}}, "");
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  ASSERT_EQ(run->exit_code, 0) << run->err;
+  const auto matrix = nlohmann::json::parse(run->out);
+  auto read = ReadFlowLog(file);
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  const std::map<std::string, std::string> ip = {{"x/a", "10.81.0.1"}, {"x/b", "10.81.0.2"}, {"x/c", "10.81.0.3"}};
+  int denied = 0;
+  for (const auto& [src, row] : matrix["allowed"].items()) {
+    for (const auto& [dst, allowed] : row.items()) {
+      if (src == dst) continue;  // a pod reaches itself without crossing the datapath
+      const bool want = allowed.get<bool>();
+      denied += want ? 0 : 1;
+      bool found = false;
+      for (const FlowRecord& r : *read) {
+        found |= r.src.ip == IpAddr::Parse(ip.at(src)) && r.dst.ip == IpAddr::Parse(ip.at(dst)) && r.dst.port == 80 &&
+                 r.event == (want ? EventKind::kStart : EventKind::kDrop) &&
+                 r.verdict == (want ? Verdict::kAllowed : Verdict::kDenied);
+      }
+      EXPECT_TRUE(found) << src << " -> " << dst << " (" << (want ? "allowed" : "denied") << ")\n" << Json(*read);
+    }
+  }
+  EXPECT_EQ(denied, 2);  // c -> a (a's ingress, at node-a's uplink) and b -> c (b's egress, at its veth)
+  std::error_code ec;
+  std::filesystem::remove(file, ec);
+}
+
+}  // namespace
+}  // namespace netfence::e2e
