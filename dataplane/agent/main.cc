@@ -37,6 +37,8 @@ struct Flags {
   std::string controller;
   std::string tls_cert, tls_key, tls_ca, tls_server_name;
   bool plaintext = false;
+  std::string observe_tls_cert, observe_tls_key, observe_tls_ca;
+  bool observe_plaintext = false;
   std::vector<std::string> uplinks;
   std::string socket = agent::kDefaultSocket;
   std::string state_dir = "/run/netfence";
@@ -93,7 +95,11 @@ StatusOr<agent::FlowLogOptions> FlowOptions(const Flags& f) {
   }
   if (!f.observe_socket.empty()) o.observe.push_back("unix:" + f.observe_socket);
   if (!f.observe_address.empty()) {
-    auto creds = controller::ServerCredentials({f.tls_cert, f.tls_key, f.tls_ca}, f.plaintext);
+    // Its own certificate (a server's, for the address clients dial), else the agent's.
+    auto pick = [](const std::string& own, const std::string& shared) { return own.empty() ? shared : own; };
+    auto creds = controller::ServerCredentials({pick(f.observe_tls_cert, f.tls_cert), pick(f.observe_tls_key, f.tls_key),
+                                                pick(f.observe_tls_ca, f.tls_ca)},
+                                               f.observe_plaintext);
     if (!creds.ok()) return Status::Error("--observe-address: " + creds.status().message());
     o.observe.push_back(f.observe_address);
     o.observe_tcp_credentials = *creds;
@@ -297,9 +303,13 @@ int main(int argc, char** argv) {
   app.add_option("--observe-socket", f.observe_socket, "Serve the live flow log (gRPC FlowObserver) on this unix socket "
                                                       "(0600; \"\": no)")
       ->capture_default_str();
-  app.add_option("--observe-address", f.observe_address, "Also serve it on HOST:PORT, with mTLS (--tls-cert, --tls-key, "
-                                                        "--tls-ca: clients need a certificate from that CA), or "
-                                                        "plaintext with --insecure-plaintext");
+  app.add_option("--observe-address", f.observe_address, "Also serve it on HOST:PORT, with mTLS (--observe-tls-*: clients "
+                                                        "need a certificate from that CA), or plaintext with "
+                                                        "--observe-insecure-plaintext");
+  app.add_option("--observe-tls-cert", f.observe_tls_cert, "Certificate of --observe-address (default: --tls-cert)");
+  app.add_option("--observe-tls-key", f.observe_tls_key, "Its key (default: --tls-key)");
+  app.add_option("--observe-tls-ca", f.observe_tls_ca, "CA of Observe clients' certificates (default: --tls-ca)");
+  app.add_flag("--observe-insecure-plaintext", f.observe_plaintext, "--observe-address without TLS (tests only)");
   app.add_option("--observe-history", f.observe_history, "Records the agent keeps in memory for Observe --since")
       ->capture_default_str();
   app.add_option("--metrics-address", f.metrics, "HOST:PORT for /metrics, /livez, /readyz (\"\": none)")

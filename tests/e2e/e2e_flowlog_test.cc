@@ -408,7 +408,7 @@ TEST(E2eFlowLog, TheLiveStreamShowsTheRecordsAsTheFileHasThem) {
   dir.Write("cluster.yaml", ClusterYaml());
   dir.Write("policy.yaml", AllowClient("allow-client"));
   // Also on TCP (plaintext here: the harness's agents talk to the controller without TLS too).
-  NETFENCE_E2E_CLUSTER(c, Options(dir, {"--observe-address", "127.0.0.1:9091"}));
+  NETFENCE_E2E_CLUSTER(c, Options(dir, {"--observe-address", "127.0.0.1:9091", "--observe-insecure-plaintext"}));
   const std::string out = dir.path() + "/../" + nettest::UniqueName("flows-follow") + ".out";
   auto follow = Daemon::Start({BinDir() + "/netfencectl", "flows", "--agent", c->ObserveTarget(kNode), "--follow",
                                "--namespace", "shop", "-o", "json"},
