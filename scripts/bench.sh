@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks (not part of CI: timings do not belong in tests). Each prints its figures and,
 # at the end, ratios to the peers measured in the same run.
-#   compile_bench   full compile of generated clusters (15k / 150k pods)
+#   compile_bench   full compile of generated clusters (15k / 150k pods), and the incremental
+#                   compiler's one change (policy, replica, new identity, namespace) vs it
 #   classify_bench  classifier lookups vs a linear scan over the same rules (1k/10k/100k)
 #   xdp_bench       the XDP program vs trivial XDP programs: BPF_PROG_TEST_RUN per packet
 #                   (conntrack hit, new flows at 100..100k rules) and live frames over veth
@@ -10,6 +11,9 @@
 #   flowlog_bench   (root) the flow log on vs off over live frames (established flow, the
 #                   pipeline scanning 100k connections), and the rate of new flows logged with
 #                   zero loss (FLOWLOG_BENCH_ARGS=--quick for a smoke run)
+#   distribution_bench  policy change -> every agent acked, 1/100/1000 simulated agents over
+#                   gRPC on loopback, vs full snapshots to all (the peer); bytes on the wire;
+#                   one agent with the real XDP program (root). DISTRIBUTION_BENCH_ARGS.
 #   agent latency   (root) CNI ADD -> the pod's tables live over 100 pods, and a manifest
 #                   change -> the first new connection with the new verdict (p50/p99), from
 #                   the e2e tests that also assert them (tests/e2e/).
@@ -20,6 +24,8 @@ for b in compile_bench classify_bench; do
   echo "== $b"
   build/bench/$b --benchmark_repetitions="${REPETITIONS:-3}" --benchmark_report_aggregates_only=true "$@"
 done
+echo "== distribution_bench"
+build/bench/distribution_bench ${DISTRIBUTION_BENCH_ARGS:-}
 echo "== xdp_bench"
 if [ "$(id -u)" != 0 ]; then
   echo "skipped: needs root (loads BPF programs, creates network namespaces)"
