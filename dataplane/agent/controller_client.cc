@@ -81,13 +81,13 @@ class ControllerClient::Call : public grpc::ClientBidiReactor<v1::AgentMessage, 
       std::lock_guard lock(mu_);
       done_ = true;
     }
-    Post([status, got = got_anything_, self = this](ControllerClient* c) {
-      {
-        std::lock_guard lock(c->mu_);
-        if (c->call_ == self) c->call_ = nullptr;
-      }
-      c->OnCallEnded(status, got);
-    });
+    {
+      // No one may reach this stream once it is deleted below (Stop() and sends look it up
+      // under the owner's lock; the owner outlives every stream: its destructor waits).
+      std::lock_guard lock(owner_->mu_);
+      if (owner_->call_ == this) owner_->call_ = nullptr;
+    }
+    Post([status, got = got_anything_](ControllerClient* c) { c->OnCallEnded(status, got); });
     std::shared_ptr<Shared> shared = shared_;
     delete this;
     std::lock_guard lock(shared->mu);
