@@ -5,8 +5,9 @@
 //   prog.value()->Program(tables);                     // a new generation, live at once
 //   prog.value()->Attach(ifindex);                     // native XDP on an interface
 //
-// Generations: every Program() builds fresh inner maps sized for the tables in the idle
-// slot, then flips the `active` slot with one write (see xdp/include/maps.h). Conntrack
+// Generations: every Program() writes the tables into the idle slot's inner maps (in place,
+// only the differences, when they fit; see slot_writer.h), then flips the `active` slot with
+// one write (see xdp/include/maps.h). Conntrack
 // entries remember the programming that admitted them; the next packet of a connection
 // admitted earlier re-classifies it, and a connection the new tables deny is cut.
 //
@@ -33,6 +34,8 @@
 struct netfence_bpf;  // the generated skeleton (netfence.skel.h)
 
 namespace netfence::xdp {
+
+class SlotWriter;  // slot_writer.h
 
 struct LoadOptions {
   bool conntrack = true;          // false: classify every packet (tests, benchmarks)
@@ -73,8 +76,8 @@ class XdpProgram : public dataplane::FastPath {
   XdpProgram& operator=(const XdpProgram&) = delete;
 
   std::string_view name() const override { return "xdp"; }
-  // Checks the tables (see map_entries.h), fills fresh maps in the idle slot and makes them
-  // live. On error nothing live changes.
+  // Checks the tables (see map_entries.h), writes them into the idle slot and makes it live.
+  // On error nothing live changes.
   Status Program(const v1::RuleTables& tables) override;
   uint64_t live_generation() const override;
   // The live programming's epoch (what conntrack entries compare with); 0 before any.
@@ -114,9 +117,12 @@ class XdpProgram : public dataplane::FastPath {
   int tc_prog_fd() const;  // the TC egress program
   int map_fd(Map map) const;
   const LoadOptions& options() const { return options_; }
+  // How Program() filled the idle slot so far: maps rewritten in place / fresh maps installed.
+  uint64_t slot_rewrites() const;
+  uint64_t slot_installs() const;
 
  private:
-  XdpProgram(netfence_bpf* skel, LoadOptions options) : skel_(skel), options_(std::move(options)) {}
+  XdpProgram(netfence_bpf* skel, LoadOptions options);
   void Warn(const std::string& message) const;
   nf_slot_info LiveSlotInfo() const;  // of the live slot; zero before any Program()
   netfence_bpf* skel_;
@@ -128,6 +134,7 @@ class XdpProgram : public dataplane::FastPath {
   };
   std::vector<Attachment> attached_;
   std::vector<Attachment> tc_attached_;
+  std::unique_ptr<SlotWriter> writer_;
 };
 
 // Whether this process may load BPF programs at all: loads a two-instruction XDP program.

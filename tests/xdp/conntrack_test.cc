@@ -432,22 +432,8 @@ TEST_F(ConntrackTest, TrafficIsCountedOnceByVerdictAndDirection) {
 }
 
 // A pin directory on bpffs, removed with everything in it.
-class PinDir {
- public:
-  PinDir() : path_("/sys/fs/bpf/netfence-test-" + std::to_string(getpid())) { Remove(); }
-  ~PinDir() { Remove(); }
-  const std::string& path() const { return path_; }
-  void Remove() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-
- private:
-  std::string path_;
-};
-
 TEST_F(ConntrackTest, PinnedMapsSurviveTheProgramAndAreReadopted) {
-  PinDir pins;
+  PinDir pins("conntrack");
   xdp::LoadOptions o = StatefulOptions();
   o.pin_dir = pins.path();
   Load(o);

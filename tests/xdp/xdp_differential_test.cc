@@ -85,6 +85,7 @@ std::vector<uint8_t> Encapsulate(const Packet& p, std::mt19937_64& rng) {
 struct Coverage {
   int packets = 0, allowed = 0, high_rule_bits = 0, wide_tables = 0, fresh_loads = 0;
   int by_outcome[2][3] = {};
+  uint64_t rewrites = 0;  // generations written into a slot in place (slot_writer.h)
   void Add(const Decision& d) {
     ++packets;
     allowed += d.allowed();
@@ -101,6 +102,7 @@ struct Coverage {
 xdp::XdpProgram* ProgramFor(const v1::RuleTables& tables, bool fresh, std::unique_ptr<xdp::XdpProgram>* program,
                             std::unique_ptr<Harness>* harness, Coverage* coverage) {
   if (fresh || !*program) {
+    if (*program) coverage->rewrites += (*program)->slot_rewrites();
     harness->reset();
     program->reset();
     auto loaded = xdp::XdpProgram::Load(StatelessOptions());
@@ -156,8 +158,10 @@ TEST(XdpDifferential, AgreesWithClassifierOnRandomClusters) {
                     << reference::DescribeCluster(state);
     }
   }
+  if (program) coverage.rewrites += program->slot_rewrites();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << "[xdp differential] " << clusters << " clusters (" << coverage.fresh_loads << " program loads), "
+  std::cout << "[xdp differential] " << clusters << " clusters (" << coverage.fresh_loads << " program loads, "
+            << coverage.rewrites << " generations rewritten in place), "
             << coverage.packets << " packets, " << coverage.allowed << " allowed, " << coverage.wide_tables
             << " table directions with > 64 rules, " << coverage.high_rule_bits << " verdicts by a rule bit >= 64, "
             << secs << " s\n";
@@ -171,6 +175,7 @@ TEST(XdpDifferential, AgreesWithClassifierOnRandomClusters) {
   }
   if (only == nullptr) {
     EXPECT_GE(coverage.packets, 100000);
+    EXPECT_GT(coverage.rewrites, static_cast<uint64_t>(clusters) / 2);  // the in-place path is what is tested
   }
 }
 

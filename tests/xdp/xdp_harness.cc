@@ -4,9 +4,13 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <string>
+#include <system_error>
 
 namespace netfence::xdptest {
 
@@ -100,6 +104,18 @@ void ClearMap(int fd, size_t key_size) {
       return;
     }
   }
+}
+
+PinDir::PinDir(const std::string& name)
+    : path_("/sys/fs/bpf/netfence-test-" + name + "-" + std::to_string(getpid())) {
+  Remove();
+}
+
+PinDir::~PinDir() { Remove(); }
+
+void PinDir::Remove() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 xdp::LoadOptions StatelessOptions() {

@@ -56,6 +56,20 @@ class Harness {
   std::vector<uint8_t> buffer_;
 };
 
+// A pin directory of this test process on bpffs, removed before and after.
+class PinDir {
+ public:
+  explicit PinDir(const std::string& name);
+  ~PinDir();
+  PinDir(const PinDir&) = delete;
+  PinDir& operator=(const PinDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  void Remove();
+  std::string path_;
+};
+
 // Whether BPF is usable here (probed once). Tests GTEST_SKIP with this message when not,
 // except in CI (CI set in the environment), where BPF must work and the test fails.
 const Status& BpfAvailable();

@@ -1,8 +1,9 @@
 /* The maps of the XDP program. Keys and values are the plain structs of netfence_abi.h.
  *
  * Table maps come in slots (map-in-map): each outer array holds NF_SLOTS inner maps, one
- * per generation; `active` says which slot is live. The loader (dataplane/xdp/) creates
- * fresh inner maps for every generation, sized for it, so a live map is never written.
+ * per generation; `active` says which slot is live. The loader (dataplane/xdp/slot_writer.h)
+ * writes only the idle slot, one grace period after it stopped being live, so a map a packet
+ * may read is never written.
  * State that outlives generations (conntrack, fragments, counters, events) is global. */
 #ifndef NETFENCE_XDP_MAPS_H
 #define NETFENCE_XDP_MAPS_H

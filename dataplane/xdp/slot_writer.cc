@@ -1,0 +1,88 @@
+#include "dataplane/xdp/slot_writer.h"
+
+#include <bpf/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace netfence::xdp {
+
+SlotWriter::~SlotWriter() { AwaitGracePeriod(); }
+
+void SlotWriter::AwaitGracePeriod() {
+  if (grace_.joinable()) grace_.join();
+}
+
+void SlotWriter::Flipped(uint32_t slot) {
+  AwaitGracePeriod();
+  grace_ok_ = false;
+  if (slot >= NF_SLOTS || !slots_[slot].known) return;  // nothing to rewrite later without it
+  const int outer = outer_.ipcache, inner = slots_[slot].maps.ipcache.get();
+  // Puts the live slot's own ipcache map back in its place: nothing changes for packets,
+  // and the kernel returns only after a grace period.
+  grace_ = std::thread([this, outer, slot, inner] {
+    grace_ok_ = bpf_map_update_elem(outer, &slot, &inner, BPF_ANY) == 0;
+  });
+}
+
+Status SlotWriter::Write(uint32_t slot, MapEntries entries, const v1::RuleTables& tables) {
+  if (slot >= NF_SLOTS) return Status::Error("XDP maps: no slot " + std::to_string(slot));
+  AwaitGracePeriod();  // packets that started before the last flip may still read `slot`
+  Slot& s = slots_[slot];
+  if (s.known && grace_ok_ && Fits(s.maps.capacity, entries)) {
+    if (RewriteSlotMaps(s.maps, s.contents, entries, tables).ok()) {
+      s.contents.entries = std::move(entries);
+      s.contents.words.assign(tables.words().begin(), tables.words().end());
+      ++rewrites_;
+      return Status::Ok();
+    }
+    // A failed rewrite left a mix: fresh maps replace it below.
+  }
+  s.known = false;
+  auto maps = CreateSlotMaps(entries, tables);
+  if (!maps.ok()) return maps.status();
+  if (Status st = Install(slot, *maps); !st.ok()) return st;
+  s.maps = std::move(maps).value();
+  s.contents.entries = std::move(entries);
+  s.contents.words.assign(tables.words().begin(), tables.words().end());
+  s.known = true;
+  ++installs_;
+  return Status::Ok();
+}
+
+Status SlotWriter::Install(uint32_t slot, SlotMaps& maps) {
+  const struct {
+    int outer;
+    int inner;
+    const char* name;
+  } slots[] = {{outer_.ipcache, maps.ipcache.get(), "ipcache_slots"},
+               {outer_.tables, maps.tables.get(), "tables_slots"},
+               {outer_.id_rows, maps.id_rows.get(), "id_rows_slots"},
+               {outer_.cidr_rows, maps.cidr_rows.get(), "cidr_rows_slots"},
+               {outer_.port_rows, maps.port_rows.get(), "port_rows_slots"},
+               {outer_.words, maps.words.get(), "words_slots"}};
+  // Each update waits for a grace period; from parallel threads the six waits overlap in one
+  // instead of six in a row (~80 ms -> ~15 ms here).
+  int errors[std::size(slots)] = {};
+  {
+    std::vector<std::thread> updates;
+    for (size_t i = 0; i < std::size(slots); ++i) {
+      updates.emplace_back([&, i] {
+        errors[i] = bpf_map_update_elem(slots[i].outer, &slot, &slots[i].inner, BPF_ANY) != 0 ? errno : 0;
+      });
+    }
+    for (std::thread& t : updates) t.join();
+  }
+  for (size_t i = 0; i < std::size(slots); ++i) {
+    if (errors[i] != 0) {
+      return Status::Error(std::string("XDP map ") + slots[i].name + ": update: " + std::strerror(errors[i]));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace netfence::xdp
