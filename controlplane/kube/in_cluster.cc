@@ -1,27 +1,18 @@
 // InClusterConfig and ResolveKubeConfig: the service account of a pod, and the search order.
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "controlplane/kube/kube_config.h"
 #include "controlplane/kube/server_url.h"
 #include "controlplane/kube/tls.h"
+#include "dataplane/common/files.h"
 
 namespace netfence::kube {
 namespace {
 
 namespace fs = std::filesystem;
 
-StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Error("cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+StatusOr<std::string> ReadFile(const std::string& path) { return ReadWholeFile(path, "cannot read"); }
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);

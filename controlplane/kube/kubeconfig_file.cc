@@ -1,18 +1,15 @@
 // LoadKubeconfig: kubeconfig files (clientcmd/api/v1 types) read with yaml-cpp and merged.
 #include <yaml-cpp/yaml.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <tuple>
 
 #include "controlplane/kube/base64.h"
 #include "controlplane/kube/kube_config.h"
 #include "controlplane/kube/server_url.h"
 #include "controlplane/kube/tls.h"
+#include "dataplane/common/files.h"
 
 namespace netfence::kube {
 namespace {
@@ -36,13 +33,7 @@ Status Fail(const std::string& file, const std::string& field, const std::string
   return Status::Error("kubeconfig " + file + ": " + (field.empty() ? "" : field + ": ") + why);
 }
 
-StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Error("cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+StatusOr<std::string> ReadFile(const std::string& path) { return ReadWholeFile(path, "cannot read"); }
 
 std::string Resolve(const std::string& file, const std::string& path) {
   if (path.empty() || fs::path(path).is_absolute()) return path;
