@@ -136,7 +136,7 @@ SlotCapacity CapacityFor(const MapEntries& e) {
           WithHeadroom(e.cidr_rows.size()), WithHeadroom(e.port_rows.size()), WithHeadroom(e.words)};
 }
 
-StatusOr<SlotMaps> CreateSlotMaps(const MapEntries& e, const v1::RuleTables& tables) {
+StatusOr<SlotMaps> CreateSlotMaps(const MapEntries& e, const uint64_t* words) {
   SlotMaps s;
   s.capacity = CapacityFor(e);
   const SlotCapacity& c = s.capacity;
@@ -162,7 +162,7 @@ StatusOr<SlotMaps> CreateSlotMaps(const MapEntries& e, const v1::RuleTables& tab
     *spec.fd = std::move(fd).value();
   }
   // Rows first, then what refers to them (no one reads these maps yet; order for clarity).
-  if (Status st = FillArray(s.words, "words", tables.words().data(), e.words); !st.ok()) return st;
+  if (Status st = FillArray(s.words, "words", words, e.words); !st.ok()) return st;
   if (Status st = Fill(s.id_rows, "id_rows", e.id_rows); !st.ok()) return st;
   if (Status st = Fill(s.cidr_rows, "cidr_rows", e.cidr_rows); !st.ok()) return st;
   if (Status st = Fill(s.port_rows, "port_rows", e.port_rows); !st.ok()) return st;
@@ -172,11 +172,10 @@ StatusOr<SlotMaps> CreateSlotMaps(const MapEntries& e, const v1::RuleTables& tab
 }
 
 Status RewriteSlotMaps(const SlotMaps& s, const SlotContents& before, const MapEntries& after,
-                       const v1::RuleTables& tables) {
+                       const uint64_t* words) {
   if (!Fits(s.capacity, after)) return Status::Error("XDP maps: the tables do not fit the slot's maps");
   const MapEntries& b = before.entries;
-  if (Status st = RewriteArray(s.words, "words", before.words.data(), before.words.size(), tables.words().data(),
-                               after.words);
+  if (Status st = RewriteArray(s.words, "words", before.words.data(), before.words.size(), words, after.words);
       !st.ok()) {
     return st;
   }

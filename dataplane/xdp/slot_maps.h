@@ -10,7 +10,6 @@
 #include "dataplane/common/status.h"
 #include "dataplane/common/unique_fd.h"
 #include "dataplane/xdp/map_entries.h"
-#include "netfence/v1/tables.pb.h"
 
 namespace netfence::xdp {
 
@@ -37,13 +36,14 @@ bool Fits(const SlotCapacity& capacity, const MapEntries& entries);
 // that the next generations, a little larger, are rewritten in place.
 SlotCapacity CapacityFor(const MapEntries& entries);
 
-// Creates the six inner maps with CapacityFor(entries) and fills them.
-StatusOr<SlotMaps> CreateSlotMaps(const MapEntries& entries, const v1::RuleTables& tables);
+// Creates the six inner maps with CapacityFor(entries) and fills them; `words` are the
+// tables' words (entries.words of them).
+StatusOr<SlotMaps> CreateSlotMaps(const MapEntries& entries, const uint64_t* words);
 
-// Makes maps holding `before` hold `after` (and `tables`' words), writing only what differs:
-// stale keys deleted first, then changed and new ones written, array cells beyond the new
-// size zeroed. Requires Fits(maps.capacity, after). On error the maps hold a mix of both.
+// Makes maps holding `before` hold `after` (and `words`), writing only what differs: stale
+// keys deleted first, then changed and new ones written, array cells beyond the new size
+// zeroed. Requires Fits(maps.capacity, after). On error the maps hold a mix of both.
 Status RewriteSlotMaps(const SlotMaps& maps, const SlotContents& before, const MapEntries& after,
-                       const v1::RuleTables& tables);
+                       const uint64_t* words);
 
 }  // namespace netfence::xdp

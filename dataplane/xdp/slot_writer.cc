@@ -21,6 +21,22 @@ void SlotWriter::Flipped(uint32_t slot) {
   AwaitGracePeriod();
   grace_ok_ = false;
   if (slot >= NF_SLOTS || !slots_[slot].known) return;  // nothing to rewrite later without it
+  const uint32_t idle = slot ^ 1;
+  if (!slots_[idle].known) {
+    // Unknown maps in the idle slot (the first flip, or after re-adopting pins): install fresh
+    // ones holding the live tables, so the next change is a rewrite. Their installation waits
+    // for the grace period needed anyway. Write() touches neither slot before joining.
+    grace_ = std::thread([this, slot, idle] {
+      const SlotContents& live = slots_[slot].contents;
+      auto maps = CreateSlotMaps(live.entries, live.words.data());
+      if (!maps.ok() || !Install(idle, *maps).ok()) return;
+      slots_[idle].maps = std::move(maps).value();
+      slots_[idle].contents = live;
+      slots_[idle].known = true;
+      grace_ok_ = true;
+    });
+    return;
+  }
   const int outer = outer_.ipcache, inner = slots_[slot].maps.ipcache.get();
   // Puts the live slot's own ipcache map back in its place: nothing changes for packets,
   // and the kernel returns only after a grace period.
@@ -33,8 +49,9 @@ Status SlotWriter::Write(uint32_t slot, MapEntries entries, const v1::RuleTables
   if (slot >= NF_SLOTS) return Status::Error("XDP maps: no slot " + std::to_string(slot));
   AwaitGracePeriod();  // packets that started before the last flip may still read `slot`
   Slot& s = slots_[slot];
+  const uint64_t* words = tables.words().data();
   if (s.known && grace_ok_ && Fits(s.maps.capacity, entries)) {
-    if (RewriteSlotMaps(s.maps, s.contents, entries, tables).ok()) {
+    if (RewriteSlotMaps(s.maps, s.contents, entries, words).ok()) {
       s.contents.entries = std::move(entries);
       s.contents.words.assign(tables.words().begin(), tables.words().end());
       ++rewrites_;
@@ -43,7 +60,7 @@ Status SlotWriter::Write(uint32_t slot, MapEntries entries, const v1::RuleTables
     // A failed rewrite left a mix: fresh maps replace it below.
   }
   s.known = false;
-  auto maps = CreateSlotMaps(entries, tables);
+  auto maps = CreateSlotMaps(entries, words);
   if (!maps.ok()) return maps.status();
   if (Status st = Install(slot, *maps); !st.ok()) return st;
   s.maps = std::move(maps).value();

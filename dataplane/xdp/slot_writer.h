@@ -9,8 +9,10 @@
 // synchronize_rcu() covers every XDP and TC program run that began before it); Write() joins
 // it, which has normally long finished.
 //
-// Fresh maps (with headroom, slot_maps.h) are installed when the slot's maps are unknown (after
-// a restart re-adopted pinned maps), too small, or a rewrite or the wait failed.
+// Fresh maps (with headroom, slot_maps.h) are installed when the slot's maps are too small, or
+// a rewrite or the wait failed. An idle slot whose maps are unknown (the first flip, a restart
+// that re-adopted pinned maps) gets fresh maps holding the live tables on the background
+// thread: their installation is the grace period, and the next change is a rewrite.
 #pragma once
 
 #include <array>
@@ -42,7 +44,8 @@ class SlotWriter {
   // `slot` went live: the other one is free once the grace period started here has passed.
   void Flipped(uint32_t slot);
 
-  // How many Write()s rewrote maps in place / installed fresh ones (tests, benchmarks).
+  // How many Write()s rewrote maps in place / installed fresh ones (tests, benchmarks); the
+  // background preparation of an unknown idle slot is neither.
   uint64_t rewrites() const { return rewrites_; }
   uint64_t installs() const { return installs_; }
 
