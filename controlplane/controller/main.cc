@@ -15,6 +15,7 @@
 #include "controlplane/controller/metrics.h"
 #include "controlplane/controller/sources.h"
 #include "dataplane/common/http_server.h"
+#include "dataplane/common/signals.h"
 
 namespace {
 
@@ -104,6 +105,7 @@ int Run(const Flags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  netfence::UnblockStopSignals();  // before any thread: a parent's blocked SIGTERM must not stick
   Flags f;
   CLI::App app{"netfence-controller: compile Kubernetes NetworkPolicy and stream every node's tables to its agent"};
   f.source.Add(&app);

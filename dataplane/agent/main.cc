@@ -24,6 +24,7 @@
 #include "dataplane/agent/server.h"
 #include "dataplane/agent/table_source.h"
 #include "dataplane/common/http_server.h"
+#include "dataplane/common/signals.h"
 #include "dataplane/common/unique_fd.h"
 #include "dataplane/flowlog/time_format.h"
 
@@ -248,6 +249,7 @@ int Run(const Flags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  netfence::UnblockStopSignals();  // before any thread: a parent's blocked SIGTERM must not stick
   Flags f;
   CLI::App app{"netfence-agent: enforce Kubernetes NetworkPolicy on this node's pods (XDP)"};
   const char* env_node = std::getenv("K8S_NODE_NAME");

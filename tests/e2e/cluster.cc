@@ -231,11 +231,19 @@ Status Cluster::StartController() {
   return Status::Error("netfence-controller not listening after 30 s:\n" + controller_.LogTail());
 }
 
+namespace {
+// A daemon asked to stop with `signo` that had to be SIGKILLed did not shut down in order.
+Status StoppedInOrder(const std::string& what, int signo, int exit_code) {
+  if (signo == SIGKILL || exit_code != 128 + SIGKILL) return Status::Ok();
+  return Status::Error(what + " did not exit within 5 s of signal " + std::to_string(signo) + ": killed");
+}
+}  // namespace
+
 Status Cluster::StopController(int signo) {
-  controller_.Stop(signo);
+  const int code = controller_.Stop(signo);
   std::error_code ec;
   std::filesystem::remove(controller_socket_, ec);
-  return Status::Ok();
+  return StoppedInOrder("the controller", signo, code);
 }
 
 Status Cluster::StartAgent(const std::string& name) {
@@ -289,8 +297,7 @@ Status Cluster::StartAgent(const std::string& name) {
 
 Status Cluster::StopAgent(const std::string& name, int signo) {
   Node& n = node(name);
-  n.agent.Stop(signo);
-  return Status::Ok();
+  return StoppedInOrder("the agent of " + name, signo, n.agent.Stop(signo));
 }
 
 StatusOr<agent::Response> Cluster::AgentCall(const std::string& name, const agent::Request& request) {

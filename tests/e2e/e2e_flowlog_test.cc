@@ -482,32 +482,44 @@ TEST(E2eFlowLog, TheLiveStreamShowsTheRecordsAsTheFileHasThem) {
   EXPECT_NE(none->err.find("unix:/nonexistent/observe.sock"), std::string::npos) << none->err;
 }
 
-TEST(E2eFlowLog, ProbeMatrixFlowLogHasARecordForEveryPairWithTheProbesVerdict) {
+// probe-matrix --flow-log for each protocol, over IPv4 and IPv6.
+struct ProbeCase {
+  const char* protocol;
+  uint8_t proto;
+  bool v6;
+};
+
+class E2eFlowLogProbe : public ::testing::TestWithParam<ProbeCase> {};
+
+TEST_P(E2eFlowLogProbe, ProbeMatrixFlowLogHasARecordForEveryPairWithTheProbesVerdict) {
   NETFENCE_REQUIRE_NETNS();
+  const ProbeCase& pc = GetParam();
   // Two nodes: a and b on node-a, c on node-b. x/a takes only x/b; x/b may send only to x/a.
+  const std::map<std::string, std::string> ip =
+      pc.v6 ? std::map<std::string, std::string>{{"x/a", "fd00:81::1"}, {"x/b", "fd00:81::2"}, {"x/c", "fd00:81::3"}}
+            : std::map<std::string, std::string>{{"x/a", "10.81.0.1"}, {"x/b", "10.81.0.2"}, {"x/c", "10.81.0.3"}};
   ManifestDir dir;
-  auto pod = [](const char* name, const char* ip, const char* node) {
+  auto pod = [&](const char* name, const char* node) {
     return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + std::string(name) + ", namespace: x, labels: {pod: " +
-           name + "}}\nspec: {nodeName: " + node + ", containers: [{name: c}]}\nstatus: {podIP: \"" + ip +
-           "\"}\n---\n";
+           name + "}}\nspec: {nodeName: " + node + ", containers: [{name: c}]}\nstatus: {podIP: \"" +
+           ip.at(std::string("x/") + name) + "\"}\n---\n";
   };
-  dir.Write("cluster.yaml", NamespaceYaml("x", "ns: x") + pod("a", "10.81.0.1", "node-a") +
-                                pod("b", "10.81.0.2", "node-a") + pod("c", "10.81.0.3", "node-b"));
+  dir.Write("cluster.yaml", NamespaceYaml("x", "ns: x") + pod("a", "node-a") + pod("b", "node-a") + pod("c", "node-b"));
+  const std::string ports = std::string("    ports: [{protocol: ") + pc.protocol + ", port: 80}]\n";
   dir.Write("policies.yaml",
             PolicyYaml("x", "a-from-b", "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n"
-                                        "  - from: [{podSelector: {matchLabels: {pod: b}}}]\n") +
+                                        "  - from: [{podSelector: {matchLabels: {pod: b}}}]\n" + ports) +
                 PolicyYaml("x", "b-to-a", "  podSelector: {matchLabels: {pod: b}}\n  policyTypes: [Egress]\n  egress:\n"
-                                          "  - to: [{podSelector: {matchLabels: {pod: a}}}]\n"));
+                                          "  - to: [{podSelector: {matchLabels: {pod: a}}}]\n" + ports));
   const std::string file = dir.path() + "/../" + nettest::UniqueName("probe-flows") + ".jsonl";
   auto run = RunProcess({BinDir() + "/netfence-probe-matrix", "--bin-dir", BinDir(), "--manifests", dir.path(),
-                         "--protocol", "TCP", "--port", "80", "--flow-log", file, "--timeout-ms", "300", "-q"},
+                         "--protocol", pc.protocol, "--port", "80", "--flow-log", file, "--timeout-ms", "300", "-q"},
                         {{"PATH", std::getenv("PATH") ? std::getenv("PATH") : "/usr/sbin:/usr/bin:/sbin:/bin"}}, "");
   ASSERT_TRUE(run.ok()) << run.status().message();
   ASSERT_EQ(run->exit_code, 0) << run->err;
   const auto matrix = nlohmann::json::parse(run->out);
   auto read = ReadFlowLog(file);
   ASSERT_TRUE(read.ok()) << read.status().message();
-  const std::map<std::string, std::string> ip = {{"x/a", "10.81.0.1"}, {"x/b", "10.81.0.2"}, {"x/c", "10.81.0.3"}};
   int denied = 0;
   for (const auto& [src, row] : matrix["allowed"].items()) {
     for (const auto& [dst, allowed] : row.items()) {
@@ -517,8 +529,9 @@ TEST(E2eFlowLog, ProbeMatrixFlowLogHasARecordForEveryPairWithTheProbesVerdict) {
       bool found = false;
       for (const FlowRecord& r : *read) {
         found |= r.src.ip == IpAddr::Parse(ip.at(src)) && r.dst.ip == IpAddr::Parse(ip.at(dst)) && r.dst.port == 80 &&
-                 r.event == (want ? EventKind::kStart : EventKind::kDrop) &&
-                 r.verdict == (want ? Verdict::kAllowed : Verdict::kDenied);
+                 r.proto == pc.proto && r.event == (want ? EventKind::kStart : EventKind::kDrop) &&
+                 r.verdict == (want ? Verdict::kAllowed : Verdict::kDenied) && r.src.pod == src.substr(2) &&
+                 r.dst.pod == dst.substr(2);
       }
       EXPECT_TRUE(found) << src << " -> " << dst << " (" << (want ? "allowed" : "denied") << ")\n" << Json(*read);
     }
@@ -527,6 +540,14 @@ TEST(E2eFlowLog, ProbeMatrixFlowLogHasARecordForEveryPairWithTheProbesVerdict) {
   std::error_code ec;
   std::filesystem::remove(file, ec);
 }
+
+INSTANTIATE_TEST_SUITE_P(Protocols, E2eFlowLogProbe,
+                         ::testing::Values(ProbeCase{"TCP", 6, false}, ProbeCase{"UDP", 17, false},
+                                           ProbeCase{"SCTP", 132, false}, ProbeCase{"TCP", 6, true},
+                                           ProbeCase{"UDP", 17, true}, ProbeCase{"SCTP", 132, true}),
+                         [](const ::testing::TestParamInfo<ProbeCase>& param_info) {
+                           return std::string(param_info.param.protocol) + (param_info.param.v6 ? "_IPv6" : "_IPv4");
+                         });
 
 }  // namespace
 }  // namespace netfence::e2e

@@ -22,6 +22,14 @@ namespace {
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
+// In a forked child before exec: signal masks survive exec, and this process blocks SIGTERM
+// and SIGINT for its cleanup thread (cleanup.h); the child must get them.
+void UnblockAllSignals() {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 int ExitCode(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -60,6 +68,7 @@ StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, const s
   pid_t pid = ::fork();
   if (pid < 0) return Status::Error(Errno("fork"));
   if (pid == 0) {  // only async-signal-safe calls from here
+    UnblockAllSignals();
     if (ns.valid() && ::setns(ns.get(), CLONE_NEWNET) != 0) ::_exit(126);
     ::dup2(in_r.get(), 0);
     ::dup2(out_w.get(), 1);
@@ -117,6 +126,7 @@ StatusOr<Daemon> Daemon::Start(const std::vector<std::string>& argv, const std::
   pid_t pid = ::fork();
   if (pid < 0) return Status::Error(Errno("fork"));
   if (pid == 0) {
+    UnblockAllSignals();
     ::dup2(null.get(), 0);
     ::dup2(log.get(), 1);
     ::dup2(log.get(), 2);
