@@ -21,6 +21,7 @@
 #include "tests/e2e/flow_logs.h"
 #include "tests/testing/policy_fixture.h"
 #include "tests/testing/require_netns.h"
+#include "tests/testing/test_certs.h"
 
 namespace netfence::e2e {
 namespace {
@@ -415,8 +416,13 @@ TEST(E2eFlowLog, TheLiveStreamShowsTheRecordsAsTheFileHasThem) {
   ManifestDir dir;
   dir.Write("cluster.yaml", ClusterYaml());
   dir.Write("policy.yaml", AllowClient("allow-client"));
-  // Also on TCP (plaintext here: the harness's agents talk to the controller without TLS too).
-  NETFENCE_E2E_CLUSTER(c, Options(dir, {"--observe-address", "127.0.0.1:9091", "--observe-insecure-plaintext"}));
+  // Also on TCP with mTLS, under a CA of its own (--observe-tls-*, apart from the controller's).
+  testing::TempDir pki;
+  auto certs = testing::MakeTestCerts(pki.path());
+  ASSERT_TRUE(certs.ok()) << certs.status().message();
+  NETFENCE_E2E_CLUSTER(c, Options(dir, {"--observe-address", "127.0.0.1:9091", "--observe-tls-cert",
+                                        certs->server_cert_file, "--observe-tls-key", certs->server_key_file,
+                                        "--observe-tls-ca", certs->ca_cert_file}));
   const std::string out = dir.path() + "/../" + nettest::UniqueName("flows-follow") + ".out";
   auto follow = Daemon::Start({BinDir() + "/netfencectl", "flows", "--agent", c->ObserveTarget(kNode), "--follow",
                                "--namespace", "shop", "-o", "json"},
@@ -460,13 +466,31 @@ TEST(E2eFlowLog, TheLiveStreamShowsTheRecordsAsTheFileHasThem) {
     if (line.find("\"event\":\"end\"") != std::string::npos) ends += line + "\n";
   }
   EXPECT_EQ(once->out, ends);
-  // The same over TCP, from the node's namespace.
-  auto tcp = RunProcess({BinDir() + "/netfencectl", "flows", "--agent", "127.0.0.1:9091", "--insecure-plaintext",
-                         "--event", "end", "-o", "json"},
-                        {}, "", "/run/netns/" + c->NodeNetns(kNode).name());
+  // The same over TCP with mTLS, from the node's namespace.
+  const std::string node_netns = "/run/netns/" + c->NodeNetns(kNode).name();
+  auto tcp = RunProcess({BinDir() + "/netfencectl", "flows", "--agent", "127.0.0.1:9091", "--tls-cert",
+                         certs->client_cert_file, "--tls-key", certs->client_key_file, "--tls-ca", certs->ca_cert_file,
+                         "--tls-server-name", "localhost", "--event", "end", "-o", "json"},
+                        {}, "", node_netns);
   ASSERT_TRUE(tcp.ok()) << tcp.status().message();
   EXPECT_EQ(tcp->exit_code, 0) << tcp->err;
   EXPECT_EQ(tcp->out, ends);
+  // A client whose certificate another CA signed, and one without TLS, are refused.
+  testing::TempDir other_pki;
+  auto other = testing::MakeTestCerts(other_pki.path());
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  for (const std::vector<std::string>& creds :
+       {std::vector<std::string>{"--tls-cert", other->client_cert_file, "--tls-key", other->client_key_file,
+                                 "--tls-ca", certs->ca_cert_file, "--tls-server-name", "localhost"},
+        std::vector<std::string>{"--insecure-plaintext"}}) {
+    std::vector<std::string> argv = {BinDir() + "/netfencectl", "flows", "--agent", "127.0.0.1:9091"};
+    argv.insert(argv.end(), creds.begin(), creds.end());
+    auto refused = RunProcess(argv, {}, "", node_netns);
+    ASSERT_TRUE(refused.ok()) << refused.status().message();
+    EXPECT_NE(refused->exit_code, 0) << creds[0] << "\n" << refused->out;
+    EXPECT_EQ(refused->out, "") << creds[0];
+    EXPECT_NE(refused->err.find("127.0.0.1:9091"), std::string::npos) << refused->err;
+  }
   auto no_tls = RunProcess({BinDir() + "/netfencectl", "flows", "--agent", "127.0.0.1:9091"}, {}, "");
   ASSERT_TRUE(no_tls.ok());
   EXPECT_EQ(no_tls->exit_code, 2);
