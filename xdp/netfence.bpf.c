@@ -174,6 +174,16 @@ static __always_inline struct nf_query *nf_new_query(__u32 slot, __u32 proto, __
   return q;
 }
 
+/* Whether `addr` is inside the node's pod CIDRs (and not an exempt address of the node's
+ * there) but no local endpoint's (`info`: its ipcache entry, if any). */
+static __always_inline int nf_unregistered(const __u8 *addr, const struct nf_ip_info *info) {
+  if (info && (info->flags & NF_IP_LOCAL_ENDPOINT)) return 0;
+  struct nf_prefix_key key = {.prefixlen = 128};
+  __builtin_memcpy(key.addr, addr, 16);
+  const __u8 *guarded = bpf_map_lookup_elem(&pod_cidrs, &key);
+  return guarded && *guarded;
+}
+
 /* Applies the sender's egress table when it is a local endpoint (and did not come in from an
  * uplink) and the receiver's ingress table when it is one. A global function: the verifier
  * checks it once, on its own, rather than at every call site. Returns 0 when allowed, else
@@ -187,6 +197,7 @@ __attribute__((noinline)) int nf_classify(const struct nf_query *q, struct nf_ve
   struct nf_ip_info *d = bpf_map_lookup_elem(ipcache, q->dst);
   __u32 src_identity = s ? s->identity : 0;
   __u32 dst_identity = d ? d->identity : 0;
+  if (nf_unregistered(q->src, s) || nf_unregistered(q->dst, d)) return 1 + NF_DROP_UNREGISTERED;
   struct nf_dir_result r;
   int internal = 0;
   if (s && (s->flags & NF_IP_LOCAL_ENDPOINT) && !q->from_uplink) {

@@ -84,6 +84,7 @@ Status Agent::Start() {
     if (Status s = registry_.Save(); !s.ok()) return s;
   }
   if (Status s = LoadView(); !s.ok()) return s;
+  if (Status s = GuardPodCidrs(); !s.ok()) return Status::Error("--pod-cidr: " + s.message());
   for (const std::string& name : options_.uplinks) {
     auto index = netdev::IfIndex(name);
     if (!index.ok()) return Status::Error("--uplink: " + index.status().message());
@@ -155,6 +156,24 @@ void Agent::OnUpdate(v1::NodeUpdate u) {
 bool Agent::IsLocalEndpoint(const std::string& ns, const std::string& name) const {
   auto it = view_.endpoints.find({ns, name});
   return it != view_.endpoints.end() && it->second.node() == options_.node;
+}
+
+Status Agent::GuardPodCidrs() {
+  std::vector<IpAddr> node_addresses;
+  if (!options_.pod_cidrs.empty()) {
+    auto all = netdev::Addresses();
+    if (!all.ok()) return all.status();
+    for (const IpAddr& a : *all) {
+      for (const IpPrefix& p : options_.pod_cidrs) {
+        if (p.contains(a)) node_addresses.push_back(a);
+      }
+    }
+  }
+  if (node_addresses == guarded_node_addresses_ && pod_cidrs_written_) return Status::Ok();
+  if (Status s = fast_path_->SetPodCidrs(options_.pod_cidrs, node_addresses); !s.ok()) return s;
+  guarded_node_addresses_ = std::move(node_addresses);
+  pod_cidrs_written_ = true;
+  return Status::Ok();
 }
 
 void Agent::PlugRegistered() {
@@ -258,6 +277,10 @@ void Agent::Add(const Request& q, Reply reply) {
     if (!addr) return reply(Refuse(kBadRequest, "pod " + pod + ": bad address '" + cidr + "' in prevResult.ips"));
     r.ips.push_back(*addr);
   }
+
+  // The interface plugin may have given the node a new address in the pod CIDRs (the bridge's
+  // gateway, at the first pod): it stays reachable.
+  if (Status s = GuardPodCidrs(); !s.ok()) warn_("--pod-cidr: " + s.message());
 
   // Register, tell the source, and answer once a generation that reflects the registration
   // is live (or says the pod is unknown), or the wait times out.

@@ -41,6 +41,10 @@ struct AgentOptions {
   std::vector<std::string> uplinks;         // interfaces towards other nodes (ingress only)
   xdp::AttachMode attach_mode = xdp::AttachMode::kNativeOrGeneric;
   std::chrono::milliseconds add_timeout{20000};  // ADD waits this long for its tables
+  // The node's pod CIDRs (--pod-cidr): addresses inside them that no local endpoint holds are
+  // unreachable, which closes the window between the interface plugin's ADD and ours. The
+  // node's own addresses inside them (the bridge's gateway) stay reachable.
+  std::vector<IpPrefix> pod_cidrs;
 };
 
 class Agent {
@@ -103,6 +107,8 @@ class Agent {
   Response Refuse(int code, std::string message) const;
   // Binds, attaches XDP and TC egress to a registered endpoint's veth.
   Status Plug(const EndpointRecord& record);
+  // Writes options_.pod_cidrs, exempting the node's addresses inside them as they are now.
+  Status GuardPodCidrs();
   void Unplug(const EndpointRecord& record);
   void PlugRegistered();
   Status LoadView();
@@ -117,6 +123,8 @@ class Agent {
   compiler::TableSet view_;
   uint64_t view_generation_ = 0;
   bool plugged_registered_ = false;
+  std::vector<IpAddr> guarded_node_addresses_;  // exempt from options_.pod_cidrs, as last written
+  bool pod_cidrs_written_ = false;
   uint64_t report_sequence_;
   uint64_t seen_sequence_ = 0;  // the report sequence the live generation reflects
   std::map<uint64_t, PendingAdd> pending_;

@@ -21,6 +21,7 @@
 #include "dataplane/agent/agent.h"
 #include "dataplane/agent/flow_log.h"
 #include "dataplane/agent/flow_metrics.h"
+#include "dataplane/agent/pod_cidrs.h"
 #include "dataplane/agent/server.h"
 #include "dataplane/agent/table_source.h"
 #include "dataplane/common/http_server.h"
@@ -41,6 +42,8 @@ struct Flags {
   std::string observe_tls_cert, observe_tls_key, observe_tls_ca;
   bool observe_plaintext = false;
   std::vector<std::string> uplinks;
+  std::vector<std::string> pod_cidrs;
+  std::string pod_cidrs_from_cni;
   std::string socket = agent::kDefaultSocket;
   std::string state_dir = "/run/netfence";
   std::string bpffs = "/sys/fs/bpf/netfence";
@@ -148,6 +151,22 @@ int Run(const Flags& f) {
   options.node = f.node;
   options.state_dir = f.state_dir;
   options.uplinks = f.uplinks;
+  for (const std::string& text : f.pod_cidrs) {
+    auto p = agent::ParsePodCidr(text);
+    if (!p.ok()) {
+      spdlog::error("--pod-cidr {}", p.status().message());
+      return 2;
+    }
+    options.pod_cidrs.push_back(*p);
+  }
+  if (!f.pod_cidrs_from_cni.empty()) {
+    auto from = agent::PodCidrsOfCniConfig(f.pod_cidrs_from_cni);
+    if (!from.ok()) {
+      spdlog::error("--pod-cidrs-from-cni: {}", from.status().message());
+      return 2;
+    }
+    options.pod_cidrs.insert(options.pod_cidrs.end(), from->begin(), from->end());
+  }
   options.attach_mode = f.attach_mode == "native"    ? xdp::AttachMode::kNative
                         : f.attach_mode == "generic" ? xdp::AttachMode::kGeneric
                                                      : xdp::AttachMode::kNativeOrGeneric;
@@ -272,6 +291,13 @@ int main(int argc, char** argv) {
                                                          "(default: the host of --controller)");
   app.add_flag("--insecure-plaintext", f.plaintext, "Talk to the controller without TLS (tests, never production)");
   app.add_option("--uplink", f.uplinks, "Interface towards other nodes: ingress policy of local pods applies there (repeatable)");
+  app.add_option("--pod-cidr", f.pod_cidrs,
+                 "This node's pod CIDR (Node.spec.podCIDRs, the host-local range; repeatable): an address inside it "
+                 "that no registered pod holds is unreachable, so a pod is shielded from its interface plugin's ADD "
+                 "on, not only from netfence-cni's; the node's own addresses there (the bridge's) stay reachable");
+  app.add_option("--pod-cidrs-from-cni", f.pod_cidrs_from_cni,
+                 "The same, read from this node's CNI configuration: the subnets of its host-local ranges "
+                 "(e.g. /etc/cni/net.d/10-netfence.conflist)");
   app.add_option("--socket", f.socket, "Unix socket the CNI plugin talks to (created 0600)")->capture_default_str();
   app.add_option("--state-dir", f.state_dir, "Endpoint registry directory (tmpfs: forgotten at reboot)")->capture_default_str();
   app.add_option("--bpffs", f.bpffs, "Where the maps are pinned (bpffs); a restarted agent re-adopts them")->capture_default_str();

@@ -1,8 +1,11 @@
 #include "dataplane/common/netdev.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -74,6 +77,27 @@ Status SetUp(const std::string& name, bool up) {
     req->ifr_flags = static_cast<short>(req->ifr_flags & ~IFF_UP);
   }
   return Ioctl(SIOCSIFFLAGS, &*req, up ? "setting up" : "setting down");
+}
+
+StatusOr<std::vector<IpAddr>> Addresses() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return Status::Error(std::string("getifaddrs: ") + std::strerror(errno));
+  std::vector<IpAddr> out;
+  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr) continue;
+    char text[INET6_ADDRSTRLEN] = {};
+    const int family = a->ifa_addr->sa_family;
+    if (family == AF_INET) {
+      ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof(text));
+    } else if (family == AF_INET6) {
+      ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(a->ifa_addr)->sin6_addr, text, sizeof(text));
+    } else {
+      continue;
+    }
+    if (auto ip = IpAddr::Parse(text)) out.push_back(*ip);
+  }
+  ::freeifaddrs(list);
+  return out;
 }
 
 }  // namespace netfence::netdev

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "dataplane/common/ip.h"
 #include "dataplane/common/status.h"
 
 namespace netfence::netdev {
@@ -19,5 +21,8 @@ StatusOr<std::string> Driver(const std::string& name);
 Status SetUp(const std::string& name, bool up);
 // Whether IFF_UP is set.
 StatusOr<bool> IsUp(const std::string& name);
+
+// Every IPv4 and IPv6 address of every interface.
+StatusOr<std::vector<IpAddr>> Addresses();
 
 }  // namespace netfence::netdev

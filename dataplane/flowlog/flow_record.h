@@ -95,6 +95,7 @@ inline constexpr const char* kDefaultDeny = "default-deny";
 inline constexpr const char* kRevoked = "revoked";
 inline constexpr const char* kMalformed = "malformed";
 inline constexpr const char* kSpoofed = "spoofed";
+inline constexpr const char* kUnregistered = "unregistered";  // an address of the node's pod CIDRs no pod holds
 inline constexpr const char* kFragment = "fragment";
 inline constexpr const char* kNoTables = "no-tables";
 inline constexpr const char* kInternal = "internal";

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -132,7 +133,8 @@ StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(const LoadOptions& option
                          skel->maps.tables_slots,     skel->maps.id_rows_slots,   skel->maps.cidr_rows_slots,
                          skel->maps.port_rows_slots,  skel->maps.words_slots,     skel->maps.conntrack,
                          skel->maps.fragments,        skel->maps.events,          skel->maps.counters,
-                         skel->maps.drop_reasons,     skel->maps.interfaces,      skel->maps.traffic};
+                         skel->maps.drop_reasons,     skel->maps.interfaces,      skel->maps.traffic,
+                         skel->maps.pod_cidrs};
     for (bpf_map* m : pinned) {
       const std::string path = options.pin_dir + "/" + bpf_map__name(m);
       if (err == 0) err = bpf_map__set_pin_path(m, path.c_str());
@@ -204,7 +206,7 @@ int XdpProgram::map_fd(Map map) const {
   bpf_map* const maps[] = {m.active,    m.slot_info, m.ipcache_slots, m.tables_slots,  m.id_rows_slots,
                            m.cidr_rows_slots, m.port_rows_slots, m.words_slots, m.conntrack, m.fragments,
                            m.events,    m.counters,  m.drop_reasons,  m.last_decision, m.interfaces,
-                           m.traffic};
+                           m.traffic,   m.pod_cidrs};
   const auto i = static_cast<size_t>(map);
   return i < std::size(maps) ? bpf_map__fd(maps[i]) : -1;
 }
@@ -330,6 +332,39 @@ Status XdpProgram::BindUplink(int ifindex) {
   const uint32_t key = static_cast<uint32_t>(ifindex);
   if (bpf_map_update_elem(map_fd(Map::kInterfaces), &key, &v, BPF_ANY) != 0) {
     return Status::Error("XDP map interfaces: update: " + ErrnoText(errno));
+  }
+  return Status::Ok();
+}
+
+Status XdpProgram::SetPodCidrs(const std::vector<IpPrefix>& guarded, const std::vector<IpAddr>& exempt) {
+  std::map<std::vector<uint8_t>, uint8_t> want;  // nf_prefix_key bytes -> 1 guarded, 0 exempt
+  auto key_of = [](const IpAddr& a, uint32_t len) {
+    nf_prefix_key k{};
+    k.prefixlen = len;
+    std::memcpy(k.addr, a.bytes.data(), sizeof(k.addr));
+    const auto* p = reinterpret_cast<const uint8_t*>(&k);
+    return std::vector<uint8_t>(p, p + sizeof(k));
+  };
+  for (const IpPrefix& p : guarded) want[key_of(p.addr, p.len)] = 1;
+  for (const IpAddr& a : exempt) want[key_of(a, 128)] = 0;
+  if (want.size() > 64) return Status::Error("pod CIDRs: " + std::to_string(want.size()) + " entries, at most 64");
+  const int fd = map_fd(Map::kPodCidrs);
+  // New entries first, stale ones after: no moment guards less than both the old and new sets.
+  for (const auto& [key, value] : want) {
+    if (bpf_map_update_elem(fd, key.data(), &value, BPF_ANY) != 0) {
+      return Status::Error("XDP map pod_cidrs: update: " + ErrnoText(errno));
+    }
+  }
+  std::vector<std::vector<uint8_t>> stale;
+  std::vector<uint8_t> key(sizeof(nf_prefix_key)), next(sizeof(nf_prefix_key));
+  for (const void* prev = nullptr; bpf_map_get_next_key(fd, prev, next.data()) == 0; prev = key.data()) {
+    if (!want.contains(next)) stale.push_back(next);
+    key = next;
+  }
+  for (const auto& k : stale) {
+    if (bpf_map_delete_elem(fd, k.data()) != 0 && errno != ENOENT) {
+      return Status::Error("XDP map pod_cidrs: delete: " + ErrnoText(errno));
+    }
   }
   return Status::Ok();
 }

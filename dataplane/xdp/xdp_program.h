@@ -52,7 +52,7 @@ struct LoadOptions {
 
 enum class Map {
   kActive, kSlotInfo, kIpcacheSlots, kTablesSlots, kIdRowsSlots, kCidrRowsSlots, kPortRowsSlots, kWordsSlots,
-  kConntrack, kFragments, kEvents, kCounters, kDropReasons, kLastDecision, kInterfaces, kTraffic,
+  kConntrack, kFragments, kEvents, kCounters, kDropReasons, kLastDecision, kInterfaces, kTraffic, kPodCidrs,
 };
 
 enum class AttachMode {
@@ -105,6 +105,11 @@ class XdpProgram : public dataplane::FastPath {
   Status BindEndpoint(int ifindex, const std::vector<IpAddr>& addresses);
   Status BindUplink(int ifindex);
   Status Unbind(int ifindex);
+  // The node's pod CIDRs: packets to or from an address inside `guarded` that no local
+  // endpoint holds (a pod whose interface plugin ran but whose netfence-cni ADD has not, or a
+  // deleted one) are dropped as NF_DROP_UNREGISTERED, except for the `exempt` addresses (the
+  // node's own inside them, such as the bridge's gateway address). Replaces the previous set.
+  Status SetPodCidrs(const std::vector<IpPrefix>& guarded, const std::vector<IpAddr>& exempt);
 
   Counters ReadCounters() const;
   DropCounts ReadDropReasons() const;

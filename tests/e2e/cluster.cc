@@ -344,7 +344,7 @@ Status Cluster::AddPod(const std::string& key) {
   return StartServers(r);
 }
 
-StatusOr<json> Cluster::AddPodWithoutNetfence(const std::string& key) {
+StatusOr<json> Cluster::AddPodWithoutNetfence(const std::string& key, bool servers) {
   PodRuntime& r = pod(key);
   if (Status s = CreatePodNamespace(key); !s.ok()) return s;
   const Node& n = node(r.node);
@@ -354,6 +354,9 @@ StatusOr<json> Cluster::AddPodWithoutNetfence(const std::string& key) {
   auto result = runtime.Add(r.attachment);
   if (!result.ok()) return result.status();
   r.result = *result;
+  if (servers) {
+    if (Status s = StartServers(r); !s.ok()) return s;
+  }
   return result;
 }
 

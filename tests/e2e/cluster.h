@@ -92,8 +92,9 @@ class Cluster {
                                             const nlohmann::json& extra = nlohmann::json::object());
   // Milliseconds each plugin of the pod's last ADD took ("bridge", "netfence-cni").
   double LastAddMs(const std::string& pod_key, const std::string& plugin) const;
-  // The bridge+host-local part of the chain only (the pod wired, netfence not involved).
-  StatusOr<nlohmann::json> AddPodWithoutNetfence(const std::string& key);
+  // The bridge+host-local part of the chain only (the pod wired, netfence not involved);
+  // with `servers`, the pod's probe servers run too (as its kernel would answer).
+  StatusOr<nlohmann::json> AddPodWithoutNetfence(const std::string& key, bool servers = false);
 
   Status StopAgent(const std::string& node, int signo = SIGTERM);
   Status StartAgent(const std::string& node);

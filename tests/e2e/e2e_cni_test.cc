@@ -9,6 +9,7 @@
 
 #include "dataplane/common/netdev.h"
 #include "tests/e2e/e2e_fixture.h"
+#include "tests/e2e/flow_logs.h"
 #include "tests/testing/policy_fixture.h"
 #include "tests/testing/require_netns.h"
 
@@ -98,6 +99,57 @@ TEST(E2eCni, AddWithTheAgentDownFailsClosed) {
   // Nothing reaches the pod, nothing leaves it, even towards pods that accept everyone.
   EXPECT_FALSE(c->ProbeOnce("x/a", "x/c", kTCP, 80, 300));
   EXPECT_FALSE(c->ProbeOnce("x/c", "x/a", kTCP, 80, 300));
+}
+
+// Between the interface plugin's ADD (the veth is up, the address set) and netfence-cni's, a
+// pod's kernel could answer. With --pod-cidr nothing reaches it in that window; without, it
+// can be reached (the control: this test sees the window).
+TEST(E2eCni, WithPodCidrAPodIsUnreachableFromItsInterfacePluginsAdd) {
+  for (const bool guarded : {false, true}) {
+    SCOPED_TRACE(guarded ? "--pod-cidr 10.78.3.0/24" : "no --pod-cidr");
+    ManifestDir dir;
+    dir.Write("cluster.yaml", NamespaceYaml("x", "ns: x") + PodYaml("x", "a", "app: a", "10.78.3.1") +
+                                  PodYaml("x", "c", "app: c", "10.78.3.3"));  // nobody isolated
+    ClusterOptions options;
+    options.manifests = dir.path();
+    options.bin_dir = BinDir();
+    options.server_ports = {80};
+    options.deferred_pods = {"x/c"};
+    if (guarded) options.agent_args = {"--pod-cidr", "10.78.3.0/24"};
+    NETFENCE_E2E_CLUSTER(c, options);
+    auto wired = c->AddPodWithoutNetfence("x/c", true);
+    ASSERT_TRUE(wired.ok()) << wired.status().message();
+    EXPECT_EQ(c->ProbeOnce("x/a", "x/c", kTCP, 80, 300), !guarded);
+    if (guarded) {
+      // The flow log says why.
+      bool logged = false;
+      for (int i = 0; i < 50 && !logged; ++i) {
+        auto log = ReadFlowLog(c->FlowLogPath("node-1"));
+        ASSERT_TRUE(log.ok()) << log.status().message();
+        for (const flowlog::FlowRecord& r : *log) {
+          logged |= r.event == flowlog::EventKind::kDrop && r.reason == flowlog::reason::kUnregistered &&
+                    r.dst.ip == IpAddr::Parse("10.78.3.3");
+        }
+        if (!logged) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      EXPECT_TRUE(logged) << "no drop record with reason unregistered for x/a -> x/c";
+    }
+    // The node's own address inside the CIDR (a bridge's gateway address) stays reachable: the
+    // agent exempts the node's addresses there at every ADD.
+    const nettest::Netns& node = c->NodeNetns("node-1");
+    ASSERT_TRUE(node.Exec({"sh", "-c", "ip addr add 10.78.3.254/24 dev $(ip -o link show type bridge | "
+                                       "sed -n 's/^[0-9]*: \\([^:@]*\\).*/\\1/p' | head -n 1)"})
+                    .ok());
+    auto add = c->InvokeNetfenceCni("x/c", "ADD", *wired);
+    ASSERT_TRUE(add.ok());
+    ASSERT_EQ(add->exit_code, 0) << add->out;
+    EXPECT_TRUE(c->ProbeOnce("x/a", "x/c", kTCP, 80, 300));  // registered: its policy (none) applies
+    EXPECT_TRUE(c->ProbeOnce("x/c", "x/a", kTCP, 80, 300));
+    auto on_node = nettest::ProbeServer::Start(node, "10.78.3.254", 8080);
+    ASSERT_TRUE(on_node.ok()) << on_node.status().message();
+    auto to_node = nettest::TcpTransfer(c->PodNetns("x/a"), "10.78.3.254", 8080, 100);
+    EXPECT_TRUE(to_node.ok()) << to_node.status().message();
+  }
 }
 
 TEST(E2eCni, UnknownPodIsRefusedAndFailsClosed) {

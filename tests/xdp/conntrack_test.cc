@@ -362,6 +362,49 @@ TEST_F(ConntrackTest, InterfacesBoundToAPodOrAnUplinkChangeWhatIsTrusted) {
   EXPECT_FALSE(program_->BindEndpoint(kTestRunIfindex, {}).ok());
 }
 
+TEST_F(ConntrackTest, AddressesOfThePodCidrsThatNoLocalPodHoldsAreUnreachable) {
+  // The server takes TCP/80 from anywhere (ipBlock), the client may send anywhere: only the
+  // pod CIDR guard stops what goes to or comes from an address no pod holds.
+  Program(kTcpUdp80, 1,
+          PolicyYaml("default", "server-any", "  podSelector: {matchLabels: {app: server}}\n  ingress:\n"
+                                              "  - from: [{ipBlock: {cidr: 0.0.0.0/0}}]\n"
+                                              "    ports: [{protocol: TCP, port: 80}]\n"));
+  const IpAddr nobody = *IpAddr::Parse("10.0.0.9"), gateway = *IpAddr::Parse("10.0.0.254"),
+               outside = *IpAddr::Parse("192.168.7.7");
+  uint16_t sport = 30000;  // a new connection every time: conntrack never answers
+  auto probe = [&](const IpAddr& src, const IpAddr& dst) { return Tcp(src, ++sport, dst, 80, kSyn); };
+  Expect(probe(nobody, kServer), XDP_PASS, NF_CNT_PASS_NEW);
+  Expect(probe(kClient, nobody), XDP_PASS, NF_CNT_PASS_NEW);
+
+  ASSERT_TRUE(program_->SetPodCidrs({*IpPrefix::Parse("10.0.0.0/24")}, {gateway}).ok());
+  Expect(probe(nobody, kServer), XDP_DROP, NF_CNT_DROP, NF_DROP_UNREGISTERED);
+  Expect(probe(kClient, nobody), XDP_DROP, NF_CNT_DROP, NF_DROP_UNREGISTERED);
+  Expect(probe(kClient, kServer), XDP_PASS, NF_CNT_PASS_NEW);  // both are local pods
+  Expect(probe(kClient, gateway), XDP_PASS, NF_CNT_PASS_NEW);  // the node's own address there
+  Expect(probe(gateway, kServer), XDP_PASS, NF_CNT_PASS_NEW);
+  Expect(probe(kClient, outside), XDP_PASS, NF_CNT_PASS_NEW);  // outside the CIDRs: world
+  Expect(probe(outside, kServer), XDP_PASS, NF_CNT_PASS_NEW);
+  EXPECT_EQ(program_->ReadDropReasons()[NF_DROP_UNREGISTERED], 2u);
+  auto events = TakeEvents();
+  size_t unregistered = 0;
+  for (const nf_event& e : events) unregistered += e.kind == NF_EV_DROP && e.reason == NF_DROP_UNREGISTERED;
+  EXPECT_EQ(unregistered, 2u);
+
+  // Replaced as a whole: another set, then none.
+  ASSERT_TRUE(program_->SetPodCidrs({*IpPrefix::Parse("fd00::/64")}, {}).ok());
+  Expect(probe(nobody, kServer), XDP_PASS, NF_CNT_PASS_NEW);
+  const auto v6 = PacketBuilder().Ipv6(*IpAddr::Parse("fd00::9"), *IpAddr::Parse("fd00::1")).Tcp(80, 1).Build();
+  Expect(v6, XDP_DROP, NF_CNT_DROP, NF_DROP_UNREGISTERED);
+  ASSERT_TRUE(program_->SetPodCidrs({}, {}).ok());
+  Expect(probe(kClient, nobody), XDP_PASS, NF_CNT_PASS_NEW);
+  EXPECT_EQ(CountKeys(program_->map_fd(xdp::Map::kPodCidrs), sizeof(nf_prefix_key)), 0u);
+  std::vector<IpAddr> many;
+  for (int i = 0; i < 65; ++i) many.push_back(*IpAddr::Parse("10.0.0." + std::to_string(i + 1)));
+  const Status too_many = program_->SetPodCidrs({*IpPrefix::Parse("10.0.0.0/24")}, many);
+  EXPECT_FALSE(too_many.ok());
+  EXPECT_NE(too_many.message().find("at most 64"), std::string::npos) << too_many.message();
+}
+
 TEST_F(ConntrackTest, TcEgressJudgesWhatTheNodeSendsAndCountsEveryPacketOnce) {
   const IpAddr node = *IpAddr::Parse("10.0.0.250");  // no pod: the world identity, CIDR rules only
   Program(kTcpUdp80, 1,

@@ -301,18 +301,6 @@ TEST_F(XdpParseTest, ReportsCostPerPacket) {
   }
 }
 
-size_t CountKeys(int fd, size_t key_size) {
-  std::vector<uint8_t> key(key_size), next(key_size);
-  const void* prev = nullptr;
-  size_t n = 0;
-  while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
-    ++n;
-    key = next;
-    prev = key.data();
-  }
-  return n;
-}
-
 // The number of keys of the inner map in `slot` of an outer map.
 size_t CountInnerKeys(int outer_fd, uint32_t slot, size_t key_size) {
   uint32_t id = 0;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace netfence::xdptest {
 
@@ -104,6 +105,18 @@ void ClearMap(int fd, size_t key_size) {
       return;
     }
   }
+}
+
+size_t CountKeys(int fd, size_t key_size) {
+  std::vector<uint8_t> key(key_size), next(key_size);
+  const void* prev = nullptr;
+  size_t n = 0;
+  while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
+    ++n;
+    key = next;
+    prev = key.data();
+  }
+  return n;
 }
 
 PinDir::PinDir(const std::string& name)

@@ -56,6 +56,9 @@ class Harness {
   std::vector<uint8_t> buffer_;
 };
 
+// The number of keys of a hash or LPM map.
+size_t CountKeys(int fd, size_t key_size);
+
 // A pin directory of this test process on bpffs, removed before and after.
 class PinDir {
  public:

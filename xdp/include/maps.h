@@ -97,6 +97,18 @@ struct {
 
 /* ---- State across generations ---------------------------------------------------------- */
 
+/* The node's pod CIDRs (written by the agent, --pod-cidr; value 1), and the node's own
+ * addresses inside them (value 0: the bridge's gateway address). Any other address inside
+ * that no local endpoint holds belongs to a pod being created (its interface plugin ran,
+ * netfence-cni not yet) or deleted: packets to or from it are dropped (NF_DROP_UNREGISTERED). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __type(key, struct nf_prefix_key);
+  __type(value, __u8);
+  __uint(max_entries, 64);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+} pod_cidrs SEC(".maps");
+
 /* ifindex -> the pod or uplink behind it (written by the agent; see netfence_abi.h). */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);

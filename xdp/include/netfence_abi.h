@@ -47,6 +47,12 @@ struct nf_id_key {
   __u32 identity;
 };
 
+/* pod_cidrs: LPM trie of the node's pod CIDRs; prefixlen in the 128-bit space (IPv4 /24 = 120). */
+struct nf_prefix_key {
+  __u32 prefixlen;
+  __u8 addr[16];
+};
+
 /* cidr_rows: LPM trie; prefixlen = 32 + prefix length in the 128-bit space. */
 struct nf_cidr_key {
   __u32 prefixlen;
@@ -92,7 +98,8 @@ enum nf_drop_reason {
   NF_DROP_NO_TABLES = 18,     /* no table generation programmed yet (fail closed) */
   NF_DROP_REVOKED = 19,       /* a packet of a connection the new generation no longer allows */
   NF_DROP_SPOOFED = 20,       /* from a pod's interface with a source address not the pod's */
-  NF_DROP_REASON_COUNT = 21,
+  NF_DROP_UNREGISTERED = 21,  /* to or from an address of the node's pod CIDRs no local pod holds */
+  NF_DROP_REASON_COUNT = 22,
 };
 
 /* Packet counters (per CPU, index enum nf_counter). */

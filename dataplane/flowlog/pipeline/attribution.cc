@@ -75,6 +75,7 @@ const char* DropReason(uint32_t nf_reason) {
     case NF_DROP_POLICY: return reason::kDefaultDeny;
     case NF_DROP_REVOKED: return reason::kRevoked;
     case NF_DROP_SPOOFED: return reason::kSpoofed;
+    case NF_DROP_UNREGISTERED: return reason::kUnregistered;
     case NF_DROP_IP4_FRAGMENT:
     case NF_DROP_IP6_FRAGMENT: return reason::kFragment;
     case NF_DROP_NO_TABLES: return reason::kNoTables;
@@ -89,7 +90,7 @@ const char* DatapathDropReasonName(uint32_t nf_reason) {
       "ipv4-version",    "ipv4-ihl",         "ipv4-length",      "ipv4-fragment",  "ipv6-truncated",
       "ipv6-version",    "ipv6-ext-truncated", "ipv6-ext-depth", "ipv6-fragment",  "l4-truncated",
       "tcp-data-offset", "internal",         "ipv6-v4mapped",    "no-tables",      "revoked",
-      "spoofed"};
+      "spoofed",         "unregistered"};
   return nf_reason < NF_DROP_REASON_COUNT ? kNames[nf_reason] : "unknown";
 }
 
