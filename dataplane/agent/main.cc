@@ -125,6 +125,24 @@ void Unpin(const std::string& dir) {
 }
 
 int Run(const Flags& f) {
+  // Flags that need checking, before anything is loaded or attached.
+  std::vector<IpPrefix> pod_cidrs;
+  for (const std::string& text : f.pod_cidrs) {
+    auto p = agent::ParsePodCidr(text);
+    if (!p.ok()) {
+      spdlog::error("--pod-cidr {}", p.status().message());
+      return 2;
+    }
+    pod_cidrs.push_back(*p);
+  }
+  if (!f.pod_cidrs_from_cni.empty()) {
+    auto from = agent::PodCidrsOfCniConfig(f.pod_cidrs_from_cni);
+    if (!from.ok()) {
+      spdlog::error("--pod-cidrs-from-cni: {}", from.status().message());
+      return 2;
+    }
+    pod_cidrs.insert(pod_cidrs.end(), from->begin(), from->end());
+  }
   if (!f.netns.empty()) {
     if (Status s = EnterNetns(f.netns); !s.ok()) {
       spdlog::error("{}", s.message());
@@ -151,22 +169,7 @@ int Run(const Flags& f) {
   options.node = f.node;
   options.state_dir = f.state_dir;
   options.uplinks = f.uplinks;
-  for (const std::string& text : f.pod_cidrs) {
-    auto p = agent::ParsePodCidr(text);
-    if (!p.ok()) {
-      spdlog::error("--pod-cidr {}", p.status().message());
-      return 2;
-    }
-    options.pod_cidrs.push_back(*p);
-  }
-  if (!f.pod_cidrs_from_cni.empty()) {
-    auto from = agent::PodCidrsOfCniConfig(f.pod_cidrs_from_cni);
-    if (!from.ok()) {
-      spdlog::error("--pod-cidrs-from-cni: {}", from.status().message());
-      return 2;
-    }
-    options.pod_cidrs.insert(options.pod_cidrs.end(), from->begin(), from->end());
-  }
+  options.pod_cidrs = std::move(pod_cidrs);
   options.attach_mode = f.attach_mode == "native"    ? xdp::AttachMode::kNative
                         : f.attach_mode == "generic" ? xdp::AttachMode::kGeneric
                                                      : xdp::AttachMode::kNativeOrGeneric;
