@@ -8,10 +8,14 @@
 # and by which policies. Finishes by itself and removes what it made.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh >/dev/null
 CTL=build/bin/netfencectl
 work=$(mktemp -d /tmp/netfence-demo.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+echo "demo: building with scripts/setup.sh (minutes the first time; log in $work/setup.log)" >&2
+if ! scripts/setup.sh >"$work/setup.log" 2>&1; then
+  cat "$work/setup.log" >&2
+  exit 1
+fi
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 

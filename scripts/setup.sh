@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages netfence needs (idempotent, quiet when all is there) and
 # builds everything with CMake + Ninja into build/ (binaries in build/bin/).
-#   NETFENCE_WERROR=1   treat warnings as errors (CI sets it)
+#   NETFENCE_WERROR=1   treat warnings as errors (test.sh sets it); unset: as build/ was
+#                       configured (so test.sh and demo.sh one after the other rebuild nothing)
 #   NETFENCE_BUILD_TYPE build type (default RelWithDebInfo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +29,9 @@ if ((${#missing[@]})); then
 fi
 
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+werror=()
+[ -z "${NETFENCE_WERROR:-}" ] || werror=(-DNETFENCE_WERROR="$NETFENCE_WERROR")
 cmake -S . -B build -G Ninja \
-  -DCMAKE_BUILD_TYPE="${NETFENCE_BUILD_TYPE:-RelWithDebInfo}" \
-  -DNETFENCE_WERROR="${NETFENCE_WERROR:-OFF}" >/dev/null
+  -DCMAKE_BUILD_TYPE="${NETFENCE_BUILD_TYPE:-RelWithDebInfo}" "${werror[@]}" >/dev/null
 ninja -C build -j"$(nproc)"
 echo "setup: built into build/ (binaries in build/bin/)"
