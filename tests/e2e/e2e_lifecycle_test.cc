@@ -163,38 +163,60 @@ TEST(E2eLifecycle, PolicyAddedChangedDeletedWithOpenConnections) {
   std::printf("manifest change -> first new connection denied (20 ms probes): %s\n", Percentiles(to_denied).c_str());
 }
 
+// Traffic while the agent or the controller comes and goes: echoes on open TCP, UDP and SCTP
+// sessions to port 80 (allowed: none may break) and UDP datagrams to port 9999 of the server
+// (denied: none may arrive), from a thread of their own until Stop().
+class TrafficUnderTest {
+ public:
+  explicit TrafficUnderTest(Cluster& c) : c_(c), sessions_(Sessions::Open(c, 80)) {
+    auto sink = UdpSink::Bind(c.PodNetns("x/server"), "10.78.1.20", 9999);
+    if (sink.ok()) denied_sink_ = std::move(sink).value();
+    if (!ready()) return;
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        for (bool ok : {sessions_.tcp->Echo(), sessions_.udp->Echo(), sessions_.sctp->Echo()}) (ok ? echoes : broken)++;
+        blasted += UdpBlast(c_.PodNetns("x/client"), "10.78.1.20", 9999, 20);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ~TrafficUnderTest() { Stop(); }
+  bool ready() const { return sessions_.open() && denied_sink_ != nullptr; }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  // Denied datagrams that arrived all the same.
+  int passed_denied() { return denied_sink_->Count(); }
+  std::atomic<int> echoes{0}, broken{0}, blasted{0};
+
+ private:
+  Cluster& c_;
+  Sessions sessions_;
+  std::unique_ptr<UdpSink> denied_sink_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 TEST(E2eLifecycle, AgentRestartUnderTrafficBreaksNothingAndPassesNothing) {
   ManifestDir dir;
   ClusterOptions options = ClientServer(dir);
   dir.Write("server-in.yaml", ServerPolicy(kPorts80));
   NETFENCE_E2E_CLUSTER(c, options);
-  Sessions s80 = Sessions::Open(*c, 80);
-  ASSERT_TRUE(s80.open());
-  auto denied_sink = UdpSink::Bind(c->PodNetns("x/server"), "10.78.1.20", 9999);
-  ASSERT_TRUE(denied_sink.ok());
-
-  std::atomic<bool> stop{false};
-  std::atomic<int> echoes{0}, broken{0}, blasted{0};
-  std::thread traffic([&] {
-    while (!stop) {
-      for (bool ok : {s80.tcp->Echo(), s80.udp->Echo(), s80.sctp->Echo()}) (ok ? echoes : broken)++;
-      blasted += UdpBlast(c->PodNetns("x/client"), "10.78.1.20", 9999, 20);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  TrafficUnderTest t(*c);
+  ASSERT_TRUE(t.ready());
   for (int signo : {SIGTERM, SIGKILL}) {
     ASSERT_TRUE(c->StopAgent("node-1", signo).ok());
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // no agent: the fast path enforces alone
     ASSERT_TRUE(c->StartAgent("node-1").ok());
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
-  stop = true;
-  traffic.join();
-  EXPECT_EQ(broken, 0) << "allowed connections broken across agent restarts (" << echoes << " echoes fine)";
-  EXPECT_GT(echoes, 30);
-  EXPECT_GT(blasted, 0);
-  EXPECT_EQ((*denied_sink)->Count(), 0) << "denied packets passed across agent restarts";
+  t.Stop();
+  EXPECT_EQ(t.broken, 0) << "allowed connections broken across agent restarts (" << t.echoes << " echoes fine)";
+  EXPECT_GT(t.echoes, 30);
+  EXPECT_GT(t.blasted, 0);
+  EXPECT_EQ(t.passed_denied(), 0) << "denied packets passed across agent restarts";
   // The restarted agent re-adopted the pods: CNI CHECK passes, verdicts are unchanged.
   for (const char* pod : {"x/client", "x/server"}) {
     auto check = c->InvokeNetfenceCni(pod, "CHECK", c->AddResult(pod));
@@ -213,21 +235,8 @@ TEST(E2eLifecycle, ControllerAwayAndBackUnderTraffic) {
   ClusterOptions options = ClientServer(dir);
   dir.Write("server-in.yaml", ServerPolicy(kPorts80));
   NETFENCE_E2E_CLUSTER(c, options);
-  Sessions s80 = Sessions::Open(*c, 80);
-  ASSERT_TRUE(s80.open());
-  auto denied_sink = UdpSink::Bind(c->PodNetns("x/server"), "10.78.1.20", 9999);
-  ASSERT_TRUE(denied_sink.ok());
-  std::atomic<bool> stop{false};
-  std::atomic<int> echoes{0}, broken{0};
-  std::thread traffic([&] {
-    while (!stop) {
-      for (bool ok : {s80.tcp->Echo(), s80.udp->Echo(), s80.sctp->Echo()}) (ok ? echoes : broken)++;
-      UdpBlast(c->PodNetns("x/client"), "10.78.1.20", 9999, 20);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  });
-
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  TrafficUnderTest t(*c);
+  ASSERT_TRUE(t.ready());
   ASSERT_TRUE(c->StopController(SIGKILL).ok());
   dir.Write("server-in.yaml", ServerPolicy(kPorts80 + ", " + kPorts81));  // nobody compiles it yet
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -243,11 +252,12 @@ TEST(E2eLifecycle, ControllerAwayAndBackUnderTraffic) {
   const double ms = WaitForVerdict(*c, "x/client", "x/server", kTCP, 81, true);
   ASSERT_GE(ms, 0) << "the new policy never took effect after the controller came back\n" << c->AgentLog("node-1");
   std::printf("controller restarted -> agents resynced and the new policy live: %.0f ms\n", MsSince(back));
-  stop = true;
-  traffic.join();
-  EXPECT_EQ(broken, 0) << "allowed connections broken while the controller was away (" << echoes << " echoes fine)";
-  EXPECT_GT(echoes, 30);
-  EXPECT_EQ((*denied_sink)->Count(), 0) << "denied packets passed while the controller was away";
+  t.Stop();
+  EXPECT_EQ(t.broken, 0) << "allowed connections broken while the controller was away (" << t.echoes
+                         << " echoes fine)";
+  EXPECT_GT(t.echoes, 30);
+  EXPECT_GT(t.blasted, 0);
+  EXPECT_EQ(t.passed_denied(), 0) << "denied packets passed while the controller was away";
   EXPECT_TRUE(c->ProbeOnce("x/client", "x/server", kUDP, 81));
 }
 
