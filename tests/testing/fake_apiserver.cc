@@ -198,4 +198,22 @@ Status FakeApiServer::WriteKubeconfig(const std::string& path, const KubeconfigC
   return Status::Ok();
 }
 
+StatusOr<TokenApiServer> StartTokenApiServer(const std::string& dir, const std::string& token,
+                                             const std::string& user, const std::string& kubeconfig) {
+  auto certs = MakeTestCerts(dir);
+  if (!certs.ok()) return certs.status();
+  TokenApiServer s;
+  s.certs = std::make_unique<TestCerts>(std::move(certs).value());
+  FakeApiServerOptions o;
+  o.certs = s.certs.get();
+  o.tokens = {{token, user}};
+  auto api = FakeApiServer::Start(o);
+  if (!api.ok()) return api.status();
+  s.api = std::move(api).value();
+  KubeconfigCredentials creds;
+  creds.token = token;
+  if (Status st = s.api->WriteKubeconfig(kubeconfig, creds); !st.ok()) return st;
+  return s;
+}
+
 }  // namespace netfence::testing

@@ -168,4 +168,13 @@ class FakeApiServer {
   const TestCerts* certs_ = nullptr;
 };
 
+// The usual set-up of a test against the API server: fresh certificates in `dir`, an HTTPS
+// server accepting the bearer `token` as `user`, and a kubeconfig for it at `kubeconfig`.
+struct TokenApiServer {
+  std::unique_ptr<TestCerts> certs;  // the server points at them: they stay put
+  std::unique_ptr<FakeApiServer> api;
+};
+StatusOr<TokenApiServer> StartTokenApiServer(const std::string& dir, const std::string& token,
+                                             const std::string& user, const std::string& kubeconfig);
+
 }  // namespace netfence::testing

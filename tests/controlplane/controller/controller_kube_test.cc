@@ -40,22 +40,16 @@ json DenyJson() {
 class ControllerKubeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto certs = testing::MakeTestCerts(dir_.path());
-    ASSERT_TRUE(certs.ok()) << certs.status().message();
-    certs_ = *certs;
-    testing::FakeApiServerOptions o;
-    o.certs = &certs_;
-    o.tokens = {{"controller-token", "system:serviceaccount:kube-system:netfence-controller"}};
-    auto api = testing::FakeApiServer::Start(o);
-    ASSERT_TRUE(api.ok()) << api.status().message();
-    api_ = std::move(api).value();
+    auto server = testing::StartTokenApiServer(dir_.path(), "controller-token",
+                                               "system:serviceaccount:kube-system:netfence-controller",
+                                               dir_.file("kubeconfig"));
+    ASSERT_TRUE(server.ok()) << server.status().message();
+    server_api_ = std::move(server).value();
+    api_ = server_api_.api.get();
     api_->Apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "shop"}}}});
     api_->Apply(PodJson("web-1", "web", "n1", "10.2.0.1"));
     api_->Apply(PodJson("api-1", "api", "n2", "10.2.0.2"));
     api_->Apply(DenyJson());
-    testing::KubeconfigCredentials creds;
-    creds.token = "controller-token";
-    ASSERT_TRUE(api_->WriteKubeconfig(dir_.file("kubeconfig"), creds).ok());
 
     core_ = std::make_unique<ControllerCore>(io_, CoreOptions{});
     service_ = std::make_unique<DistributionService>(io_, *core_);
@@ -97,8 +91,8 @@ class ControllerKubeTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  testing::TestCerts certs_;
-  std::unique_ptr<testing::FakeApiServer> api_;
+  testing::TokenApiServer server_api_;
+  testing::FakeApiServer* api_ = nullptr;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
   std::unique_ptr<ControllerCore> core_;

@@ -29,15 +29,10 @@ e2e::ProcessResult Ctl(std::vector<std::string> args, const std::string& home = 
 class LiveClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto certs = testing::MakeTestCerts(dir_.path());
-    ASSERT_TRUE(certs.ok()) << certs.status().message();
-    certs_ = *certs;
-    testing::FakeApiServerOptions o;
-    o.certs = &certs_;
-    o.tokens = {{"admin-token", "admin"}};
-    auto api = testing::FakeApiServer::Start(o);
-    ASSERT_TRUE(api.ok()) << api.status().message();
-    api_ = std::move(api).value();
+    auto server = testing::StartTokenApiServer(dir_.path(), "admin-token", "admin", dir_.file("kubeconfig"));
+    ASSERT_TRUE(server.ok()) << server.status().message();
+    server_api_ = std::move(server).value();
+    api_ = server_api_.api.get();
     // Every object of the scenario's files, as the API server would hold them.
     for (const auto& entry : fs::directory_iterator(kScenario)) {
       if (entry.path().filename() == "expected.yaml") continue;
@@ -49,9 +44,6 @@ class LiveClusterTest : public ::testing::Test {
       ASSERT_TRUE(k8s::ParseYamlDocuments(text.str(), &docs, &error)) << error;
       for (const auto& d : docs) Apply(d);
     }
-    testing::KubeconfigCredentials creds;
-    creds.token = "admin-token";
-    ASSERT_TRUE(api_->WriteKubeconfig(dir_.file("kubeconfig"), creds).ok());
     manifests_ = dir_.file("manifests");
     fs::create_directories(manifests_);
     for (const auto& entry : fs::directory_iterator(kScenario)) {
@@ -71,8 +63,8 @@ class LiveClusterTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  testing::TestCerts certs_;
-  std::unique_ptr<testing::FakeApiServer> api_;
+  testing::TokenApiServer server_api_;
+  testing::FakeApiServer* api_ = nullptr;
   std::string manifests_;
   int objects_ = 0;
 };
