@@ -169,11 +169,7 @@ Status Agent::GuardPodCidrs() {
       }
     }
   }
-  if (node_addresses == guarded_node_addresses_ && pod_cidrs_written_) return Status::Ok();
-  if (Status s = fast_path_->SetPodCidrs(options_.pod_cidrs, node_addresses); !s.ok()) return s;
-  guarded_node_addresses_ = std::move(node_addresses);
-  pod_cidrs_written_ = true;
-  return Status::Ok();
+  return fast_path_->SetPodCidrs(options_.pod_cidrs, node_addresses);  // a few entries, idempotent
 }
 
 void Agent::PlugRegistered() {

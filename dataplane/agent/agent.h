@@ -123,8 +123,6 @@ class Agent {
   compiler::TableSet view_;
   uint64_t view_generation_ = 0;
   bool plugged_registered_ = false;
-  std::vector<IpAddr> guarded_node_addresses_;  // exempt from options_.pod_cidrs, as last written
-  bool pod_cidrs_written_ = false;
   uint64_t report_sequence_;
   uint64_t seen_sequence_ = 0;  // the report sequence the live generation reflects
   std::map<uint64_t, PendingAdd> pending_;

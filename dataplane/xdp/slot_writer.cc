@@ -50,24 +50,22 @@ Status SlotWriter::Write(uint32_t slot, MapEntries entries, const v1::RuleTables
   AwaitGracePeriod();  // packets that started before the last flip may still read `slot`
   Slot& s = slots_[slot];
   const uint64_t* words = tables.words().data();
-  if (s.known && grace_ok_ && Fits(s.maps.capacity, entries)) {
-    if (RewriteSlotMaps(s.maps, s.contents, entries, words).ok()) {
-      s.contents.entries = std::move(entries);
-      s.contents.words.assign(tables.words().begin(), tables.words().end());
-      ++rewrites_;
-      return Status::Ok();
-    }
-    // A failed rewrite left a mix: fresh maps replace it below.
+  // A failed rewrite leaves a mix: fresh maps replace it.
+  const bool rewritten =
+      s.known && grace_ok_ && Fits(s.maps.capacity, entries) && RewriteSlotMaps(s.maps, s.contents, entries, words).ok();
+  if (rewritten) {
+    ++rewrites_;
+  } else {
+    s.known = false;
+    auto maps = CreateSlotMaps(entries, words);
+    if (!maps.ok()) return maps.status();
+    if (Status st = Install(slot, *maps); !st.ok()) return st;
+    s.maps = std::move(maps).value();
+    s.known = true;
+    ++installs_;
   }
-  s.known = false;
-  auto maps = CreateSlotMaps(entries, words);
-  if (!maps.ok()) return maps.status();
-  if (Status st = Install(slot, *maps); !st.ok()) return st;
-  s.maps = std::move(maps).value();
   s.contents.entries = std::move(entries);
   s.contents.words.assign(tables.words().begin(), tables.words().end());
-  s.known = true;
-  ++installs_;
   return Status::Ok();
 }
 

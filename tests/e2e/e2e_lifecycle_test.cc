@@ -187,11 +187,17 @@ class TrafficUnderTest {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
   }
-  // Denied datagrams that arrived all the same.
-  int passed_denied() { return denied_sink_->Count(); }
-  std::atomic<int> echoes{0}, broken{0}, blasted{0};
+  // Stops the traffic and expects that no allowed echo failed and no denied datagram arrived.
+  void ExpectNothingBrokenNothingPassed(const std::string& during) {
+    Stop();
+    EXPECT_EQ(broken, 0) << "allowed connections broken " << during << " (" << echoes << " echoes fine)";
+    EXPECT_GT(echoes, 30);
+    EXPECT_GT(blasted, 0);
+    EXPECT_EQ(denied_sink_->Count(), 0) << "denied packets passed " << during;
+  }
 
  private:
+  std::atomic<int> echoes{0}, broken{0}, blasted{0};
   Cluster& c_;
   Sessions sessions_;
   std::unique_ptr<UdpSink> denied_sink_;
@@ -212,11 +218,7 @@ TEST(E2eLifecycle, AgentRestartUnderTrafficBreaksNothingAndPassesNothing) {
     ASSERT_TRUE(c->StartAgent("node-1").ok());
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
-  t.Stop();
-  EXPECT_EQ(t.broken, 0) << "allowed connections broken across agent restarts (" << t.echoes << " echoes fine)";
-  EXPECT_GT(t.echoes, 30);
-  EXPECT_GT(t.blasted, 0);
-  EXPECT_EQ(t.passed_denied(), 0) << "denied packets passed across agent restarts";
+  t.ExpectNothingBrokenNothingPassed("across agent restarts");
   // The restarted agent re-adopted the pods: CNI CHECK passes, verdicts are unchanged.
   for (const char* pod : {"x/client", "x/server"}) {
     auto check = c->InvokeNetfenceCni(pod, "CHECK", c->AddResult(pod));
@@ -252,12 +254,7 @@ TEST(E2eLifecycle, ControllerAwayAndBackUnderTraffic) {
   const double ms = WaitForVerdict(*c, "x/client", "x/server", kTCP, 81, true);
   ASSERT_GE(ms, 0) << "the new policy never took effect after the controller came back\n" << c->AgentLog("node-1");
   std::printf("controller restarted -> agents resynced and the new policy live: %.0f ms\n", MsSince(back));
-  t.Stop();
-  EXPECT_EQ(t.broken, 0) << "allowed connections broken while the controller was away (" << t.echoes
-                         << " echoes fine)";
-  EXPECT_GT(t.echoes, 30);
-  EXPECT_GT(t.blasted, 0);
-  EXPECT_EQ(t.passed_denied(), 0) << "denied packets passed while the controller was away";
+  t.ExpectNothingBrokenNothingPassed("while the controller was away");
   EXPECT_TRUE(c->ProbeOnce("x/client", "x/server", kUDP, 81));
 }
 
