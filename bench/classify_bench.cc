@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Classifier lookups on a warm table with 1k / 10k / 100k rules, and a linear scan over
 // the same rules (first match wins, as iptables evaluates them) as the peer in this run.
 #include <benchmark/benchmark.h>
@@ -9,8 +10,8 @@
 
 #include "bench/cluster_gen.h"
 #include "bench/ratio_reporter.h"
+#include "common/classifier/classifier.h"
 #include "controlplane/compiler/compiler.h"
-#include "dataplane/classifier/classifier.h"
 
 namespace netfence::bench {
 namespace {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Generated clusters for benchmarks: shaped like real ones (namespaces of a few
 // deployments, default-deny plus allow rules per namespace, shared monitoring and DNS).
 #pragma once

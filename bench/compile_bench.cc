@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Full compile of generated clusters: 1,000 and 10,000 namespaces (15k / 150k pods,
 // 10k / 100k rules). Goal: <= 1 s for the largest on one core. And the incremental compiler
 // on the same clusters: one change (a policy edited, a replica added or removed, a pod with
@@ -83,7 +84,8 @@ void RunChanges(benchmark::State& state, const std::vector<source::Event>& chang
     built += ch.tables_built;
     forward = !forward;
   }
-  state.counters["tables_changed"] = benchmark::Counter(static_cast<double>(tables), benchmark::Counter::kAvgIterations);
+  state.counters["tables_changed"] =
+      benchmark::Counter(static_cast<double>(tables), benchmark::Counter::kAvgIterations);
   state.counters["tables_built"] = benchmark::Counter(static_cast<double>(built), benchmark::Counter::kAvgIterations);
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Distribution: a single policy change -> every subscribed agent has acked the new generation,
 // with 1, 100 and 1,000 simulated agents on loopback (the real controller core, gRPC service
 // and agent client; one node per agent, pods of a 15k-pod / 10k-rule cluster spread over
@@ -171,15 +172,15 @@ Result RunOnce(int agents, int changes, int namespaces, bool assemble) {
   // Every node at the current generation (their snapshots applied).
   for (;;) {
     const uint64_t g = core_loop.Run([&] { return core.generation(); });
-    const bool all_there = agent_loop.Run([&] {
-      return std::all_of(sims.begin(), sims.end(), [&](const auto& s) { return s->generation() == g; });
-    });
+    const bool all_there = agent_loop.Run(
+        [&] { return std::all_of(sims.begin(), sims.end(), [&](const auto& s) { return s->generation() == g; }); });
     if (all_there) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   res.sync_s = std::chrono::duration<double>(Clock::now() - t0).count();
   res.snapshot_bytes = agent_loop.Run([&] { return sims[0]->last_update_bytes(); });
-  if (const char* w = std::getenv("NETFENCE_BENCH_SETTLE_MS")) std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(w)));
+  if (const char* w = std::getenv("NETFENCE_BENCH_SETTLE_MS"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(w)));
 
   // One policy change at a time: the ingress policy of one namespace gets another port.
   for (int i = 0; i < changes; ++i) {
@@ -223,9 +224,8 @@ Result RunOnce(int agents, int changes, int namespaces, bool assemble) {
     });
     // Give the delta time to be dropped, then every agent asks for the snapshot.
     for (;;) {
-      const bool dropped = agent_loop.Run([&] {
-        return std::all_of(sims.begin(), sims.end(), [](const auto& s) { return !s->drop_pending(); });
-      });
+      const bool dropped = agent_loop.Run(
+          [&] { return std::all_of(sims.begin(), sims.end(), [](const auto& s) { return !s->drop_pending(); }); });
       if (dropped) break;
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
@@ -267,10 +267,11 @@ void RunXdp(int changes, int namespaces) {
   agent_loop.Run([&] {
     sim = std::make_unique<testing::SimAgent>(agent_loop.io, setup.AgentOptions("node-0"), nullptr, true,
                                               [&](const v1::RuleTables& t) {
-      const auto s = Clock::now();
-      if (Status st = (*prog)->Program(t); !st.ok()) std::fprintf(stderr, "xdp: %s\n", st.message().c_str());
-      program_ms.push_back(Ms(Clock::now() - s));
-    });
+                                                const auto s = Clock::now();
+                                                if (Status st = (*prog)->Program(t); !st.ok())
+                                                  std::fprintf(stderr, "xdp: %s\n", st.message().c_str());
+                                                program_ms.push_back(Ms(Clock::now() - s));
+                                              });
     sim->Start();
     return 0;
   });
@@ -289,13 +290,13 @@ void RunXdp(int changes, int namespaces) {
       if (t < 0) break;
       ms.push_back(t);
     }
-    std::printf("xdp, 1 agent, policy change -> tables live in the kernel (XdpProgram::Program, acked), %s: "
-                "p50 %.2f ms, p99 %.2f ms over %zu changes (Program() alone: p50 %.2f ms, p99 %.2f ms; %lu of %zu "
-                "rewritten in place)\n",
-                burst ? "back to back (each waits for the previous flip's RCU grace period)" : "changes 40 ms apart",
-                Percentile(ms, 0.5), Percentile(ms, 0.99), ms.size(), Percentile(program_ms, 0.5),
-                Percentile(program_ms, 0.99), static_cast<unsigned long>((*prog)->slot_rewrites() - rewrites),
-                program_ms.size());
+    std::printf(
+        "xdp, 1 agent, policy change -> tables live in the kernel (XdpProgram::Program, acked), %s: "
+        "p50 %.2f ms, p99 %.2f ms over %zu changes (Program() alone: p50 %.2f ms, p99 %.2f ms; %lu of %zu "
+        "rewritten in place)\n",
+        burst ? "back to back (each waits for the previous flip's RCU grace period)" : "changes 40 ms apart",
+        Percentile(ms, 0.5), Percentile(ms, 0.99), ms.size(), Percentile(program_ms, 0.5), Percentile(program_ms, 0.99),
+        static_cast<unsigned long>((*prog)->slot_rewrites() - rewrites), program_ms.size());
   }
   agent_loop.Run([&] {
     sim.reset();
@@ -320,9 +321,10 @@ int main(int argc, char** argv) {
                "measures that thread, not the distribution)");
   app.add_flag("--xdp,!--no-xdp", xdp, "Also run one agent with the real XDP program (root)");
   CLI11_PARSE(app, argc, argv);
-  std::printf("cluster: %d namespaces (%d pods, %d policy rules); simulated agents share one thread, the controller "
-              "another\n",
-              namespaces, namespaces * 15 + 2, namespaces * 10);
+  std::printf(
+      "cluster: %d namespaces (%d pods, %d policy rules); simulated agents share one thread, the controller "
+      "another\n",
+      namespaces, namespaces * 15 + 2, namespaces * 10);
   for (int n : agents) {
     Result r = RunOnce(n, changes, namespaces, assemble);
     const double p50 = Percentile(r.delta_ms, 0.5), p99 = Percentile(r.delta_ms, 0.99);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the flow log costs the datapath, and how many new flows it logs without loss, as
 // ratios and figures measured in one run (see kHeader). Needs root; run by scripts/bench.sh.
 //   flowlog_bench [--quick]
@@ -23,6 +24,7 @@
 #include "bench/cluster_gen.h"
 #include "bench/xdp_bench_util.h"
 #include "controlplane/compiler/compiler.h"
+#include "dataplane/fastpath/conntrack_key.h"
 #include "dataplane/flowlog/file_sink.h"
 #include "dataplane/flowlog/pipeline/pipeline.h"
 #include "dataplane/flowlog/record_hub.h"
@@ -75,7 +77,7 @@ double Median(std::vector<double> v) {
 struct Setup {
   WideTable w;
   v1::RuleTables tables;
-  compiler::TableSet view;  // what the pipeline names things from
+  tables::TableSet view;  // what the pipeline names things from
 };
 
 Setup MakeSetup() {
@@ -123,7 +125,7 @@ void FillConntrack(const xdp::XdpProgram& p, const Setup& s, int n) {
   e.ingress_rule = 0;
   for (int i = 0; i < n; ++i) {
     const IpAddr src = s.w.clients[static_cast<size_t>(i % 64)];
-    const nf_ct_key k = xdp::ConntrackKey(src, static_cast<uint16_t>(2000 + i / 64), s.w.server, 1000, 6);
+    const nf_ct_key k = fastpath::ConntrackKey(src, static_cast<uint16_t>(2000 + i / 64), s.w.server, 1000, 6);
     if (bpf_map_update_elem(fd, &k, &e, BPF_ANY) != 0) Fail(Status::Error("conntrack fill failed"));
   }
 }
@@ -186,8 +188,8 @@ void RunLive(const Options& o, const Setup& s, int cpu) {
   auto rig = Must(VethRig::Create());
   auto gen = Must(LoadReturnProgram(XDP_TX));
   const int group = 2500 % 64, port = 1000 + 2500 % 4000;
-  const Frame frame = TcpFrame({s.w.clients[group], s.w.server, 40000, static_cast<uint16_t>(port), 0x10}, rig->mac_b,
-                               rig->mac_a);
+  const Frame frame =
+      TcpFrame({s.w.clients[group], s.w.server, 40000, static_cast<uint16_t>(port), 0x10}, rig->mac_b, rig->mac_a);
   std::map<std::string, std::vector<double>> mpps;
   for (int round = 0; round < o.rounds(); ++round) {
     for (auto [name, prog] : {std::pair{"off", off.get()}, std::pair{"on", on.get()}}) {
@@ -210,11 +212,11 @@ void RunLive(const Options& o, const Setup& s, int cpu) {
   const double r_off = Median(mpps["off"]), r_on = Median(mpps["on"]);
   std::printf("  %-58s %8.2f Mpps\n", "logging off (events=false, no pipeline)", r_off);
   std::printf("  %-58s %8.2f Mpps\n", "logging on (events, pipeline scanning 100k entries/s)", r_on);
-  std::printf("  on/off = %.3fx (goal >= 0.95x: %s); pipeline: %llu conntrack entries at its last scan, %llu update "
-              "records, %llu events lost\n",
-              r_on / r_off, r_on / r_off >= 0.95 ? "MET" : "NOT MET",
-              static_cast<unsigned long long>(st.conntrack_entries), static_cast<unsigned long long>(st.records[1]),
-              static_cast<unsigned long long>(st.ring_lost));
+  std::printf(
+      "  on/off = %.3fx (goal >= 0.95x: %s); pipeline: %llu conntrack entries at its last scan, %llu update "
+      "records, %llu events lost\n",
+      r_on / r_off, r_on / r_off >= 0.95 ? "MET" : "NOT MET", static_cast<unsigned long long>(st.conntrack_entries),
+      static_cast<unsigned long long>(st.records[1]), static_cast<unsigned long long>(st.ring_lost));
 }
 
 // ---- [2] new flows logged with zero loss -------------------------------------------------------

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A console reporter that, after the run, prints each benchmark's time as a ratio to its
 // peer measured in the same run (e.g. Classify/10000 vs LinearScan/10000).
 #pragma once
@@ -37,7 +38,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
         auto it = times_.find(peer + args);
         if (it == times_.end() || t <= 0) continue;
         if (!header) {
-          GetOutputStream() << "\nRatios to peers measured in this run (peer time / our time: >1 means we are faster)\n";
+          GetOutputStream()
+              << "\nRatios to peers measured in this run (peer time / our time: >1 means we are faster)\n";
           header = true;
         }
         char line[256];
@@ -61,10 +63,14 @@ class RatioReporter : public benchmark::ConsoleReporter {
   // Times in nanoseconds whatever unit each benchmark reports in.
   static double Scale(benchmark::TimeUnit u) {
     switch (u) {
-      case benchmark::kSecond: return 1e9;
-      case benchmark::kMillisecond: return 1e6;
-      case benchmark::kMicrosecond: return 1e3;
-      default: return 1;
+      case benchmark::kSecond:
+        return 1e9;
+      case benchmark::kMillisecond:
+        return 1e6;
+      case benchmark::kMicrosecond:
+        return 1e3;
+      default:
+        return 1;
     }
   }
   std::vector<std::pair<std::string, std::string>> pairs_;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The XDP program's cost per packet, as ratios to trivial XDP programs measured in the same
 // run (see kHeader below, printed with the results). Needs root; run by scripts/bench.sh.
 //   xdp_bench [--quick] [--no-live] [--cpu=N]
@@ -173,8 +174,11 @@ void PrintRows(const std::vector<Row>& rows) {
     } else {
       std::printf(" %8s %7s", "(peer)", "");
     }
-    std::printf(" %7.0f %5.1f%%", r.t.median_ns, n ? 100.0 * static_cast<double>(r.t.passed) / static_cast<double>(n) : 0.0);
-    auto ns = [](size_t count, double v) { return count ? std::to_string(static_cast<int>(v + 0.5)) : std::string("-"); };
+    std::printf(" %7.0f %5.1f%%", r.t.median_ns,
+                n ? 100.0 * static_cast<double>(r.t.passed) / static_cast<double>(n) : 0.0);
+    auto ns = [](size_t count, double v) {
+      return count ? std::to_string(static_cast<int>(v + 0.5)) : std::string("-");
+    };
     std::printf(" %7s %7s\n", ns(r.t.passed, r.t.pass_ns).c_str(), ns(r.t.dropped, r.t.drop_ns).c_str());
   }
 }
@@ -217,11 +221,14 @@ TestRunResults RunTestRun(const Options& o, Programs& progs) {
                          std::to_string(hit_frames.size()) + " flows"));
     }
     configs.push_back({std::string("(b)  conntrack hit, 10k rules, events ") + (p->options().events ? "on" : "off"),
-                       p->prog_fd(), hit_frames, {}});
+                       p->prog_fd(),
+                       hit_frames,
+                       {}});
   }
   for (int rules : kSizes) {
     configs.push_back({"(c)  new flow, classify only (conntrack=false), " + std::to_string(rules) + " rules",
-                       progs.stateless.at(rules)->prog_fd(), WideFrames(GetWide(rules), o.frames(), false, 0x02, 42 + rules),
+                       progs.stateless.at(rules)->prog_fd(),
+                       WideFrames(GetWide(rules), o.frames(), false, 0x02, 42 + rules),
                        {}});
   }
   for (Config& c : configs) Must(TimeFrames(c.fd, c.frames, 16));  // warm-up, not counted
@@ -237,7 +244,8 @@ TestRunResults RunTestRun(const Options& o, Programs& progs) {
   }
   std::vector<Row> rows;
   for (Config& c : configs) {
-    std::sort(c.rounds.begin(), c.rounds.end(), [](const TimedRuns& x, const TimedRuns& y) { return x.mean_ns < y.mean_ns; });
+    std::sort(c.rounds.begin(), c.rounds.end(),
+              [](const TimedRuns& x, const TimedRuns& y) { return x.mean_ns < y.mean_ns; });
     rows.push_back({c.name, c.rounds[c.rounds.size() / 2], rows.empty() ? -1 : 0});
   }
   TestRunResults res;
@@ -295,10 +303,11 @@ void PrintGoals(const TestRunResults& r) {
               verdict(c10k <= 30), c100k, c100k - c10k);
   const TimedRuns& i10k = r.insert.at(10000);
   const TimedRuns& i100k = r.insert.at(100000);
-  std::printf("  (c')-(a') new flow with conntrack insert, events on: %+.1f ns at 10k rules, %+.1f ns at 100k "
-              "(medians %+.1f / %+.1f);\n  of which conntrack + event, (c')-(c1') at 10k: %+.1f ns\n",
-              i10k.mean_ns - r.drop1.mean_ns, i100k.mean_ns - r.drop1.mean_ns, i10k.median_ns - r.drop1.median_ns,
-              i100k.median_ns - r.drop1.median_ns, i10k.mean_ns - r.classify1.mean_ns);
+  std::printf(
+      "  (c')-(a') new flow with conntrack insert, events on: %+.1f ns at 10k rules, %+.1f ns at 100k "
+      "(medians %+.1f / %+.1f);\n  of which conntrack + event, (c')-(c1') at 10k: %+.1f ns\n",
+      i10k.mean_ns - r.drop1.mean_ns, i100k.mean_ns - r.drop1.mean_ns, i10k.median_ns - r.drop1.median_ns,
+      i100k.median_ns - r.drop1.median_ns, i10k.mean_ns - r.classify1.mean_ns);
 }
 
 // ---- [2] live frames ----------------------------------------------------------------------
@@ -325,7 +334,8 @@ std::string Paths(const xdp::Counters& before, const xdp::Counters& after, uint6
   const struct {
     int index;
     const char* name;
-  } paths[] = {{NF_CNT_PASS_CT, "ct-hit"}, {NF_CNT_PASS_NEW, "new"}, {NF_CNT_DROP, "drop"}, {NF_CNT_PASS_NOT_IP, "not-ip"}};
+  } paths[] = {
+      {NF_CNT_PASS_CT, "ct-hit"}, {NF_CNT_PASS_NEW, "new"}, {NF_CNT_DROP, "drop"}, {NF_CNT_PASS_NOT_IP, "not-ip"}};
   std::string out;
   for (const auto& p : paths) {
     const uint64_t n = Delta(before, after, p.index);
@@ -365,8 +375,10 @@ std::unique_ptr<NsAttachment> AttachAtB(const VethRig& rig, const LiveConfig& c)
 }
 
 void RunLive(const Options& o, Programs& progs) {
-  std::printf("\n[2] Live frames (BPF_F_TEST_XDP_LIVE_FRAMES over veth, native XDP at b): %.1f s per configuration, "
-              "median of %d round(s)\n", o.live_seconds(), o.rounds());
+  std::printf(
+      "\n[2] Live frames (BPF_F_TEST_XDP_LIVE_FRAMES over veth, native XDP at b): %.1f s per configuration, "
+      "median of %d round(s)\n",
+      o.live_seconds(), o.rounds());
   auto rig = Must(VethRig::Create());
   auto gen = Must(LoadReturnProgram(XDP_TX));
   auto drop = Must(LoadCountingProgram(XDP_DROP));
@@ -385,8 +397,20 @@ void RunLive(const Options& o, Programs& progs) {
   std::vector<LiveConfig> configs = {
       {"xdp_drop + count (peer)", denied, &drop, nullptr, {}, {}, ""},
       {"xdp_pass + count (peer of allowed traffic)", allowed, &pass, nullptr, {}, {}, ""},
-      {"netfence 5k rules, allowed flow: conntrack hit -> PASS", allowed, nullptr, progs.stateful_events.get(), {}, {}, ""},
-      {"netfence 5k rules, denied new flow -> DROP (events off)", denied, nullptr, progs.stateful_quiet.get(), {}, {}, ""},
+      {"netfence 5k rules, allowed flow: conntrack hit -> PASS",
+       allowed,
+       nullptr,
+       progs.stateful_events.get(),
+       {},
+       {},
+       ""},
+      {"netfence 5k rules, denied new flow -> DROP (events off)",
+       denied,
+       nullptr,
+       progs.stateful_quiet.get(),
+       {},
+       {},
+       ""},
   };
   for (int round = 0; round < o.rounds(); ++round) {
     for (LiveConfig& c : configs) {
@@ -394,7 +418,8 @@ void RunLive(const Options& o, Programs& progs) {
       Must(GenerateLive(*rig->ns_a, rig->ifindex_a, gen.get(), c.frame, 0.1, 1u << 16));  // warm-up; creates the flow
       xdp::Counters before{}, after{};
       const uint64_t seen = Seen(c, &before);
-      const LiveRun run = Must(GenerateLive(*rig->ns_a, rig->ifindex_a, gen.get(), c.frame, o.live_seconds(), 1u << 20));
+      const LiveRun run =
+          Must(GenerateLive(*rig->ns_a, rig->ifindex_a, gen.get(), c.frame, o.live_seconds(), 1u << 20));
       const uint64_t received = Seen(c, &after) - seen;
       c.mpps.push_back(static_cast<double>(received) / run.seconds / 1e6);
       c.sent_mpps.push_back(static_cast<double>(run.sent) / run.seconds / 1e6);
@@ -406,7 +431,8 @@ void RunLive(const Options& o, Programs& progs) {
   for (size_t i = 0; i < configs.size(); ++i) {
     const double mpps = Median(configs[i].mpps);
     char ratio[64] = "(peer)";
-    if (i == 2) std::snprintf(ratio, sizeof(ratio), "%.2fx of xdp_pass, %.2fx of xdp_drop", mpps / pass_mpps, mpps / drop_mpps);
+    if (i == 2)
+      std::snprintf(ratio, sizeof(ratio), "%.2fx of xdp_pass, %.2fx of xdp_drop", mpps / pass_mpps, mpps / drop_mpps);
     if (i == 3) std::snprintf(ratio, sizeof(ratio), "%.2fx of xdp_drop", mpps / drop_mpps);
     std::printf("  %-56s %8.2f %9.2f   %-36s %s\n", configs[i].name.c_str(), mpps, Median(configs[i].sent_mpps), ratio,
                 configs[i].paths.c_str());

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "bench/xdp_bench_util.h"
 
 #include <bpf/bpf.h>
@@ -78,7 +79,7 @@ Frame TcpFrame(const TcpFlow& flow, const Mac& dst_mac, const Mac& src_mac) {
   uint8_t* tcp = ip + 20;
   Put16(tcp, flow.sport);
   Put16(tcp + 2, flow.dport);
-  tcp[7] = 1;                     // seq
+  tcp[7] = 1;                          // seq
   if (flow.flags & 0x10) tcp[11] = 1;  // ack
   tcp[12] = 5 << 4;
   tcp[13] = flow.flags;
@@ -112,14 +113,14 @@ StatusOr<CountingProgram> LoadCountingProgram(int action) {
   p.map = UniqueFd(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "nfb_count", 4, 8, 1, nullptr));
   if (!p.map.valid()) return Status::Error(Errno("create per-CPU counter"));
   const std::vector<bpf_insn> insns = {
-      Insn(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0),                              // key = 0
-      Insn(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, p.map.get()),     // r1 = map
+      Insn(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0),                           // key = 0
+      Insn(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, p.map.get()),  // r1 = map
       Insn(0, 0, 0, 0, 0),
-      Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),                    // r2 = &key
+      Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),  // r2 = &key
       Insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4),
       Insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-      Insn(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 3, 0),                               // if !r0 skip
-      Insn(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_0, 0, 0),                      // (*r0)++
+      Insn(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 3, 0),           // if !r0 skip
+      Insn(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_0, 0, 0),  // (*r0)++
       Insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 1),
       Insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_1, 0, 0),
       Insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, action),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers of xdp_bench: frames, raw-instruction peer programs, BPF_PROG_TEST_RUN timing,
 // live-frame traffic between two network namespaces.
 #pragma once
@@ -9,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/common/ip.h"
-#include "dataplane/common/status.h"
-#include "dataplane/common/unique_fd.h"
+#include "common/base/ip.h"
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
 #include "tests/testing/netns.h"
 
 namespace netfence::bench {
@@ -46,7 +47,7 @@ StatusOr<CountingProgram> LoadCountingProgram(int action);
 // ns per run (opts.duration) over the frames, and the same split by the program's verdict.
 struct TimedRuns {
   double mean_ns = 0;
-  double median_ns = 0;  // of the frames' figures
+  double median_ns = 0;             // of the frames' figures
   double pass_ns = 0, drop_ns = 0;  // 0 when no frame had that verdict
   size_t passed = 0, dropped = 0, other = 0;
 };

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # netfence_library(NAME SOURCES ... DEPS ...): a library of our own code, with warnings on.
 function(netfence_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})

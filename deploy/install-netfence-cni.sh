@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs netfence-cni on the node (the agent DaemonSet's init container) and appends it to
 # the node's CNI conflist as the last plugin; with --remove, takes it out again (preStop).
 #   HOST_CNI_BIN (/host/opt/cni/bin), HOST_CNI_CONF (/host/etc/cni/net.d), NETFENCE_SOCKET

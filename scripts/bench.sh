@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Benchmarks (not part of CI: timings do not belong in tests). Each prints its figures and,
 # at the end, ratios to the peers measured in the same run.
 #   compile_bench   full compile of generated clusters (15k / 150k pods), and the incremental

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The netfence demo: an example cluster (a shop, its monitoring, a developer sandbox)
 # compiled to rule tables, its reachability before and after zero-trust policies are
 # applied, and why one connection is allowed and another denied; then the same cluster live:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages netfence needs (idempotent, quiet when all is there) and
 # builds everything with CMake + Ninja into build/ (binaries in build/bin/).
 #   NETFENCE_WERROR=1   treat warnings as errors (test.sh sets it); unset: as build/ was

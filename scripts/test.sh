@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what is missing, builds, and runs every test (unit, differential, conformance).
 # Exits non-zero on any failure, with the failing tests' output.
 set -euo pipefail

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* netfence XDP program: enforces the compiled NetworkPolicy tables on every packet received
  * by the interface it is attached to (a pod's host-side veth, or the node's uplink). The
  * same decision runs as a TC egress program on a pod's host-side veth for what the node
@@ -20,6 +21,8 @@
 
 #include "classify.h"
 #include "conntrack.h"
+#include "context.h"
+#include "drop.h"
 #include "events.h"
 #include "maps.h"
 #include "netfence_abi.h"
@@ -27,108 +30,21 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* What nf_classify() decides: src -> dst (proto, dport) under the tables of `slot`. */
-struct nf_query {
-  __u8 src[16];
-  __u8 dst[16];
-  __u32 proto;
-  __u32 dport;
-  __u32 slot;
-  __u32 from_uplink;  /* the packet came in from an uplink: its sender is no local pod */
-};
-
-
-/* Where a packet is decided: NF_HOOK_XDP or NF_HOOK_TC (netfence_abi.h). */
-#define NF_TC_PULL_BYTES 256u  /* enough for 2 VLAN tags, IPv6 with extension headers, L4 */
+#define NF_TC_PULL_BYTES 256u /* enough for 2 VLAN tags, IPv6 with extension headers, L4 */
 #ifndef TC_ACT_OK
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #endif
-struct nf_pkt {
-  __u32 ifindex;  /* XDP: the interface received on; TC: the interface sent on */
-  __u32 bytes;    /* frame length */
-  __u32 hook;     /* NF_HOOK_* */
-  __u32 from_pod; /* XDP RX of a pod's veth: the pod sent it (traffic counted as egress); set by nf_decide */
-};
 
-/* The traffic slot of a packet of this verdict (enum nf_traffic_index). */
-static __always_inline __u32 nf_traffic_slot(const struct nf_pkt *ctx, int denied) {
-  return (denied ? NF_TRAFFIC_DENIED_INGRESS : NF_TRAFFIC_ALLOWED_INGRESS) + (ctx->from_pod ? 1 : 0);
-}
-
-/* Load-time options (the loader sets them in .rodata before verification). */
-const volatile __u32 nf_cfg_conntrack = 1;         /* 0: classify every packet (stateless) */
-const volatile __u32 nf_cfg_events = 1;            /* 0: no ring-buffer events */
-const volatile __u32 nf_cfg_record_decisions = 0;  /* 1: fill last_decision (tests) */
-
-static __always_inline void nf_record(const struct nf_flow *f, int parsed, const struct nf_verdict *v, __u32 action,
-                                      __u32 reason, __u32 path) {
-  if (!nf_cfg_record_decisions) return;
-  __u32 zero = 0;
-  struct nf_decision *d = bpf_map_lookup_elem(&last_decision, &zero);
-  if (!d) return;
-  d->verdict = *v;
-  d->action = action;
-  d->drop_reason = reason;
-  d->parsed = (__u32)parsed;
-  d->proto = f->proto;
-  d->dport = f->dport;
-  d->path = path;
-  __builtin_memcpy(d->src, f->src, 16);
-  __builtin_memcpy(d->dst, f->dst, 16);
-}
-
-static __always_inline int nf_drop(const struct nf_pkt *ctx, const struct nf_flow *f, int parsed, const struct nf_verdict *v,
-                                   __u32 reason, __u8 kind, __u64 generation) {
-  __u64 *count = bpf_map_lookup_elem(&drop_reasons, &reason);
-  if (count) *count += 1;  /* per CPU: no atomic needed */
-  nf_count(NF_CNT_DROP);
-  nf_count_traffic(nf_traffic_slot(ctx, 1), ctx->bytes);
-  if (nf_cfg_events) nf_emit(ctx->ifindex, ctx->bytes, ctx->hook, kind, (__u8)reason, parsed, f, v, generation, 0);
-  nf_record(f, parsed, v, XDP_DROP, reason, NF_CNT_DROP);
-  return XDP_DROP;
-}
-
-/* A connection the live generation no longer allows: its packet is dropped, and the event
- * carries the connection's counters before the entry goes. */
-static __always_inline int nf_drop_revoked(const struct nf_pkt *ctx, const struct nf_flow *f, const struct nf_verdict *v,
-                                           const struct nf_ct_key *k, const struct nf_ct_entry *e, __u64 generation) {
-  __u32 reason = NF_DROP_REVOKED;
-  __u64 *count = bpf_map_lookup_elem(&drop_reasons, &reason);
-  if (count) *count += 1;
-  nf_count(NF_CNT_DROP);
-  nf_count_traffic(nf_traffic_slot(ctx, 1), ctx->bytes);
-  if (nf_cfg_events) nf_emit(ctx->ifindex, ctx->bytes, ctx->hook, NF_EV_REVOKED, (__u8)reason, 1, f, v, generation, e);
-  bpf_map_delete_elem(&conntrack, k);
-  nf_record(f, 1, v, XDP_DROP, reason, NF_CNT_DROP);
-  return XDP_DROP;
-}
-
-/* The datagram a fragment belongs to. */
-static __always_inline void nf_frag_key_of(const struct nf_flow *f, struct nf_frag_key *k) {
-  __builtin_memcpy(k->src, f->src, 16);
-  __builtin_memcpy(k->dst, f->dst, 16);
-  k->id = f->frag_id;
-  k->proto = f->proto;
-}
-
-/* A fragment key and its value, built off the stack: fragments are rare, and the stack of the
- * program is full (see query_scratch). */
-struct nf_frag_scratch {
-  struct nf_frag_key key;
-  __u64 now;
-};
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __type(key, __u32);
-  __type(value, struct nf_frag_scratch);
-  __uint(max_entries, 1);
-} frag_scratch SEC(".maps");
-
+/* The datagram a fragment belongs to, in the per-CPU scratch entry. */
 static __always_inline struct nf_frag_scratch *nf_frag_scratch(const struct nf_flow *f) {
   __u32 zero = 0;
   struct nf_frag_scratch *s = bpf_map_lookup_elem(&frag_scratch, &zero);
-  if (s) nf_frag_key_of(f, &s->key);
+  if (!s) return 0;
+  __builtin_memcpy(s->key.src, f->src, 16);
+  __builtin_memcpy(s->key.dst, f->dst, 16);
+  s->key.id = f->frag_id;
+  s->key.proto = f->proto;
   return s;
 }
 
@@ -140,25 +56,16 @@ static __always_inline void nf_remember_fragment(const struct nf_flow *f) {
   bpf_map_update_elem(&fragments, &s->key, &s->now, BPF_ANY);
 }
 
-/* `counted`: whether this hook counts the packet's traffic (a conntrack hit is counted at
- * the hook that counts its direction, see nf_ct_account). */
-static __always_inline int nf_pass(const struct nf_pkt *ctx, const struct nf_flow *f, const struct nf_verdict *v,
-                                   __u32 path, int counted) {
-  if (f->first_fragment) nf_remember_fragment(f);
+/* Passes the packet on `path` (enum nf_counter). `counted`: whether this hook counts the
+ * packet's traffic (a conntrack hit is counted at the hook that counts its direction, see
+ * nf_ct_account). */
+static __always_inline int nf_pass(const struct nf_ctx *c, __u32 path, int counted) {
+  if (c->f.first_fragment) nf_remember_fragment(&c->f);
   nf_count(path);
-  if (counted) nf_count_traffic(nf_traffic_slot(ctx, 0), ctx->bytes);
-  nf_record(f, 1, v, XDP_PASS, 0, path);
+  if (counted) nf_count_traffic(nf_traffic_slot(c, 0), c->bytes);
+  nf_record(c, XDP_PASS, 0, path);
   return XDP_PASS;
 }
-
-/* nf_classify()'s question, built off the stack (the stack of the program, nf_classify()
- * and its bpf_loop callback together must fit in 512 bytes). */
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __type(key, __u32);
-  __type(value, struct nf_query);
-  __uint(max_entries, 1);
-} query_scratch SEC(".maps");
 
 static __always_inline struct nf_query *nf_new_query(__u32 slot, __u32 proto, __u32 dport, const __u8 *src,
                                                      const __u8 *dst, __u32 from_uplink) {
@@ -247,9 +154,8 @@ static __always_inline void nf_ct_admit(struct nf_ct_entry *e, const struct nf_v
 }
 
 /* A packet of a tracked connection. Returns the XDP action. */
-static __always_inline int nf_established(const struct nf_pkt *ctx, const struct nf_live *m, struct nf_flow *f,
-                                          const struct nf_ct_key *k, struct nf_ct_entry *e, int sender_b,
-                                          int from_uplink, struct nf_verdict *v, __u64 now) {
+static __always_inline int nf_established(struct nf_ctx *c, const struct nf_live *m, const struct nf_ct_key *k,
+                                          struct nf_ct_entry *e, int sender_b, int from_uplink, __u64 now) {
   int initiator_b = (e->flags & NF_CT_INITIATOR_B) != 0;
   int dir = sender_b != initiator_b;
   __u32 path = NF_CNT_PASS_CT;
@@ -259,108 +165,111 @@ static __always_inline int nf_established(const struct nf_pkt *ctx, const struct
     const __u8 *to = initiator_b ? k->addr_a : k->addr_b;
     /* From an uplink, the initiator is local only if this is its reply coming back in. */
     struct nf_query *q = nf_new_query(m->slot, k->proto, e->dport, from, to, from_uplink && dir == 0);
-    if (!q) return nf_drop(ctx, f, 1, v, NF_DROP_INTERNAL, NF_EV_DROP, m->generation);
-    if (nf_classify(q, v)) return nf_drop_revoked(ctx, f, v, k, e, m->generation);
-    nf_ct_admit(e, v, m->epoch);
+    if (!q) return nf_drop(c, NF_DROP_INTERNAL);
+    if (nf_classify(q, &c->v)) return nf_drop_ct(c, NF_DROP_REVOKED, k, e);
+    nf_ct_admit(e, &c->v, m->epoch);
     path = NF_CNT_PASS_RECHECKED;
   }
-  int counted = nf_ct_account(e, f, dir, sender_b, ctx->bytes, now, ctx->hook == NF_HOOK_TC);
-  return nf_pass(ctx, f, v, path, counted);
+  int counted = nf_ct_account(e, &c->f, dir, sender_b, c->bytes, now, c->hook == NF_HOOK_TC);
+  return nf_pass(c, path, counted);
+}
+
+/* Creates the connection's entry for an allowed new flow; NULL when it is not tracked or the
+ * table refused it. */
+static __always_inline struct nf_ct_entry *nf_ct_create(const struct nf_ctx *c, const struct nf_live *m, __u64 now) {
+  const struct nf_flow *f = &c->f;
+  struct nf_ct_key k;
+  int sender_b = nf_ct_key_of(f->src, f->key_sport, f->dst, f->key_dport, (__u8)f->proto, &k);
+  __u32 zero = 0;
+  struct nf_ct_entry *e = bpf_map_lookup_elem(&ct_scratch, &zero); /* off the stack */
+  if (!e) return 0;
+  __builtin_memset(e, 0, sizeof(*e));
+  e->created_ns = now;
+  e->last_seen_ns = now;
+  e->packets[0] = 1;
+  e->bytes[0] = c->bytes;
+  e->flags = (sender_b ? NF_CT_INITIATOR_B : 0) | (c->hook == NF_HOOK_TC ? NF_CT_TC_COUNTS_0 : 0);
+  e->tcp_flags[0] = f->tcp_flags;
+  e->dport = (__u16)f->dport;
+  e->ifindex = c->ifindex;
+  nf_ct_admit(e, &c->v, m->epoch);
+  if (bpf_map_update_elem(&conntrack, &k, e, BPF_ANY) != 0) return 0;
+  nf_count(NF_CNT_CT_CREATED);
+  return e;
 }
 
 /* The whole decision for one packet, at either hook. Returns XDP_PASS or XDP_DROP. */
-static __always_inline int nf_decide(void *data, void *data_end, struct nf_pkt *ctx) {
-  struct nf_flow f = {};
-  struct nf_verdict v = {};
+static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *c) {
+  struct nf_flow *f = &c->f;
   /* What is behind the interface a packet came in on (XDP; at TC egress the packet is
    * leaving towards the pod): a pod's veth carries only the pod's addresses, an uplink no
    * local sender. */
-  __u32 ifindex = ctx->ifindex;
-  struct nf_iface *iface = ctx->hook == NF_HOOK_XDP ? bpf_map_lookup_elem(&interfaces, &ifindex) : 0;
-  ctx->from_pod = iface && iface->kind == NF_IFACE_ENDPOINT;
+  __u32 ifindex = c->ifindex;
+  struct nf_iface *iface = c->hook == NF_HOOK_XDP ? bpf_map_lookup_elem(&interfaces, &ifindex) : 0;
+  c->from_pod = iface && iface->kind == NF_IFACE_ENDPOINT;
 
-  int parsed = nf_parse_packet(data, data_end, &f);
+  int parsed = nf_parse_packet(data, data_end, f);
   if (parsed == NF_PARSE_NOT_IP) {
     nf_count(NF_CNT_PASS_NOT_IP);
-    nf_record(&f, 0, &v, XDP_PASS, 0, NF_CNT_PASS_NOT_IP);
+    nf_record(c, XDP_PASS, 0, NF_CNT_PASS_NOT_IP);
     return XDP_PASS;
   }
-  if (parsed != NF_PARSE_IP && parsed != NF_PARSE_FRAGMENT) return nf_drop(ctx, &f, 0, &v, (__u32)parsed, NF_EV_DROP, 0);
+  if (parsed != NF_PARSE_IP && parsed != NF_PARSE_FRAGMENT) return nf_drop(c, (__u32)parsed);
+  c->parsed = 1;
 
   struct nf_live m;
-  if (!nf_live_slot(&m)) return nf_drop(ctx, &f, 1, &v, NF_DROP_NO_TABLES, NF_EV_DROP, 0);
+  if (!nf_live_slot(&m)) return nf_drop(c, NF_DROP_NO_TABLES);
+  c->generation = m.generation;
 
   if (parsed == NF_PARSE_FRAGMENT) {
-    struct nf_frag_scratch *fs = nf_frag_scratch(&f);
-    if (fs && bpf_map_lookup_elem(&fragments, &fs->key)) return nf_pass(ctx, &f, &v, NF_CNT_PASS_FRAGMENT, 1);
+    struct nf_frag_scratch *fs = nf_frag_scratch(f);
+    if (fs && bpf_map_lookup_elem(&fragments, &fs->key)) return nf_pass(c, NF_CNT_PASS_FRAGMENT, 1);
     /* IPv4 addresses are v4-mapped; an IPv6 header carrying one was dropped by the parser. */
-    __u32 reason = f.src[10] == 0xff && f.src[11] == 0xff && f.src[0] == 0 ? NF_DROP_IP4_FRAGMENT : NF_DROP_IP6_FRAGMENT;
-    return nf_drop(ctx, &f, 1, &v, reason, NF_EV_DROP, m.generation);
+    int v4 = f->src[10] == 0xff && f->src[11] == 0xff && f->src[0] == 0;
+    return nf_drop(c, v4 ? NF_DROP_IP4_FRAGMENT : NF_DROP_IP6_FRAGMENT);
   }
   int from_uplink = 0;
   if (iface) {
-    if (iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f.src)) {
-      return nf_drop(ctx, &f, 1, &v, NF_DROP_SPOOFED, NF_EV_DROP, m.generation);
-    }
+    if (iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f->src)) return nf_drop(c, NF_DROP_SPOOFED);
     from_uplink = iface->kind == NF_IFACE_UPLINK;
   }
-  if (f.icmp_kind == NF_ICMP_NDP) return nf_pass(ctx, &f, &v, NF_CNT_PASS_NDP, 1);
+  if (f->icmp_kind == NF_ICMP_NDP) return nf_pass(c, NF_CNT_PASS_NDP, 1);
 
   /* Coarse time (jiffies resolution) is plenty for timeouts of seconds, and cheaper. */
   __u64 now = nf_cfg_conntrack ? bpf_ktime_get_coarse_ns() : 0;
-  struct nf_ct_key k;
   if (nf_cfg_conntrack) {
-    if (f.icmp_kind == NF_ICMP_ERROR) {
+    struct nf_ct_key k;
+    if (f->icmp_kind == NF_ICMP_ERROR) {
       /* An error about a packet of a connection admitted by the live tables follows it. */
-      nf_ct_key_of(f.inner_src, f.inner_sport, f.inner_dst, f.inner_dport, f.inner_proto, &k);
+      nf_ct_key_of(f->inner_src, f->inner_sport, f->inner_dst, f->inner_dport, f->inner_proto, &k);
       struct nf_ct_entry *e = bpf_map_lookup_elem(&conntrack, &k);
-      if (e && e->epoch == m.epoch) return nf_pass(ctx, &f, &v, NF_CNT_PASS_RELATED, 1);
+      if (e && e->epoch == m.epoch) return nf_pass(c, NF_CNT_PASS_RELATED, 1);
     }
-    int sender_b = nf_ct_key_of(f.src, f.key_sport, f.dst, f.key_dport, (__u8)f.proto, &k);
+    int sender_b = nf_ct_key_of(f->src, f->key_sport, f->dst, f->key_dport, (__u8)f->proto, &k);
     struct nf_ct_entry *e = bpf_map_lookup_elem(&conntrack, &k);
-    if (e && nf_ct_usable(e, &f, now)) return nf_established(ctx, &m, &f, &k, e, sender_b, from_uplink, &v, now);
+    if (e && nf_ct_usable(e, f, now)) return nf_established(c, &m, &k, e, sender_b, from_uplink, now);
   }
 
-  struct nf_query *q = nf_new_query(m.slot, f.proto, f.dport, f.src, f.dst, from_uplink);
-  if (!q) return nf_drop(ctx, &f, 1, &v, NF_DROP_INTERNAL, NF_EV_DROP, m.generation);
-  int denied = nf_classify(q, &v);
-  if (denied) return nf_drop(ctx, &f, 1, &v, (__u32)(denied - 1), NF_EV_DROP, m.generation);
+  struct nf_query *q = nf_new_query(m.slot, f->proto, f->dport, f->src, f->dst, from_uplink);
+  if (!q) return nf_drop(c, NF_DROP_INTERNAL);
+  int denied = nf_classify(q, &c->v);
+  if (denied) return nf_drop(c, (__u32)(denied - 1));
 
   /* Tracked: TCP, UDP, SCTP, ICMP echo and other protocols (ports 0); not ICMP errors or
    * informational messages, which are classified one by one. */
-  int icmp = f.proto == IPPROTO_ICMP || f.proto == NF_IPPROTO_ICMPV6;
-  struct nf_ct_entry *created = 0;  /* the new entry, for the event (NULL: not tracked) */
-  if (nf_cfg_conntrack && (!icmp || f.icmp_kind == NF_ICMP_ECHO)) {
-    int sender_b = nf_ct_key_of(f.src, f.key_sport, f.dst, f.key_dport, (__u8)f.proto, &k);
-    __u32 zero = 0;
-    struct nf_ct_entry *e = bpf_map_lookup_elem(&ct_scratch, &zero);  /* off the stack */
-    if (e) {
-      __builtin_memset(e, 0, sizeof(*e));
-      e->created_ns = now;
-      e->last_seen_ns = now;
-      e->packets[0] = 1;
-      e->bytes[0] = ctx->bytes;
-      e->flags = (sender_b ? NF_CT_INITIATOR_B : 0) | (ctx->hook == NF_HOOK_TC ? NF_CT_TC_COUNTS_0 : 0);
-      e->tcp_flags[0] = f.tcp_flags;
-      e->dport = (__u16)f.dport;
-      e->ifindex = ctx->ifindex;
-      nf_ct_admit(e, &v, m.epoch);
-      if (bpf_map_update_elem(&conntrack, &k, e, BPF_ANY) == 0) {
-        nf_count(NF_CNT_CT_CREATED);
-        created = e;
-      }
-    }
-  }
-  if (nf_cfg_events) nf_emit(ctx->ifindex, ctx->bytes, ctx->hook, NF_EV_NEW_FLOW, 0, 1, &f, &v, m.generation, created);
-  return nf_pass(ctx, &f, &v, NF_CNT_PASS_NEW, 1);
+  int icmp = f->proto == IPPROTO_ICMP || f->proto == NF_IPPROTO_ICMPV6;
+  struct nf_ct_entry *created = 0; /* the new entry, for the event (NULL: not tracked) */
+  if (nf_cfg_conntrack && (!icmp || f->icmp_kind == NF_ICMP_ECHO)) created = nf_ct_create(c, &m, now);
+  if (nf_cfg_events) nf_emit(c, NF_EV_NEW_FLOW, 0, created);
+  return nf_pass(c, NF_CNT_PASS_NEW, 1);
 }
 
 SEC("xdp")
 int netfence_xdp(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;
-  struct nf_pkt p = {.ifindex = ctx->ingress_ifindex, .bytes = (__u32)(data_end - data), .hook = NF_HOOK_XDP};
-  return nf_decide(data, data_end, &p);
+  struct nf_ctx c = {.ifindex = ctx->ingress_ifindex, .bytes = (__u32)(data_end - data), .hook = NF_HOOK_XDP};
+  return nf_decide(data, data_end, &c);
 }
 
 /* TC egress of a pod's host-side veth: what the node itself sends to the pod crosses no XDP
@@ -373,6 +282,6 @@ int netfence_tc(struct __sk_buff *skb) {
   if ((__u32)(skb->data_end - skb->data) < want) bpf_skb_pull_data(skb, want);
   void *data = (void *)(long)skb->data;
   void *data_end = (void *)(long)skb->data_end;
-  struct nf_pkt p = {.ifindex = skb->ifindex, .bytes = skb->len, .hook = NF_HOOK_TC};
-  return nf_decide(data, data_end, &p) == XDP_PASS ? TC_ACT_OK : TC_ACT_SHOT;
+  struct nf_ctx c = {.ifindex = skb->ifindex, .bytes = skb->len, .hook = NF_HOOK_TC};
+  return nf_decide(data, data_end, &c) == XDP_PASS ? TC_ACT_OK : TC_ACT_SHOT;
 }

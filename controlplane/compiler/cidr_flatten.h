@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turns ipBlocks (cidr minus excepts) of many rules into one longest-prefix-match table:
 // every prefix that appears (as a cidr or an except) gets the set of rules matching the
 // addresses whose longest listed prefix it is. One LPM lookup then answers exactly.
@@ -6,8 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/base/ip.h"
 #include "controlplane/compiler/rows.h"
-#include "dataplane/common/ip.h"
 
 namespace netfence::compiler {
 

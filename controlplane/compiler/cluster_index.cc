@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/compiler/cluster_index.h"
 
 #include <algorithm>
@@ -24,7 +25,8 @@ void SortByNamespaceThenName(std::vector<const k8s::Pod*>* pods) {
   pods->clear();
   for (auto ns : names) {
     auto& members = by_ns[ns];
-    std::sort(members.begin(), members.end(), [](const k8s::Pod* a, const k8s::Pod* b) { return a->meta.name < b->meta.name; });
+    std::sort(members.begin(), members.end(),
+              [](const k8s::Pod* a, const k8s::Pod* b) { return a->meta.name < b->meta.name; });
     pods->insert(pods->end(), members.begin(), members.end());
   }
 }
@@ -97,8 +99,8 @@ ClusterIndex::ClusterIndex(const k8s::ClusterState& state) {
   for (uint32_t g = 0; g < groups.size(); ++g) wanted.emplace_back(PreferredIdentityId(groups[g].hash), g);
   std::sort(wanted.begin(), wanted.end(), [&](const auto& a, const auto& b) {
     if (a.first != b.first) return a.first < b.first;
-    return CompareIdentity(*endpoints[groups[a.second].members.front()],
-                           *endpoints[groups[b.second].members.front()]) < 0;
+    return CompareIdentity(*endpoints[groups[a.second].members.front()], *endpoints[groups[b.second].members.front()]) <
+           0;
   });
   std::unordered_set<uint32_t> used;
   used.reserve(wanted.size());

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The selector index: cluster state arranged for compiling. Namespaces with the labels
 // selectors see, security identities (pods sharing namespace, labels and named ports),
 // which identities each policy selects, and the IP -> identity cache.
@@ -6,15 +7,15 @@
 #include <cstdint>
 #include <map>
 #include <span>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "common/base/ip.h"
 #include "controlplane/compiler/rule_spec.h"
 #include "controlplane/compiler/table_builder.h"
 #include "controlplane/k8s/model.h"
-#include "dataplane/common/ip.h"
 
 namespace netfence::compiler {
 
@@ -63,7 +64,7 @@ class ClusterIndex : public PeerSelector, public NamedPortScope {
  private:
   const std::vector<std::string_view>& NamespacesMatching(const k8s::LabelSelector& sel) const;
 
-  std::unordered_map<std::string, k8s::Labels> ns_labels_;  // every namespace with pods or an object
+  std::unordered_map<std::string, k8s::Labels> ns_labels_;                     // every namespace with pods or an object
   std::unordered_map<std::string_view, std::vector<uint32_t>> ns_identities_;  // views into pods
   // label "k=v" -> namespaces carrying it, to narrow namespaceSelector scans
   // (views into ns_labels_ keys, which never move once the index is built)

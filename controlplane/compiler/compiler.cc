@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/compiler/compiler.h"
 
 #include <algorithm>
@@ -39,7 +40,7 @@ class Compiler {
   std::vector<bool> ready_;
   std::vector<TablePolicy> table_policies_;
   TableBuilder builder_;
-  std::vector<uint64_t> words_;    // the row arena, moved into the tables at the end
+  std::vector<uint64_t> words_;  // the row arena, moved into the tables at the end
   RowWriter rows_writer_{&words_, 0};
   uint64_t rows_ = 0;
 };

@@ -1,18 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
 // The policy compiler: cluster state in, bitmap-indexed rule tables (proto/netfence/v1/
 // tables.proto) out. Deterministic: the same state gives byte-identical tables.
 #pragma once
 
 #include <cstdint>
 
+#include "common/tables/wire.h"
 #include "controlplane/k8s/model.h"
 #include "netfence/v1/tables.pb.h"
 
 namespace netfence::compiler {
 
-inline constexpr uint32_t kEmptyRow = 0xFFFFFFFFu;
-inline constexpr uint32_t kWorldIdentity = 0;
-inline constexpr uint32_t kHostIdentity = 1;
-inline constexpr uint32_t kFirstPodIdentity = 256;
+using tables::kEmptyRow;
+using tables::kFirstPodIdentity;
+using tables::kHostIdentity;
+using tables::kWorldIdentity;
 
 struct Options {
   uint64_t generation = 1;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/compiler/identity_key.h"
 
 #include <algorithm>
@@ -108,7 +109,9 @@ uint32_t g_preferred_space = kMaxIdentity - kFirstPodIdentity;
 uint32_t g_max_identity = kMaxIdentity;
 }  // namespace
 
-uint32_t PreferredIdentityId(uint64_t hash) { return kFirstPodIdentity + static_cast<uint32_t>(hash % g_preferred_space); }
+uint32_t PreferredIdentityId(uint64_t hash) {
+  return kFirstPodIdentity + static_cast<uint32_t>(hash % g_preferred_space);
+}
 
 uint32_t NextIdentityId(uint32_t id) { return id + 1 >= g_max_identity ? kFirstPodIdentity : id + 1; }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What makes two pods one security identity: namespace, labels and named container ports
 // (an egress rule's named port resolves on the destination, so the names are part of what a
 // peer is). Shared by the batch compiler (cluster_index) and the incremental one, which must

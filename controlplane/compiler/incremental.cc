@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/compiler/incremental.h"
 
 #include <algorithm>
@@ -50,7 +51,6 @@ v1::RuleTables IncrementalCompiler::Materialize(uint64_t generation) const {
   const std::vector<v1::PolicyRef> policies = Policies();
   return Assemble(set_, generation, policies);
 }
-
 
 // ---- Events ---------------------------------------------------------------------------------
 
@@ -308,7 +308,7 @@ void IncrementalCompiler::WriteOutputs(Batch* b, Changes* out) {
     v1::NodeEndpoint e;
     e.set_namespace_(name.first);
     e.set_name(name.second);
-    for (const IpAddr& ip : pod.ips) e.add_ips(AddrBytes(ip));
+    for (const IpAddr& ip : pod.ips) e.add_ips(tables::AddrBytes(ip));
     e.set_identity(pod.identity->id);
     e.set_ingress_table(pod.identity->table[0]);
     e.set_egress_table(pod.identity->table[1]);
@@ -334,7 +334,7 @@ void IncrementalCompiler::WriteOutputs(Batch* b, Changes* out) {
     const Claim& best = *std::min_element(it->second.begin(), it->second.end(),
                                           [&](const Claim& x, const Claim& y) { return rank(x) < rank(y); });
     v1::IpcacheEntry e;
-    e.set_addr(AddrBytes(ip));
+    e.set_addr(tables::AddrBytes(ip));
     e.set_identity(std::get<1>(rank(best)));
     if (best.rank == 0) {
       e.set_namespace_(best.pod->pod.meta.ns);
@@ -394,4 +394,3 @@ IncrementalCompiler::Changes IncrementalCompiler::Apply(std::span<const source::
 }
 
 }  // namespace netfence::compiler
-

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The incremental compiler: keeps the compiled units of a whole cluster (a TableSet) and, for
 // each batch of source events, recompiles only what the events affect, reporting which units
 // changed so that the controller can send every node a delta.
@@ -28,15 +29,17 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/tables/table_set.h"
 #include "controlplane/compiler/rule_spec.h"
 #include "controlplane/compiler/table_builder.h"
-#include "controlplane/compiler/table_set.h"
 #include "controlplane/k8s/model.h"
 #include "controlplane/source/source.h"
 
 namespace netfence::compiler {
 
 using PolicyName = std::pair<std::string, std::string>;  // (namespace, name)
+using tables::EndpointName;
+using tables::TableSet;
 
 class IncrementalCompiler : private PeerSelector, private NamedPortScope {
  public:
@@ -141,8 +144,8 @@ class IncrementalCompiler : private PeerSelector, private NamedPortScope {
   // those with a peer that requires none: a namespace's candidates are few.
   std::unordered_map<std::string, std::set<PolicyName>> cross_by_label_;
   std::set<PolicyName> cross_unindexed_;
-  std::set<PolicyName> any_identity_policies_;  // named egress admitting every pod
-  std::set<PolicyName> endpoint_ip_policies_;   // named egress through ipBlocks
+  std::set<PolicyName> any_identity_policies_;                        // named egress admitting every pod
+  std::set<PolicyName> endpoint_ip_policies_;                         // named egress through ipBlocks
   std::unordered_map<uint32_t, std::set<PolicyName>> referenced_by_;  // identity id -> policies
 
   // IP claims: endpoints (rank 0) and host-network pods (rank 1) per address.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/compiler/incremental.h"
 
 #include <algorithm>
@@ -137,7 +138,8 @@ void IncrementalCompiler::ForEachIdentity(const std::function<void(uint32_t id, 
 
 const k8s::Pod& IncrementalCompiler::IdentityPod(uint32_t id) const { return by_id_.at(id)->example(); }
 
-void IncrementalCompiler::ForEachEndpointIp(const std::function<void(const k8s::Pod& pod, const IpAddr& ip)>& fn) const {
+void IncrementalCompiler::ForEachEndpointIp(
+    const std::function<void(const k8s::Pod& pod, const IpAddr& ip)>& fn) const {
   for (const auto& [name, rec] : pods_) {
     if (!rec->endpoint) continue;
     for (const IpAddr& ip : rec->ips) fn(rec->pod, ip);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The incremental compiler's bookkeeping records (incremental.h keeps them opaque), shared by
 // its implementation files: incremental.cc (events, table keys, tables, outputs),
 // incremental_ids.cc (identity membership and ids), incremental_deps.cc (selection and what
@@ -39,10 +40,10 @@ struct IncrementalCompiler::PolicyRec {
   k8s::NetworkPolicy np;
   bool deleted = false;
   PolicySpec spec;
-  std::set<IdentityRec*> subjects;  // identities its podSelector selects
-  std::vector<uint32_t> peer_ids;   // identity ids its peers list
-  bool named_egress = false;        // egress rules with named ports
-  std::set<uint64_t> tables;        // tables compiled from it
+  std::set<IdentityRec*> subjects;      // identities its podSelector selects
+  std::vector<uint32_t> peer_ids;       // identity ids its peers list
+  bool named_egress = false;            // egress rules with named ports
+  std::set<uint64_t> tables;            // tables compiled from it
   std::vector<std::string> cross_keys;  // its keys in cross_by_label_
 };
 
@@ -55,10 +56,10 @@ struct IncrementalCompiler::TableRec {
 };
 
 struct IncrementalCompiler::Batch {
-  std::map<std::string, k8s::Labels> ns_old_labels;  // labels before the batch, per namespace touched
-  std::set<PolicyName> spec_changed;                  // added, updated or deleted
-  std::set<IdentityRec*> added;                       // created by this batch
-  std::set<IdentityRec*> emptied;                     // lost their last member (may come back)
+  std::map<std::string, k8s::Labels> ns_old_labels;        // labels before the batch, per namespace touched
+  std::set<PolicyName> spec_changed;                       // added, updated or deleted
+  std::set<IdentityRec*> added;                            // created by this batch
+  std::set<IdentityRec*> emptied;                          // lost their last member (may come back)
   std::vector<std::pair<IdentityRec*, uint32_t>> removed;  // gone for good, with their old id
   std::vector<IdentityRec*> discarded;                     // created and emptied in the batch
   std::map<IdentityRec*, uint32_t> id_changed;             // kept, moved to another id (old id)
@@ -70,7 +71,6 @@ struct IncrementalCompiler::Batch {
   std::set<IdentityRec*> rekey;  // identities whose table keys may have changed
   std::set<uint64_t> tables;     // tables to build
 };
-
 
 inline PolicyName NameOf(const k8s::ObjectMeta& m) { return {m.ns, m.name}; }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/compiler/port_flatten.h"
 
 #include <algorithm>
@@ -21,9 +22,8 @@ void PortFlattener::Flatten(const std::vector<PortSpan>& spans, uint32_t rule_co
     events_.push_back({s.protocol, s.first, +1, s.rule_bit});
     events_.push_back({s.protocol, uint32_t{s.last} + 1, -1, s.rule_bit});
   }
-  std::sort(events_.begin(), events_.end(), [](const Event& a, const Event& b) {
-    return std::tie(a.protocol, a.at) < std::tie(b.protocol, b.at);
-  });
+  std::sort(events_.begin(), events_.end(),
+            [](const Event& a, const Event& b) { return std::tie(a.protocol, a.at) < std::tie(b.protocol, b.at); });
   count_.assign(rule_count, 0);
   Bits current(rule_count);
   uint32_t active = 0;  // rule bits with a positive count

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turns the port entries of many rules into non-overlapping ranges per protocol, each with
 // the set of rules matching every port inside it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bitmap rows: the arena of 64-bit words every table's rows live in.
 // A row of W words is stored as S = ceil(W/64) summary words (bit i of summary word j says
 // word 64j+i is non-zero) followed by the W words. Identical rows of one table direction

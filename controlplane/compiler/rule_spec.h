@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A NetworkPolicy decoded for compiling: for each direction it covers, each rule's peers
 // (which identities, whether every pod, which ipBlocks) and ports (numbers, ranges, whole
 // protocols, names still to resolve). Decoded once per policy and reused by every table the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/compiler/table_builder.h"
 
 #include <algorithm>
@@ -179,8 +180,8 @@ void TableBuilder::Build(Direction dir, std::span<const TablePolicy> policies, c
 
   port_flattener_.Flatten(spans_, nbits, &ports_);
   const int nports = static_cast<int>(ports_.size());
-  for (auto* f : {dt->mutable_port_protocols(), dt->mutable_port_firsts(), dt->mutable_port_lasts(),
-                  dt->mutable_port_rows()}) {
+  for (auto* f :
+       {dt->mutable_port_protocols(), dt->mutable_port_firsts(), dt->mutable_port_lasts(), dt->mutable_port_rows()}) {
     f->Reserve(nports);
   }
   for (const auto& fr : ports_) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds one direction of one table: the rule bits of the policies selecting a set of
 // endpoints, and the rows of every dimension (identity, CIDR, port, other protocols) written
 // to a RowWriter. The batch compiler writes every table into one arena; the incremental
@@ -14,12 +15,12 @@
 #include <utility>
 #include <vector>
 
+#include "common/base/ip.h"
 #include "controlplane/compiler/cidr_flatten.h"
 #include "controlplane/compiler/port_flatten.h"
 #include "controlplane/compiler/rows.h"
 #include "controlplane/compiler/rule_spec.h"
 #include "controlplane/k8s/model.h"
-#include "dataplane/common/ip.h"
 #include "netfence/v1/tables.pb.h"
 
 namespace netfence::compiler {

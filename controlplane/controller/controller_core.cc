@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/controller/controller_core.h"
 
 #include <boost/asio/post.hpp>
 
-#include "controlplane/compiler/table_set.h"
-#include "controlplane/distribution/update_chunks.h"
+#include "common/tables/table_set.h"
+#include "common/tables/update_chunks.h"
 
 namespace netfence::controller {
 namespace {
@@ -20,7 +21,7 @@ std::vector<distribution::Registration> Registrations(const v1::EndpointReport& 
   for (const auto& e : report.endpoints()) {
     distribution::Registration r{e.namespace_(), e.name(), {}};
     for (const auto& b : e.ips()) {
-      if (auto ip = compiler::AddrFromBytes(b)) r.ips.push_back(*ip);
+      if (auto ip = tables::AddrFromBytes(b)) r.ips.push_back(*ip);
     }
     out.push_back(std::move(r));
   }
@@ -128,7 +129,7 @@ namespace {
 std::vector<std::shared_ptr<const v1::ControllerMessage>> Messages(v1::NodeUpdate update, size_t max_bytes,
                                                                    uint64_t* bytes) {
   std::vector<std::shared_ptr<const v1::ControllerMessage>> out;
-  for (auto& part : distribution::SplitUpdate(std::move(update), max_bytes)) {
+  for (auto& part : tables::SplitUpdate(std::move(update), max_bytes)) {
     auto m = std::make_shared<v1::ControllerMessage>();
     *bytes += part.ByteSizeLong();
     *m->mutable_update() = std::move(part);
@@ -150,11 +151,11 @@ const std::vector<std::shared_ptr<const v1::ControllerMessage>>& ControllerCore:
   v1::NodeUpdate u;
   u.set_snapshot(true);
   u.set_generation(generation_);
-  const compiler::TableSet& set = compiler_.set();
+  const tables::TableSet& set = compiler_.set();
   u.mutable_ipcache()->Reserve(static_cast<int>(set.ipcache.size()));
   for (const auto& [ip, e] : set.ipcache) *u.add_ipcache() = e;
   ipcache_parts_.clear();
-  for (auto& part : distribution::SplitUpdate(std::move(u), options_.max_part_bytes)) {
+  for (auto& part : tables::SplitUpdate(std::move(u), options_.max_part_bytes)) {
     part.set_more(true);  // the node's own part follows
     auto m = std::make_shared<v1::ControllerMessage>();
     *m->mutable_update() = std::move(part);
@@ -200,8 +201,8 @@ void ControllerCore::OnMessage(const std::shared_ptr<Session>& s, const v1::Agen
       } else {
         ++metrics_.nacks;
         a.last_error = m.ack().error();
-        options_.warn("node " + st.node + " could not apply generation " + std::to_string(m.ack().generation()) +
-                      ": " + m.ack().error());
+        options_.warn("node " + st.node + " could not apply generation " + std::to_string(m.ack().generation()) + ": " +
+                      m.ack().error());
       }
       break;
     }
@@ -226,7 +227,8 @@ void ControllerCore::OnHello(const std::shared_ptr<Session>& s, SessionState& st
   if (options_.require_node_identity && s->AuthenticatedNode() != hello.node()) {
     options_.warn("refused an agent saying it is node " + hello.node() + ": its certificate names '" +
                   s->AuthenticatedNode() + "'");
-    s->Close("this certificate is not node " + hello.node() + "'s (its common name is '" + s->AuthenticatedNode() + "')");
+    s->Close("this certificate is not node " + hello.node() + "'s (its common name is '" + s->AuthenticatedNode() +
+             "')");
     return;
   }
   st.node = hello.node();
@@ -248,7 +250,7 @@ void ControllerCore::OnHello(const std::shared_ptr<Session>& s, SessionState& st
 
 void ControllerCore::OnRegistrations(const std::string& node, const v1::EndpointReport& report, bool always) {
   std::vector<source::Event> events = overlay_.SetRegistrations(node, Registrations(report));
-  std::vector<compiler::EndpointName> unknown = overlay_.Unknown(node);
+  std::vector<tables::EndpointName> unknown = overlay_.Unknown(node);
   const distribution::NodeView* view = views_.Find(node);
   const bool unknown_changed = view == nullptr || view->unknown != unknown;
   views_.SetRegistrations(node, report.sequence(), std::move(unknown));

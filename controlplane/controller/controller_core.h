@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The controller's core: cluster state in (a Source's events), one stream of node updates out
 // per connected agent. Everything runs on one io_context thread; the gRPC service
 // (distribution_service.h) turns streams into Session objects and posts their messages here.
@@ -89,7 +90,7 @@ class ControllerCore : public source::Observer {
 
  private:
   struct SessionState {
-    std::string node;   // "" until Hello
+    std::string node;  // "" until Hello
     std::string agent;
     uint64_t sent_generation = 0;  // what the agent holds once it applied what was sent
   };

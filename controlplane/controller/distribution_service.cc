@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/controller/distribution_service.h"
 
 #include <grpc/grpc_security_constants.h>
@@ -6,7 +7,7 @@
 #include <deque>
 #include <mutex>
 
-#include "dataplane/common/files.h"
+#include "common/base/files.h"
 
 namespace netfence::controller {
 namespace {
@@ -55,8 +56,8 @@ class Stream : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMe
     }
     if (queued_bytes_ > max_bytes_) {
       queue_.clear();
-      FinishLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                "the agent reads too slowly: reconnect for a snapshot"));
+      FinishLocked(
+          grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "the agent reads too slowly: reconnect for a snapshot"));
       return;
     }
     if (!writing_ && !queue_.empty()) {
@@ -152,7 +153,6 @@ void StreamSession::Close(const std::string& reason) {
   if (stream_ != nullptr) stream_->CloseWith(reason);
 }
 
-
 }  // namespace
 
 grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage>* DistributionService::Subscribe(
@@ -160,8 +160,8 @@ grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage>* DistributionSe
   return new Stream(context, io_, core_, open_, options_.max_queued_bytes);
 }
 
-grpc::ServerUnaryReactor* DistributionService::GetStatus(grpc::CallbackServerContext* context,
-                                                         const v1::StatusRequest*, v1::ControllerStatus* response) {
+grpc::ServerUnaryReactor* DistributionService::GetStatus(grpc::CallbackServerContext* context, const v1::StatusRequest*,
+                                                         v1::ControllerStatus* response) {
   auto* reactor = context->DefaultReactor();
   boost::asio::post(io_, [core = &core_, open = open_, reactor, response] {
     if (!*open) return reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down"));
@@ -169,23 +169,6 @@ grpc::ServerUnaryReactor* DistributionService::GetStatus(grpc::CallbackServerCon
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
-}
-
-StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const TlsFiles& tls, bool plaintext) {
-  if (plaintext) return grpc::InsecureServerCredentials();
-  if (tls.cert.empty() || tls.key.empty() || tls.ca.empty()) {
-    return Status::Error("--tls-cert, --tls-key and --tls-ca are required (or --insecure-plaintext)");
-  }
-  auto cert = ReadWholeFile(tls.cert, "--tls-cert");
-  if (!cert.ok()) return cert.status();
-  auto key = ReadWholeFile(tls.key, "--tls-key");
-  if (!key.ok()) return key.status();
-  auto ca = ReadWholeFile(tls.ca, "--tls-ca");
-  if (!ca.ok()) return ca.status();
-  grpc::SslServerCredentialsOptions opts(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  opts.pem_root_certs = *ca;
-  opts.pem_key_cert_pairs.push_back({*key, *cert});
-  return grpc::SslServerCredentials(opts);
 }
 
 }  // namespace netfence::controller

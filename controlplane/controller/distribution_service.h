@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfence.v1.PolicyDistribution over gRPC (callback API: a few threads serve thousands of
 // agent streams). Each Subscribe stream becomes a Session of the ControllerCore; reads are
 // posted to the core's io_context, the core's sends are queued and written one at a time.
@@ -39,13 +40,5 @@ class DistributionService final : public v1::PolicyDistribution::CallbackService
   ServiceOptions options_;
   std::shared_ptr<bool> open_ = std::make_shared<bool>(true);  // read and written on the io thread
 };
-
-// TLS for the controller's gRPC port: server key and certificate, and the CA agents'
-// certificates must chain to (mTLS: agents without a valid certificate are refused).
-struct TlsFiles {
-  std::string cert, key, ca;
-};
-// The credentials for `tls`, or insecure ones when `plaintext` (explicitly asked for).
-StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const TlsFiles& tls, bool plaintext);
 
 }  // namespace netfence::controller

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfence-controller: watches the cluster (Kubernetes API, or a manifest directory),
 // compiles NetworkPolicy incrementally and streams every node's tables to its agent over gRPC
 // (mTLS). Serves /metrics, /livez and /readyz for operators.
@@ -10,12 +11,13 @@
 #include <cstdio>
 #include <thread>
 
+#include "common/base/signals.h"
+#include "common/grpc/tls_credentials.h"
+#include "common/http/http_server.h"
 #include "controlplane/controller/controller_core.h"
 #include "controlplane/controller/distribution_service.h"
 #include "controlplane/controller/metrics.h"
 #include "controlplane/controller/sources.h"
-#include "dataplane/common/http_server.h"
-#include "dataplane/common/signals.h"
 
 namespace {
 
@@ -24,7 +26,7 @@ using namespace netfence;
 struct Flags {
   controller::SourceFlags source;
   std::string listen = "0.0.0.0:9443";
-  controller::TlsFiles tls;
+  tls::TlsFiles tls;
   bool plaintext = false;
   std::string agent_identity = "cn";
   std::string metrics = ":9090";
@@ -36,7 +38,7 @@ int Run(const Flags& f) {
   auto info = [](const std::string& m) { spdlog::info("{}", m); };
   auto warn = [](const std::string& m) { spdlog::warn("{}", m); };
 
-  auto credentials = controller::ServerCredentials(f.tls, f.plaintext);
+  auto credentials = tls::ServerCredentials(f.tls, f.plaintext);
   if (!credentials.ok()) {
     spdlog::error("{}", credentials.status().message());
     return 1;
@@ -108,6 +110,7 @@ int main(int argc, char** argv) {
   netfence::UnblockStopSignals();  // before any thread: a parent's blocked SIGTERM must not stick
   Flags f;
   CLI::App app{"netfence-controller: compile Kubernetes NetworkPolicy and stream every node's tables to its agent"};
+  app.set_version_flag("--version", NETFENCE_VERSION);
   f.source.Add(&app);
   app.add_option("--listen", f.listen, "Where agents connect: HOST:PORT or unix:PATH")->capture_default_str();
   app.add_option("--tls-cert", f.tls.cert, "The controller's certificate (PEM)");

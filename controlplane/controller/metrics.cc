@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/controller/metrics.h"
 
-#include "dataplane/common/prometheus.h"
+#include "common/http/prometheus.h"
 
 namespace netfence::controller {
 
@@ -17,9 +18,11 @@ std::string MetricsText(const ControllerCore& core) {
             static_cast<double>(m.tables_built));
   t.Gauge("netfence_controller_last_compile_seconds", "Duration of the last compile", m.last_compile_seconds);
   t.Counter("netfence_controller_compile_seconds_total", "Time spent compiling", m.compile_seconds_total);
-  t.Counter("netfence_controller_updates_sent_total", "Node updates sent to agents", static_cast<double>(m.updates_sent));
+  t.Counter("netfence_controller_updates_sent_total", "Node updates sent to agents",
+            static_cast<double>(m.updates_sent));
   t.Counter("netfence_controller_snapshots_sent_total", "Of those, snapshots", static_cast<double>(m.snapshots_sent));
-  t.Counter("netfence_controller_update_bytes_total", "Bytes of node updates sent", static_cast<double>(m.update_bytes_sent));
+  t.Counter("netfence_controller_update_bytes_total", "Bytes of node updates sent",
+            static_cast<double>(m.update_bytes_sent));
   t.Counter("netfence_controller_acks_total", "Generations agents reported live", static_cast<double>(m.acks),
             {{"result", "ok"}});
   t.Counter("netfence_controller_acks_total", "Generations agents reported live", static_cast<double>(m.nacks),
@@ -41,8 +44,11 @@ std::map<std::string, http::Server::Handler> OperationalRoutes(const ControllerC
   routes["/metrics"] = [&core] { return http::Reply{200, prometheus::kContentType, MetricsText(core)}; };
   routes["/livez"] = [] { return http::Reply{200, "text/plain; charset=utf-8", "ok\n"}; };
   routes["/readyz"] = [&core] {
-    if (core.synced()) return http::Reply{200, "text/plain; charset=utf-8", "ok: generation " + std::to_string(core.generation()) + "\n"};
-    return http::Reply{503, "text/plain; charset=utf-8", "not ready: the first complete cluster state has not arrived\n"};
+    if (core.synced())
+      return http::Reply{200, "text/plain; charset=utf-8",
+                         "ok: generation " + std::to_string(core.generation()) + "\n"};
+    return http::Reply{503, "text/plain; charset=utf-8",
+                       "not ready: the first complete cluster state has not arrived\n"};
   };
   return routes;
 }

@@ -1,11 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 // The controller's /metrics (Prometheus text), /livez and /readyz.
 #pragma once
 
 #include <map>
 #include <string>
 
+#include "common/http/http_server.h"
 #include "controlplane/controller/controller_core.h"
-#include "dataplane/common/http_server.h"
 
 namespace netfence::controller {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/controller/sources.h"
 
 #include "controlplane/kube/kube_source.h"

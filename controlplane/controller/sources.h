@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the controller's cluster comes from: --kubeconfig FILE, --manifests DIR, or, with
 // neither, the in-cluster service account (KUBERNETES_SERVICE_HOST/PORT).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <algorithm>
 #include <iostream>
 
@@ -44,8 +45,7 @@ std::optional<k8s::ClusterState> LoadCluster(const SourceFlags& flags) {
   }
   for (const auto& e : r.errors) std::cerr << "error: " << e.str() << "\n";
   if (!r.errors.empty()) {
-    std::cerr << "netfencectl: " << r.errors.size() << " invalid object(s) in " << where
-              << "; nothing was evaluated\n";
+    std::cerr << "netfencectl: " << r.errors.size() << " invalid object(s) in " << where << "; nothing was evaluated\n";
     return std::nullopt;
   }
   if (!r.ignored_kinds.empty()) {

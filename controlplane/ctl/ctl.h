@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfencectl: the commands, and what they share (loading a cluster, reading flags).
 #pragma once
 
@@ -7,8 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "common/classifier/classifier.h"
 #include "controlplane/k8s/manifests.h"
-#include "dataplane/classifier/classifier.h"
 #include "netfence/v1/tables.pb.h"
 
 namespace netfence::ctl {

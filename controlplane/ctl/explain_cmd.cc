@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <iostream>
 #include <map>
 
@@ -12,7 +13,7 @@ using nlohmann::json;
 
 // One side of the connection: a pod of the cluster, or a bare IP.
 struct Side {
-  std::string spec;                 // as given on the command line
+  std::string spec;  // as given on the command line
   const k8s::Pod* pod = nullptr;
   std::optional<IpAddr> ip;
   std::string label() const { return pod ? pod->key() + " (" + ip->str() + ")" : ip->str(); }
@@ -76,7 +77,9 @@ bool PickAddresses(Side* from, Side* to) {
 json RuleJson(const v1::RuleTables& tables, const std::map<std::string, const k8s::NetworkPolicy*>& policies,
               uint32_t policy, uint32_t rule_index, k8s::Direction dir) {
   const auto& pr = tables.policies(policy);
-  json j{{"namespace", pr.namespace_()}, {"name", pr.name()}, {"direction", k8s::DirectionName(dir)},
+  json j{{"namespace", pr.namespace_()},
+         {"name", pr.name()},
+         {"direction", k8s::DirectionName(dir)},
          {"rule", rule_index}};
   auto it = policies.find(pr.namespace_() + "/" + pr.name());
   if (it != policies.end()) {
@@ -107,12 +110,13 @@ json ExplainDirection(const Compiled& c, const std::map<std::string, const k8s::
   const auto& dt = tables.tables(table);
   j["isolated"] = dt.isolated();
   json iso = json::array();
-  for (uint32_t p : dt.isolating_policies()) iso.push_back(tables.policies(p).namespace_() + "/" + tables.policies(p).name());
+  for (uint32_t p : dt.isolating_policies())
+    iso.push_back(tables.policies(p).namespace_() + "/" + tables.policies(p).name());
   j["isolating_policies"] = iso;
   auto d = c.classifier->Match(table, *peer.ip, proto, port);
   j["outcome"] = d.outcome == classifier::Outcome::kNotIsolated ? "not-isolated"
-                 : d.outcome == classifier::Outcome::kAllowed  ? "allowed"
-                                                               : "denied";
+                 : d.outcome == classifier::Outcome::kAllowed   ? "allowed"
+                                                                : "denied";
   json rules = json::array();
   uint32_t last_rule = ~0u, last_policy = ~0u;
   for (uint32_t bit : c.classifier->MatchingRules(table, *peer.ip, proto, port)) {
@@ -164,13 +168,16 @@ void AddExplainCommand(CLI::App* app) {
     int port = 0;
   };
   auto opts = std::make_shared<Opts>();
-  auto* cmd = app->add_subcommand("explain", "Why a connection is allowed or denied: policies and rules, per direction");
+  auto* cmd =
+      app->add_subcommand("explain", "Why a connection is allowed or denied: policies and rules, per direction");
   opts->source.Add(cmd);
   cmd->add_option("--from", opts->from, "Source: NAMESPACE/POD or an IP address")->required();
   cmd->add_option("--to", opts->to, "Destination: NAMESPACE/POD or an IP address")->required();
   cmd->add_option("--protocol", opts->protocol, "TCP, UDP or SCTP")->capture_default_str();
   cmd->add_option("--port", opts->port, "Destination port (1-65535)")->required()->check(CLI::Range(1, 65535));
-  cmd->add_option("-o,--output", opts->output, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  cmd->add_option("-o,--output", opts->output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   cmd->footer(
       "A connection is allowed iff the source's egress policy allows it AND the destination's\n"
       "ingress policy allows it. For each direction this prints whether the pod is isolated, by\n"
@@ -216,8 +223,8 @@ void AddExplainCommand(CLI::App* app) {
       std::cout << out.dump(2) << "\n";
       return;
     }
-    std::cout << out["protocol"].get<std::string>() << " " << from->label() << " -> " << to->label() << " port "
-              << port << "\nverdict: " << (out["verdict"] == "allowed" ? "ALLOWED" : "DENIED") << "\n";
+    std::cout << out["protocol"].get<std::string>() << " " << from->label() << " -> " << to->label() << " port " << port
+              << "\nverdict: " << (out["verdict"] == "allowed" ? "ALLOWED" : "DENIED") << "\n";
     if (self) {
       std::cout << out["why"].get<std::string>() << "\n";
       return;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfencectl flows: read the flow log (netfence.flow/v1 NDJSON) written by netfence-agent:
 // the file and its rotated siblings, or follow it live; or the agent's live stream (gRPC
 // FlowObserver, --agent); filter; print records as JSON lines or a table, or summarize them.
@@ -14,8 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "common/grpc/tls_credentials.h"
 #include "controlplane/ctl/ctl.h"
-#include "dataplane/agent/controller_client.h"
 #include "dataplane/flowlog/flow_filter.h"
 #include "dataplane/flowlog/flow_summary.h"
 #include "dataplane/flowlog/observe/observe_request.h"
@@ -125,7 +126,8 @@ class StopOnSignal {
 };
 
 constexpr const char* kTableHeader =
-    "TIME                            EVENT   VERDICT  DIR      PROTO   SOURCE -> DESTINATION  COUNTERS  REASON  POLICIES";
+    "TIME                            EVENT   VERDICT  DIR      PROTO   SOURCE -> DESTINATION  COUNTERS  REASON  "
+    "POLICIES";
 
 }  // namespace
 
@@ -159,15 +161,19 @@ void AddFlowsCommand(CLI::App* app) {
   auto* output = cmd->add_option("-o,--output", opts->output,
                                  "json (the records' lines as written) or table (one line each, for a person); "
                                  "--summary prints text unless -o json")
-                      ->check(CLI::IsMember({"json", "table"}))
-                      ->capture_default_str();
+                     ->check(CLI::IsMember({"json", "table"}))
+                     ->capture_default_str();
   cmd->add_flag("--summary", opts->summary, "Instead of records: top talkers, top denied pairs, policy hits");
-  cmd->add_option("--top", opts->top, "Entries per list of --summary")->capture_default_str()->check(CLI::PositiveNumber);
-  auto* agent = cmd->add_option("--agent", opts->agent,
-                                "Read the agent's live flow log instead of a file: unix:PATH (the agent's --observe-socket, "
-                                "e.g. unix:/run/netfence/observe.sock) or HOST:PORT (its --observe-address). The "
-                                "agent's recent history first, then with --follow every new record");
-  cmd->add_option("--tls-cert", opts->tls_cert, "With --agent HOST:PORT: this client's certificate (PEM)")->needs(agent);
+  cmd->add_option("--top", opts->top, "Entries per list of --summary")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  auto* agent =
+      cmd->add_option("--agent", opts->agent,
+                      "Read the agent's live flow log instead of a file: unix:PATH (the agent's --observe-socket, "
+                      "e.g. unix:/run/netfence/observe.sock) or HOST:PORT (its --observe-address). The "
+                      "agent's recent history first, then with --follow every new record");
+  cmd->add_option("--tls-cert", opts->tls_cert, "With --agent HOST:PORT: this client's certificate (PEM)")
+      ->needs(agent);
   cmd->add_option("--tls-key", opts->tls_key, "Its private key (PEM)")->needs(agent);
   cmd->add_option("--tls-ca", opts->tls_ca, "The CA the agent's certificate must chain to (PEM)")->needs(agent);
   cmd->add_option("--tls-server-name", opts->tls_server_name, "The name to check in the agent's certificate (its node)")
@@ -249,7 +255,7 @@ void AddFlowsCommand(CLI::App* app) {
                     << ": TCP needs --tls-cert, --tls-key and --tls-ca (or --insecure-plaintext)\n";
           throw CLI::RuntimeError(2);
         }
-        auto creds = agent::ClientCredentials(opts->tls_cert, opts->tls_key, opts->tls_ca, opts->plaintext);
+        auto creds = tls::ClientCredentials({opts->tls_cert, opts->tls_key, opts->tls_ca}, opts->plaintext);
         if (!creds.ok()) {
           std::cerr << "netfencectl flows: " << creds.status().message() << "\n";
           throw CLI::RuntimeError(2);

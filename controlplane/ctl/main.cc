@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfencectl: ask netfence what a set of NetworkPolicies allows, and why.
 #include <iostream>
 
@@ -5,6 +6,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"netfencectl: inspect how netfence compiles and enforces Kubernetes NetworkPolicy"};
+  app.set_version_flag("--version", NETFENCE_VERSION);
   app.require_subcommand(1);
   app.footer(
       "Commands read a cluster from --manifests DIR: every YAML/JSON file in it (Namespaces, Pods\n"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfencectl status: what the controller has made live where. Per node: the generation its
 // view is at, the one its agent acked, and how long the node has lagged; per policy: on how
 // many of the nodes that enforce it the policy's latest version is live.
@@ -8,8 +9,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "common/grpc/tls_credentials.h"
 #include "controlplane/ctl/ctl.h"
-#include "dataplane/agent/controller_client.h"
 #include "netfence/v1/distribution.grpc.pb.h"
 
 namespace netfence::ctl {
@@ -57,8 +58,12 @@ nlohmann::json ToJson(const v1::ControllerStatus& st) {
                         {"nodes_needed", p.nodes_needed()},
                         {"nodes_realised", p.nodes_realised()}});
   }
-  return {{"generation", st.generation()}, {"source", st.source()},   {"synced", st.synced()},
-          {"rejected_objects", st.rejected_objects()}, {"nodes", nodes}, {"policies", policies}};
+  return {{"generation", st.generation()},
+          {"source", st.source()},
+          {"synced", st.synced()},
+          {"rejected_objects", st.rejected_objects()},
+          {"nodes", nodes},
+          {"policies", policies}};
 }
 
 void PrintTable(const v1::ControllerStatus& st) {
@@ -83,7 +88,7 @@ void PrintTable(const v1::ControllerStatus& st) {
 }
 
 int Run(const StatusFlags& f) {
-  auto creds = agent::ClientCredentials(f.tls_cert, f.tls_key, f.tls_ca, f.plaintext);
+  auto creds = tls::ClientCredentials({f.tls_cert, f.tls_key, f.tls_ca}, f.plaintext);
   if (!creds.ok()) {
     std::cerr << "error: " << creds.status().message() << "\n";
     return 2;
@@ -112,7 +117,8 @@ int Run(const StatusFlags& f) {
 
 void AddStatusCommand(CLI::App* app) {
   auto f = std::make_shared<StatusFlags>();
-  CLI::App* cmd = app->add_subcommand("status", "Per node, the generation realised and its lag; per policy, where it is live");
+  CLI::App* cmd =
+      app->add_subcommand("status", "Per node, the generation realised and its lag; per policy, where it is live");
   cmd->add_option("--controller", f->controller, "netfence-controller's gRPC address (HOST:PORT or unix:PATH)")
       ->capture_default_str();
   cmd->add_option("--tls-cert", f->tls_cert, "Client certificate (PEM)");
@@ -120,7 +126,9 @@ void AddStatusCommand(CLI::App* app) {
   cmd->add_option("--tls-ca", f->tls_ca, "The CA of the controller's certificate (PEM)");
   cmd->add_option("--tls-server-name", f->tls_server_name, "Name to check in the controller's certificate");
   cmd->add_flag("--insecure-plaintext", f->plaintext, "No TLS (a controller started with --insecure-plaintext)");
-  cmd->add_option("-o,--output", f->output, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+  cmd->add_option("-o,--output", f->output, "table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
   cmd->add_option("--timeout", f->timeout_s, "Seconds to wait for the controller")->capture_default_str();
   cmd->footer(
       "A node lags when its agent has not acked the node's latest generation; LAG is the time since\n"

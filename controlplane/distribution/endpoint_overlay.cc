@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/distribution/endpoint_overlay.h"
 
 namespace netfence::distribution {
 
-std::optional<k8s::Pod> EndpointOverlay::Effective(const compiler::EndpointName& name) const {
+std::optional<k8s::Pod> EndpointOverlay::Effective(const tables::EndpointName& name) const {
   auto api = api_pods_.find(name);
   if (api == api_pods_.end()) return std::nullopt;
   k8s::Pod pod = api->second;
@@ -20,7 +21,7 @@ std::optional<k8s::Pod> EndpointOverlay::Effective(const compiler::EndpointName&
   return pod;
 }
 
-void EndpointOverlay::Refresh(const compiler::EndpointName& name, std::vector<source::Event>* out) {
+void EndpointOverlay::Refresh(const tables::EndpointName& name, std::vector<source::Event>* out) {
   std::optional<k8s::Pod> now = Effective(name);
   auto had = given_.find(name);
   if (!now) {
@@ -44,7 +45,7 @@ std::vector<source::Event> EndpointOverlay::OnSourceEvents(std::vector<source::E
       continue;
     }
     const auto& pod = std::get<k8s::Pod>(e.object);
-    compiler::EndpointName name{pod.meta.ns, pod.meta.name};
+    tables::EndpointName name{pod.meta.ns, pod.meta.name};
     if (e.op == source::Op::kDelete) {
       api_pods_.erase(name);
     } else {
@@ -56,17 +57,17 @@ std::vector<source::Event> EndpointOverlay::OnSourceEvents(std::vector<source::E
 }
 
 std::vector<source::Event> EndpointOverlay::SetRegistrations(const std::string& node,
-                                                            const std::vector<Registration>& regs) {
-  std::set<compiler::EndpointName> touched = by_node_[node];
+                                                             const std::vector<Registration>& regs) {
+  std::set<tables::EndpointName> touched = by_node_[node];
   for (const auto& name : touched) {
     auto c = claims_.find(name);
     if (c == claims_.end()) continue;
     c->second.erase(node);
     if (c->second.empty()) claims_.erase(c);
   }
-  std::set<compiler::EndpointName> now;
+  std::set<tables::EndpointName> now;
   for (const Registration& r : regs) {
-    compiler::EndpointName name{r.ns, r.name};
+    tables::EndpointName name{r.ns, r.name};
     claims_[name][node] = {node, r.ips};
     now.insert(name);
     touched.insert(name);
@@ -81,8 +82,8 @@ std::vector<source::Event> EndpointOverlay::SetRegistrations(const std::string& 
   return out;
 }
 
-std::vector<compiler::EndpointName> EndpointOverlay::Unknown(const std::string& node) const {
-  std::vector<compiler::EndpointName> out;
+std::vector<tables::EndpointName> EndpointOverlay::Unknown(const std::string& node) const {
+  std::vector<tables::EndpointName> out;
   auto it = by_node_.find(node);
   if (it == by_node_.end()) return out;
   for (const auto& name : it->second) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pods as the nodes see them. The CNI plugin registers a pod with its node's agent before the
 // API server knows its address (status.podIP is written after the sandbox is up): the
 // agent's registration says on which node the pod runs and which addresses it has, and the
@@ -16,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "controlplane/compiler/table_set.h"
+#include "common/tables/table_set.h"
 #include "controlplane/source/source.h"
 
 namespace netfence::distribution {
@@ -34,7 +35,7 @@ class EndpointOverlay {
   std::vector<source::Event> SetRegistrations(const std::string& node, const std::vector<Registration>& regs);
 
   // Registered pods of `node` that are unknown (see above), sorted.
-  std::vector<compiler::EndpointName> Unknown(const std::string& node) const;
+  std::vector<tables::EndpointName> Unknown(const std::string& node) const;
   // Nodes that have registered something.
   std::set<std::string> Nodes() const;
 
@@ -44,14 +45,14 @@ class EndpointOverlay {
     std::vector<IpAddr> ips;
   };
   // The pod the compiler sees for `name` (nullopt: none), from the API pod and the claims.
-  std::optional<k8s::Pod> Effective(const compiler::EndpointName& name) const;
+  std::optional<k8s::Pod> Effective(const tables::EndpointName& name) const;
   // Re-derives `name` and appends the event that brings the compiler up to date.
-  void Refresh(const compiler::EndpointName& name, std::vector<source::Event>* out);
+  void Refresh(const tables::EndpointName& name, std::vector<source::Event>* out);
 
-  std::map<compiler::EndpointName, k8s::Pod> api_pods_;
-  std::map<compiler::EndpointName, std::map<std::string, Claim>> claims_;  // by pod, by node
-  std::map<std::string, std::set<compiler::EndpointName>> by_node_;
-  std::map<compiler::EndpointName, k8s::Pod> given_;  // what the compiler has now
+  std::map<tables::EndpointName, k8s::Pod> api_pods_;
+  std::map<tables::EndpointName, std::map<std::string, Claim>> claims_;  // by pod, by node
+  std::map<std::string, std::set<tables::EndpointName>> by_node_;
+  std::map<tables::EndpointName, k8s::Pod> given_;  // what the compiler has now
 };
 
 }  // namespace netfence::distribution

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/distribution/node_views.h"
 
 #include <algorithm>
@@ -5,12 +6,12 @@
 namespace netfence::distribution {
 namespace {
 
-void AddEndpointKey(const compiler::EndpointName& n, v1::EndpointKey* k) {
+void AddEndpointKey(const tables::EndpointName& n, v1::EndpointKey* k) {
   k->set_namespace_(n.first);
   k->set_name(n.second);
 }
 
-std::vector<uint32_t> IdsOf(const compiler::TableSet& set, uint64_t table) {
+std::vector<uint32_t> IdsOf(const tables::TableSet& set, uint64_t table) {
   auto it = set.tables.find(table);
   if (it == set.tables.end()) return {};
   return {it->second.identity_ids().begin(), it->second.identity_ids().end()};
@@ -30,7 +31,7 @@ void NodeViews::DropNodeIfEmpty(const std::string& node) {
 }
 
 void NodeViews::SetRegistrations(const std::string& node, uint64_t sequence,
-                                 std::vector<compiler::EndpointName> unknown) {
+                                 std::vector<tables::EndpointName> unknown) {
   NodeView& v = views_[node];
   v.endpoints_sequence = sequence;
   v.unknown = std::move(unknown);
@@ -80,8 +81,8 @@ void NodeViews::FillMeta(const std::string& node, const NodeView& v, int64_t pro
 }
 
 std::map<std::string, v1::NodeUpdate> NodeViews::Advance(const compiler::IncrementalCompiler::Changes& ch,
-                                                          uint64_t generation, int64_t produced, bool full_snapshots) {
-  const compiler::TableSet& set = compiler_.set();
+                                                         uint64_t generation, int64_t produced, bool full_snapshots) {
+  const tables::TableSet& set = compiler_.set();
   std::map<std::string, Touched> touched;
   for (const std::string& node : registration_changed_) touched[node];
   registration_changed_.clear();
@@ -157,7 +158,7 @@ std::map<std::string, v1::NodeUpdate> NodeViews::Advance(const compiler::Increme
     if (auto it = set.ipcache.find(ip); it != set.ipcache.end()) {
       *common.add_ipcache() = it->second;
     } else {
-      common.add_removed_ipcache(compiler::AddrBytes(ip));
+      common.add_removed_ipcache(tables::AddrBytes(ip));
     }
   }
 
@@ -212,7 +213,7 @@ std::map<std::string, v1::NodeUpdate> NodeViews::Advance(const compiler::Increme
 }
 
 v1::NodeUpdate NodeViews::Snapshot(const std::string& node, int64_t produced, bool with_ipcache) const {
-  const compiler::TableSet& set = compiler_.set();
+  const tables::TableSet& set = compiler_.set();
   v1::NodeUpdate u;
   u.set_snapshot(true);
   auto it = views_.find(node);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Each node's part of the cluster's compiled units, and the updates that carry a node from one
 // generation of its part to the next.
 //
@@ -31,10 +32,10 @@ struct NodeView {
     uint32_t identity;
     uint64_t ingress, egress;
   };
-  std::map<compiler::EndpointName, Counted> endpoints;
-  std::map<uint64_t, int> tables;      // table -> endpoints using it
-  std::map<uint32_t, int> identities;  // identity -> endpoints having it + tables listing it
-  std::vector<compiler::EndpointName> unknown;  // registered pods that are no endpoint
+  std::map<tables::EndpointName, Counted> endpoints;
+  std::map<uint64_t, int> tables;             // table -> endpoints using it
+  std::map<uint32_t, int> identities;         // identity -> endpoints having it + tables listing it
+  std::vector<tables::EndpointName> unknown;  // registered pods that are no endpoint
   uint64_t endpoints_sequence = 0;
 };
 
@@ -48,7 +49,7 @@ class NodeViews {
   // Forgets a node that has no endpoints left (its agent went away).
   void DropNodeIfEmpty(const std::string& node);
   // What the node's agent registered: reported in the node's next update.
-  void SetRegistrations(const std::string& node, uint64_t sequence, std::vector<compiler::EndpointName> unknown);
+  void SetRegistrations(const std::string& node, uint64_t sequence, std::vector<tables::EndpointName> unknown);
 
   // After the compiler applied a batch with `changes`: brings every node's view to
   // `generation` and returns each node's delta from its previous generation. A node seen for
@@ -67,7 +68,7 @@ class NodeViews {
  private:
   // What one Advance did to one node's view: each unit's presence before the first change.
   struct Touched {
-    std::set<compiler::EndpointName> endpoints;
+    std::set<tables::EndpointName> endpoints;
     std::map<uint64_t, bool> tables;      // table -> was in the view
     std::map<uint32_t, bool> identities;  // identity -> was in the view
   };
@@ -77,10 +78,10 @@ class NodeViews {
 
   const compiler::IncrementalCompiler& compiler_;
   std::map<std::string, NodeView> views_;
-  std::map<compiler::EndpointName, std::string> endpoint_node_;  // where each endpoint is enforced
-  std::map<uint64_t, std::set<std::string>> table_nodes_;        // nodes using each table
-  std::map<uint32_t, std::set<std::string>> identity_nodes_;     // nodes naming each identity
-  std::map<uint64_t, std::vector<uint32_t>> table_identities_;   // identity_ids of each table, as counted
+  std::map<tables::EndpointName, std::string> endpoint_node_;   // where each endpoint is enforced
+  std::map<uint64_t, std::set<std::string>> table_nodes_;       // nodes using each table
+  std::map<uint32_t, std::set<std::string>> identity_nodes_;    // nodes naming each identity
+  std::map<uint64_t, std::vector<uint32_t>> table_identities_;  // identity_ids of each table, as counted
   std::set<std::string> registration_changed_;
 };
 

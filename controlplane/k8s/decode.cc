@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/k8s/decode.h"
 
 #include <nlohmann/json.hpp>
@@ -22,12 +23,18 @@ namespace {
 
 const char* TypeName(const json& j) {
   switch (j.type()) {
-    case json::value_t::object: return "object";
-    case json::value_t::array: return "array";
-    case json::value_t::string: return "string";
-    case json::value_t::boolean: return "boolean";
-    case json::value_t::null: return "null";
-    default: return "number";
+    case json::value_t::object:
+      return "object";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::string:
+      return "string";
+    case json::value_t::boolean:
+      return "boolean";
+    case json::value_t::null:
+      return "null";
+    default:
+      return "number";
   }
 }
 
@@ -214,12 +221,10 @@ NetworkPolicy ReadPolicy(Reader& r, const json& j) {
   if (!spec) return np;  // an absent spec is an empty podSelector with no rules
   if (!r.object(*spec, "spec")) return np;
   if (const json* ps = r.member(*spec, "podSelector")) np.pod_selector = ReadSelector(r, *ps, "spec.podSelector");
-  r.array(*spec, "ingress", "spec.ingress", [&](const json& e, const std::string& p) {
-    np.ingress.push_back(ReadRule(r, e, p, "from"));
-  });
-  r.array(*spec, "egress", "spec.egress", [&](const json& e, const std::string& p) {
-    np.egress.push_back(ReadRule(r, e, p, "to"));
-  });
+  r.array(*spec, "ingress", "spec.ingress",
+          [&](const json& e, const std::string& p) { np.ingress.push_back(ReadRule(r, e, p, "from")); });
+  r.array(*spec, "egress", "spec.egress",
+          [&](const json& e, const std::string& p) { np.egress.push_back(ReadRule(r, e, p, "to")); });
   np.policy_types = r.strings(*spec, "policyTypes", "spec.policyTypes");
   return np;
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Decoding Kubernetes objects from JSON (the API server's wire form; YAML manifests are
 // converted to the same JSON first). Decoding checks types and shapes; validate.h checks
 // the API server's value rules. Both report FieldErrors with the field path.
@@ -21,8 +22,7 @@ const ObjectMeta& MetaOf(const Object& o);
 // Returns the object only when it adds no error; otherwise the errors appended to `errors`
 // name each field.
 // Objects of other kinds return nullopt with no error (`*ignored_kind` says which kind).
-std::optional<Object> DecodeObject(const nlohmann::json& j, FieldErrors* errors,
-                                   std::string* ignored_kind = nullptr);
+std::optional<Object> DecodeObject(const nlohmann::json& j, FieldErrors* errors, std::string* ignored_kind = nullptr);
 
 // The identity fields of any object, for error messages (best effort on broken input).
 void IdentifyObject(const nlohmann::json& j, std::string* kind, std::string* ns, std::string* name);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/k8s/errors.h"
 
 namespace netfence::k8s {
@@ -5,12 +6,24 @@ namespace netfence::k8s {
 std::string FieldError::str() const {
   std::string out = path + ": ";
   switch (type) {
-    case Type::kInvalid: out += "Invalid value"; break;
-    case Type::kRequired: out += "Required value"; break;
-    case Type::kUnsupported: out += "Unsupported value"; break;
-    case Type::kForbidden: out += "Forbidden"; break;
-    case Type::kDuplicate: out += "Duplicate value"; break;
-    case Type::kTypeMismatch: out += "Invalid type"; break;
+    case Type::kInvalid:
+      out += "Invalid value";
+      break;
+    case Type::kRequired:
+      out += "Required value";
+      break;
+    case Type::kUnsupported:
+      out += "Unsupported value";
+      break;
+    case Type::kForbidden:
+      out += "Forbidden";
+      break;
+    case Type::kDuplicate:
+      out += "Duplicate value";
+      break;
+    case Type::kTypeMismatch:
+      out += "Invalid type";
+      break;
   }
   if (!value.empty()) out += ": " + value;
   if (!detail.empty()) out += ": " + detail;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Field errors reported the way the API server (and so `kubectl apply`) reports them:
 //   spec.ingress[0].ports[0].endPort: Invalid value: 70: must be greater than or equal to port
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/k8s/manifests.h"
 
 #include <yaml-cpp/yaml.h>
@@ -31,7 +32,8 @@ json ScalarToJson(const YAML::Node& n) {
   char* end = nullptr;
   errno = 0;
   long long v = std::strtoll(s.c_str(), &end, 10);
-  if (end && *end == '\0' && errno == 0 && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '+')) {
+  if (end && *end == '\0' && errno == 0 &&
+      (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '+')) {
     return v;
   }
   double d = std::strtod(s.c_str(), &end);
@@ -155,7 +157,10 @@ void AddManifestObject(const json& j, const std::string& source, LoadResult* out
     if (kind != j.end() && kind->is_string() && items != j.end() &&
         (*kind == "List" || kind->get<std::string>().ends_with("List"))) {
       if (!items->is_array()) {
-        out->errors.push_back({source, kind->get<std::string>(), "", "",
+        out->errors.push_back({source,
+                               kind->get<std::string>(),
+                               "",
+                               "",
                                {{FieldError::Type::kTypeMismatch, "items", "", "expected array"}}});
         return;
       }
@@ -191,7 +196,10 @@ void AddManifestObject(const json& j, const std::string& source, LoadResult* out
   const ObjectMeta& meta = MetaOf(*obj);
   auto [first, inserted] = out->sources.try_emplace(ObjectKey(KindOf(*obj), meta), source);
   if (!inserted) {
-    out->errors.push_back({source, KindOf(*obj), meta.ns, meta.name,
+    out->errors.push_back({source,
+                           KindOf(*obj),
+                           meta.ns,
+                           meta.name,
                            {{FieldError::Type::kDuplicate, "metadata.name", "\"" + meta.name + "\"",
                              "already defined in " + first->second}}});
     return;
@@ -222,7 +230,8 @@ void LoadManifestText(const std::string& text, const std::string& source, LoadRe
       return;
     }
   } else if (!ParseYamlDocuments(text, &docs, &error)) {
-    out->errors.push_back({source, "", "", "", {{FieldError::Type::kInvalid, "<file>", "", "malformed YAML: " + error}}});
+    out->errors.push_back(
+        {source, "", "", "", {{FieldError::Type::kInvalid, "<file>", "", "malformed YAML: " + error}}});
     return;
   }
   for (size_t i = 0; i < docs.size(); ++i) {

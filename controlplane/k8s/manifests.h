@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading manifests: YAML or JSON files (multi-document YAML, `List` kinds such as
 // NetworkPolicyList or v1 List) and whole directories. Invalid objects are rejected one by
 // one with their errors; every valid object is kept.
@@ -16,7 +17,7 @@ namespace netfence::k8s {
 
 struct LoadResult {
   ClusterState state;
-  std::vector<ObjectError> errors;         // rejected objects, and files that did not parse
+  std::vector<ObjectError> errors;           // rejected objects, and files that did not parse
   std::map<std::string, int> ignored_kinds;  // objects of kinds netfence does not read
   int files = 0;
   std::map<std::string, std::string> sources;  // "Kind ns/name" -> where it was first defined

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/k8s/model.h"
 
 #include <algorithm>
@@ -15,12 +16,18 @@ const char* ProtocolName(Protocol p) { return ProtocolName(static_cast<uint8_t>(
 
 const char* ProtocolName(uint8_t ip_proto) {
   switch (ip_proto) {
-    case 1: return "ICMP";
-    case 6: return "TCP";
-    case 17: return "UDP";
-    case 58: return "ICMPv6";
-    case 132: return "SCTP";
-    default: return "OTHER";
+    case 1:
+      return "ICMP";
+    case 6:
+      return "TCP";
+    case 17:
+      return "UDP";
+    case 58:
+      return "ICMPv6";
+    case 132:
+      return "SCTP";
+    default:
+      return "OTHER";
   }
 }
 
@@ -107,14 +114,11 @@ Labels Namespace::EffectiveLabels() const {
   return out;
 }
 
-bool Pod::IsEndpoint() const {
-  return !host_network && !pod_ips.empty() && phase != "Succeeded" && phase != "Failed";
-}
+bool Pod::IsEndpoint() const { return !host_network && !pod_ips.empty() && phase != "Succeeded" && phase != "Failed"; }
 
 std::optional<uint16_t> Pod::ResolveNamedPort(const std::string& name, Protocol proto) const {
   for (const auto& p : ports) {
-    if (p.name == name && ParseProtocol(p.protocol) == proto && p.container_port > 0 &&
-        p.container_port <= 65535) {
+    if (p.name == name && ParseProtocol(p.protocol) == proto && p.container_port > 0 && p.container_port <= 65535) {
       return static_cast<uint16_t>(p.container_port);
     }
   }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Kubernetes objects netfence reads: Namespace, Pod, NetworkPolicy (networking.k8s.io/v1).
 // Only the fields that decide reachability are kept. Values are kept as written where
 // validation must judge them (protocols, ports, CIDRs); semantic code reads them through
@@ -10,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/common/ip.h"
+#include "common/base/ip.h"
 
 namespace netfence::k8s {
 
@@ -112,9 +113,7 @@ struct NetworkPolicy {
   bool CoversIngress() const;
   bool CoversEgress() const;
   bool Covers(Direction d) const { return d == Direction::kIngress ? CoversIngress() : CoversEgress(); }
-  const std::vector<NetworkPolicyRule>& Rules(Direction d) const {
-    return d == Direction::kIngress ? ingress : egress;
-  }
+  const std::vector<NetworkPolicyRule>& Rules(Direction d) const { return d == Direction::kIngress ? ingress : egress; }
 
   bool operator==(const NetworkPolicy&) const = default;
 };
@@ -141,10 +140,10 @@ struct Pod {
   ObjectMeta meta;
   std::string node_name;
   bool host_network = false;
-  std::string phase;                  // status.phase, may be empty
-  std::vector<std::string> pod_ips;   // status.podIPs[].ip, else status.podIP
-  std::vector<ContainerPort> ports;   // every container's ports, in order
-                                      // (a name used by two containers resolves to the first)
+  std::string phase;                 // status.phase, may be empty
+  std::vector<std::string> pod_ips;  // status.podIPs[].ip, else status.podIP
+  std::vector<ContainerPort> ports;  // every container's ports, in order
+                                     // (a name used by two containers resolves to the first)
 
   // A pod is a policy endpoint iff it is not host-network, has an IP, and has not finished.
   bool IsEndpoint() const;

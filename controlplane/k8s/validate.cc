@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Validation with the API server's rules and messages. Sources mirrored:
 //   k8s.io/apimachinery/pkg/util/validation (names, labels, ports),
 //   k8s.io/apimachinery/pkg/apis/meta/v1/validation (labels, LabelSelector),
@@ -12,7 +13,7 @@
 #include <set>
 #include <vector>
 
-#include "dataplane/common/ip.h"
+#include "common/base/ip.h"
 
 namespace netfence::k8s {
 
@@ -30,11 +31,21 @@ std::string Quote(std::string_view s) {
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (u < 0x20 || u == 0x7f) {
           out += "\\x";
@@ -123,9 +134,10 @@ Messages DNS1123LabelErrors(std::string_view s) {
     if (MatchesDNSSubdomain(s)) {
       out.emplace_back("must not contain dots");
     } else {
-      out.push_back(RegexError("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-                               "and must start and end with an alphanumeric character",
-                               kDNSLabelFmt, {"my-name", "123-abc"}));
+      out.push_back(
+          RegexError("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+                     "and must start and end with an alphanumeric character",
+                     kDNSLabelFmt, {"my-name", "123-abc"}));
     }
   }
   return out;
@@ -135,9 +147,10 @@ Messages DNS1123SubdomainErrors(std::string_view s) {
   Messages out;
   if (s.size() > 253) out.push_back(MaxLenError(253));
   if (!MatchesDNSSubdomain(s)) {
-    out.push_back(RegexError("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
-                             "or '.', and must start and end with an alphanumeric character",
-                             kDNSSubdomainFmt, {"example.com"}));
+    out.push_back(
+        RegexError("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+                   "or '.', and must start and end with an alphanumeric character",
+                   kDNSSubdomainFmt, {"example.com"}));
   }
   return out;
 }
@@ -148,8 +161,7 @@ Messages QualifiedNameErrors(std::string_view s) {
   size_t slash = s.find('/');
   if (slash != std::string_view::npos) {
     if (s.find('/', slash + 1) != std::string_view::npos) {
-      out.push_back("a qualified name " +
-                    RegexError(kLabelNameMsg, kLabelNameFmt, {"MyName", "my.name", "123-abc"}) +
+      out.push_back("a qualified name " + RegexError(kLabelNameMsg, kLabelNameFmt, {"MyName", "my.name", "123-abc"}) +
                     " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
       return out;
     }
@@ -176,9 +188,10 @@ Messages LabelValueErrors(std::string_view s) {
   Messages out;
   if (s.size() > 63) out.push_back(MaxLenError(63));
   if (!s.empty() && !MatchesLabelName(s)) {
-    out.push_back(RegexError("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
-                             "or '.', and must start and end with an alphanumeric character",
-                             "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?", {"MyValue", "my_value", "12345"}));
+    out.push_back(
+        RegexError("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+                   "or '.', and must start and end with an alphanumeric character",
+                   "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?", {"MyValue", "my_value", "12345"}));
   }
   return out;
 }
@@ -334,8 +347,7 @@ void ValidatePeer(const NetworkPolicyPeer& peer, const std::string& path, FieldE
   }
 }
 
-void ValidateRule(const NetworkPolicyRule& rule, const std::string& path, const char* peers_key,
-                  FieldErrors* errors) {
+void ValidateRule(const NetworkPolicyRule& rule, const std::string& path, const char* peers_key, FieldErrors* errors) {
   for (size_t i = 0; i < rule.ports.size(); ++i) ValidatePolicyPort(rule.ports[i], Index(path + ".ports", i), errors);
   const std::string peers_path = path + "." + peers_key;
   for (size_t i = 0; i < rule.peers.size(); ++i) ValidatePeer(rule.peers[i], Index(peers_path, i), errors);
@@ -370,8 +382,7 @@ void ValidateContainerPorts(const std::vector<ContainerPort>& ports, FieldErrors
       names.clear();
       in_container = 0;
     }
-    const std::string path =
-        Index("spec.containers[" + std::to_string(port.container) + "].ports", in_container++);
+    const std::string path = Index("spec.containers[" + std::to_string(port.container) + "].ports", in_container++);
     if (!port.name.empty()) {
       Messages msgs = PortNameErrors(port.name);
       if (!msgs.empty()) {

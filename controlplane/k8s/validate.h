@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Validation with the API server's rules (k8s.io/apimachinery validation and
 // pkg/apis/networking/validation), each failure a FieldError naming the field path.
 // DecodeObject calls these after decoding; a valid object has no errors.

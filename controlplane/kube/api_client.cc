@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/kube/api_client.h"
 
 #include <boost/asio/this_coro.hpp>
@@ -22,8 +23,9 @@ StatusOr<std::shared_ptr<ApiClient>> ApiClient::Create(const KubeConfig& config,
   TlsTarget tls;
   if (url->tls) {
     auto ctx = MakeClientTlsContext(config);
-    if (!ctx.ok()) return Status::Error(config.origin.empty() ? ctx.status().message()
-                                                              : config.origin + ": " + ctx.status().message());
+    if (!ctx.ok())
+      return Status::Error(config.origin.empty() ? ctx.status().message()
+                                                 : config.origin + ": " + ctx.status().message());
     tls.context = std::move(*ctx);
     tls.verify_name = VerifyName(config, *url);
     tls.verify = !config.insecure_skip_tls_verify;

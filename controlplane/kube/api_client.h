@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The API server as the list/watch code sees it: its URL, TLS settings and credentials
 // (shared by every request of a source), new connections on demand, and GET of a whole
 // response. Each request uses its own connection (a watch holds one for minutes; lists are
@@ -13,12 +14,12 @@
 #include <memory>
 #include <string>
 
+#include "common/base/status.h"
 #include "controlplane/kube/api_error.h"
 #include "controlplane/kube/http_connection.h"
 #include "controlplane/kube/kube_config.h"
 #include "controlplane/kube/server_url.h"
 #include "controlplane/kube/token_source.h"
-#include "dataplane/common/status.h"
 
 namespace netfence::kube {
 
@@ -71,9 +72,7 @@ class ApiClient {
 
  private:
   ApiClient(ServerUrl url, TlsTarget tls, ClientOptions options, const KubeConfig& config)
-      : url_(std::move(url)),
-        tls_(std::move(tls)),
-        options_(options),
+      : url_(std::move(url)), tls_(std::move(tls)), options_(options),
         tokens_(config.token, config.token_file, options.token_reload_period) {}
 
   ServerUrl url_;

@@ -1,11 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 // Why a request to the API server failed, in the terms the list/watch client decides on:
 // a transport failure (status 0: connect, TLS, read, timeout), or an HTTP status with the
 // API server's metav1.Status (reason, message, Retry-After). Also built from the Status
 // object of a watch ERROR event, which carries the same fields in-stream.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
 #include <chrono>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 

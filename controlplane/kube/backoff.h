@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Exponential backoff between retries, as client-go's reflector does it: the first wait is
 // drawn from [0, initial], each failure doubles the step up to `cap`, and after `reset_after`
 // without a failure (a healthy connection) the next failure starts over from `initial`.
@@ -28,7 +29,10 @@ class Backoff {
   // The wait before the next retry (after a failure at `now`); grows the step.
   std::chrono::milliseconds Next(Clock::time_point now = Clock::now());
   // Forget past failures.
-  void Reset() { step_ = policy_.initial; last_failure_.reset(); }
+  void Reset() {
+    step_ = policy_.initial;
+    last_failure_.reset();
+  }
 
   // The step the next failure draws from.
   std::chrono::milliseconds step() const { return step_; }

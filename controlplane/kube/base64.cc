@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/kube/base64.h"
 
 #include <array>
@@ -45,7 +46,7 @@ std::optional<std::string> DecodeBase64(std::string_view text) {
       out.push_back(static_cast<char>((acc >> bits) & 0xff));
     }
   }
-  if (padded && quantum != 0) return std::nullopt;  // "QQ=" without the last '='
+  if (padded && quantum != 0) return std::nullopt;   // "QQ=" without the last '='
   if (!padded && quantum == 1) return std::nullopt;  // one character cannot carry a byte
   return out;
 }

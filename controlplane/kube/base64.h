@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Base64 (RFC 4648, standard alphabet) as kubeconfig files use it for the *-data fields.
 #pragma once
 

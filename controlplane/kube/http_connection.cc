@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/kube/http_connection.h"
 
 #include <openssl/ssl.h>
@@ -132,8 +133,9 @@ awaitable<StatusOr<bool>> HttpConnection::ReadSomeOn(Stream& s, std::string* out
     out->append(chunk, got);
     if (ec) {
       std::string why = ec == beast::error::timeout ? "timed out"
-                        : (ec == http::error::end_of_stream || ec == net::error::eof) ? "connection closed by the server"
-                                                                                       : ec.message();
+                        : (ec == http::error::end_of_stream || ec == net::error::eof)
+                            ? "connection closed by the server"
+                            : ec.message();
       co_return Status::Error("read from " + peer_ + ": " + why);
     }
     if (got > 0) co_return true;
@@ -155,7 +157,8 @@ awaitable<StatusOr<std::string>> HttpConnection::ReadBody(Millis timeout, size_t
     if (left <= Millis(0)) co_return Status::Error("read from " + peer_ + ": timed out");
     auto more = co_await ReadSome(&body, left);
     if (!more.ok()) co_return more.status();
-    if (body.size() > limit) co_return Status::Error("response from " + peer_ + " exceeds " + std::to_string(limit) + " bytes");
+    if (body.size() > limit)
+      co_return Status::Error("response from " + peer_ + " exceeds " + std::to_string(limit) + " bytes");
     if (!*more) co_return body;
   }
 }

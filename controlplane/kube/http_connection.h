@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One HTTP/1.1 connection to the API server, over TLS or plain TCP, on Boost.Beast with
 // Asio C++20 coroutines. It does exactly what the list/watch client needs: connect (with a
 // timeout, TLS handshake with SNI and name verification), send a GET, read the response
@@ -24,8 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "common/base/status.h"
 #include "controlplane/kube/server_url.h"
-#include "dataplane/common/status.h"
 
 namespace netfence::kube {
 
@@ -38,8 +39,8 @@ struct ResponseHead {
 
 struct TlsTarget {
   std::shared_ptr<boost::asio::ssl::context> context;  // null for http://
-  std::string verify_name;  // name (or IP) the server certificate must carry
-  bool verify = true;       // false with insecure-skip-tls-verify
+  std::string verify_name;                             // name (or IP) the server certificate must carry
+  bool verify = true;                                  // false with insecure-skip-tls-verify
 };
 
 class HttpConnection {
@@ -54,8 +55,7 @@ class HttpConnection {
   // Resolves url's host, connects and (https) completes the TLS handshake within `timeout`.
   boost::asio::awaitable<Status> Connect(const ServerUrl& url, Millis timeout);
   // Sends `GET target` and reads the response head within `timeout`.
-  boost::asio::awaitable<StatusOr<ResponseHead>> Get(const std::string& target, const Headers& headers,
-                                                     Millis timeout);
+  boost::asio::awaitable<StatusOr<ResponseHead>> Get(const std::string& target, const Headers& headers, Millis timeout);
   // Reads the rest of the body (at most `limit` bytes) within `timeout` in total.
   boost::asio::awaitable<StatusOr<std::string>> ReadBody(Millis timeout, size_t limit);
   // Appends the next bytes of the body to `out` as soon as some arrive. Returns false once

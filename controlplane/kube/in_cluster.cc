@@ -1,11 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 // InClusterConfig and ResolveKubeConfig: the service account of a pod, and the search order.
 #include <cstdlib>
 #include <filesystem>
 
+#include "common/base/files.h"
 #include "controlplane/kube/kube_config.h"
 #include "controlplane/kube/server_url.h"
 #include "controlplane/kube/tls.h"
-#include "dataplane/common/files.h"
 
 namespace netfence::kube {
 namespace {
@@ -32,8 +33,9 @@ StatusOr<KubeConfig> InClusterConfig(const std::string& sa_dir) {
   std::string host = Env("KUBERNETES_SERVICE_HOST");
   std::string port = Env("KUBERNETES_SERVICE_PORT");
   if (host.empty() || port.empty()) {
-    return Status::Error("in-cluster config: not in a cluster (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT "
-                         "must both be set)");
+    return Status::Error(
+        "in-cluster config: not in a cluster (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT "
+        "must both be set)");
   }
   KubeConfig c;
   c.server = "https://" + BracketHost(host) + ":" + port;
@@ -45,7 +47,8 @@ StatusOr<KubeConfig> InClusterConfig(const std::string& sa_dir) {
   std::string ca_file = (fs::path(sa_dir) / "ca.crt").string();
   auto ca = ReadFile(ca_file);
   if (!ca.ok()) return Status::Error("in-cluster config: " + ca.status().message());
-  if (Status st = CheckPemCertificates(*ca); !st.ok()) return Status::Error("in-cluster config: " + ca_file + ": " + st.message());
+  if (Status st = CheckPemCertificates(*ca); !st.ok())
+    return Status::Error("in-cluster config: " + ca_file + ": " + st.message());
   c.ca_pem = std::move(*ca);
   if (auto ns = ReadFile((fs::path(sa_dir) / "namespace").string()); ns.ok()) c.ns = Trim(*ns);
   c.origin = "in-cluster " + c.server;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the Kubernetes API server is and how to authenticate to it: what client-go calls a
 // rest.Config, reduced to what netfence needs. It comes from a kubeconfig file (what kubectl
 // uses), from the in-cluster service account (a controller running in a pod), or from the
@@ -10,13 +11,13 @@
 
 #include <string>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 
 namespace netfence::kube {
 
 struct KubeConfig {
-  std::string server;  // "https://10.0.0.1:6443", "http://127.0.0.1:8080", optionally with a path prefix
-  std::string ca_pem;  // trusted CAs (PEM); empty = the system's roots
+  std::string server;           // "https://10.0.0.1:6443", "http://127.0.0.1:8080", optionally with a path prefix
+  std::string ca_pem;           // trusted CAs (PEM); empty = the system's roots
   std::string client_cert_pem;  // client certificate (chain) for mTLS; with client_key_pem
   std::string client_key_pem;
   std::string token;       // static bearer token; with token_file, only until the file is read

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/kube/kube_source.h"
 
 namespace netfence::kube {
@@ -12,9 +13,7 @@ std::vector<std::string> ResourceNames() {
 }  // namespace
 
 KubeSource::KubeSource(boost::asio::io_context& io, KubeConfig config, KubeSourceOptions options)
-    : io_(io),
-      config_(std::move(config)),
-      options_(std::move(options)),
+    : io_(io), config_(std::move(config)), options_(std::move(options)),
       metrics_(std::make_shared<KubeMetrics>(ResourceNames())) {}
 
 KubeSource::~KubeSource() { Stop(); }

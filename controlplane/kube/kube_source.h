@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KubeSource: the Kubernetes API server as a source of cluster state (source.h). Three
 // reflectors (reflector.h) mirror namespaces, pods and networkpolicies; their changes reach
 // the Observer as batches, invalid objects as rejections, and OnSynced() comes once every
@@ -31,7 +32,7 @@ namespace netfence::kube {
 
 struct KubeSourceOptions {
   ClientOptions client;
-  ReflectorOptions reflector;  // the seed is varied per resource
+  ReflectorOptions reflector;                   // the seed is varied per resource
   std::function<void(const std::string&)> log;  // one line per failure, relist, ...; may be empty
 };
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // LoadKubeconfig: kubeconfig files (clientcmd/api/v1 types) read with yaml-cpp and merged.
 #include <yaml-cpp/yaml.h>
 
@@ -5,11 +6,11 @@
 #include <map>
 #include <tuple>
 
+#include "common/base/files.h"
 #include "controlplane/kube/base64.h"
 #include "controlplane/kube/kube_config.h"
 #include "controlplane/kube/server_url.h"
 #include "controlplane/kube/tls.h"
-#include "dataplane/common/files.h"
 
 namespace netfence::kube {
 namespace {
@@ -111,9 +112,9 @@ Status MergeFile(const std::string& file, Merged* m) {
   if (!root || root.IsNull()) return Status::Ok();  // an empty file contributes nothing
   if (!root.IsMap()) return Fail(file, "", "expected a map at the top level");
   try {
-    for (auto [list, body, into] : {std::tuple{"clusters", "cluster", &m->clusters},
-                                    std::tuple{"users", "user", &m->users},
-                                    std::tuple{"contexts", "context", &m->contexts}}) {
+    for (auto [list, body, into] :
+         {std::tuple{"clusters", "cluster", &m->clusters}, std::tuple{"users", "user", &m->users},
+          std::tuple{"contexts", "context", &m->contexts}}) {
       if (Status st = ReadNamed(root, file, list, body, into); !st.ok()) return st;
     }
     YAML::Node cc = root["current-context"];
@@ -152,7 +153,8 @@ Status FillCluster(const Entry& e, KubeConfig* c) {
 
 Status FillUser(const Entry& e, KubeConfig* c) {
   std::string field;
-  if (Status st = DataOrFile(e, "client-certificate-data", "client-certificate", &c->client_cert_pem, &field); !st.ok()) {
+  if (Status st = DataOrFile(e, "client-certificate-data", "client-certificate", &c->client_cert_pem, &field);
+      !st.ok()) {
     return st;
   }
   if (!c->client_cert_pem.empty()) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/kube/list_cluster.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -56,8 +57,7 @@ StatusOr<k8s::LoadResult> ListCluster(const KubeConfig& config, std::chrono::sec
   std::vector<std::unique_ptr<net::steady_timer>> timers;
   for (size_t i = 0; i < resources.size(); ++i) {
     timers.push_back(std::make_unique<net::steady_timer>(io));
-    net::co_spawn(io, ListOne(*client, resources[i], options, &slots[i], timers[i].get(), &outcomes[i]),
-                  net::detached);
+    net::co_spawn(io, ListOne(*client, resources[i], options, &slots[i], timers[i].get(), &outcomes[i]), net::detached);
   }
   io.run_for(timeout);
   for (size_t i = 0; i < resources.size(); ++i) {

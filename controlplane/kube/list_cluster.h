@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A one-shot read of the live cluster for `netfencectl matrix|explain --kubeconfig`: paged
 // lists of namespaces, pods and networkpolicies (in parallel, through the same client as
 // the controller), decoded and validated exactly like a manifest directory. Invalid objects
@@ -8,11 +9,11 @@
 
 #include <chrono>
 
+#include "common/base/status.h"
 #include "controlplane/k8s/manifests.h"
 #include "controlplane/kube/api_client.h"
 #include "controlplane/kube/backoff.h"
 #include "controlplane/kube/kube_config.h"
-#include "dataplane/common/status.h"
 
 namespace netfence::kube {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/kube/object_codec.h"
 
 #include <nlohmann/json.hpp>

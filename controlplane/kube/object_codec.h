@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turning the API server's JSON into netfence's model objects, one resource at a time:
 // decoding and validation are k8s::DecodeObject's (the API server's rules); this adds the
 // resource's kind/apiVersion when the JSON omits them (list items do), names where an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/kube/pager.h"
 
 namespace netfence::kube {
@@ -50,7 +51,9 @@ bool ParsePage(const std::string& body, const ResourceSpec& resource, Page* page
 
 std::string ListQuery(int limit, const std::string& resource_version, const std::string& continue_token) {
   std::string q;
-  auto add = [&](const std::string& k, const std::string& v) { q += (q.empty() ? "?" : "&") + k + "=" + QueryEscape(v); };
+  auto add = [&](const std::string& k, const std::string& v) {
+    q += (q.empty() ? "?" : "&") + k + "=" + QueryEscape(v);
+  };
   if (limit > 0) add("limit", std::to_string(limit));
   if (!continue_token.empty()) {
     add("continue", continue_token);
@@ -61,8 +64,8 @@ std::string ListQuery(int limit, const std::string& resource_version, const std:
   return q;
 }
 
-boost::asio::awaitable<ListResult> ListAll(ApiClient& client, const ResourceSpec& resource,
-                                           const ListRequest& request, ConnectionSlot* slot) {
+boost::asio::awaitable<ListResult> ListAll(ApiClient& client, const ResourceSpec& resource, const ListRequest& request,
+                                           ConnectionSlot* slot) {
   ListResult out;
   int limit = request.page_size;
   std::string rv = request.resource_version;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A complete LIST of one resource in pages, as client-go's pager and reflector do it:
 //   - `limit=N` pages, following metadata.continue; continue pages carry no resourceVersion
 //     (the token pins the list's RV, which every page shares);
@@ -30,12 +31,12 @@ struct ListRequest {
 
 struct ListResult {
   bool ok = false;
-  ApiError error;                 // when !ok
-  std::string resource_version;   // the list's RV (of its first page)
+  ApiError error;                // when !ok
+  std::string resource_version;  // the list's RV (of its first page)
   std::vector<nlohmann::json> items;
   int pages = 0;
-  int continue_restarts = 0;      // expired continue tokens that restarted the list
-  int rv_fallbacks = 0;           // relists whose RV was expired or too large
+  int continue_restarts = 0;  // expired continue tokens that restarted the list
+  int rv_fallbacks = 0;       // relists whose RV was expired or too large
 };
 
 // The query string for one page ("?limit=500&resourceVersion=7&resourceVersionMatch=NotOlderThan").
@@ -43,7 +44,7 @@ std::string ListQuery(int limit, const std::string& resource_version, const std:
 
 // (Callers pass `request` as a named variable: g++ 12 destroys a braced temporary argument
 // of a coroutine twice.)
-boost::asio::awaitable<ListResult> ListAll(ApiClient& client, const ResourceSpec& resource,
-                                           const ListRequest& request, ConnectionSlot* slot);
+boost::asio::awaitable<ListResult> ListAll(ApiClient& client, const ResourceSpec& resource, const ListRequest& request,
+                                           ConnectionSlot* slot);
 
 }  // namespace netfence::kube

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/kube/reflector.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -54,19 +55,13 @@ void AddToState(k8s::Object o, k8s::ClusterState* state) {
 Reflector::Reflector(net::any_io_executor executor, std::shared_ptr<ApiClient> client, ResourceSpec resource,
                      ReflectorOptions options, Callbacks callbacks, std::shared_ptr<KubeMetrics> metrics,
                      size_t metrics_index)
-    : executor_(executor),
-      client_(std::move(client)),
-      resource_(std::move(resource)),
-      options_(options),
-      callbacks_(std::move(callbacks)),
-      metrics_(std::move(metrics)),
-      metrics_index_(metrics_index),
-      backoff_(options.backoff, options.seed),
-      rng_(options.seed ^ 0x9e3779b97f4a7c15ULL),
-      timer_(executor) {}
+    : executor_(executor), client_(std::move(client)), resource_(std::move(resource)), options_(options),
+      callbacks_(std::move(callbacks)), metrics_(std::move(metrics)), metrics_index_(metrics_index),
+      backoff_(options.backoff, options.seed), rng_(options.seed ^ 0x9e3779b97f4a7c15ULL), timer_(executor) {}
 
 void Reflector::Start() {
-  net::co_spawn(executor_, [self = shared_from_this()]() { return self->Run(); }, net::detached);
+  net::co_spawn(
+      executor_, [self = shared_from_this()]() { return self->Run(); }, net::detached);
 }
 
 void Reflector::Stop() {
@@ -227,8 +222,9 @@ void Reflector::Reject(const k8s::ObjectError& error) {
 awaitable<Reflector::WatchResult> Reflector::Watch() {
   WatchResult result;
   const std::chrono::seconds timeout = WatchTimeout();
-  const std::string path = resource_.path + "?watch=1&allowWatchBookmarks=true&timeoutSeconds=" +
-                           std::to_string(timeout.count()) + "&resourceVersion=" + QueryEscape(rv_);
+  const std::string path = resource_.path +
+                           "?watch=1&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout.count()) +
+                           "&resourceVersion=" + QueryEscape(rv_);
   const std::string what = "watch " + resource_.name + " (GET " + client_->url().str() + path + ")";
   auto conn = client_->NewConnection(executor_);
   slot_.Set(conn);
@@ -321,7 +317,8 @@ bool Reflector::HandleLine(std::string_view line, std::vector<Event>* batch, Wat
   if (type == "ERROR") {
     metrics_->Update(metrics_index_, [](ResourceMetrics& m) { ++m.error_events; });
     result->error = ErrorFromStatus(obj, what);
-    result->end = result->error.gone() || result->error.resource_version_too_large ? WatchEnd::kGone : WatchEnd::kFailed;
+    result->end =
+        result->error.gone() || result->error.resource_version_too_large ? WatchEnd::kGone : WatchEnd::kFailed;
     return false;
   }
   const std::string rv = MetaResourceVersion(obj);

@@ -1,6 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 // A reflector keeps one resource (namespaces, pods or networkpolicies) of the API server
-// mirrored in a local store and reports every change, with client-go's reflector semantics
-// (see /work/shared/reference/ecosystem-conventions.md B2):
+// mirrored in a local store and reports every change, with client-go's reflector semantics:
 //
 //   1. LIST in pages (pager.h), decode and validate every item; the difference between the
 //      store and the list is reported as one batch (the first list: everything);
@@ -67,7 +67,7 @@ class Reflector : public std::enable_shared_from_this<Reflector> {
   struct Callbacks {
     std::function<void(std::vector<source::Event>)> on_events;  // never empty batches
     std::function<void(const k8s::ObjectError&)> on_rejected;
-    std::function<void()> on_listed;  // once, after the first list's batch
+    std::function<void()> on_listed;                 // once, after the first list's batch
     std::function<void(const std::string&)> on_log;  // failures, relists (may be empty)
   };
 

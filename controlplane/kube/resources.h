@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The three resources netfence reads from the API server, with the names the protocol uses.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The API server's URL taken apart: scheme, host, port and an optional path prefix (some
 // proxies serve a cluster under /k8s/clusters/ID). IPv6 hosts are written bracketed.
 #pragma once
@@ -5,15 +6,15 @@
 #include <cstdint>
 #include <string>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 
 namespace netfence::kube {
 
 struct ServerUrl {
-  bool tls = true;         // https
-  std::string host;        // without brackets: "10.0.0.1", "::1", "api.example"
+  bool tls = true;   // https
+  std::string host;  // without brackets: "10.0.0.1", "::1", "api.example"
   uint16_t port = 443;
-  std::string prefix;      // "" or "/k8s/clusters/c-1" (no trailing slash)
+  std::string prefix;  // "" or "/k8s/clusters/c-1" (no trailing slash)
   bool host_is_ip = false;
 
   // "host:port" for the Host header, IPv6 bracketed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TLS for the API client: the client context built from a KubeConfig (trusted CAs, client
 // certificate, verification mode) and, per connection, SNI and the name the server's
 // certificate must carry (tls-server-name, else the URL's host; IP literals are matched
@@ -10,9 +11,9 @@
 #include <memory>
 #include <string>
 
+#include "common/base/status.h"
 #include "controlplane/kube/kube_config.h"
 #include "controlplane/kube/server_url.h"
-#include "dataplane/common/status.h"
 
 namespace netfence::kube {
 

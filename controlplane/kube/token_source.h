@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bearer token to send with each request. A static token is sent as is. A token file
 // (a pod's rotating service-account token, a kubeconfig tokenFile) is re-read when the last
 // read is older than `reload_period` (client-go: one minute) and right after the server

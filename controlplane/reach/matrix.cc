@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/reach/matrix.h"
 
 #include <algorithm>
@@ -28,8 +29,8 @@ std::optional<std::pair<IpAddr, IpAddr>> ProbeAddresses(const k8s::Pod& src, con
   return std::nullopt;
 }
 
-Matrix ComputeMatrix(const k8s::ClusterState& state, const classifier::Classifier& classifier,
-                     k8s::Protocol protocol, uint16_t port) {
+Matrix ComputeMatrix(const k8s::ClusterState& state, const classifier::Classifier& classifier, k8s::Protocol protocol,
+                     uint16_t port) {
   Matrix m;
   auto pods = MatrixPods(state);
   for (const auto* p : pods) m.pods.push_back(p->key());

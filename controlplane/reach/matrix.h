@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reachability: every ordered pair of pods evaluated through the compiled tables and the
 // production classifier. What `netfencectl matrix` prints and the e2e probe is compared with.
 #pragma once
@@ -8,13 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "common/classifier/classifier.h"
 #include "controlplane/k8s/model.h"
-#include "dataplane/classifier/classifier.h"
 
 namespace netfence::reach {
 
 struct Matrix {
-  std::vector<std::string> pods;          // "ns/name", sorted
+  std::vector<std::string> pods;           // "ns/name", sorted
   std::vector<std::vector<bool>> allowed;  // allowed[src][dst]
 
   // {"pods":[...],"allowed":{"ns/a":{"ns/b":true,...},...}} (ARCHITECTURE.md contract)
@@ -32,7 +33,7 @@ std::vector<const k8s::Pod*> MatrixPods(const k8s::ClusterState& state);
 std::optional<std::pair<IpAddr, IpAddr>> ProbeAddresses(const k8s::Pod& src, const k8s::Pod& dst);
 
 // A pod always reaches itself (loopback never crosses the datapath).
-Matrix ComputeMatrix(const k8s::ClusterState& state, const classifier::Classifier& classifier,
-                     k8s::Protocol protocol, uint16_t port);
+Matrix ComputeMatrix(const k8s::ClusterState& state, const classifier::Classifier& classifier, k8s::Protocol protocol,
+                     uint16_t port);
 
 }  // namespace netfence::reach

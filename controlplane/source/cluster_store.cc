@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/source/cluster_store.h"
 
 #include <type_traits>

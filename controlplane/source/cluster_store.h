@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The objects a consumer has seen, keyed by kind and namespace/name: what an informer's
 // store is. Applies event batches, hands out the whole state (for a full compile), and
 // computes the events that turn it into another state (a relist, a re-read directory).

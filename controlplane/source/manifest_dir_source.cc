@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/source/manifest_dir_source.h"
 
 #include <sys/inotify.h>
@@ -59,8 +60,8 @@ k8s::LoadResult MergeWithLastGood(k8s::LoadResult fresh, const k8s::LoadResult* 
     if (CarryOver(good->state, e.kind, e.ns, e.name, &fresh.state)) {
       kept->push_back(Key(e.kind, e.ns, e.name) + " is invalid now: keeping its last good version");
       fresh.sources.try_emplace(Key(e.kind, e.ns, e.name), good->sources.count(Key(e.kind, e.ns, e.name))
-                                                                ? good->sources.at(Key(e.kind, e.ns, e.name))
-                                                                : e.source);
+                                                               ? good->sources.at(Key(e.kind, e.ns, e.name))
+                                                               : e.source);
     }
   }
   return fresh;
@@ -85,8 +86,8 @@ Status ManifestDirSource::Start(Observer* observer) {
 }
 
 void ManifestDirSource::Watch() {
-  constexpr uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_DELETE_SELF |
-                             IN_MOVE_SELF | IN_ONLYDIR;
+  constexpr uint32_t kMask =
+      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
   std::vector<std::string> dirs = {dir_};
   std::error_code ec;
   for (auto it = std::filesystem::recursive_directory_iterator(dir_, ec);

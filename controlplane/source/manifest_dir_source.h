@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The embedded source of cluster state (no cluster needed): a directory of manifests
 // (Namespaces, Pods, NetworkPolicies; YAML or JSON, List kinds, read recursively), read at
 // start and re-read when a file in it changes (inotify, debounced). Each re-read becomes one
@@ -16,10 +17,10 @@
 #include <map>
 #include <string>
 
+#include "common/base/status.h"
 #include "controlplane/k8s/manifests.h"
 #include "controlplane/source/cluster_store.h"
 #include "controlplane/source/source.h"
-#include "dataplane/common/status.h"
 
 namespace netfence::source {
 
@@ -40,7 +41,7 @@ class ManifestDirSource : public Source {
   static constexpr std::chrono::milliseconds kDebounce{20};
 
  private:
-  void Watch();    // (re)adds inotify watches on dir and its subdirectories
+  void Watch();  // (re)adds inotify watches on dir and its subdirectories
   void ReadEvents();
   void Reload();
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sources of cluster state. Every source (the Kubernetes API, a manifest directory) turns
 // what it sees into the same stream: batches of upserts and deletes of Namespaces, Pods and
 // NetworkPolicies, a "synced" signal once the first complete state has been delivered, and
@@ -11,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "common/base/status.h"
 #include "controlplane/k8s/decode.h"
 #include "controlplane/k8s/errors.h"
-#include "dataplane/common/status.h"
 
 namespace netfence::source {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/agent/agent.h"
 
 #include <algorithm>
@@ -5,8 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "dataplane/common/files.h"
-#include "dataplane/common/netdev.h"
+#include "common/base/files.h"
 
 namespace netfence::agent {
 namespace {
@@ -14,6 +14,11 @@ namespace {
 // "10.0.0.5/24" or "10.0.0.5" -> the address.
 std::optional<IpAddr> HostAddress(const std::string& cidr) {
   return IpAddr::Parse(std::string_view(cidr).substr(0, cidr.find('/')));
+}
+
+// "20 s", "150 ms".
+std::string DurationText(std::chrono::milliseconds d) {
+  return d.count() % 1000 == 0 ? std::to_string(d.count() / 1000) + " s" : std::to_string(d.count()) + " ms";
 }
 
 uint64_t UnixMicros() {
@@ -24,7 +29,7 @@ uint64_t UnixMicros() {
 
 }  // namespace
 
-Agent::Agent(boost::asio::io_context& io, AgentOptions options, std::unique_ptr<xdp::XdpProgram> fast_path,
+Agent::Agent(boost::asio::io_context& io, AgentOptions options, std::unique_ptr<fastpath::FastPath> fast_path,
              std::unique_ptr<TableSource> source, Log info, Log warn)
     : io_(io), options_(std::move(options)), fast_path_(std::move(fast_path)), source_(std::move(source)),
       info_(std::move(info)), warn_(std::move(warn)), registry_(options_.state_dir + "/endpoints.json"),
@@ -45,8 +50,8 @@ Status Agent::LoadView() {
     warn_(path + " is not a node view snapshot: ignored, waiting for the table source");
     return Status::Ok();
   }
-  compiler::TableSet set;
-  if (Status s = compiler::ApplyUpdate(snapshot, 0, &set); !s.ok()) {
+  tables::TableSet set;
+  if (Status s = tables::ApplyUpdate(snapshot, 0, &set); !s.ok()) {
     warn_(path + ": " + s.message() + ": ignored");
     return Status::Ok();
   }
@@ -56,7 +61,7 @@ Status Agent::LoadView() {
     if (Status s = MakeLive(set, snapshot.generation()); !s.ok()) return s;
     info_("enforcing the persisted view, generation " + std::to_string(snapshot.generation()));
   } else {
-    v1::RuleTables tables = compiler::Assemble(set, snapshot.generation(), {}, /*fast_path_ipcache=*/true);
+    v1::RuleTables tables = tables::Assemble(set, snapshot.generation(), {}, /*fast_path_ipcache=*/true);
     v1::RuleTables unnumbered = tables;
     unnumbered.set_generation(0);
     live_key_ = unnumbered.SerializeAsString();
@@ -72,7 +77,7 @@ Status Agent::Start() {
   if (Status s = registry_.Load(); !s.ok()) return s;
   std::vector<Attachment> gone;
   for (const auto& [key, r] : registry_.records()) {
-    auto index = netdev::IfIndex(r.host_interface);
+    auto index = options_.devices->IfIndex(r.host_interface);
     if (!index.ok() || *index != r.ifindex) gone.push_back(r.attachment);
   }
   for (const Attachment& a : gone) {
@@ -86,20 +91,19 @@ Status Agent::Start() {
   if (Status s = LoadView(); !s.ok()) return s;
   if (Status s = GuardPodCidrs(); !s.ok()) return Status::Error("--pod-cidr: " + s.message());
   for (const std::string& name : options_.uplinks) {
-    auto index = netdev::IfIndex(name);
+    auto index = options_.devices->IfIndex(name);
     if (!index.ok()) return Status::Error("--uplink: " + index.status().message());
-    if (Status s = fast_path_->BindUplink(*index); !s.ok()) return s;
-    auto mode = fast_path_->Attach(*index, options_.attach_mode);
-    if (!mode.ok()) return Status::Error("--uplink " + name + ": " + mode.status().message());
+    if (Status s = fast_path_->PlugUplink({*index, name}); !s.ok())
+      return Status::Error("--uplink " + name + ": " + s.message());
   }
   if (view_generation_ != 0) PlugRegistered();
-  info_("registry: " + std::to_string(registry_.records().size()) + " endpoints; uplinks: " +
-        std::to_string(options_.uplinks.size()) + "; tables from " + source_->Describe());
+  info_("registry: " + std::to_string(registry_.records().size()) +
+        " endpoints; uplinks: " + std::to_string(options_.uplinks.size()) + "; tables from " + source_->Describe());
   return source_->Start(view_generation_, Report(), [this](v1::NodeUpdate u) { OnUpdate(std::move(u)); });
 }
 
-Status Agent::MakeLive(const compiler::TableSet& set, uint64_t generation) {
-  v1::RuleTables tables = compiler::Assemble(set, generation, {}, /*fast_path_ipcache=*/true);
+Status Agent::MakeLive(const tables::TableSet& set, uint64_t generation) {
+  v1::RuleTables tables = tables::Assemble(set, generation, {}, /*fast_path_ipcache=*/true);
   // A generation whose tables are those already live (an address elsewhere in the cluster
   // changed, nothing this node's policies name) needs no programming: it is realised as is.
   v1::RuleTables unnumbered = tables;
@@ -111,7 +115,7 @@ Status Agent::MakeLive(const compiler::TableSet& set, uint64_t generation) {
     ++programmed_;
   }
   if (on_live_) on_live_(generation, tables, set);
-  const std::string bytes = compiler::SnapshotOf(set, generation, seen_sequence_).SerializeAsString();
+  const std::string bytes = tables::SnapshotOf(set, generation, seen_sequence_).SerializeAsString();
   if (Status s = WriteFileAtomically(options_.state_dir + "/view.pb", bytes); !s.ok()) {
     warn_("persisting the view: " + s.message() + " (a restart would wait for the table source)");
   }
@@ -128,7 +132,7 @@ void Agent::OnUpdate(v1::NodeUpdate u) {
   // what the source says it is, whether or not the fast path takes it.
   const uint64_t generation = u.generation();
   const bool snapshot = u.snapshot();
-  if (Status s = compiler::ApplyUpdate(std::move(u), view_generation_, &view_); !s.ok()) {
+  if (Status s = tables::ApplyUpdate(std::move(u), view_generation_, &view_); !s.ok()) {
     warn_("update " + std::to_string(generation) + ": " + s.message());
     source_->Ack(generation, false, s.message());
     source_->Resync(s.message());
@@ -146,8 +150,8 @@ void Agent::OnUpdate(v1::NodeUpdate u) {
     return;
   }
   source_->Ack(generation, true, "");
-  info_("generation " + std::to_string(generation) + " live (" + (snapshot ? "snapshot" : "delta") + "): " +
-        std::to_string(view_.endpoints.size()) + " local endpoints, " + std::to_string(view_.tables.size()) +
+  info_("generation " + std::to_string(generation) + " live (" + (snapshot ? "snapshot" : "delta") +
+        "): " + std::to_string(view_.endpoints.size()) + " local endpoints, " + std::to_string(view_.tables.size()) +
         " tables, " + std::to_string(view_.ipcache.size()) + " addresses");
   if (!plugged_registered_) PlugRegistered();
   ResolvePendingAdds(u);
@@ -161,7 +165,7 @@ bool Agent::IsLocalEndpoint(const std::string& ns, const std::string& name) cons
 Status Agent::GuardPodCidrs() {
   std::vector<IpAddr> node_addresses;
   if (!options_.pod_cidrs.empty()) {
-    auto all = netdev::Addresses();
+    auto all = options_.devices->Addresses();
     if (!all.ok()) return all.status();
     for (const IpAddr& a : *all) {
       for (const IpPrefix& p : options_.pod_cidrs) {
@@ -179,20 +183,12 @@ void Agent::PlugRegistered() {
   }
 }
 
-Status Agent::Plug(const EndpointRecord& r) {
-  if (Status s = fast_path_->BindEndpoint(r.ifindex, r.ips); !s.ok()) return s;
-  auto mode = fast_path_->Attach(r.ifindex, options_.attach_mode);
-  if (!mode.ok()) return mode.status();
-  return fast_path_->AttachTcEgress(r.ifindex);
-}
+Status Agent::Plug(const EndpointRecord& r) { return fast_path_->PlugEndpoint({r.ifindex, r.host_interface}, r.ips); }
 
 void Agent::Unplug(const EndpointRecord& r) {
-  auto index = netdev::IfIndex(r.host_interface);
-  if (index.ok() && *index == r.ifindex) {
-    (void)fast_path_->Detach(r.ifindex);
-    (void)fast_path_->DetachTcEgress(r.ifindex);
+  if (Status s = fast_path_->Unplug({r.ifindex, r.host_interface}); !s.ok()) {
+    warn_("endpoint " + r.pod_key() + ": " + s.message());
   }
-  (void)fast_path_->Unbind(r.ifindex);
 }
 
 v1::EndpointReport Agent::Report() {
@@ -202,7 +198,7 @@ v1::EndpointReport Agent::Report() {
     auto* e = report.add_endpoints();
     e->set_namespace_(r.pod_namespace);
     e->set_name(r.pod_name);
-    for (const IpAddr& ip : r.ips) e->add_ips(compiler::AddrBytes(ip));
+    for (const IpAddr& ip : r.ips) e->add_ips(tables::AddrBytes(ip));
   }
   return report;
 }
@@ -256,7 +252,7 @@ void Agent::Add(const Request& q, Reply reply) {
   r.pod_namespace = q.pod_namespace;
   r.pod_name = q.pod_name;
   for (const std::string& name : q.host_interfaces) {
-    auto driver = netdev::Driver(name);
+    auto driver = options_.devices->Driver(name);
     if (driver.ok() && *driver == "veth") {
       r.host_interface = name;
       break;
@@ -265,7 +261,7 @@ void Agent::Add(const Request& q, Reply reply) {
   if (r.host_interface.empty()) {
     return reply(Refuse(kNoHostInterface, "pod " + pod + ": none of the host-side interfaces of prevResult is a veth"));
   }
-  auto index = netdev::IfIndex(r.host_interface);
+  auto index = options_.devices->IfIndex(r.host_interface);
   if (!index.ok()) return reply(Refuse(kNoHostInterface, "pod " + pod + ": " + index.status().message()));
   r.ifindex = *index;
   for (const std::string& cidr : q.ips) {
@@ -291,10 +287,9 @@ void Agent::Add(const Request& q, Reply reply) {
   const uint64_t seq = p.sequence;
   p.timer->async_wait([this, seq, pod](boost::system::error_code ec) {
     if (ec) return;
-    FinishAdd(seq, Refuse(kCniTryAgainLater,
-                          "pod " + pod + ": no tables for it from " + source_->Describe() + " within " +
-                              std::to_string(options_.add_timeout.count() / 1000) + " s" +
-                              (source_->connected() ? "" : " (not connected)")));
+    FinishAdd(seq, Refuse(kCniTryAgainLater, "pod " + pod + ": no tables for it from " + source_->Describe() +
+                                                 " within " + DurationText(options_.add_timeout) +
+                                                 (source_->connected() ? "" : " (not connected)")));
   });
   pending_.emplace(seq, std::move(p));
 }
@@ -374,16 +369,17 @@ Response Agent::Del(const Request& q) {
 Response Agent::Check(const Request& q) {
   const EndpointRecord* r = registry_.Find({q.container_id, q.ifname});
   if (r == nullptr) return Refuse(kNotEnforced, "container " + q.container_id + "/" + q.ifname + " is not registered");
-  auto index = netdev::IfIndex(r->host_interface);
+  auto index = options_.devices->IfIndex(r->host_interface);
   if (!index.ok() || *index != r->ifindex) {
     return Refuse(kNotEnforced, "pod " + r->pod_key() + ": interface " + r->host_interface + " is gone");
   }
-  if (!fast_path_->IsAttached(r->ifindex)) {
-    return Refuse(kNotEnforced, "pod " + r->pod_key() + ": the XDP program is not attached to " + r->host_interface);
+  if (!fast_path_->Enforces({r->ifindex, r->host_interface})) {
+    return Refuse(kNotEnforced, "pod " + r->pod_key() + ": the " + std::string(fast_path_->name()) +
+                                    " fast path does not enforce on " + r->host_interface);
   }
   if (!IsLocalEndpoint(r->pod_namespace, r->pod_name)) {
-    return Refuse(kNotEnforced, "pod " + r->pod_key() + " has no tables at generation " +
-                                    std::to_string(view_generation_));
+    return Refuse(kNotEnforced,
+                  "pod " + r->pod_key() + " has no tables at generation " + std::to_string(view_generation_));
   }
   Response ok;
   ok.ok = true;
@@ -415,19 +411,12 @@ Response Agent::Gc(const Request& q) {
 
 Status Agent::Uninstall() {
   if (Status s = registry_.Load(); !s.ok()) return s;
-  // Take over first (an earlier agent's program instance may be the one attached), then remove.
-  for (const auto& [key, r] : registry_.records()) {
-    if (auto index = netdev::IfIndex(r.host_interface); index.ok() && *index == r.ifindex) {
-      (void)fast_path_->Attach(r.ifindex, options_.attach_mode);
-    }
-    Unplug(r);
-  }
+  // Unplug removes whichever instance of the fast path enforces (an earlier agent's too).
+  for (const auto& [key, r] : registry_.records()) Unplug(r);
   for (const std::string& name : options_.uplinks) {
-    auto index = netdev::IfIndex(name);
-    if (!index.ok()) continue;
-    (void)fast_path_->Attach(*index, options_.attach_mode);
-    (void)fast_path_->Detach(*index);
-    (void)fast_path_->Unbind(*index);
+    auto index = options_.devices->IfIndex(name);
+    if (!index.ok()) continue;  // gone: nothing attached to it any more
+    if (Status s = fast_path_->Unplug({*index, name}); !s.ok()) warn_("--uplink " + name + ": " + s.message());
   }
   while (!registry_.records().empty()) registry_.Remove(registry_.records().begin()->second.attachment);
   std::error_code ec;

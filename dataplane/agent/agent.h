@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The node agent's core: the endpoint registry, the node's view of the compiled tables and the
 // fast path, driven from one thread (the agent's event loop). The CNI plugin's requests
 // (protocol.h) and the table source's updates (table_source.h) call in here.
@@ -27,31 +28,32 @@
 #include <string>
 #include <vector>
 
-#include "controlplane/compiler/table_set.h"
+#include "common/tables/table_set.h"
 #include "dataplane/agent/protocol.h"
 #include "dataplane/agent/registry.h"
 #include "dataplane/agent/table_source.h"
-#include "dataplane/xdp/xdp_program.h"
+#include "dataplane/fastpath/fast_path.h"
+#include "dataplane/netdev/netdev.h"
 
 namespace netfence::agent {
 
 struct AgentOptions {
-  std::string node;                         // this node's name (pods' spec.nodeName)
-  std::string state_dir = "/run/netfence";  // endpoints.json and view.pb live here
-  std::vector<std::string> uplinks;         // interfaces towards other nodes (ingress only)
-  xdp::AttachMode attach_mode = xdp::AttachMode::kNativeOrGeneric;
+  std::string node;                              // this node's name (pods' spec.nodeName)
+  std::string state_dir = "/run/netfence";       // endpoints.json and view.pb live here
+  std::vector<std::string> uplinks;              // interfaces towards other nodes (ingress only)
   std::chrono::milliseconds add_timeout{20000};  // ADD waits this long for its tables
   // The node's pod CIDRs (--pod-cidr): addresses inside them that no local endpoint holds are
   // unreachable, which closes the window between the interface plugin's ADD and ours. The
   // node's own addresses inside them (the bridge's gateway) stay reachable.
   std::vector<IpPrefix> pod_cidrs;
+  const netdev::Devices* devices = &netdev::SystemDevices();  // the node's network devices
 };
 
 class Agent {
  public:
   using Log = std::function<void(const std::string&)>;
   using Reply = std::function<void(Response)>;
-  Agent(boost::asio::io_context& io, AgentOptions options, std::unique_ptr<xdp::XdpProgram> fast_path,
+  Agent(boost::asio::io_context& io, AgentOptions options, std::unique_ptr<fastpath::FastPath> fast_path,
         std::unique_ptr<TableSource> source, Log info, Log warn);
   ~Agent();
 
@@ -69,7 +71,7 @@ class Agent {
   // Called whenever a generation becomes live (also the persisted one at Start), with the
   // tables as the fast path got them and the node view they came from: what flow logs need to
   // name the rules of that generation. Set before Start().
-  using OnLive = std::function<void(uint64_t generation, const v1::RuleTables& tables, const compiler::TableSet& view)>;
+  using OnLive = std::function<void(uint64_t generation, const v1::RuleTables& tables, const tables::TableSet& view)>;
   void set_on_live(OnLive on_live) { on_live_ = std::move(on_live); }
 
   // The generation the fast path was last programmed with; later generations whose tables
@@ -77,8 +79,8 @@ class Agent {
   uint64_t live_generation() const { return fast_path_->live_generation(); }
   uint64_t programmed() const { return programmed_; }
   bool ready() const { return view_generation_ != 0 && live_generation() != 0; }
-  xdp::XdpProgram& fast_path() { return *fast_path_; }
-  const compiler::TableSet& view() const { return view_; }
+  fastpath::FastPath& fast_path() { return *fast_path_; }
+  const tables::TableSet& view() const { return view_; }
   uint64_t view_generation() const { return view_generation_; }
   const TableSource& source() const { return *source_; }
 
@@ -93,7 +95,7 @@ class Agent {
 
   void OnUpdate(v1::NodeUpdate update);
   // Makes `set` live as `generation`: assembles, programs, persists.
-  Status MakeLive(const compiler::TableSet& set, uint64_t generation);
+  Status MakeLive(const tables::TableSet& set, uint64_t generation);
   void ResolvePendingAdds(const v1::NodeUpdate& update);
   void FinishAdd(uint64_t sequence, Response response);
   v1::EndpointReport Report();
@@ -105,7 +107,7 @@ class Agent {
   Response Gc(const Request& request);
   Response StatusOf() const;
   Response Refuse(int code, std::string message) const;
-  // Binds, attaches XDP and TC egress to a registered endpoint's veth.
+  // Makes the fast path enforce on a registered endpoint's veth.
   Status Plug(const EndpointRecord& record);
   // Writes options_.pod_cidrs, exempting the node's addresses inside them as they are now.
   Status GuardPodCidrs();
@@ -116,19 +118,19 @@ class Agent {
 
   boost::asio::io_context& io_;
   AgentOptions options_;
-  std::unique_ptr<xdp::XdpProgram> fast_path_;
+  std::unique_ptr<fastpath::FastPath> fast_path_;
   std::unique_ptr<TableSource> source_;
   Log info_, warn_;
   Registry registry_;
-  compiler::TableSet view_;
+  tables::TableSet view_;
   uint64_t view_generation_ = 0;
   bool plugged_registered_ = false;
   uint64_t report_sequence_;
   uint64_t seen_sequence_ = 0;  // the report sequence the live generation reflects
   std::map<uint64_t, PendingAdd> pending_;
-  std::set<compiler::EndpointName> unknown_;  // registered pods the cluster does not have
+  std::set<tables::EndpointName> unknown_;  // registered pods the cluster does not have
   OnLive on_live_;
-  std::string live_key_;   // the live tables without their generation (serialized)
+  std::string live_key_;     // the live tables without their generation (serialized)
   uint64_t programmed_ = 0;  // Program() calls: generations that changed the fast path
 };
 

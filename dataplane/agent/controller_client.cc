@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/agent/controller_client.h"
 
 #include <boost/asio/post.hpp>
 #include <deque>
 
-#include "controlplane/distribution/update_chunks.h"
-#include "dataplane/common/files.h"
+#include "common/base/files.h"
+#include "common/tables/update_chunks.h"
 
 namespace netfence::agent {
 
@@ -50,7 +51,7 @@ class ControllerClient::Call : public grpc::ClientBidiReactor<v1::AgentMessage, 
     if (!ok) return;  // the stream ends: OnDone follows
     got_anything_ = true;
     if (in_.has_update()) {
-      if (distribution::MergeUpdatePart(std::move(*in_.mutable_update()), &partial_)) {
+      if (tables::MergeUpdatePart(std::move(*in_.mutable_update()), &partial_)) {
         Post([u = std::move(partial_)](ControllerClient* c) mutable {
           if (c->on_update_) c->on_update_(std::move(u));
         });
@@ -122,29 +123,7 @@ class ControllerClient::Call : public grpc::ClientBidiReactor<v1::AgentMessage, 
   bool got_anything_ = false;
 };
 
-namespace {
-
-
-}  // namespace
-
-StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientCredentials(const std::string& cert, const std::string& key,
-                                                                       const std::string& ca, bool plaintext) {
-  if (plaintext) return grpc::InsecureChannelCredentials();
-  if (cert.empty() || key.empty() || ca.empty()) {
-    return Status::Error("--tls-cert, --tls-key and --tls-ca are required to reach the controller (or --insecure-plaintext)");
-  }
-  grpc::SslCredentialsOptions opts;
-  auto c = ReadWholeFile(cert, "--tls-cert");
-  if (!c.ok()) return c.status();
-  auto k = ReadWholeFile(key, "--tls-key");
-  if (!k.ok()) return k.status();
-  auto r = ReadWholeFile(ca, "--tls-ca");
-  if (!r.ok()) return r.status();
-  opts.pem_cert_chain = *c;
-  opts.pem_private_key = *k;
-  opts.pem_root_certs = *r;
-  return grpc::SslCredentials(opts);
-}
+namespace {}  // namespace
 
 ControllerClient::ControllerClient(boost::asio::io_context& io, ControllerClientOptions options, OnUpdate on_update,
                                    OnConnection on_connection)

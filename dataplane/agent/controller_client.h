@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's end of netfence.v1.PolicyDistribution: one stream to the controller, opened
 // again with exponential backoff and jitter whenever it ends (the agent keeps enforcing its
 // last tables meanwhile). Each new stream starts with Hello (node, the generation the agent
@@ -20,7 +21,7 @@
 #include <random>
 #include <string>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 #include "netfence/v1/distribution.grpc.pb.h"
 
 namespace netfence::agent {
@@ -34,11 +35,6 @@ struct ControllerClientOptions {
   std::chrono::milliseconds backoff_min{500};
   std::chrono::milliseconds backoff_max{30000};
 };
-
-// Credentials from files (mTLS: the agent's certificate and key, the controller's CA), or
-// insecure ones when `plaintext` (explicitly asked for).
-StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientCredentials(const std::string& cert, const std::string& key,
-                                                                       const std::string& ca, bool plaintext);
 
 class ControllerClient {
  public:

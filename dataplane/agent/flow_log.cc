@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/agent/flow_log.h"
 
 namespace netfence::agent {
 
-StatusOr<std::unique_ptr<FlowLog>> FlowLog::Create(const xdp::XdpProgram& program, FlowLogOptions options) {
+StatusOr<std::unique_ptr<FlowLog>> FlowLog::Create(const fastpath::FastPath& fast_path, FlowLogOptions options) {
   std::unique_ptr<FlowLog> f(new FlowLog(std::move(options)));
   std::vector<flowlog::RecordSink*> sinks;
   if (f->options_.file) {
@@ -17,7 +18,7 @@ StatusOr<std::unique_ptr<FlowLog>> FlowLog::Create(const xdp::XdpProgram& progra
       flowlog::RecordHub::Options{.history = f->options_.observe_history, .queue = 8192, .node = f->options_.node});
   sinks.push_back(f->hub_.get());
   f->options_.pipeline.node = f->options_.node;
-  auto pipeline = flowlog::Pipeline::Create(program, f->options_.pipeline, std::move(sinks));
+  auto pipeline = flowlog::Pipeline::Create(fast_path, f->options_.pipeline, std::move(sinks));
   if (!pipeline.ok()) return Status::Error("flow log: " + pipeline.status().message());
   f->pipeline_ = std::move(pipeline).value();
   return f;
@@ -25,7 +26,7 @@ StatusOr<std::unique_ptr<FlowLog>> FlowLog::Create(const xdp::XdpProgram& progra
 
 FlowLog::~FlowLog() { Stop(); }
 
-void FlowLog::OnLive(uint64_t generation, const v1::RuleTables& tables, const compiler::TableSet& view) {
+void FlowLog::OnLive(uint64_t generation, const v1::RuleTables& tables, const tables::TableSet& view) {
   pipeline_->OnLive(generation, tables, view);
 }
 

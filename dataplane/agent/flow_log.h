@@ -1,8 +1,9 @@
-// The agent's flow log: the pipeline (dataplane/flowlog/pipeline/) reading the XDP program's
+// SPDX-License-Identifier: Apache-2.0
+// The agent's flow log: the pipeline (dataplane/flowlog/pipeline/) reading the fast path's
 // events and connections, its two sinks fed by the same records, the rotating file and the
 // live hub behind the gRPC Observe service, and what /metrics says about them.
 //
-//   auto flows = FlowLog::Create(program, options);         // nothing runs yet
+//   auto flows = FlowLog::Create(fast_path, options);         // nothing runs yet
 //   agent.set_on_live([&](auto g, auto& t, auto& v) { flows->OnLive(g, t, v); });
 //   agent.Start();                                          // the persisted generation is named
 //   flows->Start();                                         // pipeline thread, Observe server
@@ -19,21 +20,21 @@
 #include <string>
 #include <vector>
 
-#include "controlplane/compiler/table_set.h"
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
+#include "common/tables/table_set.h"
+#include "dataplane/fastpath/fast_path.h"
 #include "dataplane/flowlog/file_sink.h"
 #include "dataplane/flowlog/observe/observe_service.h"
 #include "dataplane/flowlog/pipeline/pipeline.h"
 #include "dataplane/flowlog/record_hub.h"
-#include "dataplane/xdp/xdp_program.h"
 
 namespace netfence::agent {
 
 struct FlowLogOptions {
   std::string node{};
-  bool file = true;                               // write the file (options below)
+  bool file = true;  // write the file (options below)
   flowlog::FileSinkOptions file_options{};
-  std::vector<std::string> observe{};             // "unix:PATH", "HOST:PORT"; empty: no Observe
+  std::vector<std::string> observe{};  // "unix:PATH", "HOST:PORT"; empty: no Observe
   std::shared_ptr<grpc::ServerCredentials> observe_tcp_credentials{};
   size_t observe_history = 8192;
   flowlog::PipelineOptions pipeline{};
@@ -41,10 +42,10 @@ struct FlowLogOptions {
 
 class FlowLog {
  public:
-  static StatusOr<std::unique_ptr<FlowLog>> Create(const xdp::XdpProgram& program, FlowLogOptions options);
+  static StatusOr<std::unique_ptr<FlowLog>> Create(const fastpath::FastPath& fast_path, FlowLogOptions options);
   ~FlowLog();
 
-  void OnLive(uint64_t generation, const v1::RuleTables& tables, const compiler::TableSet& view);
+  void OnLive(uint64_t generation, const v1::RuleTables& tables, const tables::TableSet& view);
   Status Start();
   void Stop();
 

@@ -1,16 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/agent/flow_metrics.h"
 
 #include <set>
 
-#include "dataplane/common/prometheus.h"
+#include "common/http/prometheus.h"
 #include "dataplane/flowlog/pipeline/attribution.h"
-#include "dataplane/flowlog/pipeline/conntrack_reader.h"
 
 namespace netfence::agent {
 
 namespace {
 
-void Traffic(prometheus::Text& t, const xdp::Traffic& traffic) {
+void Traffic(prometheus::Text& t, const fastpath::Traffic& traffic) {
   struct Slot {
     int index;
     const char* verdict;
@@ -30,15 +30,15 @@ void Traffic(prometheus::Text& t, const xdp::Traffic& traffic) {
   }
 }
 
-void Datapath(prometheus::Text& t, const xdp::Counters& c, const xdp::DropCounts& drops) {
+void Datapath(prometheus::Text& t, const fastpath::Counters& c, const fastpath::DropCounts& drops) {
   for (uint32_t r = 0; r < NF_DROP_REASON_COUNT; ++r) {
     t.Counter("netfence_drops_total", "Packets dropped, by the datapath's reason", static_cast<double>(drops[r]),
               {{"reason", flowlog::DatapathDropReasonName(r)}});
   }
-  const std::pair<int, const char*> paths[] = {
-      {NF_CNT_PASS_CT, "conntrack"},  {NF_CNT_PASS_NEW, "new"},         {NF_CNT_PASS_RECHECKED, "rechecked"},
-      {NF_CNT_PASS_FRAGMENT, "fragment"}, {NF_CNT_PASS_RELATED, "related"}, {NF_CNT_PASS_NDP, "ndp"},
-      {NF_CNT_PASS_NOT_IP, "not-ip"}, {NF_CNT_DROP, "drop"}};
+  const std::pair<int, const char*> paths[] = {{NF_CNT_PASS_CT, "conntrack"},        {NF_CNT_PASS_NEW, "new"},
+                                               {NF_CNT_PASS_RECHECKED, "rechecked"}, {NF_CNT_PASS_FRAGMENT, "fragment"},
+                                               {NF_CNT_PASS_RELATED, "related"},     {NF_CNT_PASS_NDP, "ndp"},
+                                               {NF_CNT_PASS_NOT_IP, "not-ip"},       {NF_CNT_DROP, "drop"}};
   for (const auto& [index, path] : paths) {
     t.Counter("netfence_datapath_packets_total", "Packets by how the datapath decided them",
               static_cast<double>(c[index]), {{"path", path}});
@@ -48,7 +48,7 @@ void Datapath(prometheus::Text& t, const xdp::Counters& c, const xdp::DropCounts
 }
 
 void Tables(prometheus::Text& t, const Agent& agent) {
-  const compiler::TableSet& v = agent.view();
+  const tables::TableSet& v = agent.view();
   uint64_t rules = 0;
   std::set<std::pair<std::string, std::string>> policies;
   for (const auto& [id, table] : v.tables) {
@@ -58,8 +58,10 @@ void Tables(prometheus::Text& t, const Agent& agent) {
   t.Gauge("netfence_agent_generation", "The table generation live in the fast path",
           static_cast<double>(agent.live_generation()));
   t.Gauge("netfence_table_identities", "Identities in the node's view", static_cast<double>(v.identities.size()));
-  t.Gauge("netfence_table_ipcache_entries", "Pod addresses known (every node's)", static_cast<double>(v.ipcache.size()));
-  t.Gauge("netfence_table_endpoints", "Endpoints in the node's view (local pods)", static_cast<double>(v.endpoints.size()));
+  t.Gauge("netfence_table_ipcache_entries", "Pod addresses known (every node's)",
+          static_cast<double>(v.ipcache.size()));
+  t.Gauge("netfence_table_endpoints", "Endpoints in the node's view (local pods)",
+          static_cast<double>(v.endpoints.size()));
   t.Gauge("netfence_table_tables", "Direction tables in the node's view", static_cast<double>(v.tables.size()));
   t.Gauge("netfence_table_rules", "Rule bits of those tables", static_cast<double>(rules));
   t.Gauge("netfence_table_policies", "Policies those tables were compiled from", static_cast<double>(policies.size()));
@@ -87,8 +89,10 @@ void Flows(prometheus::Text& t, const FlowLog& f, uint64_t ring_lost) {
   t.Counter("netfence_flow_drops_folded_total", "Drops folded into coarser aggregates (too many distinct keys)",
             static_cast<double>(s.drops_folded));
   t.Counter("netfence_flow_scan_errors_total", "Conntrack reads that failed", static_cast<double>(s.scan_errors));
-  t.Gauge("netfence_flow_generations_held", "Generations whose names the flow log keeps", static_cast<double>(s.generations));
-  t.Counter("netfence_flow_file_bytes_total", "Bytes written to the flow log file", static_cast<double>(file.bytes_written));
+  t.Gauge("netfence_flow_generations_held", "Generations whose names the flow log keeps",
+          static_cast<double>(s.generations));
+  t.Counter("netfence_flow_file_bytes_total", "Bytes written to the flow log file",
+            static_cast<double>(file.bytes_written));
   t.Counter("netfence_flow_file_rotations_total", "Flow log file rotations", static_cast<double>(file.rotations));
   t.Gauge("netfence_observe_streams", "Observe streams following the log", static_cast<double>(f.hub().subscribers()));
 }
@@ -97,21 +101,20 @@ void Flows(prometheus::Text& t, const FlowLog& f, uint64_t ring_lost) {
 
 std::string MetricsText(Agent& agent, const FlowLog* flows) {
   prometheus::Text t;
-  xdp::XdpProgram& p = agent.fast_path();
-  const xdp::Counters counters = p.ReadCounters();
+  fastpath::FastPath& p = agent.fast_path();
+  const fastpath::Counters counters = p.ReadCounters();
   Traffic(t, p.ReadTraffic());
   Datapath(t, counters, p.ReadDropReasons());
   uint64_t entries = 0;
   if (flows != nullptr) {
     entries = flows->pipeline_stats().conntrack_entries;
   } else {
-    std::vector<flowlog::CtEntry> all;
-    if (flowlog::ReadConntrack(p.map_fd(xdp::Map::kConntrack), &all).ok()) entries = all.size();
+    std::vector<fastpath::CtEntry> all;
+    if (p.ReadConntrack(&all).ok()) entries = all.size();
   }
   t.Gauge("netfence_conntrack_entries", "Connection tracking entries (at the flow log's last scan)",
           static_cast<double>(entries));
-  t.Gauge("netfence_conntrack_capacity", "Connection tracking table size",
-          static_cast<double>(p.options().conntrack_entries));
+  t.Gauge("netfence_conntrack_capacity", "Connection tracking table size", static_cast<double>(p.conntrack_capacity()));
   if (flows != nullptr) {
     Flows(t, *flows, counters[NF_CNT_EVENTS_LOST]);
   } else {

@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's /metrics (Prometheus text), /livez and /readyz. No pod, node-local address or
 // policy name is a label: only verdict, direction, drop reason, datapath path, record kind and
 // where events were lost.
 //
 //   netfence_packets_total{verdict,direction}, netfence_bytes_total{verdict,direction}
-//                                 every IP packet once per node (xdp/README.md "traffic")
+//                                 every IP packet once per node (docs/fast-path.md "Traffic")
 //   netfence_drops_total{reason}  dropped packets by the datapath's reason
 //   netfence_datapath_packets_total{path}  how packets were decided (conntrack hit, new, ...)
 //   netfence_conntrack_entries, netfence_conntrack_capacity, netfence_conntrack_created_total
@@ -19,9 +20,9 @@
 #include <map>
 #include <string>
 
+#include "common/http/http_server.h"
 #include "dataplane/agent/agent.h"
 #include "dataplane/agent/flow_log.h"
-#include "dataplane/common/http_server.h"
 
 namespace netfence::agent {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfence-agent: the node agent. Owns this node's XDP program and maps, serves the CNI plugin
 // on a unix socket, and programs the node's tables from a table source: the controller's
 // gRPC stream (--controller), or an embedded compiler over a manifest directory (--manifests).
@@ -17,17 +18,19 @@
 #include <cstring>
 #include <filesystem>
 
-#include "controlplane/controller/distribution_service.h"
+#include "common/base/signals.h"
+#include "common/base/unique_fd.h"
+#include "common/grpc/tls_credentials.h"
+#include "common/http/http_server.h"
+#include "controlplane/embedded/embedded_table_source.h"
 #include "dataplane/agent/agent.h"
 #include "dataplane/agent/flow_log.h"
 #include "dataplane/agent/flow_metrics.h"
 #include "dataplane/agent/pod_cidrs.h"
+#include "dataplane/agent/remote_table_source.h"
 #include "dataplane/agent/server.h"
-#include "dataplane/agent/table_source.h"
-#include "dataplane/common/http_server.h"
-#include "dataplane/common/signals.h"
-#include "dataplane/common/unique_fd.h"
 #include "dataplane/flowlog/time_format.h"
+#include "dataplane/xdp/xdp_program.h"
 
 namespace {
 
@@ -48,6 +51,7 @@ struct Flags {
   std::string state_dir = "/run/netfence";
   std::string bpffs = "/sys/fs/bpf/netfence";
   std::string netns;
+  std::string dataplane = "xdp";
   std::string attach_mode = "auto";
   uint32_t conntrack_entries = 262144;
   bool uninstall = false;
@@ -58,8 +62,7 @@ struct Flags {
   uint64_t flow_log_max_bytes = 100ull << 20;
   std::string flow_log_max_age = "1h";
   size_t flow_log_keep = 10;
-  std::string flow_update_interval = "10s", flow_scan_interval = "1s", flow_drop_window = "2s",
-              flow_close_grace = "1s";
+  std::string flow_update_interval = "10s", flow_scan_interval = "1s", flow_drop_window = "2s", flow_close_grace = "1s";
   uint32_t flow_ring_bytes = 1u << 22;
   std::string observe_socket = "/run/netfence/observe.sock";
   std::string observe_address;
@@ -101,9 +104,9 @@ StatusOr<agent::FlowLogOptions> FlowOptions(const Flags& f) {
   if (!f.observe_address.empty()) {
     // Its own certificate (a server's, for the address clients dial), else the agent's.
     auto pick = [](const std::string& own, const std::string& shared) { return own.empty() ? shared : own; };
-    auto creds = controller::ServerCredentials({pick(f.observe_tls_cert, f.tls_cert), pick(f.observe_tls_key, f.tls_key),
-                                                pick(f.observe_tls_ca, f.tls_ca)},
-                                               f.observe_plaintext);
+    auto creds = tls::ServerCredentials(
+        {pick(f.observe_tls_cert, f.tls_cert), pick(f.observe_tls_key, f.tls_key), pick(f.observe_tls_ca, f.tls_ca)},
+        f.observe_plaintext);
     if (!creds.ok()) return Status::Error("--observe-address: " + creds.status().message());
     o.observe.push_back(f.observe_address);
     o.observe_tcp_credentials = *creds;
@@ -114,7 +117,8 @@ StatusOr<agent::FlowLogOptions> FlowOptions(const Flags& f) {
 Status EnterNetns(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return Status::Error("--netns " + path + ": " + std::strerror(errno));
-  if (::setns(fd.get(), CLONE_NEWNET) != 0) return Status::Error("--netns " + path + ": setns: " + std::strerror(errno));
+  if (::setns(fd.get(), CLONE_NEWNET) != 0)
+    return Status::Error("--netns " + path + ": setns: " + std::strerror(errno));
   return Status::Ok();
 }
 
@@ -122,6 +126,24 @@ void Unpin(const std::string& dir) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) std::filesystem::remove(entry.path(), ec);
   std::filesystem::remove(dir, ec);
+}
+
+// The fast path --dataplane names, loaded (and re-adopted from its pins) but not yet
+// programmed: the agent makes the persisted view live first thing.
+StatusOr<std::unique_ptr<fastpath::FastPath>> MakeFastPath(const Flags& f) {
+  xdp::LoadOptions load;
+  load.pin_dir = f.bpffs;
+  load.keep_attached = !f.uninstall;  // exit leaves enforcement in place for the next agent
+  load.conntrack_entries = f.conntrack_entries;
+  load.events = !f.no_flows;
+  load.ring_bytes = f.flow_ring_bytes;
+  load.attach_mode = f.attach_mode == "native"    ? xdp::AttachMode::kNative
+                     : f.attach_mode == "generic" ? xdp::AttachMode::kGeneric
+                                                  : xdp::AttachMode::kNativeOrGeneric;
+  load.log = [](std::string_view m) { spdlog::warn("{}", m); };
+  auto program = xdp::XdpProgram::Load(load);
+  if (!program.ok()) return Status::Error("loading the XDP program: " + program.status().message());
+  return std::unique_ptr<fastpath::FastPath>(std::move(program).value());
 }
 
 int Run(const Flags& f) {
@@ -153,16 +175,9 @@ int Run(const Flags& f) {
   std::filesystem::create_directories(f.state_dir, ec);
   ::chmod(f.state_dir.c_str(), 0700);
 
-  xdp::LoadOptions load;
-  load.pin_dir = f.bpffs;
-  load.keep_attached = !f.uninstall;  // exit leaves enforcement in place for the next agent
-  load.conntrack_entries = f.conntrack_entries;
-  load.events = !f.no_flows;
-  load.ring_bytes = f.flow_ring_bytes;
-  load.log = [](std::string_view m) { spdlog::warn("{}", m); };
-  auto program = xdp::XdpProgram::Load(load);
+  auto program = MakeFastPath(f);
   if (!program.ok()) {
-    spdlog::error("loading the XDP program: {}", program.status().message());
+    spdlog::error("{}", program.status().message());
     return 1;
   }
   agent::AgentOptions options;
@@ -170,9 +185,6 @@ int Run(const Flags& f) {
   options.state_dir = f.state_dir;
   options.uplinks = f.uplinks;
   options.pod_cidrs = std::move(pod_cidrs);
-  options.attach_mode = f.attach_mode == "native"    ? xdp::AttachMode::kNative
-                        : f.attach_mode == "generic" ? xdp::AttachMode::kGeneric
-                                                     : xdp::AttachMode::kNativeOrGeneric;
   auto info = [](const std::string& m) { spdlog::info("{}", m); };
   auto warn = [](const std::string& m) { spdlog::warn("{}", m); };
   boost::asio::io_context io;
@@ -188,7 +200,7 @@ int Run(const Flags& f) {
 
   std::unique_ptr<agent::TableSource> source;
   if (!f.controller.empty()) {
-    auto creds = agent::ClientCredentials(f.tls_cert, f.tls_key, f.tls_ca, f.plaintext);
+    auto creds = tls::ClientCredentials({f.tls_cert, f.tls_key, f.tls_ca}, f.plaintext);
     if (!creds.ok()) {
       spdlog::error("{}", creds.status().message());
       return 1;
@@ -198,10 +210,10 @@ int Run(const Flags& f) {
     co.credentials = *creds;
     co.tls_server_name = f.tls_server_name;
     co.node = f.node;
-    co.agent = "netfence-agent 0.1.0 xdp";
+    co.agent = "netfence-agent " NETFENCE_VERSION " " + f.dataplane;
     source = agent::MakeRemoteTableSource(io, co, info);
   } else {
-    source = agent::MakeLocalTableSource(io, f.manifests, f.node, info, warn);
+    source = embedded::MakeEmbeddedTableSource(io, f.manifests, f.node, info, warn);
   }
   std::unique_ptr<agent::FlowLog> flows;
   if (!f.no_flows) {
@@ -226,7 +238,8 @@ int Run(const Flags& f) {
     }
   } stop_first{flows.get()};
   if (flows) {
-    agent->set_on_live([&flows](uint64_t g, const v1::RuleTables& t, const compiler::TableSet& v) { flows->OnLive(g, t, v); });
+    agent->set_on_live(
+        [&flows](uint64_t g, const v1::RuleTables& t, const tables::TableSet& v) { flows->OnLive(g, t, v); });
   }
   if (Status s = agent->Start(); !s.ok()) {
     spdlog::error("{}", s.message());
@@ -273,16 +286,18 @@ int Run(const Flags& f) {
 int main(int argc, char** argv) {
   netfence::UnblockStopSignals();  // before any thread: a parent's blocked SIGTERM must not stick
   Flags f;
-  CLI::App app{"netfence-agent: enforce Kubernetes NetworkPolicy on this node's pods (XDP)"};
+  CLI::App app{"netfence-agent: enforce Kubernetes NetworkPolicy on this node's pods (XDP fast path)"};
+  app.set_version_flag("--version", NETFENCE_VERSION);
   const char* env_node = std::getenv("K8S_NODE_NAME");
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
   f.node = env_node != nullptr ? env_node : host;
-  app.add_option("--node", f.node, "This node's name, as in the pods' spec.nodeName (default: $K8S_NODE_NAME, else the hostname)");
+  app.add_option("--node", f.node,
+                 "This node's name, as in the pods' spec.nodeName (default: $K8S_NODE_NAME, else the hostname)");
   auto* manifests = app.add_option("--manifests", f.manifests,
                                    "Tables from this directory of Namespace/Pod/NetworkPolicy manifests (YAML/JSON), "
                                    "compiled here and re-read on change (no controller needed)")
-                         ->check(CLI::ExistingDirectory);
+                        ->check(CLI::ExistingDirectory);
   auto* controller = app.add_option("--controller", f.controller,
                                     "Tables from netfence-controller at HOST:PORT (or unix:PATH), over mTLS")
                          ->excludes(manifests);
@@ -290,10 +305,12 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", f.tls_cert, "This agent's certificate (PEM); its common name must be the node name");
   app.add_option("--tls-key", f.tls_key, "Its private key (PEM)");
   app.add_option("--tls-ca", f.tls_ca, "The CA the controller's certificate must chain to (PEM)");
-  app.add_option("--tls-server-name", f.tls_server_name, "The name to check in the controller's certificate "
-                                                         "(default: the host of --controller)");
+  app.add_option("--tls-server-name", f.tls_server_name,
+                 "The name to check in the controller's certificate "
+                 "(default: the host of --controller)");
   app.add_flag("--insecure-plaintext", f.plaintext, "Talk to the controller without TLS (tests, never production)");
-  app.add_option("--uplink", f.uplinks, "Interface towards other nodes: ingress policy of local pods applies there (repeatable)");
+  app.add_option("--uplink", f.uplinks,
+                 "Interface towards other nodes: ingress policy of local pods applies there (repeatable)");
   app.add_option("--pod-cidr", f.pod_cidrs,
                  "This node's pod CIDR (Node.spec.podCIDRs, the host-local range; repeatable): an address inside it "
                  "that no registered pod holds is unreachable, so a pod is shielded from its interface plugin's ADD "
@@ -302,41 +319,56 @@ int main(int argc, char** argv) {
                  "The same, read from this node's CNI configuration: the subnets of its host-local ranges "
                  "(e.g. /etc/cni/net.d/10-netfence.conflist)");
   app.add_option("--socket", f.socket, "Unix socket the CNI plugin talks to (created 0600)")->capture_default_str();
-  app.add_option("--state-dir", f.state_dir, "Endpoint registry directory (tmpfs: forgotten at reboot)")->capture_default_str();
-  app.add_option("--bpffs", f.bpffs, "Where the maps are pinned (bpffs); a restarted agent re-adopts them")->capture_default_str();
-  app.add_option("--netns", f.netns,
-                 "Enter this network namespace first (e.g. /run/netns/node-a); the mount namespace, and so bpffs, stays");
-  app.add_option("--attach-mode", f.attach_mode, "XDP mode: native, generic, or auto (native, generic as a logged fallback)")
+  app.add_option("--state-dir", f.state_dir, "Endpoint registry directory (tmpfs: forgotten at reboot)")
+      ->capture_default_str();
+  app.add_option("--bpffs", f.bpffs, "Where the maps are pinned (bpffs); a restarted agent re-adopts them")
+      ->capture_default_str();
+  app.add_option(
+      "--netns", f.netns,
+      "Enter this network namespace first (e.g. /run/netns/node-a); the mount namespace, and so bpffs, stays");
+  app.add_option("--dataplane", f.dataplane, "The fast path that enforces: xdp (the kernel's XDP and TC hooks)")
+      ->check(CLI::IsMember({"xdp"}))
+      ->capture_default_str();
+  app.add_option("--attach-mode", f.attach_mode,
+                 "XDP mode: native, generic, or auto (native, generic as a logged fallback)")
       ->check(CLI::IsMember({"native", "generic", "auto"}))
       ->capture_default_str();
   app.add_option("--conntrack-entries", f.conntrack_entries, "Connection tracking table size")->capture_default_str();
-  app.add_flag("--uninstall", f.uninstall, "Detach from every registered pod and uplink, unpin the maps, forget the registry, exit");
+  app.add_flag("--uninstall", f.uninstall,
+               "Detach from every registered pod and uplink, unpin the maps, forget the registry, exit");
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error")->capture_default_str();
   app.add_flag("--no-flows", f.no_flows, "No flow log at all: no datapath events, no file, no Observe stream");
-  app.add_option("--flow-log", f.flow_log, "The flow log file (netfence.flow/v1 JSON lines, rotated next to it; \"\": "
-                                            "none, the Observe stream only)")
+  app.add_option("--flow-log", f.flow_log,
+                 "The flow log file (netfence.flow/v1 JSON lines, rotated next to it; \"\": "
+                 "none, the Observe stream only)")
       ->capture_default_str();
   app.add_option("--flow-log-max-size", f.flow_log_max_bytes, "Rotate the file before it would grow past BYTES")
       ->capture_default_str();
-  app.add_option("--flow-log-max-age", f.flow_log_max_age, "Rotate the file once it is this old")->capture_default_str();
+  app.add_option("--flow-log-max-age", f.flow_log_max_age, "Rotate the file once it is this old")
+      ->capture_default_str();
   app.add_option("--flow-log-keep", f.flow_log_keep, "Rotated files kept (0: all)")->capture_default_str();
   app.add_option("--flow-update-interval", f.flow_update_interval, "An update record per active connection this often")
       ->capture_default_str();
-  app.add_option("--flow-scan-interval", f.flow_scan_interval, "Read the connection table this often (ends are seen then)")
+  app.add_option("--flow-scan-interval", f.flow_scan_interval,
+                 "Read the connection table this often (ends are seen then)")
       ->capture_default_str();
   app.add_option("--flow-drop-window", f.flow_drop_window, "Drops of one key within this window are one record")
       ->capture_default_str();
-  app.add_option("--flow-close-grace", f.flow_close_grace, "A closed TCP connection ends after this long without packets")
+  app.add_option("--flow-close-grace", f.flow_close_grace,
+                 "A closed TCP connection ends after this long without packets")
       ->capture_default_str();
-  app.add_option("--flow-ring-bytes", f.flow_ring_bytes, "The datapath's event ring buffer (a power of two >= 4096); "
-                                                        "what does not fit is counted and logged as lost")
+  app.add_option("--flow-ring-bytes", f.flow_ring_bytes,
+                 "The datapath's event ring buffer (a power of two >= 4096); "
+                 "what does not fit is counted and logged as lost")
       ->capture_default_str();
-  app.add_option("--observe-socket", f.observe_socket, "Serve the live flow log (gRPC FlowObserver) on this unix socket "
-                                                      "(0600; \"\": no)")
+  app.add_option("--observe-socket", f.observe_socket,
+                 "Serve the live flow log (gRPC FlowObserver) on this unix socket "
+                 "(0600; \"\": no)")
       ->capture_default_str();
-  app.add_option("--observe-address", f.observe_address, "Also serve it on HOST:PORT, with mTLS (--observe-tls-*: clients "
-                                                        "need a certificate from that CA), or plaintext with "
-                                                        "--observe-insecure-plaintext");
+  app.add_option("--observe-address", f.observe_address,
+                 "Also serve it on HOST:PORT, with mTLS (--observe-tls-*: clients "
+                 "need a certificate from that CA), or plaintext with "
+                 "--observe-insecure-plaintext");
   app.add_option("--observe-tls-cert", f.observe_tls_cert, "Certificate of --observe-address (default: --tls-cert)");
   app.add_option("--observe-tls-key", f.observe_tls_key, "Its key (default: --tls-key)");
   app.add_option("--observe-tls-ca", f.observe_tls_ca, "CA of Observe clients' certificates (default: --tls-ca)");

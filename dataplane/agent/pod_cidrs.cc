@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/agent/pod_cidrs.h"
 
 #include <nlohmann/json.hpp>
 
-#include "dataplane/common/files.h"
+#include "common/base/files.h"
 
 namespace netfence::agent {
 
@@ -21,7 +22,8 @@ StatusOr<std::vector<IpPrefix>> PodCidrsOfCniConfig(const std::string& path) {
   auto text = ReadWholeFile(path, "CNI configuration");
   if (!text.ok()) return text.status();
   const json conf = json::parse(*text, nullptr, false);
-  if (conf.is_discarded() || !conf.is_object()) return Status::Error("CNI configuration " + path + ": not a JSON object");
+  if (conf.is_discarded() || !conf.is_object())
+    return Status::Error("CNI configuration " + path + ": not a JSON object");
   const json plugins = conf.contains("plugins") ? conf["plugins"] : json::array({conf});
   if (!plugins.is_array()) return Status::Error("CNI configuration " + path + ": plugins: not a list");
   std::vector<IpPrefix> out;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The node's pod CIDRs for the agent's guard (AgentOptions::pod_cidrs): from --pod-cidr, or
 // read from the node's CNI configuration (its host-local ranges), which the installer writes
 // per node and which says exactly which addresses the interface plugin hands out here.
@@ -6,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/common/ip.h"
-#include "dataplane/common/status.h"
+#include "common/base/ip.h"
+#include "common/base/status.h"
 
 namespace netfence::agent {
 

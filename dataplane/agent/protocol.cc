@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/agent/protocol.h"
 
 #include <poll.h>
@@ -8,7 +9,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "dataplane/common/unique_fd.h"
+#include "common/base/unique_fd.h"
 
 namespace netfence::agent {
 namespace {

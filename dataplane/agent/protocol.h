@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's local API: what the CNI plugin (and netfencectl, tests) ask the node agent over
 // its unix socket (/run/netfence/agent.sock, mode 0600). One connection carries one request
 // and one response, each a single line of JSON:
@@ -19,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 
 namespace netfence::agent {
 
@@ -35,11 +36,11 @@ enum ErrorCode : int {
   kCniDecodeFailure = 6,
   kCniInvalidConfig = 7,
   kCniTryAgainLater = 11,
-  kAgentUnreachable = 100,    // no agent answered on the socket
-  kUnknownPod = 101,          // the pod is in no table the agent has
-  kNoHostInterface = 102,     // no host-side veth found for the pod
-  kProgrammingFailed = 103,   // the fast path refused the tables or the attachment
-  kNotEnforced = 104,         // check: the attachment is not (or no longer) enforced
+  kAgentUnreachable = 100,   // no agent answered on the socket
+  kUnknownPod = 101,         // the pod is in no table the agent has
+  kNoHostInterface = 102,    // no host-side veth found for the pod
+  kProgrammingFailed = 103,  // the fast path refused the tables or the attachment
+  kNotEnforced = 104,        // check: the attachment is not (or no longer) enforced
   kBadRequest = 105,
 };
 

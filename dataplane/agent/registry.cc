@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/agent/registry.h"
 
 #include <cerrno>
@@ -49,9 +50,14 @@ Status Registry::Save() const {
   for (const auto& [key, r] : records_) {
     json ips = json::array();
     for (const IpAddr& ip : r.ips) ips.push_back(ip.str());
-    list.push_back({{"container_id", r.attachment.container_id}, {"ifname", r.attachment.ifname},
-                    {"netns", r.netns}, {"namespace", r.pod_namespace}, {"pod", r.pod_name},
-                    {"host_interface", r.host_interface}, {"ifindex", r.ifindex}, {"ips", ips}});
+    list.push_back({{"container_id", r.attachment.container_id},
+                    {"ifname", r.attachment.ifname},
+                    {"netns", r.netns},
+                    {"namespace", r.pod_namespace},
+                    {"pod", r.pod_name},
+                    {"host_interface", r.host_interface},
+                    {"ifindex", r.ifindex},
+                    {"ips", ips}});
   }
   const std::string tmp = path_ + ".tmp";
   {

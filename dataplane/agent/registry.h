@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The endpoint registry: the pods the CNI plugin plugged into this node's agent, keyed by CNI
 // attachment (container id, interface name), persisted under the state directory so that a
 // restarted agent re-adopts them (and DEL/GC work after a restart).
@@ -7,20 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "common/base/ip.h"
+#include "common/base/status.h"
 #include "dataplane/agent/protocol.h"
-#include "dataplane/common/ip.h"
-#include "dataplane/common/status.h"
 
 namespace netfence::agent {
 
 struct EndpointRecord {
   Attachment attachment;
-  std::string netns;            // CNI_NETNS, for people reading the state
+  std::string netns;  // CNI_NETNS, for people reading the state
   std::string pod_namespace;
   std::string pod_name;
-  std::string host_interface;   // the pod's host-side veth (node namespace)
-  int ifindex = 0;              // its index when registered (a recreated veth is another one)
-  std::vector<IpAddr> ips;      // the pod's addresses from the CNI result
+  std::string host_interface;  // the pod's host-side veth (node namespace)
+  int ifindex = 0;             // its index when registered (a recreated veth is another one)
+  std::vector<IpAddr> ips;     // the pod's addresses from the CNI result
 
   std::string pod_key() const { return pod_namespace + "/" + pod_name; }
 };

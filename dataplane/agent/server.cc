@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/agent/server.h"
 
 #include <sys/stat.h>
@@ -38,7 +39,8 @@ struct Connection : std::enable_shared_from_this<Connection> {
       std::string line;
       std::getline(in, line);
       auto j = nlohmann::json::parse(line, nullptr, false);
-      auto request = j.is_discarded() ? StatusOr<Request>(Status::Error("the request is not JSON")) : RequestFromJson(j);
+      auto request =
+          j.is_discarded() ? StatusOr<Request>(Status::Error("the request is not JSON")) : RequestFromJson(j);
       if (!request.ok()) {
         Response response;
         response.code = kBadRequest;

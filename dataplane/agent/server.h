@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's unix socket (protocol.h): one request line, one response line per connection,
 // handled on the agent's event loop. The socket file is created mode 0600 (root only).
 #pragma once
@@ -7,8 +8,8 @@
 #include <functional>
 #include <string>
 
+#include "common/base/status.h"
 #include "dataplane/agent/protocol.h"
-#include "dataplane/common/status.h"
 
 namespace netfence::agent {
 

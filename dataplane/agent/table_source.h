@@ -1,20 +1,20 @@
-// Where a node agent's tables come from. Both sources speak the controller's protocol
+// SPDX-License-Identifier: Apache-2.0
+// Where a node agent's tables come from. Every source speaks the controller's protocol
 // (distribution.proto): the agent says which generation it holds and which pods the CNI
 // plugin registered; it receives node updates (snapshots and deltas) and acks what it made
-// live. So the agent runs the same way from either:
+// live. So the agent runs the same way from either implementation:
 //
-//   RemoteTableSource  the controller over gRPC (mTLS), reconnected with backoff;
-//   LocalTableSource   an embedded controller core over a manifest directory: the same
-//                      incremental compiler and node views, in-process, for one node.
+//   remote_table_source.h   the controller over gRPC (mTLS), reconnected with backoff;
+//   controlplane/embedded/  an embedded controller core over a manifest directory: the same
+//                           incremental compiler and node views, in-process, for one node
+//                           (wired in only by the agent's main.cc).
 #pragma once
 
-#include <boost/asio/io_context.hpp>
+#include <cstdint>
 #include <functional>
-#include <memory>
 #include <string>
 
-#include "dataplane/agent/controller_client.h"
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 #include "netfence/v1/distribution.pb.h"
 
 namespace netfence::agent {
@@ -37,15 +37,5 @@ class TableSource {
   virtual bool connected() const = 0;
   virtual std::string Describe() const = 0;
 };
-
-// The controller at `options.target`.
-std::unique_ptr<TableSource> MakeRemoteTableSource(boost::asio::io_context& io, ControllerClientOptions options,
-                                                   std::function<void(const std::string&)> log);
-
-// An embedded controller core reading the manifest directory `dir`, serving node `node`.
-std::unique_ptr<TableSource> MakeLocalTableSource(boost::asio::io_context& io, const std::string& dir,
-                                                  const std::string& node,
-                                                  std::function<void(const std::string&)> info,
-                                                  std::function<void(const std::string&)> warn);
 
 }  // namespace netfence::agent

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CNI_* environment variables: CNI_ARGS parsing and the checks libcni's skel applies to
 // CNI_CONTAINERID and CNI_IFNAME (pkg/utils: ValidateContainerID, ValidateInterfaceName).
 #pragma once
@@ -6,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 
 namespace netfence::cni {
 

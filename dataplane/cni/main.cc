@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfence-cni: the chained CNI plugin binary (see plugin.h). The container runtime runs it with
 // the CNI_* variables and the configuration on stdin; the result or error JSON goes to stdout,
 // diagnostics to stderr.

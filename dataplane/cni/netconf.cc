@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/cni/netconf.h"
 
 #include <sys/un.h>
@@ -5,8 +6,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "common/base/ip.h"
 #include "dataplane/cni/cni_args.h"
-#include "dataplane/common/ip.h"
 
 namespace netfence::cni {
 namespace {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The network configuration a CNI runtime writes on the plugin's stdin, and the prevResult it
 // carries in a chain. Parsing never throws; every error is a CniError with the spec's code and a
 // message naming the offending field.
@@ -10,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base/status.h"
 #include "dataplane/agent/protocol.h"
-#include "dataplane/common/status.h"
 
 namespace netfence::cni {
 

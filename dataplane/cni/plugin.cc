@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/cni/plugin.h"
 
 #include <algorithm>
@@ -9,7 +10,7 @@
 #include "dataplane/agent/protocol.h"
 #include "dataplane/cni/cni_args.h"
 #include "dataplane/cni/netconf.h"
-#include "dataplane/common/netdev.h"
+#include "dataplane/netdev/netdev.h"
 
 namespace netfence::cni {
 namespace {

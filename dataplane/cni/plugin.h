@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfence-cni: the chained CNI plugin that plugs each new pod into the node agent.
 //
 // It runs last in the conflist, after the interface plugin (bridge, ptp) that made the pod's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/community_id.h"
 
 #include <openssl/evp.h>
@@ -14,34 +15,58 @@ constexpr uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kIcmp6 = 58, kSctp = 132;
 // which mirror Zeek's ICMP4_counterpart / ICMP6_counterpart).
 int IcmpCounterpart(uint8_t t) {
   switch (t) {
-    case 8: return 0;    // echo -> echo reply
-    case 0: return 8;
-    case 13: return 14;  // timestamp
-    case 14: return 13;
-    case 15: return 16;  // information
-    case 16: return 15;
-    case 10: return 9;   // router solicitation -> advertisement
-    case 9: return 10;
-    case 17: return 18;  // address mask
-    case 18: return 17;
-    default: return -1;
+    case 8:
+      return 0;  // echo -> echo reply
+    case 0:
+      return 8;
+    case 13:
+      return 14;  // timestamp
+    case 14:
+      return 13;
+    case 15:
+      return 16;  // information
+    case 16:
+      return 15;
+    case 10:
+      return 9;  // router solicitation -> advertisement
+    case 9:
+      return 10;
+    case 17:
+      return 18;  // address mask
+    case 18:
+      return 17;
+    default:
+      return -1;
   }
 }
 int Icmp6Counterpart(uint8_t t) {
   switch (t) {
-    case 128: return 129;  // echo request -> reply
-    case 129: return 128;
-    case 130: return 131;  // MLD listener query -> report
-    case 131: return 130;
-    case 133: return 134;  // router solicitation -> advertisement
-    case 134: return 133;
-    case 135: return 136;  // neighbour solicitation -> advertisement
-    case 136: return 135;
-    case 139: return 140;  // node information ("who are you") query -> reply
-    case 140: return 139;
-    case 144: return 145;  // home agent address discovery request -> reply
-    case 145: return 144;
-    default: return -1;
+    case 128:
+      return 129;  // echo request -> reply
+    case 129:
+      return 128;
+    case 130:
+      return 131;  // MLD listener query -> report
+    case 131:
+      return 130;
+    case 133:
+      return 134;  // router solicitation -> advertisement
+    case 134:
+      return 133;
+    case 135:
+      return 136;  // neighbour solicitation -> advertisement
+    case 136:
+      return 135;
+    case 139:
+      return 140;  // node information ("who are you") query -> reply
+    case 140:
+      return 139;
+    case 144:
+      return 145;  // home agent address discovery request -> reply
+    case 145:
+      return 144;
+    default:
+      return -1;
   }
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Community ID v1 (corelight/community-id-spec): a string naming a flow the same way in our
 // flow log, Zeek, Suricata, Wireshark/tshark, Elastic (network.community_id) and Arkime, so
 // an investigator joins them by string equality.
@@ -23,7 +24,7 @@
 #include <cstdint>
 #include <string>
 
-#include "dataplane/common/ip.h"
+#include "common/base/ip.h"
 
 namespace netfence::flowlog {
 

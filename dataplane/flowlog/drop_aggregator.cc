@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/drop_aggregator.h"
 
 #include "dataplane/flowlog/community_id.h"
@@ -26,9 +27,12 @@ DropAggregator::DropAggregator(Options options, Clock clock) : options_(options)
 
 DropAggregator::Map* DropAggregator::MapOf(uint8_t level) {
   switch (static_cast<Aggregation>(level)) {
-    case Aggregation::kExact: return &exact_;
-    case Aggregation::kPair: return &pair_;
-    case Aggregation::kOverflow: return &overflow_;
+    case Aggregation::kExact:
+      return &exact_;
+    case Aggregation::kPair:
+      return &pair_;
+    case Aggregation::kOverflow:
+      return &overflow_;
   }
   return &overflow_;
 }
@@ -65,8 +69,15 @@ void DropAggregator::AddTo(Map* map, const Key& key, Aggregation level, const Dr
 void DropAggregator::Add(const DropObservation& d) {
   const int64_t now = clock_();
   ++stats_.drops;
-  Key k{d.src, d.dst, d.proto, d.has_ports, d.has_ports ? d.dport : uint16_t{0}, d.direction,
-        static_cast<uint8_t>(Aggregation::kExact), d.reason, d.generation};
+  Key k{d.src,
+        d.dst,
+        d.proto,
+        d.has_ports,
+        d.has_ports ? d.dport : uint16_t{0},
+        d.direction,
+        static_cast<uint8_t>(Aggregation::kExact),
+        d.reason,
+        d.generation};
   if (exact_.size() < options_.max_exact || exact_.count(k)) {
     AddTo(&exact_, k, Aggregation::kExact, d, now);
     return;

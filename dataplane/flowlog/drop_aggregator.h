@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DropAggregator: turns a flood of denied packets into a few `drop` records with exact
 // counts. A port scan of 65,535 ports from one source yields one record per port and window
 // at most, and when the table of open keys is full, the extra drops are folded into coarser
@@ -30,20 +31,20 @@
 #include <unordered_map>
 #include <vector>
 
-#include "dataplane/common/ip.h"
+#include "common/base/ip.h"
 #include "dataplane/flowlog/flow_record.h"
 
 namespace netfence::flowlog {
 
 // One dropped packet, as the pipeline learnt it from an event.
 struct DropObservation {
-  int64_t time_ns = 0;      // wall clock of the drop
+  int64_t time_ns = 0;  // wall clock of the drop
   IpAddr src, dst;
   uint8_t proto = 0;
   uint16_t sport = 0, dport = 0;
-  bool has_ports = true;    // false for protocols without ports (and unparsed packets)
-                            // ICMP: put the type in sport and the code in dport when known, so
-                            // the Community ID of a one-flow aggregate is right
+  bool has_ports = true;                      // false for protocols without ports (and unparsed packets)
+                                              // ICMP: put the type in sport and the code in dport when known, so
+                                              // the Community ID of a one-flow aggregate is right
   const char* reason = reason::kDefaultDeny;  // one of flowlog::reason (static storage)
   Direction direction = Direction::kIngress;
   uint64_t generation = 0;
@@ -54,20 +55,20 @@ struct DropObservation {
 struct DropAggregate {
   Aggregation aggregation = Aggregation::kExact;
   // The key: fields folded away by the aggregation are zero / false.
-  IpAddr src, dst;          // unset for kOverflow
+  IpAddr src, dst;  // unset for kOverflow
   uint8_t proto = 0;
-  uint16_t dport = 0;       // kExact only, when has_ports
+  uint16_t dport = 0;  // kExact only, when has_ports
   bool has_ports = false;
   const char* reason = reason::kDefaultDeny;
   Direction direction = Direction::kIngress;
   uint64_t generation = 0;  // kOverflow: the generation of its first drop
   // What was aggregated.
-  uint64_t count = 0;       // drops (= packets)
+  uint64_t count = 0;  // drops (= packets)
   uint64_t bytes = 0;
   int64_t first_ns = 0, last_ns = 0;
-  uint16_t sport = 0;       // the source port, valid when single_sport
-  bool single_sport = true; // every drop had the same source port (then the Community ID is exact)
-  uint32_t ifindex = 0;     // of the first drop
+  uint16_t sport = 0;        // the source port, valid when single_sport
+  bool single_sport = true;  // every drop had the same source port (then the Community ID is exact)
+  uint32_t ifindex = 0;      // of the first drop
 
   // The `drop` record of this aggregate, network fields only (time = time_ns): the caller
   // adds node, namespaces, pods and policies. community_id is computed when the aggregate is
@@ -93,10 +94,10 @@ class DropAggregator {
   std::vector<DropAggregate> FlushAll();
 
   struct Stats {
-    uint64_t drops = 0;          // fed to Add
-    uint64_t folded_pair = 0;    // of which folded into pair aggregates
+    uint64_t drops = 0;        // fed to Add
+    uint64_t folded_pair = 0;  // of which folded into pair aggregates
     uint64_t folded_overflow = 0;
-    uint64_t records = 0;        // aggregates handed back
+    uint64_t records = 0;  // aggregates handed back
   };
   const Stats& stats() const { return stats_; }
   size_t open() const { return exact_.size() + pair_.size() + overflow_.size(); }
@@ -108,7 +109,7 @@ class DropAggregator {
     bool has_ports;
     uint16_t dport;
     Direction direction;
-    uint8_t level;      // Aggregation
+    uint8_t level;            // Aggregation
     std::string_view reason;  // compared by content
     uint64_t generation;
     bool operator==(const Key&) const = default;

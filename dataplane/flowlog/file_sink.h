@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FileSink: the flow log on disk. Appends NDJSON lines to a file (default
 // /var/log/netfence/flows.jsonl), rotates it by size and by age, keeps a bounded number of
 // rotated files, and never loses or splits a line while doing so.
@@ -35,7 +36,7 @@
 #include <thread>
 #include <vector>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 #include "dataplane/flowlog/flow_record.h"
 #include "dataplane/flowlog/loss_tracker.h"
 
@@ -50,15 +51,15 @@ enum class FsyncPolicy {
 
 struct FileSinkOptions {
   std::string path = "/var/log/netfence/flows.jsonl";
-  uint64_t max_file_bytes = 100ull << 20;        // 0: no size rotation
-  int64_t max_file_age_ns = 3600'000'000'000;    // 0: no age rotation
-  size_t keep_files = 10;                        // rotated files kept; 0: unlimited
-  uint64_t keep_bytes = 1ull << 30;              // bytes of rotated files kept; 0: unlimited
+  uint64_t max_file_bytes = 100ull << 20;      // 0: no size rotation
+  int64_t max_file_age_ns = 3600'000'000'000;  // 0: no age rotation
+  size_t keep_files = 10;                      // rotated files kept; 0: unlimited
+  uint64_t keep_bytes = 1ull << 30;            // bytes of rotated files kept; 0: unlimited
   FsyncPolicy fsync = FsyncPolicy::kOnRotate;
   int64_t fsync_interval_ns = 1'000'000'000;
-  size_t queue_lines = 65536;                    // lines waiting for the writer
-  std::string node;                              // written into the sink's own `lost` records
-  std::function<int64_t()> clock;                // wall clock, ns; default WallNowNs
+  size_t queue_lines = 65536;      // lines waiting for the writer
+  std::string node;                // written into the sink's own `lost` records
+  std::function<int64_t()> clock;  // wall clock, ns; default WallNowNs
 };
 
 class FileSink {
@@ -78,12 +79,12 @@ class FileSink {
   void Flush();
 
   struct Stats {
-    uint64_t lines_written = 0;   // lines in the files (the sink's lost records included)
+    uint64_t lines_written = 0;  // lines in the files (the sink's lost records included)
     uint64_t bytes_written = 0;
-    uint64_t queue_full = 0;      // lines dropped because the queue was full
-    uint64_t write_errors = 0;    // lines the disk refused
+    uint64_t queue_full = 0;    // lines dropped because the queue was full
+    uint64_t write_errors = 0;  // lines the disk refused
     uint64_t rotations = 0;
-    uint64_t files_removed = 0;   // by retention
+    uint64_t files_removed = 0;  // by retention
   };
   Stats stats() const;
 
@@ -103,18 +104,18 @@ class FileSink {
 
   FileSinkOptions o_;
   int fd_ = -1;
-  uint64_t size_ = 0;           // of the current file
-  int64_t opened_ns_ = 0;       // when the current file was opened or created
-  int64_t last_rotated_ns_ = 0; // the name of the newest rotated file
+  uint64_t size_ = 0;            // of the current file
+  int64_t opened_ns_ = 0;        // when the current file was opened or created
+  int64_t last_rotated_ns_ = 0;  // the name of the newest rotated file
   int64_t last_fsync_ns_ = 0;
-  bool dirty_ = false;          // written since the last fsync
+  bool dirty_ = false;  // written since the last fsync
 
   LossTracker queue_loss_{"sink-queue"};
   LossTracker write_loss_{"write-error"};
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;        // work for the writer
-  std::condition_variable done_cv_;   // the writer finished a round
+  std::condition_variable cv_;       // work for the writer
+  std::condition_variable done_cv_;  // the writer finished a round
   std::vector<std::string> queue_;
   uint64_t queued_seq_ = 0, done_seq_ = 0, flush_seq_ = 0;
   bool stop_ = false;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FlowFilter: which records `netfencectl flows` shows. Every set criterion must hold; a list
 // holds when any of its entries does.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FlowRecord: the names of the enums and the NDJSON writer (ParseRecord is in flow_record_parse.cc).
 #include "dataplane/flowlog/flow_record.h"
 
@@ -27,11 +28,21 @@ void Str(std::string_view s, std::string* out) {
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           out->append("\\u00");
@@ -126,28 +137,39 @@ void WriteFlags(uint8_t flags, std::string* out) {
 
 std::string_view EventName(EventKind e) {
   switch (e) {
-    case EventKind::kStart: return "start";
-    case EventKind::kUpdate: return "update";
-    case EventKind::kEnd: return "end";
-    case EventKind::kDrop: return "drop";
-    case EventKind::kLost: return "lost";
+    case EventKind::kStart:
+      return "start";
+    case EventKind::kUpdate:
+      return "update";
+    case EventKind::kEnd:
+      return "end";
+    case EventKind::kDrop:
+      return "drop";
+    case EventKind::kLost:
+      return "lost";
   }
   return "?";
 }
 std::string_view VerdictName(Verdict v) {
   switch (v) {
-    case Verdict::kAllowed: return "allowed";
-    case Verdict::kDenied: return "denied";
-    case Verdict::kAudit: return "audit";
+    case Verdict::kAllowed:
+      return "allowed";
+    case Verdict::kDenied:
+      return "denied";
+    case Verdict::kAudit:
+      return "audit";
   }
   return "?";
 }
 std::string_view DirectionName(Direction d) { return d == Direction::kIngress ? "ingress" : "egress"; }
 std::string_view AggregationName(Aggregation a) {
   switch (a) {
-    case Aggregation::kExact: return "exact";
-    case Aggregation::kPair: return "pair";
-    case Aggregation::kOverflow: return "overflow";
+    case Aggregation::kExact:
+      return "exact";
+    case Aggregation::kPair:
+      return "pair";
+    case Aggregation::kOverflow:
+      return "overflow";
   }
   return "?";
 }
@@ -171,12 +193,18 @@ std::optional<Direction> ParseDirectionName(std::string_view s) {
 
 std::string ProtoName(uint8_t proto) {
   switch (proto) {
-    case 1: return "ICMP";
-    case 6: return "TCP";
-    case 17: return "UDP";
-    case 58: return "ICMPv6";
-    case 132: return "SCTP";
-    default: return std::to_string(proto);
+    case 1:
+      return "ICMP";
+    case 6:
+      return "TCP";
+    case 17:
+      return "UDP";
+    case 58:
+      return "ICMPv6";
+    case 132:
+      return "SCTP";
+    default:
+      return std::to_string(proto);
   }
 }
 
@@ -250,12 +278,23 @@ void AppendJson(const FlowRecord& r, std::string* out) {
   Key("proto", out);
   out->push_back('"');
   switch (r.proto) {
-    case 1: out->append("ICMP"); break;
-    case 6: out->append("TCP"); break;
-    case 17: out->append("UDP"); break;
-    case 58: out->append("ICMPv6"); break;
-    case 132: out->append("SCTP"); break;
-    default: Num(r.proto, out);
+    case 1:
+      out->append("ICMP");
+      break;
+    case 6:
+      out->append("TCP");
+      break;
+    case 17:
+      out->append("UDP");
+      break;
+    case 58:
+      out->append("ICMPv6");
+      break;
+    case 132:
+      out->append("SCTP");
+      break;
+    default:
+      Num(r.proto, out);
   }
   out->push_back('"');
   Key("src", out);

@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 // FlowRecord: one line of the flow log (schema "netfence.flow/v1", newline-delimited JSON).
-// The required fields are fixed by /work/shared/ARCHITECTURE.md ("Flow log"); external
+// The required fields are the flow-log contract (docs/flow-logs.md); external
 // checks read them by name. Everything else is an extra, written only where it means
 // something. One record per line, no newline inside, fields in a fixed order.
 //
@@ -67,8 +68,8 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/common/ip.h"
-#include "dataplane/common/status.h"
+#include "common/base/ip.h"
+#include "common/base/status.h"
 
 namespace netfence::flowlog {
 
@@ -151,12 +152,12 @@ struct FlowRecord {
   uint32_t ifindex = 0;           // 0 = omitted
 
   // start/update/end.
-  uint64_t flow_id = 0;        // 0 = omitted
-  int64_t start_time_ns = 0;   // update/end; 0 = omitted
-  int64_t end_time_ns = 0;     // end; 0 = omitted
+  uint64_t flow_id = 0;       // 0 = omitted
+  int64_t start_time_ns = 0;  // update/end; 0 = omitted
+  int64_t end_time_ns = 0;    // end; 0 = omitted
   uint64_t src_packets = 0, src_bytes = 0, dst_packets = 0, dst_bytes = 0;
   uint8_t tcp_flags_src = 0, tcp_flags_dst = 0;  // written for TCP
-  std::string end_reason;      // end; "" = omitted
+  std::string end_reason;                        // end; "" = omitted
 
   // drop.
   uint64_t count = 0;
@@ -181,7 +182,7 @@ std::string ToJson(const FlowRecord& r);
 StatusOr<FlowRecord> ParseRecord(std::string_view line);
 
 // A `lost` record.
-FlowRecord LostRecord(uint64_t lost_events, int64_t since_ns, int64_t until_ns, std::string lost_at,
-                      int64_t time_ns, std::string node);
+FlowRecord LostRecord(uint64_t lost_events, int64_t since_ns, int64_t until_ns, std::string lost_at, int64_t time_ns,
+                      std::string node);
 
 }  // namespace netfence::flowlog

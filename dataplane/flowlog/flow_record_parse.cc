@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ParseRecord: a flow-log line back into a FlowRecord (the reading side: netfencectl flows).
 // nlohmann's DOM with checked accessors: a type mismatch is an error naming the field, not a
 // throw.
@@ -128,8 +129,8 @@ bool ReadPolicies(const json& j, std::vector<PolicyRef>* out, std::string* err) 
   for (const auto& p : *it) {
     PolicyRef ref;
     std::string dir;
-    if (!p.is_object() || !ReadString(p, "namespace", true, &ref.ns, err) || !ReadString(p, "name", true, &ref.name, err) ||
-        !ReadString(p, "direction", true, &dir, err)) {
+    if (!p.is_object() || !ReadString(p, "namespace", true, &ref.ns, err) ||
+        !ReadString(p, "name", true, &ref.name, err) || !ReadString(p, "direction", true, &dir, err)) {
       *err = "policies: " + (err->empty() ? std::string("entry is not an object") : *err);
       return false;
     }
@@ -230,10 +231,14 @@ StatusOr<FlowRecord> Parse(const json& j) {
         !ReadTime(j, "last_time", true, &r.last_time_ns, &err) || !ReadString(j, "aggregation", true, &agg, &err)) {
       return Status::Error(err);
     }
-    if (agg == "exact") r.aggregation = Aggregation::kExact;
-    else if (agg == "pair") r.aggregation = Aggregation::kPair;
-    else if (agg == "overflow") r.aggregation = Aggregation::kOverflow;
-    else return Status::Error("aggregation \"" + agg + "\" is not exact, pair or overflow");
+    if (agg == "exact")
+      r.aggregation = Aggregation::kExact;
+    else if (agg == "pair")
+      r.aggregation = Aggregation::kPair;
+    else if (agg == "overflow")
+      r.aggregation = Aggregation::kOverflow;
+    else
+      return Status::Error("aggregation \"" + agg + "\" is not exact, pair or overflow");
     return r;
   }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FlowSummary: the quick look of `netfencectl flows --summary`: who talks most, who is
 // denied most, and which policies decide, over the records fed to it (after filtering).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // LossTracker: counts events the flow log could not record, at one place of the pipeline
 // (the BPF ring buffer, the agent's queue, a sink's queue, the disk), and turns them into
 // `lost` records, so the log itself says how much is missing and when.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RecordHub: the live side of the flow log, behind the agent's Observe stream. The pipeline
 // publishes every record once (the same record and line the file gets); the hub keeps the
 // last `history` of them in memory (what `since` queries can reach, like Hubble's ring) and

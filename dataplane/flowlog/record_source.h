@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RecordSource: where `netfencectl flows` (and anything else that reads the flow log) gets
 // records from. FileRecordSource reads the file and its rotated siblings, oldest first, and
 // can follow the file across rotations like `tail -F`. The live gRPC Observe stream will be
@@ -41,8 +42,8 @@ class RecordSource {
 
 struct FileSourceOptions {
   std::string path;
-  bool include_rotated = true;        // read the rotated siblings first (oldest first)
-  bool follow = false;                // at the end, wait for more, across rotations
+  bool include_rotated = true;  // read the rotated siblings first (oldest first)
+  bool follow = false;          // at the end, wait for more, across rotations
   int64_t poll_interval_ns = 100'000'000;
 };
 
@@ -62,24 +63,24 @@ class FileRecordSource : public RecordSource {
   const std::vector<std::string>& open_errors() const { return open_errors_; }
 
  private:
-  bool NextLine(std::string* line);  // false: end (or stopped)
+  bool NextLine(std::string* line);                    // false: end (or stopped)
   bool TakeLine(std::string* line, bool partial_too);  // a line from buf_, if there is one
   void CloseCurrent();
   void QueueRotatedSince(bool skip_current);
   bool RotatedSinceListing() const;
   bool OpenNext();
-  bool ReadMore();                   // false: nothing more in the open file now
-  bool LiveFileReplaced() const;     // the path now names another file (rotated)
+  bool ReadMore();                // false: nothing more in the open file now
+  bool LiveFileReplaced() const;  // the path now names another file (rotated)
 
   FileSourceOptions o_;
   std::vector<std::string> files_;
   std::vector<std::string> open_errors_;
   size_t next_file_ = 0;
-  std::string last_rotated_;         // the newest rotated file known to be read (or skipped)
+  std::string last_rotated_;  // the newest rotated file known to be read (or skipped)
   int fd_ = -1;
   std::string current_;
   uint64_t line_no_ = 0;
-  bool on_live_ = false;             // the open file is o_.path itself
+  bool on_live_ = false;  // the open file is o_.path itself
   uint64_t dev_ = 0, ino_ = 0;
   std::string buf_;
   size_t buf_pos_ = 0;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/time_format.h"
 
 #include <cctype>
@@ -101,6 +102,12 @@ int64_t WallNowNs() {
   return static_cast<int64_t>(ts.tv_sec) * kNsPerSecond + ts.tv_nsec;
 }
 
+uint64_t MonoNowNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * kNsPerSecond + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 void AppendTime(int64_t ns, std::string* out) { AppendParts(ns, 'T', ':', out); }
 
 std::string FormatTime(int64_t ns) {
@@ -179,14 +186,22 @@ std::optional<int64_t> ParseDuration(std::string_view s) {
     while (p < s.size() && std::isalpha(static_cast<unsigned char>(s[p]))) ++p;
     std::string_view unit = s.substr(ustart, p - ustart);
     double mult;
-    if (unit == "ns") mult = 1;
-    else if (unit == "us") mult = 1e3;
-    else if (unit == "ms") mult = 1e6;
-    else if (unit == "s") mult = 1e9;
-    else if (unit == "m") mult = 60e9;
-    else if (unit == "h") mult = 3600e9;
-    else if (unit == "d") mult = 86400e9;
-    else return std::nullopt;
+    if (unit == "ns")
+      mult = 1;
+    else if (unit == "us")
+      mult = 1e3;
+    else if (unit == "ms")
+      mult = 1e6;
+    else if (unit == "s")
+      mult = 1e9;
+    else if (unit == "m")
+      mult = 60e9;
+    else if (unit == "h")
+      mult = 3600e9;
+    else if (unit == "d")
+      mult = 86400e9;
+    else
+      return std::nullopt;
     total += v * mult;
   }
   if (total <= 0 || total > 9.2e18) return std::nullopt;

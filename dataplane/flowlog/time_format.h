@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Times in the flow log: nanoseconds since the Unix epoch (UTC) in memory, RFC 3339 with
 // nine fractional digits on the wire ("2026-12-01T19:33:34.123456789Z").
 //
@@ -17,6 +18,8 @@ inline constexpr int64_t kNsPerSecond = 1'000'000'000;
 
 // CLOCK_REALTIME in nanoseconds.
 int64_t WallNowNs();
+// CLOCK_MONOTONIC in nanoseconds: the clock of the datapath's events and connection entries.
+uint64_t MonoNowNs();
 
 // RFC 3339, UTC, nanoseconds: "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ". Appends to *out.
 void AppendTime(int64_t ns, std::string* out);

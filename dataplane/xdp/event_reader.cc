@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/xdp/event_reader.h"
 
 #include <bpf/libbpf.h>
@@ -8,9 +9,9 @@
 
 namespace netfence::xdp {
 
-StatusOr<std::unique_ptr<EventReader>> EventReader::Create(const XdpProgram& program, Handler handler) {
+StatusOr<std::unique_ptr<EventReader>> EventReader::Create(int ring_fd, Handler handler) {
   auto reader = std::unique_ptr<EventReader>(new EventReader(std::move(handler)));
-  reader->ring_ = ring_buffer__new(program.map_fd(Map::kEvents), &EventReader::OnEvent, reader.get(), nullptr);
+  reader->ring_ = ring_buffer__new(ring_fd, &EventReader::OnEvent, reader.get(), nullptr);
   if (reader->ring_ == nullptr) return Status::Error(std::string("XDP events: ring buffer: ") + std::strerror(errno));
   return reader;
 }
@@ -37,7 +38,5 @@ StatusOr<int> EventReader::Poll(int timeout_ms) {
   if (n < 0 && n != -EINTR) return Status::Error(std::string("XDP events: poll: ") + std::strerror(-n));
   return n < 0 ? 0 : n;
 }
-
-int EventReader::fd() const { return ring_buffer__epoll_fd(ring_); }
 
 }  // namespace netfence::xdp

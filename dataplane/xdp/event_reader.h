@@ -1,37 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads the XDP program's events (new flows, drops, revocations: struct nf_event) from its
-// BPF ring buffer. The flow log consumes them; events the program could not write because
-// the ring was full are counted in XdpProgram::ReadCounters()[NF_CNT_EVENTS_LOST].
+// BPF ring buffer: the XDP fast path's EventStream. Events the program could not write because
+// the ring was full are counted in ReadCounters()[NF_CNT_EVENTS_LOST].
 //
-//   auto reader = EventReader::Create(program, [](const nf_event& e) { ... });
-//   reader.value()->Poll(100);   // or watch fd() in an event loop, then Drain()
+//   auto reader = EventReader::Create(program.map_fd(Map::kEvents), [](const nf_event& e) { ... });
+//   reader.value()->Poll(100);   // or Drain()
 #pragma once
 
-#include <functional>
 #include <memory>
 
-#include "dataplane/common/status.h"
-#include "dataplane/xdp/xdp_program.h"
-#include "xdp/include/netfence_abi.h"
+#include "common/base/status.h"
+#include "dataplane/fastpath/fast_path.h"
 
 struct ring_buffer;  // libbpf
 
 namespace netfence::xdp {
 
-class EventReader {
+class EventReader : public fastpath::EventStream {
  public:
-  using Handler = std::function<void(const nf_event&)>;
-
-  static StatusOr<std::unique_ptr<EventReader>> Create(const XdpProgram& program, Handler handler);
-  ~EventReader();
+  // `ring_fd`: the program's BPF_MAP_TYPE_RINGBUF map.
+  static StatusOr<std::unique_ptr<EventReader>> Create(int ring_fd, Handler handler);
+  ~EventReader() override;
   EventReader(const EventReader&) = delete;
   EventReader& operator=(const EventReader&) = delete;
 
-  // Delivers every event in the ring now; returns how many.
-  StatusOr<int> Drain();
-  // Waits up to timeout_ms for events and delivers them; returns how many.
-  StatusOr<int> Poll(int timeout_ms);
-  // Readable when events wait (an epoll fd).
-  int fd() const;
+  StatusOr<int> Drain() override;
+  StatusOr<int> Poll(int timeout_ms) override;
 
  private:
   explicit EventReader(Handler handler) : handler_(std::move(handler)) {}

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/xdp/map_entries.h"
 
 #include <arpa/inet.h>
@@ -27,9 +28,7 @@ bool HostBitsZero(const Addr& a, uint32_t len) {
   return true;
 }
 
-Status TableError(int t, const std::string& what) {
-  return Status::Error("table " + std::to_string(t) + ": " + what);
-}
+Status TableError(int t, const std::string& what) { return Status::Error("table " + std::to_string(t) + ": " + what); }
 
 Status CheckAndTranslate(const v1::RuleTables& rt, int ti, MapEntries* out) {
   const v1::DirectionTable& dt = rt.tables(ti);
@@ -72,8 +71,8 @@ Status CheckAndTranslate(const v1::RuleTables& rt, int ti, MapEntries* out) {
     // intervals start at the address as given. They agree on canonical, distinct prefixes.
     if (!HostBitsZero(a, len)) return TableError(ti, "CIDR prefix " + std::to_string(i) + " has host bits set");
     // The classifier's intervals also need them sorted by (address, length).
-    if (i > 0 && std::pair(AddrAt(dt.cidr_addrs(), static_cast<size_t>(i - 1)), dt.cidr_lengths(i - 1)) >=
-                     std::pair(a, len)) {
+    if (i > 0 &&
+        std::pair(AddrAt(dt.cidr_addrs(), static_cast<size_t>(i - 1)), dt.cidr_lengths(i - 1)) >= std::pair(a, len)) {
       return TableError(ti, "CIDR prefix " + std::to_string(i) + " out of order or listed twice");
     }
     nf_cidr_key k{};
@@ -147,7 +146,8 @@ StatusOr<MapEntries> BuildMapEntries(const v1::RuleTables& rt) {
       return Status::Error("endpoint " + ep.namespace_() + "/" + ep.name() + " refers to a missing table");
     }
     for (const std::string& ip : ep.ips()) {
-      if (ip.size() != 16) return Status::Error("endpoint " + ep.namespace_() + "/" + ep.name() + " has a malformed address");
+      if (ip.size() != 16)
+        return Status::Error("endpoint " + ep.namespace_() + "/" + ep.name() + " has a malformed address");
       nf_ip_info& info = insert(AddrAt(ip, 0), ep.identity());
       if (!(info.flags & NF_IP_LOCAL_ENDPOINT)) {
         info.flags |= NF_IP_LOCAL_ENDPOINT;
@@ -161,29 +161,6 @@ StatusOr<MapEntries> BuildMapEntries(const v1::RuleTables& rt) {
   }
   out.words = static_cast<uint64_t>(rt.words_size());
   return out;
-}
-
-nf_ct_key ConntrackKey(const IpAddr& src, uint16_t sport, const IpAddr& dst, uint16_t dport, uint8_t proto,
-                       bool* sender_is_b) {
-  // The program compares the addresses as four native-endian 32-bit words, then the ports.
-  auto less_or_equal = [&]() {
-    for (size_t i = 0; i < 16; i += 4) {
-      uint32_t a, b;
-      std::memcpy(&a, src.bytes.data() + i, 4);
-      std::memcpy(&b, dst.bytes.data() + i, 4);
-      if (a != b) return a < b;
-    }
-    return sport <= dport;
-  };
-  const bool b = !less_or_equal();
-  nf_ct_key k{};
-  std::memcpy(k.addr_a, (b ? dst : src).bytes.data(), 16);
-  std::memcpy(k.addr_b, (b ? src : dst).bytes.data(), 16);
-  k.port_a = b ? dport : sport;
-  k.port_b = b ? sport : dport;
-  k.proto = proto;
-  if (sender_is_b) *sender_is_b = b;
-  return k;
 }
 
 }  // namespace netfence::xdp

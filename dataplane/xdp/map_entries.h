@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The XDP maps' contents computed from compiled rule tables: pure translation and checks,
 // no BPF. dataplane/xdp/xdp_program.h writes them into the maps.
 #pragma once
@@ -5,8 +6,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "dataplane/common/ip.h"
-#include "dataplane/common/status.h"
+#include "common/base/ip.h"
+#include "common/base/status.h"
 #include "netfence/v1/tables.pb.h"
 #include "xdp/include/netfence_abi.h"
 
@@ -45,11 +46,5 @@ struct MapEntries {
 //   tables, id_rows, cidr_rows (every prefix, holes included), port_rows (ranges split
 //   into aligned prefixes).
 StatusOr<MapEntries> BuildMapEntries(const v1::RuleTables& tables);
-
-// The conntrack key of a packet src:sport -> dst:dport, normalised exactly as the program
-// does (xdp/include/conntrack.h: the lower (address, port) is side a). *sender_is_b, when
-// given, says whether the sender is side b.
-nf_ct_key ConntrackKey(const IpAddr& src, uint16_t sport, const IpAddr& dst, uint16_t dport, uint8_t proto,
-                       bool* sender_is_b = nullptr);
 
 }  // namespace netfence::xdp

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/xdp/slot_maps.h"
 
 #include <bpf/bpf.h>
@@ -19,8 +20,8 @@ Status MapError(const char* map, const char* op, int err) {
 }
 
 // A map like the template of maps.h, holding `entries` (at least 1).
-StatusOr<UniqueFd> Create(const char* name, bpf_map_type type, uint32_t key_size, uint32_t value_size,
-                          size_t entries, uint32_t flags) {
+StatusOr<UniqueFd> Create(const char* name, bpf_map_type type, uint32_t key_size, uint32_t value_size, size_t entries,
+                          uint32_t flags) {
   if (entries + 1 > 0xFFFFFFF0u) return Status::Error(std::string("XDP map ") + name + ": too many entries");
   bpf_map_create_opts opts{};
   opts.sz = sizeof(opts);
@@ -132,7 +133,7 @@ bool Fits(const SlotCapacity& c, const MapEntries& e) {
 }
 
 SlotCapacity CapacityFor(const MapEntries& e) {
-  return {WithHeadroom(e.ipcache.size()), WithHeadroom(e.tables.size()),    WithHeadroom(e.id_rows.size()),
+  return {WithHeadroom(e.ipcache.size()),   WithHeadroom(e.tables.size()),    WithHeadroom(e.id_rows.size()),
           WithHeadroom(e.cidr_rows.size()), WithHeadroom(e.port_rows.size()), WithHeadroom(e.words)};
 }
 
@@ -171,8 +172,7 @@ StatusOr<SlotMaps> CreateSlotMaps(const MapEntries& e, const uint64_t* words) {
   return s;
 }
 
-Status RewriteSlotMaps(const SlotMaps& s, const SlotContents& before, const MapEntries& after,
-                       const uint64_t* words) {
+Status RewriteSlotMaps(const SlotMaps& s, const SlotContents& before, const MapEntries& after, const uint64_t* words) {
   if (!Fits(s.capacity, after)) return Status::Error("XDP maps: the tables do not fit the slot's maps");
   const MapEntries& b = before.entries;
   if (Status st = RewriteArray(s.words, "words", before.words.data(), before.words.size(), words, after.words);
@@ -182,8 +182,8 @@ Status RewriteSlotMaps(const SlotMaps& s, const SlotContents& before, const MapE
   if (Status st = RewriteKeyed(s.id_rows, "id_rows", b.id_rows, after.id_rows); !st.ok()) return st;
   if (Status st = RewriteKeyed(s.cidr_rows, "cidr_rows", b.cidr_rows, after.cidr_rows); !st.ok()) return st;
   if (Status st = RewriteKeyed(s.port_rows, "port_rows", b.port_rows, after.port_rows); !st.ok()) return st;
-  if (Status st = RewriteArray(s.tables, "tables", b.tables.data(), b.tables.size(), after.tables.data(),
-                               after.tables.size());
+  if (Status st =
+          RewriteArray(s.tables, "tables", b.tables.data(), b.tables.size(), after.tables.data(), after.tables.size());
       !st.ok()) {
     return st;
   }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One slot's table maps (xdp/include/maps.h): created with headroom and filled from compiled
 // tables, or rewritten in place with only the differences from what they held. Nothing here
 // touches a live map: callers pass maps no packet reads.
@@ -7,8 +8,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "dataplane/common/status.h"
-#include "dataplane/common/unique_fd.h"
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
 #include "dataplane/xdp/map_entries.h"
 
 namespace netfence::xdp {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/xdp/slot_writer.h"
 
 #include <bpf/bpf.h>
@@ -40,9 +41,8 @@ void SlotWriter::Flipped(uint32_t slot) {
   const int outer = outer_.ipcache, inner = slots_[slot].maps.ipcache.get();
   // Puts the live slot's own ipcache map back in its place: nothing changes for packets,
   // and the kernel returns only after a grace period.
-  grace_ = std::thread([this, outer, slot, inner] {
-    grace_ok_ = bpf_map_update_elem(outer, &slot, &inner, BPF_ANY) == 0;
-  });
+  grace_ =
+      std::thread([this, outer, slot, inner] { grace_ok_ = bpf_map_update_elem(outer, &slot, &inner, BPF_ANY) == 0; });
 }
 
 Status SlotWriter::Write(uint32_t slot, MapEntries entries, const v1::RuleTables& tables) {
@@ -51,8 +51,8 @@ Status SlotWriter::Write(uint32_t slot, MapEntries entries, const v1::RuleTables
   Slot& s = slots_[slot];
   const uint64_t* words = tables.words().data();
   // A failed rewrite leaves a mix: fresh maps replace it.
-  const bool rewritten =
-      s.known && grace_ok_ && Fits(s.maps.capacity, entries) && RewriteSlotMaps(s.maps, s.contents, entries, words).ok();
+  const bool rewritten = s.known && grace_ok_ && Fits(s.maps.capacity, entries) &&
+                         RewriteSlotMaps(s.maps, s.contents, entries, words).ok();
   if (rewritten) {
     ++rewrites_;
   } else {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writes a generation's tables into the idle slot of the outer maps (xdp/include/maps.h).
 //
 // The kernel waits for an RCU grace period on every update of a map-in-map, so installing
@@ -19,7 +20,7 @@
 #include <cstdint>
 #include <thread>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 #include "dataplane/xdp/map_entries.h"
 #include "dataplane/xdp/slot_maps.h"
 #include "netfence/v1/tables.pb.h"

@@ -1,9 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
 // The XDP program (xdp/netfence.bpf.c) loaded through its libbpf skeleton: the FastPath of
 // the kernel.
 //
 //   auto prog = XdpProgram::Load({});                 // open, configure, verify
 //   prog.value()->Program(tables);                     // a new generation, live at once
-//   prog.value()->Attach(ifindex);                     // native XDP on an interface
+//   prog.value()->PlugEndpoint({ifindex, "veth1"}, {pod_ip});  // XDP + TC egress on a pod's veth
+//
+// Ports: a pod's veth gets the XDP program on RX (what the pod sends) and the TC program on
+// egress (what the node sends to the pod); an uplink gets the XDP program. The interfaces map
+// says what is behind each (see BindEndpoint). The lower-level calls (Attach, AttachTcEgress,
+// Bind*) stay public for tests and benchmarks.
 //
 // Generations: every Program() writes the tables into the idle slot's inner maps (in place,
 // only the differences, when they fit; see slot_writer.h), then flips the `active` slot with
@@ -21,12 +27,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "dataplane/common/ip.h"
-#include "dataplane/common/status.h"
+#include "common/base/ip.h"
+#include "common/base/status.h"
 #include "dataplane/fastpath/fast_path.h"
 #include "netfence/v1/tables.pb.h"
 #include "xdp/include/netfence_abi.h"
@@ -37,35 +44,52 @@ namespace netfence::xdp {
 
 class SlotWriter;  // slot_writer.h
 
-struct LoadOptions {
-  bool conntrack = true;          // false: classify every packet (tests, benchmarks)
-  bool events = true;             // false: no ring-buffer events
-  bool record_decisions = false;  // true: each CPU's last decision in last_decision (tests)
-  uint32_t conntrack_entries = 262144;
-  uint32_t fragment_entries = 8192;
-  uint32_t ring_bytes = 1u << 22;  // a power of two, at least the page size
-  std::string pin_dir;             // "" none; e.g. /sys/fs/bpf/netfence
-  bool keep_attached = false;      // leave attachments in place at destruction
-  // Where warnings go (generic-mode fallback, ...); stderr when empty.
-  std::function<void(std::string_view)> log;
-};
-
-enum class Map {
-  kActive, kSlotInfo, kIpcacheSlots, kTablesSlots, kIdRowsSlots, kCidrRowsSlots, kPortRowsSlots, kWordsSlots,
-  kConntrack, kFragments, kEvents, kCounters, kDropReasons, kLastDecision, kInterfaces, kTraffic, kPodCidrs,
-};
-
 enum class AttachMode {
   kNative,           // driver mode, or fail
   kNativeOrGeneric,  // driver mode; generic (skb) mode as a logged fallback
   kGeneric,          // skb mode (explicit)
 };
 
-using Counters = std::array<uint64_t, NF_COUNTERS>;       // enum nf_counter, summed over CPUs
-using DropCounts = std::array<uint64_t, NF_DROP_REASONS>;  // enum nf_drop_reason
-using Traffic = std::array<nf_traffic, NF_TRAFFIC_SLOTS>;  // enum nf_traffic_index
+struct LoadOptions {
+  bool conntrack = true;          // false: classify every packet (tests, benchmarks)
+  bool events = true;             // false: no ring-buffer events
+  bool record_decisions = false;  // true: each CPU's last decision in last_decision (tests)
+  uint32_t conntrack_entries = 262144;
+  uint32_t fragment_entries = 8192;
+  uint32_t ring_bytes = 1u << 22;                         // a power of two, at least the page size
+  std::string pin_dir;                                    // "" none; e.g. /sys/fs/bpf/netfence
+  bool keep_attached = false;                             // leave attachments in place at destruction
+  AttachMode attach_mode = AttachMode::kNativeOrGeneric;  // how Plug* attach the XDP program
+  // Where warnings go (generic-mode fallback, ...); stderr when empty.
+  std::function<void(std::string_view)> log;
+};
 
-class XdpProgram : public dataplane::FastPath {
+enum class Map {
+  kActive,
+  kSlotInfo,
+  kIpcacheSlots,
+  kTablesSlots,
+  kIdRowsSlots,
+  kCidrRowsSlots,
+  kPortRowsSlots,
+  kWordsSlots,
+  kConntrack,
+  kFragments,
+  kEvents,
+  kCounters,
+  kDropReasons,
+  kLastDecision,
+  kInterfaces,
+  kTraffic,
+  kPodCidrs,
+  kCount,
+};
+
+using fastpath::Counters;
+using fastpath::DropCounts;
+using fastpath::Traffic;
+
+class XdpProgram : public fastpath::FastPath {
  public:
   // Opens the skeleton, applies `options`, loads (verifies) the program, re-adopting pinned
   // maps when options.pin_dir holds them. Errors carry libbpf's messages (the verifier
@@ -80,13 +104,24 @@ class XdpProgram : public dataplane::FastPath {
   // On error nothing live changes.
   Status Program(const v1::RuleTables& tables) override;
   uint64_t live_generation() const override;
-  // The live programming's epoch (what conntrack entries compare with); 0 before any.
-  uint32_t live_epoch() const;
+  uint32_t live_epoch() const override;
+
+  // FastPath ports: XDP (and TC egress for endpoints) attached in options().attach_mode,
+  // the interfaces map entry written first, so the first packet the program sees on the port
+  // is judged as coming from what is behind it.
+  Status PlugEndpoint(const fastpath::Port& port, const std::vector<IpAddr>& addresses) override;
+  Status PlugUplink(const fastpath::Port& port) override;
+  // Detaches the XDP program if a netfence_xdp program (this instance's or an earlier one's)
+  // is attached to the port and the port's name still names that ifindex, detaches our TC
+  // filter, and forgets the interfaces map entry.
+  Status Unplug(const fastpath::Port& port) override;
+  bool Enforces(const fastpath::Port& port) const override { return IsAttached(port.ifindex); }
 
   // Attaches to the interface (replacing whatever XDP program it has) / detaches if ours.
   // The mode used is returned; a generic fallback is logged. ifindex is that of the calling
   // thread's network namespace; the destructor detaches only what it can reach from its own.
-  StatusOr<AttachMode> Attach(int ifindex, AttachMode mode = AttachMode::kNativeOrGeneric);
+  StatusOr<AttachMode> Attach(int ifindex, AttachMode mode);
+  StatusOr<AttachMode> Attach(int ifindex) { return Attach(ifindex, options_.attach_mode); }
   Status Detach(int ifindex);
   // Whether this program (not an earlier instance, not another program) is the XDP program
   // attached to the interface, in any mode.
@@ -109,14 +144,15 @@ class XdpProgram : public dataplane::FastPath {
   // endpoint holds (a pod whose interface plugin ran but whose netfence-cni ADD has not, or a
   // deleted one) are dropped as NF_DROP_UNREGISTERED, except for the `exempt` addresses (the
   // node's own inside them, such as the bridge's gateway address). Replaces the previous set.
-  Status SetPodCidrs(const std::vector<IpPrefix>& guarded, const std::vector<IpAddr>& exempt);
+  Status SetPodCidrs(const std::vector<IpPrefix>& guarded, const std::vector<IpAddr>& exempt) override;
 
-  Counters ReadCounters() const;
-  DropCounts ReadDropReasons() const;
-  // IP packets and bytes by verdict and direction, summed over CPUs.
-  Traffic ReadTraffic() const;
-  // Deletes every conntrack entry (tests; `netfence-agent` flush).
-  Status FlushConntrack();
+  Counters ReadCounters() const override;
+  DropCounts ReadDropReasons() const override;
+  Traffic ReadTraffic() const override;
+  StatusOr<std::unique_ptr<fastpath::EventStream>> OpenEvents(fastpath::EventStream::Handler handler) const override;
+  Status ReadConntrack(std::vector<fastpath::CtEntry>* out) const override;
+  uint32_t conntrack_capacity() const override { return options_.conntrack_entries; }
+  Status FlushConntrack() override;
 
   int prog_fd() const;     // the XDP program
   int tc_prog_fd() const;  // the TC egress program

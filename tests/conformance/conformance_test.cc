@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Conformance: hand-written reachability tables for classic NetworkPolicy scenarios.
 //
 // Each directory under tests/conformance/scenarios/ holds manifests (namespaces x, y, z with
@@ -15,10 +16,10 @@
 #include <memory>
 #include <sstream>
 
+#include "common/classifier/classifier.h"
 #include "controlplane/compiler/compiler.h"
 #include "controlplane/k8s/manifests.h"
 #include "controlplane/reach/matrix.h"
-#include "dataplane/classifier/classifier.h"
 #include "tests/differential/reference_evaluator.h"
 #include "tests/testing/expected_reachability.h"
 
@@ -94,11 +95,14 @@ TEST_P(Conformance, MatchesHandWrittenTable) {
         if (r == col) {
           if (!want) diffs += "  " + cell + ": the table denies a pod to itself (loopback is always allowed)\n";
         } else {
-          const auto ref = ReferenceAllowed(state, *FindPod(state, expected.columns[r]),
-                                            *FindPod(state, expected.columns[col]), c);
+          const auto ref =
+              ReferenceAllowed(state, *FindPod(state, expected.columns[r]), *FindPod(state, expected.columns[col]), c);
           if (!ref || *ref != want) {
             diffs += "  " + cell + ": expected " + (want ? "allowed" : "denied") + ", reference evaluator says " +
-                     (!ref ? "no common address family" : *ref ? "allowed" : "denied") + "\n";
+                     (!ref   ? "no common address family"
+                      : *ref ? "allowed"
+                             : "denied") +
+                     "\n";
           }
         }
         if (matrix.allowed[r][col] != want) {
@@ -108,8 +112,8 @@ TEST_P(Conformance, MatchesHandWrittenTable) {
       }
     }
     EXPECT_TRUE(diffs.empty()) << "scenario " << GetParam() << ", " << c.name() << ":\n"
-                         << diffs << "tables (rows: sources, '.' allowed, 'X' denied):\n"
-                         << matrix.ToTable();
+                               << diffs << "tables (rows: sources, '.' allowed, 'X' denied):\n"
+                               << matrix.ToTable();
   }
 }
 

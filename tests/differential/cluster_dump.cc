@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/differential/cluster_dump.h"
 
 namespace netfence::reference {
@@ -26,7 +27,8 @@ void DescribeRules(const std::vector<k8s::NetworkPolicyRule>& rules, const char*
     *out += "    " + std::string(dir) + "[" + std::to_string(i) + "] " + peers_key + " ";
     *out += rule.peers.empty() ? "<everyone>" : ListText(rule.peers, [](const auto& p) { return p.str(); });
     *out += " ports ";
-    *out += rule.ports.empty() ? "<every port and protocol>" : ListText(rule.ports, [](const auto& p) { return p.str(); });
+    *out +=
+        rule.ports.empty() ? "<every port and protocol>" : ListText(rule.ports, [](const auto& p) { return p.str(); });
     *out += "\n";
   }
 }
@@ -89,7 +91,8 @@ std::string DescribeCluster(const k8s::ClusterState& state) {
   }
   for (const auto& np : state.policies) {
     out += "policy " + np.meta.ns + "/" + np.meta.name + " podSelector{" + np.pod_selector.str() + "} policyTypes";
-    out += np.policy_types.empty() ? std::string("<defaulted>") : ListText(np.policy_types, [](const auto& t) { return t; });
+    out += np.policy_types.empty() ? std::string("<defaulted>")
+                                   : ListText(np.policy_types, [](const auto& t) { return t; });
     out += "\n";
     DescribeRules(np.ingress, "ingress", "from", &out);
     DescribeRules(np.egress, "egress", "to", &out);
@@ -116,16 +119,18 @@ json ClusterManifest(const k8s::ClusterState& state) {
     if (!pod.phase.empty()) status["phase"] = pod.phase;
     if (!pod.pod_ips.empty()) status["podIP"] = pod.pod_ips.front();
     for (const auto& ip : pod.pod_ips) status["podIPs"].push_back({{"ip", ip}});
-    items.push_back({{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", MetaJson(pod.meta)}, {"spec", spec},
-                     {"status", status}});
+    items.push_back(
+        {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", MetaJson(pod.meta)}, {"spec", spec}, {"status", status}});
   }
   for (const auto& np : state.policies) {
     json spec = {{"podSelector", SelectorJson(np.pod_selector)}};
     if (!np.policy_types.empty()) spec["policyTypes"] = np.policy_types;
     for (const auto& rule : np.ingress) spec["ingress"].push_back(RuleJson(rule, "from"));
     for (const auto& rule : np.egress) spec["egress"].push_back(RuleJson(rule, "to"));
-    items.push_back({{"apiVersion", "networking.k8s.io/v1"}, {"kind", "NetworkPolicy"},
-                     {"metadata", MetaJson(np.meta)}, {"spec", spec}});
+    items.push_back({{"apiVersion", "networking.k8s.io/v1"},
+                     {"kind", "NetworkPolicy"},
+                     {"metadata", MetaJson(np.meta)},
+                     {"spec", spec}});
   }
   return {{"apiVersion", "v1"}, {"kind", "List"}, {"items", items}};
 }

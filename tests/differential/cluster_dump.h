@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Dumps of a cluster state for failure reports: a compact text a person reads, and a v1
 // `List` manifest the manifest loader (and so `netfencectl matrix|explain --manifests`)
 // reads back, so a failing random case can be replayed outside the test.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Differential test: the compiler + classifier against the reference evaluator, on random
 // clusters and packets. Every verdict, every direction's isolation and the rule that
 // decided it must agree. A failure prints the seed, the cluster and the packet, and writes
@@ -13,9 +14,9 @@
 #include <memory>
 #include <random>
 
+#include "common/classifier/classifier.h"
 #include "controlplane/compiler/compiler.h"
 #include "controlplane/k8s/manifests.h"
-#include "dataplane/classifier/classifier.h"
 #include "tests/differential/cluster_dump.h"
 #include "tests/differential/random_cluster.h"
 #include "tests/differential/reference_evaluator.h"
@@ -39,9 +40,12 @@ int EnvInt(const char* name, int fallback) {
 
 const char* OutcomeName(Outcome o) {
   switch (o) {
-    case Outcome::kNotIsolated: return "not isolated";
-    case Outcome::kAllowed: return "allowed";
-    case Outcome::kDenied: return "denied";
+    case Outcome::kNotIsolated:
+      return "not isolated";
+    case Outcome::kAllowed:
+      return "allowed";
+    case Outcome::kDenied:
+      return "denied";
   }
   return "?";
 }
@@ -58,8 +62,8 @@ std::string RefText(const RefDirection& d) {
 
 // The rule a classifier decision names, looked up through the tables; error text if the
 // decision points outside them.
-std::string DecidingRule(const v1::RuleTables& tables, const classifier::DirectionDecision& got,
-                         v1::Direction dir, reference::RefRule* rule) {
+std::string DecidingRule(const v1::RuleTables& tables, const classifier::DirectionDecision& got, v1::Direction dir,
+                         reference::RefRule* rule) {
   if (got.table >= static_cast<uint32_t>(tables.tables_size())) return "table index out of range";
   const v1::DirectionTable& dt = tables.tables(static_cast<int>(got.table));
   if (dt.direction() != dir) return "decision names a table of the other direction";
@@ -74,8 +78,9 @@ std::string DecidingRule(const v1::RuleTables& tables, const classifier::Directi
 // Empty when the classifier's direction agrees with the reference's; else what differs.
 std::string CompareDirection(const char* name, const v1::RuleTables& tables, const classifier::DirectionDecision& got,
                              v1::Direction dir, const RefDirection& want) {
-  const Outcome want_outcome =
-      !want.isolated ? Outcome::kNotIsolated : want.allowed ? Outcome::kAllowed : Outcome::kDenied;
+  const Outcome want_outcome = !want.isolated ? Outcome::kNotIsolated
+                               : want.allowed ? Outcome::kAllowed
+                                              : Outcome::kDenied;
   std::string got_text = OutcomeName(got.outcome);
   std::string problem;
   if (got.outcome != want_outcome) {
@@ -176,9 +181,9 @@ TEST(Differential, TablesAgreeWithReferenceEvaluator) {
   for (int i = 0; i < clusters && failing < kMaxFailingClusters; ++i) {
     if (!CheckCluster(first + static_cast<uint64_t>(i), &coverage)) ++failing;
   }
-  std::cout << "[differential] " << clusters << " clusters, " << coverage.packets << " packets, "
-            << coverage.allowed << " allowed; " << coverage.wide_tables << " table directions with > 64 rules, "
-            << coverage.high_rule_bits << " verdicts by a rule bit >= 64\n";
+  std::cout << "[differential] " << clusters << " clusters, " << coverage.packets << " packets, " << coverage.allowed
+            << " allowed; " << coverage.wide_tables << " table directions with > 64 rules, " << coverage.high_rule_bits
+            << " verdicts by a rule bit >= 64\n";
   const char* kDirs[] = {"egress", "ingress"};
   for (int d = 0; d < 2; ++d) {
     std::cout << "[differential] " << kDirs[d] << ": not isolated " << coverage.by_outcome[d][0] << ", allowed "

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/differential/random_cluster.h"
 
 #include <algorithm>
@@ -110,8 +111,8 @@ k8s::IPBlock RandomIpBlock(Rng& rng, const ClusterState& state, const std::vecto
   std::vector<std::string> cidrs =
       v6 ? std::vector<std::string>{"fd00::/64", "fd00::" + ns_octet + ":0/112", "::/0", "fd01::/64", "2001:db8::/32",
                                     "fd00::/8"}
-         : std::vector<std::string>{"10.0.0.0/16", "10.0.0.0/8", "10.0." + ns_octet + ".0/24", "0.0.0.0/0",
-                                    "192.168.0.0/24", "8.0.0.0/8", "10.0." + ns_octet + ".13/28"};
+         : std::vector<std::string>{"10.0.0.0/16",    "10.0.0.0/8", "10.0." + ns_octet + ".0/24", "0.0.0.0/0",
+                                    "192.168.0.0/24", "8.0.0.0/8",  "10.0." + ns_octet + ".13/28"};
   // Sometimes exactly one known address, or a small block around it (host bits set).
   std::vector<IpAddr> same_family;
   for (const IpAddr& a : KnownAddresses(state)) {
@@ -147,13 +148,19 @@ NetworkPolicyPeer RandomPeer(Rng& rng, const ClusterState& state, const std::vec
   ns_keys.push_back({"kubernetes.io/metadata.name", ns_names});
   NetworkPolicyPeer peer;
   switch (Uniform(rng, 0, 3)) {
-    case 0: peer.pod_selector = RandomSelector(rng, kPodKeys); break;
-    case 1: peer.namespace_selector = RandomSelector(rng, ns_keys); break;
+    case 0:
+      peer.pod_selector = RandomSelector(rng, kPodKeys);
+      break;
+    case 1:
+      peer.namespace_selector = RandomSelector(rng, ns_keys);
+      break;
     case 2:
       peer.pod_selector = RandomSelector(rng, kPodKeys);
       peer.namespace_selector = RandomSelector(rng, ns_keys);
       break;
-    default: peer.ip_block = RandomIpBlock(rng, state, ns_names); break;
+    default:
+      peer.ip_block = RandomIpBlock(rng, state, ns_names);
+      break;
   }
   return peer;
 }
@@ -208,8 +215,8 @@ Pod RandomPod(Rng& rng, const std::string& ns, int ns_index, int pod_index, int*
   for (const LabelKey& key : kPodKeys) {
     if (Chance(rng, 0.7)) pod.meta.labels[key.key] = Pick(rng, key.values);
   }
-  static const std::vector<std::string> kPhases = {"Running", "Running", "Running", "Running", "Running", "Running",
-                                                   "",        "Pending", "Succeeded", "Failed"};
+  static const std::vector<std::string> kPhases = {"Running", "Running", "Running", "Running",   "Running",
+                                                   "Running", "",        "Pending", "Succeeded", "Failed"};
   pod.phase = Pick(rng, kPhases);
   for (const NamedPortKind& kind : kNamedPorts) {
     if (Chance(rng, 0.5)) pod.ports.push_back({kind.name, Pick(rng, kind.numbers), Pick(rng, kind.protocols)});

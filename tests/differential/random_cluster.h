@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Seeded random clusters and packets for differential testing: small enough that selectors
 // collide (labels come from a small vocabulary), varied enough to reach every corner of the
 // NetworkPolicy semantics (all selector operators, peers of every kind, ipBlock holes over
@@ -9,8 +10,8 @@
 #include <random>
 #include <string>
 
+#include "common/base/ip.h"
 #include "controlplane/k8s/model.h"
-#include "dataplane/common/ip.h"
 
 namespace netfence::reference {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Random event sequences for the incremental pieces (compiler, node views, agents): batches
 // of upserts drawn from a pool of random clusters of one vocabulary (so most upserts modify
 // an object: relabelled pods and namespaces, moved addresses, changed rules), deletes of

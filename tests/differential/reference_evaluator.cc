@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/differential/reference_evaluator.h"
 
 #include <algorithm>
@@ -59,8 +60,7 @@ Labels NamespaceLabels(const ClusterState& state, const std::string& name) {
 bool RequirementMatches(const k8s::LabelSelectorRequirement& req, const Labels& labels) {
   auto it = labels.find(req.key);
   const bool has_key = it != labels.end();
-  const bool value_listed =
-      has_key && std::find(req.values.begin(), req.values.end(), it->second) != req.values.end();
+  const bool value_listed = has_key && std::find(req.values.begin(), req.values.end(), it->second) != req.values.end();
   if (req.op == "In") return value_listed;
   if (req.op == "NotIn") return !value_listed;  // a pod without the key is "not in"
   if (req.op == "Exists") return has_key;
@@ -123,7 +123,7 @@ bool PeerMatches(const ClusterState& state, const NetworkPolicyPeer& peer, const
     return true;
   }
   if (!peer.pod_selector && !peer.namespace_selector) return false;  // not a valid peer
-  if (c.peer_endpoint == nullptr) return false;  // selectors only ever select endpoints
+  if (c.peer_endpoint == nullptr) return false;                      // selectors only ever select endpoints
   const Pod& pod = *c.peer_endpoint;
   if (peer.namespace_selector) {
     if (!SelectorMatches(*peer.namespace_selector, NamespaceLabels(state, pod.meta.ns))) return false;
@@ -154,8 +154,7 @@ bool PortMatches(const NetworkPolicyPort& port, const Connection& c) {
   // A named port: the destination pod must declare it, for this protocol, with this number.
   if (c.dest_endpoint == nullptr) return false;
   for (const auto& cp : c.dest_endpoint->ports) {
-    if (cp.name == port.port->str_value && ProtocolNumber(cp.protocol) == proto &&
-        cp.container_port == c.dport) {
+    if (cp.name == port.port->str_value && ProtocolNumber(cp.protocol) == proto && cp.container_port == c.dport) {
       return true;
     }
   }
@@ -163,12 +162,10 @@ bool PortMatches(const NetworkPolicyPort& port, const Connection& c) {
 }
 
 bool RuleMatches(const ClusterState& state, const NetworkPolicyRule& rule, const Connection& c) {
-  const bool peer_ok = rule.peers.empty() || std::any_of(rule.peers.begin(), rule.peers.end(), [&](const auto& p) {
-                         return PeerMatches(state, p, c);
-                       });
-  const bool port_ok = rule.ports.empty() || std::any_of(rule.ports.begin(), rule.ports.end(), [&](const auto& p) {
-                         return PortMatches(p, c);
-                       });
+  const bool peer_ok = rule.peers.empty() || std::any_of(rule.peers.begin(), rule.peers.end(),
+                                                         [&](const auto& p) { return PeerMatches(state, p, c); });
+  const bool port_ok = rule.ports.empty() || std::any_of(rule.ports.begin(), rule.ports.end(),
+                                                         [&](const auto& p) { return PortMatches(p, c); });
   return peer_ok && port_ok;
 }
 
@@ -177,8 +174,7 @@ bool Before(const RefRule& a, const RefRule& b) {
 }
 
 // One direction of the endpoint `subject` (null: not an endpoint, so never isolated).
-RefDirection EvaluateDirection(const ClusterState& state, k8s::Direction dir, const Pod* subject,
-                               Connection c) {
+RefDirection EvaluateDirection(const ClusterState& state, k8s::Direction dir, const Pod* subject, Connection c) {
   RefDirection out;
   if (subject == nullptr) return out;
   for (const NetworkPolicy& np : state.policies) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A reference NetworkPolicy evaluator: the Kubernetes networking.k8s.io/v1 semantics read
 // straight from the spec, one connection at a time, with no tables and no code shared with
 // the compiler (selector matching, policyTypes defaulting and named ports are done here
@@ -9,8 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "common/base/ip.h"
 #include "controlplane/k8s/model.h"
-#include "dataplane/common/ip.h"
 
 namespace netfence::reference {
 
@@ -25,8 +26,8 @@ struct RefRule {
 
 // One direction (the source's egress or the destination's ingress) of one connection.
 struct RefDirection {
-  bool isolated = false;  // some policy selecting the pod covers this direction
-  bool allowed = true;    // not isolated, or some rule of such a policy matches
+  bool isolated = false;              // some policy selecting the pod covers this direction
+  bool allowed = true;                // not isolated, or some rule of such a policy matches
   std::optional<RefRule> first_rule;  // the smallest matching rule, when isolated and allowed
 };
 
@@ -39,7 +40,7 @@ struct RefVerdict {
 // Evaluates the first packet of a connection src -> dst (IANA protocol, destination port;
 // the port is ignored for protocols other than TCP, UDP and SCTP). Self pairs (src and dst
 // the same pod) are evaluated like any other pair: loopback is the caller's business.
-RefVerdict ReferenceEvaluate(const k8s::ClusterState& state, const IpAddr& src, const IpAddr& dst,
-                             uint8_t ip_proto, uint16_t dport);
+RefVerdict ReferenceEvaluate(const k8s::ClusterState& state, const IpAddr& src, const IpAddr& dst, uint8_t ip_proto,
+                             uint16_t dport);
 
 }  // namespace netfence::reference

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cleanup on Ctrl-C for the e2e tools: whatever a run created (namespaces, daemons, pinned
 // maps, temporary files) registers an undo action; a signal thread runs them all and exits.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/e2e/cluster.h"
 
 #include <signal.h>
@@ -121,7 +122,8 @@ Status Cluster::Build() {
       Node& n = node(r.node);
       for (const std::string& ip : r.pod->pod_ips) {
         auto a = IpAddr::Parse(ip);
-        std::vector<std::string> args = {"addr", "add", ip + "/" + std::to_string(prefix_len_[Family(*a)]), "dev", kBridge};
+        std::vector<std::string> args = {"addr", "add", ip + "/" + std::to_string(prefix_len_[Family(*a)]), "dev",
+                                         kBridge};
         if (!a->is_v4()) args.push_back("nodad");
         if (Status s = Ip(n.netns->name(), args); !s.ok()) return s;
       }
@@ -165,7 +167,8 @@ Status Cluster::CreateNodes() {
     auto pair = nettest::VethPair::Create(nettest::UniqueName("nfu"), hub.netns.get(), nettest::UniqueName("nfu"),
                                           spoke.netns.get());
     if (!pair.ok()) return pair.status();
-    for (auto [side, node_ptr] : {std::pair{nettest::VethPair::Side::kA, &hub}, std::pair{nettest::VethPair::Side::kB, &spoke}}) {
+    for (auto [side, node_ptr] :
+         {std::pair{nettest::VethPair::Side::kA, &hub}, std::pair{nettest::VethPair::Side::kB, &spoke}}) {
       const std::string& end = (*pair)->name(side);
       if (Status s = Ip(node_ptr->netns->name(), {"link", "set", end, "master", kBridge}); !s.ok()) return s;
       node_ptr->uplinks.push_back(end);
@@ -263,14 +266,9 @@ Status Cluster::StartAgent(const std::string& name) {
   } else {
     argv.insert(argv.end(), {"--manifests", options_.manifests});
   }
-  argv.insert(argv.end(), {"--netns", "/run/netns/" + n.netns->name(),
-                           "--socket", n.socket,
-                           "--state-dir", n.state_dir,
-                           "--bpffs", n.bpffs,
-                           "--attach-mode", options_.attach_mode,
-                           "--flow-log", n.flow_log,
-                           "--observe-socket", n.observe_socket,
-                           "--metrics-address", kMetricsAddress});
+  argv.insert(argv.end(), {"--netns", "/run/netns/" + n.netns->name(), "--socket", n.socket, "--state-dir", n.state_dir,
+                           "--bpffs", n.bpffs, "--attach-mode", options_.attach_mode, "--flow-log", n.flow_log,
+                           "--observe-socket", n.observe_socket, "--metrics-address", kMetricsAddress});
   for (const std::string& u : n.uplinks) argv.insert(argv.end(), {"--uplink", u});
   argv.insert(argv.end(), options_.agent_args.begin(), options_.agent_args.end());
   auto daemon = Daemon::Start(argv, tmp_ + "/agent-" + name + ".log");
@@ -402,9 +400,12 @@ bool Cluster::ProbeOnce(const std::string& src, const std::string& dst, k8s::Pro
   const nettest::Netns& client = s.netns ? *s.netns : NodeNetns(s.node);
   const std::string to = addrs->second.str();
   switch (protocol) {
-    case k8s::Protocol::kTCP: return nettest::ProbeTcp(client, to, port, timeout_ms);
-    case k8s::Protocol::kUDP: return nettest::ProbeUdp(client, to, port, timeout_ms);
-    case k8s::Protocol::kSCTP: return nettest::ProbeSctp(client, to, port, timeout_ms);
+    case k8s::Protocol::kTCP:
+      return nettest::ProbeTcp(client, to, port, timeout_ms);
+    case k8s::Protocol::kUDP:
+      return nettest::ProbeUdp(client, to, port, timeout_ms);
+    case k8s::Protocol::kSCTP:
+      return nettest::ProbeSctp(client, to, port, timeout_ms);
   }
   return false;
 }

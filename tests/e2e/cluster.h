@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A cluster made of network namespaces, for end-to-end tests and tests/e2e/probe-matrix:
 //
 //   node namespaces   one per distinct spec.nodeName (pods without one go to the first node);
@@ -54,14 +55,14 @@ enum class TableMode {
 };
 
 struct ClusterOptions {
-  std::string manifests;                       // the directory the controller (or agents) read
+  std::string manifests;  // the directory the controller (or agents) read
   TableMode mode = TableMode::kController;
-  std::string bin_dir;                         // netfence-agent, netfence-cni
+  std::string bin_dir;  // netfence-agent, netfence-cni
   std::vector<std::string> plugin_dirs = {"/usr/lib/cni", "/opt/cni/bin"};
-  std::vector<uint16_t> server_ports;          // probe servers on every pod
-  std::set<std::string> deferred_pods;         // "ns/name": not plugged by Create (see AddPod)
+  std::vector<uint16_t> server_ports;   // probe servers on every pod
+  std::set<std::string> deferred_pods;  // "ns/name": not plugged by Create (see AddPod)
   std::string attach_mode = "native";
-  std::vector<std::string> agent_args;         // more netfence-agent flags (e.g. --flow-ring-bytes)
+  std::vector<std::string> agent_args;               // more netfence-agent flags (e.g. --flow-ring-bytes)
   std::function<void(const std::string&)> progress;  // one line per step (probe-matrix: stderr)
 };
 
@@ -109,8 +110,8 @@ class Cluster {
   std::string NodeOf(const std::string& pod_key) const;
   const nettest::Netns& PodNetns(const std::string& pod_key) const;
   const nettest::Netns& NodeNetns(const std::string& node) const;
-  std::string PodAddress(const std::string& pod_key) const;  // the first IP
-  std::string HostInterface(const std::string& pod_key) const;  // after ADD
+  std::string PodAddress(const std::string& pod_key) const;           // the first IP
+  std::string HostInterface(const std::string& pod_key) const;        // after ADD
   const nlohmann::json& AddResult(const std::string& pod_key) const;  // the chain's ADD result
   const std::string& ContainerId(const std::string& pod_key) const;   // CNI_CONTAINERID
   const std::string& manifests() const { return options_.manifests; }
@@ -161,7 +162,7 @@ class Cluster {
   std::map<std::string, Node> nodes_;
   std::vector<std::unique_ptr<nettest::VethPair>> uplinks_;
   std::map<std::string, PodRuntime> pods_;
-  std::vector<std::string> subnets_;  // per family, "10.0.0.0/16"
+  std::vector<std::string> subnets_;       // per family, "10.0.0.0/16"
   std::map<std::string, int> prefix_len_;  // "4"/"6" -> length used for pod addresses
   Daemon controller_;
   std::string controller_socket_;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/e2e/cni_runtime.h"
 
 #include <unistd.h>
@@ -9,7 +10,8 @@ namespace netfence::e2e {
 using json = nlohmann::json;
 
 CniRuntime::CniRuntime(json conflist, std::vector<std::string> plugin_dirs, std::string node_netns_path)
-    : conflist_(std::move(conflist)), plugin_dirs_(std::move(plugin_dirs)), node_netns_path_(std::move(node_netns_path)) {}
+    : conflist_(std::move(conflist)), plugin_dirs_(std::move(plugin_dirs)),
+      node_netns_path_(std::move(node_netns_path)) {}
 
 json CniRuntime::PluginConfig(const json& plugin, const CniAttachment& a, const json& prev_result) const {
   json config = plugin;

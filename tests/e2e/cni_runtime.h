@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A minimal container runtime's CNI side (what libcni does for containerd): runs the plugins
 // of a conflist in order for ADD (each gets the previous one's result as prevResult) and in
 // reverse order for DEL, inside the node's network namespace, with the CNI environment and
@@ -5,12 +6,12 @@
 #pragma once
 
 #include <map>
-#include <utility>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 #include "tests/e2e/process.h"
 
 namespace netfence::e2e {
@@ -18,9 +19,9 @@ namespace netfence::e2e {
 struct CniAttachment {
   std::string container_id;
   std::string ifname = "eth0";
-  std::string netns_path;     // the pod's namespace, /run/netns/NAME
-  std::string pod_namespace;  // -> CNI_ARGS K8S_POD_NAMESPACE
-  std::string pod_name;       // -> CNI_ARGS K8S_POD_NAME
+  std::string netns_path;                                    // the pod's namespace, /run/netns/NAME
+  std::string pod_namespace;                                 // -> CNI_ARGS K8S_POD_NAMESPACE
+  std::string pod_name;                                      // -> CNI_ARGS K8S_POD_NAME
   nlohmann::json runtime_config = nlohmann::json::object();  // capability -> value, e.g. {"ips":[..]}
 };
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfence-live-demo (scripts/demo.sh): the example cluster as real network namespaces on two
 // nodes, netfence-agent on each, connections open while the policies are applied: the
 // reachability with real packets before and after, which open connections survive, how long
@@ -92,7 +93,8 @@ int main(int argc, char** argv) {
   std::string cluster_dir = "examples/cluster", policies_dir = "examples/policies", bin_dir;
   CLI::App app{"netfence-live-demo: the example cluster enforced with real packets, policies applied under traffic"};
   app.add_option("--cluster", cluster_dir, "Namespaces and pods (pods on two nodes)")->check(CLI::ExistingDirectory);
-  app.add_option("--policies", policies_dir, "Policies applied while connections are open")->check(CLI::ExistingDirectory);
+  app.add_option("--policies", policies_dir, "Policies applied while connections are open")
+      ->check(CLI::ExistingDirectory);
   app.add_option("--bin-dir", bin_dir, "Where netfence-agent, netfence-cni and netfencectl are");
   CLI11_PARSE(app, argc, argv);
   if (bin_dir.empty()) bin_dir = fs::canonical("/proc/self/exe").parent_path().string();
@@ -103,7 +105,8 @@ int main(int argc, char** argv) {
     fs::remove_all(work);
     fs::remove(work + "-flows.txt");
   });
-  for (const auto& f : fs::directory_iterator(cluster_dir)) fs::copy(f.path(), work + "/" + f.path().filename().string());
+  for (const auto& f : fs::directory_iterator(cluster_dir))
+    fs::copy(f.path(), work + "/" + f.path().filename().string());
 
   e2e::ClusterOptions options;
   options.manifests = work;
@@ -124,10 +127,10 @@ int main(int argc, char** argv) {
   Say("The live flow log of " + c.NodeOf("shop/db") + ", where shop/db runs: netfencectl flows --agent " +
       c.ObserveTarget(c.NodeOf("shop/db")) + " --follow --src-pod shop/api,dev/debug --dst-pod shop/db -o table");
   const std::string live_out = work + "-flows.txt";  // not in the watched manifest directory
-  auto live = std::make_unique<LiveFlowLog>(
-      bin_dir, c.ObserveTarget(c.NodeOf("shop/db")), live_out,
-      std::vector<std::string>{"--src-pod", "shop/api,dev/debug", "--dst-pod", "shop/db", "--since",
-                               flowlog::FormatTime(flowlog::WallNowNs())});
+  auto live =
+      std::make_unique<LiveFlowLog>(bin_dir, c.ObserveTarget(c.NodeOf("shop/db")), live_out,
+                                    std::vector<std::string>{"--src-pod", "shop/api,dev/debug", "--dst-pod", "shop/db",
+                                                             "--since", flowlog::FormatTime(flowlog::WallNowNs())});
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
 
   Say("Opening connections to the database: shop/api -> shop/db and dev/debug -> shop/db (TCP/5432)");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CNI plugin in the real chain (bridge + host-local + netfence-cni, run like a container
 // runtime runs them) against a real agent: idempotent DEL, DEL and ADD with the agent down
 // (ADD fails closed: the pod's veth is set down and the message says why), unknown pods,
@@ -7,7 +8,7 @@
 #include <chrono>
 #include <thread>
 
-#include "dataplane/common/netdev.h"
+#include "dataplane/netdev/netdev.h"
 #include "tests/e2e/e2e_fixture.h"
 #include "tests/e2e/flow_logs.h"
 #include "tests/testing/policy_fixture.h"
@@ -137,8 +138,9 @@ TEST(E2eCni, WithPodCidrAPodIsUnreachableFromItsInterfacePluginsAdd) {
     // The node's own address inside the CIDR (a bridge's gateway address) stays reachable: the
     // agent exempts the node's addresses there at every ADD.
     const nettest::Netns& node = c->NodeNetns("node-1");
-    ASSERT_TRUE(node.Exec({"sh", "-c", "ip addr add 10.78.3.254/24 dev $(ip -o link show type bridge | "
-                                       "sed -n 's/^[0-9]*: \\([^:@]*\\).*/\\1/p' | head -n 1)"})
+    ASSERT_TRUE(node.Exec({"sh", "-c",
+                           "ip addr add 10.78.3.254/24 dev $(ip -o link show type bridge | "
+                           "sed -n 's/^[0-9]*: \\([^:@]*\\).*/\\1/p' | head -n 1)"})
                     .ok());
     auto add = c->InvokeNetfenceCni("x/c", "ADD", *wired);
     ASSERT_TRUE(add.ok());
@@ -206,7 +208,8 @@ TEST(E2eCni, AddToTablesLiveOver100Pods) {
     deferred.insert("load/p" + std::to_string(i));
   }
   dir.Write("cluster.yaml", pods);
-  dir.Write("same-ns.yaml", PolicyYaml("load", "same-namespace", "  podSelector: {}\n  ingress: [{from: [{podSelector: {}}]}]"));
+  dir.Write("same-ns.yaml",
+            PolicyYaml("load", "same-namespace", "  podSelector: {}\n  ingress: [{from: [{podSelector: {}}]}]"));
   ClusterOptions options;
   options.manifests = dir.path();
   options.bin_dir = BinDir();

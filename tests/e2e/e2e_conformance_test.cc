@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every conformance scenario (tests/conformance/scenarios: namespaces x, y, z with pods a, b, c,
 // policies, and hand-written truth tables for TCP, UDP and SCTP) through real packets: pods
 // as network namespaces plugged by the CNI chain, netfence-agent enforcing (tables from
@@ -107,7 +108,8 @@ void RunScenario(const std::string& scenario, TableMode mode) {
       }
     }
     EXPECT_TRUE(diffs.empty()) << scenario << " " << c.name() << (two_nodes ? " (two nodes)" : "") << ":\n"
-                               << diffs << "probed:\n" << probed.ToTable();
+                               << diffs << "probed:\n"
+                               << probed.ToTable();
   }
 }
 

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/e2e/e2e_fixture.h"
 
-#include <stdlib.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -85,7 +86,9 @@ int UdpBlast(const nettest::Netns& ns, const std::string& dst, uint16_t port, in
 std::string Percentiles(std::vector<double> ms) {
   if (ms.empty()) return "no samples";
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<size_t>(q * static_cast<double>(ms.size())))]; };
+  auto at = [&](double q) {
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * static_cast<double>(ms.size())))];
+  };
   char buf[160];
   std::snprintf(buf, sizeof(buf), "p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu samples)", at(0.5), at(0.99), ms.back(),
                 ms.size());

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared pieces of the e2e tests: a manifest directory the test edits while agents watch it,
 // `netfencectl matrix` run on it, a UDP sink that counts what arrives, and a blaster.
 #pragma once
@@ -56,10 +57,10 @@ int UdpBlast(const nettest::Netns& ns, const std::string& dst, uint16_t port, in
 std::string Percentiles(std::vector<double> ms);
 
 // Creates the cluster or fails the test with the reason (and skips without root).
-#define NETFENCE_E2E_CLUSTER(var, options)                                 \
-  NETFENCE_REQUIRE_NETNS();                                                \
-  auto var##_or = ::netfence::e2e::Cluster::Create(options);               \
-  ASSERT_TRUE(var##_or.ok()) << var##_or.status().message();               \
+#define NETFENCE_E2E_CLUSTER(var, options)                   \
+  NETFENCE_REQUIRE_NETNS();                                  \
+  auto var##_or = ::netfence::e2e::Cluster::Create(options); \
+  ASSERT_TRUE(var##_or.ok()) << var##_or.status().message(); \
   auto& var = *var##_or
 
 }  // namespace netfence::e2e

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The flow log end to end, with real packets through the CNI chain and netfence-agent:
 // known traffic gives exactly the expected records (counts, bytes within header accounting,
 // verdicts, directions, rules, Community ID); a policy changed between two connections leaves
@@ -164,7 +165,8 @@ TEST(E2eFlowLog, KnownTrafficGivesExactlyTheExpectedRecords) {
   size_t explained = 0;
   for (size_t i = 0; i < tcp.size(); ++i) {
     const auto& t = tcp[i];
-    const std::string what = "TCP connection " + std::to_string(i) + " (" + std::to_string(t.sent) + " bytes)\n" + Json(log);
+    const std::string what =
+        "TCP connection " + std::to_string(i) + " (" + std::to_string(t.sent) + " bytes)\n" + Json(log);
     const auto starts = Of(log, EventKind::kStart, 6, t.local_port);
     const auto ends = Of(log, EventKind::kEnd, 6, t.local_port);
     ASSERT_EQ(starts.size(), 1u) << what;
@@ -420,9 +422,9 @@ TEST(E2eFlowLog, TheLiveStreamShowsTheRecordsAsTheFileHasThem) {
   testing::TempDir pki;
   auto certs = testing::MakeTestCerts(pki.path());
   ASSERT_TRUE(certs.ok()) << certs.status().message();
-  NETFENCE_E2E_CLUSTER(c, Options(dir, {"--observe-address", "127.0.0.1:9091", "--observe-tls-cert",
-                                        certs->server_cert_file, "--observe-tls-key", certs->server_key_file,
-                                        "--observe-tls-ca", certs->ca_cert_file}));
+  NETFENCE_E2E_CLUSTER(
+      c, Options(dir, {"--observe-address", "127.0.0.1:9091", "--observe-tls-cert", certs->server_cert_file,
+                       "--observe-tls-key", certs->server_key_file, "--observe-tls-ca", certs->ca_cert_file}));
   const std::string out = dir.path() + "/../" + nettest::UniqueName("flows-follow") + ".out";
   auto follow = Daemon::Start({BinDir() + "/netfencectl", "flows", "--agent", c->ObserveTarget(kNode), "--follow",
                                "--namespace", "shop", "-o", "json"},
@@ -441,7 +443,8 @@ TEST(E2eFlowLog, TheLiveStreamShowsTheRecordsAsTheFileHasThem) {
   std::vector<std::string> expected;
   for (const std::string& line : FlowLogLines(c->FlowLogPath(kNode))) {
     auto r = flowlog::ParseRecord(line);
-    if (r.ok() && (r->src.ns == "shop" || r->dst.ns == "shop" || r->event == EventKind::kLost)) expected.push_back(line);
+    if (r.ok() && (r->src.ns == "shop" || r->dst.ns == "shop" || r->event == EventKind::kLost))
+      expected.push_back(line);
   }
   std::vector<std::string> got;
   for (int i = 0; i < 100; ++i) {
@@ -456,9 +459,8 @@ TEST(E2eFlowLog, TheLiveStreamShowsTheRecordsAsTheFileHasThem) {
   EXPECT_GE(expected.size(), 3u);  // start, end, the drop
 
   // Without --follow: the agent's history, then the end.
-  auto once = RunProcess({BinDir() + "/netfencectl", "flows", "--agent", c->ObserveTarget(kNode), "--event", "end",
-                          "-o", "json"},
-                         {}, "");
+  auto once = RunProcess(
+      {BinDir() + "/netfencectl", "flows", "--agent", c->ObserveTarget(kNode), "--event", "end", "-o", "json"}, {}, "");
   ASSERT_TRUE(once.ok()) << once.status().message();
   EXPECT_EQ(once->exit_code, 0) << once->err;
   std::string ends;
@@ -480,8 +482,8 @@ TEST(E2eFlowLog, TheLiveStreamShowsTheRecordsAsTheFileHasThem) {
   auto other = testing::MakeTestCerts(other_pki.path());
   ASSERT_TRUE(other.ok()) << other.status().message();
   for (const std::vector<std::string>& creds :
-       {std::vector<std::string>{"--tls-cert", other->client_cert_file, "--tls-key", other->client_key_file,
-                                 "--tls-ca", certs->ca_cert_file, "--tls-server-name", "localhost"},
+       {std::vector<std::string>{"--tls-cert", other->client_cert_file, "--tls-key", other->client_key_file, "--tls-ca",
+                                 certs->ca_cert_file, "--tls-server-name", "localhost"},
         std::vector<std::string>{"--insecure-plaintext"}}) {
     std::vector<std::string> argv = {BinDir() + "/netfencectl", "flows", "--agent", "127.0.0.1:9091"};
     argv.insert(argv.end(), creds.begin(), creds.end());
@@ -524,17 +526,21 @@ TEST_P(E2eFlowLogProbe, ProbeMatrixFlowLogHasARecordForEveryPairWithTheProbesVer
             : std::map<std::string, std::string>{{"x/a", "10.81.0.1"}, {"x/b", "10.81.0.2"}, {"x/c", "10.81.0.3"}};
   ManifestDir dir;
   auto pod = [&](const char* name, const char* node) {
-    return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + std::string(name) + ", namespace: x, labels: {pod: " +
-           name + "}}\nspec: {nodeName: " + node + ", containers: [{name: c}]}\nstatus: {podIP: \"" +
-           ip.at(std::string("x/") + name) + "\"}\n---\n";
+    return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + std::string(name) +
+           ", namespace: x, labels: {pod: " + name + "}}\nspec: {nodeName: " + node +
+           ", containers: [{name: c}]}\nstatus: {podIP: \"" + ip.at(std::string("x/") + name) + "\"}\n---\n";
   };
   dir.Write("cluster.yaml", NamespaceYaml("x", "ns: x") + pod("a", "node-a") + pod("b", "node-a") + pod("c", "node-b"));
   const std::string ports = std::string("    ports: [{protocol: ") + pc.protocol + ", port: 80}]\n";
   dir.Write("policies.yaml",
-            PolicyYaml("x", "a-from-b", "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n"
-                                        "  - from: [{podSelector: {matchLabels: {pod: b}}}]\n" + ports) +
-                PolicyYaml("x", "b-to-a", "  podSelector: {matchLabels: {pod: b}}\n  policyTypes: [Egress]\n  egress:\n"
-                                          "  - to: [{podSelector: {matchLabels: {pod: a}}}]\n" + ports));
+            PolicyYaml("x", "a-from-b",
+                       "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n"
+                       "  - from: [{podSelector: {matchLabels: {pod: b}}}]\n" +
+                           ports) +
+                PolicyYaml("x", "b-to-a",
+                           "  podSelector: {matchLabels: {pod: b}}\n  policyTypes: [Egress]\n  egress:\n"
+                           "  - to: [{podSelector: {matchLabels: {pod: a}}}]\n" +
+                               ports));
   const std::string file = dir.path() + "/../" + nettest::UniqueName("probe-flows") + ".jsonl";
   auto run = RunProcess({BinDir() + "/netfence-probe-matrix", "--bin-dir", BinDir(), "--manifests", dir.path(),
                          "--protocol", pc.protocol, "--port", "80", "--flow-log", file, "--timeout-ms", "300", "-q"},

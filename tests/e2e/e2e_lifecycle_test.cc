@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pods and policies changing under a running agent, with real packets: a pod born under a
 // default-deny policy, policies added/changed/deleted while connections are open, and the
 // agent restarted (SIGTERM and SIGKILL) under traffic. Latencies are measured and printed
@@ -40,8 +41,9 @@ TEST(E2eLifecycle, PodBornUnderDefaultDenyGetsNoPacketUntilAllowed) {
   ManifestDir dir;
   dir.Write("cluster.yaml", NamespaceYaml("x", "ns: x") + PodYaml("x", "old", "app: old", "10.78.0.10") +
                                 PodYaml("x", "new", "app: new", "10.78.0.20"));
-  dir.Write("isolate-new.yaml", PolicyYaml("x", "isolate-new", "  podSelector: {matchLabels: {app: new}}\n"
-                                                               "  policyTypes: [Ingress, Egress]"));
+  dir.Write("isolate-new.yaml", PolicyYaml("x", "isolate-new",
+                                           "  podSelector: {matchLabels: {app: new}}\n"
+                                           "  policyTypes: [Ingress, Egress]"));
   ClusterOptions options;
   options.manifests = dir.path();
   options.bin_dir = BinDir();
@@ -68,16 +70,16 @@ TEST(E2eLifecycle, PodBornUnderDefaultDenyGetsNoPacketUntilAllowed) {
 
   // The allow rule appears: traffic follows.
   const auto written = Clock::now();
-  dir.Write("allow-new.yaml",
-            PolicyYaml("x", "allow-new",
-                       "  podSelector: {matchLabels: {app: new}}\n"
-                       "  ingress: [{from: [{podSelector: {matchLabels: {app: old}}}],"
-                       " ports: [{protocol: UDP, port: 9999}, {protocol: TCP, port: 80}]}]\n"
-                       "  egress: [{to: [{podSelector: {matchLabels: {app: old}}}],"
-                       " ports: [{protocol: UDP, port: 9999}, {protocol: TCP, port: 80}]}]"));
+  dir.Write("allow-new.yaml", PolicyYaml("x", "allow-new",
+                                         "  podSelector: {matchLabels: {app: new}}\n"
+                                         "  ingress: [{from: [{podSelector: {matchLabels: {app: old}}}],"
+                                         " ports: [{protocol: UDP, port: 9999}, {protocol: TCP, port: 80}]}]\n"
+                                         "  egress: [{to: [{podSelector: {matchLabels: {app: old}}}],"
+                                         " ports: [{protocol: UDP, port: 9999}, {protocol: TCP, port: 80}]}]"));
   const double ms = WaitForVerdict(*c, "x/old", "x/new", kTCP, 80, true);
   ASSERT_GE(ms, 0) << "the allow rule never took effect\n" << c->AgentLog("node-1");
-  std::printf("manifest written -> first allowed connection: %.1f ms (%.1f ms after the write)\n", ms, MsSince(written));
+  std::printf("manifest written -> first allowed connection: %.1f ms (%.1f ms after the write)\n", ms,
+              MsSince(written));
   EXPECT_TRUE(c->ProbeOnce("x/new", "x/old", kTCP, 80));
   UdpBlast(c->PodNetns("x/new"), "10.78.0.10", 9999, 10);
   UdpBlast(c->PodNetns("x/old"), "10.78.0.20", 9999, 10);
@@ -89,7 +91,8 @@ TEST(E2eLifecycle, PodBornUnderDefaultDenyGetsNoPacketUntilAllowed) {
 std::string ServerPolicy(const std::string& ports) {
   return PolicyYaml("x", "server-in",
                     "  podSelector: {matchLabels: {app: server}}\n"
-                    "  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}], ports: [" + ports + "]}]");
+                    "  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}], ports: [" +
+                        ports + "]}]");
 }
 const std::string kPorts80 = "{protocol: TCP, port: 80}, {protocol: UDP, port: 80}, {protocol: SCTP, port: 80}";
 const std::string kPorts81 = "{protocol: TCP, port: 81}, {protocol: UDP, port: 81}, {protocol: SCTP, port: 81}";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/e2e/flow_logs.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agents' flow logs and metrics as the e2e tests, probe-matrix and the demo read them:
 // the records of a node's file (rotated ones first), several nodes' files merged in time
 // order, and a metric of an agent's /metrics (fetched inside the node's namespace).
@@ -7,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 #include "dataplane/flowlog/flow_record.h"
 #include "tests/testing/netns.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfence-probe-matrix (run as tests/e2e/probe-matrix): builds the pods of a manifest
 // directory as network namespaces plugged by the real CNI chain, runs one netfence-agent per
 // node, sends a real connection attempt for every ordered pair of pods and prints the same
@@ -20,10 +21,13 @@ int main(int argc, char** argv) {
   int port = 0, timeout_ms = 1000, attempts = 2;
   bool quiet = false;
   CLI::App app{"probe-matrix: real packets between the pods of a manifest directory, through netfence"};
-  app.add_option("--manifests", manifests, "Directory of Namespace/Pod/NetworkPolicy manifests (Pods need status.podIP)")
+  app.add_option("--manifests", manifests,
+                 "Directory of Namespace/Pod/NetworkPolicy manifests (Pods need status.podIP)")
       ->required()
       ->check(CLI::ExistingDirectory);
-  app.add_option("--protocol", protocol_name, "TCP, UDP or SCTP")->check(CLI::IsMember({"TCP", "UDP", "SCTP"}))->capture_default_str();
+  app.add_option("--protocol", protocol_name, "TCP, UDP or SCTP")
+      ->check(CLI::IsMember({"TCP", "UDP", "SCTP"}))
+      ->capture_default_str();
   app.add_option("--port", port, "Destination port every pod serves")->required()->check(CLI::Range(1, 65535));
   app.add_option("--flow-log", flow_log,
                  "Also write the agents' flow logs of the probe run to FILE: every node's records, merged in "
@@ -32,7 +36,8 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", output, "json (the `netfencectl matrix` format) or table")
       ->check(CLI::IsMember({"json", "table"}))
       ->capture_default_str();
-  app.add_option("--timeout-ms", timeout_ms, "Per attempt; a denied pair costs attempts x timeout")->capture_default_str();
+  app.add_option("--timeout-ms", timeout_ms, "Per attempt; a denied pair costs attempts x timeout")
+      ->capture_default_str();
   app.add_option("--attempts", attempts, "Attempts per pair before it counts as denied")->capture_default_str();
   app.add_option("--bin-dir", bin_dir, "Where netfence-agent and netfence-cni are (default: next to this binary)");
   app.add_option("--attach-mode", attach_mode, "XDP mode of the agents: native, generic, auto")->capture_default_str();

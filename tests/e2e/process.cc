@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/e2e/process.h"
 
 #include <fcntl.h>
@@ -15,7 +16,7 @@
 #include <thread>
 #include <utility>
 
-#include "dataplane/common/unique_fd.h"
+#include "common/base/unique_fd.h"
 
 namespace netfence::e2e {
 namespace {

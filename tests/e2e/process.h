@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Child processes for the end-to-end harness: one-shot runs with stdin/stdout/stderr through
 // pipes, optionally inside a network namespace (the way a container runtime runs CNI plugins
 // in the node's namespace), and long-running daemons (the agent) with their log in a file.
@@ -9,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 
 namespace netfence::e2e {
 

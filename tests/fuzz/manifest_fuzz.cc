@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer harness: arbitrary bytes as a YAML or JSON manifest, then compile and classify
 // whatever was accepted. Nothing may crash or throw. Build with -DNETFENCE_FUZZ=ON (clang).
 #include <cstddef>
@@ -5,9 +6,9 @@
 #include <memory>
 #include <string>
 
+#include "common/classifier/classifier.h"
 #include "controlplane/compiler/compiler.h"
 #include "controlplane/k8s/manifests.h"
-#include "dataplane/classifier/classifier.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

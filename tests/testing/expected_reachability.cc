@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/testing/expected_reachability.h"
 
 #include <fstream>
@@ -52,6 +53,5 @@ std::string ReadExpected(const std::string& path, Expected* out) {
   }
   return "";
 }
-
 
 }  // namespace netfence::testing_util

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The hand-written truth tables of tests/conformance/scenarios/*/expected.yaml: for some
 // (protocol, port), who may connect to whom among the scenario's pods. Read by the
 // conformance test (through the tables) and the e2e test (through real packets).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fake API server's scripting API: every call runs on the server thread (Impl::Sync).
 #include "tests/testing/fake_apiserver.h"
 
@@ -57,8 +58,8 @@ void FakeApiServer::ExpireHistory(bool notify_open_watches) {
   impl_->Sync([&] {
     impl_->store.Compact();
     if (!notify_open_watches) return;
-    const std::string message = "too old resource version (compacted at " +
-                                std::to_string(impl_->store.compacted()) + ")";
+    const std::string message =
+        "too old resource version (compacted at " + std::to_string(impl_->store.compacted()) + ")";
     const json event = {{"type", "ERROR"}, {"object", FakeStatus(410, "Expired", message)}};
     for (const auto& w : impl_->watches) {
       if (w->ended) continue;
@@ -198,8 +199,8 @@ Status FakeApiServer::WriteKubeconfig(const std::string& path, const KubeconfigC
   return Status::Ok();
 }
 
-StatusOr<TokenApiServer> StartTokenApiServer(const std::string& dir, const std::string& token,
-                                             const std::string& user, const std::string& kubeconfig) {
+StatusOr<TokenApiServer> StartTokenApiServer(const std::string& dir, const std::string& token, const std::string& user,
+                                             const std::string& kubeconfig) {
   auto certs = MakeTestCerts(dir);
   if (!certs.ok()) return certs.status();
   TokenApiServer s;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A fake Kubernetes API server for tests: a real HTTP/1.1 server (HTTPS with a test CA, or
 // plain HTTP) on 127.0.0.1 with an ephemeral port, serving Namespaces, Pods and
 // NetworkPolicies with the real list/watch protocol (fake_apiserver_store.h has the rules):
@@ -27,14 +28,14 @@
 
 #include <chrono>
 #include <map>
-#include <optional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 #include "tests/testing/test_certs.h"
 
 namespace netfence::testing {
@@ -65,12 +66,12 @@ enum class RequestKind { kAny, kList /* a first page or unpaged list */, kWatch,
 // One request as the server saw it.
 struct FakeRequest {
   std::string method;
-  std::string path;    // without the query
-  std::string target;  // as sent
+  std::string path;                          // without the query
+  std::string target;                        // as sent
   std::map<std::string, std::string> query;  // decoded
   bool watch = false;
-  std::string user;  // who it authenticated as ("" = nobody)
-  int status = 0;    // the HTTP status answered
+  std::string user;                            // who it authenticated as ("" = nobody)
+  int status = 0;                              // the HTTP status answered
   std::chrono::steady_clock::time_point time;  // when the request head arrived
   std::string param(const std::string& k) const {
     auto it = query.find(k);
@@ -174,7 +175,7 @@ struct TokenApiServer {
   std::unique_ptr<TestCerts> certs;  // the server points at them: they stay put
   std::unique_ptr<FakeApiServer> api;
 };
-StatusOr<TokenApiServer> StartTokenApiServer(const std::string& dir, const std::string& token,
-                                             const std::string& user, const std::string& kubeconfig);
+StatusOr<TokenApiServer> StartTokenApiServer(const std::string& dir, const std::string& token, const std::string& user,
+                                             const std::string& kubeconfig);
 
 }  // namespace netfence::testing

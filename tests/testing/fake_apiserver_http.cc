@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fake API server's HTTP side: accepting, TLS, authentication, routing, lists, and the
 // chunked watch streams with their injected failures.
 #include <utility>  // before awaitable.hpp (Boost 1.74)
@@ -225,9 +226,9 @@ awaitable<void> FakeApiServer::Impl::Serve(Stream& s, std::shared_ptr<FakeConn> 
     } else if (options.forbidden_users.contains(r.user)) {
       status = 403;
       std::string what = resource ? resource->name() : r.path;
-      body = FakeStatus(403, "Forbidden", what + " is forbidden: User \"" + r.user + "\" cannot " +
-                                              (r.watch ? "watch" : "list") + " resource \"" + what +
-                                              "\" at the cluster scope");
+      body = FakeStatus(403, "Forbidden",
+                        what + " is forbidden: User \"" + r.user + "\" cannot " + (r.watch ? "watch" : "list") +
+                            " resource \"" + what + "\" at the cluster scope");
     } else if (auto f = TakeFailure(r)) {
       status = f->status;
       retry_after = f->retry_after;
@@ -263,8 +264,8 @@ awaitable<void> FakeApiServer::Impl::Serve(Stream& s, std::shared_ptr<FakeConn> 
 }
 
 template <class Stream>
-awaitable<void> FakeApiServer::Impl::ServeWatch(Stream& s, std::shared_ptr<FakeConn> conn,
-                                                const FakeResource& resource, FakeRequest* request) {
+awaitable<void> FakeApiServer::Impl::ServeWatch(Stream& s, std::shared_ptr<FakeConn> conn, const FakeResource& resource,
+                                                FakeRequest* request) {
   FakeWatchStart start = store.StartWatch(resource, request->param("resourceVersion"));
   const json gone_event = {{"type", "ERROR"}, {"object", FakeStatus(410, "Expired", start.gone_message)}};
   if (start.gone && gone_mode == GoneMode::kHttpStatus) {
@@ -308,8 +309,8 @@ awaitable<void> FakeApiServer::Impl::ServeWatch(Stream& s, std::shared_ptr<FakeC
   co_await net::async_write(s, net::buffer(head), Ec(ec));
   using Clock = std::chrono::steady_clock;
   const Clock::time_point deadline = Clock::now() + std::chrono::seconds(timeout_s);
-  Clock::time_point next_bookmark = options.bookmark_interval.count() > 0 ? Clock::now() + options.bookmark_interval
-                                                                          : Clock::time_point::max();
+  Clock::time_point next_bookmark =
+      options.bookmark_interval.count() > 0 ? Clock::now() + options.bookmark_interval : Clock::time_point::max();
   bool finish = false;  // end with the terminating chunk (a normal end)
   while (!ec) {
     while (w->pending.empty() && !w->ended && !w->client_gone && !conn->closed) {
@@ -347,7 +348,8 @@ awaitable<void> FakeApiServer::Impl::ServeWatch(Stream& s, std::shared_ptr<FakeC
       break;
     }
     if (split_events && line.size() > 2) {
-      out = Chunk(std::string_view(line).substr(0, line.size() / 2)) + Chunk(std::string_view(line).substr(line.size() / 2));
+      out = Chunk(std::string_view(line).substr(0, line.size() / 2)) +
+            Chunk(std::string_view(line).substr(line.size() / 2));
     } else {
       out = Chunk(line);
     }
@@ -359,7 +361,7 @@ awaitable<void> FakeApiServer::Impl::ServeWatch(Stream& s, std::shared_ptr<FakeC
 }
 
 std::optional<FakeApiServer::Impl::Failure> FakeApiServer::Impl::TakeFailure(const FakeRequest& r) {
-  const RequestKind specific = r.watch ? RequestKind::kWatch
+  const RequestKind specific = r.watch                       ? RequestKind::kWatch
                                : r.param("continue").empty() ? RequestKind::kList
                                                              : RequestKind::kContinue;
   for (RequestKind k : {specific, RequestKind::kAny}) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Inside the fake API server (fake_apiserver.h): the server thread's state and the HTTP
 // sessions. Private to fake_apiserver*.cc.
 #pragma once

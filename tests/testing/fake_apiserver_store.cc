@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/testing/fake_apiserver_store.h"
 
 #include <charconv>
@@ -27,11 +28,11 @@ FakeAnswer Error(int code, const std::string& reason, const std::string& message
 }
 
 FakeAnswer TooLarge(int64_t asked, int64_t now) {
-  FakeAnswer a = Error(504, "Timeout", "Too large resource version: " + std::to_string(asked) +
-                                           ", current: " + std::to_string(now));
-  a.body["details"] = {{"causes", json::array({{{"reason", "ResourceVersionTooLarge"},
-                                                {"message", "Too large resource version"}}})},
-                       {"retryAfterSeconds", 1}};
+  FakeAnswer a = Error(504, "Timeout",
+                       "Too large resource version: " + std::to_string(asked) + ", current: " + std::to_string(now));
+  a.body["details"] = {
+      {"causes", json::array({{{"reason", "ResourceVersionTooLarge"}, {"message", "Too large resource version"}}})},
+      {"retryAfterSeconds", 1}};
   return a;
 }
 
@@ -67,8 +68,9 @@ const FakeResource* FakeResourceByKind(const std::string& kind) {
 }
 
 json FakeStatus(int code, const std::string& reason, const std::string& message) {
-  return {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Failure"},
-          {"message", message}, {"reason", reason},  {"code", code}};
+  return {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
+          {"status", "Failure"}, {"message", message}, {"reason", reason},
+          {"code", code}};
 }
 
 std::optional<FakeChange> FakeStore::Upsert(json object) {
@@ -200,8 +202,10 @@ FakeAnswer FakeStore::List(const FakeResource& r, const std::map<std::string, st
       if (v && !v->deleted) items.emplace_back(key, &v->object);
     }
   }
-  json list = {{"kind", r.kind + "List"}, {"apiVersion", r.api_version},
-               {"metadata", {{"resourceVersion", std::to_string(at)}}}, {"items", json::array()}};
+  json list = {{"kind", r.kind + "List"},
+               {"apiVersion", r.api_version},
+               {"metadata", {{"resourceVersion", std::to_string(at)}}},
+               {"items", json::array()}};
   size_t n = limit > 0 ? std::min(items.size(), static_cast<size_t>(limit)) : items.size();
   for (size_t i = 0; i < n; ++i) {
     json item = *items[i].second;
@@ -236,9 +240,10 @@ FakeWatchStart FakeStore::StartWatch(const FakeResource& r, const std::string& r
 }
 
 json FakeStore::Bookmark(const FakeResource& r) const {
-  return {{"type", "BOOKMARK"},
-          {"object",
-           {{"kind", r.kind}, {"apiVersion", r.api_version}, {"metadata", {{"resourceVersion", std::to_string(rv_)}}}}}};
+  return {
+      {"type", "BOOKMARK"},
+      {"object",
+       {{"kind", r.kind}, {"apiVersion", r.api_version}, {"metadata", {{"resourceVersion", std::to_string(rv_)}}}}}};
 }
 
 }  // namespace netfence::testing

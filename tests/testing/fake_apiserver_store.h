@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The data side of the fake API server (fake_apiserver.h), without any networking: the
 // objects of the three resources netfence reads, versioned like etcd with one cluster-wide
 // resourceVersion counter, and the API server's answers to LIST and to the start of a WATCH
@@ -51,7 +52,7 @@ struct FakeChange {
 };
 
 struct FakeWatchStart {
-  bool gone = false;            // the RV is compacted: refuse with 410
+  bool gone = false;  // the RV is compacted: refuse with 410
   std::string gone_message;
   std::vector<nlohmann::json> events;  // to send first, in order
 };

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fake API server itself: its store's list/watch rules, and the wire format seen with a
 // raw socket (chunked watch streams, one event per chunk, Status bodies, auth).
 #include "tests/testing/fake_apiserver.h"
@@ -157,11 +158,11 @@ class FakeWireTest : public ::testing::Test {
 TEST_F(FakeWireTest, WatchIsChunkedOneEventPerChunk) {
   server_->Apply(Pod("ns", "a"));
   const std::string rv = server_->ResourceVersion();
-  std::string out = RawGet(server_->port(), "/api/v1/pods?watch=1&resourceVersion=" + rv + "&timeoutSeconds=1",
-                           "0\r\n\r\n", [&] {
-                             server_->Apply(Pod("ns", "b"));
-                             server_->Delete("Pod", "ns", "a");
-                           });
+  std::string out =
+      RawGet(server_->port(), "/api/v1/pods?watch=1&resourceVersion=" + rv + "&timeoutSeconds=1", "0\r\n\r\n", [&] {
+        server_->Apply(Pod("ns", "b"));
+        server_->Delete("Pod", "ns", "a");
+      });
   ASSERT_NE(out.find("HTTP/1.1 200 OK\r\n"), std::string::npos) << out;
   ASSERT_NE(out.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << out;
   std::string body = out.substr(out.find("\r\n\r\n") + 4);
@@ -192,7 +193,8 @@ TEST_F(FakeWireTest, ExpiredHistoryGivesAnInStreamErrorOrHttp410) {
   server_->SetGoneMode(GoneMode::kInStreamError);
   std::string in_stream = RawGet(server_->port(), "/api/v1/pods?watch=1&resourceVersion=" + rv, "0\r\n\r\n");
   EXPECT_NE(in_stream.find("HTTP/1.1 200 OK"), std::string::npos);
-  EXPECT_NE(in_stream.find(R"({"object":{"apiVersion":"v1","code":410,"kind":"Status")"), std::string::npos) << in_stream;
+  EXPECT_NE(in_stream.find(R"({"object":{"apiVersion":"v1","code":410,"kind":"Status")"), std::string::npos)
+      << in_stream;
   EXPECT_NE(in_stream.find(R"("reason":"Expired")"), std::string::npos);
   server_->SetGoneMode(GoneMode::kHttpStatus);
   std::string http = RawGet(server_->port(), "/api/v1/pods?watch=true&resourceVersion=" + rv);
@@ -205,14 +207,14 @@ TEST_F(FakeWireTest, ExpiredHistoryGivesAnInStreamErrorOrHttp410) {
 }
 
 TEST_F(FakeWireTest, OpenWatchesGetErrorEventsAndBookmarks) {
-  std::string out = RawGet(server_->port(), "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=" +
-                                                server_->ResourceVersion(),
-                           "0\r\n\r\n", [&] {
-                             ASSERT_TRUE(server_->WaitForWatches(1, 2s, "/api/v1/pods"));
-                             EXPECT_FALSE(server_->WaitForWatches(2, 10ms));
-                             server_->SendBookmark();
-                             server_->ExpireHistory(true);
-                           });
+  std::string out = RawGet(
+      server_->port(), "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=" + server_->ResourceVersion(),
+      "0\r\n\r\n", [&] {
+        ASSERT_TRUE(server_->WaitForWatches(1, 2s, "/api/v1/pods"));
+        EXPECT_FALSE(server_->WaitForWatches(2, 10ms));
+        server_->SendBookmark();
+        server_->ExpireHistory(true);
+      });
   size_t bm = out.find(R"("type":"BOOKMARK")");
   size_t err = out.find(R"("type":"ERROR")");
   ASSERT_NE(bm, std::string::npos) << out;

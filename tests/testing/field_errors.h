@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers for FieldErrors: a readable dump and an assertion on (type, path, detail).
 #pragma once
 

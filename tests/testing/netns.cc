@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Network namespaces and veth pairs via iproute2: commands run with posix_spawnp (explicit argv,
 // stdout and stderr captured through pipes), namespaces entered per thread with setns.
 #include "tests/testing/netns.h"
@@ -17,7 +18,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "dataplane/common/unique_fd.h"
+#include "common/base/unique_fd.h"
 
 extern char** environ;
 

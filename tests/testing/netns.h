@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Network namespaces and veth pairs for real-packet tests, cleaned up by RAII. Everything here
 // shells out to iproute2 (`ip`) with an explicit argv (no shell) and needs root (CAP_SYS_ADMIN).
 //
@@ -18,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 
 namespace netfence::nettest {
 

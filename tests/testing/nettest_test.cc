@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Real packets through the nettest helpers: a server namespace and a client namespace joined by a
 // veth pair (10.99.0.0/24 and fd00:99::/64), a ProbeServer on the server side, and the TCP, UDP and
 // SCTP probes and sessions from the client side. Needs root; skips otherwise (fails in CI).

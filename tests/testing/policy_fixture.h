@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helper: a cluster from YAML text, compiled, with a classifier to ask verdicts of.
 #pragma once
 
@@ -6,9 +7,9 @@
 #include <memory>
 #include <string>
 
+#include "common/classifier/classifier.h"
 #include "controlplane/compiler/compiler.h"
 #include "controlplane/k8s/manifests.h"
-#include "dataplane/classifier/classifier.h"
 
 namespace netfence::testing {
 

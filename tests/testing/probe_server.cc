@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ProbeServer: one thread polls a stop eventfd, a TCP listener and its connections, a UDP socket
 // and a raw SCTP socket, all non-blocking, and echoes (TCP, UDP) or answers INITs (SCTP).
 #include <netinet/in.h>

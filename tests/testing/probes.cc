@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Client probes and sessions: sockets are created inside the client namespace (SocketIn), then
 // used from the calling thread with non-blocking calls and poll against a deadline.
 #include "tests/testing/probes.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Real connection attempts between network namespaces: an echo server for TCP, UDP and SCTP, one-shot
 // client probes, and long-lived sessions for "policy changed mid-flow" tests. Addresses are IPv4
 // or IPv6 literals; every wait has a timeout in milliseconds; nothing throws.
@@ -13,8 +14,8 @@
 #include <string>
 #include <thread>
 
-#include "dataplane/common/status.h"
-#include "dataplane/common/unique_fd.h"
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
 #include "tests/testing/netns.h"
 #include "tests/testing/socket_util.h"
 
@@ -58,7 +59,7 @@ bool ProbeSctp(const Netns& client, const std::string& dst, uint16_t port, int t
 // 5-tuple's source port, to find the flow's records).
 struct Transfer {
   uint16_t local_port = 0;
-  uint64_t sent = 0;      // payload bytes
+  uint64_t sent = 0;  // payload bytes
   uint64_t received = 0;
 };
 // Opens a TCP connection, sends `bytes` (a pattern), reads the echo of all of them, then closes

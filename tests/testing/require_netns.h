@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NETFENCE_REQUIRE_NETNS(): the first statement of a real-packet test (or its fixture's SetUp).
 // Skips the test when this process cannot create network namespaces (not root, or `ip netns add`
 // refused), except in CI (CI set in the environment), where namespaces must work and it fails.

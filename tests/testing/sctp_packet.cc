@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SCTP INIT / INIT-ACK encoding and decoding with a table-driven software CRC32c.
 #include "tests/testing/sctp_packet.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SCTP INIT / INIT-ACK packets (RFC 4960 sections 3 and 3.3.2-3.3.3), built and parsed in
 // software: this kernel has no SCTP module, so the probes speak SCTP over raw IP sockets.
 #pragma once

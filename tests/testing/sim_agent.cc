@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/testing/sim_agent.h"
 
 namespace netfence::testing {
@@ -11,8 +12,8 @@ bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& done, st
   return true;
 }
 
-compiler::TableSet ExpectedNodeView(const compiler::TableSet& all, const std::string& node) {
-  compiler::TableSet out;
+tables::TableSet ExpectedNodeView(const tables::TableSet& all, const std::string& node) {
+  tables::TableSet out;
   out.ipcache = all.ipcache;
   for (const auto& [name, e] : all.endpoints) {
     if (e.node() != node) continue;
@@ -27,7 +28,7 @@ compiler::TableSet ExpectedNodeView(const compiler::TableSet& all, const std::st
   return out;
 }
 
-std::string Difference(const compiler::TableSet& held, const compiler::TableSet& want) {
+std::string Difference(const tables::TableSet& held, const tables::TableSet& want) {
   std::string out;
   auto cmp = [&](const auto& x, const auto& y, const char* what) {
     for (const auto& [k, v] : x) {
@@ -72,13 +73,13 @@ void SimAgent::OnUpdate(v1::NodeUpdate u) {
   }
   last_bytes_ = u.ByteSizeLong();
   last_tables_ = u.tables_size();
-  Status s = compiler::ApplyUpdate(std::move(u), generation_, &set_);  // leaves the metadata in u
+  Status s = tables::ApplyUpdate(std::move(u), generation_, &set_);  // leaves the metadata in u
   if (!s.ok()) {
     client_->Ack(u.generation(), false, s.message());
     return;
   }
   if (assemble_ || program_) {
-    v1::RuleTables tables = compiler::Assemble(set_, u.generation(), {}, /*fast_path_ipcache=*/true);
+    v1::RuleTables tables = tables::Assemble(set_, u.generation(), {}, /*fast_path_ipcache=*/true);
     if (program_) program_(tables);
   }
   generation_ = u.generation();

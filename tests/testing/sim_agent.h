@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A simulated node agent for controller tests and benchmarks: the real gRPC client
 // (dataplane/agent/controller_client.h) and the agent's update rule (apply the delta on the
 // generation held, else ask for a snapshot; assemble the tables; ack), without a fast path.
@@ -10,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "controlplane/compiler/table_set.h"
+#include "common/tables/table_set.h"
 #include "dataplane/agent/controller_client.h"
 
 namespace netfence::testing {
@@ -22,10 +23,10 @@ bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& done,
 
 // A node's part of the cluster's units, straight from the definition (node_views.h): its
 // endpoints, their tables, the identities those name, the whole ipcache.
-compiler::TableSet ExpectedNodeView(const compiler::TableSet& all, const std::string& node);
+tables::TableSet ExpectedNodeView(const tables::TableSet& all, const std::string& node);
 
 // Which keys two table sets disagree on ("" when equal), for failure messages.
-std::string Difference(const compiler::TableSet& held, const compiler::TableSet& want);
+std::string Difference(const tables::TableSet& held, const tables::TableSet& want);
 
 class SimAgent {
  public:
@@ -45,7 +46,7 @@ class SimAgent {
   bool drop_pending() const { return drop_next_; }
   void ReportEndpoints(v1::EndpointReport endpoints) { client_->ReportEndpoints(std::move(endpoints)); }
 
-  const compiler::TableSet& set() const { return set_; }
+  const tables::TableSet& set() const { return set_; }
   uint64_t generation() const { return generation_; }
   uint64_t updates() const { return updates_; }
   uint64_t snapshots() const { return snapshots_; }
@@ -67,7 +68,7 @@ class SimAgent {
   OnApplied on_applied_;
   bool assemble_;
   Program program_;
-  compiler::TableSet set_;
+  tables::TableSet set_;
   uint64_t generation_ = 0;
   uint64_t updates_ = 0, snapshots_ = 0, resyncs_ = 0;
   bool drop_next_ = false;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Socket helpers for the probes: address parsing, deadlines, poll, getrandom, namespaced sockets.
 #include "tests/testing/socket_util.h"
 

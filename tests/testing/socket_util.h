@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Socket helpers shared by the probes and the probe server: literal addresses of either family,
 // deadlines, poll with a timeout, random numbers, and sockets created inside a namespace.
 #pragma once
@@ -9,8 +10,8 @@
 #include <cstdint>
 #include <string>
 
-#include "dataplane/common/status.h"
-#include "dataplane/common/unique_fd.h"
+#include "common/base/status.h"
+#include "common/base/unique_fd.h"
 #include "tests/testing/netns.h"
 
 namespace netfence::nettest {

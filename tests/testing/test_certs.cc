@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/testing/test_certs.h"
 
 #include <openssl/bio.h>
@@ -106,16 +107,17 @@ StatusOr<CertAndKey> Make(const Spec& spec, X509* issuer, EVP_PKEY* issuer_key) 
     X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(spec.org.c_str()), -1,
                                -1, 0);
   }
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(spec.cn.c_str()), -1,
-                             -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(spec.cn.c_str()), -1, -1,
+                             0);
   X509* signer = issuer ? issuer : cert.get();
   EVP_PKEY* signer_key = issuer ? issuer_key : key.get();
   X509_set_issuer_name(cert.get(), X509_get_subject_name(signer));
-  bool ok = AddExt(cert.get(), signer, NID_basic_constraints, spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
-            AddExt(cert.get(), signer, NID_key_usage,
-                   spec.ca ? "critical,keyCertSign,cRLSign,digitalSignature" : "critical,digitalSignature,keyEncipherment") &&
-            AddExt(cert.get(), signer, NID_subject_key_identifier, "hash") &&
-            AddExt(cert.get(), signer, NID_authority_key_identifier, "keyid:always");
+  bool ok =
+      AddExt(cert.get(), signer, NID_basic_constraints, spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
+      AddExt(cert.get(), signer, NID_key_usage,
+             spec.ca ? "critical,keyCertSign,cRLSign,digitalSignature" : "critical,digitalSignature,keyEncipherment") &&
+      AddExt(cert.get(), signer, NID_subject_key_identifier, "hash") &&
+      AddExt(cert.get(), signer, NID_authority_key_identifier, "keyid:always");
   if (ok && !spec.ext_key_use.empty()) ok = AddExt(cert.get(), signer, NID_ext_key_usage, spec.ext_key_use);
   if (ok && !spec.san.empty()) ok = AddExt(cert.get(), signer, NID_subject_alt_name, spec.san);
   if (!ok) return Status::Error(SslError("certificate extensions for " + spec.cn));
@@ -141,12 +143,12 @@ StatusOr<TestCerts> MakeTestCerts(const std::string& dir, const TestCertsOptions
   std::string san;
   for (const auto& d : options.server_dns_names) san += (san.empty() ? "" : ",") + std::string("DNS:") + d;
   for (const auto& ip : options.server_ips) san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
-  auto server = Make({options.server_common_name, "", false, san, "serverAuth", options.valid_days}, ca_cert.get(),
-                     ca_key.get());
+  auto server =
+      Make({options.server_common_name, "", false, san, "serverAuth", options.valid_days}, ca_cert.get(), ca_key.get());
   if (!server.ok()) return server.status();
-  auto client = Make({options.client_common_name, options.client_organization, false, "", "clientAuth",
-                      options.valid_days},
-                     ca_cert.get(), ca_key.get());
+  auto client =
+      Make({options.client_common_name, options.client_organization, false, "", "clientAuth", options.valid_days},
+           ca_cert.get(), ca_key.get());
   if (!client.ok()) return client.status();
   c.ca_cert_pem = ca->cert_pem;
   c.ca_key_pem = ca->key_pem;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test PKI made at test time with the OpenSSL API: a CA, a server certificate for the
 // loopback addresses (127.0.0.1, ::1, localhost) and a client certificate, all signed by
 // that CA, with their keys (EC P-256, unencrypted PKCS#8 PEM). Each piece is returned as PEM
@@ -16,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 
 namespace netfence::testing {
 

@@ -1,4 +1,5 @@
-/* Classification over the compiled tables, exactly as dataplane/classifier/classifier.cc:
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Classification over the compiled tables, exactly as common/classifier/classifier.cc:
  * a direction of a table matches (peer, proto, dport) iff
  *   (identity_row(peer) | cidr_row(peer)) & port_row(proto, dport) != 0
  * and the lowest set bit of the AND is the rule reported. The AND walks the summary words
@@ -13,17 +14,16 @@
 
 #include "maps.h"
 #include "netfence_abi.h"
+#include "parsing.h"
 
 /* Lowest set bit by De Bruijn multiply (__builtin_ctzll crashes clang 14 for BPF). */
 #define NF_DEBRUIJN64 0x03f79d71b4cb0a89ULL
-static const __u8 nf_debruijn_index[64] = {
-    0,  1,  48, 2,  57, 49, 28, 3,  61, 58, 50, 42, 38, 29, 17, 4,  62, 55, 59, 36, 53, 51,
-    43, 22, 45, 39, 33, 30, 24, 18, 12, 5,  63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21,
-    44, 32, 23, 11, 46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,  13, 8,  7,  6};
+static const __u8 nf_debruijn_index[64] = {0,  1,  48, 2,  57, 49, 28, 3,  61, 58, 50, 42, 38, 29, 17, 4,
+                                           62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
+                                           63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
+                                           46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,  13, 8,  7,  6};
 
-static __always_inline __u32 nf_lowest_bit(__u64 v) {
-  return nf_debruijn_index[((v & -v) * NF_DEBRUIJN64) >> 58];
-}
+static __always_inline __u32 nf_lowest_bit(__u64 v) { return nf_debruijn_index[((v & -v) * NF_DEBRUIJN64) >> 58]; }
 
 /* Word `idx` of a row (0 for the empty row or an index past the arena). */
 static __always_inline __u64 nf_word(void *words, __u32 row, __u32 idx) {
@@ -37,16 +37,16 @@ static __always_inline __u64 nf_word(void *words, __u32 row, __u32 idx) {
  * (when the current one is exhausted) or tests one candidate row word. At most
  * S + 64 * S steps, so nr_loops = 65 * S + 1 always reaches the end. */
 struct nf_and_ctx {
-  void *words;         /* the live slot's arena */
+  void *words; /* the live slot's arena */
   __u32 id_row;
   __u32 cidr_row;
   __u32 port_row;
   __u32 summary_words;
-  __u32 next_summary;  /* index of the next summary word to load */
+  __u32 next_summary; /* index of the next summary word to load */
   __u32 found;
   __u32 rule;
   __u32 pad;
-  __u64 summary;       /* candidate words of summary word next_summary - 1 not yet tested */
+  __u64 summary; /* candidate words of summary word next_summary - 1 not yet tested */
 };
 
 static long nf_and_step(__u32 index, void *arg) {
@@ -74,14 +74,14 @@ static long nf_and_step(__u32 index, void *arg) {
 }
 
 struct nf_dir_result {
-  __u32 outcome;  /* enum nf_outcome */
+  __u32 outcome; /* enum nf_outcome */
   __u32 table;
   __u32 rule;
-  __u32 internal;  /* the maps disagree with themselves: fail closed */
+  __u32 internal; /* the maps disagree with themselves: fail closed */
 };
 
 static __always_inline int nf_is_port_proto(__u32 proto) {
-  return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == 132;
+  return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == NF_IPPROTO_SCTP;
 }
 
 /* One direction of one table of `slot` against a peer (address and its identity). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Connection tracking: one LRU entry per connection, keyed by the normalised 5-tuple, so
  * that both directions find it. The entry remembers who opened the connection, the
  * generation whose policy admitted it (a packet under a newer generation re-classifies the
@@ -67,13 +68,13 @@ static __always_inline int nf_ct_usable(const struct nf_ct_entry *e, const struc
  * TC egress (`tc`) or XDP; counted only at the hook that counts that direction. Returns 1
  * when it was counted here. */
 static __always_inline int nf_ct_account(struct nf_ct_entry *e, const struct nf_flow *f, int dir, int sender_b,
-                                          __u32 bytes, __u64 now, int tc) {
+                                         __u32 bytes, __u64 now, int tc) {
   e->last_seen_ns = now;
   if (dir && !(e->flags & NF_CT_SEEN_REPLY)) {
     __sync_fetch_and_or(&e->flags, NF_CT_SEEN_REPLY | (tc ? NF_CT_TC_COUNTS_1 : 0));
   }
   __u32 tc_bit = dir ? NF_CT_TC_COUNTS_1 : NF_CT_TC_COUNTS_0;
-  if (((e->flags & tc_bit) != 0) != (tc != 0)) return 0;  /* counted at the other hook */
+  if (((e->flags & tc_bit) != 0) != (tc != 0)) return 0; /* counted at the other hook */
   if (dir) {
     __sync_fetch_and_add(&e->packets[1], 1);
     __sync_fetch_and_add(&e->bytes[1], bytes);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* The maps of the XDP program. Keys and values are the plain structs of netfence_abi.h.
  *
  * Table maps come in slots (map-in-map): each outer array holds NF_SLOTS inner maps, one
@@ -64,12 +65,12 @@ struct nf_words_map {
   __uint(map_flags, BPF_F_INNER_MAP);
 };
 
-#define NF_SLOTTED(name, inner)                   \
-  struct {                                        \
-    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);     \
-    __uint(max_entries, NF_SLOTS);                \
-    __type(key, __u32);                           \
-    __array(values, struct inner);                \
+#define NF_SLOTTED(name, inner)               \
+  struct {                                    \
+    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS); \
+    __uint(max_entries, NF_SLOTS);            \
+    __type(key, __u32);                       \
+    __array(values, struct inner);            \
   } name SEC(".maps")
 
 NF_SLOTTED(ipcache_slots, nf_ipcache_map);
@@ -125,6 +126,37 @@ struct {
   __uint(max_entries, 65536);
 } conntrack SEC(".maps");
 
+/* ---- Scratch space (per CPU, one entry each): what does not fit on the program's stack -- */
+
+/* nf_classify()'s question: src -> dst (proto, dport) under the tables of `slot` (the stack of
+ * the program, nf_classify() and its bpf_loop callback together must fit in 512 bytes). */
+struct nf_query {
+  __u8 src[16];
+  __u8 dst[16];
+  __u32 proto;
+  __u32 dport;
+  __u32 slot;
+  __u32 from_uplink; /* the packet came in from an uplink: its sender is no local pod */
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, struct nf_query);
+  __uint(max_entries, 1);
+} query_scratch SEC(".maps");
+
+/* A fragment key and its value (fragments are rare). */
+struct nf_frag_scratch {
+  struct nf_frag_key key;
+  __u64 now;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, struct nf_frag_scratch);
+  __uint(max_entries, 1);
+} frag_scratch SEC(".maps");
+
 /* Where a new conntrack entry is built (the stack is too small to hold it). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -137,7 +169,7 @@ struct {
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __type(key, struct nf_frag_key);
-  __type(value, __u64);  /* bpf_ktime_get_ns() of the first fragment */
+  __type(value, __u64); /* bpf_ktime_get_ns() of the first fragment */
   __uint(max_entries, 8192);
 } fragments SEC(".maps");
 
@@ -181,8 +213,8 @@ struct {
 
 /* The live slot, read once per packet. */
 struct nf_live {
-  __u64 generation;  /* RuleTables.generation */
-  __u32 epoch;       /* what conntrack entries compare with */
+  __u64 generation; /* RuleTables.generation */
+  __u32 epoch;      /* what conntrack entries compare with */
   __u32 slot;
 };
 

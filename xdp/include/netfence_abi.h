@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* netfence XDP ABI: the map keys and values, shared by the BPF program (C, clang -target
  * bpf) and the user-space loader (C++, dataplane/xdp/). Plain structs of fixed-size
  * integers, no implicit padding: both sides see the same bytes. */
@@ -6,13 +7,13 @@
 
 #include <linux/types.h>
 
-#define NF_EMPTY_ROW 0xFFFFFFFFu       /* the row with no rule, stored nowhere */
-#define NF_FIRST_POD_IDENTITY 256u     /* ids below are reserved (0 world, 1 host) */
-#define NF_MAX_SUMMARY_WORDS 1024u     /* 1024 * 64 * 64 = 4M rule bits per table */
-#define NF_MAX_IP6_EXT_HEADERS 6       /* extension headers walked before giving up */
+#define NF_EMPTY_ROW 0xFFFFFFFFu   /* the row with no rule, stored nowhere */
+#define NF_FIRST_POD_IDENTITY 256u /* ids below are reserved (0 world, 1 host) */
+#define NF_MAX_SUMMARY_WORDS 1024u /* 1024 * 64 * 64 = 4M rule bits per table */
+#define NF_MAX_IP6_EXT_HEADERS 6   /* extension headers walked before giving up */
 #define NF_MAX_VLAN_TAGS 2
-#define NF_DROP_REASONS 32             /* entries of the drop_reasons counter array */
-#define NF_SLOTS 2                     /* table generations held: the live one and the next */
+#define NF_DROP_REASONS 32 /* entries of the drop_reasons counter array */
+#define NF_SLOTS 2         /* table generations held: the live one and the next */
 
 /* ipcache value flags */
 #define NF_IP_LOCAL_ENDPOINT 0x1u
@@ -27,7 +28,7 @@ struct nf_ip_key {
 };
 struct nf_ip_info {
   __u32 identity;
-  __u32 ingress_table;  /* valid when flags & NF_IP_LOCAL_ENDPOINT */
+  __u32 ingress_table; /* valid when flags & NF_IP_LOCAL_ENDPOINT */
   __u32 egress_table;
   __u32 flags;
 };
@@ -56,7 +57,7 @@ struct nf_prefix_key {
 /* cidr_rows: LPM trie; prefixlen = 32 + prefix length in the 128-bit space. */
 struct nf_cidr_key {
   __u32 prefixlen;
-  __u32 table_be;  /* table id, big-endian (part of the prefix) */
+  __u32 table_be; /* table id, big-endian (part of the prefix) */
   __u8 addr[16];
 };
 
@@ -66,7 +67,7 @@ struct nf_port_key {
   __u32 table_be;
   __u8 proto;
   __u8 port_be[2];
-  __u8 pad;  /* zero; beyond every prefix */
+  __u8 pad; /* zero; beyond every prefix */
 };
 
 enum nf_outcome {
@@ -77,16 +78,16 @@ enum nf_outcome {
 
 /* Why a packet was dropped (index into drop_reasons). */
 enum nf_drop_reason {
-  NF_DROP_POLICY = 0,         /* a direction denied it */
-  NF_DROP_ETH_TRUNC = 1,      /* shorter than an Ethernet header */
-  NF_DROP_VLAN_TRUNC = 2,     /* VLAN tag cut short */
-  NF_DROP_VLAN_DEPTH = 3,     /* more than NF_MAX_VLAN_TAGS tags */
-  NF_DROP_IP4_TRUNC = 4,      /* IPv4 header (with options) or total length past the end */
-  NF_DROP_IP4_VERSION = 5,    /* ethertype IPv4 but version != 4 */
-  NF_DROP_IP4_IHL = 6,        /* IHL < 5 */
-  NF_DROP_IP4_LEN = 7,        /* total length shorter than the header */
-  NF_DROP_IP4_FRAGMENT = 8,   /* later fragment of a datagram whose first fragment was not allowed */
-  NF_DROP_IP6_TRUNC = 9,      /* IPv6 header or payload length past the end */
+  NF_DROP_POLICY = 0,       /* a direction denied it */
+  NF_DROP_ETH_TRUNC = 1,    /* shorter than an Ethernet header */
+  NF_DROP_VLAN_TRUNC = 2,   /* VLAN tag cut short */
+  NF_DROP_VLAN_DEPTH = 3,   /* more than NF_MAX_VLAN_TAGS tags */
+  NF_DROP_IP4_TRUNC = 4,    /* IPv4 header (with options) or total length past the end */
+  NF_DROP_IP4_VERSION = 5,  /* ethertype IPv4 but version != 4 */
+  NF_DROP_IP4_IHL = 6,      /* IHL < 5 */
+  NF_DROP_IP4_LEN = 7,      /* total length shorter than the header */
+  NF_DROP_IP4_FRAGMENT = 8, /* later fragment of a datagram whose first fragment was not allowed */
+  NF_DROP_IP6_TRUNC = 9,    /* IPv6 header or payload length past the end */
   NF_DROP_IP6_VERSION = 10,
   NF_DROP_IP6_EXT_TRUNC = 11, /* extension header cut short */
   NF_DROP_IP6_EXT_DEPTH = 12, /* more than NF_MAX_IP6_EXT_HEADERS extension headers */
@@ -104,16 +105,16 @@ enum nf_drop_reason {
 
 /* Packet counters (per CPU, index enum nf_counter). */
 enum nf_counter {
-  NF_CNT_PASS_NOT_IP = 0,     /* ARP, LLDP, ...: passed unparsed */
-  NF_CNT_PASS_CT = 1,         /* established connection, current generation: one lookup */
-  NF_CNT_PASS_NEW = 2,        /* new flow classified and allowed */
-  NF_CNT_PASS_RECHECKED = 3,  /* established connection re-classified after a generation swap */
-  NF_CNT_PASS_FRAGMENT = 4,   /* later fragment of an allowed datagram */
-  NF_CNT_PASS_RELATED = 5,    /* ICMP error about an allowed connection */
-  NF_CNT_PASS_NDP = 6,        /* ICMPv6 neighbour discovery */
-  NF_CNT_DROP = 7,            /* every drop (by reason in drop_reasons) */
+  NF_CNT_PASS_NOT_IP = 0,    /* ARP, LLDP, ...: passed unparsed */
+  NF_CNT_PASS_CT = 1,        /* established connection, current generation: one lookup */
+  NF_CNT_PASS_NEW = 2,       /* new flow classified and allowed */
+  NF_CNT_PASS_RECHECKED = 3, /* established connection re-classified after a generation swap */
+  NF_CNT_PASS_FRAGMENT = 4,  /* later fragment of an allowed datagram */
+  NF_CNT_PASS_RELATED = 5,   /* ICMP error about an allowed connection */
+  NF_CNT_PASS_NDP = 6,       /* ICMPv6 neighbour discovery */
+  NF_CNT_DROP = 7,           /* every drop (by reason in drop_reasons) */
   NF_CNT_CT_CREATED = 8,
-  NF_CNT_EVENTS_LOST = 9,     /* ring buffer full: an event not written */
+  NF_CNT_EVENTS_LOST = 9, /* ring buffer full: an event not written */
   NF_COUNTERS = 16,
 };
 
@@ -137,8 +138,8 @@ struct nf_verdict {
 #define NF_IFACE_UPLINK 2u
 #define NF_IFACE_MAX_ADDRS 4
 struct nf_iface {
-  __u32 kind;     /* NF_IFACE_* */
-  __u32 n_addrs;  /* for an endpoint: its addresses (v4-mapped IPv4, IPv6) */
+  __u32 kind;    /* NF_IFACE_* */
+  __u32 n_addrs; /* for an endpoint: its addresses (v4-mapped IPv4, IPv6) */
   __u8 addrs[NF_IFACE_MAX_ADDRS][16];
 };
 
@@ -147,14 +148,14 @@ struct nf_iface {
  * fills fresh inner maps in the idle slot, writes nf_slot_info for it, then flips
  * nf_active.slot: one 4-byte write makes the new generation live. */
 struct nf_active {
-  __u32 slot;       /* 0 or 1; NF_SLOT_NONE before the first programming */
+  __u32 slot; /* 0 or 1; NF_SLOT_NONE before the first programming */
   __u32 pad;
 };
 #define NF_SLOT_NONE 0xFFFFFFFFu
 struct nf_slot_info {
-  __u32 epoch;       /* the loader's programming count: every Program() gets a new one */
+  __u32 epoch; /* the loader's programming count: every Program() gets a new one */
   __u32 pad;
-  __u64 generation;  /* RuleTables.generation of the tables in the slot */
+  __u64 generation; /* RuleTables.generation of the tables in the slot */
 };
 
 /* ---- Connection tracking --------------------------------------------------------------
@@ -163,38 +164,38 @@ struct nf_slot_info {
 struct nf_ct_key {
   __u8 addr_a[16];
   __u8 addr_b[16];
-  __u16 port_a;  /* host order */
+  __u16 port_a; /* host order */
   __u16 port_b;
   __u8 proto;
   __u8 pad[3];
 };
 
-#define NF_CT_INITIATOR_B 0x1u  /* the connection was opened by side b (else by a) */
-#define NF_CT_SEEN_REPLY 0x2u   /* the responder has sent a packet */
-#define NF_CT_FIN_A 0x4u        /* TCP FIN seen from side a */
+#define NF_CT_INITIATOR_B 0x1u /* the connection was opened by side b (else by a) */
+#define NF_CT_SEEN_REPLY 0x2u  /* the responder has sent a packet */
+#define NF_CT_FIN_A 0x4u       /* TCP FIN seen from side a */
 #define NF_CT_FIN_B 0x8u
-#define NF_CT_CLOSED 0x10u      /* TCP RST, or FIN from both sides */
+#define NF_CT_CLOSED 0x10u /* TCP RST, or FIN from both sides */
 /* Which hook counts a direction's packets: the first that saw one. A packet between two
  * pods of the node crosses the sender's XDP hook, then the receiver's TC egress hook; a
  * packet the node sends to a pod crosses only TC egress. Counting at one hook per direction
  * counts every packet once. */
-#define NF_CT_TC_COUNTS_0 0x20u  /* initiator -> responder packets are counted at TC egress */
-#define NF_CT_TC_COUNTS_1 0x40u  /* reply packets are counted at TC egress */
+#define NF_CT_TC_COUNTS_0 0x20u /* initiator -> responder packets are counted at TC egress */
+#define NF_CT_TC_COUNTS_1 0x40u /* reply packets are counted at TC egress */
 
 struct nf_ct_entry {
-  __u64 created_ns;      /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE) */
+  __u64 created_ns; /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE) */
   __u64 last_seen_ns;
-  __u64 packets[2];      /* [0] initiator -> responder, [1] reply */
+  __u64 packets[2]; /* [0] initiator -> responder, [1] reply */
   __u64 bytes[2];
-  __u32 epoch;           /* the programming (nf_slot_info.epoch) whose policy admitted it */
-  __u32 flags;           /* NF_CT_* */
-  __u32 egress_rule;     /* NF_NO_RULE when that direction did not decide it */
+  __u32 epoch;       /* the programming (nf_slot_info.epoch) whose policy admitted it */
+  __u32 flags;       /* NF_CT_* */
+  __u32 egress_rule; /* NF_NO_RULE when that direction did not decide it */
   __u32 ingress_rule;
   __u32 egress_table;
   __u32 ingress_table;
-  __u16 dport;           /* classification port of the initiator's packets */
-  __u8 tcp_flags[2];     /* TCP flags seen [initiator, responder] */
-  __u32 ifindex;         /* where the first packet was seen */
+  __u16 dport;       /* classification port of the initiator's packets */
+  __u8 tcp_flags[2]; /* TCP flags seen [initiator, responder] */
+  __u32 ifindex;     /* where the first packet was seen */
 };
 #define NF_NO_RULE 0xFFFFFFFFu
 
@@ -214,41 +215,41 @@ struct nf_frag_key {
 
 /* ---- Events (BPF ring buffer) ---------------------------------------------------------- */
 enum nf_event_kind {
-  NF_EV_NEW_FLOW = 1,  /* a connection admitted (first packet) */
-  NF_EV_DROP = 2,      /* a packet dropped: policy, revoked connection, or malformed */
-  NF_EV_REVOKED = 3,   /* an established connection cut by a new generation */
+  NF_EV_NEW_FLOW = 1, /* a connection admitted (first packet) */
+  NF_EV_DROP = 2,     /* a packet dropped: policy, revoked connection, or malformed */
+  NF_EV_REVOKED = 3,  /* an established connection cut by a new generation */
 };
 /* Where a packet was decided (nf_event.hook). */
-#define NF_HOOK_XDP 0u  /* XDP RX of a pod's veth or an uplink */
-#define NF_HOOK_TC 1u   /* TC egress of a pod's veth: what the node itself sends to the pod */
+#define NF_HOOK_XDP 0u /* XDP RX of a pod's veth or an uplink */
+#define NF_HOOK_TC 1u  /* TC egress of a pod's veth: what the node itself sends to the pod */
 struct nf_event {
-  __u64 ts_ns;       /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
-  __u64 generation;  /* RuleTables.generation that decided */
+  __u64 ts_ns;      /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+  __u64 generation; /* RuleTables.generation that decided */
   __u8 src[16];
   __u8 dst[16];
-  __u16 sport;       /* conntrack ports (the echo id, twice, for ICMP echo) */
+  __u16 sport; /* conntrack ports (the echo id, twice, for ICMP echo) */
   __u16 dport;
   __u8 proto;
-  __u8 kind;         /* enum nf_event_kind */
-  __u8 reason;       /* enum nf_drop_reason for drops */
-  __u8 parsed;       /* 0: malformed, addresses and ports not known */
+  __u8 kind;   /* enum nf_event_kind */
+  __u8 reason; /* enum nf_drop_reason for drops */
+  __u8 parsed; /* 0: malformed, addresses and ports not known */
   __u32 ifindex;
   struct nf_verdict verdict;
-  __u32 bytes;       /* frame length */
-  __u8 icmp_type;    /* ICMP/ICMPv6 type and code of the packet (0 otherwise) */
+  __u32 bytes;    /* frame length */
+  __u8 icmp_type; /* ICMP/ICMPv6 type and code of the packet (0 otherwise) */
   __u8 icmp_code;
-  __u8 hook;         /* NF_HOOK_* */
-  __u8 tcp_flags;    /* of the packet */
+  __u8 hook;      /* NF_HOOK_* */
+  __u8 tcp_flags; /* of the packet */
   /* The connection: NF_EV_NEW_FLOW its entry as created (ct_created_ns is the entry's
    * created_ns, which joins the event to the entry; zero when the flow is not tracked, e.g.
    * ICMP errors); NF_EV_REVOKED the entry as it was cut (it is deleted), so its last
    * counters are not lost with it. Zero for drops. */
-  __u8 ct_tcp_flags[2];  /* [initiator, responder] */
+  __u8 ct_tcp_flags[2]; /* [initiator, responder] */
   __u16 ct_pad;
-  __u32 ct_flags;        /* NF_CT_* */
+  __u32 ct_flags; /* NF_CT_* */
   __u32 ct_epoch;
   __u64 ct_created_ns;
-  __u64 ct_packets[2];   /* [initiator -> responder, reply] */
+  __u64 ct_packets[2]; /* [initiator -> responder, reply] */
   __u64 ct_bytes[2];
 };
 
@@ -270,12 +271,12 @@ struct nf_traffic {
 /* What the program decided about the last packet on this CPU (tests and debugging). */
 struct nf_decision {
   struct nf_verdict verdict;
-  __u32 action;          /* XDP_PASS or XDP_DROP */
-  __u32 drop_reason;     /* enum nf_drop_reason, when action == XDP_DROP */
-  __u32 parsed;          /* 1 if an IP packet was parsed */
-  __u32 proto;           /* the parsed flow key */
+  __u32 action;      /* XDP_PASS or XDP_DROP */
+  __u32 drop_reason; /* enum nf_drop_reason, when action == XDP_DROP */
+  __u32 parsed;      /* 1 if an IP packet was parsed */
+  __u32 proto;       /* the parsed flow key */
   __u32 dport;
-  __u32 path;            /* enum nf_counter of the pass path, or NF_CNT_DROP */
+  __u32 path; /* enum nf_counter of the pass path, or NF_CNT_DROP */
   __u8 src[16];
   __u8 dst[16];
 };

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Packet parsing for the XDP program: Ethernet, up to NF_MAX_VLAN_TAGS 802.1Q/802.1ad
  * tags, IPv4 (with options), IPv6 (with up to NF_MAX_IP6_EXT_HEADERS extension headers),
  * then TCP/UDP/SCTP ports or an ICMP/ICMPv6 header (echo id; for errors, the 5-tuple of
@@ -36,31 +37,31 @@
 /* parse_packet() results besides a drop reason (enum nf_drop_reason). */
 #define NF_PARSE_IP 100
 #define NF_PARSE_NOT_IP 101
-#define NF_PARSE_FRAGMENT 102  /* a later fragment: addresses, proto, frag_id valid */
+#define NF_PARSE_FRAGMENT 102 /* a later fragment: addresses, proto, frag_id valid */
 
 /* What an ICMP or ICMPv6 message is to connection tracking. */
 #define NF_ICMP_OTHER 0
-#define NF_ICMP_ECHO 1   /* echo request or reply: a flow keyed by the echo id */
-#define NF_ICMP_ERROR 2  /* error: inner_* hold the packet it is about */
-#define NF_ICMP_NDP 3    /* ICMPv6 neighbour discovery: always passes */
+#define NF_ICMP_ECHO 1  /* echo request or reply: a flow keyed by the echo id */
+#define NF_ICMP_ERROR 2 /* error: inner_* hold the packet it is about */
+#define NF_ICMP_NDP 3   /* ICMPv6 neighbour discovery: always passes */
 
 struct nf_flow {
   __u8 src[16];
   __u8 dst[16];
   __u32 proto;
-  __u32 dport;       /* the port classified (0 for protocols without ports) */
-  __u16 key_sport;   /* conntrack ports: TCP/UDP/SCTP ports, the echo id for ICMP echo */
+  __u32 dport;     /* the port classified (0 for protocols without ports) */
+  __u16 key_sport; /* conntrack ports: TCP/UDP/SCTP ports, the echo id for ICMP echo */
   __u16 key_dport;
   __u8 tcp_flags;
-  __u8 icmp_kind;    /* NF_ICMP_* */
-  __u8 first_fragment;  /* offset 0 with more fragments to come */
-  __u8 inner_proto;  /* for NF_ICMP_ERROR */
-  __u32 frag_id;     /* IPv4 id or IPv6 fragment header id, when fragmented */
+  __u8 icmp_kind;      /* NF_ICMP_* */
+  __u8 first_fragment; /* offset 0 with more fragments to come */
+  __u8 inner_proto;    /* for NF_ICMP_ERROR */
+  __u32 frag_id;       /* IPv4 id or IPv6 fragment header id, when fragmented */
   __u16 inner_sport;
   __u16 inner_dport;
-  __u8 icmp_type;    /* ICMP/ICMPv6: the message's type and code (flow logs: Community ID) */
+  __u8 icmp_type; /* ICMP/ICMPv6: the message's type and code (flow logs: Community ID) */
   __u8 icmp_code;
-  __u16 pad;         /* keeps inner_src 4-byte aligned (compared as words) */
+  __u16 pad; /* keeps inner_src 4-byte aligned (compared as words) */
   __u8 inner_src[16];
   __u8 inner_dst[16];
 };
@@ -105,8 +106,8 @@ static __always_inline int nf_is_vlan(__be16 proto) {
 }
 
 static __always_inline int nf_is_ip6_ext(__u32 nexthdr) {
-  return nexthdr == NF_IP6_HOPOPTS || nexthdr == NF_IP6_ROUTING || nexthdr == NF_IP6_FRAGMENT ||
-         nexthdr == NF_IP6_AH || nexthdr == NF_IP6_DSTOPTS || nexthdr == NF_IP6_MOBILITY;
+  return nexthdr == NF_IP6_HOPOPTS || nexthdr == NF_IP6_ROUTING || nexthdr == NF_IP6_FRAGMENT || nexthdr == NF_IP6_AH ||
+         nexthdr == NF_IP6_DSTOPTS || nexthdr == NF_IP6_MOBILITY;
 }
 
 static __always_inline int nf_is_v4mapped(const struct in6_addr *a) {
@@ -203,7 +204,7 @@ static __always_inline int nf_parse_l4(void *l4, void *data_end, __u32 l4_len, s
       return NF_PARSE_IP;
     }
     default:
-      return NF_PARSE_IP;  /* classified by protocol alone */
+      return NF_PARSE_IP; /* classified by protocol alone */
   }
 }
 
@@ -234,7 +235,7 @@ static __always_inline int nf_parse_ip6(void *nh, void *data_end, struct nf_flow
   struct ipv6hdr *ip6 = nh;
   if ((void *)(ip6 + 1) > data_end) return NF_DROP_IP6_TRUNC;
   if (ip6->version != 6) return NF_DROP_IP6_VERSION;
-  __u32 plen = bpf_ntohs(ip6->payload_len);  /* 0: a jumbogram; bounded by the frame only */
+  __u32 plen = bpf_ntohs(ip6->payload_len); /* 0: a jumbogram; bounded by the frame only */
   if ((void *)(ip6 + 1) + plen > data_end) return NF_DROP_IP6_TRUNC;
   /* IPv4 lives in the tables as ::ffff:a.b.c.d: such an address in an IPv6 header would
    * take the identity of the IPv4 pod. It never appears on the wire (RFC 4038). */
@@ -243,7 +244,7 @@ static __always_inline int nf_parse_ip6(void *nh, void *data_end, struct nf_flow
   __builtin_memcpy(f->dst, &ip6->daddr, 16);
   __u32 nexthdr = ip6->nexthdr;
   void *cursor = ip6 + 1;
-  __u32 ext_len = 0;  /* extension header bytes walked */
+  __u32 ext_len = 0; /* extension header bytes walked */
 #pragma unroll
   for (int i = 0; i < NF_MAX_IP6_EXT_HEADERS; i++) {
     if (!nf_is_ip6_ext(nexthdr)) break;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/observe/observe_request.h"
 
 namespace netfence::flowlog {

@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Observe request as a FlowFilter and back: the same criteria as `netfencectl flows`
 // (flow_filter.h), carried in netfence.v1.ObserveRequest.
 #pragma once
 
 #include <string>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 #include "dataplane/flowlog/flow_filter.h"
 #include "netfence/v1/flow.pb.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/observe/observe_service.h"
 
 #include <sys/stat.h>
@@ -25,7 +26,8 @@ class ObserveStream : public grpc::ServerWriteReactor<v1::ObserveResponse> {
     // Locked from before the subscription: a Wake() now waits until the first write is out.
     std::lock_guard lock(mu_);
     RecordHub::HistoryInfo info;
-    sub_ = hub_->Subscribe(std::move(filter).value(), !request.no_history(), follow_, [this] { Wake(); }, &info);
+    sub_ = hub_->Subscribe(
+        std::move(filter).value(), !request.no_history(), follow_, [this] { Wake(); }, &info);
     auto* h = msg_.mutable_history();
     h->set_node(node);
     h->set_oldest_unix_nanos(info.oldest_ns);
@@ -106,9 +108,9 @@ grpc::ServerWriteReactor<v1::ObserveResponse>* ObserveService::Observe(grpc::Cal
   return new ObserveStream(hub_, node_, *request);
 }
 
-StatusOr<std::unique_ptr<ObserveServer>> ObserveServer::Start(const std::vector<std::string>& addresses,
-                                                              ObserveService* service,
-                                                              std::shared_ptr<grpc::ServerCredentials> tcp_credentials) {
+StatusOr<std::unique_ptr<ObserveServer>> ObserveServer::Start(
+    const std::vector<std::string>& addresses, ObserveService* service,
+    std::shared_ptr<grpc::ServerCredentials> tcp_credentials) {
   auto s = std::unique_ptr<ObserveServer>(new ObserveServer());
   grpc::ServerBuilder builder;
   int port = 0;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfence.v1.FlowObserver over gRPC (callback API): each Observe stream is a RecordHub
 // subscription. The hub's thread only queues and wakes the stream; writes go out one at a
 // time on gRPC's threads, so a slow client costs its own queue (bounded, then `lost` records
@@ -13,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 #include "dataplane/flowlog/record_hub.h"
 #include "netfence/v1/flow.grpc.pb.h"
 
@@ -36,8 +37,8 @@ class ObserveService final : public v1::FlowObserver::CallbackService {
 class ObserveServer {
  public:
   static StatusOr<std::unique_ptr<ObserveServer>> Start(const std::vector<std::string>& addresses,
-                                                       ObserveService* service,
-                                                       std::shared_ptr<grpc::ServerCredentials> tcp_credentials);
+                                                        ObserveService* service,
+                                                        std::shared_ptr<grpc::ServerCredentials> tcp_credentials);
   ~ObserveServer();  // shuts down (open streams are cancelled)
   // The port bound for a "HOST:0" address (the first TCP one), 0 if none.
   int tcp_port() const { return tcp_port_; }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/observe/observe_source.h"
 
 #include <chrono>
@@ -14,7 +15,8 @@ bool ObserveRecordSource::Open() {
   if (!o_.tls_server_name.empty()) args.SetSslTargetNameOverride(o_.tls_server_name);
   auto creds = o_.credentials ? o_.credentials : grpc::InsecureChannelCredentials();
   channel_ = grpc::CreateCustomChannel(o_.target, creds, args);
-  if (!channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::milliseconds(o_.connect_timeout_ms))) {
+  if (!channel_->WaitForConnected(std::chrono::system_clock::now() +
+                                  std::chrono::milliseconds(o_.connect_timeout_ms))) {
     status_ = Status::Error("agent " + o_.target + ": not reachable within " +
                             std::to_string(o_.connect_timeout_ms / 1000) + " s");
     return false;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ObserveRecordSource: the agent's live flow log (netfence.v1.FlowObserver) as a
 // RecordSource, so that `netfencectl flows --agent ADDR` reads a stream exactly as it reads a
 // file: the same records, the same filters (applied on the agent), the same output.
@@ -13,16 +14,16 @@
 #include <mutex>
 #include <string>
 
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
 #include "dataplane/flowlog/record_source.h"
 #include "netfence/v1/flow.grpc.pb.h"
 
 namespace netfence::flowlog {
 
 struct ObserveSourceOptions {
-  std::string target{};  // "unix:PATH" or "HOST:PORT"
+  std::string target{};                                     // "unix:PATH" or "HOST:PORT"
   std::shared_ptr<grpc::ChannelCredentials> credentials{};  // default: insecure (unix sockets)
-  std::string tls_server_name{};  // the name to check in the agent's certificate
+  std::string tls_server_name{};                            // the name to check in the agent's certificate
   v1::ObserveRequest request{};
   int connect_timeout_ms = 5000;
 };

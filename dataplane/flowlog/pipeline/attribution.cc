@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/pipeline/attribution.h"
 
 #include <cstring>
@@ -72,25 +73,32 @@ std::vector<PolicyRef> DenyingPolicies(const GenerationMeta& g, Direction direct
 
 const char* DropReason(uint32_t nf_reason) {
   switch (nf_reason) {
-    case NF_DROP_POLICY: return reason::kDefaultDeny;
-    case NF_DROP_REVOKED: return reason::kRevoked;
-    case NF_DROP_SPOOFED: return reason::kSpoofed;
-    case NF_DROP_UNREGISTERED: return reason::kUnregistered;
+    case NF_DROP_POLICY:
+      return reason::kDefaultDeny;
+    case NF_DROP_REVOKED:
+      return reason::kRevoked;
+    case NF_DROP_SPOOFED:
+      return reason::kSpoofed;
+    case NF_DROP_UNREGISTERED:
+      return reason::kUnregistered;
     case NF_DROP_IP4_FRAGMENT:
-    case NF_DROP_IP6_FRAGMENT: return reason::kFragment;
-    case NF_DROP_NO_TABLES: return reason::kNoTables;
-    case NF_DROP_INTERNAL: return reason::kInternal;
-    default: return reason::kMalformed;
+    case NF_DROP_IP6_FRAGMENT:
+      return reason::kFragment;
+    case NF_DROP_NO_TABLES:
+      return reason::kNoTables;
+    case NF_DROP_INTERNAL:
+      return reason::kInternal;
+    default:
+      return reason::kMalformed;
   }
 }
 
 const char* DatapathDropReasonName(uint32_t nf_reason) {
   static constexpr const char* kNames[NF_DROP_REASON_COUNT] = {
-      "policy",          "eth-truncated",    "vlan-truncated",   "vlan-depth",     "ipv4-truncated",
-      "ipv4-version",    "ipv4-ihl",         "ipv4-length",      "ipv4-fragment",  "ipv6-truncated",
-      "ipv6-version",    "ipv6-ext-truncated", "ipv6-ext-depth", "ipv6-fragment",  "l4-truncated",
-      "tcp-data-offset", "internal",         "ipv6-v4mapped",    "no-tables",      "revoked",
-      "spoofed",         "unregistered"};
+      "policy",         "eth-truncated", "vlan-truncated", "vlan-depth",      "ipv4-truncated", "ipv4-version",
+      "ipv4-ihl",       "ipv4-length",   "ipv4-fragment",  "ipv6-truncated",  "ipv6-version",   "ipv6-ext-truncated",
+      "ipv6-ext-depth", "ipv6-fragment", "l4-truncated",   "tcp-data-offset", "internal",       "ipv6-v4mapped",
+      "no-tables",      "revoked",       "spoofed",        "unregistered"};
   return nf_reason < NF_DROP_REASON_COUNT ? kNames[nf_reason] : "unknown";
 }
 

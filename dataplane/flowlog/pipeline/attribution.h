@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Attribution: which rules decided a flow or a drop, named as of the generation that decided
 // it, and the network fields every record shares (Community ID, observation point, reasons).
 //

@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/pipeline/drop_records.h"
 
 #include <cstring>
 
+#include "dataplane/fastpath/conntrack_key.h"
 #include "dataplane/flowlog/pipeline/attribution.h"
-#include "dataplane/xdp/map_entries.h"
 
 namespace netfence::flowlog {
 
@@ -26,7 +27,7 @@ DropObservation DropObservationOf(const nf_event& e, const GenerationHistory& hi
     // The verdict is the connection's, re-checked as its initiator opened it: say it that way
     // round (the cut packet may be a reply).
     bool sender_b = false;
-    xdp::ConntrackKey(d.src, e.sport, d.dst, e.dport, e.proto, &sender_b);
+    fastpath::ConntrackKey(d.src, e.sport, d.dst, e.dport, e.proto, &sender_b);
     if (sender_b != ((e.ct_flags & NF_CT_INITIATOR_B) != 0)) {
       std::swap(d.src, d.dst);
       std::swap(d.sport, d.dport);
@@ -42,8 +43,8 @@ DropObservation DropObservationOf(const nf_event& e, const GenerationHistory& hi
     d.direction = Direction::kEgress;
   } else {
     const GenerationMeta* g = e.generation != 0 ? history.Find(e.generation) : history.Live();
-    d.direction = e.hook == NF_HOOK_XDP && g != nullptr && g->local.contains(d.src) ? Direction::kEgress
-                                                                                   : Direction::kIngress;
+    d.direction =
+        e.hook == NF_HOOK_XDP && g != nullptr && g->local.contains(d.src) ? Direction::kEgress : Direction::kIngress;
   }
   return d;
 }

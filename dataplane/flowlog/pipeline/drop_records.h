@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Drops: from the datapath's DROP and REVOKED events to DropAggregator observations, and from
 // closed aggregates to `drop` records, enriched and attributed as of their generation.
 //

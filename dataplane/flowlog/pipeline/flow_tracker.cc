@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/pipeline/flow_tracker.h"
 
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/fastpath/conntrack_key.h"
 #include "dataplane/flowlog/pipeline/attribution.h"
-#include "dataplane/xdp/map_entries.h"
 
 namespace netfence::flowlog {
 
@@ -47,7 +48,7 @@ uint32_t HookOf(const nf_ct_entry& e) { return (e.flags & NF_CT_TC_COUNTS_0) ? N
 
 // The conntrack key of an event's packet, normalised as the program does.
 nf_ct_key KeyOf(const nf_event& e) {
-  return xdp::ConntrackKey(Addr(e.src), e.sport, Addr(e.dst), e.dport, e.proto);
+  return fastpath::ConntrackKey(Addr(e.src), e.sport, Addr(e.dst), e.dport, e.proto);
 }
 
 }  // namespace
@@ -175,7 +176,7 @@ void FlowTracker::OnNewFlow(const nf_event& e) {
   if (e.ct_created_ns == 0) {
     // Not tracked (ICMP other than echo, conntrack off): a start record of its one packet.
     bool sender_b = false;
-    const nf_ct_key k = xdp::ConntrackKey(Addr(e.src), e.sport, Addr(e.dst), e.dport, e.proto, &sender_b);
+    const nf_ct_key k = fastpath::ConntrackKey(Addr(e.src), e.sport, Addr(e.dst), e.dport, e.proto, &sender_b);
     nf_ct_entry c = EntryOfEvent(e);
     c.flags = sender_b ? NF_CT_INITIATOR_B : 0;
     c.created_ns = e.ts_ns;
@@ -253,8 +254,8 @@ void FlowTracker::Adopt(const std::vector<CtEntry>& entries, uint64_t now_mono) 
     f.reported_bytes = Total(c.entry.bytes);
     f.seen_scan = scan_;
     const bool closed = (c.entry.flags & NF_CT_CLOSED) != 0;
-    const bool expired = now_mono > c.entry.last_seen_ns &&
-                         now_mono - c.entry.last_seen_ns > ConntrackTimeoutNs(c.entry, c.key.proto);
+    const bool expired =
+        now_mono > c.entry.last_seen_ns && now_mono - c.entry.last_seen_ns > ConntrackTimeoutNs(c.entry, c.key.proto);
     if (closed || expired) {
       MarkEnded(&f);  // over before we came: the earlier agent (or nobody) ended it
     } else {
@@ -305,7 +306,8 @@ void FlowTracker::OnScan(const Scan& scan) {
     Flow& f = it->second;
     if (f.last.created_ns != c.entry.created_ns) {
       // Another connection on the same 5-tuple, whose start we have not seen (yet).
-      if (!f.ended) WriteEnd(&f, scan.now_wall, Wall(f.last.last_seen_ns), EndReason(f.last, c.key.proto, scan.now_mono));
+      if (!f.ended)
+        WriteEnd(&f, scan.now_wall, Wall(f.last.last_seen_ns), EndReason(f.last, c.key.proto, scan.now_mono));
       if (f.ended) --ended_;
       flows_.erase(it);
       Recover(c, scan);
@@ -342,7 +344,8 @@ void FlowTracker::OnScan(const Scan& scan) {
 void FlowTracker::Flush(int64_t now_wall) {
   for (auto& [k, f] : flows_) {
     if (f.ended) continue;
-    if (Total(f.last.packets) != f.reported_packets || Total(f.last.bytes) != f.reported_bytes) WriteUpdate(&f, now_wall);
+    if (Total(f.last.packets) != f.reported_packets || Total(f.last.bytes) != f.reported_bytes)
+      WriteUpdate(&f, now_wall);
   }
 }
 

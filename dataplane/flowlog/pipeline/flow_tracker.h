@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FlowTracker: the connections of the flow log. It turns the datapath's new-flow and
 // revocation events and periodic reads of the conntrack table into `start`, `update` and
 // `end` records, one connection at a time, named as of the generation that admitted it.
@@ -25,7 +26,8 @@
 //
 // Times: events use CLOCK_MONOTONIC, entries its coarse variant (a tick, ~4 ms); records use
 // the wall clock: wall = mono + set_clock()'s offset. A start from an event is precise; an
-// end_time is the entry's last packet at tick resolution (never before the start). Not thread-safe: one pipeline thread.
+// end_time is the entry's last packet at tick resolution (never before the start). Not thread-safe: one pipeline
+// thread.
 #pragma once
 
 #include <cstdint>
@@ -34,21 +36,19 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dataplane/fastpath/fast_path.h"
 #include "dataplane/flowlog/flow_record.h"
 #include "dataplane/flowlog/pipeline/generation_history.h"
 #include "xdp/include/netfence_abi.h"
 
 namespace netfence::flowlog {
 
-struct CtEntry {
-  nf_ct_key key;
-  nf_ct_entry entry;
-};
+using fastpath::CtEntry;
 
 struct TrackerOptions {
-  std::string node{};                    // written into every record
+  std::string node{};                      // written into every record
   int64_t close_grace_ns = 1'000'000'000;  // a closed TCP connection ends after this long idle
-  int64_t settle_ns = 50'000'000;        // younger entries may still have their event in flight
+  int64_t settle_ns = 50'000'000;          // younger entries may still have their event in flight
 };
 
 class FlowTracker {
@@ -63,8 +63,8 @@ class FlowTracker {
 
   struct Scan {
     const std::vector<CtEntry>* entries = nullptr;  // the whole table
-    uint64_t read_mono = 0;  // CLOCK_MONOTONIC before the read
-    uint64_t now_mono = 0;   // after the read (and the drain)
+    uint64_t read_mono = 0;                         // CLOCK_MONOTONIC before the read
+    uint64_t now_mono = 0;                          // after the read (and the drain)
     int64_t now_wall = 0;
     bool update_tick = false;  // write updates this time
     bool recover = true;       // false: events wait to be processed; recover no start now
@@ -78,7 +78,7 @@ class FlowTracker {
   size_t active() const { return flows_.size() - ended_; }
   struct Stats {
     uint64_t starts = 0, updates = 0, ends = 0;
-    uint64_t recovered = 0;     // starts written from a conntrack entry (event lost)
+    uint64_t recovered = 0;  // starts written from a conntrack entry (event lost)
     uint64_t adopted = 0;
     uint64_t unattributed = 0;  // records whose generation the history did not know
   };
@@ -92,7 +92,7 @@ class FlowTracker {
     bool operator()(const nf_ct_key& a, const nf_ct_key& b) const;
   };
   struct Flow {
-    FlowRecord base;  // what every record of the connection shares
+    FlowRecord base;     // what every record of the connection shares
     nf_ct_entry last{};  // the entry as last seen
     uint64_t reported_packets = 0;
     uint64_t reported_bytes = 0;

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/pipeline/generation_history.h"
 
 #include <algorithm>
 
-#include "controlplane/compiler/table_set.h"
+#include "common/tables/table_set.h"
 
 namespace netfence::flowlog {
 
@@ -17,7 +18,9 @@ const T* GenerationHistory::At(const Versions<T>& v, uint64_t sequence) {
 void GenerationHistory::DiffIpcache(const std::map<IpAddr, v1::IpcacheEntry>& ipcache, uint64_t seq) {
   // Merge-walk the view and the versions (both sorted by address): only changes allocate.
   auto h = addresses_.begin();
-  auto put = [seq](Versions<PodInfo>& v, std::shared_ptr<const PodInfo> value) { v.push_back({seq, std::move(value)}); };
+  auto put = [seq](Versions<PodInfo>& v, std::shared_ptr<const PodInfo> value) {
+    v.push_back({seq, std::move(value)});
+  };
   for (const auto& [addr, e] : ipcache) {
     while (h != addresses_.end() && h->first < addr) {
       if (h->second.back().value) put(h->second, nullptr);  // gone from the view
@@ -51,7 +54,8 @@ void GenerationHistory::DiffIdentities(const std::map<uint32_t, v1::Identity>& i
     for (const auto& l : identity.labels()) labels.emplace_back(l.key(), l.value());
     if (h != labels_.end() && h->first == id) {
       const Labels* cur = h->second.back().value.get();
-      if (cur == nullptr || *cur != labels) h->second.push_back({seq, std::make_shared<const Labels>(std::move(labels))});
+      if (cur == nullptr || *cur != labels)
+        h->second.push_back({seq, std::make_shared<const Labels>(std::move(labels))});
       ++h;
     } else {
       h = labels_.emplace_hint(h, id, Versions<Labels>{});
@@ -86,7 +90,8 @@ void GenerationHistory::Add(const GenerationInput& in, int64_t now_ns) {
     }
     for (const auto& ep : t.endpoints()) {
       for (const std::string& ip : ep.ips()) {
-        if (auto a = compiler::AddrFromBytes(ip)) g->local.emplace(*a, LocalTables{ep.ingress_table(), ep.egress_table()});
+        if (auto a = tables::AddrFromBytes(ip))
+          g->local.emplace(*a, LocalTables{ep.ingress_table(), ep.egress_table()});
       }
     }
     g->identities = static_cast<uint64_t>(t.identities_size());
@@ -175,7 +180,8 @@ size_t GenerationHistory::Retire(int64_t cutoff_ns, const std::function<bool(uin
       ++it;
       continue;
     }
-    if (auto e = by_generation_.find(g->generation); e != by_generation_.end() && e->second == g) by_generation_.erase(e);
+    if (auto e = by_generation_.find(g->generation); e != by_generation_.end() && e->second == g)
+      by_generation_.erase(e);
     if (auto e = by_epoch_.find(g->epoch); e != by_epoch_.end() && e->second == g) by_epoch_.erase(e);
     it = by_sequence_.erase(it);
     ++dropped;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GenerationHistory: what the flow log needs to know about each table generation the fast
 // path ran, kept until no record can refer to it any more. A record names the rules "as of
 // the generation in the record": a policy changed or deleted afterwards never rewrites what
@@ -37,7 +38,7 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/common/ip.h"
+#include "common/base/ip.h"
 #include "dataplane/flowlog/flow_record.h"
 #include "netfence/v1/distribution.pb.h"
 #include "netfence/v1/tables.pb.h"
@@ -63,13 +64,13 @@ struct IpAddrHash {
 
 struct GenerationMeta {
   uint64_t generation = 0;
-  uint32_t epoch = 0;        // XdpProgram::live_epoch() of its programming
-  uint64_t sequence = 0;     // order of Add() calls (generation numbers need not grow)
+  uint32_t epoch = 0;                                         // XdpProgram::live_epoch() of its programming
+  uint64_t sequence = 0;                                      // order of Add() calls (generation numbers need not grow)
   std::vector<std::pair<std::string, std::string>> policies;  // (namespace, name)
   std::vector<TableMeta> tables;
   std::unordered_map<IpAddr, LocalTables, IpAddrHash> local;  // this node's endpoints
-  int64_t live_ns = 0;        // when it became live
-  int64_t superseded_ns = 0;  // when the next one became live; 0 while live
+  int64_t live_ns = 0;                                        // when it became live
+  int64_t superseded_ns = 0;                                  // when the next one became live; 0 while live
   // Table sizes, for metrics.
   uint64_t identities = 0, endpoints = 0, rules = 0, ipcache = 0;
 
@@ -113,7 +114,7 @@ class GenerationHistory {
   using Labels = std::vector<std::pair<std::string, std::string>>;
   template <typename T>
   struct Version {
-    uint64_t from;                 // sequence of the first generation it holds for
+    uint64_t from;                   // sequence of the first generation it holds for
     std::shared_ptr<const T> value;  // null: absent from then on
   };
   template <typename T>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/pipeline/pipeline.h"
 
 #include <pthread.h>
@@ -5,7 +6,6 @@
 #include <chrono>
 
 #include "dataplane/flowlog/file_sink.h"
-#include "dataplane/flowlog/pipeline/conntrack_reader.h"
 #include "dataplane/flowlog/pipeline/drop_records.h"
 #include "dataplane/flowlog/time_format.h"
 
@@ -19,33 +19,32 @@ constexpr int kGatherEvents = 256;
 
 void FileRecordSink::Write(const EmittedPtr& e) { sink_->WriteLine(e->line); }
 
-Pipeline::Pipeline(const xdp::XdpProgram& program, PipelineOptions options, std::vector<RecordSink*> sinks)
-    : program_(program),
-      options_(std::move(options)),
-      sinks_(std::move(sinks)),
+Pipeline::Pipeline(const fastpath::FastPath& fast_path, PipelineOptions options, std::vector<RecordSink*> sinks)
+    : fast_path_(fast_path), options_(std::move(options)), sinks_(std::move(sinks)),
       tracker_({.node = options_.node, .close_grace_ns = options_.close_grace_ns}, &history_,
                [this](FlowRecord&& r) { Emit(std::move(r)); }),
-      drops_({.window_ns = options_.drop_window_ns, .max_exact = options_.drop_max_exact,
+      drops_({.window_ns = options_.drop_window_ns,
+              .max_exact = options_.drop_max_exact,
               .max_pair = options_.drop_max_pair},
              [] { return WallNowNs(); }) {}
 
-StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const xdp::XdpProgram& program, PipelineOptions options,
+StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const fastpath::FastPath& fast_path, PipelineOptions options,
                                                      std::vector<RecordSink*> sinks) {
-  std::unique_ptr<Pipeline> p(new Pipeline(program, std::move(options), std::move(sinks)));
-  auto reader = xdp::EventReader::Create(program, [raw = p.get()](const nf_event& e) { raw->OnEvent(e); });
+  std::unique_ptr<Pipeline> p(new Pipeline(fast_path, std::move(options), std::move(sinks)));
+  auto reader = fast_path.OpenEvents([raw = p.get()](const nf_event& e) { raw->OnEvent(e); });
   if (!reader.ok()) return reader.status();
   p->reader_ = std::move(reader).value();
   p->UpdateClock();
   // What the datapath lost before us is not ours to report (an earlier agent's, or none).
-  p->ring_loss_.ObserveTotal(ReadPerCpuCounter(program.map_fd(xdp::Map::kCounters), NF_CNT_EVENTS_LOST), WallNowNs());
+  p->ring_loss_.ObserveTotal(fast_path.ReadCounters()[NF_CNT_EVENTS_LOST], WallNowNs());
   return p;
 }
 
 Pipeline::~Pipeline() { Stop(); }
 
-void Pipeline::OnLive(uint64_t generation, const v1::RuleTables& tables, const compiler::TableSet& view) {
+void Pipeline::OnLive(uint64_t generation, const v1::RuleTables& tables, const tables::TableSet& view) {
   history_.Add({.generation = generation,
-                .epoch = program_.live_epoch(),
+                .epoch = fast_path_.live_epoch(),
                 .tables = &tables,
                 .ipcache = &view.ipcache,
                 .identities = &view.identities},
@@ -132,7 +131,7 @@ void Pipeline::RetryDeferred(bool all) {
 
 void Pipeline::Scan(bool update_tick) {
   const uint64_t read_mono = MonoNowNs();
-  Status s = ReadConntrack(program_.map_fd(xdp::Map::kConntrack), &entries_);
+  Status s = fast_path_.ReadConntrack(&entries_);
   if (!s.ok()) {
     std::lock_guard lock(stats_mu_);
     ++stats_.scan_errors;
@@ -164,7 +163,7 @@ void Pipeline::RunRound(bool scan, bool update_tick) {
   if (finished_) return;
   UpdateClock();
   if (!adopted_) Scan(false);  // before any event: the connections already there
-  (void)reader_->Drain();
+  (void)reader_->Drain();  // a failed read leaves the events in the ring for the next round
   RetryDeferred(false);
   const uint64_t mono = MonoNowNs();
   if (next_scan_mono_ == 0) {
@@ -208,7 +207,7 @@ void Pipeline::Final() {
 
 void Pipeline::EmitLoss() {
   const int64_t now = WallNowNs();
-  ring_loss_.ObserveTotal(ReadPerCpuCounter(program_.map_fd(xdp::Map::kCounters), NF_CNT_EVENTS_LOST), now);
+  ring_loss_.ObserveTotal(fast_path_.ReadCounters()[NF_CNT_EVENTS_LOST], now);
   if (auto r = ring_loss_.TakeRecord(now, options_.node)) Emit(std::move(*r));
   std::lock_guard lock(stats_mu_);
   stats_.ring_lost = ring_loss_.total();

@@ -1,10 +1,11 @@
-// Pipeline: the agent's flow log, from the XDP program to the sinks. One thread of its own;
+// SPDX-License-Identifier: Apache-2.0
+// Pipeline: the agent's flow log, from the fast path to the sinks. One thread of its own;
 // nothing here runs on the packet path, and nothing here waits for a sink: the datapath
 // writes events into its ring buffer (a full ring is counted, never waited on), and the
 // sinks (the rotating file, the Observe hub) queue what they get.
 //
 //   auto p = Pipeline::Create(program, {.node = "node-a"}, {&file_sink, &hub});
-//   agent.set_on_live([&](uint64_t g, const v1::RuleTables& t, const compiler::TableSet& v) {
+//   agent.set_on_live([&](uint64_t g, const v1::RuleTables& t, const tables::TableSet& v) {
 //     p.value()->OnLive(g, t, v);                      // keeps that generation's names
 //   });
 //   p.value()->Start();                                // the thread
@@ -31,15 +32,14 @@
 #include <thread>
 #include <vector>
 
-#include "controlplane/compiler/table_set.h"
-#include "dataplane/common/status.h"
+#include "common/base/status.h"
+#include "common/tables/table_set.h"
+#include "dataplane/fastpath/fast_path.h"
 #include "dataplane/flowlog/drop_aggregator.h"
 #include "dataplane/flowlog/loss_tracker.h"
 #include "dataplane/flowlog/pipeline/flow_tracker.h"
 #include "dataplane/flowlog/pipeline/generation_history.h"
 #include "dataplane/flowlog/record_hub.h"
-#include "dataplane/xdp/event_reader.h"
-#include "dataplane/xdp/xdp_program.h"
 
 namespace netfence::flowlog {
 
@@ -48,8 +48,8 @@ struct PipelineOptions {
   int64_t update_interval_ns = 10'000'000'000;  // update records of active connections
   int64_t scan_interval_ns = 1'000'000'000;     // conntrack reads (ends are seen at this pace)
   int poll_interval_ms = 100;
-  int64_t close_grace_ns = 1'000'000'000;       // see TrackerOptions
-  int64_t drop_window_ns = 2'000'000'000;       // drop aggregation window
+  int64_t close_grace_ns = 1'000'000'000;  // see TrackerOptions
+  int64_t drop_window_ns = 2'000'000'000;  // drop aggregation window
   size_t drop_max_exact = 16384;
   size_t drop_max_pair = 4096;
   bool adopt = true;  // take over the connections an earlier agent was logging (no start records)
@@ -57,14 +57,14 @@ struct PipelineOptions {
 
 class Pipeline {
  public:
-  static StatusOr<std::unique_ptr<Pipeline>> Create(const xdp::XdpProgram& program, PipelineOptions options,
+  static StatusOr<std::unique_ptr<Pipeline>> Create(const fastpath::FastPath& fast_path, PipelineOptions options,
                                                     std::vector<RecordSink*> sinks);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
   // A generation became live (any thread; the agent's). Call right after it is programmed.
-  void OnLive(uint64_t generation, const v1::RuleTables& tables, const compiler::TableSet& view);
+  void OnLive(uint64_t generation, const v1::RuleTables& tables, const tables::TableSet& view);
 
   Status Start();
   // Stops the thread after a last round: a final scan, every open drop aggregate and an
@@ -77,21 +77,21 @@ class Pipeline {
   void Final();
 
   struct Stats {
-    uint64_t events = 0;            // ring events processed
-    uint64_t records[5] = {};       // by EventKind
-    uint64_t ring_lost = 0;         // events the datapath could not write (since this pipeline)
+    uint64_t events = 0;       // ring events processed
+    uint64_t records[5] = {};  // by EventKind
+    uint64_t ring_lost = 0;    // events the datapath could not write (since this pipeline)
     uint64_t flows_active = 0;
-    uint64_t conntrack_entries = 0; // at the last scan
-    uint64_t generations = 0;       // held by the history
-    uint64_t unattributed = 0;      // records of a generation no longer (or not yet) known
-    uint64_t drops_folded = 0;      // drops aggregated into pair/overflow aggregates
+    uint64_t conntrack_entries = 0;  // at the last scan
+    uint64_t generations = 0;        // held by the history
+    uint64_t unattributed = 0;       // records of a generation no longer (or not yet) known
+    uint64_t drops_folded = 0;       // drops aggregated into pair/overflow aggregates
     uint64_t scan_errors = 0;
   };
   Stats stats() const;
   const GenerationHistory& history() const { return history_; }
 
  private:
-  Pipeline(const xdp::XdpProgram& program, PipelineOptions options, std::vector<RecordSink*> sinks);
+  Pipeline(const fastpath::FastPath& fast_path, PipelineOptions options, std::vector<RecordSink*> sinks);
   void Run();
   void OnEvent(const nf_event& e);
   void Process(const nf_event& e);
@@ -101,15 +101,15 @@ class Pipeline {
   void EmitLoss();
   void UpdateClock();
 
-  const xdp::XdpProgram& program_;
+  const fastpath::FastPath& fast_path_;
   PipelineOptions options_;
   std::vector<RecordSink*> sinks_;
   GenerationHistory history_;
   FlowTracker tracker_;
   DropAggregator drops_;
   LossTracker ring_loss_{"ring-buffer"};
-  std::unique_ptr<xdp::EventReader> reader_;
-  std::vector<CtEntry> entries_;
+  std::unique_ptr<fastpath::EventStream> reader_;
+  std::vector<fastpath::CtEntry> entries_;
   struct Deferred {
     nf_event event;
     uint64_t since_mono;

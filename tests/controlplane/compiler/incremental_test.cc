@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The incremental compiler against the batch compiler: after every batch of events of long
 // random sequences, the incremental compiler's tables are byte for byte those that
 // compiler::Compile() makes from scratch for the same objects. Sequences mix objects of many

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/compiler/port_flatten.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One test per NetworkPolicy semantic rule, asserted through compiled tables + classifier.
 #include <gtest/gtest.h>
 
@@ -38,7 +39,8 @@ TEST(Semantics, PolicyTypesEgressWithoutRulesDeniesAllEgress) {
 }
 
 TEST(Semantics, PolicyTypesDefaultIncludesEgressOnlyWhenEgressRulesExist) {
-  Cluster c(Base() + PolicyYaml("x", "p", "  podSelector: {matchLabels: {app: a}}\n  egress:\n  - to: [{podSelector: {}}]"));
+  Cluster c(Base() +
+            PolicyYaml("x", "p", "  podSelector: {matchLabels: {app: a}}\n  egress:\n  - to: [{podSelector: {}}]"));
   EXPECT_TRUE(c.Allowed("10.0.1.1", "10.0.1.2", 80));
   EXPECT_FALSE(c.Allowed("10.0.1.1", "10.0.2.2", 80));  // egress isolated, peer is in y
   EXPECT_FALSE(c.Allowed("10.0.2.1", "10.0.1.1", 80));  // Ingress defaulted in, no ingress rules
@@ -60,13 +62,16 @@ TEST(Semantics, AbsentFromMeansEveryoneAbsentPortsMeansEveryProtocol) {
 }
 
 TEST(Semantics, PodSelectorPeerSelectsOnlyThePolicyNamespace) {
-  Cluster c(Base() + PolicyYaml("y", "p", "  podSelector: {}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: a}}}]"));
+  Cluster c(Base() +
+            PolicyYaml("y", "p", "  podSelector: {}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: a}}}]"));
   EXPECT_TRUE(c.Allowed("10.0.2.1", "10.0.2.2", 80));
   EXPECT_FALSE(c.Allowed("10.0.1.1", "10.0.2.2", 80));  // x/a has app=a but lives in x
 }
 
 TEST(Semantics, NamespaceSelectorPeerSelectsEveryPodOfMatchingNamespaces) {
-  Cluster c(Base() + PolicyYaml("y", "p", "  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {team: red}}}]"));
+  Cluster c(Base() +
+            PolicyYaml("y", "p",
+                       "  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {team: red}}}]"));
   EXPECT_TRUE(c.Allowed("10.0.1.1", "10.0.2.2", 80));
   EXPECT_TRUE(c.Allowed("10.0.1.2", "10.0.2.2", 80));
   EXPECT_FALSE(c.Allowed("10.0.2.1", "10.0.2.2", 80));
@@ -81,15 +86,19 @@ TEST(Semantics, NamespaceSelectorSeesTheMetadataNameLabel) {
 }
 
 TEST(Semantics, BothSelectorsInOnePeerAreAnd_TwoPeersAreOr) {
-  Cluster and_c(Base() + PolicyYaml("y", "p",
-                                    "  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {team: red}}\n"
-                                    "      podSelector: {matchLabels: {app: a}}"));
+  Cluster and_c(
+      Base() +
+      PolicyYaml("y", "p",
+                 "  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {team: red}}\n"
+                 "      podSelector: {matchLabels: {app: a}}"));
   EXPECT_TRUE(and_c.Allowed("10.0.1.1", "10.0.2.2", 80));
   EXPECT_FALSE(and_c.Allowed("10.0.1.2", "10.0.2.2", 80));
   EXPECT_FALSE(and_c.Allowed("10.0.2.1", "10.0.2.2", 80));
-  Cluster or_c(Base() + PolicyYaml("y", "p",
-                                   "  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {team: red}}\n"
-                                   "    - podSelector: {matchLabels: {app: a}}"));
+  Cluster or_c(
+      Base() +
+      PolicyYaml("y", "p",
+                 "  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {team: red}}\n"
+                 "    - podSelector: {matchLabels: {app: a}}"));
   EXPECT_TRUE(or_c.Allowed("10.0.1.1", "10.0.2.2", 80));
   EXPECT_TRUE(or_c.Allowed("10.0.1.2", "10.0.2.2", 80));
   EXPECT_TRUE(or_c.Allowed("10.0.2.1", "10.0.2.2", 80));
@@ -132,7 +141,8 @@ TEST(Semantics, IpBlockWithExceptAppliesToPodIps) {
 }
 
 TEST(Semantics, IpBlockHostBitsAreIgnored) {
-  Cluster c(Base() + PolicyYaml("y", "p", "  podSelector: {}\n  ingress:\n  - from: [{ipBlock: {cidr: 10.0.1.77/24}}]"));
+  Cluster c(Base() +
+            PolicyYaml("y", "p", "  podSelector: {}\n  ingress:\n  - from: [{ipBlock: {cidr: 10.0.1.77/24}}]"));
   EXPECT_TRUE(c.Allowed("10.0.1.1", "10.0.2.2", 80));
   EXPECT_FALSE(c.Allowed("10.0.2.1", "10.0.2.2", 80));
 }
@@ -147,10 +157,11 @@ TEST(Semantics, EgressToIpBlockGovernsExternalAddresses) {
 }
 
 TEST(Semantics, NamedPortIngressResolvesOnTheDestinationPod) {
-  std::string yaml = PodYaml("z", "web1", "app: web", "10.0.3.1", "[{name: http, containerPort: 8080}]") +
-                     PodYaml("z", "web2", "app: web", "10.0.3.2", "[{name: http, containerPort: 9090}]") +
-                     PodYaml("z", "client", "app: client", "10.0.3.3") +
-                     PolicyYaml("z", "p", "  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - ports: [{port: http}]");
+  std::string yaml =
+      PodYaml("z", "web1", "app: web", "10.0.3.1", "[{name: http, containerPort: 8080}]") +
+      PodYaml("z", "web2", "app: web", "10.0.3.2", "[{name: http, containerPort: 9090}]") +
+      PodYaml("z", "client", "app: client", "10.0.3.3") +
+      PolicyYaml("z", "p", "  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - ports: [{port: http}]");
   Cluster c(yaml);
   EXPECT_TRUE(c.Allowed("10.0.3.3", "10.0.3.1", 8080));
   EXPECT_FALSE(c.Allowed("10.0.3.3", "10.0.3.1", 9090));
@@ -175,9 +186,10 @@ TEST(Semantics, NamedPortEgressResolvesOnThePeerPod) {
 }
 
 TEST(Semantics, NamedPortRequiresTheSameProtocol) {
-  std::string yaml = PodYaml("z", "dns", "app: dns", "10.0.3.1", "[{name: dns, containerPort: 53, protocol: UDP}]") +
-                     PodYaml("z", "client", "app: client", "10.0.3.3") +
-                     PolicyYaml("z", "p", "  podSelector: {matchLabels: {app: dns}}\n  ingress:\n  - ports: [{port: dns}]");
+  std::string yaml =
+      PodYaml("z", "dns", "app: dns", "10.0.3.1", "[{name: dns, containerPort: 53, protocol: UDP}]") +
+      PodYaml("z", "client", "app: client", "10.0.3.3") +
+      PolicyYaml("z", "p", "  podSelector: {matchLabels: {app: dns}}\n  ingress:\n  - ports: [{port: dns}]");
   Cluster c(yaml);
   EXPECT_FALSE(c.Allowed("10.0.3.3", "10.0.3.1", 53, kTCP));  // the entry defaults to TCP
   EXPECT_FALSE(c.Allowed("10.0.3.3", "10.0.3.1", 53, kUDP));
@@ -199,13 +211,15 @@ TEST(Semantics, ProtocolsAreDistinctAndDefaultToTcp) {
   EXPECT_FALSE(c.Allowed("10.0.1.1", "10.0.2.2", 53, kTCP));
   EXPECT_TRUE(c.Allowed("10.0.1.1", "10.0.2.2", 80, kTCP));
   EXPECT_FALSE(c.Allowed("10.0.1.1", "10.0.2.2", 80, kUDP));
-  EXPECT_TRUE(c.Allowed("10.0.1.1", "10.0.2.2", 7, kSCTP));  // protocol without port: every SCTP port
+  EXPECT_TRUE(c.Allowed("10.0.1.1", "10.0.2.2", 7, kSCTP));   // protocol without port: every SCTP port
   EXPECT_FALSE(c.Allowed("10.0.1.1", "10.0.2.2", 0, kICMP));  // rules with ports never match ICMP
 }
 
 TEST(Semantics, PoliciesAreAdditive) {
   Cluster c(Base() + PolicyYaml("y", "deny", "  podSelector: {}\n  ingress: []") +
-            PolicyYaml("y", "allow-x", "  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {team: red}}}]"));
+            PolicyYaml("y", "allow-x",
+                       "  podSelector: {matchLabels: {app: b}}\n  ingress:\n  - from: [{namespaceSelector: "
+                       "{matchLabels: {team: red}}}]"));
   EXPECT_TRUE(c.Allowed("10.0.1.1", "10.0.2.2", 80));
   EXPECT_FALSE(c.Allowed("10.0.1.1", "10.0.2.1", 80));
 }
@@ -220,9 +234,12 @@ TEST(Semantics, ConnectionNeedsEgressOfSourceAndIngressOfDestination) {
 }
 
 TEST(Semantics, HostNetworkPodsAndPodsWithoutIpAreNotEndpoints) {
-  std::string yaml = Base() + PodYaml("x", "node-agent", "app: a", "192.168.50.1", "[]", true) +
-                     PolicyYaml("x", "deny", "  podSelector: {}\n  policyTypes: [Ingress, Egress]") +
-                     PolicyYaml("y", "from-a", "  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: a}}}]");
+  std::string yaml =
+      Base() + PodYaml("x", "node-agent", "app: a", "192.168.50.1", "[]", true) +
+      PolicyYaml("x", "deny", "  podSelector: {}\n  policyTypes: [Ingress, Egress]") +
+      PolicyYaml(
+          "y", "from-a",
+          "  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: a}}}]");
   Cluster c(yaml);
   // The host-network pod is not isolated by x/deny and not matched by the app=a selector.
   EXPECT_TRUE(c.Allowed("10.0.2.1", "192.168.50.1", 80));

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shape of the compiled tables: identities, table sharing, row layout, determinism.
 #include <gtest/gtest.h>
 
@@ -10,9 +11,12 @@ namespace {
 
 TEST(Tables, PodsWithIdenticalLabelsShareOneIdentityAndOneTable) {
   std::string yaml;
-  for (int i = 1; i <= 20; ++i) yaml += PodYaml("shop", "web-" + std::to_string(i), "app: web", "10.1.0." + std::to_string(i));
+  for (int i = 1; i <= 20; ++i)
+    yaml += PodYaml("shop", "web-" + std::to_string(i), "app: web", "10.1.0." + std::to_string(i));
   yaml += PodYaml("shop", "db", "app: db", "10.1.1.1");
-  yaml += PolicyYaml("shop", "p", "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: web}}}]");
+  yaml += PolicyYaml(
+      "shop", "p",
+      "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: web}}}]");
   Cluster c(yaml);
   const auto& t = c.tables();
   EXPECT_EQ(t.identities_size(), 2);
@@ -39,7 +43,8 @@ TEST(Tables, RowsSpanManyWordsAndTheLowestMatchingRuleIsReported) {
   std::string spec = "  podSelector: {}\n  ingress:\n";
   for (int i = 0; i < 5000; ++i) spec += "  - ports: [{port: " + std::to_string(10000 + i) + "}]\n";
   spec += "  - ports: [{port: 14999}]\n";  // a second rule for the last port: the first still wins
-  Cluster c(PodYaml("a", "p", "app: p", "10.2.0.1") + PodYaml("a", "q", "app: q", "10.2.0.2") + PolicyYaml("a", "many", spec));
+  Cluster c(PodYaml("a", "p", "app: p", "10.2.0.1") + PodYaml("a", "q", "app: q", "10.2.0.2") +
+            PolicyYaml("a", "many", spec));
   const auto& dt = c.tables().tables(c.tables().endpoints(0).ingress_table());
   EXPECT_EQ(dt.rule_count(), 5001u);
   EXPECT_EQ(dt.row_words(), 79u);
@@ -50,13 +55,16 @@ TEST(Tables, RowsSpanManyWordsAndTheLowestMatchingRuleIsReported) {
     EXPECT_EQ(d.ingress.rule_bit, static_cast<uint32_t>(i));
   }
   EXPECT_FALSE(c.Allowed("10.2.0.2", "10.2.0.1", 15000));
-  auto all = c.classifier().MatchingRules(c.tables().endpoints(0).ingress_table(), *IpAddr::Parse("10.2.0.2"), 6, 14999);
+  auto all =
+      c.classifier().MatchingRules(c.tables().endpoints(0).ingress_table(), *IpAddr::Parse("10.2.0.2"), 6, 14999);
   EXPECT_EQ(all, (std::vector<uint32_t>{4999, 5000}));
 }
 
 TEST(Tables, CompileIsDeterministicAndCarriesTheGeneration) {
-  std::string yaml = PodYaml("a", "p", "app: p", "10.2.0.1") + PodYaml("b", "q", "app: q", "10.2.0.2") +
-                     PolicyYaml("a", "x", "  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: {}}]\n    ports: [{port: 80}]");
+  std::string yaml =
+      PodYaml("a", "p", "app: p", "10.2.0.1") + PodYaml("b", "q", "app: q", "10.2.0.2") +
+      PolicyYaml("a", "x",
+                 "  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: {}}]\n    ports: [{port: 80}]");
   k8s::LoadResult r;
   k8s::LoadManifestText(yaml, "t.yaml", &r);
   ASSERT_TRUE(r.errors.empty());

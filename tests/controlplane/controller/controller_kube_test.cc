@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The controller fed by the Kubernetes API: a fake API server (HTTPS, the real list/watch
 // protocol) -> KubeSource -> ControllerCore -> gRPC -> simulated agents. Changes made through
 // the API reach the agents as deltas; a 410 relist or a dropped watch changes nothing the
@@ -40,9 +41,9 @@ json DenyJson() {
 class ControllerKubeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = testing::StartTokenApiServer(dir_.path(), "controller-token",
-                                               "system:serviceaccount:kube-system:netfence-controller",
-                                               dir_.file("kubeconfig"));
+    auto server =
+        testing::StartTokenApiServer(dir_.path(), "controller-token",
+                                     "system:serviceaccount:kube-system:netfence-controller", dir_.file("kubeconfig"));
     ASSERT_TRUE(server.ok()) << server.status().message();
     server_api_ = std::move(server).value();
     api_ = server_api_.api.get();
@@ -120,12 +121,14 @@ TEST_F(ControllerKubeTest, ApiChangesReachTheAgentsAndRelistsChangeNothing) {
   const uint64_t updates = agents_[0]->updates();
   api_->ExpireHistory(/*notify_open_watches=*/true);
   api_->DropConnections();
-  ASSERT_TRUE(RunUntil([&] { return source_->Metrics().resources.size() == 3 && [&] {
-                                for (const auto& r : source_->Metrics().resources) {
-                                  if (!r.connected) return false;
-                                }
-                                return true;
-                              }(); }));
+  ASSERT_TRUE(RunUntil([&] {
+    return source_->Metrics().resources.size() == 3 && [&] {
+      for (const auto& r : source_->Metrics().resources) {
+        if (!r.connected) return false;
+      }
+      return true;
+    }();
+  }));
   io_.run_for(std::chrono::milliseconds(100));
   EXPECT_EQ(core_->generation(), before);
   EXPECT_EQ(agents_[0]->updates(), updates);
@@ -139,7 +142,7 @@ TEST_F(ControllerKubeTest, ApiChangesReachTheAgentsAndRelistsChangeNothing) {
 
 TEST_F(ControllerKubeTest, AgentsKeepTheirTablesWhileTheApiServerIsAway) {
   ASSERT_TRUE(RunUntil([&] { return Converged(); }));
-  const compiler::TableSet held = agents_[1]->set();
+  const tables::TableSet held = agents_[1]->set();
   api_->FailRequests("/api/v1/pods", 1000, 503);
   api_->DropConnections();
   io_.run_for(std::chrono::milliseconds(300));

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfence-controller as a process, across loopback with mTLS: an agent with a certificate
 // of the cluster CA whose common name is its node gets its tables; an agent claiming another
 // node's name, one with a certificate of another CA, and one without TLS get nothing;
@@ -15,6 +16,7 @@
 #include <regex>
 #include <thread>
 
+#include "common/grpc/tls_credentials.h"
 #include "tests/e2e/process.h"
 #include "tests/testing/sim_agent.h"
 #include "tests/testing/test_certs.h"
@@ -91,7 +93,7 @@ class ControllerProcessTest : public ::testing::Test {
     const std::string key = dir_.file(cn + "-" + std::to_string(n_) + ".key");
     testing::WriteTextFile(cert, issued->cert_pem);
     testing::WriteTextFile(key, issued->key_pem);
-    auto creds = agent::ClientCredentials(cert, key, certs_.ca_cert_file, false);
+    auto creds = tls::ClientCredentials({cert, key, certs_.ca_cert_file}, false);
     EXPECT_TRUE(creds.ok()) << creds.status().message();
     return *creds;
   }
@@ -110,11 +112,11 @@ TEST_F(ControllerProcessTest, MtlsAdmitsNodesByTheirCertificateOnly) {
   certs_ = *certs;
   ::mkdir(dir_.file("cluster").c_str(), 0755);
   ASSERT_TRUE(testing::WriteTextFile(dir_.file("cluster/cluster.yaml"), kCluster));
-  auto daemon = e2e::Daemon::Start({NETFENCE_BIN_DIR "/netfence-controller", "--manifests", dir_.file("cluster"),
-                                    "--listen", "127.0.0.1:0", "--tls-cert", certs_.server_cert_file, "--tls-key",
-                                    certs_.server_key_file, "--tls-ca", certs_.ca_cert_file, "--metrics-address",
-                                    "127.0.0.1:0"},
-                                   dir_.file("controller.log"));
+  auto daemon =
+      e2e::Daemon::Start({NETFENCE_BIN_DIR "/netfence-controller", "--manifests", dir_.file("cluster"), "--listen",
+                          "127.0.0.1:0", "--tls-cert", certs_.server_cert_file, "--tls-key", certs_.server_key_file,
+                          "--tls-ca", certs_.ca_cert_file, "--metrics-address", "127.0.0.1:0"},
+                         dir_.file("controller.log"));
   ASSERT_TRUE(daemon.ok()) << daemon.status().message();
   port_ = WaitForLog(*daemon, R"(serving agents on 127\.0\.0\.1:(\d+))");
   ASSERT_FALSE(port_.empty()) << daemon->LogTail();
@@ -155,10 +157,10 @@ TEST_F(ControllerProcessTest, MtlsAdmitsNodesByTheirCertificateOnly) {
   nlohmann::json st;
   for (int i = 0; i < 50; ++i) {  // until the ack has reached the controller
     io_.run_for(std::chrono::milliseconds(20));
-    auto r = e2e::RunProcess({NETFENCE_BIN_DIR "/netfencectl", "status", "--controller", "127.0.0.1:" + port_,
-                              "--tls-cert", dir_.file("admin.crt"), "--tls-key", dir_.file("admin.key"), "--tls-ca",
-                              certs_.ca_cert_file, "-o", "json"},
-                             {}, "");
+    auto r = e2e::RunProcess(
+        {NETFENCE_BIN_DIR "/netfencectl", "status", "--controller", "127.0.0.1:" + port_, "--tls-cert",
+         dir_.file("admin.crt"), "--tls-key", dir_.file("admin.key"), "--tls-ca", certs_.ca_cert_file, "-o", "json"},
+        {}, "");
     ASSERT_TRUE(r.ok());
     ASSERT_EQ(r->exit_code, 0) << r->err;
     st = nlohmann::json::parse(r->out);
@@ -175,7 +177,7 @@ TEST_F(ControllerProcessTest, MtlsAdmitsNodesByTheirCertificateOnly) {
   EXPECT_TRUE(n1_ok) << st.dump(2);
   EXPECT_TRUE(n2_disconnected) << st.dump(2);
   ASSERT_EQ(st["policies"].size(), 1u);
-  EXPECT_EQ(st["policies"][0]["nodes_needed"], 1);   // db-1 runs on n2
+  EXPECT_EQ(st["policies"][0]["nodes_needed"], 1);    // db-1 runs on n2
   EXPECT_EQ(st["policies"][0]["nodes_realised"], 0);  // and n2 has no agent
 
   const std::string metrics = HttpGet(std::stoi(metrics_port), "/metrics");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The controller and its agents over real gRPC on loopback: snapshots, deltas and acks; no
 // update before the cluster state is complete; an agent that holds the current generation
 // gets nothing on reconnect; a lost update (a gap) brings a snapshot; agents keep their
@@ -100,7 +101,7 @@ class ControllerTest : public ::testing::Test {
   }
   void ExpectViews(ControllerCore& core) {
     for (const auto& a : agents_) {
-      const compiler::TableSet want = testing::ExpectedNodeView(core.compiler().set(), a->node());
+      const tables::TableSet want = testing::ExpectedNodeView(core.compiler().set(), a->node());
       EXPECT_TRUE(a->set() == want) << "node " << a->node() << ": " << testing::Difference(a->set(), want);
     }
   }
@@ -215,7 +216,7 @@ TEST_F(ControllerTest, AgentsKeepTheirTablesThroughAControllerRestartAndResync) 
   for (const char* n : {"n1", "n2", "n3"}) AddAgent(n, port).Start();
   ASSERT_TRUE(RunUntil([&] { return AllAt(first->core().generation()); }));
   const uint64_t before = first->core().generation();
-  const compiler::TableSet n3_before = agents_[2]->set();
+  const tables::TableSet n3_before = agents_[2]->set();
 
   first.reset();  // the controller goes away
   ASSERT_TRUE(RunUntil([&] {
@@ -258,7 +259,7 @@ TEST_F(ControllerTest, RegistrationsBecomeLocalEndpointsOrUnknownPods) {
   auto* e = report.add_endpoints();
   e->set_namespace_("shop");
   e->set_name("web-9");
-  e->add_ips(compiler::AddrBytes(*IpAddr::Parse("10.1.0.99")));
+  e->add_ips(tables::AddrBytes(*IpAddr::Parse("10.1.0.99")));
   auto* ghost = report.add_endpoints();
   ghost->set_namespace_("shop");
   ghost->set_name("ghost");
@@ -267,7 +268,7 @@ TEST_F(ControllerTest, RegistrationsBecomeLocalEndpointsOrUnknownPods) {
   ASSERT_EQ(a.set().endpoints.size(), 2u);
   const v1::NodeEndpoint& web9 = a.set().endpoints.at({"shop", "web-9"});
   ASSERT_EQ(web9.ips_size(), 1);
-  EXPECT_EQ(web9.ips(0), compiler::AddrBytes(*IpAddr::Parse("10.1.0.99")));
+  EXPECT_EQ(web9.ips(0), tables::AddrBytes(*IpAddr::Parse("10.1.0.99")));
   ASSERT_EQ(a.last_update().unknown_registered_size(), 1);
   EXPECT_EQ(a.last_update().unknown_registered(0).name(), "ghost");
   EXPECT_TRUE(a.set().ipcache.contains(*IpAddr::Parse("10.1.0.99")));
@@ -289,7 +290,7 @@ TEST_F(ControllerTest, AHelloWithRegistrationsGetsAViewThatReflectsThem) {
   auto* e = report.add_endpoints();
   e->set_namespace_("shop");
   e->set_name("web-9");
-  e->add_ips(compiler::AddrBytes(*IpAddr::Parse("10.1.0.99")));
+  e->add_ips(tables::AddrBytes(*IpAddr::Parse("10.1.0.99")));
   auto& a = AddAgent("n1", c.port());
   a.Start(report);
   ASSERT_TRUE(RunUntil([&] { return a.generation() != 0 && a.generation() == c.core().generation(); }));

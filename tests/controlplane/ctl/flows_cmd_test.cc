@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfencectl flows as a user runs it: the built binary on flow-log files written here (a
 // rotated sibling, the live file with a malformed line), every filter, both outputs, the
 // summary, errors, and --follow while a FileSink rotates the log under it.
@@ -182,19 +183,20 @@ TEST_F(FlowsCmdTest, RelativeSinceAndUntil) {
 TEST_F(FlowsCmdTest, TableForPeople) {
   Result r = Flows("-o table");
   EXPECT_EQ(r.exit, 0);
-  EXPECT_EQ(r.out,
-            "TIME                            EVENT   VERDICT  DIR      PROTO   SOURCE -> DESTINATION  COUNTERS  REASON  "
-            "POLICIES\n"
-            "2026-12-01T19:33:34.123456789Z  start   allowed  ingress  TCP     shop/frontend 10.0.1.5:34567 -> shop/db "
-            "10.0.2.9:5432  packets=1 bytes=74  policy  shop/allow-db ingress rule 0\n"
-            "2026-12-01T19:33:39.123456789Z  drop    denied   egress   UDP     shop/frontend 10.0.1.5:40000 -> "
-            "203.0.113.9:53  drops=5 bytes=400  default-deny  shop/deny-egress egress (isolates)\n"
-            "2026-12-01T19:34:04.123456789Z  end     allowed  ingress  TCP     shop/frontend 10.0.1.5:34567 -> shop/db "
-            "10.0.2.9:5432  packets=12 bytes=4000  policy end=closed  shop/allow-db ingress rule 0\n"
-            "2026-12-01T19:34:14.123456789Z  lost    LOST 17 event(s) at ring-buffer between "
-            "2026-12-01T19:34:09.123456789Z and 2026-12-01T19:34:10.123456789Z on node-b\n"
-            "2026-12-01T19:34:24.123456789Z  start   allowed  ingress  TCP     ops/prober [fd00:3::3]:1111 -> shop/db "
-            "[fd00:2::9]:5432  packets=2 bytes=100  policy  shop/allow-db ingress rule 1\n");
+  EXPECT_EQ(
+      r.out,
+      "TIME                            EVENT   VERDICT  DIR      PROTO   SOURCE -> DESTINATION  COUNTERS  REASON  "
+      "POLICIES\n"
+      "2026-12-01T19:33:34.123456789Z  start   allowed  ingress  TCP     shop/frontend 10.0.1.5:34567 -> shop/db "
+      "10.0.2.9:5432  packets=1 bytes=74  policy  shop/allow-db ingress rule 0\n"
+      "2026-12-01T19:33:39.123456789Z  drop    denied   egress   UDP     shop/frontend 10.0.1.5:40000 -> "
+      "203.0.113.9:53  drops=5 bytes=400  default-deny  shop/deny-egress egress (isolates)\n"
+      "2026-12-01T19:34:04.123456789Z  end     allowed  ingress  TCP     shop/frontend 10.0.1.5:34567 -> shop/db "
+      "10.0.2.9:5432  packets=12 bytes=4000  policy end=closed  shop/allow-db ingress rule 0\n"
+      "2026-12-01T19:34:14.123456789Z  lost    LOST 17 event(s) at ring-buffer between "
+      "2026-12-01T19:34:09.123456789Z and 2026-12-01T19:34:10.123456789Z on node-b\n"
+      "2026-12-01T19:34:24.123456789Z  start   allowed  ingress  TCP     ops/prober [fd00:3::3]:1111 -> shop/db "
+      "[fd00:2::9]:5432  packets=2 bytes=100  policy  shop/allow-db ingress rule 1\n");
 }
 
 TEST_F(FlowsCmdTest, Summary) {
@@ -216,11 +218,12 @@ TEST_F(FlowsCmdTest, Summary) {
             "  FLOWS DROPS POLICY\n"
             "      0     5 shop/deny-egress\n"
             "      2     0 shop/allow-db\n");
-  EXPECT_EQ(Flows("--summary -o json --top 1").out,
-            R"({"drops":5,"flows":2,"lost_events":17,"policy_hits":[{"drops":5,"flows":0,"policy":"shop/deny-egress"}],)"
-            R"("records":5,"top_denied":[{"bytes":400,"drops":5,"pair":"shop/frontend -> 203.0.113.9 53/UDP"}],)"
-            R"("top_talkers":[{"bytes":4000,"flows":1,"packets":12,"pair":"shop/frontend -> shop/db"}]})"
-            "\n");
+  EXPECT_EQ(
+      Flows("--summary -o json --top 1").out,
+      R"({"drops":5,"flows":2,"lost_events":17,"policy_hits":[{"drops":5,"flows":0,"policy":"shop/deny-egress"}],)"
+      R"("records":5,"top_denied":[{"bytes":400,"drops":5,"pair":"shop/frontend -> 203.0.113.9 53/UDP"}],)"
+      R"("top_talkers":[{"bytes":4000,"flows":1,"packets":12,"pair":"shop/frontend -> shop/db"}]})"
+      "\n");
   EXPECT_EQ(Flows("--summary --namespace ops --event start").out.substr(0, 44),
             "1 records, 1 flows, 0 drops, 0 events lost\n\n");
 }
@@ -237,8 +240,9 @@ TEST_F(FlowsCmdTest, BadArgumentsAndFiles) {
   EXPECT_EQ(r.err, "netfencectl flows: --policy: \"just-a-name\" is not NAMESPACE/NAME\n");
   r = Flows("--since yesterday");
   EXPECT_EQ(r.exit, 2);
-  EXPECT_EQ(r.err, "netfencectl flows: --since: \"yesterday\" is neither an RFC 3339 time (2026-12-01T19:33:34Z) nor a "
-                   "duration (10m, 2h)\n");
+  EXPECT_EQ(r.err,
+            "netfencectl flows: --since: \"yesterday\" is neither an RFC 3339 time (2026-12-01T19:33:34Z) nor a "
+            "duration (10m, 2h)\n");
   r = Flows("--summary --follow");
   EXPECT_EQ(r.exit, 2);
   EXPECT_EQ(r.err, "netfencectl flows: --summary reads to the end of the log; it cannot --follow\n");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfencectl on the live cluster: the same objects served by a (fake) Kubernetes API server
 // over HTTPS and written as a manifest directory give byte-identical `matrix` output for
 // every protocol, and the same `explain`; an API server that cannot be reached, or refuses
@@ -47,7 +48,8 @@ class LiveClusterTest : public ::testing::Test {
     manifests_ = dir_.file("manifests");
     fs::create_directories(manifests_);
     for (const auto& entry : fs::directory_iterator(kScenario)) {
-      if (entry.path().filename() != "expected.yaml") fs::copy_file(entry.path(), manifests_ + "/" + entry.path().filename().string());
+      if (entry.path().filename() != "expected.yaml")
+        fs::copy_file(entry.path(), manifests_ + "/" + entry.path().filename().string());
     }
   }
 

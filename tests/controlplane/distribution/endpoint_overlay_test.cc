@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "controlplane/distribution/endpoint_overlay.h"
 
 #include <gtest/gtest.h>
@@ -44,8 +45,8 @@ TEST(EndpointOverlayTest, ARegisteredPodRunsWhereAndWithTheAddressesItsAgentSays
 TEST(EndpointOverlayTest, RegistrationsOfPodsThatAreNoEndpointAreUnknown) {
   EndpointOverlay o;
   o.OnSourceEvents({{source::Op::kUpsert, ApiPod("host", "n1", {"192.168.0.1"}, true)}});
-  auto out = o.SetRegistrations("n1", {{"shop", "ghost", {*IpAddr::Parse("10.1.0.9")}},
-                                       {"shop", "host", {*IpAddr::Parse("10.1.0.8")}}});
+  auto out = o.SetRegistrations(
+      "n1", {{"shop", "ghost", {*IpAddr::Parse("10.1.0.9")}}, {"shop", "host", {*IpAddr::Parse("10.1.0.8")}}});
   EXPECT_TRUE(out.empty());  // nothing to compile for either
   auto unknown = o.Unknown("n1");
   ASSERT_EQ(unknown.size(), 2u);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Node views against their definition: after every batch of random event sequences, an
 // agent that applied each delta its node got holds exactly its part of the cluster (its
 // endpoints, their tables, the identities they name, the whole ipcache), a fresh snapshot
@@ -9,10 +10,10 @@
 
 #include <random>
 
+#include "common/classifier/classifier.h"
+#include "common/tables/update_chunks.h"
 #include "controlplane/compiler/compiler.h"
 #include "controlplane/compiler/incremental.h"
-#include "controlplane/distribution/update_chunks.h"
-#include "dataplane/classifier/classifier.h"
 #include "tests/differential/random_cluster.h"
 #include "tests/differential/random_events.h"
 #include "tests/testing/sim_agent.h"
@@ -20,7 +21,9 @@
 namespace netfence::distribution {
 namespace {
 
-using compiler::TableSet;
+using tables::MergeUpdatePart;
+using tables::SplitUpdate;
+using tables::TableSet;
 
 struct Agent {
   uint64_t generation = 0;
@@ -35,10 +38,9 @@ std::tuple<int, std::string, uint32_t> Said(const classifier::DirectionDecision&
   return {1, p.namespace_() + "/" + p.name(), table.rule_index(static_cast<int>(d.rule_bit))};
 }
 
-void CheckClassification(const k8s::ClusterState& state, const TableSet& node_set, uint64_t gen,
-                         std::mt19937_64& rng) {
+void CheckClassification(const k8s::ClusterState& state, const TableSet& node_set, uint64_t gen, std::mt19937_64& rng) {
   auto full = std::make_shared<v1::RuleTables>(compiler::Compile(state, {.generation = gen}));
-  auto node = std::make_shared<v1::RuleTables>(compiler::Assemble(node_set, gen, {}, /*fast_path_ipcache=*/true));
+  auto node = std::make_shared<v1::RuleTables>(tables::Assemble(node_set, gen, {}, /*fast_path_ipcache=*/true));
   auto cf = classifier::Classifier::Load(full);
   auto cn = classifier::Classifier::Load(node);
   ASSERT_TRUE(cf.ok()) << cf.status().message();
@@ -82,17 +84,17 @@ TEST(NodeViewsTest, DeltasSnapshotsAndVerdictsMatchTheDefinition) {
         ASSERT_TRUE(complete);
         Agent& a = agents[node];
         ASSERT_EQ(whole.generation(), gen);
-        Status s = compiler::ApplyUpdate(whole, a.generation, &a.set);
+        Status s = tables::ApplyUpdate(whole, a.generation, &a.set);
         ASSERT_TRUE(s.ok()) << "seed " << seed << " step " << step << " node " << node << ": " << s.message();
         a.generation = whole.generation();
       }
       for (const auto& [node, a] : agents) {
         const TableSet want = testing::ExpectedNodeView(inc.set(), node);
         ASSERT_TRUE(a.set == want) << "seed " << seed << " step " << step << " node " << node << ": "
-                                    << testing::Difference(a.set, want);
+                                   << testing::Difference(a.set, want);
         if (step % 10 == 0) {
           TableSet fresh;
-          ASSERT_TRUE(compiler::ApplyUpdate(views.Snapshot(node, 0), 0, &fresh).ok());
+          ASSERT_TRUE(tables::ApplyUpdate(views.Snapshot(node, 0), 0, &fresh).ok());
           EXPECT_TRUE(fresh == want) << "snapshot of " << node;
           CheckClassification(store.State(), a.set, gen, rng);
         }
@@ -117,7 +119,8 @@ TEST(NodeViewsTest, AnUnaffectedNodeGetsOnlyTheNewGenerationAndAddresses) {
   k8s::NetworkPolicy np;
   np.meta.ns = "shop";
   np.meta.name = "deny";
-  std::vector<source::Event> first = {{source::Op::kUpsert, np}, {source::Op::kUpsert, pod("a", "n1", "10.0.0.1")},
+  std::vector<source::Event> first = {{source::Op::kUpsert, np},
+                                      {source::Op::kUpsert, pod("a", "n1", "10.0.0.1")},
                                       {source::Op::kUpsert, pod("b", "n2", "10.0.0.2")}};
   auto u1 = views.Advance(inc.Apply(first), 1, 0);
   ASSERT_EQ(u1.size(), 2u);
@@ -126,7 +129,8 @@ TEST(NodeViewsTest, AnUnaffectedNodeGetsOnlyTheNewGenerationAndAddresses) {
   EXPECT_EQ(u1["n1"].ipcache_size(), 2);
 
   // A replica on n2: n1 learns the address, nothing else.
-  auto u2 = views.Advance(inc.Apply(std::vector<source::Event>{{source::Op::kUpsert, pod("c", "n2", "10.0.0.3")}}), 2, 0);
+  auto u2 =
+      views.Advance(inc.Apply(std::vector<source::Event>{{source::Op::kUpsert, pod("c", "n2", "10.0.0.3")}}), 2, 0);
   EXPECT_EQ(u2["n1"].base_generation(), 1u);
   EXPECT_EQ(u2["n1"].generation(), 2u);
   EXPECT_EQ(u2["n1"].ipcache_size(), 1);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Decoding API objects from JSON: shapes, types, defaults, kinds and apiVersions.
 #include "controlplane/k8s/decode.h"
 
@@ -266,8 +267,8 @@ TEST(DecodeTest, MetadataMustBeObject) {
 
 TEST(DecodeTest, IdentifyObject) {
   std::string kind, ns, name;
-  IdentifyObject(json::parse(R"({"kind":"Pod","metadata":{"namespace":"prod","name":"web","labels":7}})"), &kind,
-                 &ns, &name);
+  IdentifyObject(json::parse(R"({"kind":"Pod","metadata":{"namespace":"prod","name":"web","labels":7}})"), &kind, &ns,
+                 &name);
   EXPECT_EQ(kind, "Pod");
   EXPECT_EQ(ns, "prod");
   EXPECT_EQ(name, "web");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading manifests: YAML and JSON files, multi-document YAML, List kinds, directories
 // where invalid objects are rejected one by one and the valid ones kept.
 #include "controlplane/k8s/manifests.h"
@@ -7,8 +8,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <sstream>
 #include <fstream>
+#include <sstream>
 
 namespace netfence::k8s {
 namespace {
@@ -95,8 +96,8 @@ spec:
 )";
 
 TEST(ManifestsTest, MultiDocumentYaml) {
-  std::string text = std::string("---\n") + kNamespaceYaml + "---\n" + kPodYaml + "---\n# only a comment\n---\n" +
-                     kPolicyYaml;
+  std::string text =
+      std::string("---\n") + kNamespaceYaml + "---\n" + kPodYaml + "---\n# only a comment\n---\n" + kPolicyYaml;
   auto r = LoadText(text, "all.yaml");
   EXPECT_TRUE(r.errors.empty()) << Dump(r.errors);
   ASSERT_EQ(r.state.namespaces.size(), 1u);
@@ -241,8 +242,9 @@ kind: NetworkPolicy
 metadata: {name: deny-all, namespace: prod}
 spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
 )");
-  dir.Write("extra/db.json",
-            R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"db","namespace":"prod"},"status":{"podIP":"10.0.0.9"}})");
+  dir.Write(
+      "extra/db.json",
+      R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"db","namespace":"prod"},"status":{"podIP":"10.0.0.9"}})");
   dir.Write("README.md", "not a manifest");
 
   auto r = LoadManifestDir(dir.path());
@@ -328,9 +330,10 @@ TEST(ManifestsTest, MalformedStreamThatLoopsYamlCppLoadAllIsRejected) {
 
 TEST(ManifestsTest, DocumentsSplitOnSeparatorsWithComments) {
   LoadResult r;
-  LoadManifestText("--- # first\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n...\n---\n"
-                   "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n",
-                   "t.yaml", &r);
+  LoadManifestText(
+      "--- # first\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n...\n---\n"
+      "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n",
+      "t.yaml", &r);
   ASSERT_TRUE(r.errors.empty()) << Dump(r.errors);
   ASSERT_EQ(r.state.namespaces.size(), 2u);
   EXPECT_EQ(r.state.namespaces[1].meta.name, "b");

@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 // The model's semantic helpers: selectors, policyTypes defaulting, endpoints, named ports,
 // and the IP prefixes ipBlocks are read into.
 #include "controlplane/k8s/model.h"
 
 #include <gtest/gtest.h>
 
-#include "dataplane/common/ip.h"
+#include "common/base/ip.h"
 
 namespace netfence::k8s {
 namespace {
@@ -152,7 +153,7 @@ TEST(ModelTest, IpPrefixContains) {
   EXPECT_FALSE(net.contains(*IpAddr::Parse("11.0.0.1")));
   EXPECT_FALSE(net.contains(*IpAddr::Parse("fd00::1")));
   EXPECT_TRUE(net.contains(*IpPrefix::Parse("10.1.0.0/16")));
-  EXPECT_TRUE(net.contains(net));  // contains is not strict
+  EXPECT_TRUE(net.contains(net));                             // contains is not strict
   EXPECT_FALSE(net.contains(*IpPrefix::Parse("0.0.0.0/4")));  // wider prefix
   EXPECT_EQ(net.last().str(), "10.255.255.255");
 

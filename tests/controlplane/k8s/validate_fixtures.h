@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by the validation tests: Validate() overloads returning the errors, and a valid Pod.
 #pragma once
 

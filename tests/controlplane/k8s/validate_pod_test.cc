@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Validation of Pods (container ports, pod IPs) and the FieldError wording.
 #include <gtest/gtest.h>
 
@@ -79,8 +80,8 @@ TEST(ValidateTest, PodIPsMustBeIPs) {
 TEST(ValidateTest, PodIPsOnePerFamily) {
   Pod pod = ValidPod();
   pod.pod_ips = {"10.0.0.5", "10.0.0.6"};
-  EXPECT_TRUE(HasError(Validate(pod), Type::kInvalid, "status.podIPs",
-                       "may specify no more than one IP for each IP family"));
+  EXPECT_TRUE(
+      HasError(Validate(pod), Type::kInvalid, "status.podIPs", "may specify no more than one IP for each IP family"));
   pod.pod_ips = {"fd00::5", "10.0.0.5"};
   EXPECT_TRUE(Validate(pod).empty());
   pod.pod_ips = {};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Validation follows the API server: each rule, its field path and its message.
 #include "controlplane/k8s/validate.h"
 
@@ -157,8 +158,8 @@ TEST(ValidateTest, PortName) {
   EXPECT_TRUE(IsValidPortName("http"));
   EXPECT_TRUE(IsValidPortName("h2c-8080"));
   EXPECT_TRUE(IsValidPortName("a"));
-  EXPECT_TRUE(IsValidPortName("12345678901234a"));     // 15 characters
-  EXPECT_FALSE(IsValidPortName("123456789012345a"));   // 16 characters
+  EXPECT_TRUE(IsValidPortName("12345678901234a"));    // 15 characters
+  EXPECT_FALSE(IsValidPortName("123456789012345a"));  // 16 characters
   EXPECT_FALSE(IsValidPortName(""));
   EXPECT_FALSE(IsValidPortName("80"));       // no letter
   EXPECT_FALSE(IsValidPortName("HTTP"));     // upper case
@@ -306,7 +307,8 @@ TEST(ValidateTest, SelectorInsidePeerHasFullPath) {
   NetworkPolicyPeer peer;
   peer.namespace_selector = Sel({}, {{"env", "Exists", {"x"}}});
   np.egress.push_back({{PodPeer(Sel({})), peer}, {}});
-  EXPECT_TRUE(HasError(Validate(np), Type::kForbidden, "spec.egress[0].to[1].namespaceSelector.matchExpressions[0].values"));
+  EXPECT_TRUE(
+      HasError(Validate(np), Type::kForbidden, "spec.egress[0].to[1].namespaceSelector.matchExpressions[0].values"));
 }
 
 // ---- NetworkPolicy ports ----------------------------------------------------------------
@@ -326,7 +328,8 @@ TEST(ValidateTest, PortProtocolMustBeSupported) {
 
 TEST(ValidateTest, NumericPortRange) {
   auto errors = Validate(WithIngressPort(NumPort(0)));
-  ASSERT_TRUE(HasError(errors, Type::kInvalid, "spec.ingress[0].ports[0].port", "must be between 1 and 65535, inclusive"));
+  ASSERT_TRUE(
+      HasError(errors, Type::kInvalid, "spec.ingress[0].ports[0].port", "must be between 1 and 65535, inclusive"));
   EXPECT_EQ(errors[0].value, "0");  // numbers are not quoted
   EXPECT_TRUE(HasError(Validate(WithIngressPort(NumPort(65536))), Type::kInvalid, "spec.ingress[0].ports[0].port"));
   EXPECT_TRUE(HasError(Validate(WithIngressPort(NumPort(-1))), Type::kInvalid, "spec.ingress[0].ports[0].port"));
@@ -400,7 +403,8 @@ TEST(ValidateTest, PeerIpBlockWithSelectorForbidden) {
 // ---- ipBlock ----------------------------------------------------------------------------
 
 TEST(ValidateTest, IpBlockCidrRequired) {
-  EXPECT_TRUE(HasError(Validate(WithIngressPeer(BlockPeer(""))), Type::kRequired, "spec.ingress[0].from[0].ipBlock.cidr"));
+  EXPECT_TRUE(
+      HasError(Validate(WithIngressPeer(BlockPeer(""))), Type::kRequired, "spec.ingress[0].from[0].ipBlock.cidr"));
 }
 
 TEST(ValidateTest, IpBlockCidrMustParse) {
@@ -426,8 +430,8 @@ TEST(ValidateTest, IpBlockCidrMayHaveHostBits) {
 
 TEST(ValidateTest, IpBlockExceptMustBeStrictSubset) {
   const std::string path = "spec.ingress[0].from[0].ipBlock.except";
-  auto errors = Validate(WithIngressPeer(BlockPeer("10.0.0.0/16", {"10.0.1.0/24", "10.1.0.0/24", "10.0.0.0/16",
-                                                                    "10.0.0.0/8"})));
+  auto errors =
+      Validate(WithIngressPeer(BlockPeer("10.0.0.0/16", {"10.0.1.0/24", "10.1.0.0/24", "10.0.0.0/16", "10.0.0.0/8"})));
   EXPECT_TRUE(HasError(errors, Type::kInvalid, path + "[1]", "must be a strict subset of `cidr`"));  // outside
   EXPECT_TRUE(HasError(errors, Type::kInvalid, path + "[2]", "must be a strict subset of `cidr`"));  // equal
   EXPECT_TRUE(HasError(errors, Type::kInvalid, path + "[3]", "must be a strict subset of `cidr`"));  // wider

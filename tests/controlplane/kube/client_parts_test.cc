@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The small parts of the client: base64, server URLs, the token source, backoff, API errors
 // and list queries.
 #include <gtest/gtest.h>
@@ -120,8 +121,9 @@ TEST(BackoffTest, FullJitterStaysWithinTheStepAndIsSeeded) {
 
 TEST(ApiErrorTest, ReadsStatusObjectsAndRetryAfter) {
   auto e = ErrorFromResponse(
-      410, R"({"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Expired","message":"too old","code":410})",
-      "", "GET x");
+      410,
+      R"({"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Expired","message":"too old","code":410})", "",
+      "GET x");
   EXPECT_TRUE(e.gone());
   EXPECT_EQ(e.reason, "Expired");
   EXPECT_EQ(e.message, "GET x: HTTP 410 Expired: too old");

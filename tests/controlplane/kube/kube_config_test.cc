@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kubeconfig files (data and file fields, tokens, client certificates, merged lists, errors
 // that name file and field), the in-cluster config and the search order.
 #include "controlplane/kube/kube_config.h"
@@ -37,8 +38,8 @@ class KubeconfigTest : public ::testing::Test {
   // given cluster and user bodies (indented YAML lines).
   static std::string Config(const std::string& cluster_body, const std::string& user_body,
                             const std::string& current = "ctx") {
-    return "apiVersion: v1\nkind: Config\ncurrent-context: " + current +
-           "\nclusters:\n- name: c\n  cluster:\n" + cluster_body + "users:\n- name: u\n  user:\n" + user_body +
+    return "apiVersion: v1\nkind: Config\ncurrent-context: " + current + "\nclusters:\n- name: c\n  cluster:\n" +
+           cluster_body + "users:\n- name: u\n  user:\n" + user_body +
            "contexts:\n- name: ctx\n  context:\n    cluster: c\n    user: u\n    namespace: shop\n";
   }
 
@@ -49,9 +50,9 @@ class KubeconfigTest : public ::testing::Test {
 };
 
 TEST_F(KubeconfigTest, TokenAndCertificateAuthorityData) {
-  std::string path = Write("config", Config("    server: https://10.0.0.1:6443\n    certificate-authority-data: " +
-                                                CaData() + "\n",
-                                            "    token: abc.def\n"));
+  std::string path =
+      Write("config", Config("    server: https://10.0.0.1:6443\n    certificate-authority-data: " + CaData() + "\n",
+                             "    token: abc.def\n"));
   auto c = LoadKubeconfig(path);
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->server, "https://10.0.0.1:6443");
@@ -79,7 +80,8 @@ TEST_F(KubeconfigTest, FilePathsAreRelativeToTheKubeconfigDirectory) {
 
 TEST_F(KubeconfigTest, DataFieldsTakePrecedenceOverFiles) {
   std::string path = Write("config", Config("    server: https://h\n    certificate-authority: /nonexistent/ca\n"
-                                            "    certificate-authority-data: " + CaData() + "\n",
+                                            "    certificate-authority-data: " +
+                                                CaData() + "\n",
                                             "    client-certificate-data: " + EncodeBase64(certs_.client_cert_pem) +
                                                 "\n    client-key-data: " + EncodeBase64(certs_.client_key_pem) +
                                                 "\n    client-key: /nonexistent/key\n"));
@@ -99,9 +101,8 @@ TEST_F(KubeconfigTest, TokenFileIsResolvedAndMustExist) {
   std::string bad = Write("config2", Config("    server: https://h\n", "    tokenFile: missing\n"));
   auto e = LoadKubeconfig(bad);
   ASSERT_FALSE(e.ok());
-  EXPECT_EQ(e.status().message().rfind("kubeconfig " + bad + ": users[0].user.tokenFile: cannot read " +
-                                           dir_.file("missing"),
-                                       0),
+  EXPECT_EQ(e.status().message().rfind(
+                "kubeconfig " + bad + ": users[0].user.tokenFile: cannot read " + dir_.file("missing"), 0),
             0u)
       << e.status().message();
 }
@@ -117,7 +118,8 @@ TEST_F(KubeconfigTest, InsecureSkipTlsVerifyAndServerName) {
   EXPECT_EQ(c->server, "https://[::1]:6443");
 
   std::string both = Write("config2", Config("    server: https://h\n    insecure-skip-tls-verify: true\n"
-                                             "    certificate-authority-data: " + CaData() + "\n",
+                                             "    certificate-authority-data: " +
+                                                 CaData() + "\n",
                                              "    token: t\n"));
   auto e = LoadKubeconfig(both);
   ASSERT_FALSE(e.ok());
@@ -136,9 +138,9 @@ TEST_F(KubeconfigTest, BadBase64NamesFileAndField) {
 }
 
 TEST_F(KubeconfigTest, NonPemDataNamesTheField) {
-  std::string path = Write("config", Config("    server: https://h\n    certificate-authority-data: " +
-                                                EncodeBase64("hello") + "\n",
-                                            "    token: t\n"));
+  std::string path =
+      Write("config", Config("    server: https://h\n    certificate-authority-data: " + EncodeBase64("hello") + "\n",
+                             "    token: t\n"));
   auto c = LoadKubeconfig(path);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().message(),
@@ -146,8 +148,9 @@ TEST_F(KubeconfigTest, NonPemDataNamesTheField) {
 }
 
 TEST_F(KubeconfigTest, CertificateWithoutKeyIsAnError) {
-  std::string path = Write("config", Config("    server: https://h\n", "    client-certificate-data: " +
-                                                                         EncodeBase64(certs_.client_cert_pem) + "\n"));
+  std::string path = Write(
+      "config",
+      Config("    server: https://h\n", "    client-certificate-data: " + EncodeBase64(certs_.client_cert_pem) + "\n"));
   auto c = LoadKubeconfig(path);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("users[0].user.client-certificate-data: client-certificate and client-key must "
@@ -164,13 +167,16 @@ TEST_F(KubeconfigTest, MissingContextClusterOrUserIsNamed) {
 
   auto explicit_ctx = LoadKubeconfig(path, "other");
   ASSERT_FALSE(explicit_ctx.ok());
-  EXPECT_EQ(explicit_ctx.status().message(), "kubeconfig " + path + ": context: no context named \"other\" in contexts");
+  EXPECT_EQ(explicit_ctx.status().message(),
+            "kubeconfig " + path + ": context: no context named \"other\" in contexts");
 
-  std::string no_user = Write("config2", "current-context: x\nclusters:\n- name: c\n  cluster:\n    server: https://h\n"
-                                         "contexts:\n- name: x\n  context:\n    cluster: c\n    user: ghost\n");
+  std::string no_user = Write("config2",
+                              "current-context: x\nclusters:\n- name: c\n  cluster:\n    server: https://h\n"
+                              "contexts:\n- name: x\n  context:\n    cluster: c\n    user: ghost\n");
   auto u = LoadKubeconfig(no_user);
   ASSERT_FALSE(u.ok());
-  EXPECT_EQ(u.status().message(), "kubeconfig " + no_user + ": contexts[0].context.user: no user named \"ghost\" in users");
+  EXPECT_EQ(u.status().message(),
+            "kubeconfig " + no_user + ": contexts[0].context.user: no user named \"ghost\" in users");
 
   std::string no_server = Write("config3", Config("    insecure-skip-tls-verify: false\n", "    token: t\n"));
   auto s = LoadKubeconfig(no_server);
@@ -202,11 +208,13 @@ TEST_F(KubeconfigTest, MergedListFirstDefinitionWins) {
   // a: sets no current-context; defines cluster c (server one) and user u.
   // b: sets current-context ctx2; defines c again (server two, ignored), context ctx2.
   // c: sets current-context other (ignored: b set it first).
-  std::string a = Write("a", "clusters:\n- name: c\n  cluster:\n    server: https://one:1\n"
-                             "users:\n- name: u\n  user:\n    token: from-a\n");
-  std::string b = Write("b", "current-context: ctx2\nclusters:\n- name: c\n  cluster:\n    server: https://two:2\n"
-                             "users:\n- name: u\n  user:\n    token: from-b\n"
-                             "contexts:\n- name: ctx2\n  context:\n    cluster: c\n    user: u\n");
+  std::string a = Write("a",
+                        "clusters:\n- name: c\n  cluster:\n    server: https://one:1\n"
+                        "users:\n- name: u\n  user:\n    token: from-a\n");
+  std::string b = Write("b",
+                        "current-context: ctx2\nclusters:\n- name: c\n  cluster:\n    server: https://two:2\n"
+                        "users:\n- name: u\n  user:\n    token: from-b\n"
+                        "contexts:\n- name: ctx2\n  context:\n    cluster: c\n    user: u\n");
   std::string c3 = Write("c", "current-context: other\n");
   auto c = LoadKubeconfig(a + ":" + dir_.file("does-not-exist") + ":" + b + ":" + c3);
   ASSERT_TRUE(c.ok()) << c.status().message();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KubeSource under failures: backoff spacing on 5xx, Retry-After on 429, slow and split
 // streams, a connection cut in the middle of a chunk, a rotated token, and a long random
 // sequence of changes interleaved with disconnects, 410s, 429s and 500s after which the
@@ -28,7 +29,8 @@ class FaultsTest : public KubeFixture {
  protected:
   void SeedAndStart() {
     server_->Apply(Namespace("shop"));
-    for (int i = 0; i < 3; ++i) server_->Apply(Pod("shop", "web-" + std::to_string(i), "10.0.0." + std::to_string(i + 1)));
+    for (int i = 0; i < 3; ++i)
+      server_->Apply(Pod("shop", "web-" + std::to_string(i), "10.0.0." + std::to_string(i + 1)));
     StartSource();
     ASSERT_TRUE(RunUntil(io_, [&] { return server_->OpenWatches() == 3; }));
   }
@@ -74,7 +76,8 @@ TEST_F(FaultsTest, TooManyRequestsHonoursRetryAfter) {
   const size_t n = server_->Requests(kPods, true).size();
   server_->FailRequests(kPods, 1, 429, 1, testing::RequestKind::kWatch);
   server_->DropConnections();
-  ASSERT_TRUE(RunUntil(io_, [&] { return PodWatchesSince(n).size() == 2; }, 3s));
+  ASSERT_TRUE(RunUntil(
+      io_, [&] { return PodWatchesSince(n).size() == 2; }, 3s));
   auto w = PodWatchesSince(n);
   EXPECT_EQ(w[0].status, 429);
   EXPECT_GE(w[1].time - w[0].time, 1s);  // Retry-After: 1 although the backoff step is 20 ms
@@ -160,7 +163,8 @@ TEST_P(RandomFaultsTest, ChangesAndFailuresConvergeExactly) {
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
   auto pod = [&] {
     std::string ns = "ns" + std::to_string(pick(3));
-    return Pod(ns, "p" + std::to_string(pick(12)), "10.1." + std::to_string(pick(250)) + "." + std::to_string(pick(250)),
+    return Pod(ns, "p" + std::to_string(pick(12)),
+               "10.1." + std::to_string(pick(250)) + "." + std::to_string(pick(250)),
                {{"app", "a" + std::to_string(pick(3))}});
   };
   for (int i = 0; i < 3; ++i) server_->Apply(Namespace("ns" + std::to_string(i)));
@@ -183,7 +187,7 @@ TEST_P(RandomFaultsTest, ChangesAndFailuresConvergeExactly) {
     } else if (r < 70) {
       const char* kinds[] = {"Pod", "Pod", "Namespace", "NetworkPolicy"};
       std::string kind = kinds[pick(4)];
-      std::string name = kind == "Pod" ? "p" + std::to_string(pick(12))
+      std::string name = kind == "Pod"         ? "p" + std::to_string(pick(12))
                          : kind == "Namespace" ? "ns" + std::to_string(3 + pick(1))
                                                : "pol" + std::to_string(pick(4));
       server_->Delete(kind, kind == "Namespace" ? "" : "ns" + std::to_string(pick(3)), name);
@@ -227,11 +231,12 @@ TEST_P(RandomFaultsTest, ChangesAndFailuresConvergeExactly) {
     reconnects += r.reconnects;
     events += r.added + r.modified + r.deleted;
   }
-  std::printf("random run: %d injected failures, %llu watch events, %llu relists, %llu 410s, %llu list restarts, "
-              "%llu reconnects, %zu events delivered\n",
-              failures, static_cast<unsigned long long>(events), static_cast<unsigned long long>(relists),
-              static_cast<unsigned long long>(gone), static_cast<unsigned long long>(restarts),
-              static_cast<unsigned long long>(reconnects), observer_.log.size());
+  std::printf(
+      "random run: %d injected failures, %llu watch events, %llu relists, %llu 410s, %llu list restarts, "
+      "%llu reconnects, %zu events delivered\n",
+      failures, static_cast<unsigned long long>(events), static_cast<unsigned long long>(relists),
+      static_cast<unsigned long long>(gone), static_cast<unsigned long long>(restarts),
+      static_cast<unsigned long long>(reconnects), observer_.log.size());
   EXPECT_GT(relists, 0u);
 }
 

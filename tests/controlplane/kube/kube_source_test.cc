@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KubeSource against the fake API server: first sync, watch events in order, bookmarks,
 // normal watch ends, 410 (HTTP and in-stream) with the relist difference, invalid objects.
 #include "controlplane/kube/kube_source.h"
@@ -34,7 +35,9 @@ class KubeSourceTest : public KubeFixture {
     rv_["allow"] = server_->Apply(Policy("shop", "allow", 80));
   }
 
-  void WaitForWatches() { ASSERT_TRUE(RunUntil(io_, [&] { return server_->OpenWatches() == 3; })); }
+  void WaitForWatches() {
+    ASSERT_TRUE(RunUntil(io_, [&] { return server_->OpenWatches() == 3; }));
+  }
 
   // The events delivered since `from` whose description starts with `prefix` ("+Pod", "-Pod", ...
   // or "Pod" for both signs), in delivery order.
@@ -166,7 +169,8 @@ TEST_F(KubeSourceTest, NormalWatchEndRewatchesAtOnceFromTheLastRv) {
   StartSource(options);
   WaitForWatches();
   std::string rv = server_->Apply(Pod("shop", "late", "10.0.2.1"));
-  ASSERT_TRUE(RunUntil(io_, [&] { return server_->Requests(kPods, true).size() >= 2; }, 3s));
+  ASSERT_TRUE(RunUntil(
+      io_, [&] { return server_->Requests(kPods, true).size() >= 2; }, 3s));
   auto watches = server_->Requests(kPods, true);
   EXPECT_EQ(watches[0].param("timeoutSeconds"), "1");
   EXPECT_EQ(watches[1].param("resourceVersion"), rv);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared pieces of the kube client tests: an Observer that records everything, a loop that
 // runs the client's io_context until a condition holds, object builders, and a fixture with
 // a TLS fake API server and fast reflector settings.
@@ -7,15 +8,15 @@
 
 #include <utility>  // before awaitable.hpp (Boost 1.74)
 
+#include <stdlib.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <optional>
-#include <stdlib.h>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -127,7 +128,7 @@ inline json Policy(const std::string& ns, const std::string& name, int port, int
            {{"podSelector", json::object()},
             {"policyTypes", json::array({"Ingress"})},
             {"ingress", json::array({{{"from", json::array({{{"podSelector", {{"matchLabels", {{"app", from}}}}}}})},
-                                       {"ports", json::array({p})}}})}}}};
+                                      {"ports", json::array({p})}}})}}}};
 }
 
 // The server's valid objects decoded like the client decodes them (invalid ones are skipped:
@@ -154,8 +155,7 @@ inline std::vector<std::string> Keys(const source::ClusterStore& store) {
 // "+Pod shop/web@105" / "-Namespace shop@103" for an event.
 inline std::string Describe(const source::Event& e) {
   const k8s::ObjectMeta& m = k8s::MetaOf(e.object);
-  return std::string(e.op == source::Op::kUpsert ? "+" : "-") + source::ObjectKey(e.object) + "@" +
-         m.resource_version;
+  return std::string(e.op == source::Op::kUpsert ? "+" : "-") + source::ObjectKey(e.object) + "@" + m.resource_version;
 }
 
 inline std::vector<std::string> Describe(const std::vector<source::Event>& events, size_t from = 0) {

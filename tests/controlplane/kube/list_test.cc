@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Paged lists (pager.h) and the one-shot ListCluster of netfencectl.
 #include <gtest/gtest.h>
 
@@ -24,17 +25,15 @@ class ListTest : public KubeFixture {
     ListResult out;
     ConnectionSlot slot;
     boost::asio::co_spawn(
-        io,
-        [&]() -> boost::asio::awaitable<void> {
-          out = co_await ListAll(**client, Resources()[1], request, &slot);
-        },
+        io, [&]() -> boost::asio::awaitable<void> { out = co_await ListAll(**client, Resources()[1], request, &slot); },
         boost::asio::detached);
     io.run_for(5s);
     return out;
   }
 
   void AddPods(int n) {
-    for (int i = 0; i < n; ++i) server_->Apply(Pod("shop", "web-" + std::to_string(i), "10.0.0." + std::to_string(i + 1)));
+    for (int i = 0; i < n; ++i)
+      server_->Apply(Pod("shop", "web-" + std::to_string(i), "10.0.0." + std::to_string(i + 1)));
   }
 
   static std::vector<std::string> Names(const ListResult& r) {

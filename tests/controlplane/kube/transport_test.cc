@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The client's transport against the fake API server: TLS verification (CA, host name,
 // insecure), client certificates, bearer tokens (401/403, rotation), plain HTTP.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The manifest directory source: the last-good merge (an object turned invalid keeps its
 // last good version, a file that does not parse keeps the whole state) and the source itself
 // reacting to file changes (inotify, real files) with exactly the events that changed.
@@ -40,7 +41,8 @@ struct Recorder : Observer {
   std::vector<k8s::ObjectError> rejected;
   int synced = 0;
   void OnEvents(std::vector<Event> events) override {
-    for (const Event& e : events) EXPECT_TRUE(store.Apply(e)) << "an event that changes nothing: " << ObjectKey(e.object);
+    for (const Event& e : events)
+      EXPECT_TRUE(store.Apply(e)) << "an event that changes nothing: " << ObjectKey(e.object);
     batches.push_back(std::move(events));
   }
   void OnSynced() override { ++synced; }

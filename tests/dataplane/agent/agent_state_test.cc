@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's endpoint registry: persisted atomically, malformed files refused.
 #include <gtest/gtest.h>
 
@@ -62,8 +63,9 @@ TEST(RegistryTest, SavesLoadsAndRemoves) {
 
 TEST(RegistryTest, MalformedFilesAreRefusedWithThePath) {
   TempDir dir;
-  for (const char* text : {"not json", "{\"endpoints\": 3}", "{\"endpoints\": [{\"ips\": [\"nope\"], "
-                                                            "\"container_id\": \"c\", \"host_interface\": \"v\"}]}",
+  for (const char* text : {"not json", "{\"endpoints\": 3}",
+                           "{\"endpoints\": [{\"ips\": [\"nope\"], "
+                           "\"container_id\": \"c\", \"host_interface\": \"v\"}]}",
                            "{\"endpoints\": [{\"pod\": \"a\"}]}"}) {
     dir.Write("endpoints.json", text);
     Registry r((dir.path / "endpoints.json").string());

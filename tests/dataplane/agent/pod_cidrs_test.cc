@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The node's pod CIDRs from flags and from CNI configurations: what is read, and errors that
 // name the file and the field.
 #include "dataplane/agent/pod_cidrs.h"
@@ -38,8 +39,8 @@ TEST(PodCidrsTest, TheHostLocalRangesOfACniConfigurationAreRead) {
   EXPECT_EQ((*cidrs)[0].str(), "10.22.0.0/24");
   EXPECT_EQ((*cidrs)[1].str(), "fd00:22::/64");
   // A single configuration with the older ipam.subnet.
-  auto single = PodCidrsOfCniConfig(
-      Write(dir, R"({"type": "ptp", "ipam": {"type": "host-local", "subnet": "10.9.0.0/16"}})"));
+  auto single =
+      PodCidrsOfCniConfig(Write(dir, R"({"type": "ptp", "ipam": {"type": "host-local", "subnet": "10.9.0.0/16"}})"));
   ASSERT_TRUE(single.ok()) << single.status().message();
   EXPECT_EQ(single->at(0).str(), "10.9.0.0/16");
 }
@@ -49,7 +50,8 @@ TEST(PodCidrsTest, ErrorsNameTheFileAndTheField) {
   auto bad = PodCidrsOfCniConfig(Write(dir, R"({"plugins": [{"type": "bridge", "ipam": {"type": "host-local",
       "ranges": [[{"subnet": "10.22.0.5/24"}]]}}]})"));
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("10-test.conflist: plugins[0].ipam.ranges[0][0].subnet: '10.22.0.5/24' has host bits"),
+  EXPECT_NE(bad.status().message().find(
+                "10-test.conflist: plugins[0].ipam.ranges[0][0].subnet: '10.22.0.5/24' has host bits"),
             std::string::npos)
       << bad.status().message();
   auto none = PodCidrsOfCniConfig(Write(dir, R"({"plugins": [{"type": "bridge", "ipam": {"type": "dhcp"}}]})"));

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's local API (dataplane/agent/protocol.h): the JSON of requests and responses, their
 // malformed forms, and Call() against a peer that answers, hangs up, stalls, or is not there.
 #include "dataplane/agent/protocol.h"
@@ -19,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "dataplane/common/unique_fd.h"
+#include "common/base/unique_fd.h"
 
 namespace netfence::agent {
 namespace {

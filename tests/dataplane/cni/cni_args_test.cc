@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CNI_ARGS parsing and the checks on CNI_CONTAINERID / CNI_IFNAME (dataplane/cni/cni_args.h).
 #include "dataplane/cni/cni_args.h"
 

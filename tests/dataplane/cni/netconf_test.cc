@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The network configuration and prevResult parsers (dataplane/cni/netconf.h).
 #include "dataplane/cni/netconf.h"
 

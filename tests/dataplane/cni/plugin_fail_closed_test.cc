@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // netfence-cni where it meets real interfaces and processes (root; skips otherwise): ADD fails
 // closed on a real veth, the built binary behaves as a runtime expects, and the result of
 // Debian's reference bridge plugin feeds the plugin in a real chain.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The netfence CNI plugin run in-process (RunPlugin) against a scripted agent: what it prints,
 // which error codes it returns, and exactly what it asks the agent.
 #include "tests/dataplane/cni/plugin_test_util.h"
@@ -267,8 +268,7 @@ TEST(CniPluginTest, AddRefusedCarriesTheAgentsCodeAndMessage) {
   FakeAgent agent;
   ASSERT_TRUE(agent.ok());
   agent.Refuse(agent::kUnknownPod, "pod shop/cart-7d9: unknown to the tables of generation 7");
-  PluginRun r =
-      RunWith(MakeEnv("ADD"), Conf("1.0.0", agent.socket(), BridgeResult100(nettest::UniqueName("nfv"))));
+  PluginRun r = RunWith(MakeEnv("ADD"), Conf("1.0.0", agent.socket(), BridgeResult100(nettest::UniqueName("nfv"))));
   std::string msg = ExpectError(r, agent::kUnknownPod);
   EXPECT_TRUE(Contains(msg, "unknown to the tables of generation 7")) << msg;
   EXPECT_TRUE(Contains(msg, "pod shop/cart-7d9")) << msg;

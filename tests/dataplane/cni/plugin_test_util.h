@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test support for the netfence-cni tests: a scripted agent (a unix-socket peer speaking the
 // agent protocol that records requests), the results the bridge plugin prints, configuration
 // and environment builders, and an in-process runner of the plugin.
@@ -27,9 +28,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/base/unique_fd.h"
 #include "dataplane/agent/protocol.h"
-#include "dataplane/common/netdev.h"
-#include "dataplane/common/unique_fd.h"
+#include "dataplane/netdev/netdev.h"
 #include "tests/testing/netns.h"
 #include "tests/testing/require_netns.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Community ID v1 against the published test vectors of corelight/community-id-spec:
 // - testdata/baseline_deflt.json and baseline_seed1.json, copied verbatim from the spec
 //   repository's baseline/ directory (see testdata/README.md), every tuple;
@@ -55,12 +56,13 @@ const TableRow kTable[] = {
     {17, "5.6.7.8", "1.2.3.4", 3344, 1122, "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg=", "1:OShq+iKDAMVouh/4bMxB9Sz4amw="},
     {132, "1.2.3.4", "5.6.7.8", 1122, 3344, "1:EKt4MsxuyaE6mL+hmrEkQ9csDD8=", "1:uitchpn5MMGAQKBJh7bIr/bAr7s="},
     {132, "5.6.7.8", "1.2.3.4", 3344, 1122, "1:EKt4MsxuyaE6mL+hmrEkQ9csDD8=", "1:uitchpn5MMGAQKBJh7bIr/bAr7s="},
-    {1, "1.2.3.4", "5.6.7.8", 8, 0, "1:crodRHL2FEsHjbv3UkRrfbs4bZ0=", "1:9pr4ZGTICiuZoIh90RRYE2RyXpU="},   // echo request
+    {1, "1.2.3.4", "5.6.7.8", 8, 0,
+     "1:crodRHL2FEsHjbv3UkRrfbs4bZ0=", "1:9pr4ZGTICiuZoIh90RRYE2RyXpU="},  // echo request
     {1, "5.6.7.8", "1.2.3.4", 0, 0, "1:crodRHL2FEsHjbv3UkRrfbs4bZ0=", "1:9pr4ZGTICiuZoIh90RRYE2RyXpU="},   // ... reply
     {1, "1.2.3.4", "5.6.7.8", 11, 0, "1:f/YiSyWqczrTgfUCZlBUnvHRcPk=", "1:1DD7cWGC/Yg91YGsQeni8du3pIA="},  // one-way
     {58, kA6, kB6, 128, 0, "1:0bf7hyMJUwt3fMED7z8LIfRpBeo=", "1:IO27GQzPuCtNnwFvjWALMHu5tJE="},
     {58, kB6, kA6, 129, 0, "1:0bf7hyMJUwt3fMED7z8LIfRpBeo=", "1:IO27GQzPuCtNnwFvjWALMHu5tJE="},
-    {58, kA6, kB6, 146, 0, "1:fYC8+pz24E+EhANP1EZhpX0Dw10=", "1:Cv4IKJe56BNkF0MBW2YxQ3Nwc3s="},  // one-way
+    {58, kA6, kB6, 146, 0, "1:fYC8+pz24E+EhANP1EZhpX0Dw10=", "1:Cv4IKJe56BNkF0MBW2YxQ3Nwc3s="},            // one-way
     {46, "1.2.3.4", "5.6.7.8", 0, 0, "1:ikv3kmf89luf73WPz1jOs49S768=", "1:/buhqeOmaRCopOZFy9HnoJd5XW8="},  // no ports
     {46, "5.6.7.8", "1.2.3.4", 0, 0, "1:ikv3kmf89luf73WPz1jOs49S768=", "1:/buhqeOmaRCopOZFy9HnoJd5XW8="},
     {46, kA6, kB6, 0, 0, "1:wQ/2mwrnXP4lmJcHdGL5ePjR+e0=", "1:j6EyyfBzL4vWKHFXgUqb5Az3OxM="},
@@ -103,8 +105,10 @@ TEST(CommunityIdTest, PortlessProtocolIgnoresPorts) {
 }
 
 TEST(CommunityIdTest, EqualAddressesOrderedByPort) {
-  EXPECT_EQ(CommunityId(Ip("10.0.0.1"), Ip("10.0.0.1"), 6, 80, 1234), CommunityId(Ip("10.0.0.1"), Ip("10.0.0.1"), 6, 1234, 80));
-  EXPECT_NE(CommunityId(Ip("10.0.0.1"), Ip("10.0.0.1"), 6, 80, 1234), CommunityId(Ip("10.0.0.1"), Ip("10.0.0.1"), 17, 80, 1234));
+  EXPECT_EQ(CommunityId(Ip("10.0.0.1"), Ip("10.0.0.1"), 6, 80, 1234),
+            CommunityId(Ip("10.0.0.1"), Ip("10.0.0.1"), 6, 1234, 80));
+  EXPECT_NE(CommunityId(Ip("10.0.0.1"), Ip("10.0.0.1"), 6, 80, 1234),
+            CommunityId(Ip("10.0.0.1"), Ip("10.0.0.1"), 17, 80, 1234));
 }
 
 TEST(CommunityIdTest, OneWayIcmpIsNotReordered) {
@@ -129,9 +133,7 @@ TEST(CommunityIdTest, IcmpPortEquivalents) {
   EXPECT_EQ(std::tuple(s, d, one_way), std::tuple(uint16_t{1}, uint16_t{3}, true));
 }
 
-TEST(CommunityIdTest, MixedFamiliesGiveEmptyId) {
-  EXPECT_EQ(CommunityId(Ip("1.2.3.4"), Ip("fe80::1"), 6, 1, 2), "");
-}
+TEST(CommunityIdTest, MixedFamiliesGiveEmptyId) { EXPECT_EQ(CommunityId(Ip("1.2.3.4"), Ip("fe80::1"), 6, 1, 2), ""); }
 
 }  // namespace
 }  // namespace netfence::flowlog

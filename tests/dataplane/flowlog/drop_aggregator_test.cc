@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/drop_aggregator.h"
 
 #include <gtest/gtest.h>
@@ -20,8 +21,7 @@ struct Fixture {
   explicit Fixture(DropAggregator::Options o = {}) : agg(o, [this] { return now; }) {}
 };
 
-DropObservation Drop(const char* src, const char* dst, uint16_t sport, uint16_t dport, int64_t t,
-                     uint8_t proto = 6) {
+DropObservation Drop(const char* src, const char* dst, uint16_t sport, uint16_t dport, int64_t t, uint8_t proto = 6) {
   DropObservation d;
   d.time_ns = t;
   d.src = *IpAddr::Parse(src);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/file_sink.h"
 
 #include <gtest/gtest.h>
@@ -128,17 +129,15 @@ TEST(FileSinkTest, RotatesByAgeEvenWhenIdleButNeverAnEmptyFile) {
   EXPECT_EQ(Names(dir.path()), std::vector<std::string>{"flows.jsonl"});  // empty: not rotated
   (*sink)->WriteLine(Line(1));
   (*sink)->Flush();  // written and, as the file is older than 60 s, rotated
-  EXPECT_EQ(Names(dir.path()),
-            (std::vector<std::string>{"flows-2026-12-01T19-34-35.123456789Z.jsonl", "flows.jsonl"}));
+  EXPECT_EQ(Names(dir.path()), (std::vector<std::string>{"flows-2026-12-01T19-34-35.123456789Z.jsonl", "flows.jsonl"}));
   (*sink)->WriteLine(Line(2));
   clock.now += 30 * kNsPerSecond;
   (*sink)->Flush();
   EXPECT_EQ(RotatedSiblings(o.path).size(), 1u);  // the new file is 30 s old
   clock.now += 30 * kNsPerSecond;
   (*sink)->Flush();
-  EXPECT_EQ(Names(dir.path()),
-            (std::vector<std::string>{"flows-2026-12-01T19-34-35.123456789Z.jsonl",
-                                      "flows-2026-12-01T19-35-35.123456789Z.jsonl", "flows.jsonl"}));
+  EXPECT_EQ(Names(dir.path()), (std::vector<std::string>{"flows-2026-12-01T19-34-35.123456789Z.jsonl",
+                                                         "flows-2026-12-01T19-35-35.123456789Z.jsonl", "flows.jsonl"}));
   EXPECT_EQ(ReadLines(dir / "flows-2026-12-01T19-35-35.123456789Z.jsonl"), std::vector<std::string>{Line(2)});
 }
 
@@ -219,7 +218,7 @@ TEST(FileSinkTest, RotationUnderLoadLosesNoLine) {
   o.max_file_bytes = 16384;
   o.keep_files = 0;
   o.keep_bytes = 0;
-  o.queue_lines = 1 << 20;  // big enough: nothing dropped
+  o.queue_lines = 1 << 20;        // big enough: nothing dropped
   o.fsync = FsyncPolicy::kNever;  // thousands of rotations: keep the test about rotation, not the disk
   o.node = "node-a";
   constexpr int kThreads = 4, kPerThread = 10000;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/flow_record.h"
 
 #include <gtest/gtest.h>
@@ -68,7 +69,8 @@ TEST(FlowRecordTest, FoldedAggregateAndOddProtocolWriteNulls) {
   r.proto = 47;
   r.community_id = "";
   std::string j = ToJson(r);
-  EXPECT_NE(j.find(R"("proto":"47","src":{"ip":null,"port":null,"namespace":"","pod":"","node":""})"), std::string::npos)
+  EXPECT_NE(j.find(R"("proto":"47","src":{"ip":null,"port":null,"namespace":"","pod":"","node":""})"),
+            std::string::npos)
       << j;
   EXPECT_NE(j.find(R"("aggregation":"overflow")"), std::string::npos);
 }
@@ -147,12 +149,14 @@ TEST(FlowRecordTest, ParseErrorsNameTheField) {
   EXPECT_EQ(err("not json"), "not valid JSON");
   EXPECT_EQ(err("[1,2]"), "not a JSON object");
   EXPECT_EQ(err(good.substr(0, good.size() - 5)), "not valid JSON");
-  EXPECT_EQ(err(replace("netfence.flow/v1", "netfence.flow/v2")), "schema \"netfence.flow/v2\" is not netfence.flow/v1");
+  EXPECT_EQ(err(replace("netfence.flow/v1", "netfence.flow/v2")),
+            "schema \"netfence.flow/v2\" is not netfence.flow/v1");
   EXPECT_EQ(err(replace(R"("time":"2026-12-01T19:33:34.123456789Z")", R"("time":"yesterday")")),
             "field \"time\" is not an RFC 3339 time: \"yesterday\"");
   EXPECT_EQ(err(replace(R"("event":"start")", R"("event":"begin")")),
             "event \"begin\" is not start, update, end, drop or lost");
-  EXPECT_EQ(err(replace(R"("verdict":"allowed")", R"("verdict":"ok")")), "verdict \"ok\" is not allowed, denied or audit");
+  EXPECT_EQ(err(replace(R"("verdict":"allowed")", R"("verdict":"ok")")),
+            "verdict \"ok\" is not allowed, denied or audit");
   EXPECT_EQ(err(replace(R"("ip":"10.0.2.9")", R"("ip":"10.0.2.999")")), "field \"dst.ip\" is not an IP address");
   EXPECT_EQ(err(replace(R"("port":5432)", R"("port":70000)")), "field \"dst.port\" is not a port number");
   EXPECT_EQ(err(replace(R"("packets":1,)", R"("packets":-1,)")), "field \"packets\" is not a non-negative integer");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/flow_summary.h"
 
 #include <gtest/gtest.h>
@@ -88,10 +89,11 @@ TEST(FlowSummaryTest, Text) {
 }
 
 TEST(FlowSummaryTest, EmptySummary) {
-  EXPECT_EQ(FlowSummary().ToText(5),
-            "0 records, 0 flows, 0 drops, 0 events lost\n\nTop talkers (bytes)\n"
-            "  BYTES PACKETS FLOWS SOURCE -> DESTINATION\n  (none)\n\nTop denied (drops)\n"
-            "  DROPS BYTES SOURCE -> DESTINATION PORT/PROTO\n  (none)\n\nPolicy hits\n  FLOWS DROPS POLICY\n  (none)\n");
+  EXPECT_EQ(
+      FlowSummary().ToText(5),
+      "0 records, 0 flows, 0 drops, 0 events lost\n\nTop talkers (bytes)\n"
+      "  BYTES PACKETS FLOWS SOURCE -> DESTINATION\n  (none)\n\nTop denied (drops)\n"
+      "  DROPS BYTES SOURCE -> DESTINATION PORT/PROTO\n  (none)\n\nPolicy hits\n  FLOWS DROPS POLICY\n  (none)\n");
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RecordHub: history for `since` queries, filters per subscriber, bounded queues whose
 // overflow becomes a `lost` record on that subscriber's stream only.
 #include "dataplane/flowlog/record_hub.h"
@@ -36,13 +37,14 @@ TEST(RecordHubTest, ReplaysTheMatchingHistoryThenFollows) {
   f.since_ns = testing::kT0 + 1;
   int notified = 0;
   RecordHub::HistoryInfo info;
-  auto sub = hub.Subscribe(f, true, true, [&] { ++notified; }, &info);
+  auto sub = hub.Subscribe(
+      f, true, true, [&] { ++notified; }, &info);
   EXPECT_EQ(info.records, 3u);
   EXPECT_EQ(info.oldest_ns, testing::kT0 + 1);
   EXPECT_FALSE(info.truncated);  // only kT0 left, before `since`
-  EXPECT_EQ(Drain(hub, *sub), (std::vector<std::string>{ToJson(At(testing::kT0 + 1, "shop")),
-                                                       ToJson(At(testing::kT0 + 3, "shop"))}));
-  hub.Write(Emit(At(testing::kT0 + 4, "dev")));   // not ours: no wake-up
+  EXPECT_EQ(Drain(hub, *sub),
+            (std::vector<std::string>{ToJson(At(testing::kT0 + 1, "shop")), ToJson(At(testing::kT0 + 3, "shop"))}));
+  hub.Write(Emit(At(testing::kT0 + 4, "dev")));  // not ours: no wake-up
   EXPECT_EQ(notified, 0);
   hub.Write(Emit(At(testing::kT0 + 5, "shop")));
   hub.Write(Emit(At(testing::kT0 + 6, "shop")));  // queued behind, no second wake-up

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/record_source.h"
 
 #include <gtest/gtest.h>
@@ -47,7 +48,8 @@ Read Drain(RecordSource* src, size_t stop_after = SIZE_MAX) {
 TEST(FileRecordSourceTest, ReadsRotatedFilesOldestFirstThenTheLiveOne) {
   TempDir dir;
   const std::string live = dir / "flows.jsonl";
-  std::ofstream(dir / "flows-2026-12-01T10-00-00.000000000Z.jsonl") << ToJson(Numbered(1)) << "\n" << ToJson(Numbered(2)) << "\n";
+  std::ofstream(dir / "flows-2026-12-01T10-00-00.000000000Z.jsonl") << ToJson(Numbered(1)) << "\n"
+                                                                    << ToJson(Numbered(2)) << "\n";
   std::ofstream(dir / "flows-2026-12-01T09-00-00.000000000Z.jsonl") << ToJson(Numbered(0)) << "\n";
   std::ofstream(dir / "flows-notatime.jsonl") << ToJson(Numbered(99)) << "\n";  // not ours
   std::ofstream(dir / "other-2026-12-01T08-00-00.000000000Z.jsonl") << ToJson(Numbered(98)) << "\n";
@@ -69,7 +71,8 @@ TEST(FileRecordSourceTest, MalformedLinesAreReportedWithTheirPlaceAndSkipped) {
   std::ofstream(live) << ToJson(Numbered(1)) << "\n"
                       << "garbage\n"
                       << "\n"
-                      << R"({"schema":"netfence.flow/v1"})" << "\n"
+                      << R"({"schema":"netfence.flow/v1"})"
+                      << "\n"
                       << ToJson(Numbered(2)) << "\n";
   FileRecordSource src({.path = live});
   Read got = Drain(&src);

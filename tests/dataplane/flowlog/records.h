@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sample records shared by the flow-log tests.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "dataplane/flowlog/time_format.h"
 
 #include <gtest/gtest.h>
@@ -28,9 +29,9 @@ TEST(TimeFormatTest, ParsesWhatItFormatsAndOtherRfc3339Forms) {
 }
 
 TEST(TimeFormatTest, RejectsInvalidTimes) {
-  for (const char* bad : {"", "2026-12-01", "2026-12-01T19:33:34", "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z",
-                          "2026-12-01T24:00:00Z", "2026-12-01T19:33:34.Z", "2026-12-01T19:33:34Zjunk",
-                          "2026-12-01T19:33:34+0100", "yesterday"}) {
+  for (const char* bad :
+       {"", "2026-12-01", "2026-12-01T19:33:34", "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-12-01T24:00:00Z",
+        "2026-12-01T19:33:34.Z", "2026-12-01T19:33:34Zjunk", "2026-12-01T19:33:34+0100", "yesterday"}) {
     EXPECT_FALSE(ParseTime(bad).has_value()) << bad;
   }
 }
@@ -43,7 +44,8 @@ TEST(TimeFormatTest, Durations) {
   EXPECT_EQ(ParseDuration("1d"), 86400 * kNsPerSecond);
   EXPECT_EQ(ParseDuration("500ms"), 500'000'000);
   EXPECT_EQ(ParseDuration("1.5h"), 5400 * kNsPerSecond);
-  for (const char* bad : {"", "10", "m", "10x", "-5m", "0s", "1h-2m"}) EXPECT_FALSE(ParseDuration(bad).has_value()) << bad;
+  for (const char* bad : {"", "10", "m", "10x", "-5m", "0s", "1h-2m"})
+    EXPECT_FALSE(ParseDuration(bad).has_value()) << bad;
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The live stream end to end in one process: the agent's Observe service on a unix socket, fed
 // by a RecordHub, and netfencectl's ObserveRecordSource reading it: the history, then the
 // records as they are published, filtered on the agent; a bad filter is refused by name.
@@ -62,7 +63,7 @@ TEST_F(ObserveTest, AStreamGivesTheHistoryThenFollowsWithTheAgentsFilter) {
   ObserveRecordSource src({.target = target_, .request = q});
   auto got = ReadAll(src, 2);
   EXPECT_EQ(got, (std::vector<std::string>{ToJson(In("shop", testing::kT0)),
-                                          ToJson(In("shop", testing::kT0 + 2, Verdict::kDenied))}));
+                                           ToJson(In("shop", testing::kT0 + 2, Verdict::kDenied))}));
   EXPECT_EQ(src.history().node(), "node-a");
   EXPECT_EQ(src.history().records(), 3u);
   EXPECT_FALSE(src.history().truncated());

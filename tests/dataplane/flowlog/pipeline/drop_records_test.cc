@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Drops: datapath events -> aggregates -> `drop` records, attributed to the policies that
 // isolated the denying side, as of the drop's generation.
 #include "dataplane/flowlog/pipeline/drop_records.h"

@@ -1,9 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 // FlowTracker: exactly the start, update and end records of each connection, from events and
 // conntrack scans built by hand (the pipeline test drives the real datapath).
 #include "dataplane/flowlog/pipeline/flow_tracker.h"
 
 #include <gtest/gtest.h>
 
+#include "dataplane/fastpath/conntrack_key.h"
 #include "dataplane/flowlog/community_id.h"
 #include "dataplane/flowlog/pipeline/attribution.h"
 #include "tests/dataplane/flowlog/pipeline/generation_fixture.h"
@@ -16,7 +18,7 @@ using testing::PodYaml;
 using testing::PolicyYaml;
 
 constexpr uint64_t kS = 1'000'000'000;
-constexpr uint64_t kMono0 = 1000 * kS;                        // the datapath's clock
+constexpr uint64_t kMono0 = 1000 * kS;                                    // the datapath's clock
 constexpr int64_t kOffset = testing::kT0 - static_cast<int64_t>(kMono0);  // wall = mono + offset
 constexpr uint8_t kSyn = 0x02, kAck = 0x10, kPsh = 0x08, kFin = 0x01;
 const char* kClient = "10.0.0.2";
@@ -42,7 +44,7 @@ class FlowTrackerTest : public ::testing::Test {
     nf_event e = testing::Event(NF_EV_NEW_FLOW, src, sport, dst, dport, proto, g.tables.generation(), ts);
     e.verdict = testing::VerdictOf(g.cluster->Decide(src, dst, proto, dport));
     bool sender_b = false;
-    xdp::ConntrackKey(*IpAddr::Parse(src), sport, *IpAddr::Parse(dst), dport, proto, &sender_b);
+    fastpath::ConntrackKey(*IpAddr::Parse(src), sport, *IpAddr::Parse(dst), dport, proto, &sender_b);
     e.ct_created_ns = ts - ts % (4 * 1'000'000);  // coarse
     e.ct_epoch = epoch;
     e.ct_flags = sender_b ? NF_CT_INITIATOR_B : 0;
@@ -57,12 +59,13 @@ class FlowTrackerTest : public ::testing::Test {
     IpAddr s, d;
     std::memcpy(s.bytes.data(), e.src, 16);
     std::memcpy(d.bytes.data(), e.dst, 16);
-    c.key = xdp::ConntrackKey(s, e.sport, d, e.dport, e.proto);
+    c.key = fastpath::ConntrackKey(s, e.sport, d, e.dport, e.proto);
     c.entry = testing::EntryOf(e, c.key);
     return c;
   }
   void Scan(const std::vector<CtEntry>& entries, uint64_t mono, bool tick) {
-    tracker_.OnScan({.entries = &entries, .read_mono = mono, .now_mono = mono, .now_wall = Wall(mono), .update_tick = tick});
+    tracker_.OnScan(
+        {.entries = &entries, .read_mono = mono, .now_mono = mono, .now_wall = Wall(mono), .update_tick = tick});
   }
   static int64_t Wall(uint64_t mono) { return static_cast<int64_t>(mono) + kOffset; }
   std::vector<FlowRecord> Take() { return std::exchange(out_, {}); }
@@ -95,7 +98,8 @@ class FlowTrackerTest : public ::testing::Test {
   testing::Generation g1_ = testing::MakeGeneration(Yaml("server-in"), 1);
   std::vector<FlowRecord> out_;
   FlowTracker tracker_{{.node = "node-a", .close_grace_ns = static_cast<int64_t>(kS), .settle_ns = 50'000'000},
-                       &history_, [this](FlowRecord&& r) { out_.push_back(std::move(r)); }};
+                       &history_,
+                       [this](FlowRecord&& r) { out_.push_back(std::move(r)); }};
 };
 
 TEST_F(FlowTrackerTest, ATcpConnectionIsOneStartUpdatesWhenItMovedAndOneEnd) {
@@ -287,8 +291,11 @@ TEST_F(FlowTrackerTest, AStartWhoseEventWasLostIsWrittenFromTheEntry) {
   // Without news no record while a scan has events waiting (recover = false).
   const nf_event later = NewFlow(kClient, 40002, kServer, 80, 6, kMono0, g1_, 1);
   std::vector<CtEntry> entries = {c, Entry(young), Entry(later)};
-  tracker_.OnScan({.entries = &entries, .read_mono = kMono0 + 4 * kS, .now_mono = kMono0 + 4 * kS,
-                   .now_wall = Wall(kMono0 + 4 * kS), .recover = false});
+  tracker_.OnScan({.entries = &entries,
+                   .read_mono = kMono0 + 4 * kS,
+                   .now_mono = kMono0 + 4 * kS,
+                   .now_wall = Wall(kMono0 + 4 * kS),
+                   .recover = false});
   EXPECT_TRUE(Take().empty());
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers for the flow-log pipeline: a generation compiled from YAML (tables and the
 // node view's ipcache and identities, as the agent's on_live hands them over), and datapath
 // events and conntrack entries built by hand.
@@ -10,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "controlplane/compiler/table_set.h"
+#include "common/tables/table_set.h"
 #include "dataplane/flowlog/pipeline/generation_history.h"
 #include "dataplane/xdp/map_entries.h"
 #include "tests/testing/policy_fixture.h"
@@ -35,7 +36,7 @@ struct Generation {
   // (table, rule bit) of the rule `index` of policy ns/name in its table of `direction` for
   // endpoint `ip`.
   uint32_t TableOf(const std::string& ip, bool egress) const {
-    const std::string addr = compiler::AddrBytes(*IpAddr::Parse(ip));
+    const std::string addr = tables::AddrBytes(*IpAddr::Parse(ip));
     for (const auto& e : tables.endpoints()) {
       for (const auto& a : e.ips()) {
         if (a == addr) return egress ? e.egress_table() : e.ingress_table();
@@ -63,7 +64,7 @@ inline Generation MakeGeneration(const std::string& yaml, uint64_t generation) {
     for (const std::string& ip : p.pod_ips) {
       const IpAddr a = *IpAddr::Parse(ip);
       v1::IpcacheEntry& e = g.ipcache[a];
-      e.set_addr(compiler::AddrBytes(a));
+      e.set_addr(tables::AddrBytes(a));
       e.set_identity(identity[a]);
       e.set_namespace_(p.meta.ns);
       e.set_pod(p.meta.name);

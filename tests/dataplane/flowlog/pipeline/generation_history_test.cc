@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GenerationHistory: each generation's rule names and enrichment stay as they were, whatever
 // later generations change, until nothing can refer to them.
 #include "dataplane/flowlog/pipeline/generation_history.h"

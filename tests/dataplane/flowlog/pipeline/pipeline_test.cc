@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pipeline on the real datapath: packets run through the XDP program with
 // BPF_PROG_TEST_RUN, the pipeline reads its ring buffer and conntrack table, and the records
 // must say exactly what happened: counts and bytes, verdicts, rules as of each generation,
@@ -12,8 +13,8 @@
 #include <numeric>
 
 #include "tests/dataplane/flowlog/pipeline/generation_fixture.h"
-#include "tests/xdp/packet_builder.h"
-#include "tests/xdp/xdp_harness.h"
+#include "tests/dataplane/xdp/packet_builder.h"
+#include "tests/dataplane/xdp/xdp_harness.h"
 
 namespace netfence::flowlog {
 namespace {
@@ -81,7 +82,7 @@ class PipelineTest : public ::testing::Test {
     gens_.push_back(std::make_unique<testing::Generation>(testing::MakeGeneration(yaml, generation)));
     const testing::Generation& g = *gens_.back();
     ASSERT_TRUE(program_->Program(g.tables).ok());
-    compiler::TableSet view;
+    tables::TableSet view;
     view.ipcache = g.ipcache;
     view.identities = g.identities;
     pipeline_->OnLive(generation, g.tables, view);
@@ -105,9 +106,9 @@ TEST_F(PipelineTest, AClosedTcpConnectionIsOneStartAndOneEndWithItsExactCounters
       Tcp(kClient, 40000, kServer, 80, kSyn), Tcp(kClient, 40000, kServer, 80, kAck),
       Tcp(kClient, 40000, kServer, 80, kAck | kPsh, 1000), Tcp(kClient, 40000, kServer, 80, kFin | kAck),
       Tcp(kClient, 40000, kServer, 80, kAck)};
-  const std::vector<std::vector<uint8_t>> to_client = {
-      Tcp(kServer, 80, kClient, 40000, kSyn | kAck), Tcp(kServer, 80, kClient, 40000, kAck | kPsh, 3000),
-      Tcp(kServer, 80, kClient, 40000, kFin | kAck)};
+  const std::vector<std::vector<uint8_t>> to_client = {Tcp(kServer, 80, kClient, 40000, kSyn | kAck),
+                                                       Tcp(kServer, 80, kClient, 40000, kAck | kPsh, 3000),
+                                                       Tcp(kServer, 80, kClient, 40000, kFin | kAck)};
   // The order of a real exchange: handshake, data both ways, FIN/FIN, last ACK.
   for (const auto* p : {&to_server[0], &to_client[0], &to_server[1], &to_server[2], &to_client[1], &to_server[3],
                         &to_client[2], &to_server[4]}) {

@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "common/classifier/classifier.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include "common/tables/wire.h"
+
+namespace netfence::classifier {
+
+namespace {
+
+__extension__ typedef unsigned __int128 u128;
+
+using tables::kEmptyRow;
+using tables::kFirstPodIdentity;
+constexpr uint32_t kNoEndpoint = 0xFFFFFFFFu;
+
+u128 ToU128(const IpAddr& a) { return (u128{a.hi()} << 64) | a.lo(); }
+
+int PortSlot(uint8_t proto) {
+  switch (proto) {
+    case 6:
+      return 0;
+    case 17:
+      return 1;
+    case 132:
+      return 2;
+    default:
+      return -1;
+  }
+}
+
+u128 PrefixLast(u128 addr, uint32_t len) {
+  if (len == 0) return ~u128{0};
+  if (len >= 128) return addr;
+  return addr | ((u128{1} << (128 - len)) - 1);
+}
+
+}  // namespace
+
+// The lookup structures built from the tables once, at load.
+struct Classifier::Impl {
+  // IP -> (identity, endpoint): open addressing, linear probing, power-of-two size.
+  struct IpSlot {
+    u128 ip = 0;
+    uint32_t identity = 0;
+    uint32_t endpoint = kNoEndpoint;
+    bool used = false;
+  };
+  std::vector<IpSlot> ip_slots;
+  uint64_t ip_mask = 0;
+
+  struct PortIndex {
+    std::vector<uint16_t> first, last;
+    std::vector<uint32_t> row;
+  };
+  // One direction of one table, flattened for lookup.
+  struct Dir {
+    bool isolated = false;
+    uint32_t summary_words = 0;
+    uint32_t row_words = 0;
+    uint32_t all_pods_row = kEmptyRow;
+    uint32_t other_row = kEmptyRow;
+    std::vector<uint32_t> id_keys, id_rows;  // sorted by identity
+    std::vector<u128> cidr_starts;           // disjoint address intervals covering the prefixes
+    std::vector<uint32_t> cidr_rows;
+    PortIndex ports[3];  // TCP, UDP, SCTP
+  };
+  std::vector<Dir> dirs;        // per table
+  std::vector<uint64_t> zeros;  // an all-zero row as wide as the widest table's
+  const uint64_t* words = nullptr;
+
+  static size_t Hash(u128 ip) {
+    uint64_t h =
+        static_cast<uint64_t>(ip) * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(ip >> 64) * 0xC2B2AE3D27D4EB4Full;
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+  const IpSlot* FindIp(u128 ip) const {
+    if (ip_slots.empty()) return nullptr;
+    for (size_t i = Hash(ip) & ip_mask;; i = (i + 1) & ip_mask) {
+      const IpSlot& s = ip_slots[i];
+      if (!s.used) return nullptr;
+      if (s.ip == ip) return &s;
+    }
+  }
+  const uint64_t* Row(uint32_t row) const { return row == kEmptyRow ? zeros.data() : words + row; }
+
+  struct Rows {
+    const uint64_t* identity;
+    const uint64_t* cidr;
+    const uint64_t* port;
+  };
+  bool Lookup(const Dir& d, const IpAddr& peer, uint8_t proto, uint16_t dport, Rows* r) const;
+};
+
+namespace {
+
+// Disjoint intervals from nested prefixes sorted by (address, length): each interval
+// carries the row of the longest prefix covering it (kEmptyRow in the gaps).
+void BuildIntervals(const v1::DirectionTable& dt, Classifier::Impl::Dir* d) {
+  struct Open {
+    u128 last;
+    uint32_t row;
+  };
+  std::vector<Open> stack;
+  u128 cursor = 0;
+  bool done = false;  // cursor ran past the end of the address space
+  auto emit = [&](u128 start, uint32_t row) {
+    if (!d->cidr_rows.empty() && d->cidr_rows.back() == row) return;
+    d->cidr_starts.push_back(start);
+    d->cidr_rows.push_back(row);
+  };
+  auto close_top = [&]() {
+    const Open top = stack.back();
+    stack.pop_back();
+    if (!done && cursor <= top.last) emit(cursor, top.row);
+    if (top.last == ~u128{0}) {
+      done = true;
+    } else if (!done && cursor <= top.last) {
+      cursor = top.last + 1;
+    }
+  };
+  for (int i = 0; i < dt.cidr_lengths_size(); ++i) {
+    IpAddr a;
+    std::memcpy(a.bytes.data(), dt.cidr_addrs().data() + 16 * i, 16);
+    u128 start = ToU128(a);
+    while (!stack.empty() && stack.back().last < start) close_top();
+    if (!done && cursor < start) emit(cursor, stack.empty() ? kEmptyRow : stack.back().row);
+    cursor = start;
+    done = false;
+    stack.push_back({PrefixLast(start, dt.cidr_lengths(i)), dt.cidr_rows(i)});
+  }
+  while (!stack.empty()) close_top();
+  if (!done) emit(cursor, kEmptyRow);
+}
+
+}  // namespace
+
+Classifier::Classifier(std::shared_ptr<const v1::RuleTables> tables) : tables_(std::move(tables)) {}
+
+StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(std::shared_ptr<const v1::RuleTables> tables) {
+  auto impl = std::make_shared<Impl>();
+  const auto& t = *tables;
+  impl->words = t.words().data();
+  const uint64_t nwords = static_cast<uint64_t>(t.words_size());
+
+  if (t.ipcache_addrs().size() != 16 * static_cast<size_t>(t.ipcache_identities_size())) {
+    return Status::Error("ipcache: " + std::to_string(t.ipcache_addrs().size()) + " address bytes for " +
+                         std::to_string(t.ipcache_identities_size()) + " identities");
+  }
+  size_t nips = static_cast<size_t>(t.ipcache_identities_size());
+  for (const auto& ep : t.endpoints()) nips += static_cast<size_t>(ep.ips_size());
+  size_t cap = 16;
+  while (cap < nips * 2 + 2) cap *= 2;
+  impl->ip_slots.resize(cap);
+  impl->ip_mask = cap - 1;
+  auto insert = [&](const char* bytes, uint32_t identity, uint32_t endpoint) -> Impl::IpSlot* {
+    IpAddr a;
+    std::memcpy(a.bytes.data(), bytes, 16);
+    u128 ip = ToU128(a);
+    for (size_t i = Impl::Hash(ip) & impl->ip_mask;; i = (i + 1) & impl->ip_mask) {
+      auto& s = impl->ip_slots[i];
+      if (!s.used) {
+        s = {ip, identity, endpoint, true};
+        return &s;
+      }
+      if (s.ip == ip) return &s;
+    }
+  };
+  for (int i = 0; i < t.ipcache_identities_size(); ++i) {
+    insert(t.ipcache_addrs().data() + 16 * i, t.ipcache_identities(i), kNoEndpoint);
+  }
+  for (int e = 0; e < t.endpoints_size(); ++e) {
+    const auto& ep = t.endpoints(e);
+    if (ep.ingress_table() >= static_cast<uint32_t>(t.tables_size()) ||
+        ep.egress_table() >= static_cast<uint32_t>(t.tables_size())) {
+      return Status::Error("endpoint " + ep.namespace_() + "/" + ep.name() + " refers to a missing table");
+    }
+    for (const auto& ip : ep.ips()) {
+      if (ip.size() != 16) {
+        return Status::Error("endpoint " + ep.namespace_() + "/" + ep.name() + " has a malformed address");
+      }
+      Impl::IpSlot* s = insert(ip.data(), ep.identity(), static_cast<uint32_t>(e));
+      if (s->endpoint == kNoEndpoint) s->endpoint = static_cast<uint32_t>(e);
+    }
+  }
+
+  uint32_t widest = 0;
+  for (int ti = 0; ti < t.tables_size(); ++ti) {
+    {
+      const v1::DirectionTable* dt = &t.tables(ti);
+      Impl::Dir d;
+      d.isolated = dt->isolated();
+      d.summary_words = dt->summary_words();
+      d.row_words = dt->row_words();
+      widest = std::max(widest, d.summary_words + d.row_words);
+      // A row must fit the arena, its summary must say exactly which words are non-zero
+      // (a wrong summary would hide a rule from every fast path alike), and no bit may lie
+      // at or past rule_count.
+      auto check_row = [&](uint32_t row) {
+        if (row == kEmptyRow) return true;
+        if (uint64_t{row} + d.summary_words + d.row_words > nwords) return false;
+        const uint64_t* summary = t.words().data() + row;
+        const uint64_t* words = summary + d.summary_words;
+        for (uint32_t w = 0; w < d.row_words; ++w) {
+          bool marked = (summary[w / 64] >> (w % 64)) & 1;
+          if (marked != (words[w] != 0)) return false;
+        }
+        for (uint32_t j = 0; j < d.summary_words; ++j) {
+          uint32_t valid = std::min<uint32_t>(64, d.row_words - 64 * j);
+          if (valid < 64 && (summary[j] >> valid) != 0) return false;
+        }
+        uint32_t tail = dt->rule_count() % 64;
+        return tail == 0 || d.row_words == 0 || (words[d.row_words - 1] >> tail) == 0;
+      };
+      const int nrules = static_cast<int>(dt->rule_count());
+      if (d.row_words != (dt->rule_count() + 63) / 64 || d.summary_words != (d.row_words + 63) / 64 ||
+          dt->rule_policy_size() != nrules || dt->rule_index_size() != nrules) {
+        return Status::Error("table " + std::to_string(ti) + ": inconsistent row sizes");
+      }
+      for (uint32_t p : dt->rule_policy()) {
+        if (p >= static_cast<uint32_t>(t.policies_size())) {
+          return Status::Error("table " + std::to_string(ti) + ": rule refers to a missing policy");
+        }
+      }
+      const int nids = dt->identity_ids_size(), ncidrs = dt->cidr_lengths_size(), nports = dt->port_rows_size();
+      bool rows_ok =
+          check_row(dt->all_pods_row()) && check_row(dt->other_protocols_row()) && dt->identity_rows_size() == nids &&
+          dt->cidr_rows_size() == ncidrs && dt->cidr_addrs().size() == 16 * static_cast<size_t>(ncidrs) &&
+          dt->port_protocols_size() == nports && dt->port_firsts_size() == nports && dt->port_lasts_size() == nports;
+      if (!rows_ok) return Status::Error("table " + std::to_string(ti) + ": dimension arrays of unequal length");
+      d.all_pods_row = dt->all_pods_row();
+      d.other_row = dt->other_protocols_row();
+      for (int i = 0; i < nids; ++i) {
+        rows_ok &= check_row(dt->identity_rows(i)) && (i == 0 || dt->identity_ids(i - 1) < dt->identity_ids(i));
+      }
+      d.id_keys.assign(dt->identity_ids().begin(), dt->identity_ids().end());
+      d.id_rows.assign(dt->identity_rows().begin(), dt->identity_rows().end());
+      // Prefixes: host bits clear, strictly sorted by (address, length), as an LPM map and
+      // the interval index below both assume.
+      u128 prev_addr = 0;
+      uint32_t prev_len = 0;
+      for (int i = 0; i < ncidrs && rows_ok; ++i) {
+        IpAddr a;
+        std::memcpy(a.bytes.data(), dt->cidr_addrs().data() + 16 * i, 16);
+        const u128 addr = ToU128(a);
+        const uint32_t len = dt->cidr_lengths(i);
+        rows_ok &= check_row(dt->cidr_rows(i)) && len <= 128 && PrefixLast(addr, len) - addr == PrefixLast(0, len);
+        rows_ok &= i == 0 || prev_addr < addr || (prev_addr == addr && prev_len < len);
+        prev_addr = addr;
+        prev_len = len;
+      }
+      for (int i = 0; i < nports && rows_ok; ++i) {
+        int slot = PortSlot(static_cast<uint8_t>(dt->port_protocols(i)));
+        rows_ok &= check_row(dt->port_rows(i)) && slot >= 0 && dt->port_protocols(i) < 256 &&
+                   dt->port_firsts(i) <= dt->port_lasts(i) && dt->port_lasts(i) <= 65535;
+        if (!rows_ok) break;
+        auto& pi = d.ports[slot];
+        if (!pi.last.empty() && pi.last.back() >= dt->port_firsts(i)) rows_ok = false;
+        pi.first.push_back(static_cast<uint16_t>(dt->port_firsts(i)));
+        pi.last.push_back(static_cast<uint16_t>(dt->port_lasts(i)));
+        pi.row.push_back(dt->port_rows(i));
+      }
+      if (!rows_ok) return Status::Error("table " + std::to_string(ti) + ": malformed or out-of-range rows");
+      BuildIntervals(*dt, &d);
+      impl->dirs.push_back(std::move(d));
+    }
+  }
+  impl->zeros.assign(widest, 0);
+  std::shared_ptr<Classifier> c(new Classifier(std::move(tables)));
+  c->impl_ = std::move(impl);
+  return std::shared_ptr<const Classifier>(std::move(c));
+}
+
+std::optional<uint32_t> Classifier::EndpointOf(const IpAddr& ip) const {
+  const auto* s = impl_->FindIp(ToU128(ip));
+  if (!s || s->endpoint == kNoEndpoint) return std::nullopt;
+  return s->endpoint;
+}
+
+uint32_t Classifier::IdentityOf(const IpAddr& ip) const {
+  const auto* s = impl_->FindIp(ToU128(ip));
+  return s ? s->identity : 0;
+}
+
+// The three rows a lookup ANDs: identity row OR CIDR row, AND port row. Returns false when
+// the AND is empty without looking at a word (no port entry, or no peer entry).
+bool Classifier::Impl::Lookup(const Dir& d, const IpAddr& peer, uint8_t proto, uint16_t dport, Rows* r) const {
+  // Port dimension.
+  uint32_t port_row = d.other_row;
+  if (int slot = PortSlot(proto); slot >= 0) {
+    const auto& pi = d.ports[slot];
+    auto it = std::upper_bound(pi.first.begin(), pi.first.end(), dport);
+    port_row = kEmptyRow;
+    if (it != pi.first.begin()) {
+      size_t i = static_cast<size_t>(it - pi.first.begin()) - 1;
+      if (dport <= pi.last[i]) port_row = pi.row[i];
+    }
+  }
+  if (port_row == kEmptyRow) return false;
+
+  // Peer dimension: the identity row (pods only) and the longest-prefix CIDR row.
+  uint32_t id_row = kEmptyRow;
+  const u128 ip = ToU128(peer);
+  const IpSlot* slot = FindIp(ip);
+  uint32_t identity = slot ? slot->identity : 0;
+  if (identity >= kFirstPodIdentity) {
+    auto it = std::lower_bound(d.id_keys.begin(), d.id_keys.end(), identity);
+    id_row = (it != d.id_keys.end() && *it == identity) ? d.id_rows[it - d.id_keys.begin()] : d.all_pods_row;
+  }
+  uint32_t cidr_row = kEmptyRow;
+  if (!d.cidr_starts.empty()) {
+    auto it = std::upper_bound(d.cidr_starts.begin(), d.cidr_starts.end(), ip);
+    if (it != d.cidr_starts.begin()) cidr_row = d.cidr_rows[it - d.cidr_starts.begin() - 1];
+  }
+  if (id_row == kEmptyRow && cidr_row == kEmptyRow) return false;
+  r->identity = Row(id_row);
+  r->cidr = Row(cidr_row);
+  r->port = Row(port_row);
+  return true;
+}
+
+DirectionDecision Classifier::Match(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport) const {
+  DirectionDecision out;
+  const Impl& im = *impl_;
+  const Impl::Dir& d = im.dirs[table];
+  if (!d.isolated) return out;
+  out.table = table;
+  out.outcome = Outcome::kDenied;
+  Impl::Rows r;
+  if (!im.Lookup(d, peer, proto, dport, &r)) return out;
+
+  // AND of the dimensions, guided by the summaries; the lowest set bit is the rule.
+  const uint32_t S = d.summary_words;
+  for (uint32_t j = 0; j < S; ++j) {
+    uint64_t s = (r.identity[j] | r.cidr[j]) & r.port[j];
+    while (s) {
+      uint32_t w = 64 * j + static_cast<uint32_t>(std::countr_zero(s));
+      uint64_t v = (r.identity[S + w] | r.cidr[S + w]) & r.port[S + w];
+      if (v) {
+        out.outcome = Outcome::kAllowed;
+        out.rule_bit = 64 * w + static_cast<uint32_t>(std::countr_zero(v));
+        return out;
+      }
+      s &= s - 1;
+    }
+  }
+  return out;
+}
+
+std::vector<uint32_t> Classifier::MatchingRules(uint32_t table, const IpAddr& peer, uint8_t proto,
+                                                uint16_t dport) const {
+  std::vector<uint32_t> out;
+  const Impl& im = *impl_;
+  const Impl::Dir& d = im.dirs[table];
+  Impl::Rows r;
+  if (!d.isolated || !im.Lookup(d, peer, proto, dport, &r)) return out;
+  const uint32_t S = d.summary_words;
+  for (uint32_t w = 0; w < d.row_words; ++w) {
+    for (uint64_t v = (r.identity[S + w] | r.cidr[S + w]) & r.port[S + w]; v; v &= v - 1) {
+      out.push_back(64 * w + static_cast<uint32_t>(std::countr_zero(v)));
+    }
+  }
+  return out;
+}
+
+Decision Classifier::Classify(const FlowKey& key) const {
+  Decision d;
+  const auto* src = impl_->FindIp(ToU128(key.src));
+  const auto* dst = impl_->FindIp(ToU128(key.dst));
+  const auto& eps = tables_->endpoints();
+  if (src && src->endpoint != kNoEndpoint) {
+    d.egress = Match(eps[src->endpoint].egress_table(), key.dst, key.proto, key.dport);
+  }
+  if (dst && dst->endpoint != kNoEndpoint) {
+    d.ingress = Match(eps[dst->endpoint].ingress_table(), key.src, key.proto, key.dport);
+  }
+  return d;
+}
+
+}  // namespace netfence::classifier

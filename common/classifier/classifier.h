@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// The user-space classifier over compiled rule tables: the production lookup used by
+// netfencectl, the agent and the DPDK pipeline, and the oracle the fast paths are tested
+// against. Classify() neither allocates nor throws.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "common/base/ip.h"
+#include "common/base/status.h"
+#include "netfence/v1/tables.pb.h"
+
+namespace netfence::classifier {
+
+// The first packet of a connection, as the classifier sees it.
+struct FlowKey {
+  IpAddr src;
+  IpAddr dst;
+  uint8_t proto = 6;   // IANA protocol number
+  uint16_t dport = 0;  // destination port (TCP/UDP/SCTP), 0 otherwise
+};
+
+enum class Outcome : uint8_t {
+  kNotIsolated,  // the pod is not isolated in this direction (or is not an endpoint)
+  kAllowed,      // a rule matched
+  kDenied,       // isolated and no rule matched (default deny)
+};
+
+struct DirectionDecision {
+  Outcome outcome = Outcome::kNotIsolated;
+  uint32_t table = 0;     // the endpoint's table for this direction (RuleTables.tables index)
+  uint32_t rule_bit = 0;  // the lowest matching rule bit, when outcome == kAllowed
+  bool passes() const { return outcome != Outcome::kDenied; }
+};
+
+struct Decision {
+  DirectionDecision egress;   // the source pod's egress policy
+  DirectionDecision ingress;  // the destination pod's ingress policy
+  bool allowed() const { return egress.passes() && ingress.passes(); }
+};
+
+class Classifier {
+ public:
+  // Indexes the tables for lookup; fails if they are internally inconsistent.
+  static StatusOr<std::shared_ptr<const Classifier>> Load(std::shared_ptr<const v1::RuleTables> tables);
+
+  Decision Classify(const FlowKey& key) const;
+
+  // One table (one direction of some endpoints' policy) against a peer address.
+  DirectionDecision Match(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport) const;
+
+  // Every rule bit matching, lowest first (for explanations; allocates, not for the fast path).
+  std::vector<uint32_t> MatchingRules(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport) const;
+
+  // The endpoint (index into tables().endpoints()) that owns an IP, if any.
+  std::optional<uint32_t> EndpointOf(const IpAddr& ip) const;
+  // The identity of an IP: a pod identity, host (1), or world (0).
+  uint32_t IdentityOf(const IpAddr& ip) const;
+
+  const v1::RuleTables& tables() const { return *tables_; }
+
+  struct Impl;  // the lookup index, private to classifier.cc
+
+ private:
+  explicit Classifier(std::shared_ptr<const v1::RuleTables> tables);
+
+  std::shared_ptr<const v1::RuleTables> tables_;
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace netfence::classifier

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+// Constants of the netfence.v1 table format (proto/netfence/v1/tables.proto) that every
+// reader and writer of RuleTables agrees on: the compiler, the classifier, the XDP loader and
+// the DPDK pipeline. The BPF program has its own copies in xdp/include/netfence_abi.h (C).
+#pragma once
+
+#include <cstdint>
+
+namespace netfence::tables {
+
+inline constexpr uint32_t kEmptyRow = 0xFFFFFFFFu;  // a row index meaning "no rule bit set"
+inline constexpr uint32_t kWorldIdentity = 0;       // addresses the cluster does not know
+inline constexpr uint32_t kHostIdentity = 1;        // the nodes' own addresses
+inline constexpr uint32_t kFirstPodIdentity = 256;  // pod identities are >= this
+
+}  // namespace netfence::tables

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reading the XDP program's maps from user space without touching the packet path (the maps
+// are read while the program runs; an entry changing meanwhile is read either way): the whole
+// conntrack table (batched lookups, falling back to key-by-key iteration where the kernel has
+// no batch operations) and per-CPU counters summed over CPUs.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "common/base/status.h"
+#include "dataplane/fastpath/fast_path.h"
+
+namespace netfence::xdp {
+
+// Every entry of the conntrack map `fd` into *out (cleared first).
+Status ReadConntrack(int fd, std::vector<fastpath::CtEntry>* out);
+
+// Entries 0..N-1 of a BPF_MAP_TYPE_PERCPU_ARRAY of __u64, each summed over CPUs (0 where a
+// lookup fails).
+std::vector<uint64_t> SumPerCpu(int fd, uint32_t entries);
+
+template <size_t N>
+std::array<uint64_t, N> SumPerCpu(int fd) {
+  std::array<uint64_t, N> out{};
+  const std::vector<uint64_t> sums = SumPerCpu(fd, N);
+  for (size_t i = 0; i < N; ++i) out[i] = sums[i];
+  return out;
+}
+
+}  // namespace netfence::xdp

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+// The translation of rule tables into map entries (no BPF needed).
+#include "dataplane/xdp/map_entries.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "common/base/ip.h"
+
+namespace netfence::xdp {
+namespace {
+
+std::string Bytes(const char* ip) {
+  const IpAddr a = *IpAddr::Parse(ip);
+  return std::string(a.bytes.begin(), a.bytes.end());
+}
+
+// Every port of [first, last] in exactly one block, each block aligned, none outside.
+void CheckCover(uint32_t first, uint32_t last) {
+  const auto blocks = PortPrefixes(static_cast<uint16_t>(first), static_cast<uint16_t>(last));
+  ASSERT_LE(blocks.size(), 30u);
+  uint32_t next = first;
+  for (const PortPrefix& b : blocks) {
+    const uint32_t size = 1u << (16 - b.len);
+    ASSERT_EQ(b.port, next) << first << "-" << last;
+    ASSERT_EQ(b.port % size, 0u) << "unaligned block " << b.port << "/" << int{b.len};
+    next += size;
+  }
+  ASSERT_EQ(next, last + 1) << first << "-" << last;
+}
+
+TEST(XdpMapEntries, PortPrefixesCoverRangesExactly) {
+  EXPECT_EQ(PortPrefixes(80, 80), (std::vector<PortPrefix>{{80, 16}}));
+  EXPECT_EQ(PortPrefixes(0, 65535), (std::vector<PortPrefix>{{0, 0}}));
+  EXPECT_EQ(PortPrefixes(1, 65535).size(), 16u);
+  EXPECT_EQ(PortPrefixes(1024, 2047), (std::vector<PortPrefix>{{1024, 6}}));
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    uint32_t a = rng() % 65536, b = rng() % 65536;
+    if (i % 3 == 0) b = a + rng() % 300;
+    if (b > 65535) b = 65535;
+    CheckCover(std::min(a, b), std::max(a, b));
+  }
+  CheckCover(65535, 65535);
+  CheckCover(0, 0);
+}
+
+v1::RuleTables OneTable() {
+  v1::RuleTables t;
+  t.add_policies()->set_name("p");
+  auto* dt = t.add_tables();
+  dt->set_isolated(true);
+  dt->set_rule_count(1);
+  dt->set_row_words(1);
+  dt->set_summary_words(1);
+  dt->add_rule_policy(0);
+  dt->add_rule_index(0);
+  dt->set_all_pods_row(0xFFFFFFFFu);
+  dt->set_other_protocols_row(0);
+  t.add_words(1);
+  t.add_words(1);
+  return t;
+}
+
+TEST(XdpMapEntries, IpcacheFirstIdentityAndFirstEndpointWin) {
+  v1::RuleTables t = OneTable();
+  t.add_tables()->CopyFrom(t.tables(0));
+  t.set_ipcache_addrs(Bytes("10.0.0.1") + Bytes("10.0.0.1") + Bytes("10.0.0.2"));
+  for (uint32_t id : {300u, 301u, 302u}) t.add_ipcache_identities(id);
+  for (uint32_t table : {0u, 1u}) {
+    auto* ep = t.add_endpoints();
+    ep->add_ips(Bytes("10.0.0.1"));
+    ep->add_ips(Bytes("10.0.0.3"));
+    ep->set_identity(400 + table);
+    ep->set_ingress_table(table);
+    ep->set_egress_table(table);
+  }
+  auto e = BuildMapEntries(t);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  ASSERT_EQ(e->ipcache.size(), 3u);
+  EXPECT_EQ(e->ipcache[0].value.identity, 300u);  // ipcache's first entry
+  EXPECT_EQ(e->ipcache[0].value.flags, NF_IP_LOCAL_ENDPOINT);
+  EXPECT_EQ(e->ipcache[0].value.ingress_table, 0u);  // the first endpoint's
+  EXPECT_EQ(e->ipcache[1].value.flags, 0u);
+  EXPECT_EQ(e->ipcache[2].value.identity, 400u);  // not in ipcache: the endpoint's identity
+  EXPECT_EQ(e->ipcache[2].value.egress_table, 0u);
+}
+
+TEST(XdpMapEntries, RejectsWhatLpmCannotMirror) {
+  v1::RuleTables t = OneTable();
+  auto* dt = t.mutable_tables(0);
+  dt->set_cidr_addrs(Bytes("::ffff:10.0.0.1"));
+  dt->add_cidr_lengths(120);
+  dt->add_cidr_rows(0);
+  auto e = BuildMapEntries(t);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("host bits"), std::string::npos) << e.status().message();
+
+  dt->set_cidr_addrs(Bytes("::ffff:10.0.0.0") + Bytes("::ffff:10.0.0.0"));
+  dt->add_cidr_lengths(120);
+  dt->add_cidr_rows(0);
+  e = BuildMapEntries(t);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("twice"), std::string::npos) << e.status().message();
+
+  dt->set_cidr_addrs(Bytes("::ffff:10.0.1.0") + Bytes("::ffff:10.0.0.0"));  // unsorted
+  e = BuildMapEntries(t);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("out of order"), std::string::npos) << e.status().message();
+}
+
+TEST(XdpMapEntries, RejectsMalformedTables) {
+  v1::RuleTables t = OneTable();
+  t.mutable_tables(0)->set_all_pods_row(1);  // row 1 + 2 words > 2 words of arena
+  EXPECT_FALSE(BuildMapEntries(t).ok());
+
+  t = OneTable();
+  t.mutable_tables(0)->add_port_protocols(1);  // ICMP has no ports
+  t.mutable_tables(0)->add_port_firsts(1);
+  t.mutable_tables(0)->add_port_lasts(1);
+  t.mutable_tables(0)->add_port_rows(0);
+  EXPECT_FALSE(BuildMapEntries(t).ok());
+
+  t = OneTable();
+  for (auto [first, last] : {std::pair{10u, 20u}, std::pair{20u, 30u}}) {
+    t.mutable_tables(0)->add_port_protocols(6);
+    t.mutable_tables(0)->add_port_firsts(first);
+    t.mutable_tables(0)->add_port_lasts(last);
+    t.mutable_tables(0)->add_port_rows(0);
+  }
+  EXPECT_FALSE(BuildMapEntries(t).ok());
+
+  t = OneTable();
+  auto* dt = t.mutable_tables(0);
+  const uint32_t rules = (NF_MAX_SUMMARY_WORDS + 1) * 64 * 64;
+  dt->set_rule_count(rules);
+  dt->set_row_words(rules / 64);
+  dt->set_summary_words(NF_MAX_SUMMARY_WORDS + 1);
+  for (uint32_t i = 1; i < rules; ++i) dt->add_rule_policy(0), dt->add_rule_index(0);
+  dt->set_other_protocols_row(0xFFFFFFFFu);
+  auto e = BuildMapEntries(t);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("at most"), std::string::npos) << e.status().message();
+}
+
+}  // namespace
+}  // namespace netfence::xdp

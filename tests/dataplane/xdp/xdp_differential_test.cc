@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: Apache-2.0
+// Differential test: the XDP program (BPF_PROG_TEST_RUN) against the user-space classifier
+// on the same compiled tables. Random clusters from netfence_random_cluster with random
+// packets in random encapsulations (VLAN tags, IPv4 options, IPv6 extension headers), and
+// synthetic tables wider than any random cluster's (several summary words). Verdict, each
+// direction's outcome, table and rule bit, and the parsed flow key must all agree.
+//
+//   NETFENCE_XDP_SEED=N  run only cluster N (replay a failure)
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <sstream>
+
+#include "common/classifier/classifier.h"
+#include "controlplane/compiler/compiler.h"
+#include "tests/dataplane/xdp/packet_builder.h"
+#include "tests/dataplane/xdp/xdp_harness.h"
+#include "tests/differential/cluster_dump.h"
+#include "tests/differential/random_cluster.h"
+
+namespace netfence::xdptest {
+namespace {
+
+using classifier::Decision;
+using classifier::DirectionDecision;
+using reference::Packet;
+
+constexpr int kClusters = 320;
+constexpr int kPacketsPerCluster = 320;  // 102,400 packets
+constexpr int kMaxReports = 5;
+
+std::string Text(const DirectionDecision& d) {
+  static const char* kNames[] = {"not isolated", "allowed", "denied"};
+  std::ostringstream o;
+  o << kNames[static_cast<int>(d.outcome)] << " table " << d.table << " rule " << d.rule_bit;
+  return o.str();
+}
+std::string Text(uint32_t outcome, uint32_t table, uint32_t rule) {
+  return Text(DirectionDecision{static_cast<classifier::Outcome>(outcome > 2 ? 2 : outcome), table, rule}) +
+         (outcome > 2 ? " (bad outcome " + std::to_string(outcome) + ")" : "");
+}
+
+// Empty when the program agrees with the classifier on `p`; else what differs.
+std::string Compare(const Packet& p, const Decision& want, const RunResult& got) {
+  if (!got.ok) return "test run failed: " + got.error;
+  std::string diff;
+  const uint32_t want_action = want.allowed() ? XDP_PASS : XDP_DROP;
+  const nf_decision& d = got.decision;
+  if (got.action != want_action)
+    diff += "  action " + std::to_string(got.action) + ", want " + std::to_string(want_action) + "\n";
+  const std::string e = Text(d.verdict.egress_outcome, d.verdict.egress_table, d.verdict.egress_rule);
+  const std::string i = Text(d.verdict.ingress_outcome, d.verdict.ingress_table, d.verdict.ingress_rule);
+  if (e != Text(want.egress)) diff += "  egress: xdp " + e + ", classifier " + Text(want.egress) + "\n";
+  if (i != Text(want.ingress)) diff += "  ingress: xdp " + i + ", classifier " + Text(want.ingress) + "\n";
+  if (d.parsed != 1 || d.proto != p.proto || d.dport != p.dport || std::memcmp(d.src, p.src.bytes.data(), 16) != 0 ||
+      std::memcmp(d.dst, p.dst.bytes.data(), 16) != 0) {
+    diff += "  parsed flow key differs (proto " + std::to_string(d.proto) + " dport " + std::to_string(d.dport) + ")\n";
+  }
+  return diff;
+}
+
+// The packet in a random encapsulation.
+std::vector<uint8_t> Encapsulate(const Packet& p, std::mt19937_64& rng) {
+  PacketBuilder b;
+  const uint32_t r = static_cast<uint32_t>(rng());
+  if (r % 10 < 3) b.Vlan(static_cast<uint16_t>(r % 4095 + 1), r % 10 == 0 ? 0x88A8 : 0x8100);
+  if (r % 10 == 0) b.Vlan(static_cast<uint16_t>((r >> 12) % 4095 + 1));
+  b.Ip(p.src, p.dst);
+  if ((r >> 4) % 5 == 0) {
+    if (p.src.is_v4()) {
+      b.Ipv4Options(static_cast<int>((r >> 8) % 10 + 1));
+    } else {
+      static const uint8_t kExt[] = {0, 43, 44, 51, 60};
+      for (uint32_t n = (r >> 8) % 3 + 1, k = r >> 16; n > 0; --n, k /= 5) b.Ipv6Ext(kExt[k % 5]);
+    }
+  }
+  b.Proto(p.proto, p.dport).Payload((r >> 24) % 3 == 0 ? (r >> 26) % 64 : 0);
+  return b.Build();
+}
+
+struct Coverage {
+  int packets = 0, allowed = 0, high_rule_bits = 0, wide_tables = 0, fresh_loads = 0;
+  int by_outcome[2][3] = {};
+  uint64_t rewrites = 0;  // generations written into a slot in place (slot_writer.h)
+  void Add(const Decision& d) {
+    ++packets;
+    allowed += d.allowed();
+    ++by_outcome[0][static_cast<int>(d.egress.outcome)];
+    ++by_outcome[1][static_cast<int>(d.ingress.outcome)];
+    for (const auto* dir : {&d.egress, &d.ingress}) {
+      high_rule_bits += dir->outcome == classifier::Outcome::kAllowed && dir->rule_bit >= 64;
+    }
+  }
+};
+
+// The program to use for `tables`: the current one reprogrammed (a new generation swapped in
+// over the previous cluster's), or a freshly loaded one when `fresh`.
+xdp::XdpProgram* ProgramFor(const v1::RuleTables& tables, bool fresh, std::unique_ptr<xdp::XdpProgram>* program,
+                            std::unique_ptr<Harness>* harness, Coverage* coverage) {
+  if (fresh || !*program) {
+    if (*program) coverage->rewrites += (*program)->slot_rewrites();
+    harness->reset();
+    program->reset();
+    auto loaded = xdp::XdpProgram::Load(StatelessOptions());
+    if (!loaded.ok()) {
+      ADD_FAILURE() << loaded.status().message();
+      return nullptr;
+    }
+    *program = std::move(loaded).value();
+    *harness = std::make_unique<Harness>(**program);
+    ++coverage->fresh_loads;
+  }
+  Status s = (*program)->Program(tables);
+  if (!s.ok()) {
+    ADD_FAILURE() << "Program: " << s.message();
+    return nullptr;
+  }
+  return program->get();
+}
+
+TEST(XdpDifferential, AgreesWithClassifierOnRandomClusters) {
+  NETFENCE_REQUIRE_BPF();
+  const char* only = std::getenv("NETFENCE_XDP_SEED");
+  const uint64_t first = only != nullptr ? std::strtoull(only, nullptr, 10) : 1;
+  const int clusters = only != nullptr ? 1 : kClusters;
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<xdp::XdpProgram> program;
+  std::unique_ptr<Harness> harness;
+  Coverage coverage;
+  int reports = 0;
+  for (int c = 0; c < clusters && reports < kMaxReports; ++c) {
+    const uint64_t seed = first + static_cast<uint64_t>(c);
+    std::mt19937_64 rng(seed);
+    std::mt19937_64 wrap(seed * 0x9E3779B97F4A7C15ull + 1);
+    const k8s::ClusterState state = reference::RandomCluster(rng);
+    auto tables = std::make_shared<const v1::RuleTables>(compiler::Compile(state));
+    auto loaded = classifier::Classifier::Load(tables);
+    ASSERT_TRUE(loaded.ok()) << "seed " << seed << ": " << loaded.status().message();
+    const classifier::Classifier& oracle = **loaded;
+    for (const auto& t : tables->tables()) coverage.wide_tables += t.rule_count() > 64;
+    if (!ProgramFor(*tables, c % 40 == 0, &program, &harness, &coverage)) return;
+    std::string report;
+    for (int i = 0; i < kPacketsPerCluster; ++i) {
+      const Packet p = reference::RandomPacket(rng, state);
+      const Decision want = oracle.Classify({p.src, p.dst, p.proto, p.dport});
+      coverage.Add(want);
+      const std::string diff = Compare(p, want, harness->Run(Encapsulate(p, wrap)));
+      if (!diff.empty() && report.size() < 4000) report += "packet " + std::to_string(i) + ": " + p.str() + "\n" + diff;
+    }
+    if (!report.empty()) {
+      ++reports;
+      ADD_FAILURE() << "seed " << seed << " (replay: NETFENCE_XDP_SEED=" << seed << ")\n"
+                    << report << "cluster:\n"
+                    << reference::DescribeCluster(state);
+    }
+  }
+  if (program) coverage.rewrites += program->slot_rewrites();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << "[xdp differential] " << clusters << " clusters (" << coverage.fresh_loads << " program loads, "
+            << coverage.rewrites << " generations rewritten in place), " << coverage.packets << " packets, "
+            << coverage.allowed << " allowed, " << coverage.wide_tables << " table directions with > 64 rules, "
+            << coverage.high_rule_bits << " verdicts by a rule bit >= 64, " << secs << " s\n";
+  const char* kDirs[] = {"egress", "ingress"};
+  for (int d = 0; d < 2; ++d) {
+    std::cout << "[xdp differential] " << kDirs[d] << ": not isolated " << coverage.by_outcome[d][0] << ", allowed "
+              << coverage.by_outcome[d][1] << ", denied " << coverage.by_outcome[d][2] << "\n";
+    if (only == nullptr) {
+      for (int o = 0; o < 3; ++o) EXPECT_GT(coverage.by_outcome[d][o], coverage.packets / 50) << kDirs[d] << " " << o;
+    }
+  }
+  if (only == nullptr) {
+    EXPECT_GE(coverage.packets, 100000);
+    EXPECT_GT(coverage.rewrites, static_cast<uint64_t>(clusters) / 2);  // the in-place path is what is tested
+  }
+}
+
+// --- Synthetic wide tables: several summary words, rows of every density. ----------------
+
+class WideTables {
+ public:
+  WideTables(uint64_t seed, uint32_t rules) : rng_(seed), rules_(rules) {
+    W_ = (rules + 63) / 64;
+    S_ = (W_ + 63) / 64;
+    t_.add_policies()->set_name("wide");
+    for (int i = 0; i < 3; ++i) AddTable(i < 2);
+    auto ep = [&](std::initializer_list<const char*> ips, uint32_t identity, uint32_t in, uint32_t out) {
+      auto* e = t_.add_endpoints();
+      for (const char* ip : ips) e->add_ips(Bytes(ip));
+      e->set_identity(identity);
+      e->set_ingress_table(in);
+      e->set_egress_table(out);
+    };
+    ep({"10.1.2.3", "fd00::5"}, 300, 0, 1);
+    ep({"10.0.0.7"}, 305, 2, 0);
+    const std::pair<const char*, uint32_t> cache[] = {{"10.0.0.7", 305}, {"10.1.2.3", 300},    {"10.1.2.9", 1},
+                                                      {"10.2.0.1", 301}, {"192.168.1.1", 400}, {"2001:db8::9", 309},
+                                                      {"fd00::5", 300},  {"fd00::6", 302}};
+    for (const auto& [ip, id] : cache) {
+      t_.mutable_ipcache_addrs()->append(Bytes(ip));
+      t_.add_ipcache_identities(id);
+    }
+  }
+  const v1::RuleTables& tables() const { return t_; }
+
+ private:
+  static std::string Bytes(const char* ip) {
+    const IpAddr a = *IpAddr::Parse(ip);
+    return std::string(a.bytes.begin(), a.bytes.end());
+  }
+  // A random row (sparse, dense in a few words, or empty) appended to the arena.
+  uint32_t Row() {
+    std::vector<uint64_t> w(W_, 0);
+    switch (rng_() % 4) {
+      case 0:
+        return compiler::kEmptyRow;
+      case 1:
+        for (uint64_t n = rng_() % 6 + 1; n > 0; --n) {
+          const uint64_t bit = rng_() % rules_;
+          w[bit / 64] |= uint64_t{1} << (bit % 64);
+        }
+        break;
+      default:
+        for (uint32_t i = 0; i < W_; ++i) {
+          if (rng_() % 8 == 0) w[i] = rng_() & rng_();
+        }
+        if (rules_ % 64) w[W_ - 1] &= (uint64_t{1} << (rules_ % 64)) - 1;
+    }
+    if (std::all_of(w.begin(), w.end(), [](uint64_t v) { return v == 0; })) return compiler::kEmptyRow;
+    const uint32_t at = static_cast<uint32_t>(t_.words_size());
+    std::vector<uint64_t> summary(S_, 0);
+    for (uint32_t i = 0; i < W_; ++i) {
+      if (w[i]) summary[i / 64] |= uint64_t{1} << (i % 64);
+    }
+    for (uint64_t v : summary) t_.add_words(v);
+    for (uint64_t v : w) t_.add_words(v);
+    return at;
+  }
+  void AddTable(bool isolated) {
+    auto* dt = t_.add_tables();
+    dt->set_isolated(isolated);
+    dt->set_rule_count(rules_);
+    dt->set_row_words(W_);
+    dt->set_summary_words(S_);
+    for (uint32_t i = 0; i < rules_; ++i) dt->add_rule_policy(0), dt->add_rule_index(i);
+    for (uint32_t id : {300u, 301u, 302u, 305u, 309u}) {
+      dt->add_identity_ids(id);
+      dt->add_identity_rows(Row());
+    }
+    dt->set_all_pods_row(Row());
+    // Sorted by (address, length), nested, with holes (rows may be empty).
+    const std::pair<const char*, uint32_t> cidrs[] = {{"::", 0},
+                                                      {"2001:db8::", 32},
+                                                      {"fd00::", 8},
+                                                      {"::ffff:10.0.0.0", 104},
+                                                      {"::ffff:10.1.0.0", 112},
+                                                      {"::ffff:10.1.2.0", 120},
+                                                      {"::ffff:10.1.2.9", 128},
+                                                      {"::ffff:192.168.0.0", 112}};
+    std::vector<std::pair<IpAddr, uint32_t>> sorted;
+    for (const auto& [ip, len] : cidrs) sorted.emplace_back(*IpAddr::Parse(ip), len);
+    std::sort(sorted.begin(), sorted.end());
+    for (const auto& [addr, len] : sorted) {
+      if (rng_() % 5 == 0) continue;
+      dt->mutable_cidr_addrs()->append(addr.bytes.begin(), addr.bytes.end());
+      dt->add_cidr_lengths(len);
+      dt->add_cidr_rows(Row());
+    }
+    const uint32_t ports[][3] = {{6, 1, 100}, {6, 443, 443}, {6, 1000, 65535}, {17, 53, 53}, {132, 9000, 9100}};
+    for (const auto& p : ports) {
+      dt->add_port_protocols(p[0]);
+      dt->add_port_firsts(p[1]);
+      dt->add_port_lasts(p[2]);
+      dt->add_port_rows(Row());
+    }
+    dt->set_other_protocols_row(Row());
+  }
+
+  std::mt19937_64 rng_;
+  uint32_t rules_, W_ = 0, S_ = 0;
+  v1::RuleTables t_;
+};
+
+TEST(XdpDifferential, AgreesWithClassifierOnWideTables) {
+  NETFENCE_REQUIRE_BPF();
+  const char* kPool[] = {"10.0.0.7", "10.1.2.3",   "10.1.2.9",  "10.2.0.1",       "192.168.1.1",
+                         "8.8.8.8",  "10.1.2.200", "10.1.99.1", "192.168.0.5",    "2001:db8::9",
+                         "fd00::5",  "fd00::6",    "fd00::77",  "2001:db8::1234", "2002::1"};
+  const uint8_t kProtos[] = {6, 6, 6, 17, 132, 1, 58, 47};
+  int allowed = 0, high = 0, packets = 0;
+  for (uint32_t rules : {100u, 4097u, 9000u, 70000u}) {
+    for (uint64_t seed = 1; seed <= 6; ++seed) {
+      WideTables wide(seed * 1000 + rules, rules);
+      auto tables = std::make_shared<const v1::RuleTables>(wide.tables());
+      auto oracle = classifier::Classifier::Load(tables);
+      ASSERT_TRUE(oracle.ok()) << oracle.status().message();
+      auto program = xdp::XdpProgram::Load(StatelessOptions());
+      ASSERT_TRUE(program.ok()) << program.status().message();
+      Status s = (*program)->Program(*tables);
+      ASSERT_TRUE(s.ok()) << s.message();
+      Harness harness(**program);
+      std::mt19937_64 rng(seed);
+      std::string report;
+      for (int i = 0; i < 600; ++i) {
+        Packet p;
+        p.src = *IpAddr::Parse(kPool[rng() % std::size(kPool)]);
+        do p.dst = *IpAddr::Parse(kPool[rng() % std::size(kPool)]);
+        while (p.dst.is_v4() != p.src.is_v4() || p.dst == p.src);
+        p.proto = kProtos[rng() % std::size(kProtos)];
+        const uint16_t kPorts[] = {1, 53, 99, 100, 101, 443, 999, 1000, 9000, 9100, 65535};
+        if (p.proto == 6 || p.proto == 17 || p.proto == 132) {
+          p.dport = rng() % 3 ? kPorts[rng() % std::size(kPorts)] : static_cast<uint16_t>(rng());
+        }
+        const Decision want = (*oracle)->Classify({p.src, p.dst, p.proto, p.dport});
+        ++packets;
+        allowed += want.allowed();
+        high += (want.egress.outcome == classifier::Outcome::kAllowed && want.egress.rule_bit >= 4096) ||
+                (want.ingress.outcome == classifier::Outcome::kAllowed && want.ingress.rule_bit >= 4096);
+        const std::string diff =
+            Compare(p, want, harness.Run(PacketBuilder().Ip(p.src, p.dst).Proto(p.proto, p.dport).Build()));
+        if (!diff.empty() && report.size() < 3000) report += p.str() + "\n" + diff;
+      }
+      EXPECT_TRUE(report.empty()) << rules << " rules, seed " << seed << ":\n" << report;
+    }
+  }
+  std::cout << "[xdp wide tables] " << packets << " packets, " << allowed << " allowed, " << high
+            << " allowed by a rule bit >= 4096 (past the first summary word)\n";
+  EXPECT_GT(high, 0);
+  EXPECT_GT(allowed, packets / 10);
+}
+
+}  // namespace
+}  // namespace netfence::xdptest
