@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "dataplane/agent/protocol.h"
 
+#include "common/base/json_depth.h"
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -148,6 +150,9 @@ StatusOr<Response> Call(const std::string& socket_path, const Request& request, 
     }
     if (eol == std::string::npos) {
       return Status::Error("the netfence agent at " + socket_path + " closed the connection without answering");
+    }
+    if (Status depth = CheckJsonDepth(std::string_view(in).substr(0, eol)); !depth.ok()) {
+      return Status::Error("the netfence agent's answer: " + depth.message());
     }
     json j = json::parse(in.substr(0, eol), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return Status::Error("the netfence agent's answer is not JSON: " + in.substr(0, eol));
