@@ -185,6 +185,7 @@ int Run(const Flags& f) {
   options.state_dir = f.state_dir;
   options.uplinks = f.uplinks;
   options.pod_cidrs = std::move(pod_cidrs);
+  options.deleted_journal = agent::DeletedJournalDir(f.socket);
   auto info = [](const std::string& m) { spdlog::info("{}", m); };
   auto warn = [](const std::string& m) { spdlog::warn("{}", m); };
   boost::asio::io_context io;
