@@ -415,13 +415,17 @@ Status XdpProgram::BindUplink(int ifindex) {
 }
 
 Status XdpProgram::SetPodCidrs(const std::vector<IpPrefix>& guarded, const std::vector<IpAddr>& exempt) {
-  std::map<std::vector<uint8_t>, uint8_t> want;  // nf_prefix_key bytes -> 1 guarded, 0 exempt
+  // Keys as fixed-size byte arrays: their comparisons have a length the compiler can see
+  // (with vectors, GCC 12 at -O3 warns that memcmp may read past any object).
+  using KeyBytes = std::array<uint8_t, sizeof(nf_prefix_key)>;
+  std::map<KeyBytes, uint8_t> want;  // nf_prefix_key bytes -> 1 guarded, 0 exempt
   auto key_of = [](const IpAddr& a, uint32_t len) {
     nf_prefix_key k{};
     k.prefixlen = len;
     std::memcpy(k.addr, a.bytes.data(), sizeof(k.addr));
-    const auto* p = reinterpret_cast<const uint8_t*>(&k);
-    return std::vector<uint8_t>(p, p + sizeof(k));
+    KeyBytes bytes;
+    std::memcpy(bytes.data(), &k, sizeof(k));
+    return bytes;
   };
   for (const IpPrefix& p : guarded) want[key_of(p.addr, p.len)] = 1;
   for (const IpAddr& a : exempt) want[key_of(a, 128)] = 0;
@@ -433,8 +437,8 @@ Status XdpProgram::SetPodCidrs(const std::vector<IpPrefix>& guarded, const std::
       return Status::Error("XDP map pod_cidrs: update: " + ErrnoText(errno));
     }
   }
-  std::vector<std::vector<uint8_t>> stale;
-  std::vector<uint8_t> key(sizeof(nf_prefix_key)), next(sizeof(nf_prefix_key));
+  std::vector<KeyBytes> stale;
+  KeyBytes key{}, next{};
   for (const void* prev = nullptr; bpf_map_get_next_key(fd, prev, next.data()) == 0; prev = key.data()) {
     if (!want.contains(next)) stale.push_back(next);
     key = next;
