@@ -67,7 +67,7 @@ static __always_inline int nf_pass(const struct nf_ctx *c, __u32 path, int count
   return XDP_PASS;
 }
 
-static __always_inline struct nf_query *nf_new_query(__u32 slot, __u32 proto, __u32 dport, const __u8 *src,
+static __always_inline struct nf_query *nf_new_query(const struct nf_live *m, __u32 proto, __u32 dport, const __u8 *src,
                                                      const __u8 *dst, __u32 from_uplink) {
   __u32 zero = 0;
   struct nf_query *q = bpf_map_lookup_elem(&query_scratch, &zero);
@@ -76,7 +76,8 @@ static __always_inline struct nf_query *nf_new_query(__u32 slot, __u32 proto, __
   __builtin_memcpy(q->dst, dst, 16);
   q->proto = proto;
   q->dport = dport;
-  q->slot = slot;
+  q->slot = m->slot;
+  q->epoch = m->epoch;
   q->from_uplink = from_uplink;
   return q;
 }
@@ -95,7 +96,7 @@ static __always_inline int nf_unregistered(const __u8 *addr, const struct nf_ip_
  * uplink) and the receiver's ingress table when it is one. A global function: the verifier
  * checks it once, on its own, rather than at every call site. Returns 0 when allowed, else
  * 1 + the drop reason. */
-__attribute__((noinline)) int nf_classify(const struct nf_query *q, struct nf_verdict *v) {
+__attribute__((noinline)) int nf_classify(struct nf_query *q, struct nf_verdict *v) {
   if (!q || !v) return 1 + NF_DROP_INTERNAL;
   __u32 slot = q->slot;
   void *ipcache = bpf_map_lookup_elem(&ipcache_slots, &slot);
@@ -105,21 +106,21 @@ __attribute__((noinline)) int nf_classify(const struct nf_query *q, struct nf_ve
   __u32 src_identity = s ? s->identity : 0;
   __u32 dst_identity = d ? d->identity : 0;
   if (nf_unregistered(q->src, s) || nf_unregistered(q->dst, d)) return 1 + NF_DROP_UNREGISTERED;
-  struct nf_dir_result r;
+  struct nf_dir_result *r = &q->r; /* off the stack */
   int internal = 0;
   if (s && (s->flags & NF_IP_LOCAL_ENDPOINT) && !q->from_uplink) {
-    nf_match(slot, s->egress_table, q->dst, dst_identity, q->proto, q->dport, &r);
-    v->egress_outcome = r.outcome;
-    v->egress_table = r.table;
-    v->egress_rule = r.rule;
-    internal |= r.internal;
+    nf_match(q, s->egress_table, q->dst, dst_identity, r);
+    v->egress_outcome = r->outcome;
+    v->egress_table = r->table;
+    v->egress_rule = r->rule;
+    internal |= r->internal;
   }
   if (d && (d->flags & NF_IP_LOCAL_ENDPOINT)) {
-    nf_match(slot, d->ingress_table, q->src, src_identity, q->proto, q->dport, &r);
-    v->ingress_outcome = r.outcome;
-    v->ingress_table = r.table;
-    v->ingress_rule = r.rule;
-    internal |= r.internal;
+    nf_match(q, d->ingress_table, q->src, src_identity, r);
+    v->ingress_outcome = r->outcome;
+    v->ingress_table = r->table;
+    v->ingress_rule = r->rule;
+    internal |= r->internal;
   }
   if (internal) return 1 + NF_DROP_INTERNAL;
   if (v->egress_outcome == NF_DENIED || v->ingress_outcome == NF_DENIED) return 1 + NF_DROP_POLICY;
@@ -164,7 +165,7 @@ static __always_inline int nf_established(struct nf_ctx *c, const struct nf_live
     const __u8 *from = initiator_b ? k->addr_b : k->addr_a;
     const __u8 *to = initiator_b ? k->addr_a : k->addr_b;
     /* From an uplink, the initiator is local only if this is its reply coming back in. */
-    struct nf_query *q = nf_new_query(m->slot, k->proto, e->dport, from, to, from_uplink && dir == 0);
+    struct nf_query *q = nf_new_query(m, k->proto, e->dport, from, to, from_uplink && dir == 0);
     if (!q) return nf_drop(c, NF_DROP_INTERNAL);
     if (nf_classify(q, &c->v)) return nf_drop_ct(c, NF_DROP_REVOKED, k, e);
     nf_ct_admit(e, &c->v, m->epoch);
@@ -250,7 +251,7 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
     if (e && nf_ct_usable(e, f, now)) return nf_established(c, &m, &k, e, sender_b, from_uplink, now);
   }
 
-  struct nf_query *q = nf_new_query(m.slot, f->proto, f->dport, f->src, f->dst, from_uplink);
+  struct nf_query *q = nf_new_query(&m, f->proto, f->dport, f->src, f->dst, from_uplink);
   if (!q) return nf_drop(c, NF_DROP_INTERNAL);
   int denied = nf_classify(q, &c->v);
   if (denied) return nf_drop(c, (__u32)(denied - 1));

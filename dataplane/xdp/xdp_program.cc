@@ -121,6 +121,7 @@ constexpr MapSpec kMaps[] = {
     {Map::kInterfaces, "interfaces", true},
     {Map::kTraffic, "traffic", true},
     {Map::kPodCidrs, "pod_cidrs", true},
+    {Map::kVerdictCache, "verdict_cache", false},  // answers of one program's epochs: starts cold
 };
 static_assert(std::size(kMaps) == static_cast<size_t>(Map::kCount));
 constexpr bool MapsInEnumOrder() {
@@ -176,7 +177,11 @@ StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(const LoadOptions& option
   skel->rodata->nf_cfg_conntrack = options.conntrack ? 1 : 0;
   skel->rodata->nf_cfg_events = options.events ? 1 : 0;
   skel->rodata->nf_cfg_record_decisions = options.record_decisions ? 1 : 0;
+  skel->rodata->nf_cfg_verdict_cache = options.verdict_cache ? 1 : 0;
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.conntrack, std::max<uint32_t>(options.conntrack_entries, 1));
+  if (err == 0) {
+    err = bpf_map__set_max_entries(skel->maps.verdict_cache, std::max<uint32_t>(options.verdict_cache_entries, 1));
+  }
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.fragments, std::max<uint32_t>(options.fragment_entries, 1));
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.events, options.ring_bytes);
   if (err == 0 && !options.pin_dir.empty()) {

@@ -54,6 +54,8 @@ struct LoadOptions {
   bool conntrack = true;          // false: classify every packet (tests, benchmarks)
   bool events = true;             // false: no ring-buffer events
   bool record_decisions = false;  // true: each CPU's last decision in last_decision (tests)
+  bool verdict_cache = true;      // false: every classification walks the tables (benchmarks)
+  uint32_t verdict_cache_entries = 16384;
   uint32_t conntrack_entries = 262144;
   uint32_t fragment_entries = 8192;
   uint32_t ring_bytes = 1u << 22;                         // a power of two, at least the page size
@@ -82,6 +84,7 @@ enum class Map {
   kInterfaces,
   kTraffic,
   kPodCidrs,
+  kVerdictCache,
   kCount,
 };
 

@@ -126,17 +126,43 @@ struct {
   __uint(max_entries, 65536);
 } conntrack SEC(".maps");
 
+/* Answers of nf_match() (see struct nf_vc_key): a repeated question (every SYN of a flood,
+ * every new connection of a busy client) costs one lookup instead of the tables' lookups and
+ * the AND. The tables stay the truth; an entry is exact for its epoch only. Per-CPU LRU
+ * lists (BPF_F_NO_COMMON_LRU): an insert takes no lock shared between CPUs. Size set by the
+ * loader (LoadOptions::verdict_cache_entries). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __type(key, struct nf_vc_key);
+  __type(value, struct nf_vc_value);
+  __uint(max_entries, 16384);
+  __uint(map_flags, BPF_F_NO_COMMON_LRU);
+} verdict_cache SEC(".maps");
+
 /* ---- Scratch space (per CPU, one entry each): what does not fit on the program's stack -- */
 
-/* nf_classify()'s question: src -> dst (proto, dport) under the tables of `slot` (the stack of
- * the program, nf_classify() and its bpf_loop callback together must fit in 512 bytes). */
+/* nf_classify()'s question: src -> dst (proto, dport) under the tables of `slot`, and room for
+ * what nf_match() needs besides (the stack of the program, nf_classify() and its bpf_loop
+ * callback together must fit in 512 bytes). */
 struct nf_query {
   __u8 src[16];
   __u8 dst[16];
   __u32 proto;
   __u32 dport;
   __u32 slot;
+  __u32 epoch;       /* the slot's nf_slot_info.epoch (the verdict cache's version) */
   __u32 from_uplink; /* the packet came in from an uplink: its sender is no local pod */
+  __u32 pad;
+  /* nf_match()'s keys and results, off the stack */
+  struct nf_vc_key vc_key;
+  struct nf_vc_value vc_value;
+  struct nf_cidr_key cidr_key;
+  struct nf_dir_result {
+    __u32 outcome; /* enum nf_outcome */
+    __u32 table;
+    __u32 rule;
+    __u32 internal; /* the maps disagree with themselves: fail closed */
+  } r;
 };
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -70,6 +70,22 @@ struct nf_port_key {
   __u8 pad; /* zero; beyond every prefix */
 };
 
+/* verdict_cache: one direction's answer by (epoch, table, peer address, protocol, port).
+ * Within an epoch a slot's tables never change, so the answer cached is exactly what the AND
+ * gives; a new programming has a new epoch and older entries age out of the LRU. */
+struct nf_vc_key {
+  __u32 epoch; /* nf_slot_info.epoch of the slot asked */
+  __u32 table;
+  __u8 peer[16];
+  __u16 port; /* classification port (0 for protocols without ports) */
+  __u8 proto;
+  __u8 pad;
+};
+struct nf_vc_value {
+  __u32 outcome; /* enum nf_outcome */
+  __u32 rule;    /* valid when NF_ALLOWED */
+};
+
 enum nf_outcome {
   NF_NOT_ISOLATED = 0,
   NF_ALLOWED = 1,
@@ -114,7 +130,9 @@ enum nf_counter {
   NF_CNT_PASS_NDP = 6,       /* ICMPv6 neighbour discovery */
   NF_CNT_DROP = 7,           /* every drop (by reason in drop_reasons) */
   NF_CNT_CT_CREATED = 8,
-  NF_CNT_EVENTS_LOST = 9, /* ring buffer full: an event not written */
+  NF_CNT_EVENTS_LOST = 9,   /* ring buffer full: an event not written */
+  NF_CNT_VERDICT_HIT = 10,  /* a direction answered by verdict_cache */
+  NF_CNT_VERDICT_MISS = 11, /* a direction classified over the tables (then cached) */
   NF_COUNTERS = 16,
 };
 
