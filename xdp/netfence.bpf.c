@@ -194,7 +194,7 @@ static __always_inline struct nf_ct_entry *nf_ct_create(const struct nf_ctx *c, 
   e->dport = (__u16)f->dport;
   e->ifindex = c->ifindex;
   nf_ct_admit(e, &c->v, m->epoch);
-  if (bpf_map_update_elem(&conntrack, &k, e, BPF_ANY) != 0) return 0;
+  if (nf_ct_insert(&k, e) != 0) return 0;
   nf_count(NF_CNT_CT_CREATED);
   return e;
 }
@@ -243,11 +243,11 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
     if (f->icmp_kind == NF_ICMP_ERROR) {
       /* An error about a packet of a connection admitted by the live tables follows it. */
       nf_ct_key_of(f->inner_src, f->inner_sport, f->inner_dst, f->inner_dport, f->inner_proto, &k);
-      struct nf_ct_entry *e = bpf_map_lookup_elem(&conntrack, &k);
+      struct nf_ct_entry *e = nf_ct_lookup(&k);
       if (e && e->epoch == m.epoch) return nf_pass(c, NF_CNT_PASS_RELATED, 1);
     }
     int sender_b = nf_ct_key_of(f->src, f->key_sport, f->dst, f->key_dport, (__u8)f->proto, &k);
-    struct nf_ct_entry *e = bpf_map_lookup_elem(&conntrack, &k);
+    struct nf_ct_entry *e = nf_ct_lookup(&k);
     if (e && nf_ct_usable(e, f, now)) return nf_established(c, &m, &k, e, sender_b, from_uplink, now);
   }
 

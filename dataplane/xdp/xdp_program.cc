@@ -122,6 +122,7 @@ constexpr MapSpec kMaps[] = {
     {Map::kTraffic, "traffic", true},
     {Map::kPodCidrs, "pod_cidrs", true},
     {Map::kVerdictCache, "verdict_cache", false},  // answers of one program's epochs: starts cold
+    {Map::kConntrack4, "conntrack4", true},
 };
 static_assert(std::size(kMaps) == static_cast<size_t>(Map::kCount));
 constexpr bool MapsInEnumOrder() {
@@ -179,6 +180,7 @@ StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(const LoadOptions& option
   skel->rodata->nf_cfg_record_decisions = options.record_decisions ? 1 : 0;
   skel->rodata->nf_cfg_verdict_cache = options.verdict_cache ? 1 : 0;
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.conntrack, std::max<uint32_t>(options.conntrack_entries, 1));
+  if (err == 0) err = bpf_map__set_max_entries(skel->maps.conntrack4, std::max<uint32_t>(options.conntrack_entries, 1));
   if (err == 0) {
     err = bpf_map__set_max_entries(skel->maps.verdict_cache, std::max<uint32_t>(options.verdict_cache_entries, 1));
   }
@@ -521,7 +523,25 @@ StatusOr<std::unique_ptr<fastpath::EventStream>> XdpProgram::OpenEvents(fastpath
 }
 
 Status XdpProgram::ReadConntrack(std::vector<fastpath::CtEntry>* out) const {
-  return xdp::ReadConntrack(map_fd(Map::kConntrack), out);
+  return xdp::ReadConntrack(map_fd(Map::kConntrack), map_fd(Map::kConntrack4), out);
+}
+
+bool XdpProgram::LookupConntrack(const nf_ct_key& key, nf_ct_entry* entry) const {
+  if (IsV4(key)) {
+    const nf_ct4_key k4 = CompactKey(key);
+    return bpf_map_lookup_elem(map_fd(Map::kConntrack4), &k4, entry) == 0;
+  }
+  return bpf_map_lookup_elem(map_fd(Map::kConntrack), &key, entry) == 0;
+}
+
+Status XdpProgram::WriteConntrack(const nf_ct_key& key, const nf_ct_entry& entry) {
+  const bool v4 = IsV4(key);
+  const nf_ct4_key k4 = CompactKey(key);
+  const int err = v4 ? bpf_map_update_elem(map_fd(Map::kConntrack4), &k4, &entry, BPF_ANY)
+                     : bpf_map_update_elem(map_fd(Map::kConntrack), &key, &entry, BPF_ANY);
+  if (err != 0)
+    return Status::Error(std::string("XDP map ") + (v4 ? "conntrack4" : "conntrack") + ": update: " + ErrnoText(errno));
+  return Status::Ok();
 }
 
 Traffic XdpProgram::ReadTraffic() const {
@@ -540,24 +560,34 @@ Traffic XdpProgram::ReadTraffic() const {
   return out;
 }
 
-Status XdpProgram::FlushConntrack() {
-  // Walk the keys first (each get_next_key from the previous one), then delete: restarting
-  // from the first key after every delete would rescan the table each time.
-  const int fd = map_fd(Map::kConntrack);
-  std::vector<nf_ct_key> keys;
-  nf_ct_key key{}, cur{};
-  const nf_ct_key* prev = nullptr;
+namespace {
+
+// Deletes every entry of a hash map with keys of type Key. The keys are walked first (each
+// get_next_key from the previous one), then deleted: restarting from the first key after
+// every delete would rescan the table each time.
+template <typename Key>
+Status FlushMap(int fd, const char* name) {
+  std::vector<Key> keys;
+  Key key{}, cur{};
+  const Key* prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &key) == 0) {
     keys.push_back(key);
     cur = key;
     prev = &cur;
   }
-  for (const nf_ct_key& k : keys) {
+  for (const Key& k : keys) {
     if (bpf_map_delete_elem(fd, &k) != 0 && errno != ENOENT) {
-      return Status::Error("XDP map conntrack: delete: " + ErrnoText(errno));
+      return Status::Error(std::string("XDP map ") + name + ": delete: " + ErrnoText(errno));
     }
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status XdpProgram::FlushConntrack() {
+  if (Status s = FlushMap<nf_ct_key>(map_fd(Map::kConntrack), "conntrack"); !s.ok()) return s;
+  return FlushMap<nf_ct4_key>(map_fd(Map::kConntrack4), "conntrack4");
 }
 
 Status ProbeBpf() {

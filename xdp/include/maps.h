@@ -118,13 +118,20 @@ struct {
   __uint(max_entries, 4096);
 } interfaces SEC(".maps");
 
-/* Connections (max_entries set by the loader). */
+/* Connections (max_entries set by the loader): IPv6 under the canonical key, IPv4 under the
+ * compact one (see conntrack.h, nf_ct_lookup). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __type(key, struct nf_ct_key);
   __type(value, struct nf_ct_entry);
   __uint(max_entries, 65536);
 } conntrack SEC(".maps");
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __type(key, struct nf_ct4_key);
+  __type(value, struct nf_ct_entry);
+  __uint(max_entries, 65536);
+} conntrack4 SEC(".maps");
 
 /* Answers of nf_match() (see struct nf_vc_key): a repeated question (every SYN of a flood,
  * every new connection of a busy client) costs one lookup instead of the tables' lookups and

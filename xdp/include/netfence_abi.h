@@ -188,6 +188,19 @@ struct nf_ct_key {
   __u8 pad[3];
 };
 
+/* IPv4 connections live in their own map (conntrack4) under a compact key: the last 4 bytes
+ * of each v4-mapped address of the canonical key, same sides, same ports (a 16-byte key hashes
+ * and compares in less than half the time of the 40-byte one). The loader reports them under
+ * the canonical nf_ct_key. */
+struct nf_ct4_key {
+  __u32 addr_a; /* network order, as in the packet */
+  __u32 addr_b;
+  __u16 port_a; /* host order */
+  __u16 port_b;
+  __u8 proto;
+  __u8 pad[3];
+};
+
 #define NF_CT_INITIATOR_B 0x1u /* the connection was opened by side b (else by a) */
 #define NF_CT_SEEN_REPLY 0x2u  /* the responder has sent a packet */
 #define NF_CT_FIN_A 0x4u       /* TCP FIN seen from side a */
