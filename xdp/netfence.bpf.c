@@ -72,13 +72,14 @@ static __always_inline struct nf_query *nf_new_query(const struct nf_live *m, __
   __u32 zero = 0;
   struct nf_query *q = bpf_map_lookup_elem(&query_scratch, &zero);
   if (!q) return 0;
-  __builtin_memcpy(q->src, src, 16);
-  __builtin_memcpy(q->dst, dst, 16);
-  q->proto = proto;
-  q->dport = dport;
+  q->q.epoch = m->epoch;
+  q->q.guard = m->guard;
+  __builtin_memcpy(q->q.src, src, 16);
+  __builtin_memcpy(q->q.dst, dst, 16);
+  q->q.dport = (__u16)dport;
+  q->q.proto = (__u8)proto;
+  q->q.from_uplink = from_uplink != 0;
   q->slot = m->slot;
-  q->epoch = m->epoch;
-  q->from_uplink = from_uplink;
   return q;
 }
 
@@ -93,30 +94,28 @@ static __always_inline int nf_unregistered(const __u8 *addr, const struct nf_ip_
 }
 
 /* Applies the sender's egress table when it is a local endpoint (and did not come in from an
- * uplink) and the receiver's ingress table when it is one. A global function: the verifier
- * checks it once, on its own, rather than at every call site. Returns 0 when allowed, else
- * 1 + the drop reason. */
-__attribute__((noinline)) int nf_classify(struct nf_query *q, struct nf_verdict *v) {
-  if (!q || !v) return 1 + NF_DROP_INTERNAL;
+ * uplink) and the receiver's ingress table when it is one. Returns 0 when allowed, else 1 + the
+ * drop reason. */
+static __always_inline int nf_classify_tables(struct nf_query *q, struct nf_verdict *v) {
   __u32 slot = q->slot;
   void *ipcache = bpf_map_lookup_elem(&ipcache_slots, &slot);
   if (!ipcache) return 1 + NF_DROP_INTERNAL;
-  struct nf_ip_info *s = bpf_map_lookup_elem(ipcache, q->src);
-  struct nf_ip_info *d = bpf_map_lookup_elem(ipcache, q->dst);
+  struct nf_ip_info *s = bpf_map_lookup_elem(ipcache, q->q.src);
+  struct nf_ip_info *d = bpf_map_lookup_elem(ipcache, q->q.dst);
   __u32 src_identity = s ? s->identity : 0;
   __u32 dst_identity = d ? d->identity : 0;
-  if (nf_unregistered(q->src, s) || nf_unregistered(q->dst, d)) return 1 + NF_DROP_UNREGISTERED;
+  if (nf_unregistered(q->q.src, s) || nf_unregistered(q->q.dst, d)) return 1 + NF_DROP_UNREGISTERED;
   struct nf_dir_result *r = &q->r; /* off the stack */
   int internal = 0;
-  if (s && (s->flags & NF_IP_LOCAL_ENDPOINT) && !q->from_uplink) {
-    nf_match(q, s->egress_table, q->dst, dst_identity, r);
+  if (s && (s->flags & NF_IP_LOCAL_ENDPOINT) && !q->q.from_uplink) {
+    nf_match(q, s->egress_table, q->q.dst, dst_identity, r);
     v->egress_outcome = r->outcome;
     v->egress_table = r->table;
     v->egress_rule = r->rule;
     internal |= r->internal;
   }
   if (d && (d->flags & NF_IP_LOCAL_ENDPOINT)) {
-    nf_match(q, d->ingress_table, q->src, src_identity, r);
+    nf_match(q, d->ingress_table, q->q.src, src_identity, r);
     v->ingress_outcome = r->outcome;
     v->ingress_table = r->table;
     v->ingress_rule = r->rule;
@@ -125,6 +124,30 @@ __attribute__((noinline)) int nf_classify(struct nf_query *q, struct nf_verdict 
   if (internal) return 1 + NF_DROP_INTERNAL;
   if (v->egress_outcome == NF_DENIED || v->ingress_outcome == NF_DENIED) return 1 + NF_DROP_POLICY;
   return 0;
+}
+
+/* nf_classify_tables() behind the verdict cache (maps.h): a question asked again under the
+ * same epoch and guard version gets the decision the tables gave, in one lookup. Decisions of
+ * inconsistent tables (NF_DROP_INTERNAL) are never cached. A global function: the verifier
+ * checks it once, on its own, rather than at every call site. */
+__attribute__((noinline)) int nf_classify(struct nf_query *q, struct nf_verdict *v) {
+  if (!q || !v) return 1 + NF_DROP_INTERNAL;
+  if (nf_cfg_verdict_cache) {
+    struct nf_vc_value *hit = bpf_map_lookup_elem(&verdict_cache, &q->q);
+    if (hit) {
+      nf_count(NF_CNT_VERDICT_HIT);
+      *v = hit->verdict;
+      return (int)hit->result;
+    }
+  }
+  int result = nf_classify_tables(q, v);
+  if (nf_cfg_verdict_cache && result != 1 + NF_DROP_INTERNAL) {
+    nf_count(NF_CNT_VERDICT_MISS);
+    q->answer.result = (__u32)result;
+    q->answer.verdict = *v;
+    bpf_map_update_elem(&verdict_cache, &q->q, &q->answer, BPF_ANY);
+  }
+  return result;
 }
 
 static __always_inline int nf_addr_eq(const __u8 *a, const __u8 *b) {

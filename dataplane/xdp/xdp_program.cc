@@ -299,7 +299,7 @@ Status XdpProgram::Program(const v1::RuleTables& tables) {
   if (bpf_map_update_elem(map_fd(Map::kSlotInfo), &idle, &info, BPF_ANY) != 0) {
     return Status::Error("XDP map slot_info: update: " + ErrnoText(errno));
   }
-  const nf_active next{idle, 0};
+  const nf_active next{idle, live.guard};  // the pod CIDR guard's version stays
   if (bpf_map_update_elem(map_fd(Map::kActive), &zero, &next, BPF_ANY) != 0) {
     return Status::Error("XDP map active: update: " + ErrnoText(errno));
   }
@@ -454,6 +454,16 @@ Status XdpProgram::SetPodCidrs(const std::vector<IpPrefix>& guarded, const std::
     if (bpf_map_delete_elem(fd, k.data()) != 0 && errno != ENOENT) {
       return Status::Error("XDP map pod_cidrs: delete: " + ErrnoText(errno));
     }
+  }
+  // A new guard version: decisions cached under the old set are not used again.
+  const uint32_t zero = 0;
+  nf_active active{};
+  if (bpf_map_lookup_elem(map_fd(Map::kActive), &zero, &active) != 0) {
+    return Status::Error("XDP map active: lookup: " + ErrnoText(errno));
+  }
+  ++active.guard;
+  if (bpf_map_update_elem(map_fd(Map::kActive), &zero, &active, BPF_ANY) != 0) {
+    return Status::Error("XDP map active: update: " + ErrnoText(errno));
   }
   return Status::Ok();
 }

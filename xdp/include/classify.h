@@ -3,8 +3,7 @@
  * a direction of a table matches (peer, proto, dport) iff
  *   (identity_row(peer) | cidr_row(peer)) & port_row(proto, dport) != 0
  * and the lowest set bit of the AND is the rule reported. The AND walks the summary words
- * first and only looks at row words a summary says may be non-zero. A direction's answer is
- * kept in verdict_cache for its epoch (maps.h), so a question asked again costs one lookup. */
+ * first and only looks at row words a summary says may be non-zero. */
 #ifndef NETFENCE_XDP_CLASSIFY_H
 #define NETFENCE_XDP_CLASSIFY_H
 
@@ -13,7 +12,6 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#include "events.h"
 #include "maps.h"
 #include "netfence_abi.h"
 #include "parsing.h"
@@ -79,11 +77,10 @@ static __always_inline int nf_is_port_proto(__u32 proto) {
   return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == NF_IPPROTO_SCTP;
 }
 
-/* One direction of one table of `slot` against a peer (address and its identity), over the
- * tables. */
-static __always_inline void nf_match_tables(struct nf_query *q, __u32 table, const __u8 *peer, __u32 peer_identity,
-                                            struct nf_dir_result *r) {
-  __u32 slot = q->slot, proto = q->proto, dport = q->dport;
+/* One direction of one table of the query's slot against a peer (address and its identity). */
+static __always_inline void nf_match(struct nf_query *q, __u32 table, const __u8 *peer, __u32 peer_identity,
+                                     struct nf_dir_result *r) {
+  __u32 slot = q->slot, proto = q->q.proto, dport = q->q.dport;
   r->outcome = NF_NOT_ISOLATED;
   r->table = 0;
   r->rule = 0;
@@ -149,38 +146,6 @@ static __always_inline void nf_match_tables(struct nf_query *q, __u32 table, con
   if (c.found) {
     r->outcome = NF_ALLOWED;
     r->rule = c.rule;
-  }
-}
-
-/* nf_match_tables() behind the verdict cache, for `q`'s live slot and epoch: an entry found
- * is the answer of these very tables. Inconsistent tables (r->internal) are never cached.
- * The key and value live in `q` (per-CPU scratch), not on the stack. */
-static __always_inline void nf_match(struct nf_query *q, __u32 table, const __u8 *peer, __u32 peer_identity,
-                                     struct nf_dir_result *r) {
-  struct nf_vc_key *k = &q->vc_key;
-  if (nf_cfg_verdict_cache) {
-    k->epoch = q->epoch;
-    k->table = table;
-    __builtin_memcpy(k->peer, peer, 16);
-    k->port = (__u16)q->dport;
-    k->proto = (__u8)q->proto;
-    k->pad = 0;
-    struct nf_vc_value *hit = bpf_map_lookup_elem(&verdict_cache, k);
-    if (hit) {
-      nf_count(NF_CNT_VERDICT_HIT);
-      r->outcome = hit->outcome;
-      r->table = hit->outcome == NF_NOT_ISOLATED ? 0 : table;
-      r->rule = hit->rule;
-      r->internal = 0;
-      return;
-    }
-  }
-  nf_match_tables(q, table, peer, peer_identity, r);
-  if (nf_cfg_verdict_cache && !r->internal) {
-    nf_count(NF_CNT_VERDICT_MISS);
-    q->vc_value.outcome = r->outcome;
-    q->vc_value.rule = r->rule;
-    bpf_map_update_elem(&verdict_cache, k, &q->vc_value, BPF_ANY);
   }
 }
 

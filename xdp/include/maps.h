@@ -133,11 +133,12 @@ struct {
   __uint(max_entries, 65536);
 } conntrack4 SEC(".maps");
 
-/* Answers of nf_match() (see struct nf_vc_key): a repeated question (every SYN of a flood,
- * every new connection of a busy client) costs one lookup instead of the tables' lookups and
- * the AND. The tables stay the truth; an entry is exact for its epoch only. Per-CPU LRU
- * lists (BPF_F_NO_COMMON_LRU): an insert takes no lock shared between CPUs. Size set by the
- * loader (LoadOptions::verdict_cache_entries). */
+/* Decisions of nf_classify() by the question asked (struct nf_vc_key): a repeated question
+ * (every SYN of a flood, every new connection of a busy client to the same server) costs one
+ * lookup instead of the ipcache, pod CIDR, table lookups and the ANDs. The tables stay the
+ * truth; an entry is exact for its epoch and guard version only. Per-CPU LRU lists
+ * (BPF_F_NO_COMMON_LRU): an insert takes no lock shared between CPUs. Size set by the loader
+ * (LoadOptions::verdict_cache_entries). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __type(key, struct nf_vc_key);
@@ -152,17 +153,11 @@ struct {
  * what nf_match() needs besides (the stack of the program, nf_classify() and its bpf_loop
  * callback together must fit in 512 bytes). */
 struct nf_query {
-  __u8 src[16];
-  __u8 dst[16];
-  __u32 proto;
-  __u32 dport;
+  struct nf_vc_key q; /* the question: also the verdict cache's key */
   __u32 slot;
-  __u32 epoch;       /* the slot's nf_slot_info.epoch (the verdict cache's version) */
-  __u32 from_uplink; /* the packet came in from an uplink: its sender is no local pod */
   __u32 pad;
-  /* nf_match()'s keys and results, off the stack */
-  struct nf_vc_key vc_key;
-  struct nf_vc_value vc_value;
+  /* nf_classify()'s cache value, keys and results, off the stack */
+  struct nf_vc_value answer;
   struct nf_cidr_key cidr_key;
   struct nf_dir_result {
     __u32 outcome; /* enum nf_outcome */
@@ -249,6 +244,8 @@ struct nf_live {
   __u64 generation; /* RuleTables.generation */
   __u32 epoch;      /* what conntrack entries compare with */
   __u32 slot;
+  __u32 guard; /* nf_active.guard */
+  __u32 pad;
 };
 
 /* The live slot and its generation; 0 when nothing is programmed yet. The slot's table maps
@@ -264,6 +261,7 @@ static __always_inline int nf_live_slot(struct nf_live *m) {
   m->generation = info->generation;
   m->epoch = info->epoch;
   m->slot = slot;
+  m->guard = a->guard;
   return 1;
 }
 

@@ -70,20 +70,19 @@ struct nf_port_key {
   __u8 pad; /* zero; beyond every prefix */
 };
 
-/* verdict_cache: one direction's answer by (epoch, table, peer address, protocol, port).
- * Within an epoch a slot's tables never change, so the answer cached is exactly what the AND
- * gives; a new programming has a new epoch and older entries age out of the LRU. */
+/* verdict_cache: the decision about a new flow (both directions) by the question asked:
+ * (epoch of the live slot, pod CIDR guard version, source, destination, protocol, port, from
+ * an uplink). Within an epoch a slot's tables never change, and the guard version changes with
+ * every SetPodCidrs, so the decision cached is exactly what classification gives; older entries
+ * age out of the LRU. */
 struct nf_vc_key {
   __u32 epoch; /* nf_slot_info.epoch of the slot asked */
-  __u32 table;
-  __u8 peer[16];
-  __u16 port; /* classification port (0 for protocols without ports) */
+  __u32 guard; /* nf_active.guard: the pod CIDR guard's version */
+  __u8 src[16];
+  __u8 dst[16];
+  __u16 dport; /* classification port (0 for protocols without ports) */
   __u8 proto;
-  __u8 pad;
-};
-struct nf_vc_value {
-  __u32 outcome; /* enum nf_outcome */
-  __u32 rule;    /* valid when NF_ALLOWED */
+  __u8 from_uplink; /* the sender is no local pod (its egress table is not asked) */
 };
 
 enum nf_outcome {
@@ -147,6 +146,14 @@ struct nf_verdict {
   __u32 ingress_rule;
 };
 
+/* verdict_cache value: nf_classify()'s result (0 allowed, else 1 + enum nf_drop_reason) and
+ * both directions' verdict. */
+struct nf_vc_value {
+  __u32 result;
+  __u32 pad;
+  struct nf_verdict verdict;
+};
+
 /* ---- Interfaces ----------------------------------------------------------------------
  * What the agent knows about the interface a packet arrived on (ifindex of the program's
  * namespace). A pod's host-side veth carries only that pod's addresses: anything else is
@@ -166,8 +173,8 @@ struct nf_iface {
  * fills fresh inner maps in the idle slot, writes nf_slot_info for it, then flips
  * nf_active.slot: one 4-byte write makes the new generation live. */
 struct nf_active {
-  __u32 slot; /* 0 or 1; NF_SLOT_NONE before the first programming */
-  __u32 pad;
+  __u32 slot;  /* 0 or 1; NF_SLOT_NONE before the first programming */
+  __u32 guard; /* the pod CIDR guard's version: every change of pod_cidrs bumps it */
 };
 #define NF_SLOT_NONE 0xFFFFFFFFu
 struct nf_slot_info {

@@ -88,7 +88,7 @@ struct Coverage {
   int packets = 0, allowed = 0, high_rule_bits = 0, wide_tables = 0, fresh_loads = 0;
   int by_outcome[2][3] = {};
   uint64_t rewrites = 0;      // generations written into a slot in place (slot_writer.h)
-  uint64_t verdict_hits = 0;  // directions answered from the verdict cache
+  uint64_t verdict_hits = 0;  // packets decided by the verdict cache
   void Add(const Decision& d) {
     ++packets;
     allowed += d.allowed();
@@ -174,7 +174,7 @@ TEST(XdpDifferential, AgreesWithClassifierOnRandomClusters) {
             << coverage.rewrites << " generations rewritten in place), " << coverage.packets << " packets, "
             << coverage.allowed << " allowed, " << coverage.wide_tables << " table directions with > 64 rules, "
             << coverage.high_rule_bits << " verdicts by a rule bit >= 64, " << coverage.verdict_hits
-            << " directions answered by the verdict cache, " << secs << " s\n";
+            << " packets decided by the verdict cache, " << secs << " s\n";
   const char* kDirs[] = {"egress", "ingress"};
   for (int d = 0; d < 2; ++d) {
     std::cout << "[xdp differential] " << kDirs[d] << ": not isolated " << coverage.by_outcome[d][0] << ", allowed "
