@@ -229,7 +229,7 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
    * leaving towards the pod): a pod's veth carries only the pod's addresses, an uplink no
    * local sender. */
   __u32 ifindex = c->ifindex;
-  struct nf_iface *iface = c->hook == NF_HOOK_XDP ? bpf_map_lookup_elem(&interfaces, &ifindex) : 0;
+  struct nf_iface *iface = c->hook == NF_HOOK_XDP ? nf_iface_of(ifindex) : 0;
   c->from_pod = iface && iface->kind == NF_IFACE_ENDPOINT;
 
   int parsed = nf_parse_packet(data, data_end, f);

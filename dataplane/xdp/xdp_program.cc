@@ -123,6 +123,7 @@ constexpr MapSpec kMaps[] = {
     {Map::kPodCidrs, "pod_cidrs", true},
     {Map::kVerdictCache, "verdict_cache", false},  // answers of one program's epochs: starts cold
     {Map::kConntrack4, "conntrack4", true},
+    {Map::kInterfacesLow, "interfaces_low", true},
 };
 static_assert(std::size(kMaps) == static_cast<size_t>(Map::kCount));
 constexpr bool MapsInEnumOrder() {
@@ -404,19 +405,37 @@ Status XdpProgram::BindEndpoint(int ifindex, const std::vector<IpAddr>& addresse
   v.kind = NF_IFACE_ENDPOINT;
   v.n_addrs = static_cast<uint32_t>(addresses.size());
   for (size_t i = 0; i < addresses.size(); ++i) std::memcpy(v.addrs[i], addresses[i].bytes.data(), 16);
-  const uint32_t key = static_cast<uint32_t>(ifindex);
-  if (bpf_map_update_elem(map_fd(Map::kInterfaces), &key, &v, BPF_ANY) != 0) {
-    return Status::Error("XDP map interfaces: update: " + ErrnoText(errno));
-  }
-  return Status::Ok();
+  return WriteInterface(ifindex, v);
 }
 
 Status XdpProgram::BindUplink(int ifindex) {
   nf_iface v{};
   v.kind = NF_IFACE_UPLINK;
+  return WriteInterface(ifindex, v);
+}
+
+Status XdpProgram::WriteInterface(int ifindex, const nf_iface& v) {
   const uint32_t key = static_cast<uint32_t>(ifindex);
-  if (bpf_map_update_elem(map_fd(Map::kInterfaces), &key, &v, BPF_ANY) != 0) {
-    return Status::Error("XDP map interfaces: update: " + ErrnoText(errno));
+  if (key >= NF_IFACE_LOW) {
+    if (bpf_map_update_elem(map_fd(Map::kInterfaces), &key, &v, BPF_ANY) != 0) {
+      return Status::Error("XDP map interfaces: update: " + ErrnoText(errno));
+    }
+    return Status::Ok();
+  }
+  // An array entry is copied in place while packets may read it: the addresses go in first
+  // under the old kind, then the kind, so no packet sees a kind with half its addresses.
+  const int fd = map_fd(Map::kInterfacesLow);
+  nf_iface staged{};
+  if (bpf_map_lookup_elem(fd, &key, &staged) != 0) {
+    return Status::Error("XDP map interfaces_low: lookup: " + ErrnoText(errno));
+  }
+  staged.n_addrs = std::min(staged.n_addrs, v.n_addrs);
+  std::memcpy(staged.addrs, v.addrs, sizeof(v.addrs));
+  const nf_iface* steps[] = {&staged, &v};
+  for (const nf_iface* value : steps) {
+    if (bpf_map_update_elem(fd, &key, value, BPF_ANY) != 0) {
+      return Status::Error("XDP map interfaces_low: update: " + ErrnoText(errno));
+    }
   }
   return Status::Ok();
 }
@@ -470,6 +489,13 @@ Status XdpProgram::SetPodCidrs(const std::vector<IpPrefix>& guarded, const std::
 
 Status XdpProgram::Unbind(int ifindex) {
   const uint32_t key = static_cast<uint32_t>(ifindex);
+  if (key < NF_IFACE_LOW) {
+    const nf_iface none{};  // kind NF_IFACE_NONE first: the entry reads as unbound at once
+    if (bpf_map_update_elem(map_fd(Map::kInterfacesLow), &key, &none, BPF_ANY) != 0) {
+      return Status::Error("XDP map interfaces_low: update: " + ErrnoText(errno));
+    }
+    return Status::Ok();
+  }
   if (bpf_map_delete_elem(map_fd(Map::kInterfaces), &key) != 0 && errno != ENOENT) {
     return Status::Error("XDP map interfaces: delete: " + ErrnoText(errno));
   }

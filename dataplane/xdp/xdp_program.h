@@ -86,6 +86,7 @@ enum class Map {
   kPodCidrs,
   kVerdictCache,
   kConntrack4,
+  kInterfacesLow,
   kCount,
 };
 
@@ -174,6 +175,8 @@ class XdpProgram : public fastpath::FastPath {
   XdpProgram(netfence_bpf* skel, LoadOptions options);
   void Warn(const std::string& message) const;
   nf_slot_info LiveSlotInfo() const;  // of the live slot; zero before any Program()
+  // The interface's entry in interfaces_low (ifindex < NF_IFACE_LOW) or interfaces.
+  Status WriteInterface(int ifindex, const nf_iface& entry);
   netfence_bpf* skel_;
   LoadOptions options_;
   struct Attachment {

@@ -110,13 +110,30 @@ struct {
   __uint(map_flags, BPF_F_NO_PREALLOC);
 } pod_cidrs SEC(".maps");
 
-/* ifindex -> the pod or uplink behind it (written by the agent; see netfence_abi.h). */
+/* ifindex -> the pod or uplink behind it (written by the agent; see netfence_abi.h): an array
+ * for ifindexes below NF_IFACE_LOW (an inlined lookup, no hashing: every packet asks), a hash
+ * for the rest (a node that created many interfaces over its life). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, struct nf_iface);
+  __uint(max_entries, NF_IFACE_LOW);
+} interfaces_low SEC(".maps");
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __type(key, __u32);
   __type(value, struct nf_iface);
   __uint(max_entries, 4096);
 } interfaces SEC(".maps");
+
+/* The interface's entry, NULL when unbound. */
+static __always_inline struct nf_iface *nf_iface_of(__u32 ifindex) {
+  if (ifindex < NF_IFACE_LOW) {
+    struct nf_iface *i = bpf_map_lookup_elem(&interfaces_low, &ifindex);
+    return i && i->kind != NF_IFACE_NONE ? i : 0;
+  }
+  return bpf_map_lookup_elem(&interfaces, &ifindex);
+}
 
 /* Connections (max_entries set by the loader): IPv6 under the canonical key, IPv4 under the
  * compact one (see conntrack.h, nf_ct_lookup). */

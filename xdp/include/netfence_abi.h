@@ -159,9 +159,11 @@ struct nf_vc_value {
  * namespace). A pod's host-side veth carries only that pod's addresses: anything else is
  * spoofed. At an uplink the sender is never a local pod, so only ingress policy applies.
  * Interfaces not in the map are judged by addresses alone. */
+#define NF_IFACE_NONE 0u /* an unbound slot of interfaces_low */
 #define NF_IFACE_ENDPOINT 1u
 #define NF_IFACE_UPLINK 2u
 #define NF_IFACE_MAX_ADDRS 4
+#define NF_IFACE_LOW 16384u /* ifindexes below: an array entry (interfaces_low); above: a hash entry */
 struct nf_iface {
   __u32 kind;    /* NF_IFACE_* */
   __u32 n_addrs; /* for an endpoint: its addresses (v4-mapped IPv4, IPv6) */
