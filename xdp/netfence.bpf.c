@@ -244,7 +244,13 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
   c->parsed = 1;
 
   struct nf_live m;
-  if (!nf_live_slot(&m)) return nf_drop(c, NF_DROP_NO_TABLES);
+  if (!nf_live_slot(&m)) {
+    /* No tables yet: fail closed, but for the link's housekeeping (as once they are there). */
+    const int spoofed =
+        iface && iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f->src) && !nf_link_housekeeping(f);
+    if (f->icmp_kind == NF_ICMP_NDP && !spoofed) return nf_pass(c, NF_CNT_PASS_NDP, 1);
+    return nf_drop(c, NF_DROP_NO_TABLES);
+  }
   c->generation = m.generation;
 
   if (parsed == NF_PARSE_FRAGMENT) {

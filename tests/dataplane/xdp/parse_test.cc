@@ -423,6 +423,13 @@ TEST(XdpProgram, EachProgrammingSwapsSlotsAndRefusesBadTablesKeepingTheLiveOnes)
   const DropCounts before = h.Drops();
   EXPECT_EQ(h.Run(to_x).action, XDP_DROP);
   EXPECT_EQ(h.Drops()[NF_DROP_NO_TABLES], before[NF_DROP_NO_TABLES] + 1);
+  // But for the link's housekeeping, which passes as it does with tables.
+  for (uint8_t type : {135, 136, 133, 143}) {
+    const RunResult r = h.Run(PacketBuilder().Ipv6(Ip("fe80::1"), Ip("ff02::16")).IcmpMessage(type).Build());
+    EXPECT_EQ(r.action, XDP_PASS) << int{type};
+    EXPECT_EQ(r.decision.path, static_cast<uint32_t>(NF_CNT_PASS_NDP)) << int{type};
+  }
+  EXPECT_EQ(h.Drops()[NF_DROP_NO_TABLES], before[NF_DROP_NO_TABLES] + 1);
 
   v1::RuleTables big_t = big.tables(), small_t = small.tables();
   uint32_t previous_slot = NF_SLOT_NONE;
