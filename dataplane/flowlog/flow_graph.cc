@@ -140,7 +140,10 @@ void FlowGraph::AddDrop(const FlowRecord& r, const std::string& from, const std:
 }
 
 void FlowGraph::Add(const FlowRecord& r) {
-  if (r.event == EventKind::kLost) return;
+  if (r.event == EventKind::kLost) {
+    lost_events_ += r.lost_events;
+    return;
+  }
   const std::string from = VertexOf(r.src), to = VertexOf(r.dst);
   if (r.event == EventKind::kDrop) {
     AddDrop(r, from, to);
@@ -201,7 +204,12 @@ std::vector<FlowGraph::Vertex> FlowGraph::Vertices() const {
 std::string FlowGraph::ToDot() const {
   std::string out = "digraph flows {\n";
   out += "  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=12, nodesep=0.3, ranksep=1.2, newrank=true";
-  if (!options_.title.empty()) out += ", labelloc=t, label=" + Q(options_.title);
+  std::string title = options_.title;
+  if (lost_events_ != 0) {
+    title += (title.empty() ? "" : "\n") + std::to_string(lost_events_) +
+             " event(s) could not be logged in this period: edges may be missing";
+  }
+  if (!title.empty()) out += ", labelloc=t, label=" + Q(title);
   out += "];\n";
   out +=
       "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#eef3fb\", color=\"#5b7db1\", "

@@ -15,8 +15,8 @@
 //   denied   denied packets (drop records: default-deny, revoked, ...), their ports and the
 //            policies that isolated the denying side
 // Each edge's label says the ports and the counts; its tooltip (SVG hover) the deciding
-// policies. Edges carry `verdict`, `flows`, `packets` attributes, so that a program reading
-// the DOT (or `dot -Tjson`) finds them by name.
+// policies. `lost` records make the title say how many events the picture may miss. Edges carry `verdict`, `flows`,
+// `packets` attributes, so that a program reading the DOT (or `dot -Tjson`) finds them by name.
 //
 // One connection between two nodes is in both nodes' logs: the sender's node judges its
 // egress, the receiver's node its ingress. A flow counts as allowed from the records of the
@@ -90,6 +90,7 @@ class FlowGraph {
   std::map<std::string, Vertex> vertices_;
   std::map<std::string, FlowSeen> flows_;  // allowed/audit records by Community ID
   std::set<std::string> dropped_flows_;    // Community IDs some node dropped
+  uint64_t lost_events_ = 0;
   std::map<std::tuple<std::string, std::string>, Edge> denied_;
   std::map<std::tuple<std::string, std::string>, std::set<std::string>> denied_flows_;  // exact ones' Community IDs
 };

@@ -90,6 +90,8 @@ TEST(FlowGraphTest, EachPairOnceWithTheVerdictItGotEndToEnd) {
   g.Add(Conn(EventKind::kStart, "node-a", a_client, world));
   g.Add(Drop("node-a", world, a, 1));
   g.Add(LostRecord(5, kT0, kT0, "ring-buffer", kT0, "node-a"));
+  EXPECT_NE(g.ToDot().find("label=\"5 event(s) could not be logged in this period: edges may be missing\""),
+            std::string::npos);
   EXPECT_EQ(Edges(g), (std::vector<Want>{
                           {"192.0.2.7", "x/a", Verdict::kDenied, 1, 1},
                           {"x/a", "192.0.2.7", Verdict::kAllowed, 1, 0},
