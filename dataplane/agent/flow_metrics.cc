@@ -128,6 +128,15 @@ std::string MetricsText(Agent& agent, const FlowLog* flows) {
   }
   Tables(t, agent);
   t.Gauge("netfence_agent_ready", "1 once a generation is live", agent.ready() ? 1 : 0);
+  const StartReconcile& r = agent.reconciled();
+  t.Counter("netfence_agent_deletes_applied_at_start_total",
+            "CNI DELs journaled while the agent was away and applied when it started",
+            static_cast<double>(r.deletes_applied));
+  t.Counter("netfence_agent_interfaces_forgotten_total", "Registered pods whose veth was gone when the agent started",
+            static_cast<double>(r.interfaces_forgotten));
+  t.Counter("netfence_agent_unregistered_interfaces_down_total",
+            "Veths on the pods' bridge that no pod registered, set down at start (fail closed)",
+            static_cast<double>(r.interfaces_down));
   return t.str();
 }
 

@@ -68,7 +68,7 @@ struct Flags {
   std::string observe_socket = "/run/netfence/observe.sock";
   std::string observe_address;
   size_t observe_history = 8192;
-  std::string metrics = ":9080";
+  std::string metrics = "127.0.0.1:9080";
 };
 
 // A --flow-* duration ("10s", "500ms") in ns.
@@ -188,6 +188,7 @@ int Run(const Flags& f) {
   options.state_dir = f.state_dir;
   options.uplinks = f.uplinks;
   options.pod_cidrs = std::move(pod_cidrs);
+  options.deleted_journal = agent::DeletedJournalDir(f.socket);
   auto info = [](const std::string& m) { spdlog::info("{}", m); };
   auto warn = [](const std::string& m) { spdlog::warn("{}", m); };
   boost::asio::io_context io;
@@ -383,7 +384,9 @@ int main(int argc, char** argv) {
   app.add_flag("--observe-insecure-plaintext", f.observe_plaintext, "--observe-address without TLS (tests only)");
   app.add_option("--observe-history", f.observe_history, "Records the agent keeps in memory for Observe --since")
       ->capture_default_str();
-  app.add_option("--metrics-address", f.metrics, "HOST:PORT for /metrics, /livez, /readyz (\"\": none)")
+  app.add_option("--metrics-address", f.metrics,
+                 "HOST:PORT for /metrics, /livez, /readyz (\"\": none); the node's own address for Prometheus "
+                 "(the DaemonSet passes status.hostIP), never every address by default")
       ->capture_default_str();
   app.footer(
       "The agent leaves its programs attached when it exits: enforcement continues, and the next agent\n"

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "dataplane/flowlog/flow_record.h"
+
+#include "common/base/json_depth.h"
 #include "dataplane/flowlog/time_format.h"
 
 namespace netfence::flowlog {
@@ -264,6 +266,7 @@ StatusOr<FlowRecord> Parse(const json& j) {
 
 StatusOr<FlowRecord> ParseRecord(std::string_view line) {
   try {
+    if (Status depth = CheckJsonDepth(line); !depth.ok()) return depth;
     json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return Status::Error("not valid JSON");
     return Parse(j);
