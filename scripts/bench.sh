@@ -13,6 +13,8 @@
 #   compile_bench   full compile of generated clusters (15k / 150k pods), and the incremental
 #                   compiler's one change (policy, replica, new identity, namespace) vs it
 #   classify_bench  classifier lookups vs a linear scan over the same rules (1k/10k/100k)
+#   drop_aggregator_bench  the flow log's drop aggregation per 5-tuple (retries, a flood of
+#                   source ports, a port scan) vs a bare per-key count of the same drops
 #   xdp_bench       the XDP program vs trivial XDP programs: BPF_PROG_TEST_RUN per packet
 #                   (conntrack hit, new flows at 100..100k rules) and live frames over veth
 #                   between network namespaces. Needs root; XDP_BENCH_ARGS=--quick for a
@@ -73,7 +75,7 @@ fi
 
 echo "bench: building everything (Release) in $B/"
 build
-for b in compile_bench classify_bench; do
+for b in compile_bench classify_bench drop_aggregator_bench; do
   echo "== $b"
   "$B"/bench/$b --benchmark_repetitions="${REPETITIONS:-3}" --benchmark_report_aggregates_only=true "$@"
 done

@@ -18,6 +18,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 libboost-dev containernetworking-plugins
   libssl-dev openssl
+  graphviz
 )
 
 missing=()

@@ -155,6 +155,32 @@ static __always_inline int nf_addr_eq(const __u8 *a, const __u8 *b) {
   return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
 }
 
+/* ICMPv6 housekeeping a pod sends from a link-local or the unspecified address, to a
+ * link-scope multicast group (ff02::/16), while it starts up and as long as it runs: router
+ * solicitations, multicast listener reports and done, and duplicate address detection (a
+ * neighbour solicitation from ::). Its own link-local address is not one the agent knows, so
+ * the anti-spoofing check lets these through; being link-scoped, nothing forwards them off
+ * the link, and they pass like neighbour discovery (NF_CNT_PASS_NDP). Router advertisements
+ * and redirects stay the pod's own addresses' only. */
+static __always_inline int nf_link_housekeeping(const struct nf_flow *f) {
+  if (f->proto != NF_IPPROTO_ICMPV6 || f->icmp_kind != NF_ICMP_NDP) return 0;
+  const __u32 *s = (const __u32 *)f->src;
+  const int unspecified = (s[0] | s[1] | s[2] | s[3]) == 0;
+  const int link_local = f->src[0] == 0xfe && (f->src[1] & 0xc0) == 0x80;
+  if (f->dst[0] != 0xff || (f->dst[1] & 0x0f) != 0x02) return 0;
+  switch (f->icmp_type) {
+    case 133: /* router solicitation */
+    case 131: /* MLDv1 report */
+    case 132: /* MLDv1 done */
+    case 143: /* MLDv2 report */
+      return link_local || unspecified;
+    case 135: /* neighbour solicitation: duplicate address detection only */
+      return unspecified;
+    default:
+      return 0;
+  }
+}
+
 /* Whether `addr` is one of the endpoint's addresses. */
 static __always_inline int nf_iface_owns(const struct nf_iface *iface, const __u8 *addr) {
   __u32 n = iface->n_addrs;
@@ -242,7 +268,13 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
   c->parsed = 1;
 
   struct nf_live m;
-  if (!nf_live_slot(&m)) return nf_drop(c, NF_DROP_NO_TABLES);
+  if (!nf_live_slot(&m)) {
+    /* No tables yet: fail closed, but for the link's housekeeping (as once they are there). */
+    const int spoofed =
+        iface && iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f->src) && !nf_link_housekeeping(f);
+    if (f->icmp_kind == NF_ICMP_NDP && !spoofed) return nf_pass(c, NF_CNT_PASS_NDP, 1);
+    return nf_drop(c, NF_DROP_NO_TABLES);
+  }
   c->generation = m.generation;
 
   if (parsed == NF_PARSE_FRAGMENT) {
@@ -254,7 +286,8 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
   }
   int from_uplink = 0;
   if (iface) {
-    if (iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f->src)) return nf_drop(c, NF_DROP_SPOOFED);
+    if (iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f->src) && !nf_link_housekeeping(f))
+      return nf_drop(c, NF_DROP_SPOOFED);
     from_uplink = iface->kind == NF_IFACE_UPLINK;
   }
   if (f->icmp_kind == NF_ICMP_NDP) return nf_pass(c, NF_CNT_PASS_NDP, 1);

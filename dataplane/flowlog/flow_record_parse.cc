@@ -235,12 +235,15 @@ StatusOr<FlowRecord> Parse(const json& j) {
     }
     if (agg == "exact")
       r.aggregation = Aggregation::kExact;
-    else if (agg == "pair")
-      r.aggregation = Aggregation::kPair;
+    else if (agg == "folded")
+      r.aggregation = Aggregation::kFolded;
     else if (agg == "overflow")
       r.aggregation = Aggregation::kOverflow;
+    else if (agg == "pair")
+      r.aggregation = Aggregation::kPair;
     else
-      return Status::Error("aggregation \"" + agg + "\" is not exact, pair or overflow");
+      return Status::Error("aggregation \"" + agg + "\" is not exact, folded or overflow");
+    if (!ReadU64(j, "folded_tuples", false, &r.folded_tuples, &err)) return Status::Error(err);
     return r;
   }
 
