@@ -82,6 +82,7 @@ class ControllerCore : public source::Observer {
 
   v1::ControllerStatus Status() const;
   const CoreMetrics& metrics() const { return metrics_; }
+  const distribution::EndpointOverlay::Refusals& registration_refusals() const { return overlay_.refusals(); }
   bool synced() const { return synced_; }
   uint64_t generation() const { return generation_; }
   size_t sessions() const { return sessions_.size(); }

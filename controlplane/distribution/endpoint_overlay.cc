@@ -3,18 +3,37 @@
 
 namespace netfence::distribution {
 
+namespace {
+
+// Whether every registered address is one the API reports for the pod (any, while it
+// reports none).
+bool AddressesAllowed(const k8s::Pod& api, const std::vector<IpAddr>& registered) {
+  if (api.pod_ips.empty()) return true;
+  for (const IpAddr& ip : registered) {
+    bool found = false;
+    for (const std::string& text : api.pod_ips) {
+      auto a = IpAddr::Parse(text);
+      found = found || (a && *a == ip);
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::optional<k8s::Pod> EndpointOverlay::Effective(const tables::EndpointName& name) const {
   auto api = api_pods_.find(name);
   if (api == api_pods_.end()) return std::nullopt;
   k8s::Pod pod = api->second;
   auto c = claims_.find(name);
   if (c == claims_.end() || c->second.empty() || pod.host_network) return pod;
-  // Two nodes claiming one pod is a transient (a DEL not yet run on the old node): the node
-  // the scheduler placed it on wins, else the first by name.
-  auto claim = c->second.find(pod.node_name);
-  if (claim == c->second.end()) claim = c->second.begin();
+  // Only the node the scheduler bound the pod to may register it; a pod bound nowhere (a
+  // manifest directory) goes to the first node by name.
+  auto claim = pod.node_name.empty() ? c->second.begin() : c->second.find(pod.node_name);
+  if (claim == c->second.end()) return pod;
   pod.node_name = claim->first;
-  if (!claim->second.ips.empty()) {
+  if (!claim->second.ips.empty() && AddressesAllowed(api->second, claim->second.ips)) {
     pod.pod_ips.clear();
     for (const IpAddr& ip : claim->second.ips) pod.pod_ips.push_back(ip.str());
   }
@@ -68,6 +87,12 @@ std::vector<source::Event> EndpointOverlay::SetRegistrations(const std::string& 
   std::set<tables::EndpointName> now;
   for (const Registration& r : regs) {
     tables::EndpointName name{r.ns, r.name};
+    if (auto api = api_pods_.find(name); api != api_pods_.end() && !api->second.host_network) {
+      if (!api->second.node_name.empty() && api->second.node_name != node)
+        ++refusals_.wrong_node;
+      else if (!AddressesAllowed(api->second, r.ips))
+        ++refusals_.foreign_address;
+    }
     claims_[name][node] = {node, r.ips};
     now.insert(name);
     touched.insert(name);
@@ -88,7 +113,7 @@ std::vector<tables::EndpointName> EndpointOverlay::Unknown(const std::string& no
   if (it == by_node_.end()) return out;
   for (const auto& name : it->second) {
     std::optional<k8s::Pod> pod = Effective(name);
-    if (!pod || !pod->IsEndpoint()) out.push_back(name);
+    if (!pod || !pod->IsEndpoint() || pod->node_name != node) out.push_back(name);
   }
   return out;
 }

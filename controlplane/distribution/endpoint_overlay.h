@@ -10,6 +10,14 @@
 // has any). A registration of a pod the cluster does not have, or that is no endpoint even
 // so (host-network, finished), is "unknown": nothing is compiled for it and the node is told
 // (its CNI ADD fails).
+//
+// A node's word is taken only for what it can know. Its agent may register a pod only if the
+// scheduler bound the pod to that node (spec.nodeName = the node the session authenticated;
+// a pod the API has not bound, as in a manifest directory without nodeName, goes to the
+// registering node first by name), and only with addresses the API reports for the pod (any,
+// until the kubelet has reported them). Anything else is refused and counted: a node cannot
+// move another node's pod, or give a pod an address that the identity of that pod would
+// then follow on every node.
 #pragma once
 
 #include <map>
@@ -39,6 +47,14 @@ class EndpointOverlay {
   // Nodes that have registered something.
   std::set<std::string> Nodes() const;
 
+  // Registrations refused so far: of a pod bound to another node, with an address the API
+  // does not report for the pod.
+  struct Refusals {
+    uint64_t wrong_node = 0;
+    uint64_t foreign_address = 0;
+  };
+  const Refusals& refusals() const { return refusals_; }
+
  private:
   struct Claim {
     std::string node;
@@ -53,6 +69,7 @@ class EndpointOverlay {
   std::map<tables::EndpointName, std::map<std::string, Claim>> claims_;  // by pod, by node
   std::map<std::string, std::set<tables::EndpointName>> by_node_;
   std::map<tables::EndpointName, k8s::Pod> given_;  // what the compiler has now
+  Refusals refusals_;
 };
 
 }  // namespace netfence::distribution

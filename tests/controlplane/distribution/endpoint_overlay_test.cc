@@ -71,5 +71,48 @@ TEST(EndpointOverlayTest, TwoNodesClaimingOnePodTheScheduledNodeWins) {
   EXPECT_EQ(o.Nodes(), (std::set<std::string>{"n1", "n2"}));
 }
 
+TEST(EndpointOverlayTest, ANodeCannotRegisterAPodBoundToAnotherNode) {
+  EndpointOverlay o;
+  o.OnSourceEvents({{source::Op::kUpsert, ApiPod("web", "n2", {"10.2.0.1"})}});
+  // n1 claims n2's pod with an address of its choosing: refused, nothing changes.
+  auto out = o.SetRegistrations("n1", {{"shop", "web", {*IpAddr::Parse("10.1.0.66")}}});
+  EXPECT_TRUE(out.empty()) << "the compiler keeps the API's pod on n2 at 10.2.0.1";
+  EXPECT_EQ(o.refusals().wrong_node, 1u);
+  EXPECT_EQ(o.Unknown("n1"), (std::vector<tables::EndpointName>{{"shop", "web"}})) << "n1's ADD for it fails";
+  // The node it is bound to registers it as usual.
+  out = o.SetRegistrations("n2", {{"shop", "web", {*IpAddr::Parse("10.2.0.1")}}});
+  EXPECT_TRUE(out.empty());
+  EXPECT_TRUE(o.Unknown("n2").empty());
+}
+
+TEST(EndpointOverlayTest, ARegistrationMayNotGiveAPodAnAddressTheApiDoesNotReport) {
+  EndpointOverlay o;
+  o.OnSourceEvents({{source::Op::kUpsert, ApiPod("web", "n1", {"10.1.0.5"})}});
+  auto out = o.SetRegistrations("n1", {{"shop", "web", {*IpAddr::Parse("10.9.9.9")}}});
+  EXPECT_TRUE(out.empty()) << "the identity does not follow 10.9.9.9";
+  EXPECT_EQ(o.refusals().foreign_address, 1u);
+  // Before the kubelet reports the address, the registration's is taken (the first packet).
+  o.OnSourceEvents({{source::Op::kUpsert, ApiPod("api", "n1", {})}});
+  out = o.SetRegistrations(
+      "n1", {{"shop", "web", {*IpAddr::Parse("10.9.9.9")}}, {"shop", "api", {*IpAddr::Parse("10.1.0.7")}}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(PodOf(out[0]).meta.name, "api");
+  EXPECT_EQ(PodOf(out[0]).pod_ips, std::vector<std::string>{"10.1.0.7"});
+}
+
+TEST(EndpointOverlayTest, APodBoundNowhereGoesToTheFirstRegisteringNodeByName) {
+  EndpointOverlay o;
+  o.OnSourceEvents({{source::Op::kUpsert, ApiPod("web", "", {"10.1.0.5"})}});
+  auto out = o.SetRegistrations("n2", {{"shop", "web", {*IpAddr::Parse("10.1.0.5")}}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(PodOf(out[0]).node_name, "n2");
+  out = o.SetRegistrations("n1", {{"shop", "web", {*IpAddr::Parse("10.1.0.5")}}});
+  ASSERT_EQ(out.size(), 1u) << "deterministic whatever the order of the reports";
+  EXPECT_EQ(PodOf(out[0]).node_name, "n1");
+  EXPECT_TRUE(o.Unknown("n1").empty());
+  EXPECT_EQ(o.Unknown("n2"), (std::vector<tables::EndpointName>{{"shop", "web"}}));
+  EXPECT_EQ(o.refusals().wrong_node, 0u);
+}
+
 }  // namespace
 }  // namespace netfence::distribution
