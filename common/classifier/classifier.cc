@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstring>
 
+#include "common/tables/validate.h"
 #include "common/tables/wire.h"
 
 namespace netfence::classifier {
@@ -141,6 +142,8 @@ void BuildIntervals(const v1::DirectionTable& dt, Classifier::Impl::Dir* d) {
 Classifier::Classifier(std::shared_ptr<const v1::RuleTables> tables) : tables_(std::move(tables)) {}
 
 StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(std::shared_ptr<const v1::RuleTables> tables) {
+  // The one check every reader of tables runs first (common/tables/validate.h).
+  if (Status bad = tables::ValidateRuleTables(*tables); !bad.ok()) return bad;
   auto impl = std::make_shared<Impl>();
   const auto& t = *tables;
   impl->words = t.words().data();

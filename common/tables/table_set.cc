@@ -5,6 +5,7 @@
 #include <set>
 #include <tuple>
 
+#include "common/tables/validate.h"
 #include "common/tables/wire.h"
 #include "google/protobuf/util/message_differencer.h"
 
@@ -199,6 +200,12 @@ Status ApplyUpdate(v1::NodeUpdate&& u, uint64_t held_generation, TableSet* set) 
     if (!AddrFromBytes(a)) {
       return Status::Error("update " + std::to_string(u.generation()) + ": removed ipcache address of " +
                            std::to_string(a.size()) + " bytes");
+    }
+  }
+  // And every table unit: Assemble() indexes their rows and policies.
+  for (const auto& t : u.tables()) {
+    if (Status bad = ValidateTableUnit(t.id(), t.table()); !bad.ok()) {
+      return Status::Error("update " + std::to_string(u.generation()) + ": " + bad.message());
     }
   }
   if (u.snapshot()) *set = TableSet{};

@@ -9,6 +9,8 @@
 #include <string>
 #include <utility>
 
+#include "common/tables/validate.h"
+
 namespace netfence::xdp {
 
 namespace {
@@ -21,76 +23,36 @@ Addr AddrAt(const std::string& bytes, size_t i) {
   return a;
 }
 
-bool HostBitsZero(const Addr& a, uint32_t len) {
-  for (uint32_t bit = len; bit < 128; ++bit) {
-    if (a[bit / 8] & (0x80u >> (bit % 8))) return false;
-  }
-  return true;
-}
-
 Status TableError(int t, const std::string& what) { return Status::Error("table " + std::to_string(t) + ": " + what); }
 
-Status CheckAndTranslate(const v1::RuleTables& rt, int ti, MapEntries* out) {
+// One table's map entries. The tables passed tables::ValidateRuleTables() (rows in range,
+// summaries exact, prefixes canonical and sorted, port ranges disjoint): only the XDP
+// program's own limit is checked here.
+Status Translate(const v1::RuleTables& rt, int ti, MapEntries* out) {
   const v1::DirectionTable& dt = rt.tables(ti);
-  const uint64_t nwords = static_cast<uint64_t>(rt.words_size());
   const uint32_t table = static_cast<uint32_t>(ti);
   const uint32_t S = dt.summary_words(), W = dt.row_words();
-  if (W != (dt.rule_count() + 63) / 64 || S != (W + 63) / 64 ||
-      dt.rule_policy_size() != static_cast<int>(dt.rule_count()) ||
-      dt.rule_index_size() != static_cast<int>(dt.rule_count())) {
-    return TableError(ti, "inconsistent row sizes");
-  }
   if (S > NF_MAX_SUMMARY_WORDS) {
     return TableError(ti, std::to_string(dt.rule_count()) + " rules: the XDP program handles at most " +
                               std::to_string(NF_MAX_SUMMARY_WORDS * 64 * 64));
   }
-  for (uint32_t p : dt.rule_policy()) {
-    if (p >= static_cast<uint32_t>(rt.policies_size())) return TableError(ti, "rule refers to a missing policy");
-  }
-  auto row_ok = [&](uint32_t row) { return row == NF_EMPTY_ROW || uint64_t{row} + S + W <= nwords; };
-  const int nids = dt.identity_ids_size(), ncidrs = dt.cidr_lengths_size(), nports = dt.port_rows_size();
-  if (dt.identity_rows_size() != nids || dt.cidr_rows_size() != ncidrs ||
-      dt.cidr_addrs().size() != 16 * static_cast<size_t>(ncidrs) || dt.port_protocols_size() != nports ||
-      dt.port_firsts_size() != nports || dt.port_lasts_size() != nports) {
-    return TableError(ti, "dimension arrays of unequal length");
-  }
-  if (!row_ok(dt.all_pods_row()) || !row_ok(dt.other_protocols_row())) return TableError(ti, "row out of range");
   out->tables.push_back({dt.isolated() ? 1u : 0u, S, W, dt.all_pods_row(), dt.other_protocols_row()});
-
-  for (int i = 0; i < nids; ++i) {
-    if (!row_ok(dt.identity_rows(i)) || (i > 0 && dt.identity_ids(i - 1) >= dt.identity_ids(i))) {
-      return TableError(ti, "identity rows unsorted or out of range");
-    }
+  for (int i = 0; i < dt.identity_ids_size(); ++i) {
     out->id_rows.push_back({{table, dt.identity_ids(i)}, dt.identity_rows(i)});
   }
-  for (int i = 0; i < ncidrs; ++i) {
-    const Addr a = AddrAt(dt.cidr_addrs(), static_cast<size_t>(i));
-    const uint32_t len = dt.cidr_lengths(i);
-    if (!row_ok(dt.cidr_rows(i)) || len > 128) return TableError(ti, "CIDR row or length out of range");
-    // An LPM trie ignores host bits and keeps one entry per prefix; the classifier's
-    // intervals start at the address as given. They agree on canonical, distinct prefixes.
-    if (!HostBitsZero(a, len)) return TableError(ti, "CIDR prefix " + std::to_string(i) + " has host bits set");
-    // The classifier's intervals also need them sorted by (address, length).
-    if (i > 0 &&
-        std::pair(AddrAt(dt.cidr_addrs(), static_cast<size_t>(i - 1)), dt.cidr_lengths(i - 1)) >= std::pair(a, len)) {
-      return TableError(ti, "CIDR prefix " + std::to_string(i) + " out of order or listed twice");
-    }
+  // An LPM trie ignores host bits and keeps one entry per prefix; the classifier's intervals
+  // start at the address as given: they agree on the canonical, distinct prefixes validated.
+  for (int i = 0; i < dt.cidr_lengths_size(); ++i) {
     nf_cidr_key k{};
-    k.prefixlen = NF_CIDR_TABLE_BITS + len;
+    k.prefixlen = NF_CIDR_TABLE_BITS + dt.cidr_lengths(i);
     k.table_be = htonl(table);
-    std::memcpy(k.addr, a.data(), 16);
+    std::memcpy(k.addr, AddrAt(dt.cidr_addrs(), static_cast<size_t>(i)).data(), 16);
     out->cidr_rows.push_back({k, dt.cidr_rows(i)});
   }
-  std::map<uint32_t, uint32_t> last_by_proto;
-  for (int i = 0; i < nports; ++i) {
-    const uint32_t proto = dt.port_protocols(i), first = dt.port_firsts(i), last = dt.port_lasts(i);
-    if (!row_ok(dt.port_rows(i)) || (proto != 6 && proto != 17 && proto != 132) || first > last || last > 65535) {
-      return TableError(ti, "malformed or out-of-range port entry");
-    }
-    auto prev = last_by_proto.find(proto);
-    if (prev != last_by_proto.end() && prev->second >= first) return TableError(ti, "overlapping port ranges");
-    last_by_proto[proto] = last;
-    for (const PortPrefix& p : PortPrefixes(static_cast<uint16_t>(first), static_cast<uint16_t>(last))) {
+  for (int i = 0; i < dt.port_rows_size(); ++i) {
+    const uint32_t proto = dt.port_protocols(i);
+    for (const PortPrefix& p :
+         PortPrefixes(static_cast<uint16_t>(dt.port_firsts(i)), static_cast<uint16_t>(dt.port_lasts(i)))) {
       nf_port_key k{};
       k.prefixlen = NF_CIDR_TABLE_BITS + 8 + p.len;
       k.table_be = htonl(table);
@@ -120,11 +82,9 @@ std::vector<PortPrefix> PortPrefixes(uint16_t first, uint16_t last) {
 }
 
 StatusOr<MapEntries> BuildMapEntries(const v1::RuleTables& rt) {
+  // The one check every reader of tables runs first (common/tables/validate.h).
+  if (Status bad = tables::ValidateRuleTables(rt); !bad.ok()) return bad;
   MapEntries out;
-  if (rt.ipcache_addrs().size() != 16 * static_cast<size_t>(rt.ipcache_identities_size())) {
-    return Status::Error("ipcache: " + std::to_string(rt.ipcache_addrs().size()) + " address bytes for " +
-                         std::to_string(rt.ipcache_identities_size()) + " identities");
-  }
   // The classifier's insertion order: the first entry for an address keeps its identity,
   // the first endpoint with the address gives it its tables.
   std::map<Addr, size_t> index;
@@ -141,13 +101,7 @@ StatusOr<MapEntries> BuildMapEntries(const v1::RuleTables& rt) {
     insert(AddrAt(rt.ipcache_addrs(), static_cast<size_t>(i)), rt.ipcache_identities(i));
   }
   for (const v1::Endpoint& ep : rt.endpoints()) {
-    if (ep.ingress_table() >= static_cast<uint32_t>(rt.tables_size()) ||
-        ep.egress_table() >= static_cast<uint32_t>(rt.tables_size())) {
-      return Status::Error("endpoint " + ep.namespace_() + "/" + ep.name() + " refers to a missing table");
-    }
     for (const std::string& ip : ep.ips()) {
-      if (ip.size() != 16)
-        return Status::Error("endpoint " + ep.namespace_() + "/" + ep.name() + " has a malformed address");
       nf_ip_info& info = insert(AddrAt(ip, 0), ep.identity());
       if (!(info.flags & NF_IP_LOCAL_ENDPOINT)) {
         info.flags |= NF_IP_LOCAL_ENDPOINT;
@@ -157,7 +111,7 @@ StatusOr<MapEntries> BuildMapEntries(const v1::RuleTables& rt) {
     }
   }
   for (int ti = 0; ti < rt.tables_size(); ++ti) {
-    if (Status s = CheckAndTranslate(rt, ti, &out); !s.ok()) return s;
+    if (Status s = Translate(rt, ti, &out); !s.ok()) return s;
   }
   out.words = static_cast<uint64_t>(rt.words_size());
   return out;
