@@ -49,18 +49,20 @@ static __always_inline struct nf_frag_scratch *nf_frag_scratch(const struct nf_f
 }
 
 /* Remembers an allowed first fragment so that the datagram's later fragments follow it. */
-static __always_inline void nf_remember_fragment(const struct nf_flow *f) {
+static __always_inline void nf_remember_fragment(const struct nf_flow *f, __u32 epoch) {
   struct nf_frag_scratch *s = nf_frag_scratch(f);
   if (!s) return;
-  s->now = bpf_ktime_get_ns();
-  bpf_map_update_elem(&fragments, &s->key, &s->now, BPF_ANY);
+  s->entry.first_ns = bpf_ktime_get_ns();
+  s->entry.epoch = epoch;
+  s->entry.pad = 0;
+  bpf_map_update_elem(&fragments, &s->key, &s->entry, BPF_ANY);
 }
 
 /* Passes the packet on `path` (enum nf_counter). `counted`: whether this hook counts the
  * packet's traffic (a conntrack hit is counted at the hook that counts its direction, see
  * nf_ct_account). */
 static __always_inline int nf_pass(const struct nf_ctx *c, __u32 path, int counted) {
-  if (c->f.first_fragment) nf_remember_fragment(&c->f);
+  if (c->f.first_fragment) nf_remember_fragment(&c->f, c->epoch);
   nf_count(path);
   if (counted) nf_count_traffic(nf_traffic_slot(c, 0), c->bytes);
   nf_record(c, XDP_PASS, 0, path);
@@ -191,6 +193,12 @@ static __always_inline int nf_iface_owns(const struct nf_iface *iface, const __u
   return 0;
 }
 
+/* An ARP message from a pod: its sender address (v4-mapped) is the pod's, or 0.0.0.0. */
+static __always_inline int nf_arp_sender_ok(const struct nf_iface *iface, const __u8 *spa) {
+  const __u32 *a = (const __u32 *)spa;
+  return a[3] == 0 || nf_iface_owns(iface, spa);
+}
+
 static __always_inline __u32 nf_rule_or_none(__u32 outcome, __u32 rule) {
   return outcome == NF_ALLOWED ? rule : NF_NO_RULE;
 }
@@ -260,6 +268,14 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
 
   int parsed = nf_parse_packet(data, data_end, f);
   if (parsed == NF_PARSE_NOT_IP) {
+    /* A pod's port carries IP and ARP only, and its ARP speaks for the pod's own IPv4 address
+     * (or for none: 0.0.0.0, the probe of RFC 5227), as its IP packets do. */
+    if (c->from_pod) {
+      const int arp = f->proto == NF_PROTO_ARP;
+      f->proto = 0; /* not an IP protocol: events say 0, with the ARP sender as source */
+      if (!arp) return nf_drop(c, NF_DROP_NOT_IP);
+      if (!nf_arp_sender_ok(iface, f->src)) return nf_drop(c, NF_DROP_SPOOFED);
+    }
     nf_count(NF_CNT_PASS_NOT_IP);
     nf_record(c, XDP_PASS, 0, NF_CNT_PASS_NOT_IP);
     return XDP_PASS;
@@ -277,18 +293,25 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
   }
   c->generation = m.generation;
 
-  if (parsed == NF_PARSE_FRAGMENT) {
-    struct nf_frag_scratch *fs = nf_frag_scratch(f);
-    if (fs && bpf_map_lookup_elem(&fragments, &fs->key)) return nf_pass(c, NF_CNT_PASS_FRAGMENT, 1);
-    /* IPv4 addresses are v4-mapped; an IPv6 header carrying one was dropped by the parser. */
-    int v4 = f->src[10] == 0xff && f->src[11] == 0xff && f->src[0] == 0;
-    return nf_drop(c, v4 ? NF_DROP_IP4_FRAGMENT : NF_DROP_IP6_FRAGMENT);
-  }
+  c->epoch = m.epoch;
+
   int from_uplink = 0;
   if (iface) {
     if (iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f->src) && !nf_link_housekeeping(f))
       return nf_drop(c, NF_DROP_SPOOFED);
     from_uplink = iface->kind == NF_IFACE_UPLINK;
+  }
+  if (parsed == NF_PARSE_FRAGMENT) {
+    /* A later fragment follows its datagram's first one while the programming that allowed
+     * that one is live and for NF_FRAG_TIMEOUT_NS at most. */
+    struct nf_frag_scratch *fs = nf_frag_scratch(f);
+    struct nf_frag_entry *fe = fs ? bpf_map_lookup_elem(&fragments, &fs->key) : 0;
+    if (fe && fe->epoch == m.epoch && bpf_ktime_get_ns() - fe->first_ns < NF_FRAG_TIMEOUT_NS)
+      return nf_pass(c, NF_CNT_PASS_FRAGMENT, 1);
+    if (fe) bpf_map_delete_elem(&fragments, &fs->key);
+    /* IPv4 addresses are v4-mapped; an IPv6 header carrying one was dropped by the parser. */
+    int v4 = f->src[10] == 0xff && f->src[11] == 0xff && f->src[0] == 0;
+    return nf_drop(c, v4 ? NF_DROP_IP4_FRAGMENT : NF_DROP_IP6_FRAGMENT);
   }
   if (f->icmp_kind == NF_ICMP_NDP) return nf_pass(c, NF_CNT_PASS_NDP, 1);
 
@@ -296,8 +319,10 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
   __u64 now = nf_cfg_conntrack ? bpf_ktime_get_coarse_ns() : 0;
   if (nf_cfg_conntrack) {
     struct nf_ct_key k;
-    if (f->icmp_kind == NF_ICMP_ERROR) {
-      /* An error about a packet of a connection admitted by the live tables follows it. */
+    if (f->icmp_kind == NF_ICMP_ERROR && nf_addr_eq(f->src, f->inner_dst) && nf_addr_eq(f->dst, f->inner_src)) {
+      /* An error about a packet of a connection admitted by the live tables follows it, when
+       * it comes back from that packet's destination to its source; any other error (a
+       * forged or third-party outer header) is an ICMP packet like any other. */
       nf_ct_key_of(f->inner_src, f->inner_sport, f->inner_dst, f->inner_dport, f->inner_proto, &k);
       struct nf_ct_entry *e = nf_ct_lookup(&k);
       if (e && e->epoch == m.epoch) return nf_pass(c, NF_CNT_PASS_RELATED, 1);

@@ -101,6 +101,7 @@ inline constexpr const char* kRevoked = "revoked";
 inline constexpr const char* kMalformed = "malformed";
 inline constexpr const char* kSpoofed = "spoofed";
 inline constexpr const char* kUnregistered = "unregistered";  // an address of the node's pod CIDRs no pod holds
+inline constexpr const char* kNotIp = "not-ip";  // from a pod: neither IP nor an IPv4 ARP message
 inline constexpr const char* kFragment = "fragment";
 inline constexpr const char* kNoTables = "no-tables";
 inline constexpr const char* kInternal = "internal";

@@ -11,12 +11,12 @@
 #include "parsing.h"
 
 struct nf_ctx {
-  __u32 ifindex;  /* XDP: the interface received on; TC: the interface sent on */
-  __u32 bytes;    /* frame length */
-  __u32 hook;     /* NF_HOOK_* */
-  __u32 from_pod; /* XDP RX of a pod's veth: the pod sent it (its traffic counts as egress) */
-  __u32 parsed;   /* 1 once the flow key is known (addresses, protocol, ports) */
-  __u32 pad;
+  __u32 ifindex;    /* XDP: the interface received on; TC: the interface sent on */
+  __u32 bytes;      /* frame length */
+  __u32 hook;       /* NF_HOOK_* */
+  __u32 from_pod;   /* XDP RX of a pod's veth: the pod sent it (its traffic counts as egress) */
+  __u32 parsed;     /* 1 once the flow key is known (addresses, protocol, ports) */
+  __u32 epoch;      /* nf_slot_info.epoch of the live tables; 0 before they are read */
   __u64 generation; /* RuleTables.generation of the live tables; 0 before they are read */
   struct nf_flow f;
   struct nf_verdict v;

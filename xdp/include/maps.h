@@ -193,7 +193,7 @@ struct {
 /* A fragment key and its value (fragments are rare). */
 struct nf_frag_scratch {
   struct nf_frag_key key;
-  __u64 now;
+  struct nf_frag_entry entry;
 };
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -214,7 +214,7 @@ struct {
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __type(key, struct nf_frag_key);
-  __type(value, __u64); /* bpf_ktime_get_ns() of the first fragment */
+  __type(value, struct nf_frag_entry);
   __uint(max_entries, 8192);
 } fragments SEC(".maps");
 

@@ -115,7 +115,8 @@ enum nf_drop_reason {
   NF_DROP_REVOKED = 19,       /* a packet of a connection the new generation no longer allows */
   NF_DROP_SPOOFED = 20,       /* from a pod's interface with a source address not the pod's */
   NF_DROP_UNREGISTERED = 21,  /* to or from an address of the node's pod CIDRs no local pod holds */
-  NF_DROP_REASON_COUNT = 22,
+  NF_DROP_NOT_IP = 22,        /* from a pod's interface: neither IP nor an IPv4 ARP message */
+  NF_DROP_REASON_COUNT = 23,
 };
 
 /* Packet counters (per CPU, index enum nf_counter). */
@@ -252,6 +253,16 @@ struct nf_frag_key {
   __u32 id;
   __u32 proto;
 };
+
+/* An allowed first fragment: its datagram's later fragments follow it while the programming
+ * that allowed it (epoch) is live, for NF_FRAG_TIMEOUT_NS at most (the kernel's reassembly
+ * timeout, net.ipv4.ipfrag_time, is 30 s as well). */
+struct nf_frag_entry {
+  __u64 first_ns; /* bpf_ktime_get_ns() of the first fragment */
+  __u32 epoch;    /* nf_slot_info.epoch that allowed it */
+  __u32 pad;
+};
+#define NF_FRAG_TIMEOUT_NS (30ull * 1000 * 1000 * 1000)
 
 /* ---- Events (BPF ring buffer) ---------------------------------------------------------- */
 enum nf_event_kind {

@@ -39,6 +39,10 @@
 #define NF_PARSE_NOT_IP 101
 #define NF_PARSE_FRAGMENT 102 /* a later fragment: addresses, proto, frag_id valid */
 
+/* nf_flow.proto of a non-IP frame that is a well-formed IPv4-over-Ethernet ARP message (src
+ * holds its v4-mapped sender address): never an IP protocol number. */
+#define NF_PROTO_ARP 0x0806
+
 /* What an ICMP or ICMPv6 message is to connection tracking. */
 #define NF_ICMP_OTHER 0
 #define NF_ICMP_ECHO 1  /* echo request or reply: a flow keyed by the echo id */
@@ -91,6 +95,18 @@ struct nf_icmp_hdr {
   __be16 checksum;
   __be16 id;
   __be16 seq;
+};
+
+/* ARP for IPv4 over Ethernet (RFC 826): the fixed header, then the sender's hardware and
+ * protocol addresses. */
+struct nf_arp_hdr {
+  __be16 htype;
+  __be16 ptype;
+  __u8 hlen;
+  __u8 plen;
+  __be16 op;
+  __u8 sha[6];
+  __u8 spa[4];
 };
 
 /* SCTP common header. */
@@ -279,6 +295,19 @@ static __always_inline int nf_parse_ip6(void *nh, void *data_end, struct nf_flow
   return nf_parse_l4(cursor, data_end, plen - ext_len, f);
 }
 
+/* An ARP message's sender address, when it is IPv4 over Ethernet and whole: f->proto becomes
+ * NF_PROTO_ARP and f->src the v4-mapped sender address (a pod's port checks it like an IP
+ * source). Anything else leaves f->proto 0. */
+static __always_inline void nf_parse_arp(void *nh, void *data_end, struct nf_flow *f) {
+  struct nf_arp_hdr *a = nh;
+  if ((void *)(a + 1) > data_end) return;
+  if (a->htype != bpf_htons(1) || a->ptype != bpf_htons(ETH_P_IP) || a->hlen != 6 || a->plen != 4) return;
+  __builtin_memset(f->src, 0, 10);
+  f->src[10] = f->src[11] = 0xff;
+  __builtin_memcpy(&f->src[12], a->spa, 4);
+  f->proto = NF_PROTO_ARP;
+}
+
 /* NF_PARSE_IP (flow filled), NF_PARSE_NOT_IP (pass it on), or a drop reason. */
 static __always_inline int nf_parse_packet(void *data, void *data_end, struct nf_flow *f) {
   struct ethhdr *eth = data;
@@ -296,6 +325,7 @@ static __always_inline int nf_parse_packet(void *data, void *data_end, struct nf
   if (nf_is_vlan(proto)) return NF_DROP_VLAN_DEPTH;
   if (proto == bpf_htons(ETH_P_IP)) return nf_parse_ip4(cursor, data_end, f);
   if (proto == bpf_htons(ETH_P_IPV6)) return nf_parse_ip6(cursor, data_end, f);
+  if (proto == bpf_htons(ETH_P_ARP)) nf_parse_arp(cursor, data_end, f);
   return NF_PARSE_NOT_IP;
 }
 

@@ -241,6 +241,13 @@ TEST_F(ConntrackTest, IcmpEchoIsTrackedByIdAndErrorsFollowTheirConnection) {
   ASSERT_EQ(error_events.size(), 2u);  // the TCP connection, then the dropped error
   EXPECT_EQ(error_events[1].icmp_type, 3);
   EXPECT_EQ(error_events[1].icmp_code, 1);
+
+  // The same error from an address that is not the quoted packet's destination (a forged or
+  // third-party outer header), or to one that is not its source: an ICMP packet like any
+  // other (the client takes no ingress).
+  const IpAddr third = *IpAddr::Parse("10.0.0.9");
+  Expect(PacketBuilder().Ipv4(third, kClient).IcmpMessage(3, 0, quoted).Build(), XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
+  Expect(PacketBuilder().Ipv4(kServer, third).IcmpMessage(3, 0, quoted).Build(), XDP_PASS, NF_CNT_PASS_NEW);
 }
 
 TEST_F(ConntrackTest, ClosedTcpConnectionsAreReclassifiedWhenReopened) {

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // The XDP program on hand-built packets: every parse path classifies with the right flow
-// key, every malformed packet is dropped and counted under its reason, non-IP passes.
+// key, every malformed packet is dropped and counted under its reason, non-IP passes except
+// on a pod's port (ARP for the pod's own address only), later fragments follow their first.
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -243,6 +245,80 @@ TEST_F(XdpParseTest, NonIpPasses) {
     EXPECT_EQ(r.decision.parsed, 0u);
   }
   Expect(PacketBuilder().Vlan(5).EtherType(0x0806).Build(), XDP_PASS);
+}
+
+// An ARP message for IPv4 over Ethernet, with its sender protocol address.
+std::vector<uint8_t> Arp(const IpAddr& sender, int vlan = -1) {
+  PacketBuilder b;
+  if (vlan >= 0) b.Vlan(static_cast<uint16_t>(vlan));
+  std::vector<uint8_t> p = b.EtherType(0x0806).Build();
+  p.resize(vlan >= 0 ? 18 : 14);  // the builder pads a non-IP frame: the message replaces the padding
+  const uint8_t head[] = {0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 7};  // Ethernet, IPv4, 6, 4, request, sender MAC
+  p.insert(p.end(), std::begin(head), std::end(head));
+  p.insert(p.end(), sender.bytes.begin() + 12, sender.bytes.end());  // sender IPv4 address
+  p.insert(p.end(), 10, 0);                                          // target MAC and IPv4 address
+  p.resize(std::max<size_t>(p.size(), 60), 0);                       // minimum frame
+  return p;
+}
+
+TEST_F(XdpParseTest, APodPortCarriesIpAndArpForThePodsOwnAddressOnly) {
+  constexpr int kTestRunIfindex = 1;  // BPF_PROG_TEST_RUN receives on loopback
+  ASSERT_TRUE(program_->BindEndpoint(kTestRunIfindex, {kClient4, kClient6}).ok());
+  struct Unbind {
+    ~Unbind() { (void)program_->Unbind(kTestRunIfindex); }
+  } unbind;
+  EXPECT_EQ(Expect(Arp(kClient4), XDP_PASS).decision.path, static_cast<uint32_t>(NF_CNT_PASS_NOT_IP));
+  Expect(Arp(kClient4, 5), XDP_PASS);    // behind a VLAN tag
+  Expect(Arp(Ip("0.0.0.0")), XDP_PASS);  // an address probe (RFC 5227) speaks for no address
+  // ARP for another pod's address (cache poisoning) is spoofing, as an IP source would be;
+  // the drop names the address claimed.
+  RunResult poison = Expect(Arp(kServer4), XDP_DROP, NF_DROP_SPOOFED);
+  EXPECT_EQ(0, std::memcmp(poison.decision.src, kServer4.bytes.data(), 16));
+  EXPECT_EQ(poison.decision.proto, 0u);
+  Expect(Arp(kAdmin4, 5), XDP_DROP, NF_DROP_SPOOFED);
+  // Anything else that is not IP has no business on a pod's port: LLDP, RARP, a bare type,
+  // an ARP message cut short or not for IPv4 over Ethernet.
+  for (uint16_t type : {0x88CC, 0x8035, 0x0000, 0x0806}) {
+    Expect(PacketBuilder().EtherType(type).Build(), XDP_DROP, NF_DROP_NOT_IP);
+  }
+  auto not_ipv4 = Arp(kClient4);
+  not_ipv4[14 + 2] = 0x86;  // protocol type 0x86DD
+  not_ipv4[14 + 3] = 0xDD;
+  Expect(not_ipv4, XDP_DROP, NF_DROP_NOT_IP);
+  auto cut = Arp(kClient4);
+  cut.resize(14 + 16);  // the sender's address cut short
+  Expect(cut, XDP_DROP, NF_DROP_NOT_IP);
+}
+
+TEST_F(XdpParseTest, ALaterFragmentFollowsOnlyFromThePodsAddressUnderItsProgrammingAndInTime) {
+  const auto first = PacketBuilder().Ipv4(kAdmin4, kServer4).Ipv4Fragment(0, true).Tcp(22).Build();
+  const auto later = PacketBuilder().Ipv4(kAdmin4, kServer4).Ipv4Fragment(100, false).Tcp(22).Build();
+  Expect(first, XDP_PASS);
+  Expect(later, XDP_PASS);
+  {
+    // Anti-spoofing comes first: from a port that is not admin4's, its datagram's later
+    // fragments are spoofed like any packet from that address.
+    constexpr int kTestRunIfindex = 1;
+    ASSERT_TRUE(program_->BindEndpoint(kTestRunIfindex, {kClient4}).ok());
+    Expect(later, XDP_DROP, NF_DROP_SPOOFED);
+    ASSERT_TRUE(program_->Unbind(kTestRunIfindex).ok());
+  }
+  // A new programming (here the same policy again) ends what the previous one allowed: the
+  // datagram's first fragment is judged again, its later ones never on an old verdict.
+  ASSERT_TRUE(program_->Program(cluster_->tables()).ok());
+  Expect(later, XDP_DROP, NF_DROP_IP4_FRAGMENT);
+  Expect(later, XDP_DROP, NF_DROP_IP4_FRAGMENT);  // the stale entry is gone, not only skipped
+  // And a first fragment's entry lives NF_FRAG_TIMEOUT_NS.
+  Expect(first, XDP_PASS);
+  Expect(later, XDP_PASS);
+  const int fd = program_->map_fd(xdp::Map::kFragments);
+  nf_frag_key key{};
+  ASSERT_EQ(bpf_map_get_next_key(fd, nullptr, &key), 0);
+  nf_frag_entry entry{};
+  ASSERT_EQ(bpf_map_lookup_elem(fd, &key, &entry), 0);
+  entry.first_ns -= NF_FRAG_TIMEOUT_NS + 1;
+  ASSERT_EQ(bpf_map_update_elem(fd, &key, &entry, BPF_EXIST), 0);
+  Expect(later, XDP_DROP, NF_DROP_IP4_FRAGMENT);
 }
 
 TEST_F(XdpParseTest, ShorterThanEthernet) {
