@@ -23,6 +23,7 @@
 
 #include "controlplane/kube/api_client.h"
 #include "controlplane/kube/api_error.h"
+#include "controlplane/kube/list_page.h"
 #include "controlplane/kube/resources.h"
 
 namespace netfence::kube {

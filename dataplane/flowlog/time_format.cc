@@ -168,7 +168,11 @@ std::optional<int64_t> ParseTime(std::string_view s) {
   }
   if (p != s.size()) return std::nullopt;
   int64_t secs = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
-  return secs * kNsPerSecond + frac;
+  // Nanoseconds since the epoch in 64 bits reach from 1677 to 2262: later or earlier times
+  // are not times a flow log holds (found by tests/fuzz/flow_record_fuzz: year 5974).
+  int64_t ns;
+  if (__builtin_mul_overflow(secs, kNsPerSecond, &ns) || __builtin_add_overflow(ns, frac, &ns)) return std::nullopt;
+  return ns;
 }
 
 std::optional<int64_t> ParseDuration(std::string_view s) {

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "dataplane/flowlog/time_format.h"
 #include "tests/dataplane/flowlog/records.h"
 
 namespace netfence::flowlog {
@@ -92,6 +93,11 @@ TEST(FlowFilterTest, LostRecordsPassEverythingButTimeAndEvents) {
 
 TEST(FlowFilterTest, SinceUntilValues) {
   EXPECT_EQ(ParseTimeOrAgo("2026-12-01T19:33:34.123456789Z", 0), kT0);
+  // Times past what 64-bit nanoseconds hold are refused, not wrapped.
+  EXPECT_TRUE(ParseTime("2262-04-11T23:47:16Z").has_value());
+  EXPECT_FALSE(ParseTime("2262-04-11T23:47:17Z").has_value());
+  EXPECT_FALSE(ParseTime("5974-12-01T19:33:34.123456789Z").has_value());
+  EXPECT_FALSE(ParseTime("1677-09-21T00:12:43Z").has_value());
   EXPECT_EQ(ParseTimeOrAgo("10m", kT0), kT0 - 600 * kNsPerSecond);
   EXPECT_EQ(ParseTimeOrAgo("2h", kT0), kT0 - 7200 * kNsPerSecond);
   EXPECT_FALSE(ParseTimeOrAgo("last tuesday", kT0).has_value());
