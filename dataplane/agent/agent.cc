@@ -183,7 +183,9 @@ void Agent::PlugRegistered() {
   }
 }
 
-Status Agent::Plug(const EndpointRecord& r) { return fast_path_->PlugEndpoint({r.ifindex, r.host_interface}, r.ips); }
+Status Agent::Plug(const EndpointRecord& r) {
+  return fast_path_->PlugEndpoint({r.ifindex, r.host_interface, r.netns, r.attachment.ifname}, r.ips);
+}
 
 void Agent::Unplug(const EndpointRecord& r) {
   if (Status s = fast_path_->Unplug({r.ifindex, r.host_interface}); !s.ok()) {
