@@ -29,6 +29,11 @@ namespace netfence::flowlog {
 // null (generation unknown): then policies stay empty.
 void AttributeAllowed(const GenerationMeta* g, const nf_verdict& v, const IpAddr& src, FlowRecord* r);
 
+// Names both ends (namespace, pod, node, labels, identity) as of g; g null (a generation the
+// history does not know): as of the live generation, the best knowledge of who holds an
+// address. Ends without an ip are left alone.
+void NameEnds(const GenerationHistory& history, const GenerationMeta* g, FlowRecord* r);
+
 // A conntrack entry's rules as a verdict (rule NF_NO_RULE: that direction did not decide).
 nf_verdict VerdictOfEntry(const nf_ct_entry& e);
 

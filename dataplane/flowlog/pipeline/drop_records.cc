@@ -42,7 +42,7 @@ DropObservation DropObservationOf(const nf_event& e, const GenerationHistory& hi
   } else if (e.reason == NF_DROP_SPOOFED) {
     d.direction = Direction::kEgress;
   } else {
-    const GenerationMeta* g = e.generation != 0 ? history.Find(e.generation) : history.Live();
+    const GenerationMeta* g = e.generation != 0 ? history.Resolve(e.generation, wall_ns) : history.Live();
     d.direction =
         e.hook == NF_HOOK_XDP && g != nullptr && g->local.contains(d.src) ? Direction::kEgress : Direction::kIngress;
   }
@@ -64,11 +64,9 @@ FlowRecord DropRecordOf(const DropAggregate& a, const GenerationHistory& history
     r.community_id.clear();
   }
   if (a.aggregation == Aggregation::kOverflow || !r.src.ip) return r;
-  const GenerationMeta* g = a.generation != 0 ? history.Find(a.generation) : history.Live();
-  if (g == nullptr) return r;
-  history.Enrich(g->generation, a.src, &r.src);
-  history.Enrich(g->generation, a.dst, &r.dst);
-  if (r.reason == reason::kDefaultDeny || r.reason == reason::kRevoked) {
+  const GenerationMeta* g = a.generation != 0 ? history.Resolve(a.generation, a.first_ns) : history.Live();
+  NameEnds(history, g, &r);
+  if (g != nullptr && (r.reason == reason::kDefaultDeny || r.reason == reason::kRevoked)) {
     r.policies = DenyingPolicies(*g, a.direction, a.src, a.dst);
   }
   return r;
