@@ -196,22 +196,20 @@ int main(int argc, char** argv) {
     std::printf("  %s\n", r.ok() ? r->message.c_str() : r.status().message().c_str());
   }
   if (!graph.empty()) {
-    std::vector<std::string> argv = {bin_dir + "/netfencectl", "flows", "--graph", graph, "--graph-by", "workload"};
+    std::vector<std::string> draw = {bin_dir + "/netfencectl", "flows", "--graph", graph, "--graph-by", "workload"};
     std::string files;
     for (const std::string& node : c.nodes()) {
       (void)c.StopAgent(node);  // its last records: open drops, updates of open connections
-      argv.insert(argv.end(), {"--file", c.FlowLogPath(node)});
+      draw.insert(draw.end(), {"--file", c.FlowLogPath(node)});
       files += " --file " + node + ".jsonl";
     }
     Say("Who talked to whom: netfencectl flows" + files + " --graph " + graph + " --graph-by workload");
-    auto drawn = e2e::RunProcess(argv, {{"PATH", "/usr/local/bin:/usr/bin:/bin"}}, "");
+    auto drawn = e2e::RunProcess(draw, {{"PATH", "/usr/local/bin:/usr/bin:/bin"}}, "");
     const bool drawn_ok = drawn.ok() && drawn->exit_code == 0;
     std::printf("  %s", drawn.ok() ? drawn->err.c_str() : (drawn.status().message() + "\n").c_str());
     if (drawn_ok) {
-      std::printf("  namespaces are clusters, workloads boxes; green edges got through, red dashed ones were denied;
-"
-                  "  each edge says its ports and counts, and (hover, in a browser) the policies that decided it
-");
+      std::printf("  namespaces are clusters, workloads boxes; green edges got through, red dashed ones were denied;\n"
+                  "  each edge says its ports and counts, and (hover, in a browser) the policies that decided it\n");
     }
     ok &= drawn_ok;
   }
