@@ -28,7 +28,7 @@ fi
 FUZZERS=(manifest_fuzz cni_fuzz agent_protocol_fuzz node_update_fuzz kube_fuzz flow_record_fuzz xdp_packet_fuzz)
 cmake -S . -B build-san -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-O1 -DCMAKE_C_FLAGS=-O1 \
-  -DNETFENCE_FUZZ=ON -DNETFENCE_BUILD_BENCH=OFF >/dev/null
+  -DNETFENCE_FUZZ=ON -DNETFENCE_BUILD_BENCH=OFF -DNETFENCE_DPDK=OFF >/dev/null
 echo "sanitize: building build-san/ (clang, ASan + UBSan): ${#SAN_TESTS[@]} suites, ${#FUZZERS[@]} fuzzers"
 ninja -C build-san "${SAN_TESTS[@]/#/tests/}" "${FUZZERS[@]/#/fuzz/}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}"

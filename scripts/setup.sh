@@ -32,6 +32,10 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# DPDK for netfence-dpdk: the runtime libraries one by one and the headers of the same
+# version (cmake/dpdk.cmake finds them in /opt/netfence/dpdk).
+scripts/install-dpdk.sh
+
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 werror=()
 [ -z "${NETFENCE_WERROR:-}" ] || werror=(-DNETFENCE_WERROR="$NETFENCE_WERROR")

@@ -260,7 +260,10 @@ void Agent::PlugRegistered() {
 }
 
 Status Agent::Plug(const EndpointRecord& r) {
-  if (Status s = fast_path_->PlugEndpoint({r.ifindex, r.host_interface}, r.ips); !s.ok()) return s;
+  if (Status s = fast_path_->PlugEndpoint({r.ifindex, r.host_interface, r.netns, r.attachment.ifname}, r.ips);
+      !s.ok()) {
+    return s;
+  }
   if (downed_.erase(r.ifindex) > 0) {
     // Set down at start before its pod's ADD arrived (the ADD was under way while the agent
     // restarted): protected now, so up again.

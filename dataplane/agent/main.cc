@@ -29,6 +29,7 @@
 #include "dataplane/agent/pod_cidrs.h"
 #include "dataplane/agent/remote_table_source.h"
 #include "dataplane/agent/server.h"
+#include "dataplane/dpdk/dpdk_fast_path.h"
 #include "dataplane/flowlog/time_format.h"
 #include "dataplane/xdp/xdp_program.h"
 
@@ -52,6 +53,7 @@ struct Flags {
   std::string bpffs = "/sys/fs/bpf/netfence";
   std::string netns;
   std::string dataplane = "xdp";
+  std::string dpdk_socket = "/run/netfence/dpdk.sock";
   std::string attach_mode = "auto";
   uint32_t conntrack_entries = 262144;
   bool uninstall = false;
@@ -134,6 +136,14 @@ void Unpin(const std::string& dir) {
 // The fast path --dataplane names, loaded (and re-adopted from its pins) but not yet
 // programmed: the agent makes the persisted view live first thing.
 StatusOr<std::unique_ptr<fastpath::FastPath>> MakeFastPath(const Flags& f) {
+  if (f.dataplane == "dpdk") {
+    dpdk::DpdkFastPathOptions o;
+    o.target = "unix:" + f.dpdk_socket;
+    o.log = [](const std::string& m) { spdlog::info("{}", m); };
+    auto dp = dpdk::DpdkFastPath::Connect(o);
+    if (!dp.ok()) return Status::Error("--dataplane dpdk: " + dp.status().message());
+    return std::unique_ptr<fastpath::FastPath>(std::move(dp).value());
+  }
   xdp::LoadOptions load;
   load.pin_dir = f.bpffs;
   load.keep_attached = !f.uninstall;  // exit leaves enforcement in place for the next agent
@@ -272,7 +282,11 @@ int Run(const Flags& f) {
   }
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int signo) {
-    spdlog::info("signal {}: exiting; the programs stay attached with the pinned maps in {}", signo, f.bpffs);
+    if (f.dataplane == "dpdk") {
+      spdlog::info("signal {}: exiting; netfence-dpdk keeps enforcing the live tables", signo);
+    } else {
+      spdlog::info("signal {}: exiting; the programs stay attached with the pinned maps in {}", signo, f.bpffs);
+    }
     io.stop();
   });
   spdlog::info("node {}: serving the CNI plugin on {}; flow log {}; Observe {}; metrics {}", f.node, f.socket,
@@ -290,7 +304,7 @@ int Run(const Flags& f) {
 int main(int argc, char** argv) {
   netfence::UnblockStopSignals();  // before any thread: a parent's blocked SIGTERM must not stick
   Flags f;
-  CLI::App app{"netfence-agent: enforce Kubernetes NetworkPolicy on this node's pods (XDP fast path)"};
+  CLI::App app{"netfence-agent: enforce Kubernetes NetworkPolicy on this node's pods (XDP or DPDK fast path)"};
   app.set_version_flag("--version", NETFENCE_VERSION);
   const char* env_node = std::getenv("K8S_NODE_NAME");
   char host[256] = {};
@@ -330,8 +344,13 @@ int main(int argc, char** argv) {
   app.add_option(
       "--netns", f.netns,
       "Enter this network namespace first (e.g. /run/netns/node-a); the mount namespace, and so bpffs, stays");
-  app.add_option("--dataplane", f.dataplane, "The fast path that enforces: xdp (the kernel's XDP and TC hooks)")
-      ->check(CLI::IsMember({"xdp"}))
+  app.add_option("--dataplane", f.dataplane,
+                 "The fast path that enforces: xdp (the kernel's XDP and TC hooks) or dpdk (netfence-dpdk, a "
+                 "user-space pipeline that switches the pods' interfaces; see --dpdk-socket)")
+      ->check(CLI::IsMember({"xdp", "dpdk"}))
+      ->capture_default_str();
+  app.add_option("--dpdk-socket", f.dpdk_socket,
+                 "With --dataplane dpdk: netfence-dpdk's unix socket (the agent waits up to 30 s for it)")
       ->capture_default_str();
   app.add_option("--attach-mode", f.attach_mode,
                  "XDP mode: native, generic, or auto (native, generic as a logged fallback)")
@@ -396,6 +415,8 @@ int main(int argc, char** argv) {
       "  netfence-agent --node node-a --controller netfence-controller.kube-system:9443 \\\n"
       "      --tls-cert /etc/netfence/tls/agent.crt --tls-key /etc/netfence/tls/agent.key \\\n"
       "      --tls-ca /etc/netfence/tls/ca.crt --uplink eth1\n"
+      "  # through the DPDK fast path (netfence-dpdk --bridge cni0 runs on the node)\n"
+      "  netfence-agent --node node-a --manifests /etc/netfence/manifests --dataplane dpdk\n"
       "  # standalone, from a manifest directory\n"
       "  netfence-agent --node node-a --manifests /etc/netfence/manifests --uplink eth1\n"
       "  # the live flow log of this node\n"

@@ -56,6 +56,10 @@ struct CtEntry {
 struct Port {
   int ifindex = 0;
   std::string name;  // for messages
+  // A pod's veth: the pod's network namespace (a path) and the name of its end there, for a
+  // fast path that configures that end too (DPDK turns its offloads off); empty when unknown.
+  std::string pod_netns{};
+  std::string pod_interface{};
 };
 
 // The datapath's events, in the order it wrote them. Events it could not write (its queue

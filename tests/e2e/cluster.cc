@@ -54,7 +54,12 @@ Status Ip(const std::string& ns, std::vector<std::string> args) {
 
 }  // namespace
 
-Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {}
+Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
+  if (options_.dataplane.empty()) {
+    const char* env = std::getenv("NETFENCE_E2E_DATAPLANE");
+    options_.dataplane = env != nullptr && *env != '\0' ? env : "xdp";
+  }
+}
 
 StatusOr<std::unique_ptr<Cluster>> Cluster::Create(ClusterOptions options) {
   std::unique_ptr<Cluster> c(new Cluster(std::move(options)));
@@ -180,6 +185,10 @@ Status Cluster::CreateNodes() {
     std::vector<std::string> dirs = {options_.bin_dir};
     dirs.insert(dirs.end(), options_.plugin_dirs.begin(), options_.plugin_dirs.end());
     n.cni = std::make_unique<CniRuntime>(Conflist(n), dirs, "/run/netns/" + n.netns->name());
+    if (options_.dataplane == "dpdk") {
+      n.dpdk_socket = tmp_ + "/" + name + "-dpdk.sock";
+      if (Status s = StartDpdk(name); !s.ok()) return s;
+    }
     if (Status s = StartAgent(name); !s.ok()) return s;
   }
   return Status::Ok();
@@ -270,6 +279,7 @@ Status Cluster::StartAgent(const std::string& name) {
                            "--bpffs", n.bpffs, "--attach-mode", options_.attach_mode, "--flow-log", n.flow_log,
                            "--observe-socket", n.observe_socket, "--metrics-address", kMetricsAddress});
   for (const std::string& u : n.uplinks) argv.insert(argv.end(), {"--uplink", u});
+  if (options_.dataplane == "dpdk") argv.insert(argv.end(), {"--dataplane", "dpdk", "--dpdk-socket", n.dpdk_socket});
   argv.insert(argv.end(), options_.agent_args.begin(), options_.agent_args.end());
   auto daemon = Daemon::Start(argv, tmp_ + "/agent-" + name + ".log");
   if (!daemon.ok()) return daemon.status();
@@ -292,6 +302,40 @@ Status Cluster::StartAgent(const std::string& name) {
   }
   return Status::Error("netfence-agent of " + name + " not ready after 30 s:\n" + n.agent.LogTail());
 }
+
+Status Cluster::StartDpdk(const std::string& name) {
+  Node& n = node(name);
+  // Small and frugal: a test node has a few pods, and several nodes share this machine's CPUs
+  // (idle workers sleep up to 500 us between polls).
+  std::vector<std::string> argv = {options_.bin_dir + "/netfence-dpdk", "--netns", "/run/netns/" + n.netns->name(),
+                                   "--socket", n.dpdk_socket, "--bridge", kBridge, "--workers", "1", "--memory", "256",
+                                   "--mbufs", "8191", "--conntrack-entries", "16384", "--event-ring", "16384",
+                                   "--idle-sleep-us", "500"};
+  auto daemon = Daemon::Start(argv, tmp_ + "/dpdk-" + name + ".log");
+  if (!daemon.ok()) return daemon.status();
+  n.dpdk = std::move(daemon).value();
+  {
+    std::lock_guard lock(mu_);
+    emergency_pids_.push_back(n.dpdk.pid());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!n.dpdk.running()) return Status::Error("netfence-dpdk of " + name + " exited:\n" + n.dpdk.LogTail());
+    if (std::filesystem::exists(n.dpdk_socket)) {
+      Log("netfence-dpdk of " + name + " serving on " + n.dpdk_socket);
+      return Status::Ok();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Status::Error("netfence-dpdk of " + name + " not serving after 30 s:\n" + n.dpdk.LogTail());
+}
+
+Status Cluster::StopDpdk(const std::string& name, int signo) {
+  Node& n = node(name);
+  return StoppedInOrder("netfence-dpdk of " + name, signo, n.dpdk.Stop(signo));
+}
+
+std::string Cluster::DpdkLog(const std::string& name) const { return nodes_.at(name).dpdk.LogTail(); }
 
 Status Cluster::StopAgent(const std::string& name, int signo) {
   Node& n = node(name);
@@ -479,6 +523,7 @@ Cluster::~Cluster() {
   for (auto& [key, r] : pods_) r.servers.clear();
   for (auto& [key, r] : pods_) r.netns.reset();
   for (auto& [name, n] : nodes_) n.agent.Stop(SIGTERM);
+  for (auto& [name, n] : nodes_) n.dpdk.Stop(SIGTERM);
   controller_.Stop(SIGTERM);
   uplinks_.clear();
   for (auto& [name, n] : nodes_) n.netns.reset();

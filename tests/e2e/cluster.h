@@ -10,6 +10,9 @@
 //                     directory itself;
 //   agents            one netfence-agent per node (--netns, its own socket, state dir and
 //                     bpffs pin directory), its tables from the controller (or the directory);
+//                     with dataplane "dpdk", a netfence-dpdk per node (--netns, the node port
+//                     on nfbr0) that the agent enforces through: the pods' veths and the
+//                     uplink are its ports, taken off the bridge;
 //                     its flow log in the cluster's temporary directory (FlowLogPath), its
 //                     Observe stream on a socket there (ObserveTarget), /metrics on
 //                     127.0.0.1:9080 of the node's namespace;
@@ -62,6 +65,9 @@ struct ClusterOptions {
   std::vector<uint16_t> server_ports;   // probe servers on every pod
   std::set<std::string> deferred_pods;  // "ns/name": not plugged by Create (see AddPod)
   std::string attach_mode = "native";
+  // xdp, or dpdk (a netfence-dpdk per node); "": $NETFENCE_E2E_DATAPLANE, else xdp (ctest runs
+  // the e2e suites once more with it set to dpdk).
+  std::string dataplane;
   std::vector<std::string> agent_args;               // more netfence-agent flags (e.g. --flow-ring-bytes)
   std::function<void(const std::string&)> progress;  // one line per step (probe-matrix: stderr)
 };
@@ -99,6 +105,10 @@ class Cluster {
 
   Status StopAgent(const std::string& node, int signo = SIGTERM);
   Status StartAgent(const std::string& node);
+  // The node's netfence-dpdk (dataplane "dpdk" only).
+  Status StopDpdk(const std::string& node, int signo = SIGTERM);
+  Status StartDpdk(const std::string& node);
+  std::string DpdkLog(const std::string& node) const;
   // The controller (TableMode::kController only).
   Status StopController(int signo = SIGTERM);
   Status StartController();
@@ -130,7 +140,9 @@ class Cluster {
     std::vector<std::string> uplinks;  // uplink ends in this node
     std::string socket, state_dir, bpffs;
     std::string flow_log, observe_socket;
+    std::string dpdk_socket;
     Daemon agent;
+    Daemon dpdk;
     std::unique_ptr<CniRuntime> cni;
   };
   struct PodRuntime {

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   using namespace netfence;
   e2e::InstallSignalCleanup();
   std::string manifests, protocol_name = "TCP", output = "json", flow_log, bin_dir, attach_mode = "native";
+  std::string dataplane = "xdp";
   int port = 0, timeout_ms = 1000, attempts = 2;
   bool quiet = false;
   CLI::App app{"probe-matrix: real packets between the pods of a manifest directory, through netfence"};
@@ -41,6 +42,10 @@ int main(int argc, char** argv) {
   app.add_option("--attempts", attempts, "Attempts per pair before it counts as denied")->capture_default_str();
   app.add_option("--bin-dir", bin_dir, "Where netfence-agent and netfence-cni are (default: next to this binary)");
   app.add_option("--attach-mode", attach_mode, "XDP mode of the agents: native, generic, auto")->capture_default_str();
+  app.add_option("--dataplane", dataplane,
+                 "The agents' fast path: xdp, or dpdk (a netfence-dpdk per node switches the pods and the uplink)")
+      ->check(CLI::IsMember({"xdp", "dpdk"}))
+      ->capture_default_str();
   app.add_flag("-q,--quiet", quiet, "No progress on stderr");
   app.footer(
       "Topology: one network namespace per node (spec.nodeName; pods without one share the first\n"
@@ -48,7 +53,8 @@ int main(int argc, char** argv) {
       "bridge + host-local (the pod's status.podIP requested via the `ips` capability) + netfence-cni.\n"
       "Nothing is created in the root namespace; everything is removed at exit, also on Ctrl-C.\n\n"
       "Example:\n"
-      "  tests/e2e/probe-matrix --manifests examples/cluster --protocol TCP --port 80");
+      "  tests/e2e/probe-matrix --manifests examples/cluster --protocol TCP --port 80\n"
+      "  tests/e2e/probe-matrix --manifests examples/cluster --protocol TCP --port 80 --dataplane dpdk");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -63,6 +69,7 @@ int main(int argc, char** argv) {
   options.bin_dir = bin_dir;
   options.server_ports = {static_cast<uint16_t>(port)};
   options.attach_mode = attach_mode;
+  options.dataplane = dataplane;
   if (!quiet) options.progress = [](const std::string& line) { std::cerr << "probe-matrix: " << line << "\n"; };
   auto cluster = e2e::Cluster::Create(options);
   if (!cluster.ok()) {

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "common/classifier/burst.h"
+
+#include <algorithm>
+
+namespace netfence::classifier {
+
+void ClassifyBurst(const Classifier& classifier, std::span<const BurstQuery> queries, std::span<BurstAnswer> answers) {
+  const auto& endpoints = classifier.tables().endpoints();
+  constexpr uint32_t kNone = 0xFFFFFFFFu;
+  // Phase 1: the endpoints behind both addresses of every query (independent hash probes).
+  uint32_t src_ep[64], dst_ep[64];
+  for (size_t base = 0; base < queries.size(); base += 64) {
+    const size_t n = std::min<size_t>(64, queries.size() - base);
+    for (size_t i = 0; i < n; ++i) {
+      const FlowKey& k = queries[base + i].key;
+      src_ep[i] = classifier.EndpointOf(k.src).value_or(kNone);
+      dst_ep[i] = classifier.EndpointOf(k.dst).value_or(kNone);
+    }
+    // Phase 2: the directions that apply.
+    for (size_t i = 0; i < n; ++i) {
+      const BurstQuery& q = queries[base + i];
+      BurstAnswer& a = answers[base + i];
+      a = BurstAnswer{};
+      a.src_endpoint = src_ep[i] != kNone;
+      a.dst_endpoint = dst_ep[i] != kNone;
+      if (a.src_endpoint && !q.from_uplink) {
+        a.decision.egress = classifier.Match(endpoints[static_cast<int>(src_ep[i])].egress_table(), q.key.dst,
+                                             q.key.proto, q.key.dport);
+      }
+      if (a.dst_endpoint) {
+        a.decision.ingress = classifier.Match(endpoints[static_cast<int>(dst_ep[i])].ingress_table(), q.key.src,
+                                              q.key.proto, q.key.dport);
+      }
+    }
+  }
+}
+
+}  // namespace netfence::classifier

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The XDP program's parser in user space: parsing.h compiled by the host C compiler. It reads
+ * only linux/ and libbpf headers (bpf_helpers.h, bpf_endian.h), which compile outside the BPF
+ * target; the helper declarations they bring are never called. */
+#include "dataplane/dpdk/xdp_parser.h"
+
+#include <stddef.h>
+
+#include "xdp/include/parsing.h"
+
+#define NF_DP_SAME(field)                                                                             \
+  _Static_assert(offsetof(struct nf_flow, field) == offsetof(struct nf_dp_flow, field) &&             \
+                     sizeof(((struct nf_flow *)0)->field) == sizeof(((struct nf_dp_flow *)0)->field), \
+                 "struct nf_dp_flow." #field " differs from parsing.h")
+_Static_assert(sizeof(struct nf_flow) == sizeof(struct nf_dp_flow), "struct nf_dp_flow differs from parsing.h");
+NF_DP_SAME(src);
+NF_DP_SAME(dst);
+NF_DP_SAME(proto);
+NF_DP_SAME(dport);
+NF_DP_SAME(key_sport);
+NF_DP_SAME(key_dport);
+NF_DP_SAME(tcp_flags);
+NF_DP_SAME(icmp_kind);
+NF_DP_SAME(first_fragment);
+NF_DP_SAME(inner_proto);
+NF_DP_SAME(frag_id);
+NF_DP_SAME(inner_sport);
+NF_DP_SAME(inner_dport);
+NF_DP_SAME(icmp_type);
+NF_DP_SAME(icmp_code);
+NF_DP_SAME(inner_src);
+NF_DP_SAME(inner_dst);
+_Static_assert(NF_PARSE_IP == NF_DP_PARSE_IP && NF_PARSE_NOT_IP == NF_DP_PARSE_NOT_IP &&
+                   NF_PARSE_FRAGMENT == NF_DP_PARSE_FRAGMENT,
+               "parse results differ from parsing.h");
+_Static_assert(NF_ICMP_ECHO == NF_DP_ICMP_ECHO && NF_ICMP_ERROR == NF_DP_ICMP_ERROR && NF_ICMP_NDP == NF_DP_ICMP_NDP,
+               "ICMP kinds differ from parsing.h");
+
+int nf_dp_parse(const uint8_t *data, uint32_t len, struct nf_dp_flow *flow) {
+  struct nf_flow f;
+  __builtin_memcpy(&f, flow, sizeof(f));
+  void *begin = (void *)data;
+  const int result = nf_parse_packet(begin, begin + len, &f);
+  __builtin_memcpy(flow, &f, sizeof(f));
+  return result;
+}
