@@ -47,6 +47,12 @@ Status CheckAndTranslate(const v1::RuleTables& rt, int ti, MapEntries* out) {
   for (uint32_t p : dt.rule_policy()) {
     if (p >= static_cast<uint32_t>(rt.policies_size())) return TableError(ti, "rule refers to a missing policy");
   }
+  // Tables with ClusterNetworkPolicy tiers need the program to act on each bit's action; this
+  // one allows on any matching bit, which would turn a Deny rule into an allow. Refused, so
+  // the last good tables stay in force (fail closed) rather than being enforced wrongly.
+  if (dt.rule_flags_size() > 0) {
+    return TableError(ti, "ClusterNetworkPolicy tiers (rule actions) are not enforced by this XDP program");
+  }
   auto row_ok = [&](uint32_t row) { return row == NF_EMPTY_ROW || uint64_t{row} + S + W <= nwords; };
   const int nids = dt.identity_ids_size(), ncidrs = dt.cidr_lengths_size(), nports = dt.port_rows_size();
   if (dt.identity_rows_size() != nids || dt.cidr_rows_size() != ncidrs ||
