@@ -58,7 +58,10 @@ void DropAggregator::AddTo(Map* map, const Key& key, Aggregation level, const Dr
     a.sport = d.sport;
     a.single_sport = d.has_ports && level == Aggregation::kExact;
     a.ifindex = d.ifindex;
+    a.rule_table = d.rule_table;
+    a.rule = d.rule;
   }
+  if (a.rule != d.rule || a.rule_table != d.rule_table) a.rule = DropObservation::kNoRule;
   a.count += 1;
   a.bytes += d.bytes;
   if (d.time_ns < a.first_ns) a.first_ns = d.time_ns;
