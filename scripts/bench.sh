@@ -5,6 +5,8 @@
 #   compile_bench   full compile of generated clusters (15k / 150k pods), and the incremental
 #                   compiler's one change (policy, replica, new identity, namespace) vs it
 #   classify_bench  classifier lookups vs a linear scan over the same rules (1k/10k/100k)
+#   tiers_bench     ClusterNetworkPolicy tiers: lookups in 1,000 CNPs x 25 rules + 10k NetworkPolicy
+#                   rules vs the same 35k rules without tiers; compile and incremental changes
 #   xdp_bench       the XDP program vs trivial XDP programs: BPF_PROG_TEST_RUN per packet
 #                   (conntrack hit, new flows at 100..100k rules) and live frames over veth
 #                   between network namespaces. Needs root; XDP_BENCH_ARGS=--quick for a
@@ -21,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NETFENCE_BUILD_TYPE=Release scripts/setup.sh >/dev/null
-for b in compile_bench classify_bench; do
+for b in compile_bench classify_bench tiers_bench; do
   echo "== $b"
   build/bench/$b --benchmark_repetitions="${REPETITIONS:-3}" --benchmark_report_aggregates_only=true "$@"
 done
