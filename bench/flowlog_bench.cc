@@ -113,8 +113,7 @@ uint64_t CoarseNow() {
 }
 
 // `n` established connections (as the program would have admitted them) in its table.
-void FillConntrack(const xdp::XdpProgram& p, const Setup& s, int n) {
-  const int fd = p.map_fd(xdp::Map::kConntrack);
+void FillConntrack(xdp::XdpProgram& p, const Setup& s, int n) {
   nf_ct_entry e{};
   e.created_ns = e.last_seen_ns = CoarseNow();
   e.packets[0] = e.packets[1] = 1;
@@ -126,7 +125,7 @@ void FillConntrack(const xdp::XdpProgram& p, const Setup& s, int n) {
   for (int i = 0; i < n; ++i) {
     const IpAddr src = s.w.clients[static_cast<size_t>(i % 64)];
     const nf_ct_key k = fastpath::ConntrackKey(src, static_cast<uint16_t>(2000 + i / 64), s.w.server, 1000, 6);
-    if (bpf_map_update_elem(fd, &k, &e, BPF_ANY) != 0) Fail(Status::Error("conntrack fill failed"));
+    if (Status st = p.WriteConntrack(k, e); !st.ok()) Fail(st);
   }
 }
 

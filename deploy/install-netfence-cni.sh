@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Installs netfence-cni on the node (the agent DaemonSet's init container) and appends it to
-# the node's CNI conflist as the last plugin; with --remove, takes it out again (preStop).
+# the node's CNI conflist as the last plugin; with --remove, takes it out again (when netfence
+# is taken off the node; never on an agent restart: the plugin fails closed while the agent is away).
 #   HOST_CNI_BIN (/host/opt/cni/bin), HOST_CNI_CONF (/host/etc/cni/net.d), NETFENCE_SOCKET
 set -eu
 BIN="${HOST_CNI_BIN:-/host/opt/cni/bin}"
@@ -15,6 +16,6 @@ if [ "${1:-}" = "--remove" ]; then
 fi
 install -m 0755 /usr/local/bin/netfence-cni "$BIN/netfence-cni"
 jq --arg s "$SOCKET" 'if any(.plugins[]; .type == "netfence-cni") then . else
-    .plugins += [{"type": "netfence-cni", "socket": $s, "timeoutSeconds": 10}] end' "$conf" > "$conf.tmp"
+    .plugins += [{"type": "netfence-cni", "socket": $s, "timeoutSeconds": 30}] end' "$conf" > "$conf.tmp"
 mv "$conf.tmp" "$conf"
 echo "install-netfence-cni: netfence-cni appended to $conf"

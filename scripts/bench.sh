@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Benchmarks (not part of CI: timings do not belong in tests). Each prints its figures and,
-# at the end, ratios to the peers measured in the same run.
+# at the end, ratios to the peers measured in the same run. Everything is built in Release
+# (-O3) into build-release/, whatever state build/ is in (test.sh, demo.sh), with warnings
+# reported but not fatal there (CI compiles the loader at -O3 with -Werror).
+#
+#   scripts/bench.sh [ARGS]                 every benchmark below; ARGS go to the Google
+#                                           Benchmark binaries
+#   scripts/bench.sh peers [--quick] [...]  only peers_bench (arguments: peers_bench --help);
+#                                           writes build/bench-results/peers.json
+#
 #   compile_bench   full compile of generated clusters (15k / 150k pods), and the incremental
 #                   compiler's one change (policy, replica, new identity, namespace) vs it
 #   classify_bench  classifier lookups vs a linear scan over the same rules (1k/10k/100k)
 #   tiers_bench     ClusterNetworkPolicy tiers: lookups in 1,000 CNPs x 25 rules + 10k NetworkPolicy
 #                   rules vs the same 35k rules without tiers; compile and incremental changes
+#   drop_aggregator_bench  the flow log's drop aggregation per 5-tuple (retries, a flood of
+#                   source ports, a port scan) vs a bare per-key count of the same drops
 #   xdp_bench       the XDP program vs trivial XDP programs: BPF_PROG_TEST_RUN per packet
 #                   (conntrack hit, new flows at 100..100k rules) and live frames over veth
 #                   between network namespaces. Needs root; XDP_BENCH_ARGS=--quick for a
-#                   smoke run. Arguments of this script go to the Google Benchmark binaries.
+#                   smoke run.
+#   peers_bench     (root) netfence against xdp_drop/xdp_pass, nftables (linear chain, sets and
+#                   verdict maps), iptables-legacy (plain, + ipset) and a Cilium-design XDP
+#                   peer: same veth rig, same live-frames generator, same policy, 100..100k
+#                   rules. PEERS_BENCH_ARGS (e.g. --quick). Installs nftables, iptables, ipset.
 #   flowlog_bench   (root) the flow log on vs off over live frames (established flow, the
 #                   pipeline scanning 100k connections), and the rate of new flows logged with
 #                   zero loss (FLOWLOG_BENCH_ARGS=--quick for a smoke run)
@@ -22,30 +36,73 @@
 #                   the e2e tests that also assert them (tests/e2e/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-NETFENCE_BUILD_TYPE=Release scripts/setup.sh >/dev/null
-for b in compile_bench classify_bench tiers_bench; do
+B=build-release
+mkdir -p build/bench-results
+
+# The netfilter peers' tools (idempotent, quiet when all is there).
+peer_tools() {
+  local missing=()
+  for p in nftables iptables ipset; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "bench: installing ${missing[*]}"
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+build() {
+  NETFENCE_BUILD_DIR=$B NETFENCE_BUILD_TYPE=Release NETFENCE_WERROR=0 NETFENCE_TARGETS="$*" \
+    scripts/setup.sh >/dev/null
+}
+
+peers() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "skipped: needs root (loads BPF programs, creates network namespaces)"
+    return 0
+  fi
+  peer_tools
+  "$B"/bench/peers_bench --json=build/bench-results/peers.json "$@"
+}
+
+if [ "${1:-}" = peers ]; then
+  shift
+  echo "bench: building peers_bench (Release) in $B/"
+  build peers_bench
+  peers "$@"
+  exit 0
+fi
+
+echo "bench: building everything (Release) in $B/"
+build
+for b in compile_bench classify_bench tiers_bench drop_aggregator_bench; do
   echo "== $b"
-  build/bench/$b --benchmark_repetitions="${REPETITIONS:-3}" --benchmark_report_aggregates_only=true "$@"
+  "$B"/bench/$b --benchmark_repetitions="${REPETITIONS:-3}" --benchmark_report_aggregates_only=true "$@"
 done
 echo "== distribution_bench"
-build/bench/distribution_bench ${DISTRIBUTION_BENCH_ARGS:-}
+"$B"/bench/distribution_bench ${DISTRIBUTION_BENCH_ARGS:-}
 echo "== xdp_bench"
 if [ "$(id -u)" != 0 ]; then
   echo "skipped: needs root (loads BPF programs, creates network namespaces)"
 else
   # Prints "skipped: ..." and succeeds where BPF is unavailable.
-  build/bench/xdp_bench ${XDP_BENCH_ARGS:-}
+  "$B"/bench/xdp_bench ${XDP_BENCH_ARGS:-}
 fi
+echo "== peers_bench"
+# shellcheck disable=SC2086
+peers ${PEERS_BENCH_ARGS:-}
 echo "== flowlog_bench"
 if [ "$(id -u)" != 0 ]; then
   echo "skipped: needs root (loads BPF programs, creates network namespaces)"
 else
-  build/bench/flowlog_bench ${FLOWLOG_BENCH_ARGS:-}
+  "$B"/bench/flowlog_bench ${FLOWLOG_BENCH_ARGS:-}
 fi
 echo "== agent latency (CNI ADD -> tables live; manifest change -> new verdict)"
 if [ "$(id -u)" != 0 ]; then
   echo "skipped: needs root (network namespaces, CNI plugins, XDP)"
 else
-  build/tests/e2e_cni_test --gtest_filter='*Over100Pods*' | grep -E "CNI ADD|whole chain|OK|FAILED"
-  build/tests/e2e_lifecycle_test --gtest_filter='*WithOpenConnections*' | grep -E "manifest change|OK|FAILED"
+  "$B"/tests/e2e_cni_test --gtest_filter='*Over100Pods*' | grep -E "CNI ADD|whole chain|OK|FAILED"
+  "$B"/tests/e2e_lifecycle_test --gtest_filter='*WithOpenConnections*' | grep -E "manifest change|OK|FAILED"
 fi

@@ -6,7 +6,8 @@
 # pods as network namespaces on two nodes plugged by the CNI chain, netfence-agent enforcing,
 # the policies applied while connections run, and the live flow log of the database's node
 # (netfencectl flows --agent ... --follow) saying which connection was admitted, which one cut
-# and by which policies. Finishes by itself and removes what it made.
+# and by which policies; it ends by drawing who talked to whom (netfencectl flows --graph) into
+# build/demo/flows.svg. Finishes by itself and removes what it made (but the picture).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CTL=build/bin/netfencectl
@@ -58,7 +59,10 @@ echo "(exit status non-zero, as expected)"
 
 say "Now with real packets: the same cluster on two node namespaces, enforced by netfence-agent (XDP), with its live flow log"
 if [ "$(id -u)" = 0 ]; then
-  build/bin/netfence-live-demo --cluster examples/cluster --policies examples/policies --bin-dir build/bin
+  mkdir -p build/demo
+  build/bin/netfence-live-demo --cluster examples/cluster --policies examples/policies --bin-dir build/bin \
+    --graph build/demo/flows.svg
+  echo "  the picture: $(pwd)/build/demo/flows.svg"
 else
   echo "(skipped: the live part needs root for network namespaces and XDP)"
 fi

@@ -5,6 +5,8 @@
 #   NETFENCE_WERROR=1   treat warnings as errors (test.sh sets it); unset: as build/ was
 #                       configured (so test.sh and demo.sh one after the other rebuild nothing)
 #   NETFENCE_BUILD_TYPE build type (default RelWithDebInfo)
+#   NETFENCE_BUILD_DIR  build directory (default build; scripts/bench.sh uses build-release)
+#   NETFENCE_TARGETS    ninja targets to build (default: everything)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +18,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 libboost-dev containernetworking-plugins
   libssl-dev openssl
+  graphviz
 )
 
 missing=()
@@ -32,7 +35,9 @@ fi
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 werror=()
 [ -z "${NETFENCE_WERROR:-}" ] || werror=(-DNETFENCE_WERROR="$NETFENCE_WERROR")
-cmake -S . -B build -G Ninja \
+dir="${NETFENCE_BUILD_DIR:-build}"
+cmake -S . -B "$dir" -G Ninja \
   -DCMAKE_BUILD_TYPE="${NETFENCE_BUILD_TYPE:-RelWithDebInfo}" "${werror[@]}" >/dev/null
-ninja -C build -j"$(nproc)"
-echo "setup: built into build/ (binaries in build/bin/)"
+read -r -a targets <<< "${NETFENCE_TARGETS:-}"
+ninja -C "$dir" -j"$(nproc)" "${targets[@]}"
+echo "setup: built into $dir/ (binaries in $dir/bin/)"

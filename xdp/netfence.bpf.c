@@ -67,17 +67,19 @@ static __always_inline int nf_pass(const struct nf_ctx *c, __u32 path, int count
   return XDP_PASS;
 }
 
-static __always_inline struct nf_query *nf_new_query(__u32 slot, __u32 proto, __u32 dport, const __u8 *src,
+static __always_inline struct nf_query *nf_new_query(const struct nf_live *m, __u32 proto, __u32 dport, const __u8 *src,
                                                      const __u8 *dst, __u32 from_uplink) {
   __u32 zero = 0;
   struct nf_query *q = bpf_map_lookup_elem(&query_scratch, &zero);
   if (!q) return 0;
-  __builtin_memcpy(q->src, src, 16);
-  __builtin_memcpy(q->dst, dst, 16);
-  q->proto = proto;
-  q->dport = dport;
-  q->slot = slot;
-  q->from_uplink = from_uplink;
+  q->q.epoch = m->epoch;
+  q->q.guard = m->guard;
+  __builtin_memcpy(q->q.src, src, 16);
+  __builtin_memcpy(q->q.dst, dst, 16);
+  q->q.dport = (__u16)dport;
+  q->q.proto = (__u8)proto;
+  q->q.from_uplink = from_uplink != 0;
+  q->slot = m->slot;
   return q;
 }
 
@@ -92,43 +94,91 @@ static __always_inline int nf_unregistered(const __u8 *addr, const struct nf_ip_
 }
 
 /* Applies the sender's egress table when it is a local endpoint (and did not come in from an
- * uplink) and the receiver's ingress table when it is one. A global function: the verifier
- * checks it once, on its own, rather than at every call site. Returns 0 when allowed, else
- * 1 + the drop reason. */
-__attribute__((noinline)) int nf_classify(const struct nf_query *q, struct nf_verdict *v) {
-  if (!q || !v) return 1 + NF_DROP_INTERNAL;
+ * uplink) and the receiver's ingress table when it is one. Returns 0 when allowed, else 1 + the
+ * drop reason. */
+static __always_inline int nf_classify_tables(struct nf_query *q, struct nf_verdict *v) {
   __u32 slot = q->slot;
   void *ipcache = bpf_map_lookup_elem(&ipcache_slots, &slot);
   if (!ipcache) return 1 + NF_DROP_INTERNAL;
-  struct nf_ip_info *s = bpf_map_lookup_elem(ipcache, q->src);
-  struct nf_ip_info *d = bpf_map_lookup_elem(ipcache, q->dst);
+  struct nf_ip_info *s = bpf_map_lookup_elem(ipcache, q->q.src);
+  struct nf_ip_info *d = bpf_map_lookup_elem(ipcache, q->q.dst);
   __u32 src_identity = s ? s->identity : 0;
   __u32 dst_identity = d ? d->identity : 0;
-  if (nf_unregistered(q->src, s) || nf_unregistered(q->dst, d)) return 1 + NF_DROP_UNREGISTERED;
-  struct nf_dir_result r;
+  if (nf_unregistered(q->q.src, s) || nf_unregistered(q->q.dst, d)) return 1 + NF_DROP_UNREGISTERED;
+  struct nf_dir_result *r = &q->r; /* off the stack */
   int internal = 0;
-  if (s && (s->flags & NF_IP_LOCAL_ENDPOINT) && !q->from_uplink) {
-    nf_match(slot, s->egress_table, q->dst, dst_identity, q->proto, q->dport, &r);
-    v->egress_outcome = r.outcome;
-    v->egress_table = r.table;
-    v->egress_rule = r.rule;
-    internal |= r.internal;
+  if (s && (s->flags & NF_IP_LOCAL_ENDPOINT) && !q->q.from_uplink) {
+    nf_match(q, s->egress_table, q->q.dst, dst_identity, r);
+    v->egress_outcome = r->outcome;
+    v->egress_table = r->table;
+    v->egress_rule = r->rule;
+    internal |= r->internal;
   }
   if (d && (d->flags & NF_IP_LOCAL_ENDPOINT)) {
-    nf_match(slot, d->ingress_table, q->src, src_identity, q->proto, q->dport, &r);
-    v->ingress_outcome = r.outcome;
-    v->ingress_table = r.table;
-    v->ingress_rule = r.rule;
-    internal |= r.internal;
+    nf_match(q, d->ingress_table, q->q.src, src_identity, r);
+    v->ingress_outcome = r->outcome;
+    v->ingress_table = r->table;
+    v->ingress_rule = r->rule;
+    internal |= r->internal;
   }
   if (internal) return 1 + NF_DROP_INTERNAL;
   if (v->egress_outcome == NF_DENIED || v->ingress_outcome == NF_DENIED) return 1 + NF_DROP_POLICY;
   return 0;
 }
 
+/* nf_classify_tables() behind the verdict cache (maps.h): a question asked again under the
+ * same epoch and guard version gets the decision the tables gave, in one lookup. Decisions of
+ * inconsistent tables (NF_DROP_INTERNAL) are never cached. A global function: the verifier
+ * checks it once, on its own, rather than at every call site. */
+__attribute__((noinline)) int nf_classify(struct nf_query *q, struct nf_verdict *v) {
+  if (!q || !v) return 1 + NF_DROP_INTERNAL;
+  if (nf_cfg_verdict_cache) {
+    struct nf_vc_value *hit = bpf_map_lookup_elem(&verdict_cache, &q->q);
+    if (hit) {
+      nf_count(NF_CNT_VERDICT_HIT);
+      *v = hit->verdict;
+      return (int)hit->result;
+    }
+  }
+  int result = nf_classify_tables(q, v);
+  if (nf_cfg_verdict_cache && result != 1 + NF_DROP_INTERNAL) {
+    nf_count(NF_CNT_VERDICT_MISS);
+    q->answer.result = (__u32)result;
+    q->answer.verdict = *v;
+    bpf_map_update_elem(&verdict_cache, &q->q, &q->answer, BPF_ANY);
+  }
+  return result;
+}
+
 static __always_inline int nf_addr_eq(const __u8 *a, const __u8 *b) {
   const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
   return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+/* ICMPv6 housekeeping a pod sends from a link-local or the unspecified address, to a
+ * link-scope multicast group (ff02::/16), while it starts up and as long as it runs: router
+ * solicitations, multicast listener reports and done, and duplicate address detection (a
+ * neighbour solicitation from ::). Its own link-local address is not one the agent knows, so
+ * the anti-spoofing check lets these through; being link-scoped, nothing forwards them off
+ * the link, and they pass like neighbour discovery (NF_CNT_PASS_NDP). Router advertisements
+ * and redirects stay the pod's own addresses' only. */
+static __always_inline int nf_link_housekeeping(const struct nf_flow *f) {
+  if (f->proto != NF_IPPROTO_ICMPV6 || f->icmp_kind != NF_ICMP_NDP) return 0;
+  const __u32 *s = (const __u32 *)f->src;
+  const int unspecified = (s[0] | s[1] | s[2] | s[3]) == 0;
+  const int link_local = f->src[0] == 0xfe && (f->src[1] & 0xc0) == 0x80;
+  if (f->dst[0] != 0xff || (f->dst[1] & 0x0f) != 0x02) return 0;
+  switch (f->icmp_type) {
+    case 133: /* router solicitation */
+    case 131: /* MLDv1 report */
+    case 132: /* MLDv1 done */
+    case 143: /* MLDv2 report */
+      return link_local || unspecified;
+    case 135: /* neighbour solicitation: duplicate address detection only */
+      return unspecified;
+    default:
+      return 0;
+  }
 }
 
 /* Whether `addr` is one of the endpoint's addresses. */
@@ -164,7 +214,7 @@ static __always_inline int nf_established(struct nf_ctx *c, const struct nf_live
     const __u8 *from = initiator_b ? k->addr_b : k->addr_a;
     const __u8 *to = initiator_b ? k->addr_a : k->addr_b;
     /* From an uplink, the initiator is local only if this is its reply coming back in. */
-    struct nf_query *q = nf_new_query(m->slot, k->proto, e->dport, from, to, from_uplink && dir == 0);
+    struct nf_query *q = nf_new_query(m, k->proto, e->dport, from, to, from_uplink && dir == 0);
     if (!q) return nf_drop(c, NF_DROP_INTERNAL);
     if (nf_classify(q, &c->v)) return nf_drop_ct(c, NF_DROP_REVOKED, k, e);
     nf_ct_admit(e, &c->v, m->epoch);
@@ -193,7 +243,7 @@ static __always_inline struct nf_ct_entry *nf_ct_create(const struct nf_ctx *c, 
   e->dport = (__u16)f->dport;
   e->ifindex = c->ifindex;
   nf_ct_admit(e, &c->v, m->epoch);
-  if (bpf_map_update_elem(&conntrack, &k, e, BPF_ANY) != 0) return 0;
+  if (nf_ct_insert(&k, e) != 0) return 0;
   nf_count(NF_CNT_CT_CREATED);
   return e;
 }
@@ -205,7 +255,7 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
    * leaving towards the pod): a pod's veth carries only the pod's addresses, an uplink no
    * local sender. */
   __u32 ifindex = c->ifindex;
-  struct nf_iface *iface = c->hook == NF_HOOK_XDP ? bpf_map_lookup_elem(&interfaces, &ifindex) : 0;
+  struct nf_iface *iface = c->hook == NF_HOOK_XDP ? nf_iface_of(ifindex) : 0;
   c->from_pod = iface && iface->kind == NF_IFACE_ENDPOINT;
 
   int parsed = nf_parse_packet(data, data_end, f);
@@ -218,7 +268,13 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
   c->parsed = 1;
 
   struct nf_live m;
-  if (!nf_live_slot(&m)) return nf_drop(c, NF_DROP_NO_TABLES);
+  if (!nf_live_slot(&m)) {
+    /* No tables yet: fail closed, but for the link's housekeeping (as once they are there). */
+    const int spoofed =
+        iface && iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f->src) && !nf_link_housekeeping(f);
+    if (f->icmp_kind == NF_ICMP_NDP && !spoofed) return nf_pass(c, NF_CNT_PASS_NDP, 1);
+    return nf_drop(c, NF_DROP_NO_TABLES);
+  }
   c->generation = m.generation;
 
   if (parsed == NF_PARSE_FRAGMENT) {
@@ -230,7 +286,8 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
   }
   int from_uplink = 0;
   if (iface) {
-    if (iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f->src)) return nf_drop(c, NF_DROP_SPOOFED);
+    if (iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f->src) && !nf_link_housekeeping(f))
+      return nf_drop(c, NF_DROP_SPOOFED);
     from_uplink = iface->kind == NF_IFACE_UPLINK;
   }
   if (f->icmp_kind == NF_ICMP_NDP) return nf_pass(c, NF_CNT_PASS_NDP, 1);
@@ -242,15 +299,15 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
     if (f->icmp_kind == NF_ICMP_ERROR) {
       /* An error about a packet of a connection admitted by the live tables follows it. */
       nf_ct_key_of(f->inner_src, f->inner_sport, f->inner_dst, f->inner_dport, f->inner_proto, &k);
-      struct nf_ct_entry *e = bpf_map_lookup_elem(&conntrack, &k);
+      struct nf_ct_entry *e = nf_ct_lookup(&k);
       if (e && e->epoch == m.epoch) return nf_pass(c, NF_CNT_PASS_RELATED, 1);
     }
     int sender_b = nf_ct_key_of(f->src, f->key_sport, f->dst, f->key_dport, (__u8)f->proto, &k);
-    struct nf_ct_entry *e = bpf_map_lookup_elem(&conntrack, &k);
+    struct nf_ct_entry *e = nf_ct_lookup(&k);
     if (e && nf_ct_usable(e, f, now)) return nf_established(c, &m, &k, e, sender_b, from_uplink, now);
   }
 
-  struct nf_query *q = nf_new_query(m.slot, f->proto, f->dport, f->src, f->dst, from_uplink);
+  struct nf_query *q = nf_new_query(&m, f->proto, f->dport, f->src, f->dst, from_uplink);
   if (!q) return nf_drop(c, NF_DROP_INTERNAL);
   int denied = nf_classify(q, &c->v);
   if (denied) return nf_drop(c, (__u32)(denied - 1));

@@ -5,6 +5,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <memory>
+#include <optional>
 
 namespace netfence::http {
 namespace {
@@ -14,17 +15,27 @@ namespace bhttp = beast::http;
 using tcp = boost::asio::ip::tcp;
 
 struct Connection : std::enable_shared_from_this<Connection> {
-  Connection(tcp::socket s, const std::map<std::string, Server::Handler>& r) : socket(std::move(s)), routes(r) {}
+  Connection(tcp::socket s, const std::map<std::string, Server::Handler>& r, const Server::Options& o,
+             std::shared_ptr<Server::Stats> st)
+      : stream(std::move(s)), routes(r), options(o), stats(std::move(st)) {
+    ++stats->open;
+  }
+  ~Connection() { --stats->open; }
 
   void Start() {
+    parser.emplace();
+    parser->header_limit(options.max_header_bytes);
+    parser->body_limit(0);  // GET and HEAD carry no body
+    stream.expires_after(options.read_timeout);
     auto self = shared_from_this();
-    bhttp::async_read(socket, buffer, request, [self](beast::error_code ec, size_t) {
-      if (ec) return;
-      self->Answer();
+    bhttp::async_read(stream, buffer, *parser, [self](beast::error_code ec, size_t) {
+      if (ec == beast::error::timeout) ++self->stats->timed_out;
+      if (ec) return;  // the stream closes with the last reference
+      self->Answer(self->parser->get());
     });
   }
 
-  void Answer() {
+  void Answer(const bhttp::request<bhttp::empty_body>& request) {
     std::string path(request.target());
     path = path.substr(0, path.find('?'));
     Reply reply;
@@ -43,28 +54,40 @@ struct Connection : std::enable_shared_from_this<Connection> {
     response.set(bhttp::field::connection, "close");
     response.body() = request.method() == bhttp::verb::head ? "" : std::move(reply.body);
     response.prepare_payload();
+    stream.expires_after(options.write_timeout);
     auto self = shared_from_this();
-    bhttp::async_write(socket, response, [self](beast::error_code, size_t) {
+    bhttp::async_write(stream, response, [self](beast::error_code ec, size_t) {
+      if (ec == beast::error::timeout) ++self->stats->timed_out;
       beast::error_code ignored;
-      self->socket.shutdown(tcp::socket::shutdown_both, ignored);
+      self->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     });
   }
 
-  tcp::socket socket;
+  beast::tcp_stream stream;
   const std::map<std::string, Server::Handler>& routes;
-  beast::flat_buffer buffer;
-  bhttp::request<bhttp::string_body> request;
+  const Server::Options options;
+  std::shared_ptr<Server::Stats> stats;
+  beast::flat_buffer buffer{8192};
+  std::optional<bhttp::request_parser<bhttp::empty_body>> parser;
   bhttp::response<bhttp::string_body> response;
 };
+
+bool OutOfDescriptors(const beast::error_code& ec) {
+  return ec == boost::system::errc::too_many_files_open || ec == boost::system::errc::too_many_files_open_in_system;
+}
 
 }  // namespace
 
 Server::Server(boost::asio::io_context& io, std::map<std::string, Handler> routes)
-    : io_(io), routes_(std::move(routes)), acceptor_(io) {}
+    : Server(io, std::move(routes), Options{}) {}
+
+Server::Server(boost::asio::io_context& io, std::map<std::string, Handler> routes, Options options)
+    : io_(io), routes_(std::move(routes)), options_(options), acceptor_(io), backoff_timer_(io) {}
 
 Server::~Server() {
   beast::error_code ignored;
   acceptor_.close(ignored);
+  backoff_timer_.cancel();
 }
 
 Status Server::Start(const std::string& address) {
@@ -98,7 +121,28 @@ Status Server::Start(const std::string& address) {
 void Server::Accept() {
   acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec == boost::asio::error::operation_aborted) return;
-    if (!ec) std::make_shared<Connection>(std::move(socket), routes_)->Start();
+    if (OutOfDescriptors(ec)) {
+      // The connection stays in the backlog; accepting again at once would spin. Wait,
+      // longer each time, until descriptors are free again.
+      backoff_ = std::min(options_.accept_backoff_max, std::max(options_.accept_backoff_min, backoff_ * 2));
+      ++stats_->accept_backoffs;
+      backoff_timer_.expires_after(backoff_);
+      backoff_timer_.async_wait([this](beast::error_code timer_ec) {
+        if (!timer_ec) Accept();
+      });
+      return;
+    }
+    backoff_ = std::chrono::milliseconds(0);
+    if (!ec) {
+      ++stats_->accepted;
+      if (stats_->open >= options_.max_connections) {
+        ++stats_->refused_over_cap;
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else {
+        std::make_shared<Connection>(std::move(socket), routes_, options_, stats_)->Start();
+      }
+    }
     Accept();
   });
 }

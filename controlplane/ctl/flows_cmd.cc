@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // netfencectl flows: read the flow log (netfence.flow/v1 NDJSON) written by netfence-agent:
-// the file and its rotated siblings, or follow it live; or the agent's live stream (gRPC
-// FlowObserver, --agent); filter; print records as JSON lines or a table, or summarize them.
+// files and their rotated siblings (several nodes' at once, merged in time order), or follow
+// one live; or agents' live streams (gRPC FlowObserver, --agent); filter; then print records
+// (-o json|jsonpb|table|csv, --fields), summarize them (--summary), draw who talked to whom
+// (--graph FILE, -o dot) or follow one connection across nodes (--flow COMMUNITY_ID).
 //
-// Records come from a flowlog::RecordSource: the file (FileRecordSource) or the agent's
-// Observe stream (ObserveRecordSource, filtered on the agent); everything after is the same.
+// Records come from flowlog::RecordSources (FileRecordSource, ObserveRecordSource, merged by
+// MergedRecordSource); everything after is the same whatever the source.
 #include <pthread.h>
 #include <signal.h>
 
 #include <atomic>
-#include <csignal>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -17,10 +18,17 @@
 
 #include "common/grpc/tls_credentials.h"
 #include "controlplane/ctl/ctl.h"
+#include "controlplane/ctl/graphviz.h"
+#include "dataplane/flowlog/field_mask.h"
 #include "dataplane/flowlog/flow_filter.h"
+#include "dataplane/flowlog/flow_graph.h"
 #include "dataplane/flowlog/flow_summary.h"
+#include "dataplane/flowlog/flow_timeline.h"
+#include "dataplane/flowlog/merged_source.h"
+#include "dataplane/flowlog/observe/flow_proto.h"
 #include "dataplane/flowlog/observe/observe_request.h"
 #include "dataplane/flowlog/observe/observe_source.h"
+#include "dataplane/flowlog/record_format.h"
 #include "dataplane/flowlog/record_source.h"
 #include "dataplane/flowlog/time_format.h"
 
@@ -29,12 +37,6 @@ namespace netfence::ctl {
 namespace {
 
 using flowlog::FlowRecord;
-
-std::atomic<flowlog::RecordSource*> g_source{nullptr};
-
-void OnSignal(int) {
-  if (auto* s = g_source.load()) s->Stop();  // only an atomic store: async-signal-safe
-}
 
 // Splits "a,b" and repeated flags into one list.
 std::vector<std::string> Split(const std::vector<std::string>& values) {
@@ -48,61 +50,13 @@ std::vector<std::string> Split(const std::vector<std::string>& values) {
   return out;
 }
 
-std::string Address(const flowlog::Endpoint& e) {
-  if (!e.ip) return "*";
-  std::string ip = e.ip->str();
-  if (!e.port) return ip;
-  return (e.ip->is_v4() ? ip : "[" + ip + "]") + ":" + std::to_string(*e.port);
+[[noreturn]] void Fail(const std::string& message, int code = 2) {
+  std::cerr << "netfencectl flows: " << message << "\n";
+  throw CLI::RuntimeError(code);
 }
 
-std::string Side(const flowlog::Endpoint& e) {
-  return e.pod.empty() ? Address(e) : e.ns + "/" + e.pod + " " + Address(e);
-}
-
-std::string Pad(std::string s, size_t w) {
-  if (s.size() < w) s.append(w - s.size(), ' ');
-  return s;
-}
-
-std::string Policies(const FlowRecord& r) {
-  std::string out;
-  for (const auto& p : r.policies) {
-    if (!out.empty()) out += ", ";
-    out += (p.cluster() ? p.kind : p.ns) + "/" + p.name + " " + std::string(flowlog::DirectionName(p.direction));
-    out += p.rule ? " rule " + std::to_string(*p.rule) : " (isolates)";
-    if (p.cluster() && p.rule) {
-      out += " " + p.action;
-      if (p.rule_name && !p.rule_name->empty()) out += " \"" + *p.rule_name + "\"";
-    }
-  }
-  return out;
-}
-
-// One line per record, for a person.
-std::string TableLine(const FlowRecord& r) {
-  std::string line = flowlog::FormatTime(r.time_ns) + "  " + Pad(std::string(flowlog::EventName(r.event)), 6) + "  ";
-  if (r.event == flowlog::EventKind::kLost) {
-    return line + "LOST " + std::to_string(r.lost_events) + " event(s) at " + r.lost_at + " between " +
-           flowlog::FormatTime(r.since_ns) + " and " + flowlog::FormatTime(r.until_ns) +
-           (r.node.empty() ? "" : " on " + r.node);
-  }
-  line += Pad(std::string(flowlog::VerdictName(r.verdict)), 7) + "  " +
-          Pad(std::string(flowlog::DirectionName(r.direction)), 7) + "  " + Pad(flowlog::ProtoName(r.proto), 6) + "  " +
-          Side(r.src) + " -> " + Side(r.dst) + "  ";
-  if (r.event == flowlog::EventKind::kDrop) {
-    line += "drops=" + std::to_string(r.count);
-  } else {
-    line += "packets=" + std::to_string(r.packets);
-  }
-  line += " bytes=" + std::to_string(r.bytes) + "  " + r.reason;
-  if (!r.end_reason.empty()) line += " end=" + r.end_reason;
-  std::string pol = Policies(r);
-  if (!pol.empty()) line += "  " + pol;
-  return line;
-}
-
-// Ctrl-C for the stream: gRPC runs threads of its own, so the signals are taken by one thread
-// (sigwait) that stops the source, instead of a handler.
+// Ctrl-C: gRPC runs threads of its own, so the signals are taken by one thread (sigwait) that
+// stops the sources, instead of a handler.
 class StopOnSignal {
  public:
   explicit StopOnSignal(flowlog::RecordSource* source) {
@@ -129,26 +83,248 @@ class StopOnSignal {
   std::thread thread_;
 };
 
-constexpr const char* kTableHeader =
-    "TIME                            EVENT   VERDICT  DIR      PROTO   SOURCE -> DESTINATION  COUNTERS  REASON  "
-    "POLICIES";
+struct Opts {
+  std::vector<std::string> files;
+  std::vector<std::string> agents;
+  bool no_rotated = false, follow = false, summary = false;
+  std::vector<std::string> ns, src_ns, dst_ns, pod, src_pod, dst_pod, verdict, event, policy, fields;
+  std::string since, until, output = "json", graph, graph_by = "pod", flow;
+  size_t top = 10;
+  std::string tls_cert, tls_key, tls_ca, tls_server_name;
+  bool plaintext = false;
+};
+
+flowlog::FlowFilter FilterOf(const Opts& o) {
+  flowlog::FlowFilter filter;
+  filter.namespaces = Split(o.ns);
+  filter.src_namespaces = Split(o.src_ns);
+  filter.dst_namespaces = Split(o.dst_ns);
+  filter.pods = Split(o.pod);
+  filter.src_pods = Split(o.src_pod);
+  filter.dst_pods = Split(o.dst_pod);
+  for (const auto& v : Split(o.verdict)) {
+    auto parsed = flowlog::ParseVerdictName(v);
+    if (!parsed) Fail("--verdict: \"" + v + "\" is not allowed, denied or audit");
+    filter.verdicts.push_back(*parsed);
+  }
+  for (const auto& e : Split(o.event)) {
+    auto parsed = flowlog::ParseEventName(e);
+    if (!parsed) Fail("--event: \"" + e + "\" is not start, update, end, drop or lost");
+    filter.events.push_back(*parsed);
+  }
+  for (const auto& p : Split(o.policy)) {
+    auto slash = p.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == p.size()) {
+      Fail("--policy: \"" + p + "\" is not NAMESPACE/NAME");
+    }
+    filter.policies.emplace_back(p.substr(0, slash), p.substr(slash + 1));
+  }
+  if (!o.flow.empty()) filter.community_ids = {o.flow};
+  const int64_t now = flowlog::WallNowNs();
+  for (auto [flag, text, dst] :
+       {std::tuple{"--since", &o.since, &filter.since_ns}, std::tuple{"--until", &o.until, &filter.until_ns}}) {
+    if (text->empty()) continue;
+    *dst = flowlog::ParseTimeOrAgo(*text, now);
+    if (!*dst) {
+      Fail(std::string(flag) + ": \"" + *text +
+           "\" is neither an RFC 3339 time (2026-12-01T19:33:34Z) nor a duration (10m, 2h)");
+    }
+  }
+  return filter;
+}
+
+// The sources the flags name, and what reading them left to say.
+struct Sources {
+  std::vector<std::unique_ptr<flowlog::FileRecordSource>> files;
+  std::vector<std::unique_ptr<flowlog::ObserveRecordSource>> streams;
+  std::unique_ptr<flowlog::MergedRecordSource> merged;
+  flowlog::RecordSource* source = nullptr;
+
+  size_t count() const { return files.size() + streams.size(); }
+};
+
+void Open(const Opts& o, const flowlog::FlowFilter& filter, const flowlog::FieldMask& agent_mask, Sources* s) {
+  for (const std::string& target : o.agents) {
+    flowlog::ObserveSourceOptions so;
+    so.target = target;
+    so.tls_server_name = o.tls_server_name;
+    so.request = flowlog::RequestFromFilter(filter);
+    so.request.set_follow(o.follow);
+    for (const std::string& p : agent_mask.paths()) so.request.mutable_field_mask()->add_paths(p);
+    if (target.rfind("unix:", 0) != 0) {
+      if (!o.plaintext && (o.tls_cert.empty() || o.tls_key.empty() || o.tls_ca.empty())) {
+        Fail("--agent " + target + ": TCP needs --tls-cert, --tls-key and --tls-ca (or --insecure-plaintext)");
+      }
+      auto creds = tls::ClientCredentials({o.tls_cert, o.tls_key, o.tls_ca}, o.plaintext);
+      if (!creds.ok()) Fail(creds.status().message());
+      so.credentials = *creds;
+    }
+    s->streams.push_back(std::make_unique<flowlog::ObserveRecordSource>(std::move(so)));
+  }
+  if (o.agents.empty()) {
+    for (const std::string& path : o.files) {
+      s->files.push_back(std::make_unique<flowlog::FileRecordSource>(
+          flowlog::FileSourceOptions{.path = path, .include_rotated = !o.no_rotated, .follow = o.follow}));
+    }
+  } else if (!o.files.empty()) {
+    for (const std::string& path : o.files) {  // --file given alongside --agent
+      s->files.push_back(std::make_unique<flowlog::FileRecordSource>(
+          flowlog::FileSourceOptions{.path = path, .include_rotated = !o.no_rotated, .follow = false}));
+    }
+  }
+  std::vector<flowlog::RecordSource*> all;
+  for (auto& f : s->files) all.push_back(f.get());
+  for (auto& st : s->streams) all.push_back(st.get());
+  if (all.size() == 1) {
+    s->source = all[0];
+  } else {
+    s->merged = std::make_unique<flowlog::MergedRecordSource>(std::move(all));
+    s->source = s->merged.get();
+  }
+}
+
+// After the end: what went wrong reading (files that could not be opened, streams that
+// failed), on stderr; true when the command must fail.
+bool ReportSources(const Sources& s) {
+  bool failed = false;
+  for (const auto& f : s.files) {
+    for (const auto& e : f->open_errors()) std::cerr << "netfencectl flows: cannot read " << e << "\n";
+    failed |= !f->open_errors().empty();
+  }
+  for (const auto& st : s.streams) {
+    if (st->history().truncated()) {
+      std::cerr << "netfencectl flows: the agent's history starts at "
+                << flowlog::FormatTime(st->history().oldest_unix_nanos())
+                << "; earlier records are in its flow log file\n";
+    }
+    if (!st->status().ok()) {
+      std::cerr << "netfencectl flows: " << st->status().message() << "\n";
+      failed = true;
+    }
+  }
+  return failed;
+}
+
+std::string DescribeSources(const Opts& o) {
+  std::string out;
+  for (const auto& a : o.agents) out += (out.empty() ? "" : ", ") + a;
+  if (o.agents.empty() || !o.files.empty()) {
+    for (const auto& f : o.files) out += (out.empty() ? "" : ", ") + f;
+  }
+  return out;
+}
+
+void Run(const Opts& o, bool output_given) {
+  const flowlog::FlowFilter filter = FilterOf(o);
+  auto parsed_mask = flowlog::FieldMask::Parse(Split(o.fields));
+  if (!parsed_mask.ok()) Fail("--fields: " + parsed_mask.status().message());
+  const flowlog::FieldMask mask = std::move(parsed_mask).value();
+  const bool dot_out = o.output == "dot";
+  const bool graph = dot_out || !o.graph.empty();
+  const int modes = (o.summary ? 1 : 0) + (graph ? 1 : 0) + (o.flow.empty() ? 0 : 1);
+  if (modes > 1) Fail("--summary, --graph (-o dot) and --flow are different views: choose one");
+  if (o.follow && modes > 0) Fail("--summary, --graph and --flow read to the end of the log; they cannot --follow");
+  if (!mask.empty() && (o.summary || graph)) Fail("--fields selects what records print: not with --summary or --graph");
+  if (!o.graph.empty() && dot_out) Fail("--graph FILE writes the picture; -o dot prints its DOT: choose one");
+  if (o.follow && o.agents.size() + o.files.size() > 1)
+    Fail("--follow reads one log or one agent; several are merged only to their end");
+  std::optional<flowlog::FlowGraph::By> by;
+  if (o.graph_by == "pod") by = flowlog::FlowGraph::By::kPod;
+  if (o.graph_by == "workload") by = flowlog::FlowGraph::By::kWorkload;
+  if (o.graph_by == "namespace") by = flowlog::FlowGraph::By::kNamespace;
+  if (!by) Fail("--graph-by: \"" + o.graph_by + "\" is not pod, workload or namespace");
+
+  // The agent applies the mask itself when it is the only source and records print as they
+  // come (a timeline needs whole records to sort).
+  const bool agent_masks = !mask.empty() && o.agents.size() == 1 && o.files.empty() && o.flow.empty();
+  Sources sources;
+  Open(o, filter, agent_masks ? mask : flowlog::FieldMask{}, &sources);
+  std::optional<StopOnSignal> stop_on_signal;
+  stop_on_signal.emplace(sources.source);
+
+  const flowlog::Shape shape = dot_out ? flowlog::Shape::kJson : *flowlog::ParseShape(o.output);
+  const flowlog::RecordPrinter printer(shape, mask, [](std::string_view l) { return flowlog::JsonpbLine(l); });
+  flowlog::FlowSummary summary;
+  flowlog::FlowGraph flow_graph({.by = *by, .title = "netfence flows: " + DescribeSources(o)});
+  flowlog::FlowTimeline timeline(o.flow);
+  const bool listing = modes == 0;
+  if (listing) std::cout << printer.Header();
+  uint64_t malformed = 0, matched = 0;
+  std::string first_bad, print_error;
+  FlowRecord r;
+  std::string line, error;
+  for (;;) {
+    auto res = sources.source->Next(&r, &line, &error);
+    if (res == flowlog::RecordSource::Result::kEnd) break;
+    if (res == flowlog::RecordSource::Result::kMalformed) {
+      if (malformed++ == 0) first_bad = sources.source->where() + ": " + error;
+      continue;
+    }
+    const bool partial = agent_masks && r.time_ns == 0 && r.event != flowlog::EventKind::kLost;
+    if (!partial && !filter.Matches(r)) continue;  // a partial record was filtered by the agent
+    ++matched;
+    if (o.summary) {
+      summary.Add(r);
+    } else if (graph) {
+      flow_graph.Add(r);
+    } else if (!o.flow.empty()) {
+      timeline.Add(r);
+    } else {
+      auto text = printer.Line(partial ? nullptr : &r, line);
+      if (!text.ok()) {
+        if (print_error.empty()) print_error = sources.source->where() + ": " + text.status().message();
+        continue;
+      }
+      std::cout << *text;
+      if (o.follow) std::cout.flush();
+    }
+  }
+  stop_on_signal.reset();
+
+  if (o.summary) {
+    if (shape == flowlog::Shape::kTable || !output_given) {
+      std::cout << summary.ToText(o.top);
+    } else {
+      std::cout << summary.ToJson(o.top).dump() << "\n";
+    }
+  } else if (graph) {
+    const std::string dot = flow_graph.ToDot();
+    if (dot_out) {
+      std::cout << dot;
+    } else if (Status s = RenderDot(dot, o.graph); !s.ok()) {
+      Fail("--graph " + s.message(), 1);
+    } else {
+      std::cerr << "netfencectl flows: " << flow_graph.Edges().size() << " edge(s) between "
+                << flow_graph.Vertices().size() << " vertices from " << matched << " record(s) in " << o.graph << "\n";
+    }
+  } else if (!o.flow.empty()) {
+    if (shape == flowlog::Shape::kTable && mask.empty()) {
+      std::cout << timeline.ToText();
+    } else {
+      std::cout << printer.Header();
+      for (const FlowRecord& rec : timeline.Sorted()) {
+        auto text = printer.Line(&rec, flowlog::ToJson(rec));
+        if (text.ok()) std::cout << *text;
+      }
+    }
+  }
+  std::cout.flush();
+  if (malformed > 0) {
+    std::cerr << "netfencectl flows: skipped " << malformed << " malformed line(s); first at " << first_bad << "\n";
+  }
+  if (!print_error.empty()) std::cerr << "netfencectl flows: -o " << o.output << ": " << print_error << "\n";
+  if (ReportSources(sources)) throw CLI::RuntimeError(1);
+}
 
 }  // namespace
 
 void AddFlowsCommand(CLI::App* app) {
-  struct Opts {
-    std::string file = "/var/log/netfence/flows.jsonl";
-    bool no_rotated = false, follow = false, summary = false;
-    std::vector<std::string> ns, src_ns, dst_ns, pod, src_pod, dst_pod, verdict, event, policy;
-    std::string since, until, output = "json";
-    size_t top = 10;
-    std::string agent, tls_cert, tls_key, tls_ca, tls_server_name;
-    bool plaintext = false;
-  };
   auto opts = std::make_shared<Opts>();
-  auto* cmd = app->add_subcommand("flows", "Read the flow log: filter, print or follow records, or summarize them");
-  cmd->add_option("--file", opts->file, "The flow log (its rotated siblings FILE-<time>.jsonl are read first)")
-      ->capture_default_str();
+  auto* cmd = app->add_subcommand(
+      "flows", "Read the flow log: filter, print or follow records, summarize them, draw who talked to whom");
+  cmd->add_option("--file", opts->files,
+                  "A flow log (its rotated siblings FILE-<time>.jsonl are read first); repeat for several "
+                  "nodes' logs, merged in time order [default: /var/log/netfence/flows.jsonl]");
   cmd->add_flag("--no-rotated", opts->no_rotated, "Read only FILE, not its rotated siblings");
   cmd->add_flag("-f,--follow", opts->follow, "After the end, wait for new records (across rotations) until Ctrl-C");
   cmd->add_option("--namespace", opts->ns, "Either end in namespace NS (repeat or comma-separate for any of several)");
@@ -165,19 +341,40 @@ void AddFlowsCommand(CLI::App* app) {
   cmd->add_option("--since", opts->since, "Records at or after: RFC 3339 time, or a duration ago (10m, 2h, 1h30m)");
   cmd->add_option("--until", opts->until, "Records at or before: RFC 3339 time, or a duration ago");
   auto* output = cmd->add_option("-o,--output", opts->output,
-                                 "json (the records' lines as written) or table (one line each, for a person); "
-                                 "--summary prints text unless -o json")
-                     ->check(CLI::IsMember({"json", "table"}))
+                                 "json (the records' lines as written), jsonpb (netfence.v1.Flow in protobuf's JSON "
+                                 "mapping), table (for a person), csv (a header row, then one row per record), or "
+                                 "dot (the --graph picture as Graphviz DOT); --summary prints text unless -o json")
+                     ->check(CLI::IsMember({"json", "jsonpb", "table", "csv", "dot"}))
                      ->capture_default_str();
+  cmd->add_option(
+      "--fields", opts->fields,
+      "Only these fields of each record, comma-separated paths over the record's keys: "
+      "src.pod,dst.pod,verdict,policies (json/jsonpb: the fields; table/csv: the columns, in this "
+      "order). With one --agent the agent sends only these. Fields: " +
+          [] {
+            std::string all;
+            for (const auto& f : flowlog::FieldMask::KnownPaths()) all += (all.empty() ? "" : " ") + f;
+            return all;
+          }());
   cmd->add_flag("--summary", opts->summary, "Instead of records: top talkers, top denied pairs, policy hits");
   cmd->add_option("--top", opts->top, "Entries per list of --summary")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--graph", opts->graph,
+                  "Instead of records: who talked to whom, drawn by Graphviz into FILE (.svg, .png, .pdf; .dot "
+                  "for the DOT text): namespaces as clusters, pods as boxes, an edge per verdict with its "
+                  "ports, counts and deciding policies (hover in the SVG)");
+  cmd->add_option("--graph-by", opts->graph_by, "Vertices of --graph and -o dot: pod, workload or namespace")
+      ->capture_default_str();
+  cmd->add_option("--flow", opts->flow,
+                  "Instead of all records: every record of one connection (its Community ID, \"1:...\") from "
+                  "every --file or --agent given, in the order things happened (start on the sender's node, "
+                  "start or drop on the receiver's, updates, end)");
   auto* agent =
-      cmd->add_option("--agent", opts->agent,
-                      "Read the agent's live flow log instead of a file: unix:PATH (the agent's --observe-socket, "
-                      "e.g. unix:/run/netfence/observe.sock) or HOST:PORT (its --observe-address). The "
-                      "agent's recent history first, then with --follow every new record");
+      cmd->add_option("--agent", opts->agents,
+                      "Read an agent's live flow log instead of a file: unix:PATH (the agent's --observe-socket, "
+                      "e.g. unix:/run/netfence/observe.sock) or HOST:PORT (its --observe-address); repeat for "
+                      "several nodes. The agent's recent history first, then with --follow every new record");
   cmd->add_option("--tls-cert", opts->tls_cert, "With --agent HOST:PORT: this client's certificate (PEM)")
       ->needs(agent);
   cmd->add_option("--tls-key", opts->tls_key, "Its private key (PEM)")->needs(agent);
@@ -190,148 +387,22 @@ void AddFlowsCommand(CLI::App* app) {
       "Records are netfence.flow/v1 JSON lines (start, update, end, drop, lost). Filters combine with\n"
       "AND; several values of one filter combine with OR. --namespace and --pod match either end;\n"
       "--src-*/--dst-* one end. `lost` records (events the agent could not log) pass every filter but\n"
-      "--since/--until/--event, so a gap in the log is never hidden. Lines that are not records are\n"
-      "skipped and counted on stderr. Exit 1 when a file cannot be read.\n\n"
+      "--since/--until/--event, and are never masked by --fields, so a gap in the log is never hidden.\n"
+      "Lines that are not records are skipped and counted on stderr. Exit 1 when a file cannot be read.\n\n"
       "Examples:\n"
       "  netfencectl flows --namespace shop --verdict denied --since 10m -o table\n"
       "  netfencectl flows --pod shop/db --policy shop/allow-db --since 2026-12-01T19:00:00Z\n"
       "  netfencectl flows --file /var/log/netfence/flows.jsonl --follow -o table\n"
       "  netfencectl flows --agent unix:/run/netfence/observe.sock --follow --verdict denied -o table\n"
+      "  netfencectl flows --fields src.pod,dst.pod,verdict,policies -o csv\n"
+      "  netfencectl flows --file node-a.jsonl --file node-b.jsonl --graph flows.svg --since 1h\n"
+      "  netfencectl flows --file node-a.jsonl --file node-b.jsonl --flow '1:LQU9qZlK+B5F3KDmev6m5PMibrg='\n"
       "  netfencectl flows --summary --top 5 --since 1h");
-  cmd->callback([opts, output, agent]() {
-    flowlog::FlowFilter filter;
-    filter.namespaces = Split(opts->ns);
-    filter.src_namespaces = Split(opts->src_ns);
-    filter.dst_namespaces = Split(opts->dst_ns);
-    filter.pods = Split(opts->pod);
-    filter.src_pods = Split(opts->src_pod);
-    filter.dst_pods = Split(opts->dst_pod);
-    for (const auto& v : Split(opts->verdict)) {
-      auto parsed = flowlog::ParseVerdictName(v);
-      if (!parsed) {
-        std::cerr << "netfencectl flows: --verdict: \"" << v << "\" is not allowed, denied or audit\n";
-        throw CLI::RuntimeError(2);
-      }
-      filter.verdicts.push_back(*parsed);
-    }
-    for (const auto& e : Split(opts->event)) {
-      auto parsed = flowlog::ParseEventName(e);
-      if (!parsed) {
-        std::cerr << "netfencectl flows: --event: \"" << e << "\" is not start, update, end, drop or lost\n";
-        throw CLI::RuntimeError(2);
-      }
-      filter.events.push_back(*parsed);
-    }
-    for (const auto& p : Split(opts->policy)) {
-      auto slash = p.find('/');
-      if (slash == std::string::npos || slash == 0 || slash + 1 == p.size()) {
-        std::cerr << "netfencectl flows: --policy: \"" << p << "\" is not NAMESPACE/NAME\n";
-        throw CLI::RuntimeError(2);
-      }
-      filter.policies.emplace_back(p.substr(0, slash), p.substr(slash + 1));
-    }
-    const int64_t now = flowlog::WallNowNs();
-    for (auto [flag, text, dst] : {std::tuple{"--since", &opts->since, &filter.since_ns},
-                                   std::tuple{"--until", &opts->until, &filter.until_ns}}) {
-      if (text->empty()) continue;
-      *dst = flowlog::ParseTimeOrAgo(*text, now);
-      if (!*dst) {
-        std::cerr << "netfencectl flows: " << flag << ": \"" << *text
-                  << "\" is neither an RFC 3339 time (2026-12-01T19:33:34Z) nor a duration (10m, 2h)\n";
-        throw CLI::RuntimeError(2);
-      }
-    }
-    if (opts->summary && opts->follow) {
-      std::cerr << "netfencectl flows: --summary reads to the end of the log; it cannot --follow\n";
-      throw CLI::RuntimeError(2);
-    }
-
-    std::unique_ptr<flowlog::FileRecordSource> file;
-    std::unique_ptr<flowlog::ObserveRecordSource> stream;
-    flowlog::RecordSource* source = nullptr;
-    if (agent->count() > 0) {
-      flowlog::ObserveSourceOptions so;
-      so.target = opts->agent;
-      so.tls_server_name = opts->tls_server_name;
-      so.request = flowlog::RequestFromFilter(filter);
-      so.request.set_follow(opts->follow);
-      if (opts->agent.rfind("unix:", 0) != 0) {
-        if (!opts->plaintext && (opts->tls_cert.empty() || opts->tls_key.empty() || opts->tls_ca.empty())) {
-          std::cerr << "netfencectl flows: --agent " << opts->agent
-                    << ": TCP needs --tls-cert, --tls-key and --tls-ca (or --insecure-plaintext)\n";
-          throw CLI::RuntimeError(2);
-        }
-        auto creds = tls::ClientCredentials({opts->tls_cert, opts->tls_key, opts->tls_ca}, opts->plaintext);
-        if (!creds.ok()) {
-          std::cerr << "netfencectl flows: " << creds.status().message() << "\n";
-          throw CLI::RuntimeError(2);
-        }
-        so.credentials = *creds;
-      }
-      stream = std::make_unique<flowlog::ObserveRecordSource>(std::move(so));
-      source = stream.get();
-    } else {
-      file = std::make_unique<flowlog::FileRecordSource>(
-          flowlog::FileSourceOptions{.path = opts->file, .include_rotated = !opts->no_rotated, .follow = opts->follow});
-      source = file.get();
-      g_source = source;
-      std::signal(SIGINT, OnSignal);
-      std::signal(SIGTERM, OnSignal);
-    }
-    std::optional<StopOnSignal> stop_on_signal;
-    if (stream) stop_on_signal.emplace(source);
-
-    flowlog::FlowSummary summary;
-    const bool table = opts->output == "table";
-    if (table && !opts->summary) std::cout << kTableHeader << "\n";
-    uint64_t malformed = 0;
-    std::string first_bad;
-    FlowRecord r;
-    std::string line, error;
-    for (;;) {
-      auto res = source->Next(&r, &line, &error);
-      if (res == flowlog::RecordSource::Result::kEnd) break;
-      if (res == flowlog::RecordSource::Result::kMalformed) {
-        if (malformed++ == 0) first_bad = source->where() + ": " + error;
-        continue;
-      }
-      if (!filter.Matches(r)) continue;
-      if (opts->summary) {
-        summary.Add(r);
-        continue;
-      }
-      std::cout << (table ? TableLine(r) : line) << "\n";
-      if (opts->follow) std::cout.flush();
-    }
-    stop_on_signal.reset();
-    g_source = nullptr;
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-    if (opts->summary) {
-      if (table || output->count() == 0) {
-        std::cout << summary.ToText(opts->top);
-      } else {
-        std::cout << summary.ToJson(opts->top).dump() << "\n";
-      }
-    }
-    std::cout.flush();
-    if (malformed > 0) {
-      std::cerr << "netfencectl flows: skipped " << malformed << " malformed line(s); first at " << first_bad << "\n";
-    }
-    if (stream) {
-      if (stream->history().truncated()) {
-        std::cerr << "netfencectl flows: the agent's history starts at "
-                  << flowlog::FormatTime(stream->history().oldest_unix_nanos())
-                  << "; earlier records are in its flow log file\n";
-      }
-      if (!stream->status().ok()) {
-        std::cerr << "netfencectl flows: " << stream->status().message() << "\n";
-        throw CLI::RuntimeError(1);
-      }
-      return;
-    }
-    for (const auto& e : file->open_errors()) std::cerr << "netfencectl flows: cannot read " << e << "\n";
-    if (!file->open_errors().empty()) throw CLI::RuntimeError(1);
+  cmd->callback([opts, output]() {
+    Opts o = *opts;
+    if (o.files.empty() && o.agents.empty()) o.files = {"/var/log/netfence/flows.jsonl"};
+    if (!o.flow.empty() && output->count() == 0) o.output = "table";
+    Run(o, output->count() > 0);
   });
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "controlplane/k8s/manifests.h"
 
+#include "common/base/json_depth.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -227,6 +229,10 @@ void LoadManifestText(const std::string& text, const std::string& source, LoadRe
   std::string error;
   bool is_json = source.ends_with(".json");
   if (is_json) {
+    if (Status depth = CheckJsonDepth(text); !depth.ok()) {
+      out->errors.push_back({source, "", "", "", {{FieldError::Type::kInvalid, "<file>", "", depth.message()}}});
+      return;
+    }
     try {
       docs.push_back(json::parse(text));
     } catch (const json::exception& e) {

@@ -26,7 +26,7 @@ namespace netfence::kube {
 struct ClientOptions {
   std::chrono::milliseconds connect_timeout{10'000};  // TCP connect, and the TLS handshake
   std::chrono::milliseconds request_timeout{60'000};  // response head, and a whole non-watch body
-  size_t max_body_bytes = size_t{2} << 30;            // one list page (or an unpaged full list)
+  size_t max_body_bytes = size_t{64} << 20;           // one list page (500 items are a few MB)
   TokenSource::Clock::duration token_reload_period = TokenSource::kDefaultReloadPeriod;
 };
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "controlplane/kube/api_error.h"
 
+#include "common/base/json_depth.h"
+
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -57,7 +59,7 @@ ApiError ErrorFromResponse(int http_status, const std::string& body, const std::
   ApiError e;
   e.http_status = http_status;
   e.retry_after = ParseRetryAfter(retry_after_header);
-  json status = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  json status = CheckJsonDepth(body).ok() ? json::parse(body, nullptr, /*allow_exceptions=*/false) : json();
   std::string detail;
   if (status.is_object() && Str(status, "kind") == "Status") {
     FillFromStatus(status, &e);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "controlplane/kube/pager.h"
 
+#include "common/base/json_depth.h"
+
 namespace netfence::kube {
 namespace {
 
@@ -14,6 +16,10 @@ struct Page {
 
 // Parses one page; the error message names what is wrong with it.
 bool ParsePage(const std::string& body, const ResourceSpec& resource, Page* page, std::string* error) {
+  if (Status depth = CheckJsonDepth(body); !depth.ok()) {
+    *error = depth.message();
+    return false;
+  }
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) {
     *error = "response is not a JSON object";
@@ -83,10 +89,9 @@ boost::asio::awaitable<ListResult> ListAll(ApiClient& client, const ResourceSpec
     }
     if (res->status != 200) {
       ApiError e = ErrorFromResponse(res->status, res->body, res->retry_after, "GET " + client.url().str() + path);
-      if (e.gone() && !cont.empty()) {
-        // The continue token expired mid-list: start over, unpaged (client-go's pager).
+      if (e.gone() && !cont.empty() && out.continue_restarts < kMaxContinueRestarts) {
+        // The continue token expired mid-list: start over, in pages again.
         ++out.continue_restarts;
-        limit = 0;
         cont.clear();
         out.items.clear();
         out.pages = 0;

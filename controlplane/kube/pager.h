@@ -3,7 +3,10 @@
 //   - `limit=N` pages, following metadata.continue; continue pages carry no resourceVersion
 //     (the token pins the list's RV, which every page shares);
 //   - a continue token that expired (410 on a page after the first) restarts the list from
-//     scratch as one unpaged request (client-go's pager falls back to a full list);
+//     scratch, still in pages (client-go's pager falls back to one unpaged full list, which
+//     for a large cluster is a body of hundreds of megabytes held whole: memory stays bounded
+//     by one page here), at most kMaxContinueRestarts times before the list fails (the
+//     reflector retries it with backoff);
 //   - a relist asks for data not older than the last RV it saw (resourceVersion=RV with
 //     resourceVersionMatch=NotOlderThan); when that RV is expired or too large it lists
 //     the most recent state instead (client-go's relistResourceVersion).
@@ -23,6 +26,8 @@
 #include "controlplane/kube/resources.h"
 
 namespace netfence::kube {
+
+inline constexpr int kMaxContinueRestarts = 3;
 
 struct ListRequest {
   int page_size = 500;           // 0 = no limit

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "controlplane/kube/reflector.h"
 
+#include "common/base/json_depth.h"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -324,12 +326,13 @@ bool Reflector::HandleLine(std::string_view line, std::vector<Event>* batch, Wat
   line = Trim(line);
   if (line.empty()) return true;
   const std::string what = "watch " + resource_.name;
-  json ev = json::parse(line, nullptr, /*allow_exceptions=*/false);
   auto malformed = [&](const std::string& why) {
     result->end = WatchEnd::kFailed;
     result->error = TransportError(what + ": malformed event (" + why + "): " + std::string(line.substr(0, 200)));
     return false;
   };
+  if (Status depth = CheckJsonDepth(line); !depth.ok()) return malformed(depth.message());
+  json ev = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!ev.is_object()) return malformed("not a JSON object");
   auto type_it = ev.find("type");
   auto obj_it = ev.find("object");

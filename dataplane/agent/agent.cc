@@ -73,21 +73,96 @@ Status Agent::LoadView() {
   return Status::Ok();
 }
 
-Status Agent::Start() {
-  if (Status s = registry_.Load(); !s.ok()) return s;
-  std::vector<Attachment> gone;
+Status Agent::ApplyJournaledDeletes() {
+  if (options_.deleted_journal.empty()) return Status::Ok();
+  std::vector<std::string> errors;
+  auto journaled = ReadJournaledDeletes(options_.deleted_journal, &errors);
+  for (const std::string& e : errors) warn_("journaled DEL ignored: " + e);
+  bool changed = false;
+  for (const JournaledDelete& d : journaled) {
+    if (const EndpointRecord* found = registry_.Find({d.request.container_id, d.request.ifname})) {
+      const EndpointRecord r = *found;
+      registry_.Remove(r.attachment);
+      Unplug(r);
+      changed = true;
+      ++reconciled_.deletes_applied;
+      info_("endpoint " + r.pod_key() + " (container " + r.attachment.container_id.substr(0, 12) +
+            "): DEL received while the agent was away: unplugged");
+    }
+    std::error_code ec;
+    std::filesystem::remove(d.path, ec);
+  }
+  return changed ? registry_.Save() : Status::Ok();
+}
+
+Status Agent::ForgetGoneInterfaces() {
+  std::vector<EndpointRecord> gone;
   for (const auto& [key, r] : registry_.records()) {
     auto index = options_.devices->IfIndex(r.host_interface);
-    if (!index.ok() || *index != r.ifindex) gone.push_back(r.attachment);
+    if (!index.ok() || *index != r.ifindex) gone.push_back(r);
   }
-  for (const Attachment& a : gone) {
-    info_("endpoint " + registry_.Find(a)->pod_key() + ": interface " + registry_.Find(a)->host_interface +
+  for (const EndpointRecord& r : gone) {
+    info_("endpoint " + r.pod_key() + ": interface " + r.host_interface +
           " is gone (deleted while the agent was away): forgotten");
-    registry_.Remove(a);
+    registry_.Remove(r.attachment);
+    Unplug(r);  // its ifindex leaves the fast path's interface table too
+    ++reconciled_.interfaces_forgotten;
   }
-  if (!gone.empty()) {
-    if (Status s = registry_.Save(); !s.ok()) return s;
+  return gone.empty() ? Status::Ok() : registry_.Save();
+}
+
+void Agent::FailClosedUnregistered(bool ran_before) {
+  auto links = options_.devices->Links();
+  if (!links.ok()) {
+    warn_("listing interfaces: " + links.status().message() + " (unregistered pod veths not checked)");
+    return;
   }
+  std::set<int> registered;
+  for (const auto& [key, r] : registry_.records()) registered.insert(r.ifindex);
+  std::set<std::string> uplinks(options_.uplinks.begin(), options_.uplinks.end());
+  // The pods' bridges: masters of registered veths, and every bridge with a veth port when
+  // nothing is registered yet (the CNI bridge is the one bridge pods are plugged into).
+  std::set<uint32_t> pod_bridges;
+  for (const netdev::Link& l : *links) {
+    if (l.kind == "veth" && l.master != 0 && registered.contains(l.ifindex)) pod_bridges.insert(l.master);
+  }
+  const bool any_bridge = pod_bridges.empty();
+  for (const netdev::Link& l : *links) {
+    if (l.kind != "veth" || l.master == 0 || registered.contains(l.ifindex) || uplinks.contains(l.name)) continue;
+    if (!any_bridge && !pod_bridges.contains(l.master)) continue;
+    if (!ran_before) {
+      // netfence is new on this node: pods that predate it keep running, judged by address.
+      info_("interface " + l.name +
+            " belongs to a pod plugged before netfence was installed: its traffic is judged "
+            "by address, not bound to the pod (restart the pod to bind it)");
+      continue;
+    }
+    if (!l.up) {
+      downed_.insert(l.ifindex);
+      continue;
+    }
+    if (Status s = options_.devices->SetUp(l.name, false); !s.ok()) {
+      warn_("interface " + l.name +
+            " is on the pods' bridge but no pod registered it; setting it down: " + s.message());
+      continue;
+    }
+    downed_.insert(l.ifindex);
+    ++reconciled_.interfaces_down;
+    warn_("interface " + l.name +
+          " is on the pods' bridge but no pod registered it (plugged while netfence-cni was "
+          "not in the chain?): set down (fail closed); restart its pod");
+  }
+}
+
+Status Agent::Start() {
+  // An agent ran on this node before (a restart, a rollout): every pod veth since then went
+  // through netfence-cni, so an unregistered one slipped through a gap and is set down.
+  std::error_code ec;
+  const bool ran_before = std::filesystem::exists(options_.state_dir + "/endpoints.json", ec) ||
+                          std::filesystem::exists(options_.state_dir + "/view.pb", ec);
+  if (Status s = registry_.Load(); !s.ok()) return s;
+  if (Status s = ApplyJournaledDeletes(); !s.ok()) return s;
+  if (Status s = ForgetGoneInterfaces(); !s.ok()) return s;
   if (Status s = LoadView(); !s.ok()) return s;
   if (Status s = GuardPodCidrs(); !s.ok()) return Status::Error("--pod-cidr: " + s.message());
   for (const std::string& name : options_.uplinks) {
@@ -97,6 +172,7 @@ Status Agent::Start() {
       return Status::Error("--uplink " + name + ": " + s.message());
   }
   if (view_generation_ != 0) PlugRegistered();
+  FailClosedUnregistered(ran_before);
   info_("registry: " + std::to_string(registry_.records().size()) +
         " endpoints; uplinks: " + std::to_string(options_.uplinks.size()) + "; tables from " + source_->Describe());
   return source_->Start(view_generation_, Report(), [this](v1::NodeUpdate u) { OnUpdate(std::move(u)); });
@@ -183,7 +259,15 @@ void Agent::PlugRegistered() {
   }
 }
 
-Status Agent::Plug(const EndpointRecord& r) { return fast_path_->PlugEndpoint({r.ifindex, r.host_interface}, r.ips); }
+Status Agent::Plug(const EndpointRecord& r) {
+  if (Status s = fast_path_->PlugEndpoint({r.ifindex, r.host_interface}, r.ips); !s.ok()) return s;
+  if (downed_.erase(r.ifindex) > 0) {
+    // Set down at start before its pod's ADD arrived (the ADD was under way while the agent
+    // restarted): protected now, so up again.
+    if (Status s = options_.devices->SetUp(r.host_interface, true); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
 
 void Agent::Unplug(const EndpointRecord& r) {
   if (Status s = fast_path_->Unplug({r.ifindex, r.host_interface}); !s.ok()) {

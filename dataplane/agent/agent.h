@@ -47,6 +47,16 @@ struct AgentOptions {
   // node's own addresses inside them (the bridge's gateway) stay reachable.
   std::vector<IpPrefix> pod_cidrs;
   const netdev::Devices* devices = &netdev::SystemDevices();  // the node's network devices
+  // Where netfence-cni journals the DELs it could not deliver (DeletedJournalDir of the
+  // socket); applied at Start. Empty: none.
+  std::string deleted_journal;
+};
+
+// What Start() reconciled, for logs and /metrics.
+struct StartReconcile {
+  uint64_t deletes_applied = 0;       // journaled DELs of registered pods, applied
+  uint64_t interfaces_forgotten = 0;  // registered pods whose veth is gone
+  uint64_t interfaces_down = 0;       // veths on a pod bridge that no registration names: set down
 };
 
 class Agent {
@@ -83,6 +93,7 @@ class Agent {
   const tables::TableSet& view() const { return view_; }
   uint64_t view_generation() const { return view_generation_; }
   const TableSource& source() const { return *source_; }
+  const StartReconcile& reconciled() const { return reconciled_; }
 
  private:
   struct PendingAdd {
@@ -113,6 +124,11 @@ class Agent {
   Status GuardPodCidrs();
   void Unplug(const EndpointRecord& record);
   void PlugRegistered();
+  // Start(): the DELs journaled while the agent was away, registrations whose veth is gone,
+  // and veths on the pods' bridges that nobody registered (fail closed).
+  Status ApplyJournaledDeletes();
+  Status ForgetGoneInterfaces();
+  void FailClosedUnregistered(bool ran_before);
   Status LoadView();
   bool IsLocalEndpoint(const std::string& ns, const std::string& name) const;
 
@@ -132,6 +148,8 @@ class Agent {
   OnLive on_live_;
   std::string live_key_;     // the live tables without their generation (serialized)
   uint64_t programmed_ = 0;  // Program() calls: generations that changed the fast path
+  StartReconcile reconciled_;
+  std::set<int> downed_;  // ifindexes FailClosedUnregistered set down (an ADD brings them up)
 };
 
 }  // namespace netfence::agent

@@ -50,16 +50,40 @@ class ControllerClient::Call : public grpc::ClientBidiReactor<v1::AgentMessage, 
   void OnReadDone(bool ok) override {
     if (!ok) return;  // the stream ends: OnDone follows
     got_anything_ = true;
-    if (in_.has_update()) {
-      if (tables::MergeUpdatePart(std::move(*in_.mutable_update()), &partial_)) {
-        Post([u = std::move(partial_)](ControllerClient* c) mutable {
-          if (c->on_update_) c->on_update_(std::move(u));
-        });
-        partial_ = v1::NodeUpdate();
-      }
-    }
+    if (in_.has_update()) OnPart(std::move(*in_.mutable_update()));
     in_.Clear();
     StartRead(&in_);
+  }
+
+  // Reassembles an update from its parts, within max_update_bytes.
+  void OnPart(v1::NodeUpdate&& part) {
+    const uint64_t generation = part.generation();
+    const bool last = !part.more();
+    if (skipping_ != 0 && generation == skipping_) {
+      if (last) skipping_ = 0;
+      return;
+    }
+    skipping_ = 0;
+    partial_bytes_ += part.ByteSizeLong();
+    if (partial_bytes_ > max_update_bytes_) {
+      const std::string why =
+          "update " + std::to_string(generation) + " exceeds " + std::to_string(max_update_bytes_) + " bytes: refused";
+      partial_ = v1::NodeUpdate();
+      partial_bytes_ = 0;
+      if (!last) skipping_ = generation;
+      Post([generation, why](ControllerClient* c) {
+        if (c->on_connection_) c->on_connection_(c->connected_, why);
+        c->Ack(generation, false, why);
+      });
+      return;
+    }
+    if (tables::MergeUpdatePart(std::move(part), &partial_)) {
+      partial_bytes_ = 0;
+      Post([u = std::move(partial_)](ControllerClient* c) mutable {
+        if (c->on_update_) c->on_update_(std::move(u));
+      });
+      partial_ = v1::NodeUpdate();
+    }
   }
 
   void OnWriteDone(bool ok) override {
@@ -116,6 +140,9 @@ class ControllerClient::Call : public grpc::ClientBidiReactor<v1::AgentMessage, 
   grpc::ClientContext context_;
   v1::ControllerMessage in_;
   v1::NodeUpdate partial_;
+  size_t partial_bytes_ = 0;
+  const size_t max_update_bytes_ = owner_->options_.max_update_bytes;
+  uint64_t skipping_ = 0;  // the generation whose remaining parts are skipped (0: none)
   std::mutex mu_;
   std::deque<v1::AgentMessage> queue_;
   bool writing_ = false;
@@ -130,7 +157,7 @@ ControllerClient::ControllerClient(boost::asio::io_context& io, ControllerClient
     : io_(io), options_(std::move(options)), on_update_(std::move(on_update)), on_connection_(std::move(on_connection)),
       retry_(io), backoff_(options_.backoff_min) {
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(options_.max_message_bytes, INT32_MAX)));
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);

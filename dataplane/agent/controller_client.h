@@ -34,6 +34,11 @@ struct ControllerClientOptions {
   std::string agent = "netfence-agent";
   std::chrono::milliseconds backoff_min{500};
   std::chrono::milliseconds backoff_max{30000};
+  // What a controller (a buggy or a hostile one) can make the agent hold: one message, and
+  // one update reassembled from its parts. An update past the limit is refused (acked with
+  // the reason; the live tables stay) and its remaining parts skipped.
+  size_t max_message_bytes = size_t{64} << 20;
+  size_t max_update_bytes = size_t{512} << 20;
 };
 
 class ControllerClient {

@@ -84,10 +84,15 @@ void Flows(prometheus::Text& t, const FlowLog& f, uint64_t ring_lost) {
               {{"event", std::string(flowlog::EventName(static_cast<flowlog::EventKind>(k)))}});
   }
   t.Counter("netfence_flow_events_total", "Datapath events read from the ring buffer", static_cast<double>(s.events));
-  t.Counter("netfence_flow_unattributed_records_total", "Records whose generation was no longer known",
+  t.Counter("netfence_flow_unattributed_records_total",
+            "Records whose generation was not known (addresses named as of the live one, no rule)",
             static_cast<double>(s.unattributed));
-  t.Counter("netfence_flow_drops_folded_total", "Drops folded into coarser aggregates (too many distinct keys)",
+  t.Counter("netfence_flow_drops_folded_total",
+            "Drops in folded or overflow records (more distinct 5-tuples than the bounds)",
             static_cast<double>(s.drops_folded));
+  t.Counter("netfence_flow_connections_handed_over_total",
+            "Connections taken over from the previous agent with the names and rules it handed over",
+            static_cast<double>(s.handed_over));
   t.Counter("netfence_flow_scan_errors_total", "Conntrack reads that failed", static_cast<double>(s.scan_errors));
   t.Gauge("netfence_flow_generations_held", "Generations whose names the flow log keeps",
           static_cast<double>(s.generations));
@@ -123,6 +128,15 @@ std::string MetricsText(Agent& agent, const FlowLog* flows) {
   }
   Tables(t, agent);
   t.Gauge("netfence_agent_ready", "1 once a generation is live", agent.ready() ? 1 : 0);
+  const StartReconcile& r = agent.reconciled();
+  t.Counter("netfence_agent_deletes_applied_at_start_total",
+            "CNI DELs journaled while the agent was away and applied when it started",
+            static_cast<double>(r.deletes_applied));
+  t.Counter("netfence_agent_interfaces_forgotten_total", "Registered pods whose veth was gone when the agent started",
+            static_cast<double>(r.interfaces_forgotten));
+  t.Counter("netfence_agent_unregistered_interfaces_down_total",
+            "Veths on the pods' bridge that no pod registered, set down at start (fail closed)",
+            static_cast<double>(r.interfaces_down));
   return t.str();
 }
 

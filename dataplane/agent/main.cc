@@ -64,10 +64,11 @@ struct Flags {
   size_t flow_log_keep = 10;
   std::string flow_update_interval = "10s", flow_scan_interval = "1s", flow_drop_window = "2s", flow_close_grace = "1s";
   uint32_t flow_ring_bytes = 1u << 22;
+  size_t flow_drop_tuples = 64;
   std::string observe_socket = "/run/netfence/observe.sock";
   std::string observe_address;
   size_t observe_history = 8192;
-  std::string metrics = ":9080";
+  std::string metrics = "127.0.0.1:9080";
 };
 
 // A --flow-* duration ("10s", "500ms") in ns.
@@ -86,6 +87,8 @@ StatusOr<agent::FlowLogOptions> FlowOptions(const Flags& f) {
   o.file_options.max_file_bytes = f.flow_log_max_bytes;
   o.file_options.keep_files = f.flow_log_keep;
   o.observe_history = f.observe_history;
+  o.pipeline.drop_max_tuples = f.flow_drop_tuples;
+  o.pipeline.handover_path = f.state_dir + "/flow-handover.jsonl";
   struct {
     const char* flag;
     const std::string* text;
@@ -185,6 +188,7 @@ int Run(const Flags& f) {
   options.state_dir = f.state_dir;
   options.uplinks = f.uplinks;
   options.pod_cidrs = std::move(pod_cidrs);
+  options.deleted_journal = agent::DeletedJournalDir(f.socket);
   auto info = [](const std::string& m) { spdlog::info("{}", m); };
   auto warn = [](const std::string& m) { spdlog::warn("{}", m); };
   boost::asio::io_context io;
@@ -352,8 +356,13 @@ int main(int argc, char** argv) {
   app.add_option("--flow-scan-interval", f.flow_scan_interval,
                  "Read the connection table this often (ends are seen then)")
       ->capture_default_str();
-  app.add_option("--flow-drop-window", f.flow_drop_window, "Drops of one key within this window are one record")
+  app.add_option("--flow-drop-window", f.flow_drop_window, "Drops of one 5-tuple within this window are one record")
       ->capture_default_str();
+  app.add_option("--flow-drop-tuples", f.flow_drop_tuples,
+                 "Per window, drop records of distinct 5-tuples per (source, destination, protocol, port, "
+                 "reason); the excess is one `folded` record saying how many tuples and packets it holds")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--flow-close-grace", f.flow_close_grace,
                  "A closed TCP connection ends after this long without packets")
       ->capture_default_str();
@@ -375,7 +384,9 @@ int main(int argc, char** argv) {
   app.add_flag("--observe-insecure-plaintext", f.observe_plaintext, "--observe-address without TLS (tests only)");
   app.add_option("--observe-history", f.observe_history, "Records the agent keeps in memory for Observe --since")
       ->capture_default_str();
-  app.add_option("--metrics-address", f.metrics, "HOST:PORT for /metrics, /livez, /readyz (\"\": none)")
+  app.add_option("--metrics-address", f.metrics,
+                 "HOST:PORT for /metrics, /livez, /readyz (\"\": none); the node's own address for Prometheus "
+                 "(the DaemonSet passes status.hostIP), never every address by default")
       ->capture_default_str();
   app.footer(
       "The agent leaves its programs attached when it exits: enforcement continues, and the next agent\n"

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "dataplane/agent/pod_cidrs.h"
 
+#include "common/base/json_depth.h"
+
 #include <nlohmann/json.hpp>
 
 #include "common/base/files.h"
@@ -21,6 +23,8 @@ StatusOr<IpPrefix> ParsePodCidr(const std::string& text) {
 StatusOr<std::vector<IpPrefix>> PodCidrsOfCniConfig(const std::string& path) {
   auto text = ReadWholeFile(path, "CNI configuration");
   if (!text.ok()) return text.status();
+  if (Status depth = CheckJsonDepth(*text); !depth.ok())
+    return Status::Error("CNI configuration " + path + ": " + depth.message());
   const json conf = json::parse(*text, nullptr, false);
   if (conf.is_discarded() || !conf.is_object())
     return Status::Error("CNI configuration " + path + ": not a JSON object");

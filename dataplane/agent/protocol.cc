@@ -8,7 +8,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 
+#include "common/base/files.h"
+#include "common/base/json_depth.h"
 #include "common/base/unique_fd.h"
 
 namespace netfence::agent {
@@ -149,10 +152,49 @@ StatusOr<Response> Call(const std::string& socket_path, const Request& request, 
     if (eol == std::string::npos) {
       return Status::Error("the netfence agent at " + socket_path + " closed the connection without answering");
     }
+    if (Status depth = CheckJsonDepth(std::string_view(in).substr(0, eol)); !depth.ok()) {
+      return Status::Error("the netfence agent's answer: " + depth.message());
+    }
     json j = json::parse(in.substr(0, eol), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return Status::Error("the netfence agent's answer is not JSON: " + in.substr(0, eol));
     return ResponseFromJson(j);
   }
+}
+
+std::string DeletedJournalDir(const std::string& socket_path) {
+  return std::filesystem::path(socket_path).parent_path().string() + "/deleted";
+}
+
+Status JournalDelete(const std::string& socket_path, const Request& del) {
+  const std::string dir = DeletedJournalDir(socket_path);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::Error("journal " + dir + ": " + ec.message());
+  // Container ids and interface names are validated by the plugin (no '/').
+  return WriteFileAtomically(dir + "/" + del.container_id + "." + del.ifname, ToJson(del).dump() + "\n");
+}
+
+std::vector<JournaledDelete> ReadJournaledDeletes(const std::string& dir, std::vector<std::string>* errors) {
+  std::vector<JournaledDelete> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file() || entry.path().filename().string().starts_with(".")) continue;
+    const std::string path = entry.path().string();
+    auto text = ReadWholeFile(path, "journaled DEL");
+    StatusOr<Request> request = Status::Error("unreadable");
+    if (text.ok() && CheckJsonDepth(*text).ok()) {
+      json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+      request = j.is_discarded() ? StatusOr<Request>(Status::Error("not JSON")) : RequestFromJson(j);
+    } else if (!text.ok()) {
+      request = text.status();
+    }
+    if (!request.ok() || request->op != "del") {
+      errors->push_back(path + ": " + (request.ok() ? "not a DEL" : request.status().message()));
+      continue;
+    }
+    out.push_back({path, std::move(request).value()});
+  }
+  return out;
 }
 
 }  // namespace netfence::agent

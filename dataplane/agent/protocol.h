@@ -81,4 +81,16 @@ StatusOr<Response> ResponseFromJson(const nlohmann::json& j);
 // timeout, malformed answer); a refusal by the agent is a Response with ok=false.
 StatusOr<Response> Call(const std::string& socket_path, const Request& request, int timeout_ms);
 
+// DELs the agent could not take (it was down): the plugin writes each into this directory
+// beside the socket (one file per attachment, the request as JSON) and succeeds, as the CNI
+// spec asks of DEL; the agent applies them when it starts.
+std::string DeletedJournalDir(const std::string& socket_path);
+Status JournalDelete(const std::string& socket_path, const Request& del);
+// The journaled DELs (malformed files are skipped and named in *errors), and their files.
+struct JournaledDelete {
+  std::string path;
+  Request request;
+};
+std::vector<JournaledDelete> ReadJournaledDeletes(const std::string& dir, std::vector<std::string>* errors);
+
 }  // namespace netfence::agent

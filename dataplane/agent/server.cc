@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "dataplane/agent/server.h"
 
+#include "common/base/json_depth.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,9 +40,12 @@ struct Connection : std::enable_shared_from_this<Connection> {
       std::istream in(&self->buffer);
       std::string line;
       std::getline(in, line);
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      auto request =
-          j.is_discarded() ? StatusOr<Request>(Status::Error("the request is not JSON")) : RequestFromJson(j);
+      Status depth = CheckJsonDepth(line);
+      auto j =
+          depth.ok() ? nlohmann::json::parse(line, nullptr, false) : nlohmann::json(nlohmann::json::value_t::discarded);
+      auto request = !depth.ok()        ? StatusOr<Request>(Status::Error("the request: " + depth.message()))
+                     : j.is_discarded() ? StatusOr<Request>(Status::Error("the request is not JSON"))
+                                        : RequestFromJson(j);
       if (!request.ok()) {
         Response response;
         response.code = kBadRequest;

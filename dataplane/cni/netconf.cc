@@ -216,6 +216,20 @@ std::optional<CniError> ParsePrevResult(const json& prev_result, PrevResult* out
   return ParseIps(prev_result, out);
 }
 
+std::vector<std::string> HostInterfacesOf(const json& prev_result) {
+  std::vector<std::string> out;
+  const json* interfaces = prev_result.is_object() ? Member(prev_result, "interfaces") : nullptr;
+  if (interfaces == nullptr || !interfaces->is_array()) return out;
+  for (const json& i : *interfaces) {
+    if (!i.is_object()) continue;
+    const json* name = Member(i, "name");
+    const json* sandbox = Member(i, "sandbox");
+    const bool in_sandbox = sandbox != nullptr && !(sandbox->is_string() && sandbox->get<std::string>().empty());
+    if (name != nullptr && name->is_string() && !in_sandbox) out.push_back(name->get<std::string>());
+  }
+  return out;
+}
+
 std::optional<CniError> ParseValidAttachments(const json& conf, std::vector<agent::Attachment>* out) {
   if (!conf.is_object()) return std::nullopt;
   std::string key = "cni.dev/valid-attachments";

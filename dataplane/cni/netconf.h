@@ -36,7 +36,9 @@ inline constexpr int kMaxJsonDepth = 128;
 // Parses JSON text; the error says where and why it is malformed.
 StatusOr<nlohmann::json> ParseJson(std::string_view text);
 
-inline constexpr int kDefaultTimeoutSeconds = 10;
+// More than the agent's ADD timeout (20 s): the agent answers (ok, or why not) before the plugin
+// gives up, so an ADD that succeeds late is never reported as a failure.
+inline constexpr int kDefaultTimeoutSeconds = 30;
 inline constexpr int kMaxTimeoutSeconds = 3600;
 
 struct NetConf {
@@ -66,6 +68,10 @@ struct PrevResult {
 };
 // Code 7 naming the field (e.g. "prevResult.ips[1].address") when the result is malformed.
 std::optional<CniError> ParsePrevResult(const nlohmann::json& prev_result, PrevResult* out);
+// The host-side interface names of a prevResult however malformed the rest of it is (every
+// interfaces[] entry with a string name and no sandbox): what ADD sets down when it fails
+// because prevResult could not be read.
+std::vector<std::string> HostInterfacesOf(const nlohmann::json& prev_result);
 
 // GC's still-valid attachments: "cni.dev/valid-attachments" (spec 1.1.0), else the older
 // "cni.dev/attachments"; absent or null is an empty list (libcni omits an empty one).

@@ -171,7 +171,11 @@ std::optional<CniError> Add(const Invocation& inv) {
   const json* prev = inv.conf.prev_result();
   if (prev == nullptr) return MissingPrevResult(inv);
   PrevResult result;
-  if (auto e = ParsePrevResult(*prev, &result)) return e;
+  if (auto e = ParsePrevResult(*prev, &result)) {
+    // The interface plugin ran: whatever host veth it names must not stay up unfiltered.
+    e->msg += FailClosed(HostInterfacesOf(*prev), inv.log);
+    return e;
+  }
   Pod pod;
   if (auto e = PodFromArgs(inv.args, /*required=*/true, &pod)) {
     e->msg += FailClosed(result.host_interfaces, inv.log);
@@ -207,9 +211,14 @@ std::optional<CniError> Del(const Invocation& inv) {
   }
   auto response = inv.Ask(request);
   if (!response.ok()) {
+    // DEL must succeed (the runtime cannot wait for us); the agent applies it when it starts.
+    Status journaled = agent::JournalDelete(inv.conf.socket, request);
     Log(inv.log, "DEL " + inv.Subject(pod) + ": netfence agent unreachable at " + inv.conf.socket + " (" +
-                     response.status().message() +
-                     "); succeeding anyway: the agent reconciles its attachments when it starts");
+                     response.status().message() + "); " +
+                     (journaled.ok() ? "journaled in " + agent::DeletedJournalDir(inv.conf.socket) +
+                                           ": the agent applies it when it starts"
+                                     : "could not journal it (" + journaled.message() +
+                                           "): the agent forgets the attachment once its veth is gone"));
     return std::nullopt;
   }
   if (!response->ok) return Refused(inv, pod, *response);

@@ -16,38 +16,50 @@ size_t DropAggregator::KeyHash::operator()(const Key& k) const {
   uint64_t h = Mix(k.src.hi(), k.src.lo());
   h = Mix(h, k.dst.hi());
   h = Mix(h, k.dst.lo());
-  h = Mix(h, (uint64_t{k.proto} << 32) | (uint64_t{k.dport} << 8) | (uint64_t{k.has_ports} << 4) |
-                 (uint64_t(k.direction) << 2) | k.level);
+  h = Mix(h, (uint64_t{k.proto} << 48) | (uint64_t{k.sport} << 32) | (uint64_t{k.dport} << 16) |
+                 (uint64_t{k.has_ports} << 4) | (uint64_t(k.direction) << 2) | k.level);
   h = Mix(h, std::hash<std::string_view>{}(k.reason));
   h = Mix(h, k.generation);
   return static_cast<size_t>(h);
 }
 
-DropAggregator::DropAggregator(Options options, Clock clock) : options_(options), clock_(std::move(clock)) {}
+DropAggregator::DropAggregator(Options options, Clock clock) : options_(options), clock_(std::move(clock)) {
+  if (options_.max_tuples_per_group == 0) options_.max_tuples_per_group = 1;
+}
 
 DropAggregator::Map* DropAggregator::MapOf(uint8_t level) {
   switch (static_cast<Aggregation>(level)) {
     case Aggregation::kExact:
       return &exact_;
+    case Aggregation::kFolded:
     case Aggregation::kPair:
-      return &pair_;
+      return &folded_;
     case Aggregation::kOverflow:
       return &overflow_;
   }
   return &overflow_;
 }
 
-void DropAggregator::AddTo(Map* map, const Key& key, Aggregation level, const DropObservation& d, int64_t now) {
+DropAggregator::Key DropAggregator::GroupOf(Key k) {
+  k.sport = 0;
+  k.level = static_cast<uint8_t>(Aggregation::kFolded);
+  return k;
+}
+
+DropAggregator::Open& DropAggregator::AddTo(Map* map, const Key& key, Aggregation level, const DropObservation& d,
+                                            int64_t now) {
   auto [it, inserted] = map->try_emplace(key);
   Open& o = it->second;
   DropAggregate& a = o.agg;
   if (inserted) {
     o.closes_ns = now + options_.window_ns;
     order_.emplace_back(key, o.closes_ns);
+    ++generations_[d.generation];
     a.aggregation = level;
     a.src = key.src;
     a.dst = key.dst;
     a.proto = key.proto;
+    a.sport = key.sport;
     a.dport = key.dport;
     a.has_ports = key.has_ports;
     a.reason = d.reason;
@@ -55,9 +67,8 @@ void DropAggregator::AddTo(Map* map, const Key& key, Aggregation level, const Dr
     a.generation = d.generation;
     a.first_ns = d.time_ns;
     a.last_ns = d.time_ns;
-    a.sport = d.sport;
-    a.single_sport = d.has_ports && level == Aggregation::kExact;
     a.ifindex = d.ifindex;
+    a.tuples = level == Aggregation::kExact ? 1 : 0;
     a.rule_table = d.rule_table;
     a.rule = d.rule;
   }
@@ -66,7 +77,7 @@ void DropAggregator::AddTo(Map* map, const Key& key, Aggregation level, const Dr
   a.bytes += d.bytes;
   if (d.time_ns < a.first_ns) a.first_ns = d.time_ns;
   if (d.time_ns > a.last_ns) a.last_ns = d.time_ns;
-  if (a.single_sport && d.sport != a.sport) a.single_sport = false;
+  return o;
 }
 
 void DropAggregator::Add(const DropObservation& d) {
@@ -76,43 +87,68 @@ void DropAggregator::Add(const DropObservation& d) {
         d.dst,
         d.proto,
         d.has_ports,
+        d.has_ports ? d.sport : uint16_t{0},
         d.has_ports ? d.dport : uint16_t{0},
         d.direction,
         static_cast<uint8_t>(Aggregation::kExact),
         d.reason,
         d.generation};
-  if (exact_.size() < options_.max_exact || exact_.count(k)) {
+  if (exact_.contains(k)) {
     AddTo(&exact_, k, Aggregation::kExact, d, now);
     return;
   }
-  k.has_ports = false;
-  k.dport = 0;
-  k.level = static_cast<uint8_t>(Aggregation::kPair);
-  if (pair_.size() < options_.max_pair || pair_.count(k)) {
-    ++stats_.folded_pair;
-    AddTo(&pair_, k, Aggregation::kPair, d, now);
+  const Key group = GroupOf(k);
+  uint32_t& open_tuples = group_tuples_[group];
+  if (open_tuples < options_.max_tuples_per_group && exact_.size() < options_.max_exact) {
+    ++open_tuples;
+    AddTo(&exact_, k, Aggregation::kExact, d, now);
     return;
   }
-  // One per (reason, direction): bounded by the few reasons there are.
+  if (open_tuples == 0) group_tuples_.erase(group);
+  if (folded_.size() < options_.max_folded || folded_.contains(group)) {
+    ++stats_.folded;
+    Open& o = AddTo(&folded_, group, Aggregation::kFolded, d, now);
+    if (!o.sports) o.sports = std::make_unique<PortBitmap>();
+    uint64_t& word = (*o.sports)[k.sport / 64];
+    const uint64_t bit = uint64_t{1} << (k.sport % 64);
+    if (!(word & bit)) {
+      word |= bit;
+      ++o.agg.tuples;
+    }
+    return;
+  }
+  // One per (proto, reason, direction): bounded by the protocols and the few reasons there are.
   k.src = IpAddr{};
   k.dst = IpAddr{};
+  k.sport = 0;
+  k.dport = 0;
+  k.has_ports = false;
   k.generation = 0;
   k.level = static_cast<uint8_t>(Aggregation::kOverflow);
-  ++stats_.folded_overflow;
-  AddTo(&overflow_, k, Aggregation::kOverflow, d, now);
+  ++stats_.overflowed;
+  Open& o = AddTo(&overflow_, k, Aggregation::kOverflow, d, now);
+  o.agg.tuples = 0;  // not known
+}
+
+void DropAggregator::Close(const Key& key, int64_t closes, std::vector<DropAggregate>* out) {
+  Map* map = MapOf(key.level);
+  auto it = map->find(key);
+  if (it == map->end() || it->second.closes_ns != closes) return;
+  if (key.level == static_cast<uint8_t>(Aggregation::kExact)) {
+    auto g = group_tuples_.find(GroupOf(key));
+    if (g != group_tuples_.end() && --g->second == 0) group_tuples_.erase(g);
+  }
+  auto gen = generations_.find(it->second.agg.generation);
+  if (gen != generations_.end() && --gen->second == 0) generations_.erase(gen);
+  out->push_back(std::move(it->second.agg));
+  map->erase(it);
 }
 
 std::vector<DropAggregate> DropAggregator::Poll() {
   const int64_t now = clock_();
   std::vector<DropAggregate> out;
   while (!order_.empty() && order_.front().second <= now) {
-    const Key& k = order_.front().first;
-    Map* map = MapOf(k.level);
-    auto it = map->find(k);
-    if (it != map->end() && it->second.closes_ns == order_.front().second) {
-      out.push_back(std::move(it->second.agg));
-      map->erase(it);
-    }
+    Close(order_.front().first, order_.front().second, &out);
     order_.pop_front();
   }
   stats_.records += out.size();
@@ -121,14 +157,7 @@ std::vector<DropAggregate> DropAggregator::Poll() {
 
 std::vector<DropAggregate> DropAggregator::FlushAll() {
   std::vector<DropAggregate> out;
-  for (auto& [k, closes] : order_) {
-    Map* map = MapOf(k.level);
-    auto it = map->find(k);
-    if (it != map->end() && it->second.closes_ns == closes) {
-      out.push_back(std::move(it->second.agg));
-      map->erase(it);
-    }
-  }
+  for (auto& [k, closes] : order_) Close(k, closes, &out);
   order_.clear();
   stats_.records += out.size();
   return out;
@@ -146,13 +175,13 @@ FlowRecord DropAggregate::ToRecord(int64_t time_ns) const {
   if (aggregation != Aggregation::kOverflow) {
     r.src.ip = src;
     r.dst.ip = dst;
+    if (has_ports) r.dst.port = dport;
   }
-  if (aggregation == Aggregation::kExact && has_ports) {
-    r.dst.port = dport;
-    if (single_sport) r.src.port = sport;
-  }
-  if (aggregation == Aggregation::kExact && (single_sport || !has_ports)) {
+  if (aggregation == Aggregation::kExact) {
+    if (has_ports) r.src.port = sport;
     r.community_id = CommunityId(src, dst, proto, sport, dport);
+  } else {
+    r.folded_tuples = tuples;
   }
   r.packets = count;
   r.bytes = bytes;

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // DropAggregator: turns a flood of denied packets into a few `drop` records with exact
-// counts. A port scan of 65,535 ports from one source yields one record per port and window
-// at most, and when the table of open keys is full, the extra drops are folded into coarser
-// aggregates: never into nothing. Every drop fed is counted in exactly one aggregate.
+// counts, one per 5-tuple, so that every record an analyst joins by Community ID with Zeek,
+// Suricata or a cloud flow log is one flow. Every drop fed is counted in exactly one
+// aggregate; what is folded says how much it folds, never silently.
 //
-// Key (Aggregation::kExact): (src ip, dst ip, proto, dst port, reason, direction, generation).
-//   The generation is part of the key so a record's policies are those of its generation.
-// When max_exact keys are open, a new key folds into (src ip, dst ip, proto, reason,
-//   direction, generation) (kPair: ports unknown); when max_pair of those are open too, into
-//   one kOverflow aggregate per (proto, reason, direction) (ips and ports unknown).
+// Levels (Aggregation):
+//   kExact     one 5-tuple: (src ip, src port, dst ip, dst port, proto) with its reason,
+//              direction and generation. Retried SYNs of one connection are one record.
+//              ICMP: the message type and code stand for the ports (Community ID's mapping).
+//   kFolded    the tuples of one group (src ip, dst ip, proto, dst port, reason, direction,
+//              generation) beyond max_tuples_per_group open at once: one record per group and
+//              window saying how many distinct tuples (source ports) and packets it folds.
+//   kOverflow  when max_exact tuples and max_folded groups are open: one record per (proto,
+//              reason, direction), ips and ports unknown, packets and bytes counted.
 //
 // Windows: an aggregate opens with its first drop (at clock()) and closes window_ns later;
 // Poll() hands back every closed one. The clock is injected: tests drive time explicitly.
@@ -21,12 +25,16 @@
 //   }
 //   agg.FlushAll();                       // at shutdown: the open ones too
 //
-// Not thread-safe: one pipeline thread feeds and polls it.
+// Memory is bounded: max_exact tuples, max_folded groups (each with an 8 KiB bitmap of the
+// source ports it folded, so its tuple count is exact), and at most one overflow aggregate per
+// (proto, reason, direction). Not thread-safe: one pipeline thread feeds and polls it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -43,8 +51,8 @@ struct DropObservation {
   uint8_t proto = 0;
   uint16_t sport = 0, dport = 0;
   bool has_ports = true;                      // false for protocols without ports (and unparsed packets)
-                                              // ICMP: put the type in sport and the code in dport when known, so
-                                              // the Community ID of a one-flow aggregate is right
+                                              // ICMP: the type in sport and the code in dport, so the
+                                              // Community ID of the tuple is right
   const char* reason = reason::kDefaultDeny;  // one of flowlog::reason (static storage)
   Direction direction = Direction::kIngress;
   uint64_t generation = 0;
@@ -61,7 +69,8 @@ struct DropAggregate {
   // The key: fields folded away by the aggregation are zero / false.
   IpAddr src, dst;  // unset for kOverflow
   uint8_t proto = 0;
-  uint16_t dport = 0;  // kExact only, when has_ports
+  uint16_t sport = 0;  // kExact only, when has_ports
+  uint16_t dport = 0;  // kExact and kFolded, when has_ports
   bool has_ports = false;
   const char* reason = reason::kDefaultDeny;
   Direction direction = Direction::kIngress;
@@ -69,16 +78,14 @@ struct DropAggregate {
   // What was aggregated.
   uint64_t count = 0;  // drops (= packets)
   uint64_t bytes = 0;
+  uint64_t tuples = 1;  // distinct 5-tuples: 1 for kExact, the folded ones for kFolded, 0 (unknown) for kOverflow
   int64_t first_ns = 0, last_ns = 0;
-  uint16_t sport = 0;                        // the source port, valid when single_sport
-  bool single_sport = true;                  // every drop had the same source port (then the Community ID is exact)
   uint32_t ifindex = 0;                      // of the first drop
   uint32_t rule_table = 0;                   // the denying rule of every drop (DropObservation::rule), or kNoRule when
   uint32_t rule = DropObservation::kNoRule;  // there was none or the drops of a folded key differ
 
   // The `drop` record of this aggregate, network fields only (time = time_ns): the caller
-  // adds node, namespaces, pods and policies. community_id is computed when the aggregate is
-  // one flow (exact key, one source port), else "".
+  // adds node, namespaces, pods and policies. community_id is set for kExact (one flow).
   FlowRecord ToRecord(int64_t time_ns) const;
 };
 
@@ -86,8 +93,9 @@ class DropAggregator {
  public:
   struct Options {
     int64_t window_ns = 2'000'000'000;  // 2 s
-    size_t max_exact = 16384;           // open exact keys
-    size_t max_pair = 4096;             // open pair keys
+    size_t max_tuples_per_group = 64;   // open exact tuples of one (src, dst, proto, dport, ...)
+    size_t max_exact = 16384;           // open exact tuples in all
+    size_t max_folded = 1024;           // open folded groups
   };
   using Clock = std::function<int64_t()>;
 
@@ -99,21 +107,24 @@ class DropAggregator {
   // Every open aggregate, ended or not (shutdown).
   std::vector<DropAggregate> FlushAll();
 
+  // Whether an open aggregate is of this generation (the history keeps its names meanwhile).
+  bool Holds(uint64_t generation) const { return generations_.contains(generation); }
+
   struct Stats {
-    uint64_t drops = 0;        // fed to Add
-    uint64_t folded_pair = 0;  // of which folded into pair aggregates
-    uint64_t folded_overflow = 0;
-    uint64_t records = 0;  // aggregates handed back
+    uint64_t drops = 0;       // fed to Add
+    uint64_t folded = 0;      // of which into kFolded aggregates
+    uint64_t overflowed = 0;  // of which into kOverflow aggregates
+    uint64_t records = 0;     // aggregates handed back
   };
   const Stats& stats() const { return stats_; }
-  size_t open() const { return exact_.size() + pair_.size() + overflow_.size(); }
+  size_t open() const { return exact_.size() + folded_.size() + overflow_.size(); }
 
  private:
   struct Key {
     IpAddr src, dst;
     uint8_t proto;
     bool has_ports;
-    uint16_t dport;
+    uint16_t sport, dport;
     Direction direction;
     uint8_t level;            // Aggregation
     std::string_view reason;  // compared by content
@@ -123,19 +134,26 @@ class DropAggregator {
   struct KeyHash {
     size_t operator()(const Key& k) const;
   };
+  using PortBitmap = std::array<uint64_t, 65536 / 64>;
   struct Open {
     DropAggregate agg;
     int64_t closes_ns;
+    std::unique_ptr<PortBitmap> sports;  // kFolded: the source ports folded
   };
   using Map = std::unordered_map<Key, Open, KeyHash>;
 
-  void AddTo(Map* map, const Key& key, Aggregation level, const DropObservation& d, int64_t now);
+  Open& AddTo(Map* map, const Key& key, Aggregation level, const DropObservation& d, int64_t now);
   Map* MapOf(uint8_t level);
+  static Key GroupOf(Key k);
+  // Moves the aggregate of `key` (opened at `closes`) out, if it is still that one.
+  void Close(const Key& key, int64_t closes, std::vector<DropAggregate>* out);
 
   Options options_;
   Clock clock_;
-  Map exact_, pair_, overflow_;
-  std::deque<std::pair<Key, int64_t>> order_;  // keys in opening order (= closing order)
+  Map exact_, folded_, overflow_;
+  std::unordered_map<Key, uint32_t, KeyHash> group_tuples_;  // open exact tuples per group
+  std::unordered_map<uint64_t, uint32_t> generations_;       // open aggregates per generation
+  std::deque<std::pair<Key, int64_t>> order_;                // keys in opening order (= closing order)
   Stats stats_;
 };
 

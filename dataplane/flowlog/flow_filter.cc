@@ -38,6 +38,10 @@ bool FlowFilter::Matches(const FlowRecord& r) const {
   if (!pods.empty() && !IsPod(r.src, pods) && !IsPod(r.dst, pods)) return false;
   if (!src_pods.empty() && !IsPod(r.src, src_pods)) return false;
   if (!dst_pods.empty() && !IsPod(r.dst, dst_pods)) return false;
+  if (!community_ids.empty() &&
+      std::find(community_ids.begin(), community_ids.end(), r.community_id) == community_ids.end()) {
+    return false;
+  }
   if (!policies.empty()) {
     bool any = std::any_of(r.policies.begin(), r.policies.end(), [&](const PolicyRef& p) {
       const std::pair<std::string, std::string> key{p.cluster() ? p.kind : p.ns, p.name};

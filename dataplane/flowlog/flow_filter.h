@@ -8,6 +8,7 @@
 //   f.src_pods / f.dst_pods, f.src_namespaces / f.dst_namespaces: one end only
 //   f.verdicts = {Verdict::kDenied};
 //   f.policies = {{"shop", "allow-db"}};  // records whose `policies` name it
+//   f.community_ids = {"1:..."};      // records of these flows (every node's, every kind)
 //   f.since_ns / f.until_ns: by `time`, inclusive
 //   if (f.Matches(record)) ...
 //
@@ -32,6 +33,7 @@ struct FlowFilter {
   std::vector<Verdict> verdicts;
   std::vector<EventKind> events;
   std::vector<std::pair<std::string, std::string>> policies;  // (namespace, name); cluster policies (kind, name)
+  std::vector<std::string> community_ids;
   std::optional<int64_t> since_ns, until_ns;
 
   bool Matches(const FlowRecord& r) const;

@@ -166,6 +166,8 @@ std::string_view AggregationName(Aggregation a) {
   switch (a) {
     case Aggregation::kExact:
       return "exact";
+    case Aggregation::kFolded:
+      return "folded";
     case Aggregation::kPair:
       return "pair";
     case Aggregation::kOverflow:
@@ -351,6 +353,10 @@ void AppendJson(const FlowRecord& r, std::string* out) {
     Time(r.last_time_ns, out);
     Key("aggregation", out);
     Str(AggregationName(r.aggregation), out);
+    if (r.folded_tuples != 0) {
+      Key("folded_tuples", out);
+      Num(r.folded_tuples, out);
+    }
     out->push_back('}');
     return;
   }

@@ -31,10 +31,11 @@
 //   proto*         TCP|UDP|SCTP|ICMP|ICMPv6, else the protocol number as a string ("47")
 //   src*, dst*     {ip, port, namespace, pod, node[, labels{k:v}][, identity]}: for flows src is
 //                  the initiator. namespace/pod/node are "" when the address is not a pod
-//                  (world, host). ip and port are null in folded drop aggregates; port is null
-//                  for protocols without ports.
-//   community_id*  Community ID v1 ("1:..."), "" when it cannot be computed (a drop aggregate
-//                  over several source ports, a folded aggregate)
+//                  (world, host). ip and port are null in overflow drop aggregates, the source
+//                  port in folded ones; port is null for protocols without ports.
+//   community_id*  Community ID v1 ("1:..."): every start/update/end and every exact drop (one
+//                  5-tuple); "" for folded and overflow drop aggregates (many flows) and for
+//                  packets whose addresses were never parsed
 //   packets*, bytes*  start/update/end: totals of both directions since the flow started;
 //                  drop: the dropped packets and bytes of the aggregate
 //   generation*    RuleTables.generation the verdict was taken with
@@ -54,11 +55,14 @@
 //                  from each side so far (OR over the connection)
 //   end_reason     end: closed (FIN both ways or RST) | idle-timeout | revoked | forced (agent
 //                  shut down or flushed) | evicted (table full)
-//   count, first_time, last_time, aggregation
+//   count, first_time, last_time, aggregation, folded_tuples
 //                  drop: how many drops, the first and last one, and the key's precision:
-//                  exact (src ip, dst ip, proto, dst port, reason, direction, generation),
-//                  pair (proto and ports folded: the exact keys were full), overflow (everything
-//                  folded, ip null)
+//                  exact (one 5-tuple: src ip and port, dst ip and port, proto; with reason,
+//                  direction, generation), folded (the tuples of one (src ip, dst ip, proto, dst
+//                  port, reason) beyond the per-group bound: src port null, folded_tuples says
+//                  how many distinct tuples it holds), overflow (the aggregator's tables were
+//                  full: ips and ports null, tuples unknown). "pair" is read in logs of earlier
+//                  writers (ports folded).
 //   lost_events, since, until, lost_at
 //                  lost: how many events were lost, in which period, and where: ring-buffer
 //                  (the BPF ring was full), pipeline (the agent's queue), sink-queue (the file
@@ -83,7 +87,7 @@ inline constexpr std::string_view kSchema = "netfence.flow/v1";
 enum class EventKind : uint8_t { kStart, kUpdate, kEnd, kDrop, kLost };
 enum class Verdict : uint8_t { kAllowed, kDenied, kAudit };
 enum class Direction : uint8_t { kIngress, kEgress };
-enum class Aggregation : uint8_t { kExact, kPair, kOverflow };
+enum class Aggregation : uint8_t { kExact, kFolded, kOverflow, kPair /* read only: earlier writers */ };
 
 std::string_view EventName(EventKind e);
 std::string_view VerdictName(Verdict v);
@@ -116,8 +120,8 @@ std::vector<std::string_view> TcpFlagNames(uint8_t flags);
 std::optional<uint8_t> ParseTcpFlagName(std::string_view name);
 
 struct Endpoint {
-  std::optional<IpAddr> ip;      // null only in folded drop aggregates
-  std::optional<uint16_t> port;  // null for protocols without ports, and folded aggregates
+  std::optional<IpAddr> ip;      // null only in overflow drop aggregates (and unparsed packets)
+  std::optional<uint16_t> port;  // null for protocols without ports, and folded/overflow aggregates
   std::string ns;                // "" when not a pod
   std::string pod;
   std::string node;
@@ -178,6 +182,7 @@ struct FlowRecord {
   uint64_t count = 0;
   int64_t first_time_ns = 0, last_time_ns = 0;
   Aggregation aggregation = Aggregation::kExact;
+  uint64_t folded_tuples = 0;  // kFolded: distinct 5-tuples folded; 0 = omitted
 
   // lost.
   uint64_t lost_events = 0;

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "dataplane/flowlog/flow_record.h"
+
+#include "common/base/json_depth.h"
 #include "dataplane/flowlog/time_format.h"
 
 namespace netfence::flowlog {
@@ -242,12 +244,15 @@ StatusOr<FlowRecord> Parse(const json& j) {
     }
     if (agg == "exact")
       r.aggregation = Aggregation::kExact;
-    else if (agg == "pair")
-      r.aggregation = Aggregation::kPair;
+    else if (agg == "folded")
+      r.aggregation = Aggregation::kFolded;
     else if (agg == "overflow")
       r.aggregation = Aggregation::kOverflow;
+    else if (agg == "pair")
+      r.aggregation = Aggregation::kPair;
     else
-      return Status::Error("aggregation \"" + agg + "\" is not exact, pair or overflow");
+      return Status::Error("aggregation \"" + agg + "\" is not exact, folded or overflow");
+    if (!ReadU64(j, "folded_tuples", false, &r.folded_tuples, &err)) return Status::Error(err);
     return r;
   }
 
@@ -270,6 +275,7 @@ StatusOr<FlowRecord> Parse(const json& j) {
 
 StatusOr<FlowRecord> ParseRecord(std::string_view line) {
   try {
+    if (Status depth = CheckJsonDepth(line); !depth.ok()) return depth;
     json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return Status::Error("not valid JSON");
     return Parse(j);

@@ -107,6 +107,8 @@ class System : public Devices {
   StatusOr<int> IfIndex(const std::string& name) const override { return netdev::IfIndex(name); }
   StatusOr<std::string> Driver(const std::string& name) const override { return netdev::Driver(name); }
   StatusOr<std::vector<IpAddr>> Addresses() const override { return netdev::Addresses(); }
+  StatusOr<std::vector<Link>> Links() const override { return netdev::Links(); }
+  Status SetUp(const std::string& name, bool up) const override { return netdev::SetUp(name, up); }
 };
 }  // namespace
 

@@ -14,8 +14,15 @@
 
 namespace netfence::xdp {
 
-// Every entry of the conntrack map `fd` into *out (cleared first).
-Status ReadConntrack(int fd, std::vector<fastpath::CtEntry>* out);
+// Every entry of the conntrack maps into *out (cleared first): `fd` (IPv6, canonical keys)
+// and `fd4` (IPv4, compact keys, reported under their canonical keys).
+Status ReadConntrack(int fd, int fd4, std::vector<fastpath::CtEntry>* out);
+
+// Whether the canonical key is an IPv4 connection's (both addresses v4-mapped), and its compact
+// key in conntrack4 / the canonical key of a compact one.
+bool IsV4(const nf_ct_key& key);
+nf_ct4_key CompactKey(const nf_ct_key& key);
+nf_ct_key CanonicalKey(const nf_ct4_key& key);
 
 // Entries 0..N-1 of a BPF_MAP_TYPE_PERCPU_ARRAY of __u64, each summed over CPUs (0 where a
 // lookup fails).

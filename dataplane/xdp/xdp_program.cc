@@ -121,6 +121,9 @@ constexpr MapSpec kMaps[] = {
     {Map::kInterfaces, "interfaces", true},
     {Map::kTraffic, "traffic", true},
     {Map::kPodCidrs, "pod_cidrs", true},
+    {Map::kVerdictCache, "verdict_cache", false},  // answers of one program's epochs: starts cold
+    {Map::kConntrack4, "conntrack4", true},
+    {Map::kInterfacesLow, "interfaces_low", true},
 };
 static_assert(std::size(kMaps) == static_cast<size_t>(Map::kCount));
 constexpr bool MapsInEnumOrder() {
@@ -176,7 +179,12 @@ StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(const LoadOptions& option
   skel->rodata->nf_cfg_conntrack = options.conntrack ? 1 : 0;
   skel->rodata->nf_cfg_events = options.events ? 1 : 0;
   skel->rodata->nf_cfg_record_decisions = options.record_decisions ? 1 : 0;
+  skel->rodata->nf_cfg_verdict_cache = options.verdict_cache ? 1 : 0;
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.conntrack, std::max<uint32_t>(options.conntrack_entries, 1));
+  if (err == 0) err = bpf_map__set_max_entries(skel->maps.conntrack4, std::max<uint32_t>(options.conntrack_entries, 1));
+  if (err == 0) {
+    err = bpf_map__set_max_entries(skel->maps.verdict_cache, std::max<uint32_t>(options.verdict_cache_entries, 1));
+  }
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.fragments, std::max<uint32_t>(options.fragment_entries, 1));
   if (err == 0) err = bpf_map__set_max_entries(skel->maps.events, options.ring_bytes);
   if (err == 0 && !options.pin_dir.empty()) {
@@ -292,7 +300,7 @@ Status XdpProgram::Program(const v1::RuleTables& tables) {
   if (bpf_map_update_elem(map_fd(Map::kSlotInfo), &idle, &info, BPF_ANY) != 0) {
     return Status::Error("XDP map slot_info: update: " + ErrnoText(errno));
   }
-  const nf_active next{idle, 0};
+  const nf_active next{idle, live.guard};  // the pod CIDR guard's version stays
   if (bpf_map_update_elem(map_fd(Map::kActive), &zero, &next, BPF_ANY) != 0) {
     return Status::Error("XDP map active: update: " + ErrnoText(errno));
   }
@@ -397,31 +405,53 @@ Status XdpProgram::BindEndpoint(int ifindex, const std::vector<IpAddr>& addresse
   v.kind = NF_IFACE_ENDPOINT;
   v.n_addrs = static_cast<uint32_t>(addresses.size());
   for (size_t i = 0; i < addresses.size(); ++i) std::memcpy(v.addrs[i], addresses[i].bytes.data(), 16);
-  const uint32_t key = static_cast<uint32_t>(ifindex);
-  if (bpf_map_update_elem(map_fd(Map::kInterfaces), &key, &v, BPF_ANY) != 0) {
-    return Status::Error("XDP map interfaces: update: " + ErrnoText(errno));
-  }
-  return Status::Ok();
+  return WriteInterface(ifindex, v);
 }
 
 Status XdpProgram::BindUplink(int ifindex) {
   nf_iface v{};
   v.kind = NF_IFACE_UPLINK;
+  return WriteInterface(ifindex, v);
+}
+
+Status XdpProgram::WriteInterface(int ifindex, const nf_iface& v) {
   const uint32_t key = static_cast<uint32_t>(ifindex);
-  if (bpf_map_update_elem(map_fd(Map::kInterfaces), &key, &v, BPF_ANY) != 0) {
-    return Status::Error("XDP map interfaces: update: " + ErrnoText(errno));
+  if (key >= NF_IFACE_LOW) {
+    if (bpf_map_update_elem(map_fd(Map::kInterfaces), &key, &v, BPF_ANY) != 0) {
+      return Status::Error("XDP map interfaces: update: " + ErrnoText(errno));
+    }
+    return Status::Ok();
+  }
+  // An array entry is copied in place while packets may read it: the addresses go in first
+  // under the old kind, then the kind, so no packet sees a kind with half its addresses.
+  const int fd = map_fd(Map::kInterfacesLow);
+  nf_iface staged{};
+  if (bpf_map_lookup_elem(fd, &key, &staged) != 0) {
+    return Status::Error("XDP map interfaces_low: lookup: " + ErrnoText(errno));
+  }
+  staged.n_addrs = std::min(staged.n_addrs, v.n_addrs);
+  std::memcpy(staged.addrs, v.addrs, sizeof(v.addrs));
+  const nf_iface* steps[] = {&staged, &v};
+  for (const nf_iface* value : steps) {
+    if (bpf_map_update_elem(fd, &key, value, BPF_ANY) != 0) {
+      return Status::Error("XDP map interfaces_low: update: " + ErrnoText(errno));
+    }
   }
   return Status::Ok();
 }
 
 Status XdpProgram::SetPodCidrs(const std::vector<IpPrefix>& guarded, const std::vector<IpAddr>& exempt) {
-  std::map<std::vector<uint8_t>, uint8_t> want;  // nf_prefix_key bytes -> 1 guarded, 0 exempt
+  // Keys as fixed-size byte arrays: their comparisons have a length the compiler can see
+  // (with vectors, GCC 12 at -O3 warns that memcmp may read past any object).
+  using KeyBytes = std::array<uint8_t, sizeof(nf_prefix_key)>;
+  std::map<KeyBytes, uint8_t> want;  // nf_prefix_key bytes -> 1 guarded, 0 exempt
   auto key_of = [](const IpAddr& a, uint32_t len) {
     nf_prefix_key k{};
     k.prefixlen = len;
     std::memcpy(k.addr, a.bytes.data(), sizeof(k.addr));
-    const auto* p = reinterpret_cast<const uint8_t*>(&k);
-    return std::vector<uint8_t>(p, p + sizeof(k));
+    KeyBytes bytes;
+    std::memcpy(bytes.data(), &k, sizeof(k));
+    return bytes;
   };
   for (const IpPrefix& p : guarded) want[key_of(p.addr, p.len)] = 1;
   for (const IpAddr& a : exempt) want[key_of(a, 128)] = 0;
@@ -433,8 +463,8 @@ Status XdpProgram::SetPodCidrs(const std::vector<IpPrefix>& guarded, const std::
       return Status::Error("XDP map pod_cidrs: update: " + ErrnoText(errno));
     }
   }
-  std::vector<std::vector<uint8_t>> stale;
-  std::vector<uint8_t> key(sizeof(nf_prefix_key)), next(sizeof(nf_prefix_key));
+  std::vector<KeyBytes> stale;
+  KeyBytes key{}, next{};
   for (const void* prev = nullptr; bpf_map_get_next_key(fd, prev, next.data()) == 0; prev = key.data()) {
     if (!want.contains(next)) stale.push_back(next);
     key = next;
@@ -444,11 +474,28 @@ Status XdpProgram::SetPodCidrs(const std::vector<IpPrefix>& guarded, const std::
       return Status::Error("XDP map pod_cidrs: delete: " + ErrnoText(errno));
     }
   }
+  // A new guard version: decisions cached under the old set are not used again.
+  const uint32_t zero = 0;
+  nf_active active{};
+  if (bpf_map_lookup_elem(map_fd(Map::kActive), &zero, &active) != 0) {
+    return Status::Error("XDP map active: lookup: " + ErrnoText(errno));
+  }
+  ++active.guard;
+  if (bpf_map_update_elem(map_fd(Map::kActive), &zero, &active, BPF_ANY) != 0) {
+    return Status::Error("XDP map active: update: " + ErrnoText(errno));
+  }
   return Status::Ok();
 }
 
 Status XdpProgram::Unbind(int ifindex) {
   const uint32_t key = static_cast<uint32_t>(ifindex);
+  if (key < NF_IFACE_LOW) {
+    const nf_iface none{};  // kind NF_IFACE_NONE first: the entry reads as unbound at once
+    if (bpf_map_update_elem(map_fd(Map::kInterfacesLow), &key, &none, BPF_ANY) != 0) {
+      return Status::Error("XDP map interfaces_low: update: " + ErrnoText(errno));
+    }
+    return Status::Ok();
+  }
   if (bpf_map_delete_elem(map_fd(Map::kInterfaces), &key) != 0 && errno != ENOENT) {
     return Status::Error("XDP map interfaces: delete: " + ErrnoText(errno));
   }
@@ -512,7 +559,25 @@ StatusOr<std::unique_ptr<fastpath::EventStream>> XdpProgram::OpenEvents(fastpath
 }
 
 Status XdpProgram::ReadConntrack(std::vector<fastpath::CtEntry>* out) const {
-  return xdp::ReadConntrack(map_fd(Map::kConntrack), out);
+  return xdp::ReadConntrack(map_fd(Map::kConntrack), map_fd(Map::kConntrack4), out);
+}
+
+bool XdpProgram::LookupConntrack(const nf_ct_key& key, nf_ct_entry* entry) const {
+  if (IsV4(key)) {
+    const nf_ct4_key k4 = CompactKey(key);
+    return bpf_map_lookup_elem(map_fd(Map::kConntrack4), &k4, entry) == 0;
+  }
+  return bpf_map_lookup_elem(map_fd(Map::kConntrack), &key, entry) == 0;
+}
+
+Status XdpProgram::WriteConntrack(const nf_ct_key& key, const nf_ct_entry& entry) {
+  const bool v4 = IsV4(key);
+  const nf_ct4_key k4 = CompactKey(key);
+  const int err = v4 ? bpf_map_update_elem(map_fd(Map::kConntrack4), &k4, &entry, BPF_ANY)
+                     : bpf_map_update_elem(map_fd(Map::kConntrack), &key, &entry, BPF_ANY);
+  if (err != 0)
+    return Status::Error(std::string("XDP map ") + (v4 ? "conntrack4" : "conntrack") + ": update: " + ErrnoText(errno));
+  return Status::Ok();
 }
 
 Traffic XdpProgram::ReadTraffic() const {
@@ -531,24 +596,34 @@ Traffic XdpProgram::ReadTraffic() const {
   return out;
 }
 
-Status XdpProgram::FlushConntrack() {
-  // Walk the keys first (each get_next_key from the previous one), then delete: restarting
-  // from the first key after every delete would rescan the table each time.
-  const int fd = map_fd(Map::kConntrack);
-  std::vector<nf_ct_key> keys;
-  nf_ct_key key{}, cur{};
-  const nf_ct_key* prev = nullptr;
+namespace {
+
+// Deletes every entry of a hash map with keys of type Key. The keys are walked first (each
+// get_next_key from the previous one), then deleted: restarting from the first key after
+// every delete would rescan the table each time.
+template <typename Key>
+Status FlushMap(int fd, const char* name) {
+  std::vector<Key> keys;
+  Key key{}, cur{};
+  const Key* prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &key) == 0) {
     keys.push_back(key);
     cur = key;
     prev = &cur;
   }
-  for (const nf_ct_key& k : keys) {
+  for (const Key& k : keys) {
     if (bpf_map_delete_elem(fd, &k) != 0 && errno != ENOENT) {
-      return Status::Error("XDP map conntrack: delete: " + ErrnoText(errno));
+      return Status::Error(std::string("XDP map ") + name + ": delete: " + ErrnoText(errno));
     }
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status XdpProgram::FlushConntrack() {
+  if (Status s = FlushMap<nf_ct_key>(map_fd(Map::kConntrack), "conntrack"); !s.ok()) return s;
+  return FlushMap<nf_ct4_key>(map_fd(Map::kConntrack4), "conntrack4");
 }
 
 Status ProbeBpf() {

@@ -54,7 +54,9 @@ struct LoadOptions {
   bool conntrack = true;          // false: classify every packet (tests, benchmarks)
   bool events = true;             // false: no ring-buffer events
   bool record_decisions = false;  // true: each CPU's last decision in last_decision (tests)
-  uint32_t conntrack_entries = 262144;
+  bool verdict_cache = true;      // false: every classification walks the tables (benchmarks)
+  uint32_t verdict_cache_entries = 16384;
+  uint32_t conntrack_entries = 262144;  // per family (IPv4 and IPv6 have a map each)
   uint32_t fragment_entries = 8192;
   uint32_t ring_bytes = 1u << 22;                         // a power of two, at least the page size
   std::string pin_dir;                                    // "" none; e.g. /sys/fs/bpf/netfence
@@ -82,6 +84,9 @@ enum class Map {
   kInterfaces,
   kTraffic,
   kPodCidrs,
+  kVerdictCache,
+  kConntrack4,
+  kInterfacesLow,
   kCount,
 };
 
@@ -153,6 +158,10 @@ class XdpProgram : public fastpath::FastPath {
   Status ReadConntrack(std::vector<fastpath::CtEntry>* out) const override;
   uint32_t conntrack_capacity() const override { return options_.conntrack_entries; }
   Status FlushConntrack() override;
+  // One connection by its canonical key, in whichever map holds its family (conntrack for
+  // IPv6, conntrack4 for IPv4): tests and benchmarks.
+  bool LookupConntrack(const nf_ct_key& key, nf_ct_entry* entry) const;
+  Status WriteConntrack(const nf_ct_key& key, const nf_ct_entry& entry);
 
   int prog_fd() const;     // the XDP program
   int tc_prog_fd() const;  // the TC egress program
@@ -166,6 +175,8 @@ class XdpProgram : public fastpath::FastPath {
   XdpProgram(netfence_bpf* skel, LoadOptions options);
   void Warn(const std::string& message) const;
   nf_slot_info LiveSlotInfo() const;  // of the live slot; zero before any Program()
+  // The interface's entry in interfaces_low (ifindex < NF_IFACE_LOW) or interfaces.
+  Status WriteInterface(int ifindex, const nf_iface& entry);
   netfence_bpf* skel_;
   LoadOptions options_;
   struct Attachment {

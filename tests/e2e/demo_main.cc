@@ -3,7 +3,9 @@
 // nodes, netfence-agent on each, connections open while the policies are applied: the
 // reachability with real packets before and after, which open connections survive, how long
 // the change took to reach the packets, and the live flow log of the database's node
-// (netfencectl flows --agent ... --follow) saying what happened and which rule decided.
+// (netfencectl flows --agent ... --follow) saying what happened and which rule decided; with
+// --graph FILE, the picture of who talked to whom (netfencectl flows --graph) over both nodes'
+// flow logs.
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
@@ -90,12 +92,13 @@ class LiveFlowLog {
 
 int main(int argc, char** argv) {
   e2e::InstallSignalCleanup();
-  std::string cluster_dir = "examples/cluster", policies_dir = "examples/policies", bin_dir;
+  std::string cluster_dir = "examples/cluster", policies_dir = "examples/policies", bin_dir, graph;
   CLI::App app{"netfence-live-demo: the example cluster enforced with real packets, policies applied under traffic"};
   app.add_option("--cluster", cluster_dir, "Namespaces and pods (pods on two nodes)")->check(CLI::ExistingDirectory);
   app.add_option("--policies", policies_dir, "Policies applied while connections are open")
       ->check(CLI::ExistingDirectory);
   app.add_option("--bin-dir", bin_dir, "Where netfence-agent, netfence-cni and netfencectl are");
+  app.add_option("--graph", graph, "At the end, draw who talked to whom from both nodes' flow logs into FILE (.svg)");
   CLI11_PARSE(app, argc, argv);
   if (bin_dir.empty()) bin_dir = fs::canonical("/proc/self/exe").parent_path().string();
 
@@ -191,6 +194,24 @@ int main(int argc, char** argv) {
     status.op = "status";
     auto r = c.AgentCall(node, status);
     std::printf("  %s\n", r.ok() ? r->message.c_str() : r.status().message().c_str());
+  }
+  if (!graph.empty()) {
+    std::vector<std::string> draw = {bin_dir + "/netfencectl", "flows", "--graph", graph, "--graph-by", "workload"};
+    std::string files;
+    for (const std::string& node : c.nodes()) {
+      (void)c.StopAgent(node);  // its last records: open drops, updates of open connections
+      draw.insert(draw.end(), {"--file", c.FlowLogPath(node)});
+      files += " --file " + node + ".jsonl";
+    }
+    Say("Who talked to whom: netfencectl flows" + files + " --graph " + graph + " --graph-by workload");
+    auto drawn = e2e::RunProcess(draw, {{"PATH", "/usr/local/bin:/usr/bin:/bin"}}, "");
+    const bool drawn_ok = drawn.ok() && drawn->exit_code == 0;
+    std::printf("  %s", drawn.ok() ? drawn->err.c_str() : (drawn.status().message() + "\n").c_str());
+    if (drawn_ok) {
+      std::printf("  namespaces are clusters, workloads boxes; green edges got through, red dashed ones were denied;\n"
+                  "  each edge says its ports and counts, and (hover, in a browser) the policies that decided it\n");
+    }
+    ok &= drawn_ok;
   }
   made->reset();
   e2e::UnregisterCleanup(cleanup);

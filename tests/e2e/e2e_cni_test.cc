@@ -68,13 +68,14 @@ TEST(E2eCni, CheckDelTwiceAndDelWithTheAgentDown) {
   EXPECT_EQ(CniError(*check).value("code", 0), agent::kNotEnforced) << check->out;
   EXPECT_NE(EndpointsLine(*c).find("1 endpoints"), std::string::npos) << EndpointsLine(*c);
 
-  // DEL while the agent is away succeeds; the restarted agent notices the veth is gone.
+  // DEL while the agent is away succeeds and is journaled; the restarted agent applies it.
   ASSERT_TRUE(c->StopAgent("node-1").ok());
   ASSERT_TRUE(c->DelPod("x/b").ok());
   ASSERT_TRUE(c->DelPod("x/b").ok());
   ASSERT_TRUE(c->StartAgent("node-1").ok());
   EXPECT_NE(EndpointsLine(*c).find("0 endpoints"), std::string::npos) << EndpointsLine(*c);
-  EXPECT_NE(c->AgentLog("node-1").find("endpoint x/b: interface"), std::string::npos) << c->AgentLog("node-1");
+  EXPECT_NE(c->AgentLog("node-1").find("DEL received while the agent was away: unplugged"), std::string::npos)
+      << c->AgentLog("node-1");
 }
 
 TEST(E2eCni, AddWithTheAgentDownFailsClosed) {
@@ -100,6 +101,28 @@ TEST(E2eCni, AddWithTheAgentDownFailsClosed) {
   // Nothing reaches the pod, nothing leaves it, even towards pods that accept everyone.
   EXPECT_FALSE(c->ProbeOnce("x/a", "x/c", kTCP, 80, 300));
   EXPECT_FALSE(c->ProbeOnce("x/c", "x/a", kTCP, 80, 300));
+}
+
+// The rollout gap: a pod wired while no agent runs on the node and netfence-cni never ran for
+// it (the plugin was out of the chain) must not run unprotected once the agent is back.
+TEST(E2eCni, APodWiredWhileTheAgentWasAwayIsSetDownWhenItReturns) {
+  ManifestDir dir;
+  NETFENCE_E2E_CLUSTER(c, ThreePods(dir));
+  ASSERT_TRUE(c->StopAgent("node-1").ok());
+  auto wired = c->AddPodWithoutNetfence("x/c");  // bridge + host-local only
+  ASSERT_TRUE(wired.ok()) << wired.status().message();
+  const std::string veth = c->HostInterface("x/c");
+  ASSERT_FALSE(veth.empty());
+  ASSERT_TRUE(InterfaceUp(*c, "node-1", veth));
+  ASSERT_TRUE(c->StartAgent("node-1").ok());
+  EXPECT_FALSE(InterfaceUp(*c, "node-1", veth)) << "an unregistered pod veth is set down (fail closed)";
+  EXPECT_TRUE(InterfaceUp(*c, "node-1", c->HostInterface("x/a"))) << "registered pods are untouched";
+  EXPECT_NE(c->AgentLog("node-1").find("interface " + veth + " is on the pods' bridge"), std::string::npos)
+      << c->AgentLog("node-1");
+  auto metrics = HttpGetIn(c->NodeNetns("node-1"), Cluster::kMetricsAddress, "/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status().message();
+  EXPECT_EQ(MetricValue(*metrics, "netfence_agent_unregistered_interfaces_down_total"), 1.0) << *metrics;
+  EXPECT_TRUE(c->ProbeOnce("x/a", "x/b", kTCP, 80, 1000)) << "the registered pods keep working";
 }
 
 // Between the interface plugin's ADD (the veth is up, the address set) and netfence-cni's, a

@@ -8,9 +8,14 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
+#include "dataplane/flowlog/community_id.h"
 #include "dataplane/flowlog/file_sink.h"
+#include "tests/e2e/process.h"
 #include "tests/testing/socket_util.h"
 
 namespace netfence::e2e {
@@ -53,6 +58,55 @@ Status MergeFlowLogs(const std::vector<std::string>& paths, const std::string& o
   f.close();
   if (!f) return Status::Error(out + ": cannot be written");
   return Status::Ok();
+}
+
+StatusOr<std::set<DotEdge>> DotEdges(const std::string& dot) {
+  auto run = RunProcess({"/usr/bin/dot", "-Tjson0"}, {}, dot);
+  if (!run.ok()) return run.status();
+  if (run->exit_code != 0) return Status::Error("dot -Tjson0: " + run->err);
+  const auto g = nlohmann::json::parse(run->out, nullptr, /*allow_exceptions=*/false);
+  if (g.is_discarded() || !g.contains("objects")) return Status::Error("dot -Tjson0: not a graph: " + run->out);
+  std::map<int, std::string> names;
+  for (const auto& o : g["objects"]) {
+    if (!o.contains("nodes")) names[o["_gvid"].get<int>()] = o["name"].get<std::string>();  // not a cluster
+  }
+  std::set<DotEdge> edges;
+  if (g.contains("edges")) {
+    for (const auto& e : g["edges"]) {
+      edges.insert({names[e["tail"].get<int>()], names[e["head"].get<int>()], e.value("verdict", "")});
+    }
+  }
+  return edges;
+}
+
+std::string Incomplete(const flowlog::FlowRecord& r, const std::set<std::string>& pods) {
+  using flowlog::EventKind;
+  if (r.event == EventKind::kLost) return "";
+  std::string why;
+  for (const auto* e : {&r.src, &r.dst}) {
+    if (e->ip && pods.contains(e->ip->str()) && (e->pod.empty() || e->ns.empty() || e->node.empty())) {
+      why += (e == &r.src ? "src" : "dst") + std::string(" not named; ");
+    }
+  }
+  const bool one_flow = r.event != EventKind::kDrop || r.aggregation == flowlog::Aggregation::kExact;
+  if (one_flow && r.src.ip && r.dst.ip) {
+    const bool icmp = r.proto == 1 || r.proto == 58;
+    if (!icmp) {
+      const std::string want =
+          flowlog::CommunityId(*r.src.ip, *r.dst.ip, r.proto, r.src.port.value_or(0), r.dst.port.value_or(0));
+      if (r.community_id != want) why += "community_id " + r.community_id + " is not " + want + "; ";
+    } else if (r.community_id.empty()) {
+      why += "no community_id; ";
+    }
+  }
+  if (r.verdict == flowlog::Verdict::kDenied && r.policies.empty() &&
+      (r.reason == flowlog::reason::kDefaultDeny || r.reason == flowlog::reason::kRevoked)) {
+    why += "denied without a policy; ";
+  }
+  if (r.generation == 0 && r.reason != flowlog::reason::kMalformed && r.reason != flowlog::reason::kNoTables) {
+    why += "generation 0; ";
+  }
+  return why;
 }
 
 StatusOr<std::string> HttpGetIn(const nettest::Netns& ns, const std::string& address, const std::string& path) {

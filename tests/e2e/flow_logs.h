@@ -5,7 +5,9 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/base/status.h"
@@ -20,6 +22,16 @@ std::vector<std::string> FlowLogLines(const std::string& path);
 StatusOr<std::vector<flowlog::FlowRecord>> ReadFlowLog(const std::string& path);
 // The lines of several flow logs in one file, ordered by their `time` (stable).
 Status MergeFlowLogs(const std::vector<std::string>& paths, const std::string& out);
+
+// The edges of a DOT graph (netfencectl flows -o dot) as Graphviz reads them (`dot -Tjson0`):
+// (tail vertex, head vertex, the edge's `verdict` attribute). An error when dot refuses it.
+using DotEdge = std::tuple<std::string, std::string, std::string>;
+StatusOr<std::set<DotEdge>> DotEdges(const std::string& dot);
+
+// Why a record is not complete, "" when it is: both ends named when they are `pods` (their
+// addresses), the Community ID equal to the published algorithm's for its 5-tuple (flows and
+// exact drops), a denial naming the policies that decided it.
+std::string Incomplete(const flowlog::FlowRecord& r, const std::set<std::string>& pods);
 
 // GET http://ADDRESS/PATH from inside `ns` ("127.0.0.1:9080", "/metrics"): the body.
 StatusOr<std::string> HttpGetIn(const nettest::Netns& ns, const std::string& address, const std::string& path);

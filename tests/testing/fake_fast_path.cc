@@ -52,4 +52,19 @@ StatusOr<std::string> FakeDevices::Driver(const std::string& name) const {
   return it->second.driver;
 }
 
+StatusOr<std::vector<netdev::Link>> FakeDevices::Links() const {
+  std::vector<netdev::Link> out;
+  for (const auto& [name, d] : devices) {
+    out.push_back({.name = name, .ifindex = d.ifindex, .kind = d.driver, .master = d.master, .up = d.up});
+  }
+  return out;
+}
+
+Status FakeDevices::SetUp(const std::string& name, bool up) const {
+  auto it = devices.find(name);
+  if (it == devices.end()) return Status::Error("no interface " + name);
+  it->second.up = up;
+  return Status::Ok();
+}
+
 }  // namespace netfence::testing

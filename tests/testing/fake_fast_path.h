@@ -62,13 +62,18 @@ class FakeDevices : public netdev::Devices {
   struct Device {
     int ifindex = 0;
     std::string driver = "veth";
+    uint32_t master = 0;  // the bridge's ifindex, for a bridge port
+    bool up = true;
   };
-  std::map<std::string, Device> devices;
+  mutable std::map<std::string, Device> devices;
   std::vector<IpAddr> addresses;
 
   StatusOr<int> IfIndex(const std::string& name) const override;
   StatusOr<std::string> Driver(const std::string& name) const override;
   StatusOr<std::vector<IpAddr>> Addresses() const override { return addresses; }
+  StatusOr<std::vector<netdev::Link>> Links() const override;
+  // Changes the table (the devices are the test's; const as the interface is).
+  Status SetUp(const std::string& name, bool up) const override;
 };
 
 }  // namespace netfence::testing

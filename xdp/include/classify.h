@@ -73,20 +73,14 @@ static long nf_and_step(__u32 index, void *arg) {
   return 0;
 }
 
-struct nf_dir_result {
-  __u32 outcome; /* enum nf_outcome */
-  __u32 table;
-  __u32 rule;
-  __u32 internal; /* the maps disagree with themselves: fail closed */
-};
-
 static __always_inline int nf_is_port_proto(__u32 proto) {
   return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == NF_IPPROTO_SCTP;
 }
 
-/* One direction of one table of `slot` against a peer (address and its identity). */
-static __always_inline void nf_match(__u32 slot, __u32 table, const __u8 *peer, __u32 peer_identity, __u32 proto,
-                                     __u32 dport, struct nf_dir_result *r) {
+/* One direction of one table of the query's slot against a peer (address and its identity). */
+static __always_inline void nf_match(struct nf_query *q, __u32 table, const __u8 *peer, __u32 peer_identity,
+                                     struct nf_dir_result *r) {
+  __u32 slot = q->slot, proto = q->q.proto, dport = q->q.dport;
   r->outcome = NF_NOT_ISOLATED;
   r->table = 0;
   r->rule = 0;
@@ -128,11 +122,11 @@ static __always_inline void nf_match(__u32 slot, __u32 table, const __u8 *peer, 
     __u32 *v = bpf_map_lookup_elem(id_rows, &ik);
     id_row = v ? *v : t->all_pods_row;
   }
-  struct nf_cidr_key ck = {};
-  ck.prefixlen = NF_CIDR_TABLE_BITS + 128;
-  ck.table_be = bpf_htonl(table);
-  __builtin_memcpy(ck.addr, peer, 16);
-  __u32 *cv = bpf_map_lookup_elem(cidr_rows, &ck);
+  struct nf_cidr_key *ck = &q->cidr_key; /* off the stack */
+  ck->prefixlen = NF_CIDR_TABLE_BITS + 128;
+  ck->table_be = bpf_htonl(table);
+  __builtin_memcpy(ck->addr, peer, 16);
+  __u32 *cv = bpf_map_lookup_elem(cidr_rows, ck);
   __u32 cidr_row = cv ? *cv : NF_EMPTY_ROW;
   if (id_row == NF_EMPTY_ROW && cidr_row == NF_EMPTY_ROW) return;
 

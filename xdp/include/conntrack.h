@@ -9,6 +9,7 @@
 
 #include <linux/bpf.h>
 #include <linux/in.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "maps.h"
@@ -43,6 +44,50 @@ static __always_inline int nf_ct_key_of(const __u8 *src, __u16 sport, const __u8
   k->proto = proto;
   k->pad[0] = k->pad[1] = k->pad[2] = 0;
   return sender_b;
+}
+
+/* Whether both addresses of the key are v4-mapped (::ffff:a.b.c.d): an IPv4 connection. */
+static __always_inline int nf_ct_is_v4(const struct nf_ct_key *k) {
+  const __u32 *a = (const __u32 *)k->addr_a, *b = (const __u32 *)k->addr_b;
+  return (a[0] | a[1] | b[0] | b[1]) == 0 && a[2] == bpf_htonl(0xFFFF) && b[2] == bpf_htonl(0xFFFF);
+}
+
+static __always_inline void nf_ct4_key_of(const struct nf_ct_key *k, struct nf_ct4_key *k4) {
+  k4->addr_a = ((const __u32 *)k->addr_a)[3];
+  k4->addr_b = ((const __u32 *)k->addr_b)[3];
+  k4->port_a = k->port_a;
+  k4->port_b = k->port_b;
+  k4->proto = k->proto;
+  k4->pad[0] = k4->pad[1] = k4->pad[2] = 0;
+}
+
+/* The connection's entry, from conntrack4 (IPv4) or conntrack (IPv6); NULL when untracked. */
+static __always_inline struct nf_ct_entry *nf_ct_lookup(const struct nf_ct_key *k) {
+  if (nf_ct_is_v4(k)) {
+    struct nf_ct4_key k4;
+    nf_ct4_key_of(k, &k4);
+    return bpf_map_lookup_elem(&conntrack4, &k4);
+  }
+  return bpf_map_lookup_elem(&conntrack, k);
+}
+
+static __always_inline long nf_ct_insert(const struct nf_ct_key *k, const struct nf_ct_entry *e) {
+  if (nf_ct_is_v4(k)) {
+    struct nf_ct4_key k4;
+    nf_ct4_key_of(k, &k4);
+    return bpf_map_update_elem(&conntrack4, &k4, e, BPF_ANY);
+  }
+  return bpf_map_update_elem(&conntrack, k, e, BPF_ANY);
+}
+
+static __always_inline void nf_ct_delete(const struct nf_ct_key *k) {
+  if (nf_ct_is_v4(k)) {
+    struct nf_ct4_key k4;
+    nf_ct4_key_of(k, &k4);
+    bpf_map_delete_elem(&conntrack4, &k4);
+    return;
+  }
+  bpf_map_delete_elem(&conntrack, k);
 }
 
 /* How long the entry lives after its last packet. */

@@ -8,6 +8,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "conntrack.h"
 #include "context.h"
 #include "events.h"
 #include "maps.h"
@@ -23,7 +24,7 @@ static __always_inline int nf_drop_ct(struct nf_ctx *c, __u32 reason, const stru
   nf_count(NF_CNT_DROP);
   nf_count_traffic(nf_traffic_slot(c, 1), c->bytes);
   if (nf_cfg_events) nf_emit(c, cut ? NF_EV_REVOKED : NF_EV_DROP, (__u8)reason, ct);
-  if (cut) bpf_map_delete_elem(&conntrack, cut);
+  if (cut) nf_ct_delete(cut);
   nf_record(c, XDP_DROP, reason, NF_CNT_DROP);
   return XDP_DROP;
 }

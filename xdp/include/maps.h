@@ -110,7 +110,15 @@ struct {
   __uint(map_flags, BPF_F_NO_PREALLOC);
 } pod_cidrs SEC(".maps");
 
-/* ifindex -> the pod or uplink behind it (written by the agent; see netfence_abi.h). */
+/* ifindex -> the pod or uplink behind it (written by the agent; see netfence_abi.h): an array
+ * for ifindexes below NF_IFACE_LOW (an inlined lookup, no hashing: every packet asks), a hash
+ * for the rest (a node that created many interfaces over its life). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, struct nf_iface);
+  __uint(max_entries, NF_IFACE_LOW);
+} interfaces_low SEC(".maps");
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __type(key, __u32);
@@ -118,25 +126,62 @@ struct {
   __uint(max_entries, 4096);
 } interfaces SEC(".maps");
 
-/* Connections (max_entries set by the loader). */
+/* The interface's entry, NULL when unbound. */
+static __always_inline struct nf_iface *nf_iface_of(__u32 ifindex) {
+  if (ifindex < NF_IFACE_LOW) {
+    struct nf_iface *i = bpf_map_lookup_elem(&interfaces_low, &ifindex);
+    return i && i->kind != NF_IFACE_NONE ? i : 0;
+  }
+  return bpf_map_lookup_elem(&interfaces, &ifindex);
+}
+
+/* Connections (max_entries set by the loader): IPv6 under the canonical key, IPv4 under the
+ * compact one (see conntrack.h, nf_ct_lookup). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __type(key, struct nf_ct_key);
   __type(value, struct nf_ct_entry);
   __uint(max_entries, 65536);
 } conntrack SEC(".maps");
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __type(key, struct nf_ct4_key);
+  __type(value, struct nf_ct_entry);
+  __uint(max_entries, 65536);
+} conntrack4 SEC(".maps");
+
+/* Decisions of nf_classify() by the question asked (struct nf_vc_key): a repeated question
+ * (every SYN of a flood, every new connection of a busy client to the same server) costs one
+ * lookup instead of the ipcache, pod CIDR, table lookups and the ANDs. The tables stay the
+ * truth; an entry is exact for its epoch and guard version only. Per-CPU LRU lists
+ * (BPF_F_NO_COMMON_LRU): an insert takes no lock shared between CPUs. Size set by the loader
+ * (LoadOptions::verdict_cache_entries). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __type(key, struct nf_vc_key);
+  __type(value, struct nf_vc_value);
+  __uint(max_entries, 16384);
+  __uint(map_flags, BPF_F_NO_COMMON_LRU);
+} verdict_cache SEC(".maps");
 
 /* ---- Scratch space (per CPU, one entry each): what does not fit on the program's stack -- */
 
-/* nf_classify()'s question: src -> dst (proto, dport) under the tables of `slot` (the stack of
- * the program, nf_classify() and its bpf_loop callback together must fit in 512 bytes). */
+/* nf_classify()'s question: src -> dst (proto, dport) under the tables of `slot`, and room for
+ * what nf_match() needs besides (the stack of the program, nf_classify() and its bpf_loop
+ * callback together must fit in 512 bytes). */
 struct nf_query {
-  __u8 src[16];
-  __u8 dst[16];
-  __u32 proto;
-  __u32 dport;
+  struct nf_vc_key q; /* the question: also the verdict cache's key */
   __u32 slot;
-  __u32 from_uplink; /* the packet came in from an uplink: its sender is no local pod */
+  __u32 pad;
+  /* nf_classify()'s cache value, keys and results, off the stack */
+  struct nf_vc_value answer;
+  struct nf_cidr_key cidr_key;
+  struct nf_dir_result {
+    __u32 outcome; /* enum nf_outcome */
+    __u32 table;
+    __u32 rule;
+    __u32 internal; /* the maps disagree with themselves: fail closed */
+  } r;
 };
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -216,6 +261,8 @@ struct nf_live {
   __u64 generation; /* RuleTables.generation */
   __u32 epoch;      /* what conntrack entries compare with */
   __u32 slot;
+  __u32 guard; /* nf_active.guard */
+  __u32 pad;
 };
 
 /* The live slot and its generation; 0 when nothing is programmed yet. The slot's table maps
@@ -231,6 +278,7 @@ static __always_inline int nf_live_slot(struct nf_live *m) {
   m->generation = info->generation;
   m->epoch = info->epoch;
   m->slot = slot;
+  m->guard = a->guard;
   return 1;
 }
 

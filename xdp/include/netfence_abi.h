@@ -70,6 +70,21 @@ struct nf_port_key {
   __u8 pad; /* zero; beyond every prefix */
 };
 
+/* verdict_cache: the decision about a new flow (both directions) by the question asked:
+ * (epoch of the live slot, pod CIDR guard version, source, destination, protocol, port, from
+ * an uplink). Within an epoch a slot's tables never change, and the guard version changes with
+ * every SetPodCidrs, so the decision cached is exactly what classification gives; older entries
+ * age out of the LRU. */
+struct nf_vc_key {
+  __u32 epoch; /* nf_slot_info.epoch of the slot asked */
+  __u32 guard; /* nf_active.guard: the pod CIDR guard's version */
+  __u8 src[16];
+  __u8 dst[16];
+  __u16 dport; /* classification port (0 for protocols without ports) */
+  __u8 proto;
+  __u8 from_uplink; /* the sender is no local pod (its egress table is not asked) */
+};
+
 enum nf_outcome {
   NF_NOT_ISOLATED = 0,   /* no rule decided and no NetworkPolicy isolates: allowed */
   NF_ALLOWED = 1,        /* a rule allowed (rule valid) */
@@ -115,7 +130,9 @@ enum nf_counter {
   NF_CNT_PASS_NDP = 6,       /* ICMPv6 neighbour discovery */
   NF_CNT_DROP = 7,           /* every drop (by reason in drop_reasons) */
   NF_CNT_CT_CREATED = 8,
-  NF_CNT_EVENTS_LOST = 9, /* ring buffer full: an event not written */
+  NF_CNT_EVENTS_LOST = 9,   /* ring buffer full: an event not written */
+  NF_CNT_VERDICT_HIT = 10,  /* a direction answered by verdict_cache */
+  NF_CNT_VERDICT_MISS = 11, /* a direction classified over the tables (then cached) */
   NF_COUNTERS = 16,
 };
 
@@ -130,14 +147,24 @@ struct nf_verdict {
   __u32 ingress_rule;
 };
 
+/* verdict_cache value: nf_classify()'s result (0 allowed, else 1 + enum nf_drop_reason) and
+ * both directions' verdict. */
+struct nf_vc_value {
+  __u32 result;
+  __u32 pad;
+  struct nf_verdict verdict;
+};
+
 /* ---- Interfaces ----------------------------------------------------------------------
  * What the agent knows about the interface a packet arrived on (ifindex of the program's
  * namespace). A pod's host-side veth carries only that pod's addresses: anything else is
  * spoofed. At an uplink the sender is never a local pod, so only ingress policy applies.
  * Interfaces not in the map are judged by addresses alone. */
+#define NF_IFACE_NONE 0u /* an unbound slot of interfaces_low */
 #define NF_IFACE_ENDPOINT 1u
 #define NF_IFACE_UPLINK 2u
 #define NF_IFACE_MAX_ADDRS 4
+#define NF_IFACE_LOW 16384u /* ifindexes below: an array entry (interfaces_low); above: a hash entry */
 struct nf_iface {
   __u32 kind;    /* NF_IFACE_* */
   __u32 n_addrs; /* for an endpoint: its addresses (v4-mapped IPv4, IPv6) */
@@ -149,8 +176,8 @@ struct nf_iface {
  * fills fresh inner maps in the idle slot, writes nf_slot_info for it, then flips
  * nf_active.slot: one 4-byte write makes the new generation live. */
 struct nf_active {
-  __u32 slot; /* 0 or 1; NF_SLOT_NONE before the first programming */
-  __u32 pad;
+  __u32 slot;  /* 0 or 1; NF_SLOT_NONE before the first programming */
+  __u32 guard; /* the pod CIDR guard's version: every change of pod_cidrs bumps it */
 };
 #define NF_SLOT_NONE 0xFFFFFFFFu
 struct nf_slot_info {
@@ -165,6 +192,19 @@ struct nf_slot_info {
 struct nf_ct_key {
   __u8 addr_a[16];
   __u8 addr_b[16];
+  __u16 port_a; /* host order */
+  __u16 port_b;
+  __u8 proto;
+  __u8 pad[3];
+};
+
+/* IPv4 connections live in their own map (conntrack4) under a compact key: the last 4 bytes
+ * of each v4-mapped address of the canonical key, same sides, same ports (a 16-byte key hashes
+ * and compares in less than half the time of the 40-byte one). The loader reports them under
+ * the canonical nf_ct_key. */
+struct nf_ct4_key {
+  __u32 addr_a; /* network order, as in the packet */
+  __u32 addr_b;
   __u16 port_a; /* host order */
   __u16 port_b;
   __u8 proto;

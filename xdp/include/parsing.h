@@ -43,7 +43,7 @@
 #define NF_ICMP_OTHER 0
 #define NF_ICMP_ECHO 1  /* echo request or reply: a flow keyed by the echo id */
 #define NF_ICMP_ERROR 2 /* error: inner_* hold the packet it is about */
-#define NF_ICMP_NDP 3   /* ICMPv6 neighbour discovery: always passes */
+#define NF_ICMP_NDP 3   /* ICMPv6 link housekeeping (neighbour discovery, multicast listeners): passes */
 
 struct nf_flow {
   __u8 src[16];
@@ -159,7 +159,9 @@ static __always_inline void nf_parse_icmp(struct nf_icmp_hdr *ih, void *data_end
     f->icmp_kind = NF_ICMP_ECHO;
   } else if (error) {
     nf_parse_icmp_inner(ih + 1, data_end, f);
-  } else if (v6 && t >= 133 && t <= 137) {
+  } else if (v6 && ((t >= 133 && t <= 137) || (t >= 130 && t <= 132) || t == 143)) {
+    /* Neighbour discovery (RS, RA, NS, NA, redirect) and multicast listener discovery
+     * (query, report, done, MLDv2 report): the link's own housekeeping, never a connection. */
     f->icmp_kind = NF_ICMP_NDP;
   }
 }

@@ -28,6 +28,7 @@ StatusOr<FlowFilter> FilterFromRequest(const v1::ObserveRequest& q) {
     }
     f.policies.emplace_back(p.substr(0, slash), p.substr(slash + 1));
   }
+  f.community_ids.assign(q.community_ids().begin(), q.community_ids().end());
   if (q.since_unix_nanos() != 0) f.since_ns = q.since_unix_nanos();
   if (q.until_unix_nanos() != 0) f.until_ns = q.until_unix_nanos();
   return f;
@@ -44,6 +45,7 @@ v1::ObserveRequest RequestFromFilter(const FlowFilter& f) {
   for (Verdict v : f.verdicts) q.add_verdicts(std::string(VerdictName(v)));
   for (EventKind e : f.events) q.add_events(std::string(EventName(e)));
   for (const auto& [ns, name] : f.policies) q.add_policies(ns + "/" + name);
+  for (const auto& id : f.community_ids) q.add_community_ids(id);
   if (f.since_ns) q.set_since_unix_nanos(*f.since_ns);
   if (f.until_ns) q.set_until_unix_nanos(*f.until_ns);
   return q;

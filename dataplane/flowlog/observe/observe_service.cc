@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 
+#include "dataplane/flowlog/field_mask.h"
 #include "dataplane/flowlog/observe/observe_request.h"
 
 namespace netfence::flowlog {
@@ -17,11 +18,14 @@ class ObserveStream : public grpc::ServerWriteReactor<v1::ObserveResponse> {
  public:
   ObserveStream(RecordHub* hub, const std::string& node, const v1::ObserveRequest& request) : hub_(hub) {
     auto filter = FilterFromRequest(request);
-    if (!filter.ok()) {
+    auto mask = FieldMask::Parse({request.field_mask().paths().begin(), request.field_mask().paths().end()});
+    if (!filter.ok() || !mask.ok()) {
       done_ = true;
-      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, filter.status().message()));
+      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          filter.ok() ? "field_mask: " + mask.status().message() : filter.status().message()));
       return;
     }
+    mask_ = std::move(mask).value();
     follow_ = request.follow();
     // Locked from before the subscription: a Wake() now waits until the first write is out.
     std::lock_guard lock(mu_);
@@ -75,7 +79,7 @@ class ObserveStream : public grpc::ServerWriteReactor<v1::ObserveResponse> {
       if (!follow_) FinishLocked(grpc::Status::OK);  // the history is all it asked for
       return;
     }
-    msg_.set_record(e->line);
+    msg_.set_record(mask_.empty() ? e->line : mask_.Apply(e->line));
     writing_ = true;
     StartWrite(&msg_);
   }
@@ -94,6 +98,7 @@ class ObserveStream : public grpc::ServerWriteReactor<v1::ObserveResponse> {
   RecordHub* hub_;
   std::shared_ptr<RecordHub::Subscription> sub_;
   bool follow_ = false;
+  FieldMask mask_;
   std::mutex mu_;
   v1::ObserveResponse msg_;
   bool writing_ = false;

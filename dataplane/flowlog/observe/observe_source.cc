@@ -43,6 +43,10 @@ RecordSource::Result ObserveRecordSource::Next(FlowRecord* record, std::string* 
     }
     ++count_;
     *line = m.record();
+    if (o_.request.field_mask().paths_size() > 0 && line->find("\"event\":\"lost\"") == std::string::npos) {
+      *record = FlowRecord{};  // a partial record: the line is what there is
+      return Result::kRecord;
+    }
     auto parsed = ParseRecord(*line);
     if (!parsed.ok()) {
       *error = parsed.status().message();

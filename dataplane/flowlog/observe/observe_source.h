@@ -6,6 +6,9 @@
 //   ObserveRecordSource src({.target = "unix:/run/netfence/observe.sock", .request = q});
 //   while (src.Next(&r, &line, &error) != RecordSource::Result::kEnd) ...
 //   if (!src.status().ok()) ...   // why the stream ended (agent unreachable, bad filter, ...)
+//
+// With a field mask in the request the agent sends partial records: Next() then leaves
+// *record empty (but for `lost` records, always whole) and *line holds what was sent.
 #pragma once
 
 #include <grpcpp/grpcpp.h>

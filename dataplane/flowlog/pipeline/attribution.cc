@@ -76,6 +76,13 @@ void AttributeAllowed(const GenerationMeta* g, const nf_verdict& v, const IpAddr
   }
 }
 
+void NameEnds(const GenerationHistory& history, const GenerationMeta* g, FlowRecord* r) {
+  if (g == nullptr) g = history.Live();
+  if (g == nullptr) return;
+  if (r->src.ip) history.Enrich(*g, *r->src.ip, &r->src);
+  if (r->dst.ip) history.Enrich(*g, *r->dst.ip, &r->dst);
+}
+
 nf_verdict VerdictOfEntry(const nf_ct_entry& e) {
   nf_verdict v{};
   v.egress_table = e.egress_table;

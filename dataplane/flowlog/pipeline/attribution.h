@@ -36,6 +36,11 @@ void AttributeAllowed(const GenerationMeta* g, const nf_verdict& v, const IpAddr
 // not have it).
 std::optional<PolicyRef> RuleRef(const GenerationMeta& g, uint32_t table, uint32_t bit, Direction d);
 
+// Names both ends (namespace, pod, node, labels, identity) as of g; g null (a generation the
+// history does not know): as of the live generation, the best knowledge of who holds an
+// address. Ends without an ip are left alone.
+void NameEnds(const GenerationHistory& history, const GenerationMeta* g, FlowRecord* r);
+
 // A conntrack entry's rules as a verdict (rule NF_NO_RULE: that direction did not decide).
 nf_verdict VerdictOfEntry(const nf_ct_entry& e);
 

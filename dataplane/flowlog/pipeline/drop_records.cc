@@ -50,7 +50,7 @@ DropObservation DropObservationOf(const nf_event& e, const GenerationHistory& hi
   } else if (e.reason == NF_DROP_SPOOFED) {
     d.direction = Direction::kEgress;
   } else {
-    const GenerationMeta* g = e.generation != 0 ? history.Find(e.generation) : history.Live();
+    const GenerationMeta* g = e.generation != 0 ? history.Resolve(e.generation, wall_ns) : history.Live();
     d.direction =
         e.hook == NF_HOOK_XDP && g != nullptr && g->local.contains(d.src) ? Direction::kEgress : Direction::kIngress;
   }
@@ -72,10 +72,9 @@ FlowRecord DropRecordOf(const DropAggregate& a, const GenerationHistory& history
     r.community_id.clear();
   }
   if (a.aggregation == Aggregation::kOverflow || !r.src.ip) return r;
-  const GenerationMeta* g = a.generation != 0 ? history.Find(a.generation) : history.Live();
+  const GenerationMeta* g = a.generation != 0 ? history.Resolve(a.generation, a.first_ns) : history.Live();
+  NameEnds(history, g, &r);
   if (g == nullptr) return r;
-  history.Enrich(g->generation, a.src, &r.src);
-  history.Enrich(g->generation, a.dst, &r.dst);
   if (a.rule != DropObservation::kNoRule) {
     if (auto ref = RuleRef(*g, a.rule_table, a.rule, a.direction)) r.policies = {std::move(*ref)};
   } else if (r.reason == reason::kDefaultDeny || r.reason == reason::kRevoked) {

@@ -69,8 +69,9 @@ bool FlowTracker::KeyEq::operator()(const nf_ct_key& a, const nf_ct_key& b) cons
 FlowTracker::FlowTracker(TrackerOptions options, const GenerationHistory* history, Emit emit)
     : options_(std::move(options)), history_(history), emit_(std::move(emit)) {}
 
-FlowRecord FlowTracker::Base(const nf_ct_key& k, const nf_ct_entry& e, const nf_verdict& v, uint64_t generation,
-                             uint8_t icmp_type, uint8_t icmp_code, uint32_t hook, int64_t start_wall) {
+FlowRecord FlowTracker::Base(const nf_ct_key& k, const nf_ct_entry& e, const nf_verdict& v, const GenerationMeta* g,
+                             uint64_t generation, uint8_t icmp_type, uint8_t icmp_code, uint32_t hook,
+                             int64_t start_wall) {
   FlowRecord r;
   const bool initiator_b = (e.flags & NF_CT_INITIATOR_B) != 0;
   const IpAddr src = Addr(initiator_b ? k.addr_b : k.addr_a);
@@ -85,11 +86,9 @@ FlowRecord FlowTracker::Base(const nf_ct_key& k, const nf_ct_entry& e, const nf_
     r.dst.port = dport;
   }
   r.community_id = FlowCommunityId(src, dst, k.proto, sport, dport, icmp_type, icmp_code);
-  const GenerationMeta* g = history_->Find(generation);
   if (g == nullptr) ++stats_.unattributed;
   AttributeAllowed(g, v, src, &r);
-  history_->Enrich(generation, src, &r.src);
-  history_->Enrich(generation, dst, &r.dst);
+  NameEnds(*history_, g, &r);
   r.generation = generation;
   r.node = options_.node;
   r.observation_point = ObservationPoint(hook);
@@ -99,20 +98,19 @@ FlowRecord FlowTracker::Base(const nf_ct_key& k, const nf_ct_entry& e, const nf_
   return r;
 }
 
+FlowRecord FlowTracker::BaseOfEntry(const nf_ct_key& k, const nf_ct_entry& e, uint32_t hook) {
+  const GenerationMeta* g = history_->FindEpoch(e.epoch);
+  return Base(k, e, VerdictOfEntry(e), g, g != nullptr ? g->stamp : 0, EchoType(k.proto), 0, hook, Wall(e.created_ns));
+}
+
 void FlowTracker::Reattribute(Flow* f, uint32_t epoch) {
-  // A new generation re-checked the connection (its entry's rules are that generation's).
+  // A new generation re-checked the connection (its entry's rules are that programming's).
   const GenerationMeta* g = history_->FindEpoch(epoch);
   FlowRecord& r = f->base;
-  if (g == nullptr) {
-    ++stats_.unattributed;
-    r.generation = 0;
-    r.policies.clear();
-    return;
-  }
-  r.generation = g->generation;
+  if (g == nullptr) ++stats_.unattributed;
+  r.generation = g != nullptr ? g->stamp : 0;
   AttributeAllowed(g, VerdictOfEntry(f->last), *r.src.ip, &r);
-  history_->Enrich(g->generation, *r.src.ip, &r.src);
-  history_->Enrich(g->generation, *r.dst.ip, &r.dst);
+  NameEnds(*history_, g, &r);
 }
 
 FlowRecord FlowTracker::Make(const Flow& f, EventKind kind, int64_t time) const {
@@ -184,7 +182,8 @@ void FlowTracker::OnNewFlow(const nf_event& e) {
     c.bytes[0] = e.bytes;
     c.tcp_flags[0] = e.tcp_flags;
     Flow f;
-    f.base = Base(k, c, e.verdict, e.generation, e.icmp_type, e.icmp_code, e.hook, time);
+    f.base = Base(k, c, e.verdict, history_->Resolve(e.generation, time), e.generation, e.icmp_type, e.icmp_code,
+                  e.hook, time);
     f.last = c;
     WriteStart(&f, time);
     return;
@@ -206,7 +205,8 @@ void FlowTracker::OnNewFlow(const nf_event& e) {
   }
   if (f.last.created_ns == 0) f.last = c;
   f.seen_scan = scan_;
-  f.base = Base(k, c, e.verdict, e.generation, e.icmp_type, e.icmp_code, e.hook, time);
+  f.base = Base(k, c, e.verdict, history_->Resolve(e.generation, time), e.generation, e.icmp_type, e.icmp_code, e.hook,
+                time);
   WriteStart(&f, time);
 }
 
@@ -224,11 +224,9 @@ void FlowTracker::OnRevoked(const nf_event& e) {
   if (it == flows_.end()) {
     // Its start was never seen (lost, or an earlier agent's): the end still says what it was,
     // named as of the generation that admitted it (the entry's epoch).
-    const GenerationMeta* g = history_->FindEpoch(c.epoch);
     Flow f;
     f.last = c;
-    f.base = Base(k, c, VerdictOfEntry(c), g != nullptr ? g->generation : 0, EchoType(k.proto), 0, e.hook,
-                  Wall(c.created_ns));
+    f.base = BaseOfEntry(k, c, e.hook);
     WriteEnd(&f, time, time, "revoked");
     return;
   }
@@ -241,15 +239,20 @@ void FlowTracker::OnRevoked(const nf_event& e) {
   flows_.erase(it);
 }
 
-void FlowTracker::Adopt(const std::vector<CtEntry>& entries, uint64_t now_mono) {
+void FlowTracker::Adopt(const std::vector<CtEntry>& entries, uint64_t now_mono,
+                        const std::unordered_map<uint64_t, FlowRecord>& handed) {
   for (const CtEntry& c : entries) {
     auto [it, inserted] = flows_.try_emplace(c.key);
     if (!inserted) continue;
     Flow& f = it->second;
     f.last = c.entry;
-    const GenerationMeta* g = history_->FindEpoch(c.entry.epoch);
-    f.base = Base(c.key, c.entry, VerdictOfEntry(c.entry), g != nullptr ? g->generation : 0, EchoType(c.key.proto), 0,
-                  HookOf(c.entry), Wall(c.entry.created_ns));
+    if (auto h = handed.find(FlowId(c.key, c.entry.created_ns)); h != handed.end()) {
+      f.base = h->second;
+      f.base.node = options_.node;
+      ++stats_.handed_over;
+    } else {
+      f.base = BaseOfEntry(c.key, c.entry, HookOf(c.entry));
+    }
     f.reported_packets = Total(c.entry.packets);
     f.reported_bytes = Total(c.entry.bytes);
     f.seen_scan = scan_;
@@ -264,6 +267,19 @@ void FlowTracker::Adopt(const std::vector<CtEntry>& entries, uint64_t now_mono) 
   }
 }
 
+std::vector<FlowRecord> FlowTracker::Handover() const {
+  std::vector<FlowRecord> out;
+  out.reserve(flows_.size() - ended_);
+  for (const auto& [k, f] : flows_) {
+    if (f.ended) continue;
+    FlowRecord r = f.base;
+    r.event = EventKind::kUpdate;
+    r.time_ns = f.base.start_time_ns;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 void FlowTracker::Recover(const CtEntry& c, const Scan& scan) {
   // Created just before the read: its event may not have been drained yet. Next scan.
   if (!scan.recover) return;
@@ -271,9 +287,7 @@ void FlowTracker::Recover(const CtEntry& c, const Scan& scan) {
   auto [it, inserted] = flows_.try_emplace(c.key);
   Flow& f = it->second;
   f.last = c.entry;
-  const GenerationMeta* g = history_->FindEpoch(c.entry.epoch);
-  f.base = Base(c.key, c.entry, VerdictOfEntry(c.entry), g != nullptr ? g->generation : 0, EchoType(c.key.proto), 0,
-                HookOf(c.entry), Wall(c.entry.created_ns));
+  f.base = BaseOfEntry(c.key, c.entry, HookOf(c.entry));
   f.seen_scan = scan_;
   ++stats_.recovered;
   WriteStart(&f, Wall(c.entry.created_ns));

@@ -23,6 +23,10 @@
 // writes the start from the entry (generation from its epoch) and goes on with it. Adopt()
 // takes over the entries an earlier agent was logging, without start records (it wrote them),
 // so that a restarted agent continues their update and end records under the same flow_id.
+// The earlier agent hands over what it knew of each connection (Handover(): the fields every
+// record of it shares, its generation, rules and names, as of the generation that admitted
+// it), so the restarted agent's records of it are exactly as complete as the earlier one's,
+// even when the programming that admitted the connection is one it never saw.
 //
 // Times: events use CLOCK_MONOTONIC, entries its coarse variant (a tick, ~4 ms); records use
 // the wall clock: wall = mono + set_clock()'s offset. A start from an event is precise; an
@@ -70,8 +74,14 @@ class FlowTracker {
     bool recover = true;       // false: events wait to be processed; recover no start now
   };
   void OnScan(const Scan& scan);
-  // The connections already in the table when this agent starts (no start records).
-  void Adopt(const std::vector<CtEntry>& entries, uint64_t now_mono);
+  // The connections already in the table when this agent starts (no start records), named as
+  // the earlier agent handed them over (by flow_id; `handed` may be empty), else as of the
+  // programming of their entry.
+  void Adopt(const std::vector<CtEntry>& entries, uint64_t now_mono,
+             const std::unordered_map<uint64_t, FlowRecord>& handed = {});
+  // What a later agent needs to continue the open connections' records: per connection, a
+  // record with the fields they share (named as admitted), counters zero.
+  std::vector<FlowRecord> Handover() const;
   // Shutdown: an update for every open connection whose counters moved since its last record.
   void Flush(int64_t now_wall);
 
@@ -80,6 +90,7 @@ class FlowTracker {
     uint64_t starts = 0, updates = 0, ends = 0;
     uint64_t recovered = 0;  // starts written from a conntrack entry (event lost)
     uint64_t adopted = 0;
+    uint64_t handed_over = 0;   // of which named by the earlier agent
     uint64_t unattributed = 0;  // records whose generation the history did not know
   };
   const Stats& stats() const { return stats_; }
@@ -102,9 +113,12 @@ class FlowTracker {
   using Flows = std::unordered_map<nf_ct_key, Flow, KeyHash, KeyEq>;
 
   int64_t Wall(uint64_t mono) const { return static_cast<int64_t>(mono) + offset_; }
-  // The record fields of a connection, as admitted by `generation`.
-  FlowRecord Base(const nf_ct_key& k, const nf_ct_entry& e, const nf_verdict& v, uint64_t generation, uint8_t icmp_type,
-                  uint8_t icmp_code, uint32_t hook, int64_t start_wall);
+  // The record fields of a connection, as admitted by `g` (the datapath's `generation`; g null:
+  // unknown, then only the addresses are named, as of the live generation).
+  FlowRecord Base(const nf_ct_key& k, const nf_ct_entry& e, const nf_verdict& v, const GenerationMeta* g,
+                  uint64_t generation, uint8_t icmp_type, uint8_t icmp_code, uint32_t hook, int64_t start_wall);
+  // Base() of an entry alone, named as of its epoch's programming.
+  FlowRecord BaseOfEntry(const nf_ct_key& k, const nf_ct_entry& e, uint32_t hook);
   void Reattribute(Flow* f, uint32_t epoch);
   FlowRecord Make(const Flow& f, EventKind kind, int64_t time) const;
   void WriteStart(Flow* f, int64_t time);

@@ -113,11 +113,28 @@ void GenerationHistory::Add(const GenerationInput& in, int64_t now_ns) {
   g->sequence = next_sequence_++;
   if (in.ipcache != nullptr) DiffIpcache(*in.ipcache, g->sequence);
   if (in.identities != nullptr) DiffIdentities(*in.identities, g->sequence);
-  if (live_ != nullptr) live_->superseded_ns = now_ns;
   GenerationMeta* raw = g.get();
+  const bool same_programming = live_ != nullptr && live_->epoch == raw->epoch && by_epoch_.contains(raw->epoch);
+  if (live_ != nullptr) live_->superseded_ns = now_ns;
+  if (!same_programming) {
+    if (live_ != nullptr) {
+      if (auto p = by_epoch_.find(live_->epoch); p != by_epoch_.end()) p->second.superseded_ns = now_ns;
+    }
+    if (auto old = by_epoch_.find(raw->epoch); old != by_epoch_.end()) {
+      // An epoch seen before, not live: the fast path was made anew (its pins removed); nothing
+      // of the old programming can come any more.
+      for (GenerationMeta* m : old->second.generations) Drop(m);
+      if (auto st = stamps_.find(old->second.stamp); st != stamps_.end() && st->second == raw->epoch) stamps_.erase(st);
+      by_epoch_.erase(old);
+    }
+    by_epoch_[raw->epoch].stamp = raw->generation;
+    stamps_[raw->generation] = raw->epoch;
+  }
+  Programming& p = by_epoch_[raw->epoch];
+  raw->stamp = p.stamp;
+  p.generations.push_back(raw);
   by_sequence_.emplace(raw->sequence, std::move(g));
   by_generation_[raw->generation] = raw;
-  by_epoch_[raw->epoch] = raw;
   live_ = raw;
 }
 
@@ -130,7 +147,32 @@ const GenerationMeta* GenerationHistory::Find(uint64_t generation) const {
 const GenerationMeta* GenerationHistory::FindEpoch(uint32_t epoch) const {
   std::lock_guard lock(mu_);
   auto it = by_epoch_.find(epoch);
-  return it == by_epoch_.end() ? nullptr : it->second;
+  return it == by_epoch_.end() || it->second.generations.empty() ? nullptr : it->second.generations.back();
+}
+
+const GenerationMeta* GenerationHistory::Resolve(uint64_t generation, int64_t at_ns) const {
+  std::lock_guard lock(mu_);
+  uint32_t epoch = 0;
+  if (auto s = stamps_.find(generation); s != stamps_.end()) {
+    epoch = s->second;
+  } else if (auto g = by_generation_.find(generation); g != by_generation_.end()) {
+    epoch = g->second->epoch;
+  } else {
+    return nullptr;
+  }
+  auto p = by_epoch_.find(epoch);
+  if (p == by_epoch_.end() || p->second.generations.empty()) return nullptr;
+  const GenerationMeta* best = p->second.generations.front();
+  for (const GenerationMeta* m : p->second.generations) {
+    if (m->live_ns > at_ns) break;
+    best = m;
+  }
+  return best;
+}
+
+bool GenerationHistory::Knows(uint64_t generation) const {
+  std::lock_guard lock(mu_);
+  return stamps_.contains(generation) || by_generation_.contains(generation);
 }
 
 const GenerationMeta* GenerationHistory::Live() const {
@@ -138,11 +180,7 @@ const GenerationMeta* GenerationHistory::Live() const {
   return live_;
 }
 
-bool GenerationHistory::Enrich(uint64_t generation, const IpAddr& addr, Endpoint* out) const {
-  std::lock_guard lock(mu_);
-  auto g = by_generation_.find(generation);
-  if (g == by_generation_.end()) return false;
-  const uint64_t seq = g->second->sequence;
+void GenerationHistory::EnrichLocked(uint64_t seq, const IpAddr& addr, Endpoint* out) const {
   out->ns.clear();
   out->pod.clear();
   out->node.clear();
@@ -150,7 +188,7 @@ bool GenerationHistory::Enrich(uint64_t generation, const IpAddr& addr, Endpoint
   out->identity.reset();
   auto a = addresses_.find(addr);
   const PodInfo* info = a == addresses_.end() ? nullptr : At(a->second, seq);
-  if (info == nullptr) return true;  // world
+  if (info == nullptr) return;  // world
   out->ns = info->ns;
   out->pod = info->pod;
   out->node = info->node;
@@ -158,7 +196,19 @@ bool GenerationHistory::Enrich(uint64_t generation, const IpAddr& addr, Endpoint
   if (auto l = labels_.find(info->identity); l != labels_.end()) {
     if (const Labels* labels = At(l->second, seq)) out->labels = *labels;
   }
+}
+
+bool GenerationHistory::Enrich(uint64_t generation, const IpAddr& addr, Endpoint* out) const {
+  std::lock_guard lock(mu_);
+  auto g = by_generation_.find(generation);
+  if (g == by_generation_.end()) return false;
+  EnrichLocked(g->second->sequence, addr, out);
   return true;
+}
+
+void GenerationHistory::Enrich(const GenerationMeta& g, const IpAddr& addr, Endpoint* out) const {
+  std::lock_guard lock(mu_);
+  EnrichLocked(g.sequence, addr, out);
 }
 
 void GenerationHistory::Prune(uint64_t oldest) {
@@ -180,22 +230,38 @@ void GenerationHistory::Prune(uint64_t oldest) {
   prune(labels_);
 }
 
-size_t GenerationHistory::Retire(int64_t cutoff_ns, const std::function<bool(uint64_t generation)>& referenced) {
+void GenerationHistory::Drop(GenerationMeta* g) {
+  if (auto e = by_generation_.find(g->generation); e != by_generation_.end() && e->second == g) by_generation_.erase(e);
+  by_sequence_.erase(g->sequence);
+}
+
+size_t GenerationHistory::Retire(int64_t cutoff_ns, const std::function<bool(uint64_t stamp)>& referenced) {
   std::lock_guard lock(mu_);
   size_t dropped = 0;
-  for (auto it = by_sequence_.begin(); it != by_sequence_.end();) {
-    GenerationMeta* g = it->second.get();
-    const bool retire = g != live_ && g->superseded_ns != 0 && g->superseded_ns < cutoff_ns &&
-                        !(referenced && referenced(g->generation));
-    if (!retire) {
-      ++it;
+  const auto superseded_before_cutoff = [cutoff_ns](int64_t t) { return t != 0 && t < cutoff_ns; };
+  for (auto it = by_epoch_.begin(); it != by_epoch_.end();) {
+    Programming& p = it->second;
+    const bool live = live_ != nullptr && live_->epoch == it->first;
+    if (!live && superseded_before_cutoff(p.superseded_ns) && !(referenced && referenced(p.stamp))) {
+      for (GenerationMeta* g : p.generations) Drop(g);
+      dropped += p.generations.size();
+      if (auto st = stamps_.find(p.stamp); st != stamps_.end() && st->second == it->first) stamps_.erase(st);
+      it = by_epoch_.erase(it);
       continue;
     }
-    if (auto e = by_generation_.find(g->generation); e != by_generation_.end() && e->second == g)
-      by_generation_.erase(e);
-    if (auto e = by_epoch_.find(g->epoch); e != by_epoch_.end() && e->second == g) by_epoch_.erase(e);
-    it = by_sequence_.erase(it);
-    ++dropped;
+    // Generations of this programming that a later one of it superseded before the cutoff:
+    // every event of their time has been read (they resolve to the later one from then on).
+    auto& v = p.generations;
+    for (size_t i = 0; i + 1 < v.size();) {
+      if (superseded_before_cutoff(v[i]->superseded_ns)) {
+        Drop(v[i]);
+        v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
+        ++dropped;
+      } else {
+        ++i;
+      }
+    }
+    ++it;
   }
   if (dropped > 0 && !by_sequence_.empty()) Prune(by_sequence_.begin()->first);
   return dropped;

@@ -13,20 +13,31 @@
 // address is pod x"), so a generation that changes three pods costs three versions, not a copy
 // of the whole ipcache.
 //
+// Programmings and generations. The agent realises a generation whose tables equal the live
+// ones (an address elsewhere in the cluster changed, nothing this node's policies name)
+// without programming the fast path: the datapath goes on stamping events with the generation
+// it was programmed with, under the same epoch. Such generations share their programming's
+// epoch here; `stamp` is the programmed generation's number, what events, connection entries
+// and records carry (as `netfence-agent status` reports it). Resolve(stamp, time) names an
+// event with the latest generation of that programming live at its time: the same rules, and
+// the freshest names of the addresses.
+//
 //   GenerationHistory h;
 //   h.Add({.generation = 7, .epoch = 3, .tables = &tables, .ipcache = &view.ipcache,
 //          .identities = &view.identities}, now);         // when generation 7 goes live
-//   const GenerationMeta* g = h.Find(7);                  // or FindEpoch(e.epoch)
-//   Endpoint src; h.Enrich(7, addr, &src);                // namespace/pod/node/labels as of 7
-//   h.Retire(cutoff, [&](uint64_t gen) { return flows_refer_to(gen); });
+//   const GenerationMeta* g = h.Resolve(event.generation, event_wall_ns);  // or FindEpoch(e.epoch)
+//   Endpoint src; h.Enrich(*g, addr, &src);               // namespace/pod/node/labels as of g
+//   h.Retire(cutoff, [&](uint64_t stamp) { return still_held(stamp); });
 //
-// Retirement: a generation that is no longer live is dropped once it was superseded before
-// `cutoff` (the caller passes a time by which every event and conntrack entry of it has been
-// read) and nothing the caller still holds refers to it. The live generation is never dropped.
+// Retirement: a programming is dropped, with its generations, once another one became live
+// before `cutoff` (the caller passes a time by which every event and conntrack entry of it has
+// been read) and nothing the caller still holds refers to its stamp; within a programming, a
+// generation superseded before `cutoff` by a later one of the same programming is dropped too
+// (events resolve to the later one). The live generation is never dropped.
 //
 // Thread-safety: Add() may run on another thread (the agent's) than the readers (the
-// pipeline); every method locks. Pointers returned by Find stay valid until Retire() (called
-// by the reading thread only).
+// pipeline); every method locks. Pointers returned by Find/Resolve stay valid until Retire()
+// (called by the reading thread only).
 #pragma once
 
 #include <cstdint>
@@ -73,8 +84,9 @@ struct IpAddrHash {
 
 struct GenerationMeta {
   uint64_t generation = 0;
-  uint32_t epoch = 0;                                         // XdpProgram::live_epoch() of its programming
-  uint64_t sequence = 0;                                      // order of Add() calls (generation numbers need not grow)
+  uint32_t epoch = 0;     // FastPath::live_epoch() of its programming
+  uint64_t stamp = 0;     // the generation the datapath stamps (its programming's first generation)
+  uint64_t sequence = 0;  // order of Add() calls (generation numbers need not grow)
   std::vector<std::pair<std::string, std::string>> policies;  // (namespace, name)
   std::vector<PolicyInfo> policy_info;                        // parallel to policies
   std::vector<TableMeta> tables;
@@ -100,17 +112,26 @@ class GenerationHistory {
   // Generation `in.generation` is live from now on (the previous live one is superseded).
   void Add(const GenerationInput& in, int64_t now_ns);
 
+  // The latest Add() of that generation number.
   const GenerationMeta* Find(uint64_t generation) const;
+  // The latest generation of a programming (what connection entries of that epoch are named by).
   const GenerationMeta* FindEpoch(uint32_t epoch) const;
+  // What the datapath's `generation` (a stamp) decided with at `at_ns`: the latest generation
+  // of its programming live then (the first one if none was yet). Null when unknown.
+  const GenerationMeta* Resolve(uint64_t generation, int64_t at_ns) const;
+  // Whether Resolve() knows the generation.
+  bool Knows(uint64_t generation) const;
   const GenerationMeta* Live() const;
 
   // Fills ns/pod/node/identity/labels of `addr` as of `generation` (the ip and port are left
   // alone). Addresses that are no pod at that generation (world) get "" and no identity.
   // False when the generation is unknown (nothing filled).
   bool Enrich(uint64_t generation, const IpAddr& addr, Endpoint* out) const;
+  void Enrich(const GenerationMeta& g, const IpAddr& addr, Endpoint* out) const;
 
-  // Drops superseded generations as described above; returns how many.
-  size_t Retire(int64_t cutoff_ns, const std::function<bool(uint64_t generation)>& referenced);
+  // Drops what nothing can refer to any more, as described above; returns how many
+  // generations. `referenced(stamp)`: the caller still holds events or aggregates of it.
+  size_t Retire(int64_t cutoff_ns, const std::function<bool(uint64_t stamp)>& referenced);
 
   size_t size() const;
   size_t address_versions() const;  // memory use, for tests and metrics
@@ -135,12 +156,22 @@ class GenerationHistory {
   void DiffIpcache(const std::map<IpAddr, v1::IpcacheEntry>& ipcache, uint64_t seq);
   void DiffIdentities(const std::map<uint32_t, v1::Identity>& identities, uint64_t seq);
   void Prune(uint64_t oldest_sequence);
+  void EnrichLocked(uint64_t sequence, const IpAddr& addr, Endpoint* out) const;
+  void Drop(GenerationMeta* g);  // forgets one generation (the lock held)
+
+  // One programming: its generations in the order they went live.
+  struct Programming {
+    uint64_t stamp = 0;
+    std::vector<GenerationMeta*> generations;
+    int64_t superseded_ns = 0;  // when another programming became live; 0 while live
+  };
 
   mutable std::mutex mu_;
   uint64_t next_sequence_ = 1;
   std::map<uint64_t, std::unique_ptr<GenerationMeta>> by_sequence_;
   std::map<uint64_t, GenerationMeta*> by_generation_;  // the latest Add() of each number
-  std::map<uint32_t, GenerationMeta*> by_epoch_;
+  std::map<uint32_t, Programming> by_epoch_;
+  std::map<uint64_t, uint32_t> stamps_;  // stamp -> epoch, while its programming is kept
   GenerationMeta* live_ = nullptr;
   std::map<IpAddr, Versions<PodInfo>> addresses_;
   std::map<uint32_t, Versions<Labels>> labels_;

@@ -4,7 +4,11 @@
 #include <pthread.h>
 
 #include <chrono>
+#include <filesystem>
+#include <set>
+#include <sstream>
 
+#include "common/base/files.h"
 #include "dataplane/flowlog/file_sink.h"
 #include "dataplane/flowlog/pipeline/drop_records.h"
 #include "dataplane/flowlog/time_format.h"
@@ -24,8 +28,9 @@ Pipeline::Pipeline(const fastpath::FastPath& fast_path, PipelineOptions options,
       tracker_({.node = options_.node, .close_grace_ns = options_.close_grace_ns}, &history_,
                [this](FlowRecord&& r) { Emit(std::move(r)); }),
       drops_({.window_ns = options_.drop_window_ns,
+              .max_tuples_per_group = options_.drop_max_tuples,
               .max_exact = options_.drop_max_exact,
-              .max_pair = options_.drop_max_pair},
+              .max_folded = options_.drop_max_folded},
              [] { return WallNowNs(); }) {}
 
 StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const fastpath::FastPath& fast_path, PipelineOptions options,
@@ -35,6 +40,7 @@ StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(const fastpath::FastPath& f
   if (!reader.ok()) return reader.status();
   p->reader_ = std::move(reader).value();
   p->UpdateClock();
+  p->ReadHandover();
   // What the datapath lost before us is not ours to report (an earlier agent's, or none).
   p->ring_loss_.ObserveTotal(fast_path.ReadCounters()[NF_CNT_EVENTS_LOST], WallNowNs());
   return p;
@@ -89,7 +95,7 @@ void Pipeline::OnEvent(const nf_event& e) {
     ++stats_.events;
   }
   // A generation the agent made live an instant ago may not be in the history yet.
-  if (e.generation != 0 && history_.Find(e.generation) == nullptr && deferred_.size() < kDeferMax) {
+  if (e.generation != 0 && !history_.Knows(e.generation) && deferred_.size() < kDeferMax) {
     deferred_.push_back({e, MonoNowNs()});
     return;
   }
@@ -121,7 +127,7 @@ void Pipeline::RetryDeferred(bool all) {
   const uint64_t now = MonoNowNs();
   while (!deferred_.empty()) {
     const Deferred& d = deferred_.front();
-    const bool known = d.event.generation == 0 || history_.Find(d.event.generation) != nullptr;
+    const bool known = d.event.generation == 0 || history_.Knows(d.event.generation);
     if (!known && !all && now - d.since_mono < kDeferMaxNs) break;
     const nf_event e = d.event;
     deferred_.pop_front();
@@ -143,9 +149,11 @@ void Pipeline::Scan(bool update_tick) {
   if (!adopted_) {
     adopted_ = true;
     if (options_.adopt) {
-      tracker_.Adopt(entries_, now_mono);
+      tracker_.Adopt(entries_, now_mono, handed_);
+      handed_.clear();
       std::lock_guard lock(stats_mu_);
       stats_.conntrack_entries = entries_.size();
+      stats_.handed_over = tracker_.stats().handed_over;
       return;
     }
   }
@@ -163,7 +171,7 @@ void Pipeline::RunRound(bool scan, bool update_tick) {
   if (finished_) return;
   UpdateClock();
   if (!adopted_) Scan(false);  // before any event: the connections already there
-  (void)reader_->Drain();  // a failed read leaves the events in the ring for the next round
+  (void)reader_->Drain();      // a failed read leaves the events in the ring for the next round
   RetryDeferred(false);
   const uint64_t mono = MonoNowNs();
   if (next_scan_mono_ == 0) {
@@ -180,18 +188,20 @@ void Pipeline::RunRound(bool scan, bool update_tick) {
     next_scan_mono_ = mono + static_cast<uint64_t>(options_.scan_interval_ns);
   }
   const int64_t now = WallNowNs();
-  for (const DropAggregate& a : drops_.Poll()) Emit(DropRecordOf(a, history_, options_.node, now));
+  for (const DropAggregate& a : drops_.Poll()) EmitDrop(a, now);
   EmitLoss();
   // A superseded generation is kept until every event and entry of it has been read and every
   // drop aggregate of it closed; flows keep their own copy of what they need.
   const int64_t margin = options_.drop_window_ns + options_.scan_interval_ns + 2'000'000'000;
   const int64_t cutoff = now - margin;
-  history_.Retire(cutoff, nullptr);
+  std::set<uint64_t> waiting;  // generations of events still deferred
+  for (const Deferred& d : deferred_) waiting.insert(d.event.generation);
+  history_.Retire(cutoff, [&](uint64_t stamp) { return drops_.Holds(stamp) || waiting.contains(stamp); });
   std::lock_guard lock(stats_mu_);
   stats_.flows_active = tracker_.active();
   stats_.generations = history_.size();
-  stats_.unattributed = tracker_.stats().unattributed;
-  stats_.drops_folded = drops_.stats().folded_pair + drops_.stats().folded_overflow;
+  stats_.unattributed = tracker_.stats().unattributed + unattributed_drops_;
+  stats_.drops_folded = drops_.stats().folded + drops_.stats().overflowed;
 }
 
 void Pipeline::Final() {
@@ -199,10 +209,51 @@ void Pipeline::Final() {
   RunRound(true, false);
   RetryDeferred(true);
   const int64_t now = WallNowNs();
-  for (const DropAggregate& a : drops_.FlushAll()) Emit(DropRecordOf(a, history_, options_.node, now));
+  for (const DropAggregate& a : drops_.FlushAll()) EmitDrop(a, now);
   tracker_.Flush(now);
   EmitLoss();
+  WriteHandover();
   finished_ = true;
+}
+
+void Pipeline::ReadHandover() {
+  if (options_.handover_path.empty()) return;
+  std::error_code ec;
+  if (!std::filesystem::exists(options_.handover_path, ec)) return;
+  auto text = ReadWholeFile(options_.handover_path, "flow-log handover");
+  std::filesystem::remove(options_.handover_path, ec);  // read once: stale names never come back
+  uint64_t bad = text.ok() ? 0 : 1;
+  if (text.ok()) {
+    std::istringstream in(*text);
+    for (std::string line; std::getline(in, line);) {
+      auto r = ParseRecord(line);
+      if (!r.ok() || r->flow_id == 0) {
+        ++bad;
+        continue;
+      }
+      handed_.emplace(r->flow_id, std::move(r).value());
+    }
+  }
+  std::lock_guard lock(stats_mu_);
+  stats_.handover_errors += bad;
+}
+
+void Pipeline::WriteHandover() {
+  if (options_.handover_path.empty() || !options_.adopt) return;
+  std::string bytes;
+  for (const FlowRecord& r : tracker_.Handover()) {
+    AppendJson(r, &bytes);
+    bytes.push_back('\n');
+  }
+  if (!WriteFileAtomically(options_.handover_path, bytes).ok()) {
+    std::lock_guard lock(stats_mu_);
+    ++stats_.handover_errors;
+  }
+}
+
+void Pipeline::EmitDrop(const DropAggregate& a, int64_t now) {
+  if (a.generation != 0 && !history_.Knows(a.generation)) ++unattributed_drops_;
+  Emit(DropRecordOf(a, history_, options_.node, now));
 }
 
 void Pipeline::EmitLoss() {

@@ -21,6 +21,10 @@
 //   drops         closed aggregates -> `drop` records
 //   loss          the datapath's lost-event counter -> a `lost` record (lost_at ring-buffer)
 //   history       generations nothing can refer to any more are dropped
+//
+// Restarts: Stop() writes the open connections' shared fields to options.handover_path (the
+// agent's state directory); the next agent's pipeline reads it at Create() and continues those
+// connections named exactly as before, whatever programming admitted them.
 #pragma once
 
 #include <atomic>
@@ -30,6 +34,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/base/status.h"
@@ -50,9 +55,13 @@ struct PipelineOptions {
   int poll_interval_ms = 100;
   int64_t close_grace_ns = 1'000'000'000;  // see TrackerOptions
   int64_t drop_window_ns = 2'000'000'000;  // drop aggregation window
+  size_t drop_max_tuples = 64;             // open exact tuples per (src, dst, proto, dport, reason) before folding
   size_t drop_max_exact = 16384;
-  size_t drop_max_pair = 4096;
+  size_t drop_max_folded = 1024;
   bool adopt = true;  // take over the connections an earlier agent was logging (no start records)
+  // Where Stop() writes what the next agent needs to continue the open connections' records
+  // (their names and rules as admitted), and where Create() reads (and removes) it; "": none.
+  std::string handover_path{};
 };
 
 class Pipeline {
@@ -83,9 +92,11 @@ class Pipeline {
     uint64_t flows_active = 0;
     uint64_t conntrack_entries = 0;  // at the last scan
     uint64_t generations = 0;        // held by the history
-    uint64_t unattributed = 0;       // records of a generation no longer (or not yet) known
-    uint64_t drops_folded = 0;       // drops aggregated into pair/overflow aggregates
+    uint64_t unattributed = 0;       // records of a generation no longer (or never) known: no rule named
+    uint64_t drops_folded = 0;       // drops aggregated into folded/overflow aggregates
     uint64_t scan_errors = 0;
+    uint64_t handed_over = 0;      // connections taken over with the earlier agent's names
+    uint64_t handover_errors = 0;  // the handover file could not be read or written
   };
   Stats stats() const;
   const GenerationHistory& history() const { return history_; }
@@ -98,8 +109,11 @@ class Pipeline {
   void RetryDeferred(bool all);
   void Scan(bool update_tick);
   void Emit(FlowRecord&& r);
+  void EmitDrop(const DropAggregate& a, int64_t now);
   void EmitLoss();
   void UpdateClock();
+  void ReadHandover();
+  void WriteHandover();
 
   const fastpath::FastPath& fast_path_;
   PipelineOptions options_;
@@ -118,8 +132,10 @@ class Pipeline {
   int64_t offset_ = 0;  // wall - mono
   uint64_t next_scan_mono_ = 0;
   uint64_t next_update_mono_ = 0;
+  uint64_t unattributed_drops_ = 0;
   bool adopted_ = false;
   bool finished_ = false;
+  std::unordered_map<uint64_t, FlowRecord> handed_;  // by flow_id, until adoption
 
   mutable std::mutex stats_mu_;
   Stats stats_;

@@ -8,6 +8,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -64,7 +66,8 @@ std::vector<Event> Cluster() {
 
 class Controller {
  public:
-  explicit Controller(boost::asio::io_context& io, int port = 0) : core_(io, {}), service_(io, core_) {
+  explicit Controller(boost::asio::io_context& io, int port = 0, CoreOptions options = {})
+      : core_(io, std::move(options)), service_(io, core_) {
     grpc::ServerBuilder b;
     b.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials(), &port_);
     b.RegisterService(&service_);
@@ -84,8 +87,9 @@ class Controller {
 class ControllerTest : public ::testing::Test {
  protected:
   bool RunUntil(const std::function<bool()>& done) { return testing::RunUntil(io_, done); }
-  testing::SimAgent& AddAgent(const std::string& node, int port) {
+  testing::SimAgent& AddAgent(const std::string& node, int port, size_t max_update_bytes = size_t{512} << 20) {
     agent::ControllerClientOptions o;
+    o.max_update_bytes = max_update_bytes;
     o.target = "127.0.0.1:" + std::to_string(port);
     o.node = node;
     o.backoff_min = std::chrono::milliseconds(20);
@@ -99,8 +103,9 @@ class ControllerTest : public ::testing::Test {
     }
     return true;
   }
-  void ExpectViews(ControllerCore& core) {
+  void ExpectViews(ControllerCore& core, const std::set<std::string>& only = {}) {
     for (const auto& a : agents_) {
+      if (!only.empty() && !only.contains(a->node())) continue;
       const tables::TableSet want = testing::ExpectedNodeView(core.compiler().set(), a->node());
       EXPECT_TRUE(a->set() == want) << "node " << a->node() << ": " << testing::Difference(a->set(), want);
     }
@@ -154,6 +159,36 @@ TEST_F(ControllerTest, SnapshotsDeltasAndAcksRealiseEveryNode) {
     EXPECT_EQ(p.nodes_needed(), 1u) << p.name();  // api-from-web: n2 (api), db-from-api: n3 (db)
     EXPECT_EQ(p.nodes_realised(), p.nodes_needed()) << p.name();
   }
+}
+
+TEST_F(ControllerTest, AnUpdateLargerThanTheAgentTakesIsRefusedAndItsPartsSkipped) {
+  CoreOptions small_parts;
+  small_parts.max_part_bytes = 64;  // the snapshot travels in many parts
+  Controller c(io_, 0, small_parts);
+  c.core().OnEvents(Cluster());
+  c.core().OnSynced();
+  auto& bounded = AddAgent("n1", c.port(), /*max_update_bytes=*/256);
+  auto& fine = AddAgent("n2", c.port());
+  bounded.Start();
+  fine.Start();
+  ASSERT_TRUE(RunUntil([&] { return fine.updates() > 0 && fine.generation() == c.core().generation(); }))
+      << "n2 at " << fine.generation() << " after " << fine.updates() << " updates";
+  ASSERT_TRUE(RunUntil([&] {
+    const v1::ControllerStatus st = c.core().Status();
+    for (const auto& n : st.nodes()) {
+      if (n.node() == "n1" && !n.last_error().empty()) return true;
+    }
+    return false;
+  }));
+  EXPECT_EQ(bounded.generation(), 0u) << "nothing of the refused update was applied";
+  EXPECT_EQ(bounded.updates(), 0u);
+  const v1::ControllerStatus st = c.core().Status();
+  for (const auto& n : st.nodes()) {
+    if (n.node() != "n1") continue;
+    EXPECT_NE(n.last_error().find("exceeds 256 bytes"), std::string::npos) << n.last_error();
+    EXPECT_EQ(n.acked_generation(), 0u);
+  }
+  ExpectViews(c.core(), {"n2"});
 }
 
 TEST_F(ControllerTest, NothingLeavesBeforeTheClusterStateIsComplete) {

@@ -14,6 +14,10 @@
 #include <fstream>
 #include <thread>
 
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
 #include "dataplane/flowlog/file_sink.h"
 #include "dataplane/flowlog/flow_record.h"
 #include "dataplane/flowlog/time_format.h"
@@ -245,13 +249,177 @@ TEST_F(FlowsCmdTest, BadArgumentsAndFiles) {
             "duration (10m, 2h)\n");
   r = Flows("--summary --follow");
   EXPECT_EQ(r.exit, 2);
-  EXPECT_EQ(r.err, "netfencectl flows: --summary reads to the end of the log; it cannot --follow\n");
+  EXPECT_EQ(r.err,
+            "netfencectl flows: --summary, --graph and --flow read to the end of the log; they cannot --follow\n");
+  r = Flows("--fields src.podd");
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_EQ(r.err.rfind("netfencectl flows: --fields: \"src.podd\" is not a field of a flow record (fields: schema, "
+                        "time, event, node,",
+                        0),
+            0u)
+      << r.err;
+  r = Flows("--summary --graph x.svg");
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_EQ(r.err, "netfencectl flows: --summary, --graph (-o dot) and --flow are different views: choose one\n");
+  r = Flows("--graph " + dir_ + "/g.txt");
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_EQ(r.err,
+            "netfencectl flows: --graph " + dir_ +
+                "/g.txt: the extension names no format (.svg, .png, .pdf, .jpg, .gif, .json; .dot or .gv for the "
+                "DOT text)\n");
   r = Flows("", dir_ + "/none.jsonl");
   EXPECT_EQ(r.exit, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "netfencectl flows: cannot read " + dir_ + "/none.jsonl: No such file or directory\n");
   r = Flows("-o yaml");
   EXPECT_NE(r.exit, 0);
+}
+
+TEST_F(FlowsCmdTest, FieldMasksInEveryShape) {
+  const std::string fields = "--event start,drop,lost --fields src.pod,dst.pod,verdict,policies.name,count ";
+  Result r = Flows(fields + "-o json", "");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            R"({"verdict":"allowed","src":{"pod":"frontend"},"dst":{"pod":"db"},"policies":[{"name":"allow-db"}]})"
+            "\n"
+            R"({"verdict":"denied","src":{"pod":"frontend"},"dst":{"pod":""},"policies":[{"name":"deny-egress"}],)"
+            R"("count":5})"
+            "\n" +
+                ToJson(D()) + "\n" +  // a lost record is never masked
+                R"({"verdict":"allowed","src":{"pod":"prober"},"dst":{"pod":"db"},"policies":[{"name":"allow-db"}]})"
+                "\n");
+  r = Flows(fields + "-o csv");
+  EXPECT_EQ(r.out,
+            "src.pod,dst.pod,verdict,policies.name,count\n"
+            "frontend,db,allowed,allow-db,\n"
+            "frontend,,denied,deny-egress,5\n"
+            ",,,,\n"
+            "prober,db,allowed,allow-db,\n");
+  r = Flows("--event start --fields src.pod,dst.pod,verdict -o table");
+  EXPECT_EQ(r.out,
+            "SRC.POD           DST.POD           VERDICT\n"
+            "frontend          db                allowed\n"
+            "prober            db                allowed\n");
+  // jsonpb: netfence.v1.Flow in protobuf's JSON mapping (64-bit integers as strings).
+  r = Flows("--event drop -o jsonpb");
+  EXPECT_EQ(r.out,
+            R"({"schema":"netfence.flow/v1","time":"2026-12-01T19:33:39.123456789Z","event":"drop","node":"node-a",)"
+            R"("verdict":"denied","direction":"egress","reason":"default-deny","proto":"UDP",)"
+            R"("src":{"ip":"10.0.1.5","port":40000,"namespace":"shop","pod":"frontend","node":"node-a"},)"
+            R"("dst":{"ip":"203.0.113.9","port":53},"community_id":"1:x=","packets":"5","bytes":"400",)"
+            R"("generation":"3","policies":[{"namespace":"shop","name":"deny-egress","direction":"egress",)"
+            R"("kind":"NetworkPolicy","tier":"NetworkPolicy"}],)"
+            R"("count":"5","first_time":"2026-12-01T19:33:37.123456789Z","last_time":"2026-12-01T19:33:38.123456789Z",)"
+            R"("aggregation":"exact"})"
+            "\n");
+  r = Flows("--event start --fields src.pod,packets -o jsonpb");
+  EXPECT_EQ(r.out,
+            "{\"src\":{\"pod\":\"frontend\"},\"packets\":\"1\"}\n{\"src\":{\"pod\":\"prober\"},\"packets\":\"2\"}\n");
+  r = Flows("--event end -o csv");
+  EXPECT_EQ(r.out,
+            "time,node,event,verdict,direction,reason,proto,src.namespace,src.pod,src.ip,src.port,dst.namespace,"
+            "dst.pod,dst.ip,dst.port,community_id,packets,bytes,count,generation,policies\n"
+            "2026-12-01T19:34:04.123456789Z,node-a,end,allowed,ingress,policy,TCP,shop,frontend,10.0.1.5,34567,shop,"
+            "db,10.0.2.9,5432,1:x=,12,4000,,3,shop/allow-db ingress rule 0\n");
+}
+
+// Two nodes' logs of a known run: the graph has exactly the expected edges, read back by
+// Graphviz itself (dot -Tjson0), and the timeline of one connection interleaves both nodes.
+class TwoNodesTest : public FlowsCmdTest {
+ protected:
+  void SetUp() override {
+    FlowsCmdTest::SetUp();
+    // a (node-a) -> b (node-b): node-a saw it leave, node-b admitted it; c -> b dropped at node-b.
+    const Endpoint a = Ep("10.0.1.1", 40000, "x", "a", "node-a"), b = Ep("10.0.2.2", 80, "x", "b", "node-b"),
+                   c = Ep("10.0.1.3", 40001, "y", "c", "node-a");
+    FlowRecord a_out = Flow(EventKind::kStart, kT0), b_in = a_out, b_end = a_out, c_out = a_out, c_drop = B();
+    a_out.src = b_in.src = b_end.src = a;
+    a_out.dst = b_in.dst = b_end.dst = b;
+    a_out.direction = Direction::kEgress;
+    a_out.policies = {};
+    a_out.reason = "no-policy";
+    a_out.community_id = b_in.community_id = b_end.community_id = kId;
+    b_in.node = b_end.node = "node-b";
+    b_in.time_ns = kT0 + 1'000'000;
+    b_end.event = EventKind::kEnd;
+    b_end.time_ns = kT0 + 3 * kSec;
+    b_end.packets = 9;
+    b_end.end_reason = "closed";
+    c_out.src = c_drop.src = c;
+    c_out.dst = c_drop.dst = b;
+    c_out.community_id = c_drop.community_id = "1:c=";
+    c_out.policies = {};
+    c_drop.node = "node-b";
+    c_drop.direction = Direction::kIngress;
+    c_drop.policies = {{"x", "b-in", Direction::kIngress, std::nullopt}};
+    c_drop.first_time_ns = kT0 + 2 * kSec;
+    c_drop.time_ns = kT0 + 4 * kSec;
+    node_a_ = dir_ + "/node-a.jsonl";
+    node_b_ = dir_ + "/node-b.jsonl";
+    std::ofstream(node_a_) << Lines({a_out, c_out});
+    std::ofstream(node_b_) << Lines({b_in, c_drop, b_end});
+    records_ = {a_out, b_in, c_out, c_drop, b_end};
+  }
+  static constexpr const char* kId = "1:ab=";
+  std::string node_a_, node_b_;
+  std::vector<FlowRecord> records_;
+};
+
+TEST_F(TwoNodesTest, TheGraphOfAKnownRunHasExactlyTheExpectedEdges) {
+  Result r = Flows("--file " + node_b_ + " -o dot", node_a_);
+  ASSERT_EQ(r.exit, 0) << r.err;
+  std::ofstream(dir_ + "/g.dot") << r.out;
+  const std::string json = dir_ + "/g.json";
+  ASSERT_EQ(std::system(("dot -Tjson0 " + dir_ + "/g.dot > " + json).c_str()), 0) << r.out;
+  const auto g = nlohmann::json::parse(Read(json));
+  std::map<int, std::string> names;
+  for (const auto& o : g["objects"]) {
+    if (!o.contains("nodes")) names[o["_gvid"].get<int>()] = o["name"].get<std::string>();
+  }
+  std::set<std::tuple<std::string, std::string, std::string, std::string>> edges;
+  for (const auto& e : g["edges"]) {
+    edges.insert({names[e["tail"].get<int>()], names[e["head"].get<int>()], e["verdict"].get<std::string>(),
+                  e["policies"].get<std::string>()});
+  }
+  EXPECT_EQ(edges, (std::set<std::tuple<std::string, std::string, std::string, std::string>>{
+                       {"x/a", "x/b", "allowed", "shop/allow-db"}, {"y/c", "x/b", "denied", "x/b-in"}}))
+      << r.out;
+  // Namespaces are clusters.
+  std::set<std::string> clusters;
+  for (const auto& o : g["objects"]) {
+    if (o.contains("nodes")) clusters.insert(o["name"].get<std::string>());
+  }
+  EXPECT_EQ(clusters, (std::set<std::string>{"cluster_x", "cluster_y"}));
+  // Rendered by Graphviz into the file named; .dot is the DOT itself.
+  r = Flows("--file " + node_b_ + " --graph " + dir_ + "/g.svg", node_a_);
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_NE(Read(dir_ + "/g.svg").find("<svg"), std::string::npos);
+  EXPECT_EQ(r.err, "netfencectl flows: 2 edge(s) between 3 vertices from 5 record(s) in " + dir_ + "/g.svg\n");
+  r = Flows("--file " + node_b_ + " --graph " + dir_ + "/g2.dot", node_a_);
+  EXPECT_EQ(Read(dir_ + "/g2.dot"), Read(dir_ + "/g.dot"));
+  // Filters select the records drawn.
+  r = Flows("--file " + node_b_ + " -o dot --verdict denied", node_a_);
+  EXPECT_EQ(r.out.find("\"x/a\" -> \"x/b\""), std::string::npos);
+  EXPECT_NE(r.out.find("\"y/c\" -> \"x/b\""), std::string::npos);
+}
+
+TEST_F(TwoNodesTest, SeveralFilesAreMergedInTimeOrderAndAFlowIsItsTimeline) {
+  Result r = Flows("--file " + node_b_ + " --event start,end,drop", node_a_);
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, Lines({records_[0], records_[2], records_[1], records_[3], records_[4]}));  // by `time`
+  r = Flows("--file " + node_b_ + " --flow " + kId, node_a_);
+  ASSERT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "flow 1:ab=  TCP  x/a 10.0.1.1:40000 -> x/b 10.0.2.2:80  (3 record(s))\n"
+            "TIME                            OFFSET       NODE          EVENT   VERDICT  DETAILS\n"
+            "2026-12-01T19:33:34.123456789Z  +0.000000s   node-a        start   allowed  egress no-policy: 0/0 "
+            "packets, 0/0 bytes (sent/replied); generation 3; flow_id 1\n"
+            "2026-12-01T19:33:34.124456789Z  +0.001000s   node-b        start   allowed  ingress policy: 0/0 packets, "
+            "0/0 bytes (sent/replied); shop/allow-db ingress rule 0; generation 3; flow_id 1\n"
+            "2026-12-01T19:33:37.123456789Z  +3.000000s   node-b        end     allowed  ingress policy: 0/0 packets, "
+            "0/0 bytes (sent/replied), closed; shop/allow-db ingress rule 0; generation 3; flow_id 1\n");
+  r = Flows("--file " + node_b_ + " --flow 1:c= -o json", node_a_);
+  EXPECT_EQ(r.out, Lines({records_[2], records_[3]}));  // c's start on node-a, then node-b's drop of it
 }
 
 // --follow prints what is there, then every record a rotating FileSink writes, in order,

@@ -18,8 +18,8 @@ using testing_util::Policy;
 class ListTest : public KubeFixture {
  protected:
   // ListAll of pods with `request`, on a private io_context.
-  ListResult ListPods(ListRequest request) {
-    auto client = ApiClient::Create(config_);
+  ListResult ListPods(ListRequest request, ClientOptions options = {}) {
+    auto client = ApiClient::Create(config_, options);
     EXPECT_TRUE(client.ok());
     boost::asio::io_context io;
     ListResult out;
@@ -90,7 +90,7 @@ TEST_F(ListTest, PagesShareTheFirstPagesResourceVersion) {
   EXPECT_EQ(Names(out), (std::vector<std::string>{"web-0", "web-1", "web-2", "web-3"}));
 }
 
-TEST_F(ListTest, ExpiredContinueTokenRestartsTheListUnpaged) {
+TEST_F(ListTest, ExpiredContinueTokenRestartsTheListInPages) {
   AddPods(7);
   server_->FailRequests("/api/v1/pods", 1, 410, -1, testing::RequestKind::kContinue);
   ListResult r = ListPods({3, ""});
@@ -98,13 +98,37 @@ TEST_F(ListTest, ExpiredContinueTokenRestartsTheListUnpaged) {
   EXPECT_EQ(r.continue_restarts, 1);
   EXPECT_EQ(r.items.size(), 7u);  // nothing twice: the first page's items were dropped
   auto reqs = server_->Requests("/api/v1/pods");
-  ASSERT_EQ(reqs.size(), 3u);
+  ASSERT_EQ(reqs.size(), 5u) << "page 1, page 2 (410), then pages 1 to 3";
   EXPECT_EQ(reqs[1].status, 410);
   EXPECT_NE(reqs[1].param("continue"), "");
-  // client-go's pager: the full list again, from scratch, without limit.
+  // The list again from scratch, still in pages (memory bounded by one page).
   EXPECT_EQ(reqs[2].param("continue"), "");
-  EXPECT_EQ(reqs[2].query.count("limit"), 0u);
+  EXPECT_EQ(reqs[2].param("limit"), "3");
   EXPECT_EQ(reqs[2].status, 200);
+}
+
+TEST_F(ListTest, APageLargerThanTheBodyLimitFailsTheListWithoutHoldingIt) {
+  AddPods(40);
+  ClientOptions small;
+  small.max_body_bytes = 4096;  // a page of 40 pods is larger
+  ListResult r = ListPods({0, ""}, small);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.message.find("4096"), std::string::npos) << r.error.message;
+  EXPECT_TRUE(r.items.empty());
+  // Pages that fit are read as usual.
+  ListResult paged = ListPods({5, ""}, small);
+  ASSERT_TRUE(paged.ok) << paged.error.message;
+  EXPECT_EQ(paged.items.size(), 40u);
+}
+
+TEST_F(ListTest, TokensThatKeepExpiringFailTheListAfterAFewRestarts) {
+  AddPods(7);
+  server_->FailRequests("/api/v1/pods", 100, 410, -1, testing::RequestKind::kContinue);
+  ListResult r = ListPods({3, ""});
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(r.error.gone()) << r.error.message;
+  EXPECT_EQ(r.continue_restarts, kMaxContinueRestarts);
+  EXPECT_EQ(server_->Requests("/api/v1/pods").size(), 2u * (kMaxContinueRestarts + 1));
 }
 
 TEST_F(ListTest, TokensExpiredByTheServerRestartTheList) {

@@ -88,8 +88,8 @@ class AgentTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/netfence-agent-test-XXXXXX";
     state_dir_ = ::mkdtemp(tmpl);
-    devices_.devices["veth-a"] = {.ifindex = 11};
-    devices_.devices["veth-b"] = {.ifindex = 12};
+    devices_.devices["veth-a"] = {.ifindex = 11, .master = 3};
+    devices_.devices["veth-b"] = {.ifindex = 12, .master = 3};
     devices_.devices["br0"] = {.ifindex = 3, .driver = "bridge"};
   }
   void TearDown() override {
@@ -104,6 +104,8 @@ class AgentTest : public ::testing::Test {
     o.state_dir = state_dir_;
     o.add_timeout = add_timeout;
     o.devices = &devices_;
+    o.deleted_journal = agent::DeletedJournalDir(state_dir_ + "/agent.sock");
+    o.uplinks = uplinks_;
     auto fast_path = std::make_unique<FakeFastPath>();
     fast_path_ = fast_path.get();
     auto source = std::make_unique<ScriptedSource>();
@@ -178,6 +180,7 @@ class AgentTest : public ::testing::Test {
   FakeFastPath* fast_path_ = nullptr;
   ScriptedSource* source_ = nullptr;
   std::vector<std::string> warnings_;
+  std::vector<std::string> uplinks_;
 };
 
 TEST_F(AgentTest, ProgramsAcksAndPersistsASnapshot) {
@@ -374,6 +377,83 @@ TEST_F(AgentTest, ThePersistedViewIsEnforcedAtStartBeforeTheSourceAnswers) {
   EXPECT_TRUE(fast_path_->endpoints.contains(11)) << "the registered pod is plugged again";
   ASSERT_EQ(source_->reports.size(), 1u);
   EXPECT_EQ(source_->reports[0].endpoints_size(), 1) << "and reported in the Hello";
+}
+
+TEST_F(AgentTest, ADelJournaledWhileTheAgentWasAwayIsAppliedAtStart) {
+  StartAgent();
+  source_->Deliver(Snapshot(ViewOf(kCluster), 5));
+  std::optional<Response> added;
+  agent_->Handle(AddRequest("c-a", "a", "veth-a", "10.0.0.1"), [&](Response r) { added = std::move(r); });
+  source_->Deliver(Delta(agent_->view(), agent_->view(), 5, 6, source_->last_sequence()));
+  RunFor(std::chrono::milliseconds(1000), [&] { return added.has_value(); });
+  ASSERT_TRUE(added && added->ok);
+
+  // The agent goes; the runtime deletes the pod meanwhile (netfence-cni journals the DEL);
+  // the veth is still there (its namespace not yet torn down).
+  agent_.reset();
+  Request del = AddRequest("c-a", "a", "veth-a", "10.0.0.1");
+  del.op = "del";
+  ASSERT_TRUE(agent::JournalDelete(state_dir_ + "/agent.sock", del).ok());
+
+  StartAgent();
+  EXPECT_EQ(agent_->reconciled().deletes_applied, 1u);
+  EXPECT_FALSE(fast_path_->endpoints.contains(11)) << "not plugged again";
+  EXPECT_EQ(fast_path_->unplugged, std::vector<int>{11}) << "and taken out of the fast path";
+  EXPECT_EQ(source_->reports.back().endpoints_size(), 0) << "the Hello reports no registration";
+  std::vector<std::string> errors;
+  EXPECT_TRUE(agent::ReadJournaledDeletes(agent::DeletedJournalDir(state_dir_ + "/agent.sock"), &errors).empty())
+      << "the journal is emptied";
+}
+
+TEST_F(AgentTest, ARegisteredPodWhoseVethIsGoneLeavesTheFastPathAtStart) {
+  StartAgent();
+  source_->Deliver(Snapshot(ViewOf(kCluster), 5));
+  std::optional<Response> added;
+  agent_->Handle(AddRequest("c-a", "a", "veth-a", "10.0.0.1"), [&](Response r) { added = std::move(r); });
+  source_->Deliver(Delta(agent_->view(), agent_->view(), 5, 6, source_->last_sequence()));
+  RunFor(std::chrono::milliseconds(1000), [&] { return added.has_value(); });
+  ASSERT_TRUE(added && added->ok);
+  agent_.reset();
+  devices_.devices.erase("veth-a");  // the pod went while the agent was away
+  StartAgent();
+  EXPECT_EQ(agent_->reconciled().interfaces_forgotten, 1u);
+  EXPECT_EQ(fast_path_->unplugged, std::vector<int>{11}) << "its ifindex leaves the interfaces table";
+}
+
+TEST_F(AgentTest, AnUnregisteredPodVethIsSetDownAfterARestartNotAtFirstInstall) {
+  devices_.devices["veth-x"] = {.ifindex = 21, .master = 3};  // a pod netfence-cni never saw
+  devices_.devices["uplink0"] = {.ifindex = 4, .master = 3};  // bridge ports that are not pods
+  devices_.devices["eth0"] = {.ifindex = 2, .driver = ""};
+  uplinks_ = {"uplink0"};
+  StartAgent();
+  EXPECT_TRUE(devices_.devices["veth-x"].up) << "a first install leaves pods that predate netfence alone";
+  EXPECT_EQ(agent_->reconciled().interfaces_down, 0u);
+  source_->Deliver(Snapshot(ViewOf(kCluster), 5));  // the agent has run: view.pb is written
+  std::optional<Response> a;
+  agent_->Handle(AddRequest("c-a", "a", "veth-a", "10.0.0.1"), [&](Response r) { a = std::move(r); });
+  source_->Deliver(Delta(agent_->view(), agent_->view(), 5, 6, source_->last_sequence()));
+  RunFor(std::chrono::milliseconds(1000), [&] { return a.has_value(); });
+  ASSERT_TRUE(a && a->ok);
+  devices_.devices.erase("veth-b");
+
+  agent_.reset();
+  StartAgent();
+  EXPECT_FALSE(devices_.devices["veth-x"].up) << "after a restart it slipped through a gap: fail closed";
+  EXPECT_EQ(agent_->reconciled().interfaces_down, 1u);
+  EXPECT_TRUE(devices_.devices["veth-a"].up);
+  EXPECT_TRUE(devices_.devices["br0"].up);
+  EXPECT_TRUE(devices_.devices["eth0"].up);
+  EXPECT_TRUE(devices_.devices["uplink0"].up) << "uplinks are never touched";
+  EXPECT_EQ(fast_path_->uplinks.count(4), 1u);
+
+  // Its pod's ADD was under way: once plugged, the veth is up again.
+  devices_.devices["veth-x"].up = false;
+  std::optional<Response> added;
+  agent_->Handle(AddRequest("c-x", "b", "veth-x", "10.0.0.2"), [&](Response r) { added = std::move(r); });
+  source_->Deliver(Delta(agent_->view(), agent_->view(), 6, 7, source_->last_sequence()));
+  RunFor(std::chrono::milliseconds(1000), [&] { return added.has_value(); });
+  ASSERT_TRUE(added && added->ok) << (added ? added->message : "no answer");
+  EXPECT_TRUE(devices_.devices["veth-x"].up);
 }
 
 TEST_F(AgentTest, AnUnreadablePersistedViewWaitsForTheSource) {

@@ -60,7 +60,7 @@ TEST(NetConfTest, DefaultsAndOurKeys) {
   EXPECT_EQ(conf.name, "k8s-pod-network");
   EXPECT_EQ(conf.type, "netfence");
   EXPECT_EQ(conf.socket, agent::kDefaultSocket);
-  EXPECT_EQ(conf.timeout_seconds, 10);
+  EXPECT_EQ(conf.timeout_seconds, 30) << "above the agent's ADD timeout (20 s)";
   EXPECT_EQ(conf.prev_result(), nullptr);
 
   json j = MinimalConf();

@@ -2,6 +2,8 @@
 // netfence-cni where it meets real interfaces and processes (root; skips otherwise): ADD fails
 // closed on a real veth, the built binary behaves as a runtime expects, and the result of
 // Debian's reference bridge plugin feeds the plugin in a real chain.
+#include <functional>
+
 #include "tests/dataplane/cni/plugin_test_util.h"
 
 namespace netfence::cni {
@@ -41,8 +43,10 @@ class CniFailClosedTest : public ::testing::Test {
   }
 
   // RunPlugin as the runtime would run it on this node (in the node's namespace).
-  PluginRun RunOnNode(const std::string& command, const std::string& socket, bool with_prev = true) {
+  PluginRun RunOnNode(const std::string& command, const std::string& socket, bool with_prev = true,
+                      const std::function<void(json*)>& mangle = {}) {
     json prev = BridgeResult100(host_veth_, bridge_);
+    if (mangle) mangle(&prev);
     PluginRun r;
     bool ran = nettest::InNetns(*node_, [&] {
       r = RunWith(MakeEnv(command), Conf("1.0.0", socket, with_prev ? prev : json(nullptr)));
@@ -71,6 +75,18 @@ TEST_F(CniFailClosedTest, AddWithNoAgentSetsTheVethDown) {
   EXPECT_TRUE(Contains(msg, "pod's interface " + host_veth_ + " set down (fail closed)")) << msg;
   EXPECT_TRUE(Contains(msg, "pod shop/cart-7d9")) << msg;
   EXPECT_TRUE(Contains(msg, agent.socket())) << msg;
+}
+
+TEST_F(CniFailClosedTest, AddWithAMalformedPrevResultSetsTheVethDown) {
+  FakeAgent agent;
+  ASSERT_TRUE(agent.ok());
+  PluginRun r = RunOnNode("ADD", agent.socket(), true, [](json* prev) { (*prev)["ips"][0]["address"] = 42; });
+  std::string msg = ExpectError(r, agent::kCniInvalidConfig);
+  EXPECT_TRUE(Contains(msg, "prevResult.ips[0].address")) << msg;
+  EXPECT_TRUE(Contains(msg, "pod's interface " + host_veth_ + " set down (fail closed)")) << msg;
+  EXPECT_FALSE(IsUp(host_veth_));
+  EXPECT_TRUE(IsUp(bridge_));
+  EXPECT_TRUE(agent.requests().empty()) << "nothing to ask the agent with an unreadable result";
 }
 
 TEST_F(CniFailClosedTest, AddRefusedSetsTheVethDown) {

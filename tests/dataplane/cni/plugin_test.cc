@@ -304,7 +304,7 @@ TEST(CniPluginTest, AddWhenTheAgentHangsUpOrNeverAnswers) {
 
 // --- DEL, CHECK, STATUS, GC ----------------------------------------------------------------
 
-TEST(CniPluginTest, DelWithNoAgentSucceedsAndIsIdempotent) {
+TEST(CniPluginTest, DelWithNoAgentSucceedsIsIdempotentAndIsJournaledForTheAgent) {
   NoAgent agent;
   for (int i = 0; i < 2; ++i) {
     PluginRun r = RunWith(MakeEnv("DEL"), Conf("1.0.0", agent.socket(), BridgeResult100()));
@@ -312,7 +312,29 @@ TEST(CniPluginTest, DelWithNoAgentSucceedsAndIsIdempotent) {
     EXPECT_EQ(r.out, "");
     EXPECT_TRUE(Contains(r.log, "unreachable")) << r.log;
     EXPECT_TRUE(Contains(r.log, agent.socket())) << r.log;
+    EXPECT_TRUE(Contains(r.log, "journaled")) << r.log;
   }
+  // One journal entry for the attachment, which the agent reads back at start.
+  std::vector<std::string> errors;
+  auto journaled = agent::ReadJournaledDeletes(agent::DeletedJournalDir(agent.socket()), &errors);
+  EXPECT_TRUE(errors.empty());
+  ASSERT_EQ(journaled.size(), 1u);
+  const agent::Request& del = journaled[0].request;
+  EXPECT_EQ(del.op, "del");
+  EXPECT_EQ(del.container_id, MakeEnv("DEL").at("CNI_CONTAINERID"));
+  EXPECT_EQ(del.ifname, "eth0");
+  EXPECT_EQ(del.pod_namespace, "shop");
+}
+
+TEST(CniPluginTest, AddWithAMalformedPrevResultStillFailsClosedOnTheVethItNames) {
+  NoAgent agent;
+  json prev = BridgeResult100();
+  prev["ips"] = "not a list";
+  PluginRun r = RunWith(MakeEnv("ADD"), Conf("1.0.0", agent.socket(), prev));
+  EXPECT_NE(r.status, 0);
+  // No such veth on this machine: the plugin says it tried (the root test sees it set down).
+  EXPECT_TRUE(Contains(r.out, "prevResult.ips")) << r.out;
+  EXPECT_TRUE(Contains(r.log, "fail closed")) << r.log;
 }
 
 TEST(CniPluginTest, DelSendsWhatItKnows) {

@@ -68,20 +68,26 @@ TEST(DropAggregatorTest, RetriedSynsOfOneConnectionAreOneExactRecord) {
   EXPECT_EQ(f.agg.open(), 0u);
 }
 
-TEST(DropAggregatorTest, SeveralSourcePortsLeaveSourcePortAndCommunityIdOut) {
+TEST(DropAggregatorTest, EachSourcePortIsARecordOfItsOwnWithItsCommunityId) {
   Fixture f;
   f.agg.Add(Drop("10.0.1.5", "10.0.2.9", 40000, 80, kT0));
   f.agg.Add(Drop("10.0.1.5", "10.0.2.9", 40001, 80, kT0));
+  f.agg.Add(Drop("10.0.1.5", "10.0.2.9", 40001, 80, kT0));
   auto out = f.agg.FlushAll();
-  ASSERT_EQ(out.size(), 1u);
-  FlowRecord r = out[0].ToRecord(kT0);
-  EXPECT_FALSE(r.src.port.has_value());
-  EXPECT_EQ(r.dst.port, 80);
-  EXPECT_EQ(r.community_id, "");
-  EXPECT_EQ(r.count, 2u);
+  ASSERT_EQ(out.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const uint16_t sport = static_cast<uint16_t>(40000 + i);
+    FlowRecord r = out[i].ToRecord(kT0);
+    EXPECT_EQ(r.src.port, sport);
+    EXPECT_EQ(r.dst.port, 80);
+    EXPECT_EQ(r.community_id, CommunityId(*IpAddr::Parse("10.0.1.5"), *IpAddr::Parse("10.0.2.9"), 6, sport, 80));
+    EXPECT_EQ(r.count, i + 1);
+    EXPECT_EQ(r.aggregation, Aggregation::kExact);
+    EXPECT_EQ(r.folded_tuples, 0u);
+  }
 }
 
-TEST(DropAggregatorTest, KeyIncludesReasonDirectionProtoPortAndGeneration) {
+TEST(DropAggregatorTest, KeyIncludesReasonDirectionProtoPortsAndGeneration) {
   Fixture f;
   DropObservation base = Drop("10.0.1.5", "10.0.2.9", 1, 80, kT0);
   f.agg.Add(base);
@@ -98,13 +104,51 @@ TEST(DropAggregatorTest, KeyIncludesReasonDirectionProtoPortAndGeneration) {
   d.dport = 81;
   f.agg.Add(d);
   d = base;
+  d.sport = 2;
+  f.agg.Add(d);
+  d = base;
   d.generation = 8;
   f.agg.Add(d);
   f.agg.Add(base);  // same as the first
   auto out = f.agg.FlushAll();
-  EXPECT_EQ(out.size(), 6u);
+  EXPECT_EQ(out.size(), 7u);
   EXPECT_EQ(out[0].count, 2u);
-  EXPECT_EQ(Sum(out), 7u);
+  EXPECT_EQ(Sum(out), 8u);
+}
+
+TEST(DropAggregatorTest, TuplesBeyondTheBoundOfTheirGroupFoldIntoOneRecordSayingHowMuch) {
+  // A flood from random source ports to one port: the first 4 tuples are exact, the other 96
+  // one folded record of 96 tuples and their 288 packets.
+  Fixture f({.window_ns = 2 * kSec, .max_tuples_per_group = 4});
+  for (int round = 0; round < 3; ++round) {
+    for (uint16_t sport = 1000; sport < 1100; ++sport) f.agg.Add(Drop("10.0.1.5", "10.0.2.9", sport, 80, kT0 + round));
+  }
+  f.agg.Add(Drop("10.0.1.5", "10.0.2.9", 2000, 443, kT0));  // another group: its own bound
+  f.now += 2 * kSec;
+  auto out = f.agg.Poll();
+  ASSERT_EQ(out.size(), 6u);
+  uint64_t exact = 0;
+  for (const auto& a : out) {
+    if (a.aggregation != Aggregation::kExact) continue;
+    ++exact;
+    EXPECT_EQ(a.count, a.dport == 80 ? 3u : 1u);
+    EXPECT_EQ(a.tuples, 1u);
+  }
+  EXPECT_EQ(exact, 5u);
+  const DropAggregate& folded = out[4];  // opened by the fifth tuple, after the four exact ones
+  ASSERT_EQ(folded.aggregation, Aggregation::kFolded);
+  EXPECT_EQ(folded.tuples, 96u);
+  EXPECT_EQ(folded.count, 288u);
+  EXPECT_EQ(ToJson(folded.ToRecord(f.now)),
+            R"({"schema":"netfence.flow/v1","time":"2026-12-01T19:33:36.123456789Z","event":"drop","ifindex":3,)"
+            R"("verdict":"denied","direction":"ingress","reason":"default-deny","proto":"TCP",)"
+            R"("src":{"ip":"10.0.1.5","port":null,"namespace":"","pod":"","node":""},)"
+            R"("dst":{"ip":"10.0.2.9","port":80,"namespace":"","pod":"","node":""},)"
+            R"("community_id":"","packets":288,"bytes":17280,"generation":7,"policies":[],"count":288,)"
+            R"("first_time":"2026-12-01T19:33:34.123456789Z","last_time":"2026-12-01T19:33:34.123456791Z",)"
+            R"("aggregation":"folded","folded_tuples":96})");
+  EXPECT_EQ(f.agg.stats().folded, 288u);
+  EXPECT_EQ(Sum(out), 301u);
 }
 
 TEST(DropAggregatorTest, WindowsCloseInOpeningOrderAndReopen) {
@@ -142,8 +186,8 @@ TEST(DropAggregatorTest, PortScanGivesOneRecordPerPortWithExactTotals) {
   for (const auto& a : out) ASSERT_EQ(a.count, 3u);
 }
 
-TEST(DropAggregatorTest, FullTableFoldsIntoPairThenOverflowAndCountsEveryDrop) {
-  Fixture f({.window_ns = 2 * kSec, .max_exact = 10, .max_pair = 3});
+TEST(DropAggregatorTest, FullTablesFoldThenOverflowAndCountEveryDrop) {
+  Fixture f({.window_ns = 2 * kSec, .max_tuples_per_group = 2, .max_exact = 10, .max_folded = 3});
   std::mt19937 rng(1);
   uint64_t fed = 0;
   for (int i = 0; i < 20000; ++i) {
@@ -154,36 +198,43 @@ TEST(DropAggregatorTest, FullTableFoldsIntoPairThenOverflowAndCountsEveryDrop) {
                    rng() % 2 ? 6 : 17));
     ++fed;
   }
-  EXPECT_LE(f.agg.open(), 10u + 3u + 2u);  // exact + pair + one overflow per (proto, reason, direction)
+  EXPECT_LE(f.agg.open(), 10u + 3u + 2u);  // exact + folded + one overflow per (proto, reason, direction)
   f.now += 2 * kSec;
   auto out = f.agg.Poll();
   EXPECT_EQ(Sum(out), fed);
   EXPECT_EQ(f.agg.stats().drops, fed);
-  uint64_t exact = 0, pair = 0, overflow = 0;
+  uint64_t exact = 0, folded = 0, overflow = 0;
   for (const auto& a : out) {
     FlowRecord r = a.ToRecord(f.now);
-    if (a.aggregation == Aggregation::kExact) exact += a.count;
-    if (a.aggregation == Aggregation::kPair) {
-      pair += a.count;
+    if (a.aggregation == Aggregation::kExact) {
+      exact += a.count;
+      EXPECT_NE(r.community_id, "");
+    }
+    if (a.aggregation == Aggregation::kFolded) {
+      folded += a.count;
       EXPECT_TRUE(r.src.ip.has_value());
-      EXPECT_FALSE(r.dst.port.has_value());
+      EXPECT_FALSE(r.src.port.has_value());
+      EXPECT_TRUE(r.dst.port.has_value());
+      EXPECT_GE(r.folded_tuples, 1u);
+      EXPECT_LE(r.folded_tuples, r.count);
     }
     if (a.aggregation == Aggregation::kOverflow) {
       overflow += a.count;
       EXPECT_FALSE(r.src.ip.has_value());
       EXPECT_EQ(r.community_id, "");
+      EXPECT_EQ(r.folded_tuples, 0u);  // not known
     }
   }
-  EXPECT_EQ(pair, f.agg.stats().folded_pair);
-  EXPECT_EQ(overflow, f.agg.stats().folded_overflow);
-  EXPECT_GT(pair, 0u);
+  EXPECT_EQ(folded, f.agg.stats().folded);
+  EXPECT_EQ(overflow, f.agg.stats().overflowed);
+  EXPECT_GT(folded, 0u);
   EXPECT_GT(overflow, 0u);
-  EXPECT_EQ(exact + pair + overflow, fed);
+  EXPECT_EQ(exact + folded + overflow, fed);
   EXPECT_EQ(f.agg.open(), 0u);
 }
 
 TEST(DropAggregatorTest, SumOfCountsEqualsDropsFedOverManyWindows) {
-  Fixture f({.window_ns = 1 * kSec, .max_exact = 50, .max_pair = 5});
+  Fixture f({.window_ns = 1 * kSec, .max_tuples_per_group = 3, .max_exact = 50, .max_folded = 5});
   std::mt19937 rng(2);
   uint64_t emitted = 0;
   for (int i = 0; i < 200000; ++i) {
@@ -194,6 +245,23 @@ TEST(DropAggregatorTest, SumOfCountsEqualsDropsFedOverManyWindows) {
   }
   emitted += Sum(f.agg.FlushAll());
   EXPECT_EQ(emitted, 200000u);
+}
+
+TEST(DropAggregatorTest, SaysWhichGenerationsItsOpenAggregatesHold) {
+  Fixture f({.window_ns = kSec});
+  f.agg.Add(Drop("10.0.0.1", "10.0.0.2", 1, 80, kT0));
+  DropObservation d = Drop("10.0.0.1", "10.0.0.2", 2, 80, kT0);
+  d.generation = 9;
+  f.now += kSec / 2;
+  f.agg.Add(d);
+  EXPECT_TRUE(f.agg.Holds(7));
+  EXPECT_TRUE(f.agg.Holds(9));
+  f.now = kT0 + kSec;
+  EXPECT_EQ(f.agg.Poll().size(), 1u);
+  EXPECT_FALSE(f.agg.Holds(7));
+  EXPECT_TRUE(f.agg.Holds(9));
+  EXPECT_EQ(f.agg.FlushAll().size(), 1u);
+  EXPECT_FALSE(f.agg.Holds(9));
 }
 
 TEST(DropAggregatorTest, PortlessProtocolsHaveNullPortsAndAnId) {

@@ -103,17 +103,22 @@ TEST(FlowRecordTest, EveryKindRoundTrips) {
   overflow.aggregation = Aggregation::kOverflow;
   overflow.src = Endpoint{};
   overflow.dst = Endpoint{};
-  FlowRecord pair = DropRecord();
+  FlowRecord folded = DropRecord();
+  folded.aggregation = Aggregation::kFolded;
+  folded.src.port.reset();
+  folded.proto = 132;
+  folded.community_id.clear();
+  folded.folded_tuples = 40;
+  FlowRecord pair = DropRecord();  // as earlier writers wrote it
   pair.aggregation = Aggregation::kPair;
   pair.src.port.reset();
   pair.dst.port.reset();
-  pair.proto = 132;
   FlowRecord icmp6 = StartRecord();
   icmp6.proto = 58;
   icmp6.tcp_flags_src = 0;
   icmp6.src.ip = IpAddr::Parse("fd00:10::5");
   icmp6.dst.ip = IpAddr::Parse("fd00:20::9");
-  for (const FlowRecord& r : {StartRecord(), update, EndRecord(), DropRecord(), overflow, pair, udp, icmp6,
+  for (const FlowRecord& r : {StartRecord(), update, EndRecord(), DropRecord(), overflow, folded, pair, udp, icmp6,
                               LostRecord(5, kT0, kT0 + 1, "sink-queue", kT0 + 2, "")}) {
     std::string line = ToJson(r);
     auto back = ParseRecord(line);

@@ -78,7 +78,8 @@ class ConntrackTest : public ::testing::Test {
     ASSERT_TRUE(loaded.ok()) << loaded.status().message();
     program_ = std::move(loaded).value();
     harness_ = std::make_unique<Harness>(*program_);
-    auto reader = xdp::EventReader::Create(program_->map_fd(xdp::Map::kEvents), [this](const nf_event& e) { events_.push_back(e); });
+    auto reader = xdp::EventReader::Create(program_->map_fd(xdp::Map::kEvents),
+                                           [this](const nf_event& e) { events_.push_back(e); });
     ASSERT_TRUE(reader.ok()) << reader.status().message();
     reader_ = std::move(reader).value();
   }
@@ -102,7 +103,7 @@ class ConntrackTest : public ::testing::Test {
   }
   bool Entry(const IpAddr& src, uint16_t sport, const IpAddr& dst, uint16_t dport, uint8_t proto, nf_ct_entry* e) {
     const nf_ct_key k = fastpath::ConntrackKey(src, sport, dst, dport, proto);
-    return bpf_map_lookup_elem(program_->map_fd(xdp::Map::kConntrack), &k, e) == 0;
+    return program_->LookupConntrack(k, e);
   }
   std::vector<nf_event> TakeEvents() {
     auto n = reader_->Drain();

@@ -176,6 +176,67 @@ TEST_F(XdpParseTest, Ipv6ExtensionHeaders) {
   ExpectFlow(PacketBuilder().Ipv6(kAdmin6, kServer6).Proto(50).Build(), kAdmin6, kServer6, 50, 0, true);
 }
 
+TEST_F(XdpParseTest, Ipv6LinkHousekeepingOfAPodPassesLikeNeighbourDiscoveryAndNothingElseFromLinkLocal) {
+  // The pod behind the test run's interface holds fd00::2 only; the kernel gives it a
+  // link-local address the agent does not know.
+  constexpr int kTestRunIfindex = 1;  // BPF_PROG_TEST_RUN receives on loopback
+  ASSERT_TRUE(program_->BindEndpoint(kTestRunIfindex, {kClient6}).ok());
+  struct Unbind {
+    ~Unbind() { (void)program_->Unbind(kTestRunIfindex); }
+  } unbind;
+  const IpAddr link_local = Ip("fe80::a06d:caff:fe67:5bf2"), unspecified = Ip("::");
+  auto icmp6 = [](const IpAddr& src, const char* dst, uint8_t type) {
+    return PacketBuilder().Ipv6(src, Ip(dst)).IcmpMessage(type).Build();
+  };
+  struct Case {
+    IpAddr src;
+    const char* dst;
+    uint8_t type;
+    const char* what;
+  };
+  const Case housekeeping[] = {
+      {link_local, "ff02::2", 133, "router solicitation"},
+      {link_local, "ff02::16", 143, "MLDv2 report"},
+      {unspecified, "ff02::16", 143, "MLDv2 report before the link-local address is ready"},
+      {link_local, "ff02::fb", 131, "MLDv1 report"},
+      {link_local, "ff02::2", 132, "MLD done"},
+      {unspecified, "ff02::1:ff00:2", 135, "duplicate address detection"},
+      {kClient6, "ff02::16", 143, "MLDv2 report from its own address"},
+  };
+  for (const Case& c : housekeeping) {
+    RunResult r = Expect(icmp6(c.src, c.dst, c.type), XDP_PASS);
+    EXPECT_EQ(r.decision.path, static_cast<uint32_t>(NF_CNT_PASS_NDP)) << c.what;
+  }
+  // Still the pod's own addresses only: a router advertisement or a neighbour solicitation
+  // from link-local (cache poisoning), housekeeping types to a unicast or from another
+  // address, and anything that is not housekeeping.
+  const Case spoofed[] = {
+      {link_local, "ff02::1", 134, "router advertisement"},
+      {link_local, "ff02::1:ff00:1", 135, "neighbour solicitation from link-local"},
+      {link_local, "ff02::1", 137, "redirect"},
+      {link_local, "fd00::1", 133, "router solicitation to a unicast address"},
+      {link_local, "ff05::2", 133, "router solicitation beyond the link"},
+      {Ip("fd00::99"), "ff02::2", 133, "router solicitation from another pod's range"},
+      {link_local, "ff02::1", 128, "echo request"},
+  };
+  for (const Case& c : spoofed) {
+    RunResult r = Expect(icmp6(c.src, c.dst, c.type), XDP_DROP, NF_DROP_SPOOFED);
+    EXPECT_EQ(r.decision.drop_reason, static_cast<uint32_t>(NF_DROP_SPOOFED)) << c.what;
+  }
+  Expect(PacketBuilder().Ipv6(link_local, Ip("ff02::fb")).Udp(5353).Build(), XDP_DROP, NF_DROP_SPOOFED);  // mDNS
+}
+
+TEST_F(XdpParseTest, MulticastListenerMessagesAreHousekeepingNotFlows) {
+  // Wherever they come from (an uplink, the node), MLD messages pass like neighbour
+  // discovery: classified as flows, they were logged as connections.
+  for (uint8_t type : {130, 131, 132, 143}) {
+    RunResult r = Expect(PacketBuilder().Ipv6(Ip("fe80::1"), Ip("ff02::16")).IcmpMessage(type).Build(), XDP_PASS);
+    EXPECT_EQ(r.decision.path, static_cast<uint32_t>(NF_CNT_PASS_NDP)) << int{type};
+  }
+  RunResult other = Expect(PacketBuilder().Ipv6(Ip("fe80::1"), Ip("ff02::16")).IcmpMessage(144).Build(), XDP_PASS);
+  EXPECT_EQ(other.decision.path, static_cast<uint32_t>(NF_CNT_PASS_NEW));  // home agent discovery: a flow
+}
+
 TEST_F(XdpParseTest, NonIpPasses) {
   for (uint16_t type : {0x0806, 0x88CC, 0x8035, 0x0000}) {
     RunResult r = Expect(PacketBuilder().EtherType(type).Build(), XDP_PASS);
@@ -361,6 +422,13 @@ TEST(XdpProgram, EachProgrammingSwapsSlotsAndRefusesBadTablesKeepingTheLiveOnes)
   EXPECT_EQ(p.live_epoch(), 0u);
   const DropCounts before = h.Drops();
   EXPECT_EQ(h.Run(to_x).action, XDP_DROP);
+  EXPECT_EQ(h.Drops()[NF_DROP_NO_TABLES], before[NF_DROP_NO_TABLES] + 1);
+  // But for the link's housekeeping, which passes as it does with tables.
+  for (uint8_t type : {135, 136, 133, 143}) {
+    const RunResult r = h.Run(PacketBuilder().Ipv6(Ip("fe80::1"), Ip("ff02::16")).IcmpMessage(type).Build());
+    EXPECT_EQ(r.action, XDP_PASS) << int{type};
+    EXPECT_EQ(r.decision.path, static_cast<uint32_t>(NF_CNT_PASS_NDP)) << int{type};
+  }
   EXPECT_EQ(h.Drops()[NF_DROP_NO_TABLES], before[NF_DROP_NO_TABLES] + 1);
 
   v1::RuleTables big_t = big.tables(), small_t = small.tables();

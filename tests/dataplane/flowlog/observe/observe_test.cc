@@ -103,6 +103,31 @@ TEST_F(ObserveTest, ABadFilterIsRefusedWithTheFieldNamed) {
   EXPECT_EQ(src.status().message(), "agent " + target_ + ": verdicts: \"maybe\" is not allowed, denied or audit");
 }
 
+TEST_F(ObserveTest, AFieldMaskShipsOnlyThoseFieldsAndLostRecordsWhole) {
+  FlowRecord other = In("shop", testing::kT0 + 1);
+  other.community_id = "1:other=";
+  hub_.Write(Emit(In("shop", testing::kT0)));
+  hub_.Write(Emit(other));
+  const FlowRecord lost = LostRecord(4, testing::kT0, testing::kT0 + 1, "ring-buffer", testing::kT0 + 2, "node-a");
+  hub_.Write(Emit(lost));
+  v1::ObserveRequest q;
+  q.add_community_ids("1:abc=");  // filters see the whole record, before the mask
+  q.mutable_field_mask()->add_paths("src.pod");
+  q.mutable_field_mask()->add_paths("verdict");
+  ObserveRecordSource src({.target = target_, .request = q});
+  EXPECT_EQ(ReadAll(src, 10),
+            (std::vector<std::string>{R"({"verdict":"allowed","src":{"pod":"frontend"}})", ToJson(lost)}));
+  EXPECT_TRUE(src.status().ok()) << src.status().message();
+  v1::ObserveRequest bad;
+  bad.mutable_field_mask()->add_paths("src.podd");
+  ObserveRecordSource refused({.target = target_, .request = bad});
+  EXPECT_TRUE(ReadAll(refused, 1).empty());
+  EXPECT_EQ(refused.status().message().rfind(
+                "agent " + target_ + ": field_mask: \"src.podd\" is not a field of a flow record (fields: ", 0),
+            0u)
+      << refused.status().message();
+}
+
 TEST_F(ObserveTest, NoAgentIsAnErrorNamingTheAddress) {
   const std::string nowhere = "unix:" + (dir_ / "nothing.sock");
   ObserveRecordSource src({.target = nowhere, .request = {}, .connect_timeout_ms = 200});
@@ -121,6 +146,7 @@ TEST(ObserveRequestTest, CarriesEveryCriterionOfTheFilter) {
   f.verdicts = {Verdict::kDenied, Verdict::kAudit};
   f.events = {EventKind::kDrop};
   f.policies = {{"a", "allow"}};
+  f.community_ids = {"1:x="};
   f.since_ns = 5;
   f.until_ns = 9;
   auto back = FilterFromRequest(RequestFromFilter(f));
@@ -134,6 +160,7 @@ TEST(ObserveRequestTest, CarriesEveryCriterionOfTheFilter) {
   EXPECT_EQ(back->verdicts, f.verdicts);
   EXPECT_EQ(back->events, f.events);
   EXPECT_EQ(back->policies, f.policies);
+  EXPECT_EQ(back->community_ids, f.community_ids);
   EXPECT_EQ(back->since_ns, f.since_ns);
   EXPECT_EQ(back->until_ns, f.until_ns);
   v1::ObserveRequest bad;

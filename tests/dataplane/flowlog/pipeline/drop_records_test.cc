@@ -78,6 +78,44 @@ TEST_F(DropRecordsTest, APolicyDropNamesThePoliciesIsolatingTheDenyingSide) {
   EXPECT_EQ(out[0], want);
 }
 
+TEST_F(DropRecordsTest, DropsOfTheProgrammedGenerationKeepTheirNamesOnceLaterOnesAreRealisedWithoutProgramming) {
+  // Generation 2 changes nothing this node's tables say (same epoch: the agent did not program
+  // it); the datapath goes on stamping drops with generation 1. Long after generation 2
+  // superseded 1 in the history, those drops are still named.
+  testing::Generation g2 = testing::MakeGeneration(
+      PodYaml("default", "client", "app: client", kClient) + PodYaml("default", "server", "app: server", kServer) +
+          PolicyYaml("default", "server-in",
+                     "  podSelector: {matchLabels: {app: server}}\n  policyTypes: [Ingress]\n  ingress:\n"
+                     "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 80}]\n") +
+          PolicyYaml("default", "client-out",
+                     "  podSelector: {matchLabels: {app: client}}\n  policyTypes: [Egress]\n  egress:\n"
+                     "  - to: [{podSelector: {matchLabels: {app: server}}}]\n") +
+          PodYaml("other", "elsewhere", "app: x", "10.0.9.9"),
+      2);
+  testing::AddGeneration(&history_, g2, 1, testing::kT0 + 1);
+  history_.Retire(testing::kT0 + 100 * kNsPerSecond, nullptr);
+  const auto out = Records({Drop(kClient, 40000, kServer, 81, 6)});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].generation, 1u);  // what the datapath decided with (and the agent's status says)
+  EXPECT_EQ(out[0].src.pod, "client") << ToJson(out[0]);
+  EXPECT_EQ(out[0].dst.pod, "server");
+  EXPECT_EQ(out[0].dst.ns, "default");
+  EXPECT_EQ(out[0].policies, (std::vector<PolicyRef>{{"default", "server-in", Direction::kIngress, std::nullopt}}));
+}
+
+TEST_F(DropRecordsTest, ADropOfAGenerationNoLongerKnownStillNamesItsAddresses) {
+  // An event of a generation this history never saw (an earlier agent's): the addresses are
+  // named as the live generation knows them; no rule is guessed.
+  nf_event e = Drop(kClient, 40000, kServer, 81, 6);
+  e.generation = 99;
+  const auto out = Records({e});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].generation, 99u);
+  EXPECT_EQ(out[0].src.pod, "client");
+  EXPECT_EQ(out[0].dst.pod, "server");
+  EXPECT_TRUE(out[0].policies.empty());
+}
+
 TEST_F(DropRecordsTest, AnEgressDenialIsTheSendersAndNamesItsPolicies) {
   // The client's egress isolates it: a packet from the client to the world is its own denial.
   const auto world = Records({Drop(kClient, 5000, "192.0.2.1", 53, 17)});

@@ -341,6 +341,64 @@ TEST_F(FlowTrackerTest, AdoptedConnectionsContinueWithoutAStart) {
   EXPECT_EQ(out[0], update);  // same flow_id as the earlier agent's start
 }
 
+TEST_F(FlowTrackerTest, AConnectionTakenOverIsNamedAsTheEarlierAgentHandedItOver) {
+  // The earlier agent saw the connection admitted by generation 1 (epoch 1), then programmed
+  // generation 2 (epoch 2, the policy renamed); the connection sent nothing since, so its entry
+  // is still of epoch 1. The restarted agent only knows generation 2.
+  const nf_event ev = NewFlow(kClient, 40000, kServer, 80, 6, kMono0, g1_, 1);
+  tracker_.OnNewFlow(ev);
+  auto g2 = testing::MakeGeneration(Yaml("server-in-v2"), 2);
+  testing::AddGeneration(&history_, g2, 2, 1);
+  Take();
+  const std::vector<FlowRecord> handed = tracker_.Handover();
+  ASSERT_EQ(handed.size(), 1u);
+
+  GenerationHistory restarted;
+  testing::AddGeneration(&restarted, g2, 2, 5);
+  std::vector<FlowRecord> out;
+  FlowTracker next({.node = "node-a"}, &restarted, [&](FlowRecord&& r) { out.push_back(std::move(r)); });
+  next.set_clock(kOffset);
+  CtEntry c = Entry(ev);
+  std::unordered_map<uint64_t, FlowRecord> by_id;
+  for (const FlowRecord& r : handed) by_id.emplace(r.flow_id, r);
+  next.Adopt({c}, kMono0 + kS, by_id);
+  EXPECT_EQ(next.stats().handed_over, 1u);
+  c.entry.packets[1] = 1;  // a reply, still under epoch 1 (not re-checked yet: same entry)
+  c.entry.last_seen_ns = kMono0 + kS;
+  std::vector<CtEntry> entries = {c};
+  next.OnScan({.entries = &entries,
+               .read_mono = kMono0 + 2 * kS,
+               .now_mono = kMono0 + 2 * kS,
+               .now_wall = Wall(kMono0 + 2 * kS),
+               .update_tick = true});
+  ASSERT_EQ(out.size(), 1u);
+  FlowRecord update = TcpBase(ev);
+  update.event = EventKind::kUpdate;
+  update.time_ns = Wall(kMono0 + 2 * kS);
+  update.packets = 2;
+  update.src_packets = update.dst_packets = 1;
+  update.bytes = update.src_bytes = 74;
+  update.tcp_flags_src = kSyn;
+  EXPECT_EQ(out[0], update);  // generation 1, server-in: as admitted
+
+  // Without the handover (an agent that crashed): the addresses are named as of the live
+  // generation, the unknown programming's rule is not guessed.
+  out.clear();
+  FlowTracker orphan({.node = "node-a"}, &restarted, [&](FlowRecord&& r) { out.push_back(std::move(r)); });
+  orphan.set_clock(kOffset);
+  orphan.Adopt({Entry(ev)}, kMono0 + kS);
+  orphan.OnScan({.entries = &entries,
+                 .read_mono = kMono0 + 2 * kS,
+                 .now_mono = kMono0 + 2 * kS,
+                 .now_wall = Wall(kMono0 + 2 * kS),
+                 .update_tick = true});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].src.pod, "client");
+  EXPECT_EQ(out[0].dst.pod, "server");
+  EXPECT_EQ(out[0].generation, 0u);
+  EXPECT_EQ(orphan.stats().unattributed, 1u);
+}
+
 TEST_F(FlowTrackerTest, TheSameTupleReopenedEndsTheOldConnectionFirst) {
   const nf_event first = NewFlow(kClient, 40000, kServer, 80, 6, kMono0, g1_, 1);
   tracker_.OnNewFlow(first);

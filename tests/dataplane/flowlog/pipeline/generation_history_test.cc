@@ -129,5 +129,48 @@ TEST(GenerationHistoryTest, TheSameGenerationAddedAgainIsItsLatestProgramming) {
   EXPECT_EQ(h.FindEpoch(1)->generation, 5u);  // entries of the first epoch still resolve
 }
 
+TEST(GenerationHistoryTest, GenerationsRealisedWithoutProgrammingShareTheProgrammedStamp) {
+  GenerationHistory h;
+  auto g1 = MakeGeneration(Pods("db", "10.0.0.9") + AllowDb("allow-db", 5432), 1);
+  // Generations 2 and 3: the same tables (epoch 1: not programmed), another pod elsewhere.
+  auto g2 =
+      MakeGeneration(Pods("db", "10.0.0.9") + AllowDb("allow-db", 5432) + PodYaml("x", "new", "a: b", "10.0.5.5"), 2);
+  auto g3 =
+      MakeGeneration(Pods("db", "10.0.0.9") + AllowDb("allow-db", 5432) + PodYaml("x", "new", "a: b", "10.0.5.5"), 3);
+  testing::AddGeneration(&h, g1, 1, 100);
+  testing::AddGeneration(&h, g2, 1, 200);
+  testing::AddGeneration(&h, g3, 1, 300);
+  EXPECT_EQ(h.Find(2)->stamp, 1u);
+  EXPECT_EQ(h.Find(3)->stamp, 1u);
+  EXPECT_EQ(h.FindEpoch(1)->generation, 3u);
+  // The datapath's generation 1, at the time of each.
+  EXPECT_EQ(h.Resolve(1, 150)->generation, 1u);
+  EXPECT_EQ(h.Resolve(1, 250)->generation, 2u);
+  EXPECT_EQ(h.Resolve(1, 1000)->generation, 3u);
+  Endpoint e;
+  h.Enrich(*h.Resolve(1, 150), *IpAddr::Parse("10.0.5.5"), &e);
+  EXPECT_EQ(e.pod, "");  // not yet a pod
+  h.Enrich(*h.Resolve(1, 250), *IpAddr::Parse("10.0.5.5"), &e);
+  EXPECT_EQ(e.pod, "new");
+  // Long after: generation 1 itself is gone, 2 too, but events stamped 1 resolve (to 3): the
+  // programming is live.
+  EXPECT_EQ(h.Retire(10'000, nullptr), 2u);
+  EXPECT_TRUE(h.Knows(1));
+  EXPECT_EQ(h.Find(1), nullptr);
+  ASSERT_NE(h.Resolve(1, 150), nullptr);
+  EXPECT_EQ(h.Resolve(1, 150)->generation, 3u);
+  EXPECT_EQ(h.Resolve(1, 150)->policies[0].second, "allow-db");
+  // A new programming: the old one goes once superseded before the cutoff and unreferenced.
+  auto g4 = MakeGeneration(Pods("db", "10.0.0.9") + AllowDb("allow-db-v2", 5432), 4);
+  testing::AddGeneration(&h, g4, 2, 20'000);
+  EXPECT_EQ(h.Resolve(4, 20'000)->stamp, 4u);
+  EXPECT_EQ(h.Retire(30'000, [](uint64_t stamp) { return stamp == 1; }), 0u);
+  EXPECT_TRUE(h.Knows(1));
+  EXPECT_EQ(h.Retire(30'000, nullptr), 1u);
+  EXPECT_FALSE(h.Knows(1));
+  EXPECT_EQ(h.Resolve(1, 150), nullptr);
+  EXPECT_EQ(h.size(), 1u);
+}
+
 }  // namespace
 }  // namespace netfence::flowlog

@@ -13,6 +13,7 @@
 #include <numeric>
 
 #include "tests/dataplane/flowlog/pipeline/generation_fixture.h"
+#include "tests/dataplane/flowlog/temp_dir.h"
 #include "tests/dataplane/xdp/packet_builder.h"
 #include "tests/dataplane/xdp/xdp_harness.h"
 
@@ -68,14 +69,28 @@ class PipelineTest : public ::testing::Test {
     ASSERT_TRUE(p.ok()) << p.status().message();
     program_ = std::move(p).value();
     harness_ = std::make_unique<xdptest::Harness>(*program_);
+    StartPipeline();
+    pipeline_->RunRound(true, false);  // adopts the (empty) table
+  }
+  // A pipeline (a new agent's) on the loaded program.
+  void StartPipeline(const std::string& handover_path = "") {
+    pipeline_.reset();
     PipelineOptions po;
     po.node = "node-a";
     po.close_grace_ns = 0;  // end a closed connection at the next scan
     po.drop_window_ns = 1;
+    po.handover_path = handover_path;
     auto made = Pipeline::Create(*program_, po, {&out_});
     ASSERT_TRUE(made.ok()) << made.status().message();
     pipeline_ = std::move(made).value();
-    pipeline_->RunRound(true, false);  // adopts the (empty) table
+  }
+  // Tells the pipeline that generation `index` of gens_ is live (the agent's on_live).
+  void OnLive(size_t index) {
+    const testing::Generation& g = *gens_[index];
+    tables::TableSet view;
+    view.ipcache = g.ipcache;
+    view.identities = g.identities;
+    pipeline_->OnLive(g.tables.generation(), g.tables, view);
   }
   // Makes `yaml` live as `generation`, and tells the pipeline.
   void Program(const std::string& yaml, uint64_t generation) {
@@ -260,6 +275,43 @@ TEST_F(PipelineTest, StopWritesTheOpenDropsAndAnUpdateOfEveryConnectionWithNews)
   EXPECT_EQ(out[0].dst_packets, 1u);
   pipeline_->RunRound(true, true);  // finished: nothing more
   EXPECT_TRUE(out_.Take().empty());
+}
+
+TEST_F(PipelineTest, ARestartedAgentContinuesConnectionsNamedAsTheEarlierOneHandedThemOver) {
+  testing::TempDir dir;
+  StartPipeline(dir / "handover.jsonl");
+  pipeline_->RunRound(true, false);
+  Program(Yaml("server-in", "[{protocol: UDP, port: 53}]"), 1);
+  ASSERT_EQ(Run(Udp(kClient, 5000, kServer, 53, 20)), static_cast<uint32_t>(XDP_PASS));
+  pipeline_->RunRound(true, false);
+  // Generation 2 renames the policy; the connection sends nothing, so it is not re-checked.
+  Program(Yaml("dns", "[{protocol: UDP, port: 53}]"), 2);
+  pipeline_->RunRound(true, false);
+  pipeline_->Final();  // the agent stops
+  const auto first = out_.Take();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].event, EventKind::kStart);
+
+  // The next agent knows only the live generation 2; the connection's entry is generation 1's.
+  StartPipeline(dir / "handover.jsonl");
+  OnLive(1);
+  pipeline_->RunRound(true, false);  // adopts
+  EXPECT_EQ(pipeline_->stats().handed_over, 1u);
+  EXPECT_FALSE(std::filesystem::exists(dir / "handover.jsonl"));  // read once
+  ASSERT_TRUE(program_->FlushConntrack().ok());                   // the entry vanishes: its end is written now
+  usleep(100'000);                                                // older than the scan's settle time
+  pipeline_->RunRound(true, false);
+  const auto out = out_.Take();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].event, EventKind::kEnd);
+  EXPECT_EQ(out[0].end_reason, "evicted");
+  EXPECT_EQ(out[0].flow_id, first[0].flow_id);
+  EXPECT_EQ(out[0].generation, 1u);
+  EXPECT_EQ(out[0].policies, first[0].policies);
+  EXPECT_EQ(out[0].policies, (std::vector<PolicyRef>{{"default", "server-in", Direction::kIngress, 0}}));
+  EXPECT_EQ(out[0].src.pod, "client");
+  EXPECT_EQ(out[0].dst.pod, "server");
+  EXPECT_EQ(out[0].community_id, first[0].community_id);
 }
 
 }  // namespace
