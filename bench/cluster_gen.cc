@@ -144,4 +144,77 @@ WideTable GenerateWideTable(int rules, int groups) {
   return w;
 }
 
+WideTable GenerateTieredWideTable(int cnps, int rules_per_cnp, int np_rules, int groups) {
+  WideTable w = GenerateWideTable(np_rules, groups);
+  static const k8s::RuleAction kActions[] = {k8s::RuleAction::kPass, k8s::RuleAction::kDeny, k8s::RuleAction::kAccept};
+  int j = 0;
+  for (int c = 0; c < cnps; ++c) {
+    k8s::ClusterNetworkPolicy cnp;
+    cnp.meta.name = "cnp-" + std::to_string(c);
+    cnp.tier = k8s::Tier::kAdmin;
+    cnp.priority = c;  // distinct
+    cnp.subject_is_pods = true;
+    cnp.subject.pod_selector = Sel("app", "server");
+    for (int r = 0; r < rules_per_cnp; ++r, ++j) {
+      k8s::ClusterRule rule;
+      rule.name = "r" + std::to_string(r);
+      rule.action = kActions[j % 3];
+      k8s::ClusterPeer peer;
+      peer.kind = k8s::ClusterPeer::Kind::kPods;
+      peer.pods.pod_selector = Sel("group", "g" + std::to_string(j % groups));
+      rule.peers = {peer};
+      k8s::ClusterPort port;
+      port.first = port.last = 1000 + j % 4000;
+      rule.ports = {port};
+      cnp.ingress.push_back(std::move(rule));
+    }
+    w.state.cluster_policies.push_back(std::move(cnp));
+  }
+  return w;
+}
+
+void AddClusterPolicies(k8s::ClusterState* state, int cnps, int rules_per_cnp, int nodes) {
+  static const char* kApps[] = {"web", "api", "db", "cache", "worker"};
+  static const k8s::RuleAction kActions[] = {k8s::RuleAction::kAccept, k8s::RuleAction::kDeny, k8s::RuleAction::kPass};
+  for (int n = 0; n < nodes; ++n) {
+    k8s::Node node;
+    node.meta.name = "node-" + std::to_string(n);
+    node.meta.labels = {{"role", n % 10 == 0 ? "infra" : "worker"}, {"zone", "z" + std::to_string(n % 3)}};
+    node.internal_ips = {IpAddr::V4(0xC0A80000u + static_cast<uint32_t>(n) + 1).str()};  // 192.168.0.0/16
+    state->nodes.push_back(std::move(node));
+  }
+  for (int k = 0; k < cnps; ++k) {
+    k8s::ClusterNetworkPolicy cnp;
+    cnp.meta.name = "cnp-" + std::to_string(k);
+    cnp.tier = k % 4 == 3 ? k8s::Tier::kBaseline : k8s::Tier::kAdmin;
+    cnp.priority = k % 1001;
+    cnp.subject.namespace_selector = Sel("team", "team-" + std::to_string(k % 50));
+    for (int r = 0; r < rules_per_cnp; ++r) {
+      k8s::ClusterRule rule;
+      rule.name = "r" + std::to_string(r);
+      rule.action = kActions[(k + r) % 3];
+      k8s::ClusterPeer peer;
+      peer.kind = k8s::ClusterPeer::Kind::kPods;
+      peer.pods.namespace_selector = Sel("team", "team-" + std::to_string((k + r + 1) % 50));
+      peer.pods.pod_selector = Sel("app", kApps[r % 5]);
+      const bool egress = r >= rules_per_cnp * 2 / 3;
+      if (egress && r % 4 == 1) {
+        peer = {};
+        peer.kind = k8s::ClusterPeer::Kind::kNetworks;
+        peer.values = {"203.0." + std::to_string(r % 256) + ".0/24"};
+      } else if (egress && r % 4 == 2) {
+        peer = {};
+        peer.kind = k8s::ClusterPeer::Kind::kNodes;
+        peer.selector = Sel("role", "infra");
+      }
+      rule.peers = {peer};
+      k8s::ClusterPort port;
+      port.first = port.last = 1000 + (k * rules_per_cnp + r) % 4000;
+      rule.ports = {port};
+      (egress ? cnp.egress : cnp.ingress).push_back(std::move(rule));
+    }
+    state->cluster_policies.push_back(std::move(cnp));
+  }
+}
+
 }  // namespace netfence::bench

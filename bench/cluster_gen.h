@@ -33,4 +33,18 @@ struct WideTable {
 };
 WideTable GenerateWideTable(int rules, int groups);
 
+// The wide table of `np_rules` NetworkPolicy rules behind `cnps` Admin-tier
+// ClusterNetworkPolicies of `rules_per_cnp` ingress rules each, at distinct priorities, all
+// selecting the server: cluster rule j (over all of them, in evaluation order) admits group
+// j % groups on TCP port 1000 + j % 4000, with the action Pass, Deny or Accept (j % 3). One
+// table of cnps * rules_per_cnp + np_rules rule bits.
+WideTable GenerateTieredWideTable(int cnps, int rules_per_cnp, int np_rules, int groups);
+
+// Adds `nodes` Nodes (labels role, zone; one InternalIP each) and `cnps` ClusterNetworkPolicies
+// of `rules_per_cnp` rules each to a GenerateCluster() state: policy k, at priority k (Baseline
+// tier for every fourth, Admin otherwise), selects the namespaces of team-(k % 50); its rules
+// (two thirds ingress, the rest egress) admit pods of another team's namespaces by app, and
+// on egress also networks and nodes, with the actions Accept, Deny and Pass in turn.
+void AddClusterPolicies(k8s::ClusterState* state, int cnps, int rules_per_cnp, int nodes);
+
 }  // namespace netfence::bench

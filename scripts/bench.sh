@@ -13,6 +13,8 @@
 #   compile_bench   full compile of generated clusters (15k / 150k pods), and the incremental
 #                   compiler's one change (policy, replica, new identity, namespace) vs it
 #   classify_bench  classifier lookups vs a linear scan over the same rules (1k/10k/100k)
+#   tiers_bench     ClusterNetworkPolicy tiers: lookups in 1,000 CNPs x 25 rules + 10k NetworkPolicy
+#                   rules vs the same 35k rules without tiers; compile and incremental changes
 #   drop_aggregator_bench  the flow log's drop aggregation per 5-tuple (retries, a flood of
 #                   source ports, a port scan) vs a bare per-key count of the same drops
 #   xdp_bench       the XDP program vs trivial XDP programs: BPF_PROG_TEST_RUN per packet
@@ -78,7 +80,7 @@ fi
 
 echo "bench: building everything (Release) in $B/"
 build
-for b in compile_bench classify_bench drop_aggregator_bench; do
+for b in compile_bench classify_bench tiers_bench drop_aggregator_bench; do
   echo "== $b"
   "$B"/bench/$b --benchmark_repetitions="${REPETITIONS:-3}" --benchmark_report_aggregates_only=true "$@"
 done

@@ -17,6 +17,7 @@ __extension__ typedef unsigned __int128 u128;
 using tables::kEmptyRow;
 using tables::kFirstPodIdentity;
 constexpr uint32_t kNoEndpoint = 0xFFFFFFFFu;
+constexpr uint32_t kNoBit = 0xFFFFFFFFu;
 
 u128 ToU128(const IpAddr& a) { return (u128{a.hi()} << 64) | a.lo(); }
 
@@ -60,6 +61,10 @@ struct Classifier::Impl {
   // One direction of one table, flattened for lookup.
   struct Dir {
     bool isolated = false;
+    bool tiered = false;           // has cluster policy bits (rule_flags)
+    uint32_t np_first = 0;         // first NetworkPolicy bit
+    uint32_t bl_first = 0;         // first Baseline bit
+    std::vector<uint8_t> actions;  // per rule bit (tables::kRule*), when tiered
     uint32_t summary_words = 0;
     uint32_t row_words = 0;
     uint32_t all_pods_row = kEmptyRow;
@@ -94,6 +99,8 @@ struct Classifier::Impl {
     const uint64_t* port;
   };
   bool Lookup(const Dir& d, const IpAddr& peer, uint8_t proto, uint16_t dport, Rows* r) const;
+  // The lowest bit at or after `start` set in the AND of the rows, or kNoBit.
+  static uint32_t LowestFrom(const Dir& d, const Rows& r, uint32_t start);
 };
 
 namespace {
@@ -135,6 +142,37 @@ void BuildIntervals(const v1::DirectionTable& dt, Classifier::Impl::Dir* d) {
   }
   while (!stack.empty()) close_top();
   if (!done) emit(cursor, kEmptyRow);
+}
+
+// The tiers of a table: every bit's action must fit its tier, and every bit's policy too.
+Status LoadTiers(const v1::RuleTables& t, const v1::DirectionTable& dt, Classifier::Impl::Dir* d) {
+  const uint32_t n = dt.rule_count();
+  if (dt.rule_flags_size() == 0) {
+    if (dt.np_first_bit() != 0 || dt.baseline_first_bit() != 0) return Status::Error("tier boundaries without tiers");
+    return Status::Ok();
+  }
+  if (static_cast<uint32_t>(dt.rule_flags_size()) != n || dt.np_first_bit() > dt.baseline_first_bit() ||
+      dt.baseline_first_bit() > n) {
+    return Status::Error("inconsistent tiers");
+  }
+  d->tiered = true;
+  d->np_first = dt.np_first_bit();
+  d->bl_first = dt.baseline_first_bit();
+  d->actions.resize(n);
+  for (uint32_t b = 0; b < n; ++b) {
+    const uint32_t flags = dt.rule_flags(static_cast<int>(b));
+    const uint32_t action = flags & tables::kRuleActionMask;
+    const v1::Tier want = b < d->np_first   ? v1::TIER_ADMIN
+                          : b < d->bl_first ? v1::TIER_NETWORK_POLICY
+                                            : v1::TIER_BASELINE;
+    const bool np = want == v1::TIER_NETWORK_POLICY;
+    if (flags != action || np != (action == tables::kRuleAllow) ||
+        t.policies(static_cast<int>(dt.rule_policy(static_cast<int>(b)))).tier() != want) {
+      return Status::Error("rule bit " + std::to_string(b) + " has an action or policy of another tier");
+    }
+    d->actions[b] = static_cast<uint8_t>(action);
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -267,6 +305,9 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(std::shared_ptr<con
         pi.row.push_back(dt->port_rows(i));
       }
       if (!rows_ok) return Status::Error("table " + std::to_string(ti) + ": malformed or out-of-range rows");
+      if (Status st = LoadTiers(t, *dt, &d); !st.ok()) {
+        return Status::Error("table " + std::to_string(ti) + ": " + st.message());
+      }
       BuildIntervals(*dt, &d);
       impl->dirs.push_back(std::move(d));
     }
@@ -325,31 +366,71 @@ bool Classifier::Impl::Lookup(const Dir& d, const IpAddr& peer, uint8_t proto, u
   return true;
 }
 
+uint32_t Classifier::Impl::LowestFrom(const Dir& d, const Rows& r, uint32_t start) {
+  const uint32_t S = d.summary_words;
+  const uint32_t first_word = start / 64;
+  for (uint32_t j = first_word / 64; j < S; ++j) {
+    uint64_t s = (r.identity[j] | r.cidr[j]) & r.port[j];
+    if (j == first_word / 64) s &= ~uint64_t{0} << (first_word % 64);
+    while (s) {
+      const uint32_t w = 64 * j + static_cast<uint32_t>(std::countr_zero(s));
+      uint64_t v = (r.identity[S + w] | r.cidr[S + w]) & r.port[S + w];
+      if (w == first_word) v &= ~uint64_t{0} << (start % 64);
+      if (v) return 64 * w + static_cast<uint32_t>(std::countr_zero(v));
+      s &= s - 1;
+    }
+  }
+  return kNoBit;
+}
+
 DirectionDecision Classifier::Match(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport) const {
   DirectionDecision out;
   const Impl& im = *impl_;
   const Impl::Dir& d = im.dirs[table];
-  if (!d.isolated) return out;
+  if (!d.isolated && !d.tiered) return out;
   out.table = table;
-  out.outcome = Outcome::kDenied;
   Impl::Rows r;
-  if (!im.Lookup(d, peer, proto, dport, &r)) return out;
-
-  // AND of the dimensions, guided by the summaries; the lowest set bit is the rule.
-  const uint32_t S = d.summary_words;
-  for (uint32_t j = 0; j < S; ++j) {
-    uint64_t s = (r.identity[j] | r.cidr[j]) & r.port[j];
-    while (s) {
-      uint32_t w = 64 * j + static_cast<uint32_t>(std::countr_zero(s));
-      uint64_t v = (r.identity[S + w] | r.cidr[S + w]) & r.port[S + w];
-      if (v) {
-        out.outcome = Outcome::kAllowed;
-        out.rule_bit = 64 * w + static_cast<uint32_t>(std::countr_zero(v));
-        return out;
-      }
-      s &= s - 1;
-    }
+  const bool any = im.Lookup(d, peer, proto, dport, &r);
+  // The AND of the dimensions, guided by the summaries: its lowest set bit.
+  uint32_t bit = any ? Impl::LowestFrom(d, r, 0) : kNoBit;
+  if (!d.tiered) {
+    out.outcome = bit == kNoBit ? Outcome::kDenied : Outcome::kAllowed;
+    out.rule_bit = bit == kNoBit ? 0 : bit;
+    return out;
   }
+  auto decide = [&](uint32_t b) {
+    out.rule_bit = b;
+    switch (d.actions[b]) {
+      case tables::kRuleDeny:
+        out.outcome = Outcome::kDeniedByRule;
+        return true;
+      case tables::kRulePass:
+        return false;
+      default:  // accept (or a NetworkPolicy allow)
+        out.outcome = Outcome::kAllowed;
+        return true;
+    }
+  };
+  // Admin tier: the lowest bit decides; Pass continues at the NetworkPolicy tier.
+  if (bit < d.np_first) {
+    if (decide(bit)) return out;
+    bit = Impl::LowestFrom(d, r, d.np_first);
+  }
+  // NetworkPolicy tier: a bit allows; isolation without one denies.
+  if (bit < d.bl_first) {
+    out.outcome = Outcome::kAllowed;
+    out.rule_bit = bit;
+    return out;
+  }
+  out.rule_bit = 0;
+  if (d.isolated) {
+    out.outcome = Outcome::kDenied;
+    return out;
+  }
+  // Baseline tier: the lowest bit decides; Pass (or no bit) leaves the default: allowed.
+  if (bit != kNoBit && decide(bit)) return out;
+  out.outcome = Outcome::kNotIsolated;
+  out.rule_bit = 0;
   return out;
 }
 
@@ -359,7 +440,7 @@ std::vector<uint32_t> Classifier::MatchingRules(uint32_t table, const IpAddr& pe
   const Impl& im = *impl_;
   const Impl::Dir& d = im.dirs[table];
   Impl::Rows r;
-  if (!d.isolated || !im.Lookup(d, peer, proto, dport, &r)) return out;
+  if ((!d.isolated && !d.tiered) || !im.Lookup(d, peer, proto, dport, &r)) return out;
   const uint32_t S = d.summary_words;
   for (uint32_t w = 0; w < d.row_words; ++w) {
     for (uint64_t v = (r.identity[S + w] | r.cidr[S + w]) & r.port[S + w]; v; v &= v - 1) {

@@ -23,17 +23,23 @@ struct FlowKey {
   uint16_t dport = 0;  // destination port (TCP/UDP/SCTP), 0 otherwise
 };
 
+// One direction's decision. In a table without ClusterNetworkPolicy tiers, the rule that
+// allows is the lowest matching bit. With tiers (tables.proto), the lowest matching bit's
+// action decides, an Admin Pass continuing at the first NetworkPolicy bit.
 enum class Outcome : uint8_t {
-  kNotIsolated,  // the pod is not isolated in this direction (or is not an endpoint)
-  kAllowed,      // a rule matched
-  kDenied,       // isolated and no rule matched (default deny)
+  kNotIsolated,   // no rule decided and no NetworkPolicy isolates the pod in this direction
+                  // (or it is no endpoint): allowed
+  kAllowed,       // rule_bit allowed it: a NetworkPolicy rule, or a ClusterNetworkPolicy Accept
+  kDenied,        // isolated by NetworkPolicy and no rule decided (default deny)
+  kDeniedByRule,  // rule_bit, a ClusterNetworkPolicy Deny, denied it
 };
 
 struct DirectionDecision {
   Outcome outcome = Outcome::kNotIsolated;
   uint32_t table = 0;     // the endpoint's table for this direction (RuleTables.tables index)
-  uint32_t rule_bit = 0;  // the lowest matching rule bit, when outcome == kAllowed
-  bool passes() const { return outcome != Outcome::kDenied; }
+  uint32_t rule_bit = 0;  // the deciding rule bit, when outcome is kAllowed or kDeniedByRule
+  bool passes() const { return outcome == Outcome::kNotIsolated || outcome == Outcome::kAllowed; }
+  bool by_rule() const { return outcome == Outcome::kAllowed || outcome == Outcome::kDeniedByRule; }
 };
 
 struct Decision {
@@ -52,7 +58,8 @@ class Classifier {
   // One table (one direction of some endpoints' policy) against a peer address.
   DirectionDecision Match(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport) const;
 
-  // Every rule bit matching, lowest first (for explanations; allocates, not for the fast path).
+  // Every rule bit matching, lowest first, whatever its tier or action (for explanations;
+  // allocates, not for the fast path).
   std::vector<uint32_t> MatchingRules(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport) const;
 
   // The endpoint (index into tables().endpoints()) that owns an IP, if any.

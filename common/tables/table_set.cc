@@ -42,6 +42,8 @@ uint64_t StoredRows(const v1::DirectionTable& t) {
 
 }  // namespace
 
+PolicyKey KeyOf(const v1::PolicyRef& p) { return {!p.kind().empty(), p.kind(), p.namespace_(), p.name()}; }
+
 std::string AddrBytes(const IpAddr& a) { return std::string(a.bytes.begin(), a.bytes.end()); }
 
 std::optional<IpAddr> AddrFromBytes(const std::string& b) {
@@ -61,18 +63,16 @@ v1::RuleTables Assemble(const TableSet& set, uint64_t generation, std::span<cons
   v1::RuleTables out;
   out.set_generation(generation);
 
-  // Policies: the ones asked for and the ones the tables name, sorted.
-  std::set<std::pair<std::string, std::string>> names;
-  for (const auto& p : policies) names.emplace(p.namespace_(), p.name());
+  // Policies: the ones asked for and the ones the tables name, sorted (PolicyOrder).
+  std::map<PolicyKey, const v1::PolicyRef*> refs;
+  for (const auto& p : policies) refs.try_emplace(KeyOf(p), &p);
   for (const auto& [id, t] : set.tables) {
-    for (const auto& p : t.policies()) names.emplace(p.namespace_(), p.name());
+    for (const auto& p : t.policies()) refs.try_emplace(KeyOf(p), &p);
   }
-  std::map<std::pair<std::string, std::string>, uint32_t> policy_index;
-  for (const auto& n : names) {
-    policy_index.emplace(n, out.policies_size());
-    auto* ref = out.add_policies();
-    ref->set_namespace_(n.first);
-    ref->set_name(n.second);
+  std::map<PolicyKey, uint32_t> policy_index;
+  for (const auto& [key, ref] : refs) {
+    policy_index.emplace(key, out.policies_size());
+    *out.add_policies() = *ref;
   }
 
   for (const auto& [id, identity] : set.identities) *out.add_identities() = identity;
@@ -123,10 +123,7 @@ v1::RuleTables Assemble(const TableSet& set, uint64_t generation, std::span<cons
     for (auto* field : {t->mutable_identity_rows(), t->mutable_cidr_rows(), t->mutable_port_rows()}) {
       for (uint32_t& r : *field) r = Relocate(r, base);
     }
-    auto global = [&](uint32_t local) {
-      const auto& p = unit->policies(static_cast<int>(local));
-      return policy_index.at({p.namespace_(), p.name()});
-    };
+    auto global = [&](uint32_t local) { return policy_index.at(KeyOf(unit->policies(static_cast<int>(local)))); };
     for (uint32_t& p : *t->mutable_rule_policy()) p = global(p);
     for (uint32_t& p : *t->mutable_isolating_policies()) p = global(p);
     words->Add(unit->words().begin(), unit->words().end());

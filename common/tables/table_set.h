@@ -20,6 +20,15 @@ namespace netfence::tables {
 
 using EndpointName = std::pair<std::string, std::string>;  // (namespace, name)
 
+// The order of RuleTables.policies: NetworkPolicies by (namespace, name), then cluster
+// policies by (kind, name).
+struct PolicyKey {
+  bool cluster = false;
+  std::string kind, ns, name;
+  auto operator<=>(const PolicyKey&) const = default;
+};
+PolicyKey KeyOf(const v1::PolicyRef& p);
+
 struct TableSet {
   std::map<uint32_t, v1::Identity> identities;
   std::map<IpAddr, v1::IpcacheEntry> ipcache;
@@ -32,8 +41,8 @@ struct TableSet {
 // Assembles the set into RuleTables: identities and ipcache sorted, endpoints sorted by
 // (namespace, name), tables numbered in the order the endpoints' identities (ascending id)
 // first use them, ingress before egress, their rows placed one after the other in
-// RuleTables.words. `policies` is every policy to list (sorted by namespace, name); the
-// tables' own policies are added to it. Assembling what the incremental compiler holds gives
+// RuleTables.words. `policies` is every policy to list; the tables' own policies are added
+// to it, and the list is sorted by PolicyKey. Assembling what the incremental compiler holds gives
 // byte for byte what compiler::Compile() gives for the same cluster.
 //
 // With `fast_path_ipcache` (a node's tables), the ipcache keeps only the addresses whose

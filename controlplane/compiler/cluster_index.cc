@@ -128,6 +128,38 @@ ClusterIndex::ClusterIndex(const k8s::ClusterState& state) {
     }
   }
 
+  // Cluster policies: which identities each one's subject selects (never host-network pods:
+  // they are no endpoints).
+  for (const auto& c : state.cluster_policies) cluster_policies.push_back(&c);
+  std::sort(cluster_policies.begin(), cluster_policies.end(),
+            [](const auto* a, const auto* b) { return k8s::ClusterPolicyBefore(*a, *b); });
+  cluster_by_ref = cluster_policies;
+  std::sort(cluster_by_ref.begin(), cluster_by_ref.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->kind, a->meta.name) < std::tie(b->kind, b->meta.name);
+  });
+  cluster_ref.resize(cluster_policies.size());
+  for (uint32_t c = 0; c < cluster_policies.size(); ++c) {
+    auto it = std::lower_bound(
+        cluster_by_ref.begin(), cluster_by_ref.end(), cluster_policies[c],
+        [](const auto* a, const auto* b) { return std::tie(a->kind, a->meta.name) < std::tie(b->kind, b->meta.name); });
+    cluster_ref[c] = static_cast<uint32_t>(policies.size() + (it - cluster_by_ref.begin()));
+    const k8s::ClusterNetworkPolicy& cnp = *cluster_policies[c];
+    for (const auto& [ns, in_ns] : ns_identities_) {
+      if (!cnp.subject.namespace_selector.Matches(ns_labels_.at(std::string(ns)))) continue;
+      for (uint32_t i : in_ns) {
+        if (cnp.subject.pod_selector.Matches(identities[i].labels())) identities[i].cluster.push_back(c);
+      }
+    }
+  }
+  for (auto& info : identities) std::sort(info.cluster.begin(), info.cluster.end());
+  for (const auto& node : state.nodes) {
+    std::vector<IpAddr> addrs;
+    for (const auto& ip : node.internal_ips) {
+      if (auto a = IpAddr::Parse(ip)) addrs.push_back(*a);
+    }
+    nodes_.emplace_back(&node, std::move(addrs));
+  }
+
   // IP cache: endpoint IPs, then host-network pod IPs (the node's own addresses); parsed in
   // memory order too.
   struct Entry {
@@ -228,6 +260,12 @@ void ClusterIndex::SelectPeer(const k8s::NetworkPolicyPeer& peer, const std::str
     for (uint32_t i : IdentitiesIn(n)) {
       if (any_pod || peer.pod_selector->Matches(identities[i].labels())) ids->push_back(identities[i].id);
     }
+  }
+}
+
+void ClusterIndex::SelectNodeAddresses(const k8s::LabelSelector& sel, std::vector<IpAddr>* out) const {
+  for (const auto& [node, addrs] : nodes_) {
+    if (sel.Matches(node->meta.labels)) out->insert(out->end(), addrs.begin(), addrs.end());
   }
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The selector index: cluster state arranged for compiling. Namespaces with the labels
 // selectors see, security identities (pods sharing namespace, labels and named ports),
-// which identities each policy selects, and the IP -> identity cache.
+// which identities each policy and cluster policy selects, node addresses, and the IP ->
+// identity cache.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,7 @@ struct IdentityInfo {
   uint32_t id = 0;
   const k8s::Pod* example = nullptr;  // a pod with this identity (labels, named ports)
   std::vector<uint32_t> policies;     // selecting policies (indexes into ClusterIndex::policies)
+  std::vector<uint32_t> cluster;      // selecting cluster policies (indexes into ClusterIndex::cluster_policies)
 
   const k8s::Labels& labels() const { return example->meta.labels; }
   const std::string& ns() const { return example->meta.ns; }
@@ -34,6 +36,11 @@ class ClusterIndex : public PeerSelector, public NamedPortScope {
 
   // Policies sorted by (namespace, name); indexes are PolicyRef indexes in the tables.
   std::vector<const k8s::NetworkPolicy*> policies;
+  // Cluster policies in evaluation order (k8s::ClusterPolicyBefore), and the PolicyRef index
+  // of each (after the NetworkPolicies, by kind then name).
+  std::vector<const k8s::ClusterNetworkPolicy*> cluster_policies;
+  std::vector<uint32_t> cluster_ref;
+  std::vector<const k8s::ClusterNetworkPolicy*> cluster_by_ref;  // by PolicyRef index - policies.size()
   // Endpoint pods sorted by (namespace, name).
   std::vector<const k8s::Pod*> endpoints;
   std::vector<uint32_t> endpoint_identity;  // per endpoint: index into identities
@@ -56,6 +63,7 @@ class ClusterIndex : public PeerSelector, public NamedPortScope {
   // PeerSelector: identity ids matched by a policy peer's selectors.
   void SelectPeer(const k8s::NetworkPolicyPeer& peer, const std::string& ns, bool* all_pods,
                   std::vector<uint32_t>* ids) const override;
+  void SelectNodeAddresses(const k8s::LabelSelector& sel, std::vector<IpAddr>* out) const override;
   // NamedPortScope.
   void ForEachIdentity(const std::function<void(uint32_t id, const k8s::Pod& pod)>& fn) const override;
   const k8s::Pod& IdentityPod(uint32_t id) const override { return *identities[IdentityIndex(id)].example; }
@@ -64,6 +72,7 @@ class ClusterIndex : public PeerSelector, public NamedPortScope {
  private:
   const std::vector<std::string_view>& NamespacesMatching(const k8s::LabelSelector& sel) const;
 
+  std::vector<std::pair<const k8s::Node*, std::vector<IpAddr>>> nodes_;        // with their parsed InternalIPs
   std::unordered_map<std::string, k8s::Labels> ns_labels_;                     // every namespace with pods or an object
   std::unordered_map<std::string_view, std::vector<uint32_t>> ns_identities_;  // views into pods
   // label "k=v" -> namespaces carrying it, to narrow namespaceSelector scans

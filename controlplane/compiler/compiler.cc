@@ -24,13 +24,15 @@ std::string Bytes(const IpAddr& a) { return std::string(a.bytes.begin(), a.bytes
 class Compiler {
  public:
   Compiler(const ClusterIndex& index, v1::RuleTables* out)
-      : idx_(index), out_(out), specs_(index.policies.size()), ready_(index.policies.size(), false) {}
+      : idx_(index), out_(out), specs_(index.policies.size()), ready_(index.policies.size(), false),
+        cluster_specs_(index.cluster_policies.size()), cluster_ready_(index.cluster_policies.size(), false) {}
 
   void Run();
 
  private:
   // A policy's rules, decoded on first use.
   const PolicySpec& Spec(uint32_t policy);
+  const ClusterPolicySpec& ClusterSpec(uint32_t c);
   void BuildDirection(const IdentityInfo& self, Direction dir, v1::DirectionTable* dt);
   std::string TableKey(const IdentityInfo& id, Direction dir);
 
@@ -38,7 +40,11 @@ class Compiler {
   v1::RuleTables* out_;
   std::vector<PolicySpec> specs_;  // per policy
   std::vector<bool> ready_;
+  std::vector<ClusterPolicySpec> cluster_specs_;  // per cluster policy (evaluation order)
+  std::vector<bool> cluster_ready_;
   std::vector<TablePolicy> table_policies_;
+  std::vector<TieredPolicy> admin_, baseline_;
+  std::vector<uint32_t> ids_;  // TableKey's scratch
   TableBuilder builder_;
   std::vector<uint64_t> words_;  // the row arena, moved into the tables at the end
   RowWriter rows_writer_{&words_, 0};
@@ -53,10 +59,24 @@ const PolicySpec& Compiler::Spec(uint32_t policy) {
   return specs_[policy];
 }
 
+const ClusterPolicySpec& Compiler::ClusterSpec(uint32_t c) {
+  if (!cluster_ready_[c]) {
+    cluster_specs_[c] = DecodeClusterPolicy(*idx_.cluster_policies[c], idx_);
+    cluster_ready_[c] = true;
+  }
+  return cluster_specs_[c];
+}
+
 void Compiler::BuildDirection(const IdentityInfo& self, Direction dir, v1::DirectionTable* dt) {
   table_policies_.clear();
+  admin_.clear();
+  baseline_.clear();
   for (uint32_t p : self.policies) table_policies_.push_back({p, &Spec(p)});
-  builder_.Build(dir, table_policies_, *self.example, idx_, &rows_writer_, dt);
+  for (uint32_t c : self.cluster) {
+    auto& tier = idx_.cluster_policies[c]->tier == k8s::Tier::kAdmin ? admin_ : baseline_;
+    tier.push_back({idx_.cluster_ref[c], &ClusterSpec(c)});
+  }
+  builder_.Build(dir, {admin_, table_policies_, baseline_}, *self.example, idx_, &rows_writer_, dt);
   rows_ += rows_writer_.rows();
 }
 
@@ -64,14 +84,28 @@ void Compiler::BuildDirection(const IdentityInfo& self, Direction dir, v1::Direc
 // select them and, for ingress with named ports, the names resolve alike on them.
 std::string Compiler::TableKey(const IdentityInfo& id, Direction dir) {
   const int d = static_cast<int>(dir);
+  // Each list is written with its length first, so that no two lists read alike.
   std::string key(1, static_cast<char>('0' + d));
+  auto append = [&](uint32_t v) { key.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
   bool named = false;
+  ids_.clear();
   for (uint32_t p : id.policies) {
     const PolicySpec& spec = Spec(p);
     if (!spec.covers[d]) continue;
-    key.append(reinterpret_cast<const char*>(&p), sizeof(p));
+    ids_.push_back(p);
     named |= dir == Direction::kIngress && spec.named_ingress;
   }
+  append(static_cast<uint32_t>(ids_.size()));
+  for (uint32_t p : ids_) append(p);
+  // Cluster policies with rules in this direction, in evaluation order.
+  ids_.clear();
+  for (uint32_t c : id.cluster) {
+    if (idx_.cluster_policies[c]->Rules(dir).empty()) continue;
+    ids_.push_back(c);
+    named |= dir == Direction::kIngress && ClusterSpec(c).named_ingress;
+  }
+  append(static_cast<uint32_t>(ids_.size()));
+  for (uint32_t c : ids_) append(c);
   if (named) {
     key += "|";
     for (const auto& cp : id.example->ports) {
@@ -91,6 +125,7 @@ void Compiler::Run() {
     ref->set_namespace_(np->meta.ns);
     ref->set_name(np->meta.name);
   }
+  for (const auto* cnp : idx_.cluster_by_ref) FillClusterPolicyRef(*cnp, out_->add_policies());
   for (const auto& info : idx_.identities) FillIdentity(info.id, *info.example, out_->add_identities());
   std::string* addrs = out_->mutable_ipcache_addrs();
   addrs->reserve(16 * idx_.ipcache.size());
@@ -143,6 +178,15 @@ void Compiler::Run() {
 }
 
 }  // namespace
+
+void FillClusterPolicyRef(const k8s::ClusterNetworkPolicy& cnp, v1::PolicyRef* ref) {
+  ref->set_kind(cnp.kind);
+  ref->set_name(cnp.meta.name);
+  ref->set_tier(cnp.tier == k8s::Tier::kAdmin ? v1::TIER_ADMIN : v1::TIER_BASELINE);
+  ref->set_priority(cnp.priority);
+  for (const auto& r : cnp.ingress) ref->add_ingress_rule_names(r.name);
+  for (const auto& r : cnp.egress) ref->add_egress_rule_names(r.name);
+}
 
 void CompileInto(const k8s::ClusterState& state, const Options& options, v1::RuleTables* out) {
   out->Clear();

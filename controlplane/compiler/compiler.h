@@ -20,6 +20,9 @@ struct Options {
   uint64_t generation = 1;
 };
 
+// The PolicyRef of a cluster policy: kind, name, tier, priority, rule names.
+void FillClusterPolicyRef(const k8s::ClusterNetworkPolicy& cnp, v1::PolicyRef* ref);
+
 // Compiles a cluster state whose objects are all valid (see k8s/validate.h).
 v1::RuleTables Compile(const k8s::ClusterState& state, const Options& options = {});
 // The same into `out`, which may live on a protobuf Arena (several times faster to build

@@ -38,13 +38,14 @@ std::vector<v1::PolicyRef> IncrementalCompiler::Policies() const {
     ref.set_name(name.second);
     out.push_back(std::move(ref));
   }
+  for (const auto& [name, c] : cluster_) FillClusterPolicyRef(c->cnp, &out.emplace_back());
   return out;
 }
 
 const std::vector<PolicyName>& IncrementalCompiler::TablePolicies(uint64_t table) const {
   static const std::vector<PolicyName> kNone;
   auto it = tables_.find(table);
-  return it == tables_.end() ? kNone : it->second->policies;
+  return it == tables_.end() ? kNone : it->second->all;
 }
 
 v1::RuleTables IncrementalCompiler::Materialize(uint64_t generation) const {
@@ -162,6 +163,21 @@ std::string IncrementalCompiler::TableKey(const IdentityRec& id, Direction dir) 
     key += '\0';
     named |= dir == Direction::kIngress && spec.named_ingress;
   }
+  // Cluster policies with rules in this direction, in evaluation order (after a byte no
+  // namespace or name holds).
+  bool tiers = false;
+  for (const ClusterOrder& o : id.cluster) {
+    const ClusterRec& c = *cluster_.at(o.key());
+    if (c.cnp.Rules(dir).empty()) continue;
+    if (!tiers) key += '\x01';
+    tiers = true;
+    key += o.tier == k8s::Tier::kAdmin ? 'A' : 'B';
+    key += o.kind;
+    key += '\0';
+    key += o.name;
+    key += '\0';
+    named |= dir == Direction::kIngress && c.spec.named_ingress;
+  }
   if (named) {
     key += "|";
     for (const auto& cp : id.example().ports) {
@@ -200,6 +216,15 @@ void IncrementalCompiler::RekeyIdentities(Batch* b) {
             policies_.at(n)->tables.insert(id);
           }
         }
+        for (const ClusterOrder& o : rec->cluster) {
+          ClusterRec& c = *cluster_.at(o.key());
+          if (c.cnp.Rules(dir).empty()) continue;
+          (o.tier == k8s::Tier::kAdmin ? t->admin : t->baseline).push_back(o.key());
+          c.tables.insert(id);
+        }
+        t->all = t->admin;
+        t->all.insert(t->all.end(), t->policies.begin(), t->policies.end());
+        t->all.insert(t->all.end(), t->baseline.begin(), t->baseline.end());
         tables_.emplace(id, std::move(t));
         table_by_key_.emplace(key, id);
         b->tables.insert(id);
@@ -233,6 +258,11 @@ void IncrementalCompiler::RekeyIdentities(Batch* b) {
     for (const PolicyName& n : t.policies) {
       if (auto p = policies_.find(n); p != policies_.end()) p->second->tables.erase(id);
     }
+    for (const auto* tier : {&t.admin, &t.baseline}) {
+      for (const PolicyName& n : *tier) {
+        if (auto c = cluster_.find(n); c != cluster_.end()) c->second->tables.erase(id);
+      }
+    }
     table_by_key_.erase(t.key);
     tables_.erase(it);
     b->tables.insert(id);  // reported as removed by RebuildTables
@@ -241,8 +271,10 @@ void IncrementalCompiler::RekeyIdentities(Batch* b) {
 
 void IncrementalCompiler::RebuildTables(Batch* b, Changes* out) {
   for (const PolicyName& n : b->rebuild) Insert(&b->tables, policies_.at(n)->tables);
+  for (const PolicyName& n : b->cluster_rebuild) Insert(&b->tables, cluster_.at(n)->tables);
   std::vector<uint64_t> arena;
   std::vector<TablePolicy> specs;
+  std::vector<TieredPolicy> admin, baseline;
   for (uint64_t id : b->tables) {
     auto it = tables_.find(id);
     if (it == tables_.end()) {
@@ -251,23 +283,33 @@ void IncrementalCompiler::RebuildTables(Batch* b, Changes* out) {
     }
     const TableRec& t = *it->second;
     specs.clear();
+    admin.clear();
+    baseline.clear();
     v1::DirectionTable unit;
+    auto local = [&] { return static_cast<uint32_t>(unit.policies_size()); };
     for (const PolicyName& n : t.policies) {
-      specs.push_back({static_cast<uint32_t>(specs.size()), &policies_.at(n)->spec});
+      specs.push_back({local(), &policies_.at(n)->spec});
       auto* ref = unit.add_policies();
       ref->set_namespace_(n.first);
       ref->set_name(n.second);
     }
+    for (auto [tier, into] : {std::pair{&t.admin, &admin}, std::pair{&t.baseline, &baseline}}) {
+      for (const PolicyName& n : *tier) {
+        const ClusterRec& c = *cluster_.at(n);
+        into->push_back({local(), &c.spec});
+        FillClusterPolicyRef(c.cnp, unit.add_policies());
+      }
+    }
     arena.clear();
     RowWriter rows(&arena, 0);
-    builder_.Build(t.dir, specs, (*t.users.begin())->example(), *this, &rows, &unit);
+    builder_.Build(t.dir, {admin, specs, baseline}, (*t.users.begin())->example(), *this, &rows, &unit);
     unit.mutable_words()->Add(arena.begin(), arena.end());
     ++out->tables_built;
     auto [slot, inserted] = set_.tables.try_emplace(id);
     if (!inserted && MessageDifferencer::Equals(slot->second, unit)) continue;
     slot->second = std::move(unit);
     out->tables.insert(id);
-    for (const PolicyName& n : t.policies) out->policies.insert(n);
+    for (const PolicyName& n : t.all) out->policies.insert(n);
   }
 }
 
@@ -348,6 +390,7 @@ void IncrementalCompiler::WriteOutputs(Batch* b, Changes* out) {
   }
 
   Insert(&out->policies, b->spec_changed);
+  Insert(&out->policies, b->cluster_changed);
 }
 
 IncrementalCompiler::Changes IncrementalCompiler::Apply(std::span<const source::Event> events) {
@@ -359,12 +402,16 @@ IncrementalCompiler::Changes IncrementalCompiler::Apply(std::span<const source::
           if constexpr (std::is_same_v<T, k8s::Namespace>) ApplyNamespace(e, &b);
           if constexpr (std::is_same_v<T, k8s::NetworkPolicy>) ApplyPolicy(e, &b);
           if constexpr (std::is_same_v<T, k8s::Pod>) ApplyPod(e, &b);
+          if constexpr (std::is_same_v<T, k8s::Node>) ApplyNode(e, &b);
+          if constexpr (std::is_same_v<T, k8s::ClusterNetworkPolicy>) ApplyClusterPolicy(e, &b);
         },
         e.object);
   }
   AssignIds(&b);
   FindDirtyPolicies(&b);
+  FindDirtyClusterPolicies(&b);
   UpdateSubjects(&b);
+  UpdateClusterSubjects(&b);
   RekeyIdentities(&b);
   Changes out;
   RebuildTables(&b, &out);
@@ -384,6 +431,9 @@ IncrementalCompiler::Changes IncrementalCompiler::Apply(std::span<const source::
     endpoint_ip_policies_.erase(n);
     if (auto ns = ns_policies_.find(n.first); ns != ns_policies_.end() && ns->second.empty()) ns_policies_.erase(ns);
     policies_.erase(it);
+  }
+  for (const PolicyName& n : b.cluster_changed) {
+    if (auto it = cluster_.find(n); it != cluster_.end() && it->second->deleted) ForgetCluster(n);
   }
   if (!b.removed.empty() || !b.discarded.empty()) {
     std::unordered_set<IdentityRec*> gone(b.discarded.begin(), b.discarded.end());

@@ -10,6 +10,10 @@
 //   - A table is keyed by its direction, the policies covering that direction that select its
 //     identities, and (for ingress rules with named ports) the identities' named ports.
 //     Identities share a table when their keys are equal.
+//   - Cluster policies (ClusterNetworkPolicy and the v1alpha1 kinds) select identities by
+//     namespace and pod labels; a table's key also lists, in evaluation order, the cluster
+//     policies with rules in its direction that select its identities. Their `nodes` peers
+//     depend on Node objects (labels, addresses).
 //   - A table's content depends on its policies' rules and on the identities their peers
 //     select: a new or vanished identity, a changed id, or a namespace relabelled under a
 //     namespaceSelector re-decodes the policies that can see it, and rebuilds their tables.
@@ -37,7 +41,11 @@
 
 namespace netfence::compiler {
 
-using PolicyName = std::pair<std::string, std::string>;  // (namespace, name)
+// A policy's name: (namespace, name) of a NetworkPolicy, (kind, name) of a cluster policy (a
+// kind is capitalised, a namespace never is: the two never collide).
+using PolicyName = std::pair<std::string, std::string>;
+// The name of the policy a PolicyRef stands for.
+inline PolicyName NameOfRef(const v1::PolicyRef& p) { return {p.kind().empty() ? p.namespace_() : p.kind(), p.name()}; }
 using tables::EndpointName;
 using tables::TableSet;
 
@@ -66,9 +74,10 @@ class IncrementalCompiler : private PeerSelector, private NamedPortScope {
 
   // The cluster's compiled units.
   const TableSet& set() const { return set_; }
-  // Every policy, sorted by (namespace, name).
+  // Every policy: NetworkPolicies by (namespace, name), then cluster policies by (kind, name).
   std::vector<v1::PolicyRef> Policies() const;
-  // The policies a table was compiled from (its key), in rule-bit order; empty if unknown.
+  // The policies a table was compiled from (its key), in rule-bit order (cluster policies by
+  // their PolicyName (kind, name)); empty if unknown.
   const std::vector<PolicyName>& TablePolicies(uint64_t table) const;
   // The whole cluster's tables, as compiler::Compile() would make them.
   v1::RuleTables Materialize(uint64_t generation) const;
@@ -80,15 +89,21 @@ class IncrementalCompiler : private PeerSelector, private NamedPortScope {
   struct IdentityRec;
   struct PolicyRec;
   struct TableRec;
+  struct ClusterRec;
+  struct ClusterOrder;
   struct Batch;  // what the events of one Apply() touched
 
   // Phases of Apply(), in order.
   void ApplyNamespace(const source::Event& e, Batch* b);
   void ApplyPolicy(const source::Event& e, Batch* b);
   void ApplyPod(const source::Event& e, Batch* b);
+  void ApplyNode(const source::Event& e, Batch* b);
+  void ApplyClusterPolicy(const source::Event& e, Batch* b);
   void AssignIds(Batch* b);
   void FindDirtyPolicies(Batch* b);
+  void FindDirtyClusterPolicies(Batch* b);
   void UpdateSubjects(Batch* b);
+  void UpdateClusterSubjects(Batch* b);
   void RekeyIdentities(Batch* b);
   void RebuildTables(Batch* b, Changes* out);
   void WriteOutputs(Batch* b, Changes* out);
@@ -110,14 +125,24 @@ class IncrementalCompiler : private PeerSelector, private NamedPortScope {
   void CrossNamespaceCandidates(const k8s::Labels& labels, std::set<PolicyName>* out) const;
   std::string TableKey(const IdentityRec& id, k8s::Direction dir) const;
 
+  // Cluster policies (incremental_cluster.cc).
+  bool ClusterSubjectSelects(const ClusterRec& c, const IdentityRec& id) const;
+  bool ClusterPeersSelect(const ClusterRec& c, const IdentityRec& id) const;
+  void RedecodeCluster(ClusterRec* c);
+  void IndexClusterCross(const PolicyName& name, ClusterRec* c, bool add);
+  void ClusterCrossCandidates(const k8s::Labels& labels, std::set<PolicyName>* out) const;
+  void ForgetCluster(const PolicyName& name);
+
   // PeerSelector and NamedPortScope, over the live index.
   void SelectPeer(const k8s::NetworkPolicyPeer& peer, const std::string& ns, bool* all_pods,
                   std::vector<uint32_t>* ids) const override;
   void ForEachIdentity(const std::function<void(uint32_t id, const k8s::Pod& pod)>& fn) const override;
   const k8s::Pod& IdentityPod(uint32_t id) const override;
   void ForEachEndpointIp(const std::function<void(const k8s::Pod& pod, const IpAddr& ip)>& fn) const override;
+  void SelectNodeAddresses(const k8s::LabelSelector& sel, std::vector<IpAddr>* out) const override;
 
   std::map<std::string, k8s::Namespace> namespaces_;
+  std::map<std::string, k8s::Node> nodes_;
   mutable std::unordered_map<std::string, k8s::Labels> ns_labels_;  // effective labels, cached
   std::map<EndpointName, std::unique_ptr<PodRec>> pods_;
   std::map<PolicyName, std::unique_ptr<PolicyRec>> policies_;
@@ -147,6 +172,14 @@ class IncrementalCompiler : private PeerSelector, private NamedPortScope {
   std::set<PolicyName> any_identity_policies_;                        // named egress admitting every pod
   std::set<PolicyName> endpoint_ip_policies_;                         // named egress through ipBlocks
   std::unordered_map<uint32_t, std::set<PolicyName>> referenced_by_;  // identity id -> policies
+
+  // Cluster policies, by (kind, name), and what they depend on (as for policies above).
+  std::map<PolicyName, std::unique_ptr<ClusterRec>> cluster_;
+  std::unordered_map<std::string, std::set<PolicyName>> cluster_cross_by_label_;
+  std::set<PolicyName> cluster_cross_unindexed_;
+  std::set<PolicyName> cluster_any_identity_;  // named egress admitting every pod
+  std::set<PolicyName> cluster_nodes_;         // with `nodes` peers
+  std::unordered_map<uint32_t, std::set<PolicyName>> cluster_referenced_by_;
 
   // IP claims: endpoints (rank 0) and host-network pods (rank 1) per address.
   struct Claim {

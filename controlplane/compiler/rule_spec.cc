@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "common/tables/wire.h"
+
 namespace netfence::compiler {
 namespace {
 
@@ -45,7 +47,7 @@ bool PeerSet::operator==(const PeerSet& o) const {
 }
 
 bool RuleSpec::operator==(const RuleSpec& o) const {
-  return peers == o.peers && every_port == o.every_port && named == o.named &&
+  return peers == o.peers && every_port == o.every_port && named == o.named && flags == o.flags &&
          std::equal(numeric.begin(), numeric.end(), o.numeric.begin(), o.numeric.end(), SameSpan);
 }
 
@@ -74,6 +76,114 @@ PolicySpec DecodePolicy(const k8s::NetworkPolicy& np, const PeerSelector& select
         } else {
           rs.named.emplace_back(p.port->str_value, proto);
           spec.named_ingress |= dir == k8s::Direction::kIngress;
+        }
+      }
+      spec.rules[d].push_back(std::move(rs));
+    }
+  }
+  return spec;
+}
+
+bool ClusterPolicySpec::operator==(const ClusterPolicySpec& o) const {
+  return named_ingress == o.named_ingress && rules[0] == o.rules[0] && rules[1] == o.rules[1];
+}
+
+std::optional<std::pair<uint8_t, uint16_t>> ResolveNamed(const k8s::Pod& pod, const std::string& name, uint8_t proto) {
+  if (proto == kAnyProtocol) {
+    auto r = pod.ResolveNamedPort(name);
+    if (!r) return std::nullopt;
+    return std::pair(static_cast<uint8_t>(r->first), r->second);
+  }
+  auto n = pod.ResolveNamedPort(name, static_cast<k8s::Protocol>(proto));
+  if (!n) return std::nullopt;
+  return std::pair(proto, *n);
+}
+
+namespace {
+
+uint32_t ActionFlags(k8s::RuleAction a) {
+  switch (a) {
+    case k8s::RuleAction::kAccept:
+      return tables::kRuleAccept;
+    case k8s::RuleAction::kDeny:
+      return tables::kRuleDeny;
+    case k8s::RuleAction::kPass:
+      return tables::kRulePass;
+  }
+  return tables::kRuleDeny;
+}
+
+PeerSet ClusterPeers(const k8s::ClusterRule& rule, const PeerSelector& selector) {
+  PeerSet ps;
+  std::vector<IpAddr> nodes;
+  for (const auto& peer : rule.peers) {
+    switch (peer.kind) {
+      case k8s::ClusterPeer::Kind::kNamespaces: {
+        k8s::NetworkPolicyPeer np;
+        np.namespace_selector = peer.selector;
+        selector.SelectPeer(np, "", &ps.all_pods, &ps.identities);
+        break;
+      }
+      case k8s::ClusterPeer::Kind::kPods: {
+        k8s::NetworkPolicyPeer np;
+        np.namespace_selector = peer.pods.namespace_selector;
+        np.pod_selector = peer.pods.pod_selector;
+        selector.SelectPeer(np, "", &ps.all_pods, &ps.identities);
+        break;
+      }
+      case k8s::ClusterPeer::Kind::kNodes:
+        selector.SelectNodeAddresses(peer.selector, &nodes);
+        break;
+      case k8s::ClusterPeer::Kind::kNetworks:
+        for (const auto& cidr : peer.values) {
+          CidrBlock block{*IpPrefix::Parse(cidr), {}, 0};
+          ExcludeV4Mapped(&block);
+          ps.blocks.push_back(std::move(block));
+        }
+        break;
+      case k8s::ClusterPeer::Kind::kDomainNames:  // no names are resolved: nothing matches
+      case k8s::ClusterPeer::Kind::kUnknown:      // an Accept rule's unknown peer matches nothing
+        break;
+    }
+  }
+  std::sort(nodes.begin(), nodes.end());
+  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+  for (const IpAddr& a : nodes) ps.blocks.push_back({IpPrefix::Host(a), {}, 0});
+  if (ps.all_pods) {
+    ps.identities.clear();
+  } else {
+    std::sort(ps.identities.begin(), ps.identities.end());
+    ps.identities.erase(std::unique(ps.identities.begin(), ps.identities.end()), ps.identities.end());
+  }
+  return ps;
+}
+
+}  // namespace
+
+ClusterPolicySpec DecodeClusterPolicy(const k8s::ClusterNetworkPolicy& cnp, const PeerSelector& selector) {
+  ClusterPolicySpec spec;
+  for (k8s::Direction dir : {k8s::Direction::kIngress, k8s::Direction::kEgress}) {
+    const int d = static_cast<int>(dir);
+    for (const auto& rule : cnp.Rules(dir)) {
+      RuleSpec rs;
+      rs.flags = ActionFlags(rule.action);
+      if (rule.FailsClosed() && rule.action != k8s::RuleAction::kAccept) {
+        // "Treat the rule as a 'Deny all' rule."
+        rs.flags = tables::kRuleDeny;
+        rs.peers.everyone = true;
+        rs.every_port = true;
+        spec.rules[d].push_back(std::move(rs));
+        continue;
+      }
+      rs.peers = ClusterPeers(rule, selector);
+      rs.every_port = rule.ports.empty();
+      for (const auto& p : rule.ports) {
+        if (!p.named_port.empty()) {
+          rs.named.emplace_back(p.named_port, kAnyProtocol);
+          spec.named_ingress |= dir == k8s::Direction::kIngress;
+        } else if (p.first <= p.last) {  // v1alpha1 allows an empty range: it matches nothing
+          rs.numeric.push_back(
+              {static_cast<uint8_t>(p.protocol), static_cast<uint16_t>(p.first), static_cast<uint16_t>(p.last), 0});
         }
       }
       spec.rules[d].push_back(std::move(rs));

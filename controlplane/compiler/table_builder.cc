@@ -24,15 +24,19 @@ void Put(google::protobuf::RepeatedField<uint32_t>* field, const std::vector<T>&
 }  // namespace
 
 void TableBuilder::Clear() {
-  for (auto* v : {&rule_policy_, &rule_index_, &all_pod_bits_, &other_bits_, &out_a_, &out_b_}) v->clear();
+  for (auto* v : {&rule_policy_, &rule_index_, &rule_flags_, &all_pod_bits_, &other_bits_, &out_a_, &out_b_}) {
+    v->clear();
+  }
+  tiered_ = false;
   id_bits_.clear();
   blocks_.clear();
   spans_.clear();
 }
 
-uint32_t TableBuilder::NewBit(uint32_t policy, uint32_t rule) {
+uint32_t TableBuilder::NewBit(uint32_t policy, uint32_t rule, uint32_t flags) {
   rule_policy_.push_back(policy);
   rule_index_.push_back(rule);
+  rule_flags_.push_back(flags);
   return static_cast<uint32_t>(rule_policy_.size() - 1);
 }
 
@@ -56,7 +60,7 @@ void TableBuilder::CollectNamedEgress(uint32_t policy, uint32_t rule, const Peer
   std::map<std::pair<uint8_t, uint16_t>, Group> groups;
   auto resolve = [&](const k8s::Pod& pod, auto&& add) {
     for (const auto& [name, proto] : named) {
-      if (auto n = pod.ResolveNamedPort(name, static_cast<k8s::Protocol>(proto))) add(groups[{proto, *n}]);
+      if (auto n = ResolveNamed(pod, name, proto)) add(groups[*n]);
     }
   };
   auto add_identity = [&](uint32_t id, const k8s::Pod& pod) {
@@ -79,7 +83,7 @@ void TableBuilder::CollectNamedEgress(uint32_t policy, uint32_t rule, const Peer
     });
   }
   for (const auto& [proto_port, g] : groups) {
-    uint32_t bit = NewBit(policy, rule);
+    uint32_t bit = NewBit(policy, rule, flags_);
     for (uint32_t id : g.identities) id_bits_.emplace_back(id, bit);
     for (const auto& h : g.hosts) blocks_.push_back({IpPrefix::Host(h), {}, bit});
     spans_.push_back({proto_port.first, proto_port.second, proto_port.second, bit});
@@ -88,8 +92,9 @@ void TableBuilder::CollectNamedEgress(uint32_t policy, uint32_t rule, const Peer
 
 void TableBuilder::CollectRule(uint32_t policy, uint32_t rule, const RuleSpec& spec, Direction dir,
                                const k8s::Pod& self, const NamedPortScope& scope) {
+  flags_ = spec.flags;
   if (spec.every_port) {  // every protocol, every port
-    uint32_t bit = NewBit(policy, rule);
+    uint32_t bit = NewBit(policy, rule, flags_);
     AddPeers(spec.peers, bit);
     for (uint8_t proto : kL4Protocols) spans_.push_back({proto, 0, 65535, bit});
     other_bits_.push_back(bit);
@@ -100,12 +105,10 @@ void TableBuilder::CollectRule(uint32_t policy, uint32_t rule, const RuleSpec& s
   const bool resolve_here = dir == Direction::kIngress;
   bool numeric = !spec.numeric.empty();
   if (resolve_here) {
-    for (const auto& [name, proto] : spec.named) {
-      numeric |= self.ResolveNamedPort(name, static_cast<k8s::Protocol>(proto)).has_value();
-    }
+    for (const auto& [name, proto] : spec.named) numeric |= ResolveNamed(self, name, proto).has_value();
   }
   if (numeric) {
-    uint32_t bit = NewBit(policy, rule);
+    uint32_t bit = NewBit(policy, rule, flags_);
     AddPeers(spec.peers, bit);
     for (PortSpan s : spec.numeric) {
       s.rule_bit = bit;
@@ -113,28 +116,46 @@ void TableBuilder::CollectRule(uint32_t policy, uint32_t rule, const RuleSpec& s
     }
     if (resolve_here) {
       for (const auto& [name, proto] : spec.named) {
-        if (auto n = self.ResolveNamedPort(name, static_cast<k8s::Protocol>(proto))) {
-          spans_.push_back({proto, *n, *n, bit});
-        }
+        if (auto n = ResolveNamed(self, name, proto)) spans_.push_back({n->first, n->second, n->second, bit});
       }
     }
   }
   if (!resolve_here && !spec.named.empty()) CollectNamedEgress(policy, rule, spec.peers, spec.named, scope);
 }
 
-void TableBuilder::Build(Direction dir, std::span<const TablePolicy> policies, const k8s::Pod& self,
-                         const NamedPortScope& scope, RowWriter* rows_out, v1::DirectionTable* dt) {
+void TableBuilder::CollectTier(std::span<const TieredPolicy> tier, Direction dir, const k8s::Pod& self,
+                               const NamedPortScope& scope) {
+  const int d = static_cast<int>(dir);
+  const size_t before = rule_policy_.size();
+  for (const TieredPolicy& tp : tier) {
+    const auto& rules = tp.spec->rules[d];
+    for (uint32_t r = 0; r < rules.size(); ++r) CollectRule(tp.index, r, rules[r], dir, self, scope);
+  }
+  tiered_ |= rule_policy_.size() > before;
+}
+
+void TableBuilder::Build(Direction dir, const TableInputs& in, const k8s::Pod& self, const NamedPortScope& scope,
+                         RowWriter* rows_out, v1::DirectionTable* dt) {
   Clear();
   const int d = static_cast<int>(dir);
   dt->set_direction(dir == Direction::kIngress ? v1::INGRESS : v1::EGRESS);
-  for (const TablePolicy& tp : policies) {
+  CollectTier(in.admin, dir, self, scope);
+  const auto np_first = static_cast<uint32_t>(rule_policy_.size());
+  for (const TablePolicy& tp : in.policies) {
     const PolicySpec& spec = *tp.spec;
     if (!spec.covers[d]) continue;
     dt->set_isolated(true);
     dt->add_isolating_policies(tp.index);
     for (uint32_t r = 0; r < spec.rules[d].size(); ++r) CollectRule(tp.index, r, spec.rules[d][r], dir, self, scope);
   }
+  const auto baseline_first = static_cast<uint32_t>(rule_policy_.size());
+  CollectTier(in.baseline, dir, self, scope);
   const auto nbits = static_cast<uint32_t>(rule_policy_.size());
+  if (tiered_) {
+    Put(dt->mutable_rule_flags(), rule_flags_);
+    dt->set_np_first_bit(np_first);
+    dt->set_baseline_first_bit(baseline_first);
+  }
   const uint32_t row_words = (nbits + 63) / 64;
   dt->set_rule_count(nbits);
   dt->set_row_words(row_words);

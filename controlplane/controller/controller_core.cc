@@ -317,7 +317,7 @@ v1::ControllerStatus ControllerCore::Status() const {
   // Per policy: the nodes whose tables come from it, and which of them acked its generation.
   std::map<std::pair<std::string, std::string>, std::pair<uint32_t, uint32_t>> per_policy;
   for (const auto& [name, g] : policy_generation_) per_policy[name];
-  for (const auto& p : compiler_.Policies()) per_policy[{p.namespace_(), p.name()}];
+  for (const auto& p : compiler_.Policies()) per_policy[compiler::NameOfRef(p)];
   for (const auto& [node, view] : views_.views()) {
     std::set<std::pair<std::string, std::string>> used;
     for (const auto& [t, users] : view.tables) {
@@ -333,10 +333,11 @@ v1::ControllerStatus ControllerCore::Status() const {
   }
   const auto live = compiler_.Policies();
   for (const auto& p : live) {
-    const std::pair<std::string, std::string> name{p.namespace_(), p.name()};
+    const compiler::PolicyName name = compiler::NameOfRef(p);
     auto* ps = out.add_policies();
-    ps->set_namespace_(name.first);
-    ps->set_name(name.second);
+    ps->set_namespace_(p.namespace_());
+    ps->set_kind(p.kind());
+    ps->set_name(p.name());
     if (auto g = policy_generation_.find(name); g != policy_generation_.end()) ps->set_generation(g->second);
     ps->set_nodes_needed(per_policy[name].first);
     ps->set_nodes_realised(per_policy[name].second);

@@ -11,8 +11,9 @@ namespace netfence::ctl {
 
 void SourceFlags::Add(CLI::App* cmd) {
   auto* m = cmd->add_option("--manifests", manifests,
-                            "Directory of YAML/JSON manifests (Namespace, Pod with status.podIP(s), NetworkPolicy, "
-                            "Lists), read recursively")
+                            "Directory of YAML/JSON manifests (Namespace, Pod with status.podIP(s), Node, "
+                            "NetworkPolicy, ClusterNetworkPolicy v1alpha2, AdminNetworkPolicy and "
+                            "BaselineAdminNetworkPolicy v1alpha1, Lists), read recursively")
                 ->check(CLI::ExistingDirectory);
   auto* k = cmd->add_option("--kubeconfig", kubeconfig,
                             "Read the live cluster through this kubeconfig (with neither flag: $KUBECONFIG, the "

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <map>
 
+#include "common/tables/wire.h"
 #include "controlplane/ctl/ctl.h"
 #include "controlplane/reach/matrix.h"
 
@@ -25,7 +26,7 @@ std::optional<Side> Resolve(const std::string& spec, const k8s::ClusterState& st
   if (auto ip = IpAddr::Parse(spec)) {
     s.ip = ip;
     for (const auto& p : state.pods) {
-      for (const auto& text : p.pod_ips) {
+      for (const auto& text : reach::PodAddresses(p)) {
         if (IpAddr::Parse(text) == ip) s.pod = &p;
       }
     }
@@ -43,7 +44,7 @@ std::optional<Side> Resolve(const std::string& spec, const k8s::ClusterState& st
     std::cerr << "netfencectl explain: no Pod \"" << spec << "\" in the manifests\n";
     return std::nullopt;
   }
-  if (s.pod->pod_ips.empty()) {
+  if (reach::PodAddresses(*s.pod).empty()) {
     std::cerr << "netfencectl explain: Pod \"" << spec << "\" has no IP (status.podIP) yet, so no traffic reaches it\n";
     return std::nullopt;
   }
@@ -54,7 +55,7 @@ std::optional<Side> Resolve(const std::string& spec, const k8s::ClusterState& st
 bool PickAddresses(Side* from, Side* to) {
   auto pick = [](Side* s, bool v4) {
     if (s->ip) return s->ip->is_v4() == v4;
-    for (const auto& t : s->pod->pod_ips) {
+    for (const auto& t : reach::PodAddresses(*s->pod)) {
       auto a = IpAddr::Parse(t);
       if (a && a->is_v4() == v4) {
         s->ip = a;
@@ -74,15 +75,59 @@ bool PickAddresses(Side* from, Side* to) {
   return false;
 }
 
-json RuleJson(const v1::RuleTables& tables, const std::map<std::string, const k8s::NetworkPolicy*>& policies,
-              uint32_t policy, uint32_t rule_index, k8s::Direction dir) {
-  const auto& pr = tables.policies(policy);
+// The objects behind the tables' policies, for peers and ports in explanations.
+struct Objects {
+  std::map<std::string, const k8s::NetworkPolicy*> policies;                 // "ns/name"
+  std::map<std::string, const k8s::ClusterNetworkPolicy*> cluster_policies;  // "Kind/name"
+};
+
+const char* TierName(v1::Tier t) {
+  return t == v1::TIER_ADMIN ? "Admin" : t == v1::TIER_BASELINE ? "Baseline" : "NetworkPolicy";
+}
+
+const char* ActionOf(const v1::DirectionTable& dt, uint32_t bit) {
+  if (dt.rule_flags_size() == 0) return "Allow";
+  switch (dt.rule_flags(static_cast<int>(bit)) & tables::kRuleActionMask) {
+    case tables::kRuleAccept:
+      return "Accept";
+    case tables::kRuleDeny:
+      return "Deny";
+    case tables::kRulePass:
+      return "Pass";
+    default:
+      return "Allow";
+  }
+}
+
+json RuleJson(const v1::RuleTables& tables, const Objects& objects, const v1::DirectionTable& dt, uint32_t bit,
+              k8s::Direction dir) {
+  const auto& pr = tables.policies(static_cast<int>(dt.rule_policy(static_cast<int>(bit))));
+  const uint32_t rule_index = dt.rule_index(static_cast<int>(bit));
   json j{{"namespace", pr.namespace_()},
          {"name", pr.name()},
          {"direction", k8s::DirectionName(dir)},
          {"rule", rule_index}};
-  auto it = policies.find(pr.namespace_() + "/" + pr.name());
-  if (it != policies.end()) {
+  if (!pr.kind().empty()) {
+    const auto& names = dir == k8s::Direction::kIngress ? pr.ingress_rule_names() : pr.egress_rule_names();
+    j["kind"] = pr.kind();
+    j["tier"] = TierName(pr.tier());
+    j["priority"] = pr.priority();
+    j["action"] = ActionOf(dt, bit);
+    if (static_cast<int>(rule_index) < names.size()) j["rule_name"] = names[static_cast<int>(rule_index)];
+    auto it = objects.cluster_policies.find(pr.kind() + "/" + pr.name());
+    if (it != objects.cluster_policies.end() && rule_index < it->second->Rules(dir).size()) {
+      const auto& rule = it->second->Rules(dir)[rule_index];
+      json peers = json::array(), ports = json::array();
+      for (const auto& p : rule.peers) peers.push_back(p.str());
+      for (const auto& p : rule.ports) ports.push_back(p.str());
+      j["peers"] = peers;
+      j["ports"] = rule.ports.empty() ? json::array({"<every port and protocol>"}) : ports;
+      if (rule.FailsClosed()) j["fails_closed"] = true;
+    }
+    return j;
+  }
+  auto it = objects.policies.find(pr.namespace_() + "/" + pr.name());
+  if (it != objects.policies.end() && rule_index < it->second->Rules(dir).size()) {
     const auto& rule = it->second->Rules(dir)[rule_index];
     json peers = json::array(), ports = json::array();
     for (const auto& p : rule.peers) peers.push_back(p.str());
@@ -93,8 +138,77 @@ json RuleJson(const v1::RuleTables& tables, const std::map<std::string, const k8
   return j;
 }
 
-json ExplainDirection(const Compiled& c, const std::map<std::string, const k8s::NetworkPolicy*>& policies,
-                      const Side& self, const Side& peer, k8s::Direction dir, uint8_t proto, uint16_t port) {
+const char* OutcomeName(classifier::Outcome o) {
+  switch (o) {
+    case classifier::Outcome::kNotIsolated:
+      return "not-isolated";
+    case classifier::Outcome::kAllowed:
+      return "allowed";
+    case classifier::Outcome::kDenied:
+      return "denied";
+    case classifier::Outcome::kDeniedByRule:
+      return "denied-by-rule";
+  }
+  return "?";
+}
+
+// Each tier's decision, from the matching bits in evaluation order (the classifier's rule,
+// spelled out for a person).
+json TierDecisions(const v1::RuleTables& tables, const Objects& objects, const v1::DirectionTable& dt,
+                   const std::vector<uint32_t>& bits, k8s::Direction dir) {
+  json out = json::array();
+  auto first_in = [&](uint32_t from, uint32_t to) -> std::optional<uint32_t> {
+    for (uint32_t b : bits) {
+      if (b >= from && b < to) return b;
+    }
+    return std::nullopt;
+  };
+  auto cluster_tier = [&](const char* name, uint32_t from, uint32_t to, bool* final_decision) {
+    json t{{"tier", name}};
+    auto b = first_in(from, to);
+    if (!b) {
+      t["decision"] = "none";
+      t["why"] = "no rule of this tier matches";
+    } else {
+      const std::string action = ActionOf(dt, *b);
+      t["decision"] = action;
+      t["rule"] = RuleJson(tables, objects, dt, *b, dir);
+      *final_decision = action != "Pass";
+      if (action == "Pass") t["why"] = "Pass: the rest of this tier is skipped";
+    }
+    return t;
+  };
+  bool decided = false;
+  out.push_back(cluster_tier("Admin", 0, dt.np_first_bit(), &decided));
+  json np{{"tier", "NetworkPolicy"}};
+  if (decided) {
+    np["decision"] = "not-reached";
+  } else if (!dt.isolated()) {
+    np["decision"] = "none";
+    np["why"] = "no NetworkPolicy selecting the pod covers this direction";
+  } else if (auto b = first_in(dt.np_first_bit(), dt.baseline_first_bit())) {
+    np["decision"] = "Allow";
+    np["rule"] = RuleJson(tables, objects, dt, *b, dir);
+    decided = true;
+  } else {
+    np["decision"] = "default-deny";
+    np["why"] = "isolated by NetworkPolicy and no rule of it matches";
+    decided = true;
+  }
+  out.push_back(np);
+  if (decided) {
+    out.push_back({{"tier", "Baseline"}, {"decision", "not-reached"}});
+  } else {
+    bool baseline_final = false;
+    json bl = cluster_tier("Baseline", dt.baseline_first_bit(), dt.rule_count(), &baseline_final);
+    if (!baseline_final) bl["why"] = std::string(bl.value("why", "")) + "; nothing decided: allowed";
+    out.push_back(bl);
+  }
+  return out;
+}
+
+json ExplainDirection(const Compiled& c, const Objects& objects, const Side& self, const Side& peer, k8s::Direction dir,
+                      uint8_t proto, uint16_t port) {
   json j;
   j["pod"] = self.pod ? self.pod->key() : "";
   auto ep = c.classifier->EndpointOf(*self.ip);
@@ -105,28 +219,62 @@ json ExplainDirection(const Compiled& c, const std::map<std::string, const k8s::
     return j;
   }
   const auto& tables = *c.tables;
-  const auto& endpoint = tables.endpoints(*ep);
+  const auto& endpoint = tables.endpoints(static_cast<int>(*ep));
   uint32_t table = dir == k8s::Direction::kIngress ? endpoint.ingress_table() : endpoint.egress_table();
-  const auto& dt = tables.tables(table);
+  const auto& dt = tables.tables(static_cast<int>(table));
   j["isolated"] = dt.isolated();
   json iso = json::array();
-  for (uint32_t p : dt.isolating_policies())
-    iso.push_back(tables.policies(p).namespace_() + "/" + tables.policies(p).name());
+  for (uint32_t p : dt.isolating_policies()) {
+    iso.push_back(tables.policies(static_cast<int>(p)).namespace_() + "/" +
+                  tables.policies(static_cast<int>(p)).name());
+  }
   j["isolating_policies"] = iso;
   auto d = c.classifier->Match(table, *peer.ip, proto, port);
-  j["outcome"] = d.outcome == classifier::Outcome::kNotIsolated ? "not-isolated"
-                 : d.outcome == classifier::Outcome::kAllowed   ? "allowed"
-                                                                : "denied";
+  j["outcome"] = OutcomeName(d.outcome);
+  if (d.by_rule()) j["decided_by"] = RuleJson(tables, objects, dt, d.rule_bit, dir);
+  const std::vector<uint32_t> bits = c.classifier->MatchingRules(table, *peer.ip, proto, port);
   json rules = json::array();
   uint32_t last_rule = ~0u, last_policy = ~0u;
-  for (uint32_t bit : c.classifier->MatchingRules(table, *peer.ip, proto, port)) {
-    if (dt.rule_policy(bit) == last_policy && dt.rule_index(bit) == last_rule) continue;  // one rule, several bits
-    last_policy = dt.rule_policy(bit);
-    last_rule = dt.rule_index(bit);
-    rules.push_back(RuleJson(tables, policies, last_policy, last_rule, dir));
+  for (uint32_t bit : bits) {
+    const int b = static_cast<int>(bit);
+    if (dt.rule_policy(b) == last_policy && dt.rule_index(b) == last_rule) continue;  // one rule, several bits
+    last_policy = dt.rule_policy(b);
+    last_rule = dt.rule_index(b);
+    rules.push_back(RuleJson(tables, objects, dt, bit, dir));
   }
   j["matching_rules"] = rules;
+  if (dt.rule_flags_size() > 0) j["tiers"] = TierDecisions(tables, objects, dt, bits, dir);
   return j;
+}
+
+std::string RuleText(const json& r) {
+  std::string out = r.contains("kind") ? r["kind"].get<std::string>() + "/" + r["name"].get<std::string>()
+                                       : r["namespace"].get<std::string>() + "/" + r["name"].get<std::string>();
+  out += " " + r["direction"].get<std::string>() + " rule #" + std::to_string(r["rule"].get<int>());
+  if (r.contains("rule_name") && !r["rule_name"].get<std::string>().empty()) {
+    out += " \"" + r["rule_name"].get<std::string>() + "\"";
+  }
+  if (r.contains("priority")) out += " (priority " + std::to_string(r["priority"].get<int>()) + ")";
+  return out;
+}
+
+void PrintRuleDetails(const json& r, const char* indent) {
+  if (r.contains("peers")) {
+    std::cout << indent << "peers: " << r["peers"].dump() << "\n" << indent << "ports: " << r["ports"].dump() << "\n";
+  }
+}
+
+void PrintTiers(const json& d) {
+  std::cout << "    verdict: " << d["outcome"].get<std::string>() << "\n";
+  for (const auto& t : d["tiers"]) {
+    std::string line = t["tier"].get<std::string>() + " tier:";
+    line.resize(24, ' ');
+    std::cout << "    " << line << t["decision"].get<std::string>();
+    if (t.contains("rule")) std::cout << " by " << RuleText(t["rule"]);
+    if (t.contains("why")) std::cout << " (" << t["why"].get<std::string>() << ")";
+    std::cout << "\n";
+    if (t.contains("rule")) PrintRuleDetails(t["rule"], "        ");
+  }
 }
 
 void PrintDirection(const char* title, const json& d) {
@@ -136,6 +284,16 @@ void PrintDirection(const char* title, const json& d) {
     return;
   }
   std::cout << d["pod"].get<std::string>() << ": ";
+  if (d.contains("tiers")) {
+    std::cout << "cluster policy tiers apply";
+    if (d["isolated"].get<bool>()) {
+      std::cout << "; isolated by";
+      for (const auto& p : d["isolating_policies"]) std::cout << " " << p.get<std::string>();
+    }
+    std::cout << "\n";
+    PrintTiers(d);
+    return;
+  }
   if (d["outcome"] == "not-isolated") {
     std::cout << "not isolated (no NetworkPolicy selecting it covers this direction): allowed\n";
     return;
@@ -149,12 +307,8 @@ void PrintDirection(const char* title, const json& d) {
   }
   bool first = true;
   for (const auto& r : d["matching_rules"]) {
-    std::cout << (first ? "    ALLOWED by " : "    also matches ") << r["namespace"].get<std::string>() << "/"
-              << r["name"].get<std::string>() << " " << r["direction"].get<std::string>() << " rule #"
-              << r["rule"].get<int>() << "\n";
-    if (r.contains("peers")) {
-      std::cout << "        peers: " << r["peers"].dump() << "\n        ports: " << r["ports"].dump() << "\n";
-    }
+    std::cout << (first ? "    ALLOWED by " : "    also matches ") << RuleText(r) << "\n";
+    PrintRuleDetails(r, "        ");
     first = false;
   }
 }
@@ -181,7 +335,10 @@ void AddExplainCommand(CLI::App* app) {
   cmd->footer(
       "A connection is allowed iff the source's egress policy allows it AND the destination's\n"
       "ingress policy allows it. For each direction this prints whether the pod is isolated, by\n"
-      "which policies, and which rules (lowest rule first: the one flow logs report) match.\n\n"
+      "which policies, and which rules (lowest rule first: the one flow logs report) match.\n"
+      "Where ClusterNetworkPolicies select the pod it prints each tier's decision: the Admin tier\n"
+      "(Accept, Deny, or Pass to the next tier), NetworkPolicy (allowed by a rule, or default\n"
+      "deny when a NetworkPolicy isolates the pod), then the Baseline tier.\n\n"
       "Example:\n  netfencectl explain --manifests examples/cluster --from shop/frontend --to shop/db --port 5432");
   cmd->callback([opts]() {
     auto proto = ParseProtocolFlag(opts->protocol);
@@ -200,8 +357,9 @@ void AddExplainCommand(CLI::App* app) {
     }
     auto compiled = CompileCluster(*state);
     if (!compiled) throw CLI::RuntimeError(3);
-    std::map<std::string, const k8s::NetworkPolicy*> policies;
-    for (const auto& p : state->policies) policies[p.meta.ns + "/" + p.meta.name] = &p;
+    Objects objects;
+    for (const auto& p : state->policies) objects.policies[p.meta.ns + "/" + p.meta.name] = &p;
+    for (const auto& p : state->cluster_policies) objects.cluster_policies[p.key()] = &p;
     const auto port = static_cast<uint16_t>(opts->port);
     const auto p8 = static_cast<uint8_t>(*proto);
     json out;
@@ -214,8 +372,8 @@ void AddExplainCommand(CLI::App* app) {
       out["verdict"] = "allowed";
       out["why"] = "a pod always reaches itself: loopback traffic never crosses the datapath";
     } else {
-      out["egress"] = ExplainDirection(*compiled, policies, *from, *to, k8s::Direction::kEgress, p8, port);
-      out["ingress"] = ExplainDirection(*compiled, policies, *to, *from, k8s::Direction::kIngress, p8, port);
+      out["egress"] = ExplainDirection(*compiled, objects, *from, *to, k8s::Direction::kEgress, p8, port);
+      out["ingress"] = ExplainDirection(*compiled, objects, *to, *from, k8s::Direction::kIngress, p8, port);
       auto d = compiled->classifier->Classify({*from->ip, *to->ip, p8, port});
       out["verdict"] = d.allowed() ? "allowed" : "denied";
     }

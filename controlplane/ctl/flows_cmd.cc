@@ -335,7 +335,9 @@ void AddFlowsCommand(CLI::App* app) {
   cmd->add_option("--dst-pod", opts->dst_pod, "The destination is pod NS/POD (or POD)");
   cmd->add_option("--verdict", opts->verdict, "allowed, denied or audit");
   cmd->add_option("--event", opts->event, "start, update, end, drop or lost");
-  cmd->add_option("--policy", opts->policy, "Records whose policies name NS/NAME");
+  cmd->add_option(
+      "--policy", opts->policy,
+      "Records whose policies name NS/NAME (a cluster policy: KIND/NAME, e.g. ClusterNetworkPolicy/deny-imds)");
   cmd->add_option("--since", opts->since, "Records at or after: RFC 3339 time, or a duration ago (10m, 2h, 1h30m)");
   cmd->add_option("--until", opts->until, "Records at or before: RFC 3339 time, or a duration ago");
   auto* output = cmd->add_option("-o,--output", opts->output,

@@ -22,9 +22,11 @@ void AddMatrixCommand(CLI::App* app) {
       ->check(CLI::IsMember({"json", "table"}))
       ->capture_default_str();
   cmd->footer(
-      "Every pod with an IP is a row and a column. A cell is true when the source's egress policy\n"
-      "and the destination's ingress policy both allow a new connection; a pod always reaches\n"
-      "itself. Evaluated through the compiled tables and the production classifier.\n\n"
+      "Every pod with an IP is a row and a column (a host-network pod at its node's address,\n"
+      "status.hostIP). A cell is true when the source's egress policy and the destination's\n"
+      "ingress policy both allow a new connection (with ClusterNetworkPolicies: Admin tier,\n"
+      "then NetworkPolicy, then Baseline tier); a pod always reaches itself. Evaluated through\n"
+      "the compiled tables and the production classifier.\n\n"
       "Example:\n  netfencectl matrix --manifests examples/cluster --protocol TCP --port 80 -o table");
   cmd->callback([opts]() {
     auto proto = ParseProtocolFlag(opts->protocol);

@@ -53,6 +53,7 @@ nlohmann::json ToJson(const v1::ControllerStatus& st) {
   }
   for (const auto& p : st.policies()) {
     policies.push_back({{"namespace", p.namespace_()},
+                        {"kind", p.kind().empty() ? "NetworkPolicy" : p.kind()},
                         {"name", p.name()},
                         {"generation", p.generation()},
                         {"nodes_needed", p.nodes_needed()},
@@ -81,7 +82,7 @@ void PrintTable(const v1::ControllerStatus& st) {
   }
   std::printf("\n%-40s %-20s %s\n", "POLICY", "GENERATION", "REALISED");
   for (const auto& p : st.policies()) {
-    const std::string name = p.namespace_() + "/" + p.name();
+    const std::string name = (p.kind().empty() ? p.namespace_() : p.kind()) + "/" + p.name();
     std::printf("%-40s %-20llu %u/%u nodes\n", name.c_str(), static_cast<unsigned long long>(p.generation()),
                 p.nodes_realised(), p.nodes_needed());
   }

@@ -3,15 +3,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base/ip.h"
+#include "controlplane/k8s/cluster_policy_decode.h"
+#include "controlplane/k8s/json_reader.h"
 #include "controlplane/k8s/validate.h"
 
 namespace netfence::k8s {
 
 using nlohmann::json;
 
-const char* KindOf(const Object& o) {
+std::string KindOf(const Object& o) {
   if (std::holds_alternative<Namespace>(o)) return "Namespace";
   if (std::holds_alternative<Pod>(o)) return "Pod";
+  if (std::holds_alternative<Node>(o)) return "Node";
+  if (const auto* cnp = std::get_if<ClusterNetworkPolicy>(&o)) return cnp->kind;
   return "NetworkPolicy";
 }
 
@@ -20,159 +25,6 @@ const ObjectMeta& MetaOf(const Object& o) {
 }
 
 namespace {
-
-const char* TypeName(const json& j) {
-  switch (j.type()) {
-    case json::value_t::object:
-      return "object";
-    case json::value_t::array:
-      return "array";
-    case json::value_t::string:
-      return "string";
-    case json::value_t::boolean:
-      return "boolean";
-    case json::value_t::null:
-      return "null";
-    default:
-      return "number";
-  }
-}
-
-// Walks a JSON document and records shape errors with their field paths.
-class Reader {
- public:
-  explicit Reader(FieldErrors* errors) : errors_(errors) {}
-
-  void mismatch(const std::string& path, const json& j, const char* want) {
-    // Invalid UTF-8 in the input is shown replaced, never thrown.
-    errors_->push_back({FieldError::Type::kTypeMismatch, path, j.dump(-1, ' ', false, json::error_handler_t::replace),
-                        std::string("expected ") + want + ", got " + TypeName(j)});
-  }
-
-  // Returns the member if present and not null.
-  const json* member(const json& obj, const char* key) {
-    if (!obj.is_object()) return nullptr;
-    auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) return nullptr;
-    return &*it;
-  }
-
-  bool object(const json& j, const std::string& path) {
-    if (j.is_object()) return true;
-    mismatch(path, j, "object");
-    return false;
-  }
-
-  std::optional<std::string> string(const json& obj, const char* key, const std::string& path) {
-    const json* m = member(obj, key);
-    if (!m) return std::nullopt;
-    if (!m->is_string()) {
-      mismatch(path, *m, "string");
-      return std::nullopt;
-    }
-    return m->get<std::string>();
-  }
-
-  std::optional<int64_t> integer(const json& obj, const char* key, const std::string& path) {
-    const json* m = member(obj, key);
-    if (!m) return std::nullopt;
-    if (!m->is_number_integer()) {
-      mismatch(path, *m, "integer");
-      return std::nullopt;
-    }
-    return m->get<int64_t>();
-  }
-
-  bool boolean(const json& obj, const char* key, const std::string& path) {
-    const json* m = member(obj, key);
-    if (!m) return false;
-    if (!m->is_boolean()) {
-      mismatch(path, *m, "boolean");
-      return false;
-    }
-    return m->get<bool>();
-  }
-
-  // Iterates an array member; calls f(element, path) for each element.
-  template <typename F>
-  void array(const json& obj, const char* key, const std::string& path, F&& f) {
-    const json* m = member(obj, key);
-    if (!m) return;
-    if (!m->is_array()) {
-      mismatch(path, *m, "array");
-      return;
-    }
-    for (size_t i = 0; i < m->size(); ++i) f((*m)[i], path + "[" + std::to_string(i) + "]");
-  }
-
-  std::vector<std::string> strings(const json& obj, const char* key, const std::string& path) {
-    std::vector<std::string> out;
-    array(obj, key, path, [&](const json& e, const std::string& p) {
-      if (e.is_string()) {
-        out.push_back(e.get<std::string>());
-      } else {
-        mismatch(p, e, "string");
-      }
-    });
-    return out;
-  }
-
-  Labels string_map(const json& obj, const char* key, const std::string& path) {
-    Labels out;
-    const json* m = member(obj, key);
-    if (!m) return out;
-    if (!m->is_object()) {
-      mismatch(path, *m, "map of strings");
-      return out;
-    }
-    for (auto it = m->begin(); it != m->end(); ++it) {
-      if (it->is_string()) {
-        out[it.key()] = it->get<std::string>();
-      } else {
-        mismatch(path + "." + it.key(), *it, "string");
-      }
-    }
-    return out;
-  }
-
- private:
-  FieldErrors* errors_;
-};
-
-ObjectMeta ReadMeta(Reader& r, const json& j) {
-  ObjectMeta meta;
-  const json* m = r.member(j, "metadata");
-  if (!m) return meta;
-  if (!r.object(*m, "metadata")) return meta;
-  meta.name = r.string(*m, "name", "metadata.name").value_or("");
-  meta.ns = r.string(*m, "namespace", "metadata.namespace").value_or("");
-  meta.labels = r.string_map(*m, "labels", "metadata.labels");
-  meta.resource_version = r.string(*m, "resourceVersion", "metadata.resourceVersion").value_or("");
-  meta.uid = r.string(*m, "uid", "metadata.uid").value_or("");
-  return meta;
-}
-
-LabelSelector ReadSelector(Reader& r, const json& j, const std::string& path) {
-  LabelSelector sel;
-  if (!r.object(j, path)) return sel;
-  sel.match_labels = r.string_map(j, "matchLabels", path + ".matchLabels");
-  r.array(j, "matchExpressions", path + ".matchExpressions", [&](const json& e, const std::string& p) {
-    if (!r.object(e, p)) return;
-    LabelSelectorRequirement req;
-    req.key = r.string(e, "key", p + ".key").value_or("");
-    req.op = r.string(e, "operator", p + ".operator").value_or("");
-    req.values = r.strings(e, "values", p + ".values");
-    sel.match_expressions.push_back(std::move(req));
-  });
-  return sel;
-}
-
-std::optional<LabelSelector> ReadOptionalSelector(Reader& r, const json& obj, const char* key,
-                                                  const std::string& path) {
-  const json* m = r.member(obj, key);
-  if (!m) return std::nullopt;
-  return ReadSelector(r, *m, path);
-}
 
 NetworkPolicyRule ReadRule(Reader& r, const json& j, const std::string& path, const char* peers_key) {
   NetworkPolicyRule rule;
@@ -259,8 +111,37 @@ Pod ReadPod(Reader& r, const json& j) {
     if (pod.pod_ips.empty()) {
       if (auto ip = r.string(*status, "podIP", "status.podIP"); ip && !ip->empty()) pod.pod_ips.push_back(*ip);
     }
+    r.array(*status, "hostIPs", "status.hostIPs", [&](const json& e, const std::string& p) {
+      if (!r.object(e, p)) return;
+      if (auto ip = r.string(e, "ip", p + ".ip")) pod.host_ips.push_back(*ip);
+    });
+    if (pod.host_ips.empty()) {
+      if (auto ip = r.string(*status, "hostIP", "status.hostIP"); ip && !ip->empty()) pod.host_ips.push_back(*ip);
+    }
   }
   return pod;
+}
+
+// A Node: name, labels and its InternalIP addresses (status.addresses).
+Node ReadNode(Reader& r, const json& j) {
+  Node node;
+  node.meta = ReadMeta(r, j);
+  node.meta.ns.clear();
+  const json* status = r.member(j, "status");
+  if (!status || !r.object(*status, "status")) return node;
+  r.array(*status, "addresses", "status.addresses", [&](const json& e, const std::string& p) {
+    if (!r.object(e, p)) return;
+    auto type = r.string(e, "type", p + ".type");
+    auto address = r.string(e, "address", p + ".address");
+    if (!type || *type != "InternalIP" || !address) return;
+    if (!IpAddr::Parse(*address)) {
+      r.add({FieldError::Type::kInvalid, p + ".address", Quote(*address),
+             "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"});
+      return;
+    }
+    node.internal_ips.push_back(*address);
+  });
+  return node;
 }
 
 }  // namespace
@@ -314,6 +195,16 @@ std::optional<Object> DecodeObject(const json& j, FieldErrors* errors, std::stri
     if (np.meta.ns.empty()) np.meta.ns = "default";
     if (clean()) ValidateNetworkPolicy(np, errors);
     out = std::move(np);
+  } else if (*kind == "Node") {
+    if (!want_api("v1")) return std::nullopt;
+    Node node = ReadNode(r, j);
+    if (clean()) ValidateNode(node, errors);
+    out = std::move(node);
+  } else if (IsClusterPolicyKind(*kind)) {
+    if (!want_api(*kind == "ClusterNetworkPolicy" ? kClusterPolicyApi : kAdminPolicyApi)) return std::nullopt;
+    auto cnp = DecodeClusterPolicy(j, *kind, errors);
+    if (!cnp) return std::nullopt;
+    out = std::move(*cnp);
   } else {
     if (ignored_kind) *ignored_kind = *kind;
     return std::nullopt;

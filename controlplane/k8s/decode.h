@@ -13,12 +13,15 @@
 
 namespace netfence::k8s {
 
-using Object = std::variant<Namespace, Pod, NetworkPolicy>;
+using Object = std::variant<Namespace, Pod, NetworkPolicy, Node, ClusterNetworkPolicy>;
 
-const char* KindOf(const Object& o);
+// "Namespace", "Pod", "NetworkPolicy", "Node", or a cluster policy's kind (ClusterNetworkPolicy,
+// AdminNetworkPolicy, BaselineAdminNetworkPolicy).
+std::string KindOf(const Object& o);
 const ObjectMeta& MetaOf(const Object& o);
 
-// Decodes one object of kind Namespace, Pod or NetworkPolicy, then validates it.
+// Decodes one object of kind Namespace, Pod, Node, NetworkPolicy, ClusterNetworkPolicy
+// (v1alpha2), AdminNetworkPolicy or BaselineAdminNetworkPolicy (v1alpha1), then validates it.
 // Returns the object only when it adds no error; otherwise the errors appended to `errors`
 // name each field.
 // Objects of other kinds return nullopt with no error (`*ignored_kind` says which kind).

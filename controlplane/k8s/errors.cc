@@ -24,6 +24,12 @@ std::string FieldError::str() const {
     case Type::kTypeMismatch:
       out += "Invalid type";
       break;
+    case Type::kTooMany:
+      out += "Too many";
+      break;
+    case Type::kTooLong:
+      out += "Too long";
+      break;
   }
   if (!value.empty()) out += ": " + value;
   if (!detail.empty()) out += ": " + detail;

@@ -9,7 +9,7 @@
 namespace netfence::k8s {
 
 struct FieldError {
-  enum class Type { kInvalid, kRequired, kUnsupported, kForbidden, kDuplicate, kTypeMismatch };
+  enum class Type { kInvalid, kRequired, kUnsupported, kForbidden, kDuplicate, kTypeMismatch, kTooMany, kTooLong };
   Type type = Type::kInvalid;
   std::string path;    // spec.ingress[0].from[1].ipBlock.cidr
   std::string value;   // the offending value as written (quoted for strings), may be empty

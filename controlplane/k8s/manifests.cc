@@ -120,7 +120,7 @@ bool HasContent(const std::string& doc) {
   return !content.empty() && content != "~" && content != "null" && content != "Null" && content != "NULL";
 }
 
-std::string ObjectKey(const char* kind, const ObjectMeta& m) { return std::string(kind) + " " + m.ns + "/" + m.name; }
+std::string ObjectKey(const std::string& kind, const ObjectMeta& m) { return kind + " " + m.ns + "/" + m.name; }
 
 }  // namespace
 
@@ -213,6 +213,10 @@ void AddManifestObject(const json& j, const std::string& source, LoadResult* out
           out->state.namespaces.push_back(std::move(o));
         } else if constexpr (std::is_same_v<T, Pod>) {
           out->state.pods.push_back(std::move(o));
+        } else if constexpr (std::is_same_v<T, Node>) {
+          out->state.nodes.push_back(std::move(o));
+        } else if constexpr (std::is_same_v<T, ClusterNetworkPolicy>) {
+          out->state.cluster_policies.push_back(std::move(o));
         } else {
           out->state.policies.push_back(std::move(o));
         }

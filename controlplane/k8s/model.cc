@@ -2,6 +2,7 @@
 #include "controlplane/k8s/model.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace netfence::k8s {
 
@@ -123,6 +124,69 @@ std::optional<uint16_t> Pod::ResolveNamedPort(const std::string& name, Protocol 
     }
   }
   return std::nullopt;
+}
+
+std::optional<std::pair<Protocol, uint16_t>> Pod::ResolveNamedPort(const std::string& name) const {
+  for (const auto& p : ports) {
+    if (p.name != name) continue;
+    auto proto = ParseProtocol(p.protocol);
+    if (!proto || p.container_port <= 0 || p.container_port > 65535) return std::nullopt;
+    return std::pair(*proto, static_cast<uint16_t>(p.container_port));
+  }
+  return std::nullopt;
+}
+
+const char* TierName(Tier t) { return t == Tier::kAdmin ? "Admin" : "Baseline"; }
+
+const char* ActionName(RuleAction a) {
+  switch (a) {
+    case RuleAction::kAccept:
+      return "Accept";
+    case RuleAction::kDeny:
+      return "Deny";
+    case RuleAction::kPass:
+      return "Pass";
+  }
+  return "?";
+}
+
+std::string ClusterPeer::str() const {
+  auto list = [&](const char* what) {
+    std::string out = std::string(what) + "[";
+    for (size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + values[i];
+    return out + "]";
+  };
+  switch (kind) {
+    case Kind::kNamespaces:
+      return "namespaces{" + selector.str() + "}";
+    case Kind::kPods:
+      return "pods{namespaces{" + pods.namespace_selector.str() + "} pods{" + pods.pod_selector.str() + "}}";
+    case Kind::kNodes:
+      return "nodes{" + selector.str() + "}";
+    case Kind::kNetworks:
+      return list("networks");
+    case Kind::kDomainNames:
+      return list("domainNames") + " (matches nothing: names are not resolved)";
+    case Kind::kUnknown:
+      return "<unknown peer kind: fails closed>";
+  }
+  return "?";
+}
+
+std::string ClusterPort::str() const {
+  if (!named_port.empty()) return "named:" + named_port;
+  std::string out = std::string(ProtocolName(protocol)) + "/" + std::to_string(first);
+  if (last != first) out += "-" + std::to_string(last);
+  return out;
+}
+
+bool ClusterRule::FailsClosed() const {
+  return std::any_of(peers.begin(), peers.end(),
+                     [](const ClusterPeer& p) { return p.kind == ClusterPeer::Kind::kUnknown; });
+}
+
+bool ClusterPolicyBefore(const ClusterNetworkPolicy& a, const ClusterNetworkPolicy& b) {
+  return std::tie(a.tier, a.priority, a.meta.name, a.kind) < std::tie(b.tier, b.priority, b.meta.name, b.kind);
 }
 
 }  // namespace netfence::k8s

@@ -24,6 +24,8 @@ using Messages = std::vector<std::string>;
 
 // ---- formatting -----------------------------------------------------------------------
 
+}  // namespace
+
 // A string value the way the API server prints it (Go's %q, for the ASCII range).
 std::string Quote(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -58,6 +60,8 @@ std::string Quote(std::string_view s) {
   }
   return out + "\"";
 }
+
+namespace {
 
 std::string Index(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
@@ -469,6 +473,10 @@ void ValidatePod(const Pod& pod, FieldErrors* errors) {
   ValidateObjectMeta(pod.meta, /*namespaced=*/true, errors);
   ValidateContainerPorts(pod.ports, errors);
   ValidatePodIPs(pod.pod_ips, errors);
+}
+
+void ValidateNode(const Node& node, FieldErrors* errors) {
+  ValidateObjectMeta(node.meta, /*namespaced=*/false, errors);
 }
 
 void ValidateNetworkPolicy(const NetworkPolicy& np, FieldErrors* errors) {

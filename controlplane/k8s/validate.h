@@ -15,6 +15,7 @@ namespace netfence::k8s {
 void ValidateNamespace(const Namespace& ns, FieldErrors* errors);
 void ValidatePod(const Pod& pod, FieldErrors* errors);
 void ValidateNetworkPolicy(const NetworkPolicy& np, FieldErrors* errors);
+void ValidateNode(const Node& node, FieldErrors* errors);  // metadata; addresses are checked when decoded
 
 // Building blocks, exposed for tests and for other object kinds later.
 void ValidateObjectMeta(const ObjectMeta& meta, bool namespaced, FieldErrors* errors);
@@ -26,5 +27,6 @@ bool IsValidLabelValue(std::string_view s);   // <= 63, alnum ends, [-_.] inside
 bool IsDNS1123Label(std::string_view s);      // namespace names
 bool IsDNS1123Subdomain(std::string_view s);  // object names
 bool IsValidPortName(std::string_view s);     // IANA_SVC_NAME: <= 15, [a-z0-9-], a letter, no "--"
+std::string Quote(std::string_view s);        // a value the way the API server prints strings ("..." escaped)
 
 }  // namespace netfence::k8s

@@ -33,7 +33,7 @@ net::awaitable<void> ListOne(std::shared_ptr<ApiClient> client, const ResourceSp
     if (slot->stopped()) co_return;  // timed out: keep the last complete attempt's error
     out->list = std::move(r);
     const ApiError& e = out->list.error;
-    if (out->list.ok || !(e.throttled() || e.server_error())) break;
+    if (out->list.ok || !(e.throttled() || e.server_error())) break;  // a 404 of a CRD's resource: none
     auto d = backoff.Next();
     if (e.retry_after) d = std::max(d, *e.retry_after);
     timer->expires_after(d);
@@ -74,7 +74,9 @@ StatusOr<k8s::LoadResult> ListCluster(const KubeConfig& config, std::chrono::sec
       std::string last = o.list.error.message.empty() ? "" : " (last error: " + o.list.error.message + ")";
       return Status::Error(what + ": timed out after " + std::to_string(timeout.count()) + "s" + last);
     }
-    if (!o.list.ok) return Status::Error(o.list.error.message);
+    if (!o.list.ok && !(resources[i].optional && o.list.error.http_status == 404)) {
+      return Status::Error(o.list.error.message);
+    }
   }
   for (size_t i = 0; i < resources.size(); ++i) {
     nlohmann::json list = {{"kind", resources[i].kind + "List"},

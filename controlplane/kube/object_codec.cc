@@ -46,6 +46,9 @@ std::optional<k8s::Object> FindInStore(const source::ClusterStore& store, const 
   if (kind == "Namespace") return find(store.namespaces());
   if (kind == "Pod") return find(store.pods());
   if (kind == "NetworkPolicy") return find(store.policies());
+  if (kind == "Node") return find(store.nodes());
+  auto it = store.cluster_policies().find(kind + "/" + name);  // ClusterStore::KeyOf
+  if (it != store.cluster_policies().end()) return k8s::Object(it->second);
   return std::nullopt;
 }
 

@@ -45,6 +45,10 @@ void AddToState(k8s::Object o, k8s::ClusterState* state) {
           state->namespaces.push_back(std::move(x));
         } else if constexpr (std::is_same_v<T, k8s::Pod>) {
           state->pods.push_back(std::move(x));
+        } else if constexpr (std::is_same_v<T, k8s::Node>) {
+          state->nodes.push_back(std::move(x));
+        } else if constexpr (std::is_same_v<T, k8s::ClusterNetworkPolicy>) {
+          state->cluster_policies.push_back(std::move(x));
         } else {
           state->policies.push_back(std::move(x));
         }
@@ -157,6 +161,10 @@ awaitable<void> Reflector::Run() {
       case WatchEnd::kFailed:
         Note(w.error);
         co_await Wait(w.error);
+        if (resource_.optional && w.error.http_status == 404) {
+          need_list = true;  // the CRD went away: the list says so
+          relist_rv.clear();
+        }
         break;
     }
   }
@@ -170,11 +178,26 @@ awaitable<bool> Reflector::List(const std::string& resource_version) {
     m.list_restarts += static_cast<uint64_t>(r.continue_restarts);
     m.gone += static_cast<uint64_t>(r.continue_restarts + r.rv_fallbacks);
   });
+  if (!r.ok && resource_.optional && r.error.http_status == 404) {
+    // The CRD is not installed: there are none of these. Report that (deleting what the
+    // store held, should the CRD have been removed) and look again later.
+    if (!absent_) Log(resource_.name + " are not served (CustomResourceDefinition not installed): none enforced");
+    absent_ = true;
+    ListResult empty;
+    empty.ok = true;
+    ApplyList(std::move(empty));
+    timer_.expires_after(options_.absent_recheck);
+    boost::system::error_code ec;
+    co_await timer_.async_wait(net::redirect_error(net::use_awaitable, ec));
+    co_return false;
+  }
   if (!r.ok) {
     Note(r.error);
     co_await Wait(r.error);
     co_return false;
   }
+  if (absent_) Log(resource_.name + " are served now");
+  absent_ = false;
   ApplyList(std::move(r));
   co_return !stopped_;
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// A reflector keeps one resource (namespaces, pods or networkpolicies) of the API server
+// A reflector keeps one resource (namespaces, pods, networkpolicies, ...) of the API server
 // mirrored in a local store and reports every change, with client-go's reflector semantics:
 //
 //   1. LIST in pages (pager.h), decode and validate every item; the difference between the
@@ -12,6 +12,10 @@
 //      back: the relist then asks for the most recent state); dropped connections, 429, 5xx
 //      and other failures retry with exponential backoff (Retry-After honoured) from the
 //      same RV.
+//
+// An optional resource (a CRD's) that answers 404 is empty: its list reports every object
+// the store held as deleted, on_listed counts it as listed, and it is listed again every
+// absent_recheck.
 //
 // An invalid object is reported through on_rejected (source "list pods" / "watch pods")
 // and its last good version stays in the store; a DELETED event always deletes. An
@@ -59,6 +63,9 @@ struct ReflectorOptions {
   // A watch that ends normally this quickly without any event counts as a failure (backoff)
   // instead of being restarted at once (client-go's VeryShortWatchError).
   std::chrono::milliseconds very_short_watch{1'000};
+  // An optional resource that is not served (404: its CRD is not installed) is listed again
+  // this often, so that a CRD installed later is picked up.
+  std::chrono::milliseconds absent_recheck{60'000};
   uint64_t seed = std::random_device{}();
 };
 
@@ -119,6 +126,7 @@ class Reflector : public std::enable_shared_from_this<Reflector> {
   std::string rv_;  // the last resourceVersion seen; opaque, compared for equality only
   bool listed_ = false;
   bool stopped_ = false;
+  bool absent_ = false;  // an optional resource answered 404 on its last list
   int consecutive_gone_ = 0;
   Backoff backoff_;
   std::mt19937_64 rng_;

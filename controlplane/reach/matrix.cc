@@ -6,10 +6,14 @@
 
 namespace netfence::reach {
 
+const std::vector<std::string>& PodAddresses(const k8s::Pod& pod) {
+  return pod.host_network && !pod.host_ips.empty() ? pod.host_ips : pod.pod_ips;
+}
+
 std::vector<const k8s::Pod*> MatrixPods(const k8s::ClusterState& state) {
   std::vector<const k8s::Pod*> pods;
   for (const auto& p : state.pods) {
-    if (!p.pod_ips.empty() && p.phase != "Succeeded" && p.phase != "Failed") pods.push_back(&p);
+    if (!PodAddresses(p).empty() && p.phase != "Succeeded" && p.phase != "Failed") pods.push_back(&p);
   }
   std::sort(pods.begin(), pods.end(), [](const k8s::Pod* a, const k8s::Pod* b) {
     return std::tie(a->meta.ns, a->meta.name) < std::tie(b->meta.ns, b->meta.name);
@@ -18,10 +22,10 @@ std::vector<const k8s::Pod*> MatrixPods(const k8s::ClusterState& state) {
 }
 
 std::optional<std::pair<IpAddr, IpAddr>> ProbeAddresses(const k8s::Pod& src, const k8s::Pod& dst) {
-  for (const auto& s : src.pod_ips) {
+  for (const auto& s : PodAddresses(src)) {
     auto sa = IpAddr::Parse(s);
     if (!sa) continue;
-    for (const auto& d : dst.pod_ips) {
+    for (const auto& d : PodAddresses(dst)) {
       auto da = IpAddr::Parse(d);
       if (da && da->is_v4() == sa->is_v4()) return std::pair(*sa, *da);
     }

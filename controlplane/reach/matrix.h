@@ -24,12 +24,17 @@ struct Matrix {
   std::string ToTable() const;
 };
 
-// The pods of a matrix: every pod with an IP (host-network pods included, as peers only),
-// sorted by namespace/name.
+// The addresses a pod sends from and is reached at: a host-network pod's are its node's
+// (status.hostIPs, else status.podIPs, which the kubelet sets to the same), any other pod's
+// its status.podIPs.
+const std::vector<std::string>& PodAddresses(const k8s::Pod& pod);
+
+// The pods of a matrix: every pod with an address that has not finished (host-network pods
+// included, at their node's address), sorted by namespace/name.
 std::vector<const k8s::Pod*> MatrixPods(const k8s::ClusterState& state);
 
-// The addresses a probe from `src` to `dst` uses: src's first IP and dst's first IP of the
-// same family (nullopt when the two pods share no family).
+// The addresses a probe from `src` to `dst` uses: src's first address and dst's first
+// address of the same family (PodAddresses; nullopt when the two pods share no family).
 std::optional<std::pair<IpAddr, IpAddr>> ProbeAddresses(const k8s::Pod& src, const k8s::Pod& dst);
 
 // A pod always reaches itself (loopback never crosses the datapath).

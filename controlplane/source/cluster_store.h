@@ -25,19 +25,28 @@ class ClusterStore {
   // key order); the store is not changed.
   std::vector<Event> Diff(const k8s::ClusterState& next) const;
 
-  // Everything, in key order (namespaces, pods, policies).
+  // Everything, in key order (namespaces, pods, policies, nodes, cluster policies).
   k8s::ClusterState State() const;
 
   const std::map<std::string, k8s::Namespace>& namespaces() const { return namespaces_; }
   const std::map<std::string, k8s::Pod>& pods() const { return pods_; }
   const std::map<std::string, k8s::NetworkPolicy>& policies() const { return policies_; }
-  size_t size() const { return namespaces_.size() + pods_.size() + policies_.size(); }
+  const std::map<std::string, k8s::Node>& nodes() const { return nodes_; }
+  const std::map<std::string, k8s::ClusterNetworkPolicy>& cluster_policies() const { return cluster_policies_; }
+  size_t size() const {
+    return namespaces_.size() + pods_.size() + policies_.size() + nodes_.size() + cluster_policies_.size();
+  }
+
+  // The key of an object in its map: "ns/name"; "name" for namespaces and nodes; "Kind/name"
+  // for cluster policies (objects of the three kinds may share a name).
+  static std::string KeyOf(const k8s::Object& o);
 
  private:
-  // Keys are "ns/name" (namespaces: "name").
   std::map<std::string, k8s::Namespace> namespaces_;
   std::map<std::string, k8s::Pod> pods_;
   std::map<std::string, k8s::NetworkPolicy> policies_;
+  std::map<std::string, k8s::Node> nodes_;
+  std::map<std::string, k8s::ClusterNetworkPolicy> cluster_policies_;
 };
 
 }  // namespace netfence::source

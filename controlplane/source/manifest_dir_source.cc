@@ -7,6 +7,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "controlplane/k8s/cluster_policy_decode.h"
+
 namespace netfence::source {
 namespace {
 
@@ -37,6 +39,20 @@ bool CarryOver(const k8s::ClusterState& from, const std::string& kind, const std
     const auto* o = FindObject(from.policies, ns, name);
     if (o == nullptr || FindObject(to->policies, ns, name) != nullptr) return false;
     to->policies.push_back(*o);
+  } else if (kind == "Node") {
+    const auto* o = FindObject(from.nodes, ns, name);
+    if (o == nullptr || FindObject(to->nodes, ns, name) != nullptr) return false;
+    to->nodes.push_back(*o);
+  } else if (k8s::IsClusterPolicyKind(kind)) {
+    auto find = [&](const std::vector<k8s::ClusterNetworkPolicy>& v) -> const k8s::ClusterNetworkPolicy* {
+      for (const auto& o : v) {
+        if (o.kind == kind && o.meta.name == name) return &o;
+      }
+      return nullptr;
+    };
+    const auto* o = find(from.cluster_policies);
+    if (o == nullptr || find(to->cluster_policies) != nullptr) return false;
+    to->cluster_policies.push_back(*o);
   } else {
     return false;
   }
@@ -136,7 +152,9 @@ void ManifestDirSource::Reload() {
   if (info_) {
     info_(dir_ + ": " + std::to_string(good_.state.namespaces.size()) + " namespaces, " +
           std::to_string(good_.state.pods.size()) + " pods, " + std::to_string(good_.state.policies.size()) +
-          " policies, " + std::to_string(rejected) + " rejected, " + std::to_string(events.size()) + " changes");
+          " policies, " + std::to_string(good_.state.nodes.size()) + " nodes, " +
+          std::to_string(good_.state.cluster_policies.size()) + " cluster policies, " + std::to_string(rejected) +
+          " rejected, " + std::to_string(events.size()) + " changes");
   }
   if (!events.empty() || !have_good_) observer_->OnEvents(std::move(events));
   if (!have_good_) {

@@ -69,7 +69,10 @@ DropAggregator::Open& DropAggregator::AddTo(Map* map, const Key& key, Aggregatio
     a.last_ns = d.time_ns;
     a.ifindex = d.ifindex;
     a.tuples = level == Aggregation::kExact ? 1 : 0;
+    a.rule_table = d.rule_table;
+    a.rule = d.rule;
   }
+  if (a.rule != d.rule || a.rule_table != d.rule_table) a.rule = DropObservation::kNoRule;
   a.count += 1;
   a.bytes += d.bytes;
   if (d.time_ns < a.first_ns) a.first_ns = d.time_ns;

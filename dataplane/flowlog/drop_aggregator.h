@@ -58,6 +58,10 @@ struct DropObservation {
   uint64_t generation = 0;
   uint32_t bytes = 0;
   uint32_t ifindex = 0;
+  // A drop by a rule (a ClusterNetworkPolicy Deny): its table and rule bit, else kNoRule.
+  uint32_t rule_table = 0;
+  uint32_t rule = kNoRule;
+  static constexpr uint32_t kNoRule = 0xFFFFFFFFu;
 };
 
 struct DropAggregate {
@@ -76,7 +80,9 @@ struct DropAggregate {
   uint64_t bytes = 0;
   uint64_t tuples = 1;  // distinct 5-tuples: 1 for kExact, the folded ones for kFolded, 0 (unknown) for kOverflow
   int64_t first_ns = 0, last_ns = 0;
-  uint32_t ifindex = 0;  // of the first drop
+  uint32_t ifindex = 0;                      // of the first drop
+  uint32_t rule_table = 0;                   // the denying rule of every drop (DropObservation::rule), or kNoRule when
+  uint32_t rule = DropObservation::kNoRule;  // there was none or the drops of a folded key differ
 
   // The `drop` record of this aggregate, network fields only (time = time_ns): the caller
   // adds node, namespaces, pods and policies. community_id is set for kExact (one flow).

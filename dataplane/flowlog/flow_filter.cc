@@ -44,7 +44,8 @@ bool FlowFilter::Matches(const FlowRecord& r) const {
   }
   if (!policies.empty()) {
     bool any = std::any_of(r.policies.begin(), r.policies.end(), [&](const PolicyRef& p) {
-      return std::find(policies.begin(), policies.end(), std::pair{p.ns, p.name}) != policies.end();
+      const std::pair<std::string, std::string> key{p.cluster() ? p.kind : p.ns, p.name};
+      return std::find(policies.begin(), policies.end(), key) != policies.end();
     });
     if (!any) return false;
   }

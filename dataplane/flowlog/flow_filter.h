@@ -32,7 +32,7 @@ struct FlowFilter {
   std::vector<std::string> pods, src_pods, dst_pods;  // "NS/POD" or "POD"
   std::vector<Verdict> verdicts;
   std::vector<EventKind> events;
-  std::vector<std::pair<std::string, std::string>> policies;  // (namespace, name)
+  std::vector<std::pair<std::string, std::string>> policies;  // (namespace, name); cluster policies (kind, name)
   std::vector<std::string> community_ids;
   std::optional<int64_t> since_ns, until_ns;
 

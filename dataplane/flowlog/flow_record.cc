@@ -328,6 +328,18 @@ void AppendJson(const FlowRecord& r, std::string* out) {
     } else {
       out->append("null");
     }
+    Key("kind", out);
+    Str(p.kind, out);
+    Key("tier", out);
+    Str(p.tier, out);
+    if (p.rule) {
+      Key("action", out);
+      Str(p.cluster() ? p.action : std::string("Allow"), out);
+      if (p.rule_name) {
+        Key("rule_name", out);
+        Str(*p.rule_name, out);
+      }
+    }
     out->push_back('}');
   }
   out->push_back(']');

@@ -39,8 +39,13 @@
 //   packets*, bytes*  start/update/end: totals of both directions since the flow started;
 //                  drop: the dropped packets and bytes of the aggregate
 //   generation*    RuleTables.generation the verdict was taken with
-//   policies*      [{namespace, name, direction, rule}]: the rules that decided, as of that
-//                  generation; for default-deny the policies that isolated the pod (rule null)
+//   policies*      [{namespace, name, direction, rule, kind, tier[, action][, rule_name]}]: the
+//                  rules that decided, as of that generation; for default-deny the policies
+//                  that isolated the pod (rule null). kind: NetworkPolicy, or a cluster
+//                  policy's (ClusterNetworkPolicy, AdminNetworkPolicy,
+//                  BaselineAdminNetworkPolicy: namespace ""); tier: NetworkPolicy | Admin |
+//                  Baseline; action (with a rule): Allow (a NetworkPolicy rule), Accept, Deny;
+//                  rule_name: a cluster policy rule's name ("" when it has none)
 //   flow_id        node-local id of the connection (joins its start/update/end); omitted if 0
 //   start_time     update/end: when the connection started
 //   end_time       end: its last packet
@@ -128,10 +133,20 @@ struct Endpoint {
 };
 
 struct PolicyRef {
+  PolicyRef() = default;
+  PolicyRef(std::string ns_, std::string name_, Direction direction_, std::optional<uint32_t> rule_)
+      : ns(std::move(ns_)), name(std::move(name_)), direction(direction_), rule(rule_) {}
+
   std::string ns;
   std::string name;
   Direction direction = Direction::kIngress;
   std::optional<uint32_t> rule;  // null: the policy isolated the pod, no rule of it matched
+  // Cluster policies (the defaults are a NetworkPolicy's, whose action is Allow when it has a rule).
+  std::string kind = "NetworkPolicy";
+  std::string tier = "NetworkPolicy";
+  std::string action;                    // a cluster policy rule's: Accept, Deny ("" otherwise)
+  std::optional<std::string> rule_name;  // a cluster policy rule's name
+  bool cluster() const { return kind != "NetworkPolicy"; }
 
   bool operator==(const PolicyRef&) const = default;
 };

@@ -153,6 +153,15 @@ bool ReadPolicies(const json& j, std::vector<PolicyRef>* out, std::string* err) 
       *err = "policies: \"rule\" is not a rule index";
       return false;
     }
+    // kind, tier, action and rule_name (absent in logs of NetworkPolicy-only versions).
+    std::string action, rule_name;
+    if (!ReadString(p, "kind", false, &ref.kind, err) || !ReadString(p, "tier", false, &ref.tier, err) ||
+        !ReadString(p, "action", false, &action, err) || !ReadString(p, "rule_name", false, &rule_name, err)) {
+      *err = "policies: " + *err;
+      return false;
+    }
+    if (ref.cluster()) ref.action = action;  // a NetworkPolicy rule's action is always Allow
+    if (p.contains("rule_name")) ref.rule_name = rule_name;
     out->push_back(std::move(ref));
   }
   return true;

@@ -20,7 +20,7 @@ void FlowSummary::Add(const FlowRecord& r) {
   }
   const std::string pair = EndpointLabel(r.src) + " -> " + EndpointLabel(r.dst);
   std::set<std::string> names;
-  for (const auto& p : r.policies) names.insert(p.ns + "/" + p.name);
+  for (const auto& p : r.policies) names.insert((p.cluster() ? p.kind : p.ns) + "/" + p.name);
 
   if (r.event == EventKind::kDrop) {
     drops_ += r.count;

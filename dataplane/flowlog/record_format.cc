@@ -55,9 +55,13 @@ std::string PoliciesJson(const Json& a) {
   std::string out;
   for (const Json& p : a) {
     if (!out.empty()) out += "; ";
-    std::string entry = Member(p, "namespace") + "/" + Member(p, "name");
+    const std::string kind = Member(p, "kind");
+    const bool cluster = !kind.empty() && kind != "NetworkPolicy";
+    std::string entry = (cluster ? kind : Member(p, "namespace")) + "/" + Member(p, "name");
     if (p.contains("direction")) entry += " " + Member(p, "direction");
     if (auto r = p.find("rule"); r != p.end()) entry += r->is_null() ? " (isolates)" : " rule " + Text(*r);
+    if (cluster && p.contains("action")) entry += " " + Member(p, "action");
+    if (cluster && !Member(p, "rule_name").empty()) entry += " \"" + Member(p, "rule_name") + "\"";
     out += entry;
   }
   return out;
@@ -149,8 +153,12 @@ std::string PolicyText(const std::vector<PolicyRef>& policies) {
   std::string out;
   for (const auto& p : policies) {
     if (!out.empty()) out += "; ";
-    out += p.ns + "/" + p.name + " " + std::string(DirectionName(p.direction));
+    out += (p.cluster() ? p.kind : p.ns) + "/" + p.name + " " + std::string(DirectionName(p.direction));
     out += p.rule ? " rule " + std::to_string(*p.rule) : " (isolates)";
+    if (p.cluster() && p.rule) {
+      out += " " + p.action;
+      if (p.rule_name && !p.rule_name->empty()) out += " \"" + *p.rule_name + "\"";
+    }
   }
   return out;
 }

@@ -36,6 +36,12 @@ Status Translate(const v1::RuleTables& rt, int ti, MapEntries* out) {
     return TableError(ti, std::to_string(dt.rule_count()) + " rules: the XDP program handles at most " +
                               std::to_string(NF_MAX_SUMMARY_WORDS * 64 * 64));
   }
+  // Tables with ClusterNetworkPolicy tiers need the program to act on each bit's action; this
+  // one allows on any matching bit, which would turn a Deny rule into an allow. Refused, so
+  // the last good tables stay in force (fail closed) rather than being enforced wrongly.
+  if (dt.rule_flags_size() > 0) {
+    return TableError(ti, "ClusterNetworkPolicy tiers (rule actions) are not enforced by this XDP program");
+  }
   out->tables.push_back({dt.isolated() ? 1u : 0u, S, W, dt.all_pods_row(), dt.other_protocols_row()});
   for (int i = 0; i < dt.identity_ids_size(); ++i) {
     out->id_rows.push_back({{table, dt.identity_ids(i)}, dt.identity_rows(i)});

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// Conformance: hand-written reachability tables for classic NetworkPolicy scenarios.
+// Conformance: hand-written reachability tables for classic NetworkPolicy scenarios
+// (tests/conformance/scenarios) and for ClusterNetworkPolicy tiers (tests/conformance/tiers).
 //
-// Each directory under tests/conformance/scenarios/ holds manifests (namespaces x, y, z with
-// pods a, b, c each, and the policies under test) and expected.yaml: for some (protocol,
-// port), the 9x9 table of who may connect to whom, written by hand from the spec. Every cell
+// Each scenario directory holds manifests (namespaces x, y, z with pods a, b, c each, maybe
+// nodes and a host-network pod, and the policies under test) and expected.yaml: for some
+// (protocol, port), the table of who may connect to whom, written by hand from the spec. Every cell
 // is checked twice: through the compiler, the classifier and reach::ComputeMatrix (the
 // production path of `netfencectl matrix`), and through the reference evaluator (so the
 // oracle of the differential test is itself checked against hand-written truth).
@@ -30,16 +31,23 @@ namespace fs = std::filesystem;
 using testing_util::Expected;
 using testing_util::ExpectedCase;
 
-const fs::path kScenarios = fs::path(NETFENCE_SOURCE_DIR) / "tests/conformance/scenarios";
+const fs::path kConformance = fs::path(NETFENCE_SOURCE_DIR) / "tests/conformance";
 
-std::vector<std::string> ScenarioNames() {
+// "scenarios/01-no-policies", "tiers/01-admin-deny-over-networkpolicy-allow", ...
+std::vector<std::string> ScenarioNames(const std::string& suite) {
   std::vector<std::string> names;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(kScenarios, ec)) {
-    if (entry.is_directory()) names.push_back(entry.path().filename().string());
+  for (const auto& entry : fs::directory_iterator(kConformance / suite, ec)) {
+    if (entry.is_directory()) names.push_back(suite + "/" + entry.path().filename().string());
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+std::vector<std::string> AllScenarios() {
+  std::vector<std::string> all = ScenarioNames("scenarios");
+  for (auto& n : ScenarioNames("tiers")) all.push_back(std::move(n));
+  return all;
 }
 
 const k8s::Pod* FindPod(const k8s::ClusterState& state, const std::string& key) {
@@ -52,8 +60,8 @@ const k8s::Pod* FindPod(const k8s::ClusterState& state, const std::string& key) 
 // The reference verdict for src -> dst: the first pair of addresses of one family.
 std::optional<bool> ReferenceAllowed(const k8s::ClusterState& state, const k8s::Pod& src, const k8s::Pod& dst,
                                      const ExpectedCase& c) {
-  for (const auto& s : src.pod_ips) {
-    for (const auto& d : dst.pod_ips) {
+  for (const auto& s : reach::PodAddresses(src)) {
+    for (const auto& d : reach::PodAddresses(dst)) {
       auto sa = IpAddr::Parse(s);
       auto da = IpAddr::Parse(d);
       if (sa && da && sa->is_v4() == da->is_v4()) {
@@ -67,7 +75,7 @@ std::optional<bool> ReferenceAllowed(const k8s::ClusterState& state, const k8s::
 class Conformance : public testing::TestWithParam<std::string> {};
 
 TEST_P(Conformance, MatchesHandWrittenTable) {
-  const fs::path dir = kScenarios / GetParam();
+  const fs::path dir = kConformance / GetParam();
   Expected expected;
   const std::string error = testing_util::ReadExpected((dir / "expected.yaml").string(), &expected);
   ASSERT_EQ(error, "") << (dir / "expected.yaml").string();
@@ -117,14 +125,18 @@ TEST_P(Conformance, MatchesHandWrittenTable) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Scenarios, Conformance, testing::ValuesIn(ScenarioNames()),
+INSTANTIATE_TEST_SUITE_P(Scenarios, Conformance, testing::ValuesIn(AllScenarios()),
                          [](const testing::TestParamInfo<std::string>& p) {
                            std::string name = p.param;
                            std::replace(name.begin(), name.end(), '-', '_');
-                           return "s" + name;
+                           std::replace(name.begin(), name.end(), '/', '_');
+                           return name;
                          });
 
-TEST(ConformanceSuite, HasTheScenarios) { EXPECT_GE(ScenarioNames().size(), 20u) << kScenarios; }
+TEST(ConformanceSuite, HasTheScenarios) {
+  EXPECT_GE(ScenarioNames("scenarios").size(), 20u) << kConformance;
+  EXPECT_GE(ScenarioNames("tiers").size(), 10u) << kConformance;
+}
 
 }  // namespace
 }  // namespace netfence

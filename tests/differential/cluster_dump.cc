@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/differential/cluster_dump.h"
 
+#include <cctype>
+
 namespace netfence::reference {
 
 namespace {
@@ -75,6 +77,75 @@ json MetaJson(const k8s::ObjectMeta& meta) {
   return out;
 }
 
+json ClusterPeerJson(const k8s::ClusterPeer& peer) {
+  using Kind = k8s::ClusterPeer::Kind;
+  switch (peer.kind) {
+    case Kind::kNamespaces:
+      return {{"namespaces", SelectorJson(peer.selector)}};
+    case Kind::kPods:
+      return {{"pods",
+               {{"namespaceSelector", SelectorJson(peer.pods.namespace_selector)},
+                {"podSelector", SelectorJson(peer.pods.pod_selector)}}}};
+    case Kind::kNodes:
+      return {{"nodes", SelectorJson(peer.selector)}};
+    case Kind::kNetworks:
+      return {{"networks", peer.values}};
+    case Kind::kDomainNames:
+      return {{"domainNames", peer.values}};
+    case Kind::kUnknown:
+      return {{"peerOfALaterVersion", json::object()}};
+  }
+  return json::object();
+}
+
+// A ClusterNetworkPolicy (v1alpha2) or, for the v1alpha1 kinds, their own form.
+json ClusterPolicyJson(const k8s::ClusterNetworkPolicy& cnp) {
+  const bool v1alpha1 = cnp.kind != "ClusterNetworkPolicy";
+  json spec = json::object();
+  if (!v1alpha1) spec["tier"] = k8s::TierName(cnp.tier);
+  if (cnp.kind != "BaselineAdminNetworkPolicy") spec["priority"] = cnp.priority;
+  if (cnp.subject_is_pods) {
+    spec["subject"] = {{"pods",
+                        {{"namespaceSelector", SelectorJson(cnp.subject.namespace_selector)},
+                         {"podSelector", SelectorJson(cnp.subject.pod_selector)}}}};
+  } else {
+    spec["subject"] = {{"namespaces", SelectorJson(cnp.subject.namespace_selector)}};
+  }
+  for (const bool egress : {false, true}) {
+    for (const auto& rule : egress ? cnp.egress : cnp.ingress) {
+      json r = json::object();
+      if (!rule.name.empty()) r["name"] = rule.name;
+      std::string action = k8s::ActionName(rule.action);
+      if (v1alpha1 && action == "Accept") action = "Allow";
+      r["action"] = action;
+      for (const auto& peer : rule.peers) r[egress ? "to" : "from"].push_back(ClusterPeerJson(peer));
+      for (const auto& port : rule.ports) {
+        json p;
+        if (!port.named_port.empty()) {
+          p = v1alpha1 ? json{{"namedPort", port.named_port}} : json{{"destinationNamedPort", port.named_port}};
+        } else if (v1alpha1) {
+          const std::string proto = k8s::ProtocolName(port.protocol);
+          p = port.first == port.last
+                  ? json{{"portNumber", {{"protocol", proto}, {"port", port.first}}}}
+                  : json{{"portRange", {{"protocol", proto}, {"start", port.first}, {"end", port.last}}}};
+        } else {
+          std::string key = k8s::ProtocolName(port.protocol);
+          for (char& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          json dp = port.first == port.last ? json{{"number", port.first}}
+                                            : json{{"range", {{"start", port.first}, {"end", port.last}}}};
+          p = {{key, {{"destinationPort", dp}}}};
+        }
+        r[v1alpha1 ? "ports" : "protocols"].push_back(std::move(p));
+      }
+      spec[egress ? "egress" : "ingress"].push_back(std::move(r));
+    }
+  }
+  return {{"apiVersion", v1alpha1 ? "policy.networking.k8s.io/v1alpha1" : "policy.networking.k8s.io/v1alpha2"},
+          {"kind", cnp.kind},
+          {"metadata", MetaJson(cnp.meta)},
+          {"spec", spec}};
+}
+
 }  // namespace
 
 std::string DescribeCluster(const k8s::ClusterState& state) {
@@ -96,6 +167,29 @@ std::string DescribeCluster(const k8s::ClusterState& state) {
     out += "\n";
     DescribeRules(np.ingress, "ingress", "from", &out);
     DescribeRules(np.egress, "egress", "to", &out);
+  }
+  for (const auto& node : state.nodes) {
+    out += "node " + node.meta.name + " " + LabelsText(node.meta.labels) + " internalIPs" +
+           ListText(node.internal_ips, [](const std::string& ip) { return ip; }) + "\n";
+  }
+  for (const auto& cnp : state.cluster_policies) {
+    out += cnp.key() + " tier " + k8s::TierName(cnp.tier) + " priority " + std::to_string(cnp.priority) + " subject " +
+           (cnp.subject_is_pods ? "pods{namespaces{" + cnp.subject.namespace_selector.str() + "} pods{" +
+                                      cnp.subject.pod_selector.str() + "}}"
+                                : "namespaces{" + cnp.subject.namespace_selector.str() + "}") +
+           "\n";
+    for (const bool egress : {false, true}) {
+      const auto& rules = egress ? cnp.egress : cnp.ingress;
+      for (size_t i = 0; i < rules.size(); ++i) {
+        const auto& rule = rules[i];
+        out += "    " + std::string(egress ? "egress" : "ingress") + "[" + std::to_string(i) + "] " + rule.name + " " +
+               k8s::ActionName(rule.action) + " " + (egress ? "to " : "from ") +
+               ListText(rule.peers, [](const auto& p) { return p.str(); }) + " ports " +
+               (rule.ports.empty() ? std::string("<every port and protocol>")
+                                   : ListText(rule.ports, [](const auto& p) { return p.str(); })) +
+               "\n";
+      }
+    }
   }
   return out;
 }
@@ -132,6 +226,13 @@ json ClusterManifest(const k8s::ClusterState& state) {
                      {"metadata", MetaJson(np.meta)},
                      {"spec", spec}});
   }
+  for (const auto& node : state.nodes) {
+    json status = json::object();
+    for (const auto& ip : node.internal_ips) status["addresses"].push_back({{"type", "InternalIP"}, {"address", ip}});
+    status["addresses"].push_back({{"type", "Hostname"}, {"address", node.meta.name}});
+    items.push_back({{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", MetaJson(node.meta)}, {"status", status}});
+  }
+  for (const auto& cnp : state.cluster_policies) items.push_back(ClusterPolicyJson(cnp));
   return {{"apiVersion", "v1"}, {"kind", "List"}, {"items", items}};
 }
 

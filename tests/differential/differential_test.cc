@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Differential test: the compiler + classifier against the reference evaluator, on random
-// clusters and packets. Every verdict, every direction's isolation and the rule that
-// decided it must agree. A failure prints the seed, the cluster and the packet, and writes
-// the cluster as a manifest for `netfencectl explain --manifests`.
+// clusters and packets, with NetworkPolicy only and with ClusterNetworkPolicy tiers. Every
+// verdict, every direction's outcome and the rule that decided it must agree. A failure prints the seed, the cluster
+// and the packet, and writes the cluster as a manifest for `netfencectl explain --manifests`.
 //
 //   NETFENCE_DIFF_SEED=N      run only cluster N (replay a failure)
-//   NETFENCE_DIFF_CLUSTERS=N  run N clusters (default 4000)
+//   NETFENCE_DIFF_CLUSTERS=N  run N clusters (default 4000; tiered: 3000)
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include <random>
 
 #include "common/classifier/classifier.h"
+#include "common/tables/wire.h"
 #include "controlplane/compiler/compiler.h"
 #include "controlplane/k8s/manifests.h"
 #include "tests/differential/cluster_dump.h"
@@ -30,6 +31,7 @@ using reference::RefDirection;
 
 constexpr uint64_t kFirstSeed = 1;
 constexpr int kDefaultClusters = 4000;
+constexpr int kDefaultTieredClusters = 3000;
 constexpr int kPacketsPerCluster = 125;
 constexpr int kMaxFailingClusters = 5;
 
@@ -46,18 +48,26 @@ const char* OutcomeName(Outcome o) {
       return "allowed";
     case Outcome::kDenied:
       return "denied";
+    case Outcome::kDeniedByRule:
+      return "denied by rule";
   }
   return "?";
 }
 
 std::string RuleText(const reference::RefRule& r) {
-  return r.policy_ns + "/" + r.policy_name + " rule " + std::to_string(r.rule_index);
+  return (r.kind.empty() ? r.policy_ns : r.kind) + "/" + r.policy_name + " rule " + std::to_string(r.rule_index);
+}
+
+// The classifier outcome the reference's answer stands for.
+Outcome OutcomeOf(const RefDirection& d) {
+  if (d.allowed) return d.rule ? Outcome::kAllowed : Outcome::kNotIsolated;
+  return d.rule ? Outcome::kDeniedByRule : Outcome::kDenied;
 }
 
 std::string RefText(const RefDirection& d) {
-  if (!d.isolated) return "not isolated";
-  if (!d.allowed) return "denied";
-  return "allowed by " + RuleText(*d.first_rule);
+  std::string out = OutcomeName(OutcomeOf(d));
+  if (d.rule) out += " by " + RuleText(*d.rule);
+  return out + (d.isolated ? " (isolated)" : "");
 }
 
 // The rule a classifier decision names, looked up through the tables; error text if the
@@ -71,27 +81,25 @@ std::string DecidingRule(const v1::RuleTables& tables, const classifier::Directi
   if (bit >= dt.rule_policy_size() || bit >= dt.rule_index_size()) return "rule bit out of range";
   if (dt.rule_policy(bit) >= static_cast<uint32_t>(tables.policies_size())) return "policy index out of range";
   const v1::PolicyRef& policy = tables.policies(static_cast<int>(dt.rule_policy(bit)));
-  *rule = {policy.namespace_(), policy.name(), dt.rule_index(bit)};
+  *rule = {policy.kind(), policy.namespace_(), policy.name(), dt.rule_index(bit)};
   return "";
 }
 
 // Empty when the classifier's direction agrees with the reference's; else what differs.
 std::string CompareDirection(const char* name, const v1::RuleTables& tables, const classifier::DirectionDecision& got,
                              v1::Direction dir, const RefDirection& want) {
-  const Outcome want_outcome = !want.isolated ? Outcome::kNotIsolated
-                               : want.allowed ? Outcome::kAllowed
-                                              : Outcome::kDenied;
+  const Outcome want_outcome = OutcomeOf(want);
   std::string got_text = OutcomeName(got.outcome);
   std::string problem;
   if (got.outcome != want_outcome) {
     problem = "outcome differs";
-  } else if (got.outcome == Outcome::kAllowed) {
+  } else if (got.by_rule()) {
     reference::RefRule rule;
     problem = DecidingRule(tables, got, dir, &rule);
     if (problem.empty()) {
       got_text += " by " + RuleText(rule) + " (table " + std::to_string(got.table) + " bit " +
                   std::to_string(got.rule_bit) + ")";
-      if (!(rule == *want.first_rule)) problem = "deciding rule differs";
+      if (!(rule == *want.rule)) problem = "deciding rule differs";
     }
   }
   if (problem.empty()) return "";
@@ -125,7 +133,9 @@ std::string WriteReplay(uint64_t seed, const k8s::ClusterState& state) {
 // How often each outcome came up, to show the generator reaches every case.
 struct Coverage {
   int packets = 0;
-  int by_outcome[2][3] = {};  // [egress, ingress][NotIsolated, Allowed, Denied]
+  int by_outcome[2][4] = {};        // [egress, ingress][NotIsolated, Allowed, Denied, DeniedByRule]
+  int by_tier[3] = {};              // directions decided by a rule of the Admin, NetworkPolicy, Baseline tier
+  int admin_pass_then_decided = 0;  // an Admin Pass matched and a later tier decided
   int allowed = 0;
   int high_rule_bits = 0;  // directions allowed by a rule bit >= 64 (a row's second word or later)
   int wide_tables = 0;     // table directions with more than 64 rule bits
@@ -141,22 +151,50 @@ struct Coverage {
   }
 };
 
+// Counts which tier decided each direction, and whether an Admin Pass let a later tier decide.
+void CountTiers(const v1::RuleTables& tables, const classifier::Classifier& c, const classifier::Decision& d,
+                const Packet& p, Coverage* coverage) {
+  const classifier::DirectionDecision* dirs[] = {&d.egress, &d.ingress};
+  const IpAddr* peers[] = {&p.dst, &p.src};
+  for (int i = 0; i < 2; ++i) {
+    const auto& dir = *dirs[i];
+    if (!dir.by_rule()) continue;
+    const v1::DirectionTable& dt = tables.tables(static_cast<int>(dir.table));
+    if (dt.rule_flags_size() == 0) {
+      ++coverage->by_tier[1];
+      continue;
+    }
+    const int tier = dir.rule_bit < dt.np_first_bit() ? 0 : dir.rule_bit < dt.baseline_first_bit() ? 1 : 2;
+    ++coverage->by_tier[tier];
+    if (tier == 0) continue;
+    for (uint32_t b : c.MatchingRules(dir.table, *peers[i], p.proto, p.dport)) {
+      if (b >= dt.np_first_bit()) break;
+      if ((dt.rule_flags(static_cast<int>(b)) & tables::kRuleActionMask) == tables::kRulePass) {
+        ++coverage->admin_pass_then_decided;
+        break;
+      }
+    }
+  }
+}
+
 // Checks one cluster; returns false (after reporting) on any disagreement.
-bool CheckCluster(uint64_t seed, Coverage* coverage) {
+bool CheckCluster(uint64_t seed, bool with_tiers, Coverage* coverage) {
   std::mt19937_64 rng(seed);
-  const k8s::ClusterState state = reference::RandomCluster(rng);
+  const k8s::ClusterState state = with_tiers ? reference::RandomTieredCluster(rng) : reference::RandomCluster(rng);
   const Compiled compiled = CompileAndLoad(state);
   if (!compiled.classifier) {
     ADD_FAILURE() << "seed " << seed << ": tables did not load\n" << reference::DescribeCluster(state);
     return false;
   }
   for (const v1::DirectionTable& t : compiled.tables->tables()) coverage->wide_tables += t.rule_count() > 64;
+  const bool tiered = !state.cluster_policies.empty();
   std::string report;
   for (int i = 0; i < kPacketsPerCluster; ++i) {
     const Packet p = reference::RandomPacket(rng, state);
     const auto want = reference::ReferenceEvaluate(state, p.src, p.dst, p.proto, p.dport);
     const auto got = compiled.classifier->Classify({p.src, p.dst, p.proto, p.dport});
     coverage->Add(got);
+    if (tiered) CountTiers(*compiled.tables, *compiled.classifier, got, p, coverage);
     std::string diff = CompareDirection("egress", *compiled.tables, got.egress, v1::EGRESS, want.egress) +
                        CompareDirection("ingress", *compiled.tables, got.ingress, v1::INGRESS, want.ingress);
     if (got.allowed() != want.allowed()) {
@@ -166,20 +204,21 @@ bool CheckCluster(uint64_t seed, Coverage* coverage) {
     if (!diff.empty()) report += "packet " + std::to_string(i) + ": " + p.str() + "\n" + diff;
   }
   if (report.empty()) return true;
-  ADD_FAILURE() << "seed " << seed << " (replay: NETFENCE_DIFF_SEED=" << seed << ")\n"
+  ADD_FAILURE() << (with_tiers ? "tiered " : "") << "seed " << seed << " (replay: NETFENCE_DIFF_SEED=" << seed << ")\n"
                 << report << "cluster:\n"
                 << reference::DescribeCluster(state) << "manifest: " << WriteReplay(seed, state);
   return false;
 }
 
-TEST(Differential, TablesAgreeWithReferenceEvaluator) {
+// Runs the clusters of one generator; `tiers`: with cluster policies and nodes.
+void RunDifferential(bool tiers, int default_clusters) {
   const int only_seed = EnvInt("NETFENCE_DIFF_SEED", -1);
   const uint64_t first = only_seed >= 0 ? static_cast<uint64_t>(only_seed) : kFirstSeed;
-  const int clusters = only_seed >= 0 ? 1 : EnvInt("NETFENCE_DIFF_CLUSTERS", kDefaultClusters);
+  const int clusters = only_seed >= 0 ? 1 : EnvInt("NETFENCE_DIFF_CLUSTERS", default_clusters);
   Coverage coverage;
   int failing = 0;
   for (int i = 0; i < clusters && failing < kMaxFailingClusters; ++i) {
-    if (!CheckCluster(first + static_cast<uint64_t>(i), &coverage)) ++failing;
+    if (!CheckCluster(first + static_cast<uint64_t>(i), tiers, &coverage)) ++failing;
   }
   std::cout << "[differential] " << clusters << " clusters, " << coverage.packets << " packets, " << coverage.allowed
             << " allowed; " << coverage.wide_tables << " table directions with > 64 rules, " << coverage.high_rule_bits
@@ -187,23 +226,42 @@ TEST(Differential, TablesAgreeWithReferenceEvaluator) {
   const char* kDirs[] = {"egress", "ingress"};
   for (int d = 0; d < 2; ++d) {
     std::cout << "[differential] " << kDirs[d] << ": not isolated " << coverage.by_outcome[d][0] << ", allowed "
-              << coverage.by_outcome[d][1] << ", denied " << coverage.by_outcome[d][2] << "\n";
+              << coverage.by_outcome[d][1] << ", denied " << coverage.by_outcome[d][2] << ", denied by rule "
+              << coverage.by_outcome[d][3] << "\n";
+  }
+  if (tiers) {
+    std::cout << "[differential] decided by the Admin tier " << coverage.by_tier[0] << ", NetworkPolicy "
+              << coverage.by_tier[1] << ", Baseline " << coverage.by_tier[2] << "; after an Admin Pass "
+              << coverage.admin_pass_then_decided << "\n";
   }
   if (only_seed >= 0 || failing > 0) return;
   // The generator must keep reaching every case, or agreement means little.
   EXPECT_GT(coverage.high_rule_bits, 0) << "no verdict came from a row's second word";
   for (int d = 0; d < 2; ++d) {
-    for (int o = 0; o < 3; ++o) {
-      EXPECT_GT(coverage.by_outcome[d][o], coverage.packets / 20)
+    for (int o = 0; o < (tiers ? 4 : 3); ++o) {
+      EXPECT_GT(coverage.by_outcome[d][o], coverage.packets / (tiers ? 40 : 20))
           << kDirs[d] << " " << OutcomeName(static_cast<Outcome>(o)) << " is rare";
     }
   }
+  if (tiers) {
+    for (int t = 0; t < 3; ++t) EXPECT_GT(coverage.by_tier[t], coverage.packets / 40) << "tier " << t << " is rare";
+    EXPECT_GT(coverage.admin_pass_then_decided, coverage.packets / 200) << "Admin Pass then a decision is rare";
+  }
+}
+
+TEST(Differential, TablesAgreeWithReferenceEvaluator) { RunDifferential(false, kDefaultClusters); }
+
+TEST(Differential, TieredTablesAgreeWithReferenceEvaluator) { RunDifferential(true, kDefaultTieredClusters); }
+
+// Odd seeds: NetworkPolicy only; even seeds: with cluster policies and nodes.
+k8s::ClusterState AnyCluster(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  return seed % 2 ? reference::RandomCluster(rng) : reference::RandomTieredCluster(rng);
 }
 
 TEST(Differential, CompileIsDeterministic) {
   for (uint64_t seed = 1; seed <= 200; ++seed) {
-    std::mt19937_64 rng(seed);
-    const k8s::ClusterState state = reference::RandomCluster(rng);
+    const k8s::ClusterState state = AnyCluster(seed);
     const std::string once = compiler::Compile(state).SerializeAsString();
     const std::string twice = compiler::Compile(state).SerializeAsString();
     ASSERT_EQ(once, twice) << "seed " << seed << "\n" << reference::DescribeCluster(state);
@@ -212,12 +270,14 @@ TEST(Differential, CompileIsDeterministic) {
 
 TEST(Differential, InputOrderDoesNotMatter) {
   for (uint64_t seed = 1; seed <= 200; ++seed) {
-    std::mt19937_64 rng(seed);
-    const k8s::ClusterState state = reference::RandomCluster(rng);
+    std::mt19937_64 rng(seed + 1000);
+    const k8s::ClusterState state = AnyCluster(seed);
     k8s::ClusterState shuffled = state;
     std::shuffle(shuffled.namespaces.begin(), shuffled.namespaces.end(), rng);
     std::shuffle(shuffled.pods.begin(), shuffled.pods.end(), rng);
     std::shuffle(shuffled.policies.begin(), shuffled.policies.end(), rng);
+    std::shuffle(shuffled.nodes.begin(), shuffled.nodes.end(), rng);
+    std::shuffle(shuffled.cluster_policies.begin(), shuffled.cluster_policies.end(), rng);
     ASSERT_EQ(compiler::Compile(state).SerializeAsString(), compiler::Compile(shuffled).SerializeAsString())
         << "seed " << seed << "\n"
         << reference::DescribeCluster(state);
@@ -227,8 +287,7 @@ TEST(Differential, InputOrderDoesNotMatter) {
 // The replay manifest of a failure must stand for exactly the cluster that failed.
 TEST(Differential, ReplayManifestLoadsBackToTheSameTables) {
   for (uint64_t seed = 1; seed <= 200; ++seed) {
-    std::mt19937_64 rng(seed);
-    const k8s::ClusterState state = reference::RandomCluster(rng);
+    const k8s::ClusterState state = AnyCluster(seed);
     k8s::LoadResult loaded;
     k8s::AddManifestObject(reference::ClusterManifest(state), "seed " + std::to_string(seed), &loaded);
     for (const auto& e : loaded.errors) ADD_FAILURE() << e.str();

@@ -99,6 +99,9 @@ std::vector<IpAddr> KnownAddresses(const ClusterState& state) {
     for (const auto& ip : pod.pod_ips) out.push_back(*IpAddr::Parse(ip));
   }
   for (const auto& ip : kOutsideIps) out.push_back(*IpAddr::Parse(ip));
+  for (const auto& node : state.nodes) {
+    for (const auto& ip : node.internal_ips) out.push_back(*IpAddr::Parse(ip));
+  }
   return out;
 }
 
@@ -283,6 +286,150 @@ ClusterState RandomCluster(Rng& rng) {
   return state;
 }
 
+namespace {
+
+// --- Cluster policies ------------------------------------------------------------------------
+
+const std::vector<std::string> kClusterNames = {"a", "b", "deny-all", "z", "mid"};
+const std::vector<int32_t> kPriorities = {0, 1, 5, 10, 10, 100, 1000};
+const std::vector<LabelKey> kNodeKeys = {{"zone", {"a", "b"}}, {"role", {"worker", "infra"}}};
+
+// Nodes: node-1 and node-2 hold the first host-network addresses (the pods' "node"), node-3
+// an address no pod has.
+void AddNodes(Rng& rng, ClusterState* state) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> nodes = {
+      {"node-1", {"192.168.0.1", "fd01::1"}}, {"node-2", {"192.168.0.2"}}, {"node-3", {"192.168.0.50", "fd01::50"}}};
+  for (const auto& [name, ips] : nodes) {
+    if (Chance(rng, 0.15)) continue;
+    k8s::Node node;
+    node.meta.name = name;
+    for (const LabelKey& key : kNodeKeys) {
+      if (Chance(rng, 0.6)) node.meta.labels[key.key] = Pick(rng, key.values);
+    }
+    node.internal_ips = ips;
+    state->nodes.push_back(std::move(node));
+  }
+}
+
+k8s::ClusterPeer RandomClusterPeer(Rng& rng, const ClusterState& state, const std::vector<std::string>& ns_names,
+                                   bool egress, bool named_ports) {
+  std::vector<LabelKey> ns_keys = kNamespaceKeys;
+  ns_keys.push_back({"kubernetes.io/metadata.name", ns_names});
+  k8s::ClusterPeer peer;
+  using Kind = k8s::ClusterPeer::Kind;
+  const int kind = Uniform(rng, 0, egress && !named_ports ? 99 : 49);
+  if (kind < 1) {
+    peer.kind = Kind::kUnknown;
+  } else if (kind < 25) {
+    peer.kind = Kind::kNamespaces;
+    peer.selector = RandomSelector(rng, ns_keys);
+  } else if (kind < 50) {
+    peer.kind = Kind::kPods;
+    peer.pods.namespace_selector = RandomSelector(rng, ns_keys);
+    peer.pods.pod_selector = RandomSelector(rng, kPodKeys);
+  } else if (kind < 65) {
+    peer.kind = Kind::kNodes;
+    peer.selector = RandomSelector(rng, kNodeKeys);
+  } else if (kind < 95) {
+    peer.kind = Kind::kNetworks;
+    for (int i = Uniform(rng, 1, 2); i > 0; --i) {
+      std::string cidr = RandomIpBlock(rng, state, ns_names).cidr;
+      if (std::find(peer.values.begin(), peer.values.end(), cidr) == peer.values.end()) peer.values.push_back(cidr);
+    }
+  } else {
+    peer.kind = Kind::kDomainNames;
+    peer.values = {"*.example.com"};
+  }
+  return peer;
+}
+
+k8s::ClusterPort RandomClusterPort(Rng& rng, bool v1alpha1, bool named_ok) {
+  k8s::ClusterPort port;
+  if (named_ok && Chance(rng, 0.25)) {
+    port.named_port = Pick(rng, kPortNames);
+    return port;
+  }
+  port.protocol = *k8s::ParseProtocol(Pick(rng, kProtocols));
+  port.first = Chance(rng, 0.8) ? Pick(rng, kCommonPorts) : Uniform(rng, 1, 65535);
+  port.last = port.first;
+  if (Chance(rng, 0.3)) {
+    if (port.first == 65535) port.first = 65000;
+    port.last = std::min<int64_t>(65535, port.first + Uniform(rng, 1, 200));
+  }
+  if (v1alpha1 && Chance(rng, 0.05)) std::swap(port.first, port.last);  // an empty v1alpha1 range
+  return port;
+}
+
+k8s::ClusterRule RandomClusterRule(Rng& rng, const ClusterState& state, const std::vector<std::string>& ns_names,
+                                   const std::string& kind, bool egress, int index) {
+  k8s::ClusterRule rule;
+  if (Chance(rng, 0.8)) rule.name = "r" + std::to_string(index);
+  const bool baseline_v1alpha1 = kind == "BaselineAdminNetworkPolicy";
+  static const std::vector<k8s::RuleAction> kActions = {k8s::RuleAction::kAccept, k8s::RuleAction::kDeny,
+                                                        k8s::RuleAction::kPass};
+  do {
+    rule.action = Pick(rng, kActions);
+  } while (baseline_v1alpha1 && rule.action == k8s::RuleAction::kPass);
+  // Named ports only towards pods (the CRD's rule).
+  const bool named_ports = Chance(rng, 0.3);
+  for (int i = Uniform(rng, 1, 3); i > 0; --i) {
+    rule.peers.push_back(RandomClusterPeer(rng, state, ns_names, egress, named_ports));
+    if (baseline_v1alpha1 && rule.peers.back().kind == k8s::ClusterPeer::Kind::kDomainNames) rule.peers.pop_back();
+  }
+  if (rule.peers.empty()) rule.peers.push_back({k8s::ClusterPeer::Kind::kNamespaces, {}, {}, {}});
+  if (Chance(rng, 0.6)) {
+    for (int i = Uniform(rng, 1, 3); i > 0; --i) {
+      rule.ports.push_back(RandomClusterPort(rng, kind != "ClusterNetworkPolicy", named_ports || !egress));
+    }
+  }
+  return rule;
+}
+
+}  // namespace
+
+ClusterState RandomTieredCluster(Rng& rng) {
+  ClusterState state = RandomCluster(rng);
+  std::vector<std::string> ns_names;
+  for (const auto& pod : state.pods) {
+    if (std::find(ns_names.begin(), ns_names.end(), pod.meta.ns) == ns_names.end()) ns_names.push_back(pod.meta.ns);
+  }
+  AddNodes(rng, &state);
+  std::vector<LabelKey> ns_keys = kNamespaceKeys;
+  ns_keys.push_back({"kubernetes.io/metadata.name", ns_names});
+  const bool big = Chance(rng, 1.0 / 8);
+  const int count = big ? Uniform(rng, 8, 20) : Uniform(rng, 0, 6);
+  std::set<std::pair<std::string, std::string>> taken;
+  bool baseline_v1alpha1 = false;
+  for (int i = 0; i < count; ++i) {
+    k8s::ClusterNetworkPolicy cnp;
+    const int kind = Uniform(rng, 0, 19);
+    if (kind < 3) {
+      cnp.kind = "AdminNetworkPolicy";
+      cnp.tier = k8s::Tier::kAdmin;
+    } else if (kind < 5 && !baseline_v1alpha1) {
+      cnp.kind = "BaselineAdminNetworkPolicy";
+      cnp.tier = k8s::Tier::kBaseline;
+      baseline_v1alpha1 = true;
+    } else {
+      cnp.tier = Chance(rng, 0.55) ? k8s::Tier::kAdmin : k8s::Tier::kBaseline;
+    }
+    cnp.meta.name = cnp.kind == "BaselineAdminNetworkPolicy" ? "default" : Pick(rng, kClusterNames);
+    if (!taken.insert({cnp.kind, cnp.meta.name}).second) cnp.meta.name = "cnp-" + std::to_string(i);
+    taken.insert({cnp.kind, cnp.meta.name});
+    cnp.priority = cnp.kind == "BaselineAdminNetworkPolicy" ? 1000 : Pick(rng, kPriorities);
+    cnp.subject_is_pods = Chance(rng, 0.5);
+    cnp.subject.namespace_selector = big && Chance(rng, 0.5) ? LabelSelector{} : RandomSelector(rng, ns_keys);
+    if (cnp.subject_is_pods) cnp.subject.pod_selector = RandomSelector(rng, kPodKeys);
+    for (const bool egress : {false, true}) {
+      const int rules = big ? Uniform(rng, 2, 25) : Chance(rng, 0.3) ? 0 : Uniform(rng, 1, 4);
+      auto& into = egress ? cnp.egress : cnp.ingress;
+      for (int r = 0; r < rules; ++r) into.push_back(RandomClusterRule(rng, state, ns_names, cnp.kind, egress, r));
+    }
+    state.cluster_policies.push_back(std::move(cnp));
+  }
+  return state;
+}
+
 Packet RandomPacket(Rng& rng, const ClusterState& state) {
   // Mostly pod-network addresses, where policy applies; sometimes any address at all.
   const std::vector<IpAddr> all = KnownAddresses(state);
@@ -329,6 +476,17 @@ Packet RandomPacket(Rng& rng, const ClusterState& state) {
   }
   for (const Pod& pod : state.pods) {
     for (const auto& cp : pod.ports) ports.push_back(static_cast<int>(cp.container_port));
+  }
+  for (const auto& cnp : state.cluster_policies) {
+    for (const auto* rules : {&cnp.ingress, &cnp.egress}) {
+      for (const auto& rule : *rules) {
+        for (const auto& port : rule.ports) {
+          if (!port.named_port.empty()) continue;
+          add(port.first);
+          add(port.last);
+        }
+      }
+    }
   }
   p.dport = static_cast<uint16_t>(ports.empty() || Chance(rng, 0.15) ? Uniform(rng, 1, 65535) : Pick(rng, ports));
   return p;

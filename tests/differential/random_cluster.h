@@ -30,6 +30,15 @@ struct Packet {
 // IPs are unique. The same generator state gives the same cluster.
 k8s::ClusterState RandomCluster(std::mt19937_64& rng);
 
+// The same cluster, then Node objects (some holding host-network pods' addresses) and 0-6
+// cluster policies (one cluster in eight: 8-20, with up to 25 rules a direction) of every
+// kind (ClusterNetworkPolicy of both tiers, AdminNetworkPolicy, the BaselineAdminNetworkPolicy
+// "default"), at priorities that often tie, with every peer kind (namespaces, pods, nodes,
+// networks over pod and host addresses, domainNames, peers of an unknown kind that fail
+// closed), every action and every port form (numbers, ranges, named ports, v1alpha1's empty
+// ranges).
+k8s::ClusterState RandomTieredCluster(std::mt19937_64& rng);
+
 // A packet between two addresses of one family, each a pod IP (endpoint or not), a
 // host-network IP or an address outside the cluster; the port is biased towards the ports
 // the policies and pods name (and their neighbours).

@@ -44,13 +44,15 @@ k8s::Pod Mutate(Rng& rng, k8s::Pod pod) {
 }  // namespace
 
 // Objects of `clusters` random clusters: the pool upserts are drawn from.
-std::vector<k8s::Object> RandomObjectPool(Rng& rng, int clusters) {
+std::vector<k8s::Object> RandomObjectPool(Rng& rng, int clusters, bool tiers) {
   std::vector<k8s::Object> pool;
   for (int c = 0; c < clusters; ++c) {
-    k8s::ClusterState s = reference::RandomCluster(rng);
+    k8s::ClusterState s = tiers ? reference::RandomTieredCluster(rng) : reference::RandomCluster(rng);
     for (auto& o : s.namespaces) pool.emplace_back(std::move(o));
     for (auto& o : s.pods) pool.emplace_back(std::move(o));
     for (auto& o : s.policies) pool.emplace_back(std::move(o));
+    for (auto& o : s.nodes) pool.emplace_back(std::move(o));
+    for (auto& o : s.cluster_policies) pool.emplace_back(std::move(o));
   }
   return pool;
 }
@@ -67,7 +69,20 @@ std::vector<Event> RandomBatch(Rng& rng, const std::vector<k8s::Object>& pool, c
       for (auto& o : s.namespaces) have.emplace_back(o);
       for (auto& o : s.pods) have.emplace_back(o);
       for (auto& o : s.policies) have.emplace_back(o);
+      for (auto& o : s.nodes) have.emplace_back(o);
+      for (auto& o : s.cluster_policies) have.emplace_back(o);
       batch.push_back({Op::kDelete, have[static_cast<size_t>(Uniform(rng, 0, static_cast<int>(have.size()) - 1))]});
+    } else if (what == 7 && !store.cluster_policies().empty()) {
+      // A cluster policy moved in the evaluation order (or to the other tier).
+      auto it = store.cluster_policies().begin();
+      std::advance(it, Uniform(rng, 0, static_cast<int>(store.cluster_policies().size()) - 1));
+      k8s::ClusterNetworkPolicy cnp = it->second;
+      if (cnp.kind == "ClusterNetworkPolicy" && Chance(rng, 0.3)) {
+        cnp.tier = cnp.tier == k8s::Tier::kAdmin ? k8s::Tier::kBaseline : k8s::Tier::kAdmin;
+      } else if (cnp.kind != "BaselineAdminNetworkPolicy") {
+        cnp.priority = Uniform(rng, 0, 12);
+      }
+      batch.push_back({Op::kUpsert, std::move(cnp)});
     } else if (!store.pods().empty()) {
       auto it = store.pods().begin();
       std::advance(it, Uniform(rng, 0, static_cast<int>(store.pods().size()) - 1));

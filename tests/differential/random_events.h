@@ -2,7 +2,8 @@
 // Random event sequences for the incremental pieces (compiler, node views, agents): batches
 // of upserts drawn from a pool of random clusters of one vocabulary (so most upserts modify
 // an object: relabelled pods and namespaces, moved addresses, changed rules), deletes of
-// objects the store has, and pod mutations (labels, addresses, phase, ports, node).
+// objects the store has, pod mutations (labels, addresses, phase, ports, node) and cluster
+// policies moved in the evaluation order (priority, tier).
 #pragma once
 
 #include <random>
@@ -14,8 +15,8 @@
 
 namespace netfence::reference {
 
-// The objects of `clusters` random clusters.
-std::vector<k8s::Object> RandomObjectPool(std::mt19937_64& rng, int clusters);
+// The objects of `clusters` random clusters (`tiers`: with nodes and cluster policies).
+std::vector<k8s::Object> RandomObjectPool(std::mt19937_64& rng, int clusters, bool tiers = false);
 
 // One batch of 1-4 events (sometimes up to 25) against what `store` holds.
 std::vector<source::Event> RandomBatch(std::mt19937_64& rng, const std::vector<k8s::Object>& pool,

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <vector>
 
 namespace netfence::reference {
 
@@ -169,28 +170,152 @@ bool RuleMatches(const ClusterState& state, const NetworkPolicyRule& rule, const
   return peer_ok && port_ok;
 }
 
+// NetworkPolicy rules: the one with the smallest (namespace, name, index) is reported.
 bool Before(const RefRule& a, const RefRule& b) {
   return std::tie(a.policy_ns, a.policy_name, a.rule_index) < std::tie(b.policy_ns, b.policy_name, b.rule_index);
+}
+
+// --- ClusterNetworkPolicy ----------------------------------------------------------------
+
+// The connection as a cluster policy rule sees it.
+struct ClusterConnection {
+  IpAddr peer_ip;
+  const Pod* peer_endpoint;  // null when the peer IP is not an endpoint (host-network pods are not)
+  const Pod* dest_endpoint;  // whose named ports count
+  uint8_t proto;
+  uint16_t dport;
+};
+
+bool ClusterPeerMatches(const ClusterState& state, const k8s::ClusterPeer& peer, const ClusterConnection& c) {
+  using Kind = k8s::ClusterPeer::Kind;
+  switch (peer.kind) {
+    case Kind::kNamespaces:
+      return c.peer_endpoint != nullptr &&
+             SelectorMatches(peer.selector, NamespaceLabels(state, c.peer_endpoint->meta.ns));
+    case Kind::kPods:
+      return c.peer_endpoint != nullptr &&
+             SelectorMatches(peer.pods.namespace_selector, NamespaceLabels(state, c.peer_endpoint->meta.ns)) &&
+             SelectorMatches(peer.pods.pod_selector, c.peer_endpoint->meta.labels);
+    case Kind::kNodes:
+      // The addresses of the selected nodes (so host-network pods on them too).
+      for (const k8s::Node& node : state.nodes) {
+        if (!SelectorMatches(peer.selector, node.meta.labels)) continue;
+        for (const std::string& ip : node.internal_ips) {
+          if (IpAddr::Parse(ip) == c.peer_ip) return true;
+        }
+      }
+      return false;
+    case Kind::kNetworks:
+      // Any address, pod IPs included.
+      return std::any_of(peer.values.begin(), peer.values.end(),
+                         [&](const std::string& cidr) { return CidrContains(cidr, c.peer_ip); });
+    case Kind::kDomainNames:  // names are not resolved: nothing is known to be them
+    case Kind::kUnknown:      // the rule fails closed (see ClusterRuleMatches)
+      return false;
+  }
+  return false;
+}
+
+bool ClusterPortMatches(const k8s::ClusterPort& port, const ClusterConnection& c) {
+  if (port.named_port.empty()) {
+    return static_cast<uint8_t>(port.protocol) == c.proto && port.first <= c.dport && c.dport <= port.last;
+  }
+  // The destination pod's first containerPort of that name, with its own protocol.
+  if (c.dest_endpoint == nullptr) return false;
+  for (const auto& cp : c.dest_endpoint->ports) {
+    if (cp.name != port.named_port) continue;
+    return ProtocolNumber(cp.protocol) == c.proto && cp.container_port == c.dport;
+  }
+  return false;
+}
+
+bool ClusterRuleMatches(const ClusterState& state, const k8s::ClusterRule& rule, const ClusterConnection& c) {
+  // "For Deny and Pass rules, fail closed means: treat the rule as a 'Deny all' rule."
+  if (rule.FailsClosed() && rule.action != k8s::RuleAction::kAccept) return true;
+  const bool peer_ok =
+      std::any_of(rule.peers.begin(), rule.peers.end(), [&](const auto& p) { return ClusterPeerMatches(state, p, c); });
+  const bool port_ok = rule.ports.empty() || std::any_of(rule.ports.begin(), rule.ports.end(),
+                                                         [&](const auto& p) { return ClusterPortMatches(p, c); });
+  return peer_ok && port_ok;
+}
+
+// The cluster policies of `tier` whose subject selects `pod`, in evaluation order: priority,
+// then name, then kind.
+std::vector<const k8s::ClusterNetworkPolicy*> TierPolicies(const ClusterState& state, k8s::Tier tier, const Pod& pod) {
+  std::vector<const k8s::ClusterNetworkPolicy*> out;
+  for (const auto& cnp : state.cluster_policies) {
+    if (cnp.tier != tier) continue;
+    if (!SelectorMatches(cnp.subject.namespace_selector, NamespaceLabels(state, pod.meta.ns))) continue;
+    if (!SelectorMatches(cnp.subject.pod_selector, pod.meta.labels)) continue;
+    out.push_back(&cnp);
+  }
+  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->priority, a->meta.name, a->kind) < std::tie(b->priority, b->meta.name, b->kind);
+  });
+  return out;
+}
+
+enum class TierResult { kAccept, kDeny, kNone };  // kNone: nothing matched, or a Pass
+
+// The first matching rule of the tier decides; Pass ends the tier without a decision.
+TierResult EvaluateTier(const ClusterState& state, k8s::Tier tier, k8s::Direction dir, const Pod& subject,
+                        const ClusterConnection& c, std::optional<RefRule>* rule) {
+  for (const k8s::ClusterNetworkPolicy* cnp : TierPolicies(state, tier, subject)) {
+    const auto& rules = dir == k8s::Direction::kIngress ? cnp->ingress : cnp->egress;
+    for (uint32_t i = 0; i < rules.size(); ++i) {
+      if (!ClusterRuleMatches(state, rules[i], c)) continue;
+      k8s::RuleAction action = rules[i].action;
+      if (rules[i].FailsClosed() && action != k8s::RuleAction::kAccept) action = k8s::RuleAction::kDeny;
+      if (action == k8s::RuleAction::kPass) return TierResult::kNone;
+      *rule = RefRule{cnp->kind, "", cnp->meta.name, i};
+      return action == k8s::RuleAction::kAccept ? TierResult::kAccept : TierResult::kDeny;
+    }
+  }
+  return TierResult::kNone;
 }
 
 // One direction of the endpoint `subject` (null: not an endpoint, so never isolated).
 RefDirection EvaluateDirection(const ClusterState& state, k8s::Direction dir, const Pod* subject, Connection c) {
   RefDirection out;
   if (subject == nullptr) return out;
+  const ClusterConnection cc{c.peer_ip, c.peer_endpoint, c.dest_endpoint, c.proto, c.dport};
+  const bool ingress = dir == k8s::Direction::kIngress;
+  for (const NetworkPolicy& np : state.policies) {
+    if (np.meta.ns == subject->meta.ns && SelectorMatches(np.pod_selector, subject->meta.labels) &&
+        (ingress ? CoversIngress(np) : CoversEgress(np))) {
+      out.isolated = true;
+    }
+  }
+  // Admin tier.
+  switch (EvaluateTier(state, k8s::Tier::kAdmin, dir, *subject, cc, &out.rule)) {
+    case TierResult::kAccept:
+      return out;
+    case TierResult::kDeny:
+      out.allowed = false;
+      return out;
+    case TierResult::kNone:
+      break;
+  }
+  // NetworkPolicy tier: the smallest matching rule of the policies isolating the pod.
   for (const NetworkPolicy& np : state.policies) {
     if (np.meta.ns != subject->meta.ns || !SelectorMatches(np.pod_selector, subject->meta.labels)) continue;
-    const bool ingress = dir == k8s::Direction::kIngress;
     if (!(ingress ? CoversIngress(np) : CoversEgress(np))) continue;
-    out.isolated = true;
     c.policy = &np;
     const auto& rules = ingress ? np.ingress : np.egress;
     for (uint32_t i = 0; i < rules.size(); ++i) {
       if (!RuleMatches(state, rules[i], c)) continue;
-      RefRule rule{np.meta.ns, np.meta.name, i};
-      if (!out.first_rule || Before(rule, *out.first_rule)) out.first_rule = rule;
+      RefRule rule{"", np.meta.ns, np.meta.name, i};
+      if (!out.rule || Before(rule, *out.rule)) out.rule = rule;
     }
   }
-  out.allowed = !out.isolated || out.first_rule.has_value();
+  if (out.isolated) {
+    out.allowed = out.rule.has_value();
+    return out;
+  }
+  // Baseline tier, then the default: allowed.
+  if (EvaluateTier(state, k8s::Tier::kBaseline, dir, *subject, cc, &out.rule) == TierResult::kDeny) {
+    out.allowed = false;
+  }
   return out;
 }
 

@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// A reference NetworkPolicy evaluator: the Kubernetes networking.k8s.io/v1 semantics read
-// straight from the spec, one connection at a time, with no tables and no code shared with
-// the compiler (selector matching, policyTypes defaulting and named ports are done here
-// again on purpose). It is the oracle the compiled tables and the classifier are checked
-// against, so it favours being obviously right over being fast.
+// A reference policy evaluator: the Kubernetes networking.k8s.io/v1 NetworkPolicy semantics
+// and the policy.networking.k8s.io ClusterNetworkPolicy tiers read straight from the API
+// documentation, one connection at a time, with no tables and no code shared with the
+// compiler (selector matching, policyTypes defaulting, named ports, the tier order and the
+// fail-closed rule are done here again on purpose). It is the oracle the compiled tables and
+// the classifier are checked against, so it favours being obviously right over being fast.
+//
+// Per direction: the Admin tier (cluster policies by priority, then name and kind; in each,
+// rules in order; the first matching rule decides: Accept allows, Deny denies, Pass ends the
+// tier), then NetworkPolicy (a pod isolated for the direction is allowed by a matching rule,
+// else denied), then the Baseline tier the same way (Pass: no decision), then allowed.
 #pragma once
 
 #include <cstdint>
@@ -15,8 +21,10 @@
 
 namespace netfence::reference {
 
-// A rule: rule `rule_index` of one direction of policy `policy_ns/policy_name`.
+// A rule: rule `rule_index` of one direction of NetworkPolicy `policy_ns/policy_name`, or of
+// the cluster policy `kind/policy_name` (policy_ns empty).
 struct RefRule {
+  std::string kind;  // "" for a NetworkPolicy
   std::string policy_ns;
   std::string policy_name;
   uint32_t rule_index = 0;
@@ -25,10 +33,14 @@ struct RefRule {
 };
 
 // One direction (the source's egress or the destination's ingress) of one connection.
+//   allowed, no rule: nothing decided (allowed by default)
+//   allowed, rule:    a NetworkPolicy rule (the smallest matching one) or an Accept rule
+//   denied, no rule:  isolated by NetworkPolicy and nothing matched (default deny)
+//   denied, rule:     a Deny rule (or a rule failing closed)
 struct RefDirection {
-  bool isolated = false;              // some policy selecting the pod covers this direction
-  bool allowed = true;                // not isolated, or some rule of such a policy matches
-  std::optional<RefRule> first_rule;  // the smallest matching rule, when isolated and allowed
+  bool isolated = false;  // some NetworkPolicy selecting the pod covers this direction
+  bool allowed = true;
+  std::optional<RefRule> rule;  // the rule that decided
 };
 
 struct RefVerdict {

@@ -91,6 +91,10 @@ void FakeApiServer::SetChunkDelay(std::chrono::milliseconds delay) {
   impl_->Sync([&] { impl_->chunk_delay = delay; });
 }
 
+void FakeApiServer::SetUnserved(std::set<std::string> resources) {
+  impl_->Sync([&] { impl_->unserved = std::move(resources); });
+}
+
 void FakeApiServer::SetSplitEvents(bool split) {
   impl_->Sync([&] { impl_->split_events = split; });
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // A fake Kubernetes API server for tests: a real HTTP/1.1 server (HTTPS with a test CA, or
-// plain HTTP) on 127.0.0.1 with an ephemeral port, serving Namespaces, Pods and
-// NetworkPolicies with the real list/watch protocol (fake_apiserver_store.h has the rules):
+// plain HTTP) on 127.0.0.1 with an ephemeral port, serving Namespaces, Pods, NetworkPolicies,
+// Nodes, ClusterNetworkPolicies (v1alpha2), AdminNetworkPolicies and
+// BaselineAdminNetworkPolicies (v1alpha1) with the real list/watch protocol (fake_apiserver_store.h has the rules):
 // paged LISTs, chunked WATCH streams (one event JSON + "\n" per chunk) from an exact
 // resourceVersion, bookmarks, timeoutSeconds, and authentication by bearer token or client
 // certificate (401 / 403 as Status objects). Tests script it: change objects (each change
@@ -99,7 +100,7 @@ class FakeApiServer {
   std::string url() const;
   uint16_t port() const { return port_; }
 
-  // ---- Objects. `object` carries kind (Namespace, Pod, NetworkPolicy), apiVersion and
+  // ---- Objects. `object` carries kind (one of the resources' kinds), apiVersion and
   // metadata.name (and namespace, default "default"); it is stored as given (invalid
   // objects too: the client must reject them), with metadata.resourceVersion stamped.
   // Returns the new resourceVersion ("" when the object has no known kind or name).
@@ -128,6 +129,9 @@ class FakeApiServer {
   void SetChunkDelay(std::chrono::milliseconds delay);
   // Writes every watch event as two chunks split inside the JSON (lines cross chunks).
   void SetSplitEvents(bool split);
+  // Requests for these resources ("clusternetworkpolicies", ...) get 404, as when their
+  // CustomResourceDefinition is not installed; an empty set serves everything again.
+  void SetUnserved(std::set<std::string> resources);
   // The next `count` requests of `kind` to `path` (e.g. "/api/v1/pods") are answered with
   // `status` (429, 500, 410 Expired, 504 "Too large resource version", others as
   // InternalError/BadRequest), with Retry-After: retry_after_seconds when >= 0.

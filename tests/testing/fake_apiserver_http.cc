@@ -220,6 +220,7 @@ awaitable<void> FakeApiServer::Impl::Serve(Stream& s, std::shared_ptr<FakeConn> 
       r.user = "system:anonymous";
     }
     const FakeResource* resource = FakeResourceByPath(r.path);
+    if (resource && unserved.contains(resource->name())) resource = nullptr;  // its CRD is not installed
     if (r.user.empty()) {
       status = 401;
       body = FakeStatus(401, "Unauthorized", "Unauthorized");

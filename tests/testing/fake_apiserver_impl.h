@@ -83,6 +83,7 @@ class FakeApiServer::Impl {
   GoneMode gone_mode = GoneMode::kHttpStatus;
   std::chrono::milliseconds chunk_delay{0};
   bool split_events = false;
+  std::set<std::string> unserved;  // resource names answered 404 (a CRD not installed)
   struct Failure {
     int status;
     int retry_after;

@@ -38,17 +38,20 @@ FakeAnswer TooLarge(int64_t asked, int64_t now) {
 
 }  // namespace
 
-std::string FakeResource::name() const {
-  if (kind == "Namespace") return "namespaces";
-  if (kind == "Pod") return "pods";
-  return "networkpolicies";
-}
+std::string FakeResource::name() const { return path.substr(path.rfind('/') + 1); }
 
 const std::vector<FakeResource>& FakeResources() {
   static const std::vector<FakeResource> kAll = {
       {"Namespace", "v1", "/api/v1/namespaces", false},
       {"Pod", "v1", "/api/v1/pods", true},
       {"NetworkPolicy", "networking.k8s.io/v1", "/apis/networking.k8s.io/v1/networkpolicies", true},
+      {"Node", "v1", "/api/v1/nodes", false},
+      {"ClusterNetworkPolicy", "policy.networking.k8s.io/v1alpha2",
+       "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies", false},
+      {"AdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1",
+       "/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies", false},
+      {"BaselineAdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1",
+       "/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies", false},
   };
   return kAll;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The data side of the fake API server (fake_apiserver.h), without any networking: the
-// objects of the three resources netfence reads, versioned like etcd with one cluster-wide
+// objects of the resources netfence reads, versioned like etcd with one cluster-wide
 // resourceVersion counter, and the API server's answers to LIST and to the start of a WATCH
 // at a given resourceVersion, with the real rules:
 //   - LIST: limit/continue paging over keys in order (every page at the first page's RV),
@@ -31,7 +31,8 @@ struct FakeResource {
   std::string name() const;  // "pods"
 };
 
-// Namespace, Pod, NetworkPolicy.
+// Namespace, Pod, NetworkPolicy, Node, ClusterNetworkPolicy (v1alpha2), AdminNetworkPolicy and
+// BaselineAdminNetworkPolicy (v1alpha1; the three are cluster-scoped).
 const std::vector<FakeResource>& FakeResources();
 const FakeResource* FakeResourceByPath(const std::string& path);
 const FakeResource* FakeResourceByKind(const std::string& kind);

@@ -86,9 +86,10 @@ struct nf_vc_key {
 };
 
 enum nf_outcome {
-  NF_NOT_ISOLATED = 0,
-  NF_ALLOWED = 1,
-  NF_DENIED = 2,
+  NF_NOT_ISOLATED = 0,   /* no rule decided and no NetworkPolicy isolates: allowed */
+  NF_ALLOWED = 1,        /* a rule allowed (rule valid) */
+  NF_DENIED = 2,         /* isolated by NetworkPolicy, no rule decided: default deny */
+  NF_DENIED_BY_RULE = 3, /* a ClusterNetworkPolicy Deny rule denied (rule valid) */
 };
 
 /* Why a packet was dropped (index into drop_reasons). */
@@ -137,7 +138,7 @@ enum nf_counter {
 };
 
 /* Both directions' outcome of a classification (egress of the sender, ingress of the
- * receiver): enum nf_outcome, table id, rule bit (valid when allowed). */
+ * receiver): enum nf_outcome, table id, rule bit (valid when allowed or denied by rule). */
 struct nf_verdict {
   __u32 egress_outcome;
   __u32 egress_table;

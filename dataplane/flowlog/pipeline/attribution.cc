@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "common/tables/wire.h"
 #include "dataplane/flowlog/community_id.h"
 
 namespace netfence::flowlog {
@@ -15,14 +16,46 @@ constexpr uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kIcmp6 = 58, kSctp = 132;
 void AddRule(const GenerationMeta& g, uint32_t outcome, uint32_t table, uint32_t bit, Direction d,
              std::vector<PolicyRef>* out) {
   if (outcome != NF_ALLOWED) return;
-  const TableMeta* t = g.table(table);
-  if (t == nullptr || bit >= t->rule_policy.size() || bit >= t->rule_index.size()) return;
-  const uint32_t p = t->rule_policy[bit];
-  if (p >= g.policies.size()) return;
-  out->push_back({g.policies[p].first, g.policies[p].second, d, t->rule_index[bit]});
+  if (auto ref = RuleRef(g, table, bit, d)) out->push_back(std::move(*ref));
+}
+
+// A policy as records name it: a NetworkPolicy, or a cluster policy with kind and tier.
+PolicyRef PolicyOf(const GenerationMeta& g, uint32_t p, Direction d, std::optional<uint32_t> rule) {
+  PolicyRef ref{g.policies[p].first, g.policies[p].second, d, rule};
+  if (p < g.policy_info.size() && !g.policy_info[p].kind.empty()) {
+    const PolicyInfo& info = g.policy_info[p];
+    ref.kind = info.kind;
+    ref.tier = info.tier;
+    const auto& names = info.rule_names[static_cast<int>(d)];
+    if (rule) ref.rule_name = *rule < names.size() ? names[*rule] : "";
+  }
+  return ref;
+}
+
+const char* ActionName(uint32_t flags) {
+  switch (flags & tables::kRuleActionMask) {
+    case tables::kRuleAccept:
+      return "Accept";
+    case tables::kRuleDeny:
+      return "Deny";
+    case tables::kRulePass:
+      return "Pass";
+    default:
+      return "Allow";
+  }
 }
 
 }  // namespace
+
+std::optional<PolicyRef> RuleRef(const GenerationMeta& g, uint32_t table, uint32_t bit, Direction d) {
+  const TableMeta* t = g.table(table);
+  if (t == nullptr || bit >= t->rule_policy.size() || bit >= t->rule_index.size()) return std::nullopt;
+  const uint32_t p = t->rule_policy[bit];
+  if (p >= g.policies.size()) return std::nullopt;
+  PolicyRef ref = PolicyOf(g, p, d, t->rule_index[bit]);
+  if (ref.cluster() && bit < t->rule_flags.size()) ref.action = ActionName(t->rule_flags[bit]);
+  return ref;
+}
 
 void AttributeAllowed(const GenerationMeta* g, const nf_verdict& v, const IpAddr& src, FlowRecord* r) {
   r->verdict = Verdict::kAllowed;
@@ -73,7 +106,7 @@ std::vector<PolicyRef> DenyingPolicies(const GenerationMeta& g, Direction direct
   const TableMeta* t = g.table(direction == Direction::kEgress ? it->second.egress_table : it->second.ingress_table);
   if (t == nullptr) return out;
   for (uint32_t p : t->isolating_policies) {
-    if (p < g.policies.size()) out.push_back({g.policies[p].first, g.policies[p].second, direction, std::nullopt});
+    if (p < g.policies.size()) out.push_back(PolicyOf(g, p, direction, std::nullopt));
   }
   return out;
 }

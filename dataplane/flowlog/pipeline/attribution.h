@@ -10,12 +10,15 @@
 //            reason "policy", or "no-policy" when neither end is isolated; direction: the
 //            direction whose rule allowed it (egress when both did), else egress when the
 //            sender is a pod of this node, else ingress.
-//   denied   policies: the policies isolating the denying direction's table, rule null
-//            (NetworkPolicy has no deny rules: nothing matched); direction: egress when the
+//   denied   by a rule (a ClusterNetworkPolicy Deny, outcome NF_DENIED_BY_RULE): that rule,
+//            reason "policy"; else (default deny) the policies isolating the denying
+//            direction's table, rule null (nothing matched); direction: egress when the
 //            sender's egress denied it, else ingress.
+// Entries of cluster policies carry kind, tier, action and the rule's name.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +31,10 @@ namespace netfence::flowlog {
 // The allowing side of a verdict: fills verdict, direction, reason, policies. `g` may be
 // null (generation unknown): then policies stay empty.
 void AttributeAllowed(const GenerationMeta* g, const nf_verdict& v, const IpAddr& src, FlowRecord* r);
+
+// The entry naming rule bit `bit` of table `table` at generation g (nullopt when the tables do
+// not have it).
+std::optional<PolicyRef> RuleRef(const GenerationMeta& g, uint32_t table, uint32_t bit, Direction d);
 
 // Names both ends (namespace, pod, node, labels, identity) as of g; g null (a generation the
 // history does not know): as of the live generation, the best knowledge of who holds an

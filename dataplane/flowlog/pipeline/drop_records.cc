@@ -38,7 +38,15 @@ DropObservation DropObservationOf(const nf_event& e, const GenerationHistory& hi
   d.bytes = e.bytes;
   d.ifindex = e.ifindex;
   if (e.reason == NF_DROP_POLICY || e.reason == NF_DROP_REVOKED) {
-    d.direction = e.verdict.egress_outcome == NF_DENIED ? Direction::kEgress : Direction::kIngress;
+    const bool egress = e.verdict.egress_outcome == NF_DENIED || e.verdict.egress_outcome == NF_DENIED_BY_RULE;
+    d.direction = egress ? Direction::kEgress : Direction::kIngress;
+    // A ClusterNetworkPolicy Deny rule decided: the record names it (reason "policy").
+    const uint32_t outcome = egress ? e.verdict.egress_outcome : e.verdict.ingress_outcome;
+    if (outcome == NF_DENIED_BY_RULE) {
+      d.rule_table = egress ? e.verdict.egress_table : e.verdict.ingress_table;
+      d.rule = egress ? e.verdict.egress_rule : e.verdict.ingress_rule;
+      if (e.reason == NF_DROP_POLICY) d.reason = reason::kPolicy;
+    }
   } else if (e.reason == NF_DROP_SPOOFED) {
     d.direction = Direction::kEgress;
   } else {
@@ -66,7 +74,10 @@ FlowRecord DropRecordOf(const DropAggregate& a, const GenerationHistory& history
   if (a.aggregation == Aggregation::kOverflow || !r.src.ip) return r;
   const GenerationMeta* g = a.generation != 0 ? history.Resolve(a.generation, a.first_ns) : history.Live();
   NameEnds(history, g, &r);
-  if (g != nullptr && (r.reason == reason::kDefaultDeny || r.reason == reason::kRevoked)) {
+  if (g == nullptr) return r;
+  if (a.rule != DropObservation::kNoRule) {
+    if (auto ref = RuleRef(*g, a.rule_table, a.rule, a.direction)) r.policies = {std::move(*ref)};
+  } else if (r.reason == reason::kDefaultDeny || r.reason == reason::kRevoked) {
     r.policies = DenyingPolicies(*g, a.direction, a.src, a.dst);
   }
   return r;

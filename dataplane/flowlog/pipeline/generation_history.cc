@@ -76,7 +76,17 @@ void GenerationHistory::Add(const GenerationInput& in, int64_t now_ns) {
   if (in.tables != nullptr) {
     const v1::RuleTables& t = *in.tables;
     g->policies.reserve(static_cast<size_t>(t.policies_size()));
-    for (const auto& p : t.policies()) g->policies.emplace_back(p.namespace_(), p.name());
+    for (const auto& p : t.policies()) {
+      g->policies.emplace_back(p.namespace_(), p.name());
+      PolicyInfo& info = g->policy_info.emplace_back();
+      if (p.kind().empty()) continue;
+      info.kind = p.kind();
+      info.tier = p.tier() == v1::TIER_ADMIN ? "Admin" : "Baseline";
+      info.rule_names[static_cast<int>(Direction::kIngress)].assign(p.ingress_rule_names().begin(),
+                                                                    p.ingress_rule_names().end());
+      info.rule_names[static_cast<int>(Direction::kEgress)].assign(p.egress_rule_names().begin(),
+                                                                   p.egress_rule_names().end());
+    }
     g->tables.reserve(static_cast<size_t>(t.tables_size()));
     for (const auto& dt : t.tables()) {
       TableMeta m;
@@ -85,6 +95,7 @@ void GenerationHistory::Add(const GenerationInput& in, int64_t now_ns) {
       m.isolating_policies.assign(dt.isolating_policies().begin(), dt.isolating_policies().end());
       m.rule_policy.assign(dt.rule_policy().begin(), dt.rule_policy().end());
       m.rule_index.assign(dt.rule_index().begin(), dt.rule_index().end());
+      m.rule_flags.assign(dt.rule_flags().begin(), dt.rule_flags().end());
       g->rules += dt.rule_count();
       g->tables.push_back(std::move(m));
     }

@@ -4,8 +4,9 @@
 // the generation in the record": a policy changed or deleted afterwards never rewrites what
 // an earlier record says.
 //
-// Per generation (small, copied): the policies' names, for every table its direction, its
-// isolating policies and what each rule bit stands for (policy, rule index), the node's local
+// Per generation (small, copied): the policies' names (and cluster policies' kind, tier and
+// rule names), for every table its direction, its isolating policies and what each rule bit
+// stands for (policy, rule index, action), the node's local
 // endpoints (address -> tables), and the conntrack epoch of its programming.
 // Enrichment (large: every pod address of the cluster): namespace, pod, node, identity and
 // labels of every address, kept as *versions* per address ("from the n-th generation on, this
@@ -62,6 +63,14 @@ struct TableMeta {
   std::vector<uint32_t> isolating_policies;  // indexes into GenerationMeta::policies
   std::vector<uint32_t> rule_policy;         // per rule bit
   std::vector<uint32_t> rule_index;
+  std::vector<uint32_t> rule_flags;  // per rule bit when the table has cluster policy tiers
+};
+
+// What a record says of a cluster policy (kind, tier, rule names); kind "" for a NetworkPolicy.
+struct PolicyInfo {
+  std::string kind;
+  std::string tier;
+  std::vector<std::string> rule_names[2];  // by Direction (ingress, egress)
 };
 
 struct LocalTables {
@@ -79,6 +88,7 @@ struct GenerationMeta {
   uint64_t stamp = 0;     // the generation the datapath stamps (its programming's first generation)
   uint64_t sequence = 0;  // order of Add() calls (generation numbers need not grow)
   std::vector<std::pair<std::string, std::string>> policies;  // (namespace, name)
+  std::vector<PolicyInfo> policy_info;                        // parallel to policies
   std::vector<TableMeta> tables;
   std::unordered_map<IpAddr, LocalTables, IpAddrHash> local;  // this node's endpoints
   int64_t live_ns = 0;                                        // when it became live

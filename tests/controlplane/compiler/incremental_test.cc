@@ -11,6 +11,8 @@
 
 #include <random>
 
+#include "google/protobuf/util/message_differencer.h"
+
 #include "controlplane/compiler/compiler.h"
 #include "controlplane/compiler/identity_key.h"
 #include "controlplane/source/cluster_store.h"
@@ -32,9 +34,10 @@ std::string Serialized(const v1::RuleTables& t) {
 }
 
 // Runs `steps` batches from seed; fails at the first batch after which the two disagree.
-void RunSequence(uint64_t seed, int steps) {
+// `tiers`: the objects include nodes and cluster policies.
+void RunSequence(uint64_t seed, int steps, bool tiers = false) {
   Rng rng(seed);
-  const std::vector<k8s::Object> pool = reference::RandomObjectPool(rng, 12);
+  const std::vector<k8s::Object> pool = reference::RandomObjectPool(rng, 12, tiers);
   source::ClusterStore store;
   IncrementalCompiler inc;
   for (int step = 0; step < steps; ++step) {
@@ -49,10 +52,13 @@ void RunSequence(uint64_t seed, int steps) {
     const v1::RuleTables full = Compile(store.State(), {.generation = gen});
     const v1::RuleTables incremental = inc.Materialize(gen);
     if (Serialized(full) != Serialized(incremental)) {
+      std::string diff;
+      google::protobuf::util::MessageDifferencer d;
+      d.ReportDifferencesToString(&diff);
+      d.Compare(full, incremental);
       ADD_FAILURE() << "seed " << seed << " step " << step << ": incremental tables differ from a full compile\n"
-                    << "full:        " << full.ShortDebugString().substr(0, 4000) << "\n"
-                    << "incremental: " << incremental.ShortDebugString().substr(0, 4000) << "\n"
-                    << "cluster: " << reference::DescribeCluster(store.State());
+                    << "differences (full, then incremental):\n"
+                    << diff.substr(0, 4000) << "\ncluster: " << reference::DescribeCluster(store.State());
       return;
     }
   }
@@ -87,9 +93,29 @@ TEST(IncrementalCompilerTest, EqualsAFullCompileWhenIdentityIdsWrap) {
   SetIdentitySpaceForTesting(kMaxIdentity - kFirstPodIdentity, kMaxIdentity);
 }
 
-TEST(IncrementalCompilerTest, ReportsExactlyTheUnitsThatChanged) {
+// With cluster policies and nodes: subjects by namespace and pod labels, peers of every kind,
+// priorities and tiers changing under the identities, nodes relabelled and readdressed.
+TEST(IncrementalCompilerTest, EqualsAFullCompileWithClusterPolicies) {
+  for (uint64_t seed = 300; seed <= 345; ++seed) {
+    RunSequence(seed, 150, /*tiers=*/true);
+    if (HasFailure()) return;
+  }
+}
+
+TEST(IncrementalCompilerTest, EqualsAFullCompileWithClusterPoliciesWhenIdentityIdsCollide) {
+  SetIdentitySpaceForTesting(4, kMaxIdentity);
+  for (uint64_t seed = 400; seed <= 415; ++seed) {
+    RunSequence(seed, 150, /*tiers=*/true);
+    if (HasFailure()) break;
+  }
+  SetIdentitySpaceForTesting(kMaxIdentity - kFirstPodIdentity, kMaxIdentity);
+}
+
+class ReportsChanges : public testing::TestWithParam<bool> {};
+
+TEST_P(ReportsChanges, ExactlyTheUnitsThatChanged) {
   Rng rng(7);
-  const std::vector<k8s::Object> pool = reference::RandomObjectPool(rng, 8);
+  const std::vector<k8s::Object> pool = reference::RandomObjectPool(rng, 8, GetParam());
   source::ClusterStore store;
   IncrementalCompiler inc;
   TableSet before;
@@ -121,6 +147,9 @@ TEST(IncrementalCompilerTest, ReportsExactlyTheUnitsThatChanged) {
     before = after;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(IncrementalCompilerTest, ReportsChanges, testing::Values(false, true),
+                         [](const testing::TestParamInfo<bool>& p) { return p.param ? "WithTiers" : "NetworkPolicy"; });
 
 TEST(IncrementalCompilerTest, AnUnrelatedPodRebuildsNoTable) {
   k8s::ClusterState s;

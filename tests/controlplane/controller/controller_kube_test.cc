@@ -122,7 +122,7 @@ TEST_F(ControllerKubeTest, ApiChangesReachTheAgentsAndRelistsChangeNothing) {
   api_->ExpireHistory(/*notify_open_watches=*/true);
   api_->DropConnections();
   ASSERT_TRUE(RunUntil([&] {
-    return source_->Metrics().resources.size() == 3 && [&] {
+    return source_->Metrics().resources.size() == kube::kResourceCount && [&] {
       for (const auto& r : source_->Metrics().resources) {
         if (!r.connected) return false;
       }

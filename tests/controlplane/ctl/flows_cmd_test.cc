@@ -307,7 +307,8 @@ TEST_F(FlowsCmdTest, FieldMasksInEveryShape) {
             R"("verdict":"denied","direction":"egress","reason":"default-deny","proto":"UDP",)"
             R"("src":{"ip":"10.0.1.5","port":40000,"namespace":"shop","pod":"frontend","node":"node-a"},)"
             R"("dst":{"ip":"203.0.113.9","port":53},"community_id":"1:x=","packets":"5","bytes":"400",)"
-            R"("generation":"3","policies":[{"namespace":"shop","name":"deny-egress","direction":"egress"}],)"
+            R"("generation":"3","policies":[{"namespace":"shop","name":"deny-egress","direction":"egress",)"
+            R"("kind":"NetworkPolicy","tier":"NetworkPolicy"}],)"
             R"("count":"5","first_time":"2026-12-01T19:33:37.123456789Z","last_time":"2026-12-01T19:33:38.123456789Z",)"
             R"("aggregation":"exact"})"
             "\n");

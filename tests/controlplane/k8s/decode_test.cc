@@ -41,7 +41,7 @@ TEST(DecodeTest, Namespace) {
   auto d = Decode(R"({"apiVersion":"v1","kind":"Namespace",
     "metadata":{"name":"prod","labels":{"team":"a"},"resourceVersion":"7","uid":"u-1"}})");
   ASSERT_TRUE(d.obj) << Dump(d.errors);
-  EXPECT_STREQ(KindOf(*d.obj), "Namespace");
+  EXPECT_EQ(KindOf(*d.obj), "Namespace");
   const auto& ns = As<Namespace>(d);
   EXPECT_EQ(ns.meta.name, "prod");
   EXPECT_EQ(ns.meta.ns, "");

@@ -32,7 +32,7 @@ class FaultsTest : public KubeFixture {
     for (int i = 0; i < 3; ++i)
       server_->Apply(Pod("shop", "web-" + std::to_string(i), "10.0.0." + std::to_string(i + 1)));
     StartSource();
-    ASSERT_TRUE(RunUntil(io_, [&] { return server_->OpenWatches() == 3; }));
+    ASSERT_TRUE(RunUntil(io_, [&] { return server_->OpenWatches() == static_cast<int>(kube::kResourceCount); }));
   }
 
   std::vector<testing::FakeRequest> PodWatchesSince(size_t n) {

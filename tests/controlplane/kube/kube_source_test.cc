@@ -36,7 +36,7 @@ class KubeSourceTest : public KubeFixture {
   }
 
   void WaitForWatches() {
-    ASSERT_TRUE(RunUntil(io_, [&] { return server_->OpenWatches() == 3; }));
+    ASSERT_TRUE(RunUntil(io_, [&] { return server_->OpenWatches() == static_cast<int>(kube::kResourceCount); }));
   }
 
   // The events delivered since `from` whose description starts with `prefix` ("+Pod", "-Pod", ...
@@ -138,7 +138,10 @@ TEST_F(KubeSourceTest, BookmarksMoveTheResourceVersionWithoutEvents) {
   EXPECT_GE(Pods(source_->Metrics()).bookmarks, 1u);
   // The next watch resumes from the bookmark's RV.
   server_->DropConnections();
-  ASSERT_TRUE(RunUntil(io_, [&] { return server_->Requests(kPods, true).size() == 2 && server_->OpenWatches() == 3; }));
+  ASSERT_TRUE(RunUntil(io_, [&] {
+    return server_->Requests(kPods, true).size() == 2 &&
+           server_->OpenWatches() == static_cast<int>(kube::kResourceCount);
+  }));
   auto watches = server_->Requests(kPods, true);
   EXPECT_EQ(watches[1].param("resourceVersion"), now);
   EXPECT_EQ(observer_.log.size(), events);
@@ -312,7 +315,9 @@ TEST_F(KubeSourceTest, InvalidObjectIsRejectedAndItsLastGoodVersionStays) {
   server_->DropConnections();
   server_->Apply(Namespace("later"));  // the policies' last RV falls behind the compaction
   server_->ExpireHistory(false);
-  ASSERT_TRUE(RunUntil(io_, [&] { return observer_.rejects.size() == 2 && server_->OpenWatches() == 3; }));
+  ASSERT_TRUE(RunUntil(io_, [&] {
+    return observer_.rejects.size() == 2 && server_->OpenWatches() == static_cast<int>(kube::kResourceCount);
+  }));
   EXPECT_EQ(observer_.rejects[1].source, "list networkpolicies");
   EXPECT_EQ(observer_.rejects[1].errors[0].path, "spec.ingress[0].ports[0].endPort");
   EXPECT_EQ(observer_.store.policies().at("shop/allow").meta.resource_version, rv_["allow"]);

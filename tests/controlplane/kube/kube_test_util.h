@@ -135,7 +135,8 @@ inline json Policy(const std::string& ns, const std::string& name, int port, int
 // the client rejects them).
 inline source::ClusterStore ServerStore(const testing::FakeApiServer& server) {
   source::ClusterStore store;
-  for (const char* kind : {"Namespace", "Pod", "NetworkPolicy"}) {
+  for (const char* kind : {"Namespace", "Pod", "NetworkPolicy", "Node", "ClusterNetworkPolicy", "AdminNetworkPolicy",
+                           "BaselineAdminNetworkPolicy"}) {
     for (const json& o : server.Objects(kind)) {
       k8s::FieldErrors errors;
       if (auto obj = k8s::DecodeObject(o, &errors)) store.Apply({source::Op::kUpsert, *obj});
@@ -149,6 +150,8 @@ inline std::vector<std::string> Keys(const source::ClusterStore& store) {
   for (const auto& [k, v] : store.namespaces()) out.push_back("Namespace " + k + "@" + v.meta.resource_version);
   for (const auto& [k, v] : store.pods()) out.push_back("Pod " + k + "@" + v.meta.resource_version);
   for (const auto& [k, v] : store.policies()) out.push_back("NetworkPolicy " + k + "@" + v.meta.resource_version);
+  for (const auto& [k, v] : store.nodes()) out.push_back("Node " + k + "@" + v.meta.resource_version);
+  for (const auto& [k, v] : store.cluster_policies()) out.push_back(k + "@" + v.meta.resource_version);
   return out;
 }
 
@@ -226,7 +229,7 @@ class KubeFixture : public ::testing::Test {
     bool ok = RunUntil(
         io_,
         [&] {
-          if (Keys(observer_.store) != want || server_->OpenWatches() != 3) return false;
+          if (Keys(observer_.store) != want || server_->OpenWatches() != static_cast<int>(kResourceCount)) return false;
           for (const auto& r : source_->Metrics().resources) {
             if (!r.connected) return false;
           }

@@ -14,8 +14,10 @@ TEST(FieldMaskTest, KeepsOnlyTheNamedFieldsInTheRecordsOrder) {
   EXPECT_EQ(m->paths(), (std::vector<std::string>{"policies", "src.pod", "verdict", "dst.pod"}));
   EXPECT_EQ(m->Apply(ToJson(testing::StartRecord())),
             R"({"verdict":"allowed","src":{"pod":"frontend"},"dst":{"pod":"db"},)"
-            R"("policies":[{"namespace":"shop","name":"allow-db","direction":"ingress","rule":0},)"
-            R"({"namespace":"shop","name":"frontend-egress","direction":"egress","rule":2}]})");
+            R"("policies":[{"namespace":"shop","name":"allow-db","direction":"ingress","rule":0,)"
+            R"("kind":"NetworkPolicy","tier":"NetworkPolicy","action":"Allow"},)"
+            R"({"namespace":"shop","name":"frontend-egress","direction":"egress","rule":2,)"
+            R"("kind":"NetworkPolicy","tier":"NetworkPolicy","action":"Allow"}]})");
 }
 
 TEST(FieldMaskTest, NestedFieldsOfEachPolicyLabelsAndFlags) {

@@ -13,44 +13,47 @@ namespace {
 using namespace testing;
 
 TEST(FlowRecordTest, StartRecordExactJson) {
-  EXPECT_EQ(ToJson(StartRecord()),
-            R"({"schema":"netfence.flow/v1","time":"2026-12-01T19:33:34.123456789Z","event":"start","node":"node-a",)"
-            R"("observation_point":"xdp","ifindex":7,"verdict":"allowed","direction":"ingress","reason":"policy",)"
-            R"("proto":"TCP","src":{"ip":"10.0.1.5","port":34567,"namespace":"shop","pod":"frontend","node":"node-a",)"
-            R"("labels":{"app":"frontend","tier":"web"},"identity":300},)"
-            R"("dst":{"ip":"10.0.2.9","port":5432,"namespace":"shop","pod":"db","node":"node-b"},)"
-            R"("community_id":"1:abc=","packets":1,"bytes":74,"generation":3,)"
-            R"("policies":[{"namespace":"shop","name":"allow-db","direction":"ingress","rule":0},)"
-            R"({"namespace":"shop","name":"frontend-egress","direction":"egress","rule":2}],)"
-            R"("flow_id":42,"src_packets":1,"src_bytes":74,"dst_packets":0,"dst_bytes":0,)"
-            R"("tcp_flags":{"src":["SYN"],"dst":[]}})");
+  EXPECT_EQ(
+      ToJson(StartRecord()),
+      R"({"schema":"netfence.flow/v1","time":"2026-12-01T19:33:34.123456789Z","event":"start","node":"node-a",)"
+      R"("observation_point":"xdp","ifindex":7,"verdict":"allowed","direction":"ingress","reason":"policy",)"
+      R"("proto":"TCP","src":{"ip":"10.0.1.5","port":34567,"namespace":"shop","pod":"frontend","node":"node-a",)"
+      R"("labels":{"app":"frontend","tier":"web"},"identity":300},)"
+      R"("dst":{"ip":"10.0.2.9","port":5432,"namespace":"shop","pod":"db","node":"node-b"},)"
+      R"("community_id":"1:abc=","packets":1,"bytes":74,"generation":3,)"
+      R"("policies":[{"namespace":"shop","name":"allow-db","direction":"ingress","rule":0,"kind":"NetworkPolicy","tier":"NetworkPolicy","action":"Allow"},)"
+      R"({"namespace":"shop","name":"frontend-egress","direction":"egress","rule":2,"kind":"NetworkPolicy","tier":"NetworkPolicy","action":"Allow"}],)"
+      R"("flow_id":42,"src_packets":1,"src_bytes":74,"dst_packets":0,"dst_bytes":0,)"
+      R"("tcp_flags":{"src":["SYN"],"dst":[]}})");
 }
 
 TEST(FlowRecordTest, EndRecordExactJson) {
-  EXPECT_EQ(ToJson(EndRecord()),
-            R"({"schema":"netfence.flow/v1","time":"2026-12-01T19:34:04.123456789Z","event":"end","node":"node-a",)"
-            R"("observation_point":"xdp","ifindex":7,"verdict":"allowed","direction":"ingress","reason":"policy",)"
-            R"("proto":"TCP","src":{"ip":"10.0.1.5","port":34567,"namespace":"shop","pod":"frontend","node":"node-a",)"
-            R"("labels":{"app":"frontend","tier":"web"},"identity":300},)"
-            R"("dst":{"ip":"10.0.2.9","port":5432,"namespace":"shop","pod":"db","node":"node-b"},)"
-            R"("community_id":"1:abc=","packets":12,"bytes":4000,"generation":3,)"
-            R"("policies":[{"namespace":"shop","name":"allow-db","direction":"ingress","rule":0},)"
-            R"({"namespace":"shop","name":"frontend-egress","direction":"egress","rule":2}],)"
-            R"("flow_id":42,"start_time":"2026-12-01T19:33:34.123456789Z","end_time":"2026-12-01T19:34:03.123456789Z",)"
-            R"("src_packets":7,"src_bytes":1000,"dst_packets":5,"dst_bytes":3000,)"
-            R"("tcp_flags":{"src":["FIN","SYN","PSH","ACK"],"dst":["FIN","SYN","ACK"]},"end_reason":"closed"})");
+  EXPECT_EQ(
+      ToJson(EndRecord()),
+      R"({"schema":"netfence.flow/v1","time":"2026-12-01T19:34:04.123456789Z","event":"end","node":"node-a",)"
+      R"("observation_point":"xdp","ifindex":7,"verdict":"allowed","direction":"ingress","reason":"policy",)"
+      R"("proto":"TCP","src":{"ip":"10.0.1.5","port":34567,"namespace":"shop","pod":"frontend","node":"node-a",)"
+      R"("labels":{"app":"frontend","tier":"web"},"identity":300},)"
+      R"("dst":{"ip":"10.0.2.9","port":5432,"namespace":"shop","pod":"db","node":"node-b"},)"
+      R"("community_id":"1:abc=","packets":12,"bytes":4000,"generation":3,)"
+      R"("policies":[{"namespace":"shop","name":"allow-db","direction":"ingress","rule":0,"kind":"NetworkPolicy","tier":"NetworkPolicy","action":"Allow"},)"
+      R"({"namespace":"shop","name":"frontend-egress","direction":"egress","rule":2,"kind":"NetworkPolicy","tier":"NetworkPolicy","action":"Allow"}],)"
+      R"("flow_id":42,"start_time":"2026-12-01T19:33:34.123456789Z","end_time":"2026-12-01T19:34:03.123456789Z",)"
+      R"("src_packets":7,"src_bytes":1000,"dst_packets":5,"dst_bytes":3000,)"
+      R"("tcp_flags":{"src":["FIN","SYN","PSH","ACK"],"dst":["FIN","SYN","ACK"]},"end_reason":"closed"})");
 }
 
 TEST(FlowRecordTest, DropRecordExactJson) {
-  EXPECT_EQ(ToJson(DropRecord()),
-            R"({"schema":"netfence.flow/v1","time":"2026-12-01T19:33:36.123456789Z","event":"drop","node":"node-b",)"
-            R"("verdict":"denied","direction":"ingress","reason":"default-deny","proto":"UDP",)"
-            R"("src":{"ip":"10.0.1.5","port":40000,"namespace":"shop","pod":"frontend","node":"node-a"},)"
-            R"("dst":{"ip":"fd00::1","port":53,"namespace":"","pod":"","node":""},)"
-            R"("community_id":"1:xyz=","packets":3,"bytes":300,"generation":4,)"
-            R"("policies":[{"namespace":"shop","name":"deny-all","direction":"ingress","rule":null}],)"
-            R"("count":3,"first_time":"2026-12-01T19:33:34.123456789Z","last_time":"2026-12-01T19:33:35.123456789Z",)"
-            R"("aggregation":"exact"})");
+  EXPECT_EQ(
+      ToJson(DropRecord()),
+      R"({"schema":"netfence.flow/v1","time":"2026-12-01T19:33:36.123456789Z","event":"drop","node":"node-b",)"
+      R"("verdict":"denied","direction":"ingress","reason":"default-deny","proto":"UDP",)"
+      R"("src":{"ip":"10.0.1.5","port":40000,"namespace":"shop","pod":"frontend","node":"node-a"},)"
+      R"("dst":{"ip":"fd00::1","port":53,"namespace":"","pod":"","node":""},)"
+      R"("community_id":"1:xyz=","packets":3,"bytes":300,"generation":4,)"
+      R"("policies":[{"namespace":"shop","name":"deny-all","direction":"ingress","rule":null,"kind":"NetworkPolicy","tier":"NetworkPolicy"}],)"
+      R"("count":3,"first_time":"2026-12-01T19:33:34.123456789Z","last_time":"2026-12-01T19:33:35.123456789Z",)"
+      R"("aggregation":"exact"})");
 }
 
 TEST(FlowRecordTest, LostRecordExactJson) {

@@ -144,5 +144,23 @@ TEST(XdpMapEntries, RejectsMalformedTables) {
   EXPECT_NE(e.status().message().find("at most"), std::string::npos) << e.status().message();
 }
 
+// Tables with ClusterNetworkPolicy tiers carry an action per rule bit that this program does not
+// act on (it allows on any matching bit): refused, naming the table, so that the agent keeps its
+// last good tables rather than enforce a Deny rule as an allow.
+TEST(XdpMapEntries, RefusesTablesWithClusterPolicyTiers) {
+  v1::RuleTables t = OneTable();
+  t.add_tables()->CopyFrom(t.tables(0));
+  ASSERT_TRUE(BuildMapEntries(t).ok());
+  auto* dt = t.mutable_tables(1);
+  dt->add_rule_flags(2);  // one Admin Deny rule
+  dt->set_np_first_bit(1);
+  dt->set_baseline_first_bit(1);
+  auto e = BuildMapEntries(t);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("table 1: ClusterNetworkPolicy tiers"), std::string::npos)
+      << e.status().message();
+  EXPECT_NE(e.status().message().find("XDP program"), std::string::npos) << e.status().message();
+}
+
 }  // namespace
 }  // namespace netfence::xdp

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "dataplane/flowlog/community_id.h"
+#include "dataplane/flowlog/pipeline/attribution.h"
 #include "tests/dataplane/flowlog/pipeline/generation_fixture.h"
 #include "tests/dataplane/flowlog/records.h"
 
@@ -152,6 +153,78 @@ TEST_F(DropRecordsTest, MalformedPacketsKeepWhatWasParsed) {
   EXPECT_EQ(out[1].reason, reason::kSpoofed);
   EXPECT_EQ(out[1].direction, Direction::kEgress);
   EXPECT_EQ(out[1].dst.pod, "server");
+}
+
+// ---- ClusterNetworkPolicy tiers ----------------------------------------------------------------
+
+// A drop by a Deny rule names the rule (reason "policy") with its kind, tier, action and name;
+// a connection an Accept rule let in names that rule.
+class TieredRecordsTest : public DropRecordsTest {
+ protected:
+  void SetUp() override { testing::AddGeneration(&history_, tiered_, 1, 0); }
+
+  nf_event TieredDrop(const char* src, uint16_t sport, const char* dst, uint16_t dport, uint8_t proto) {
+    nf_event e = testing::Event(NF_EV_DROP, src, sport, dst, dport, proto, 1, 0);
+    e.reason = NF_DROP_POLICY;
+    e.verdict = testing::VerdictOf(tiered_.cluster->Decide(src, dst, proto, dport));
+    return e;
+  }
+
+  testing::Generation tiered_ = testing::MakeGeneration(
+      PodYaml("default", "client", "app: client", kClient) + PodYaml("default", "server", "app: server", kServer) +
+          PolicyYaml("default", "server-in",
+                     "  podSelector: {matchLabels: {app: server}}\n  policyTypes: [Ingress]\n  ingress:\n"
+                     "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 80}]\n") +
+          "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: guard}\n"
+          "spec:\n  tier: Admin\n  priority: 3\n  subject: {pods: {podSelector: {matchLabels: {app: server}}}}\n"
+          "  ingress:\n  - {name: no-ssh, action: Deny, from: [{namespaces: {}}], protocols: [{tcp: "
+          "{destinationPort: {number: 22}}}]}\n"
+          "  - {name: admin-port, action: Accept, from: [{namespaces: {}}], protocols: [{tcp: {destinationPort: "
+          "{number: 9000}}}]}\n---\n",
+      1);
+};
+
+TEST_F(TieredRecordsTest, ADenyRuleDropNamesTheRule) {
+  DropAggregator agg({.window_ns = 10}, [this] { return now_; });
+  agg.Add(DropObservationOf(TieredDrop(kClient, 40000, kServer, 22, 6), history_, testing::kT0));
+  agg.Add(DropObservationOf(TieredDrop(kClient, 40000, kServer, 81, 6), history_, testing::kT0));
+  std::vector<FlowRecord> out;
+  for (const DropAggregate& a : agg.FlushAll()) out.push_back(DropRecordOf(a, history_, "node-a", testing::kT0 + 5));
+  ASSERT_EQ(out.size(), 2u);
+  const FlowRecord& deny = out[0].dst.port == 22 ? out[0] : out[1];
+  const FlowRecord& isolated = out[0].dst.port == 22 ? out[1] : out[0];
+  EXPECT_EQ(deny.reason, reason::kPolicy);
+  EXPECT_EQ(deny.direction, Direction::kIngress);
+  PolicyRef rule{"", "guard", Direction::kIngress, 0};
+  rule.kind = "ClusterNetworkPolicy";
+  rule.tier = "Admin";
+  rule.action = "Deny";
+  rule.rule_name = "no-ssh";
+  EXPECT_EQ(deny.policies, std::vector<PolicyRef>{rule});
+  EXPECT_NE(ToJson(deny).find(R"("policies":[{"namespace":"","name":"guard","direction":"ingress","rule":0,)"
+                              R"("kind":"ClusterNetworkPolicy","tier":"Admin","action":"Deny","rule_name":"no-ssh"}])"),
+            std::string::npos)
+      << ToJson(deny);
+  // Port 81: the Admin tier has no rule for it; the NetworkPolicy isolating the server denies.
+  EXPECT_EQ(isolated.reason, reason::kDefaultDeny);
+  EXPECT_EQ(isolated.policies, (std::vector<PolicyRef>{{"default", "server-in", Direction::kIngress, std::nullopt}}));
+}
+
+TEST_F(TieredRecordsTest, AnAcceptRuleNamesTheRule) {
+  const nf_verdict v = testing::VerdictOf(tiered_.cluster->Decide(kClient, kServer, 6, 9000));
+  FlowRecord r;
+  AttributeAllowed(history_.Find(1), v, *IpAddr::Parse(kClient), &r);
+  EXPECT_EQ(r.reason, reason::kPolicy);
+  ASSERT_EQ(r.policies.size(), 1u);
+  EXPECT_EQ(r.policies[0].kind, "ClusterNetworkPolicy");
+  EXPECT_EQ(r.policies[0].tier, "Admin");
+  EXPECT_EQ(r.policies[0].action, "Accept");
+  EXPECT_EQ(r.policies[0].rule_name, "admin-port");
+  EXPECT_EQ(r.policies[0].rule, 1u);
+  // And the record reads back the same.
+  auto back = ParseRecord(ToJson(r));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->policies, r.policies);
 }
 
 }  // namespace

@@ -127,7 +127,8 @@ TEST_F(FlowTrackerTest, ATcpConnectionIsOneStartUpdatesWhenItMovedAndOneEnd) {
                 "\"labels\":{\"app\":\"server\"},\"identity\":" +
                 ids[1] + "},\"community_id\":\"" + start.community_id +
                 "\",\"packets\":1,\"bytes\":74,\"generation\":1,\"policies\":[{\"namespace\":\"default\",\"name\":"
-                "\"server-in\",\"direction\":\"ingress\",\"rule\":0}],\"flow_id\":" +
+                "\"server-in\",\"direction\":\"ingress\",\"rule\":0,\"kind\":\"NetworkPolicy\",\"tier\":"
+                "\"NetworkPolicy\",\"action\":\"Allow\"}],\"flow_id\":" +
                 std::to_string(start.flow_id) +
                 ",\"src_packets\":1,\"src_bytes\":74,\"dst_packets\":0,\"dst_bytes\":0,\"tcp_flags\":{\"src\":"
                 "[\"SYN\"],\"dst\":[]}}");

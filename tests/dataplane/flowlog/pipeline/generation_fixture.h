@@ -108,6 +108,11 @@ inline nf_event Event(uint8_t kind, const std::string& src, uint16_t sport, cons
 }
 
 // The datapath's verdict for a decision of the classifier (the same numbering).
+static_assert(static_cast<uint32_t>(classifier::Outcome::kNotIsolated) == NF_NOT_ISOLATED &&
+              static_cast<uint32_t>(classifier::Outcome::kAllowed) == NF_ALLOWED &&
+              static_cast<uint32_t>(classifier::Outcome::kDenied) == NF_DENIED &&
+              static_cast<uint32_t>(classifier::Outcome::kDeniedByRule) == NF_DENIED_BY_RULE);
+
 inline nf_verdict VerdictOf(const classifier::Decision& d) {
   nf_verdict v{};
   v.egress_outcome = static_cast<uint32_t>(d.egress.outcome);
