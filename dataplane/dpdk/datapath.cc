@@ -409,8 +409,9 @@ void Datapath::Housekeeping() {
     return now > e.last_seen_ns && now - e.last_seen_ns > ConntrackTimeout(e, k.proto);
   });
   const uint64_t precise = MonotonicNs();
-  fragments_->Collect(
-      [precise](const nf_frag_key&, const uint64_t& t) { return precise > t && precise - t > NF_CT_TIMEOUT_OTHER; });
+  fragments_->Collect([precise](const nf_frag_key&, const nf_frag_entry& e) {
+    return precise > e.first_ns && precise - e.first_ns > NF_FRAG_TIMEOUT_NS;
+  });
 }
 
 uint64_t Datapath::tx_dropped() const {

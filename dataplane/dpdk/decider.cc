@@ -36,6 +36,30 @@ bool Usable(const nf_ct_entry& e, const nf_dp_flow& f, uint64_t now) {
   return true;
 }
 
+// nf_link_housekeeping(): ICMPv6 a pod sends from a link-local or the unspecified address to a
+// link-scope group (router solicitation, listener reports, duplicate address detection).
+bool LinkHousekeeping(const nf_dp_flow& f) {
+  if (f.proto != kIcmp6 || f.icmp_kind != NF_DP_ICMP_NDP) return false;
+  uint32_t s[4];
+  std::memcpy(s, f.src, 16);
+  const bool unspecified = (s[0] | s[1] | s[2] | s[3]) == 0;
+  const bool link_local = f.src[0] == 0xfe && (f.src[1] & 0xc0) == 0x80;
+  if (f.dst[0] != 0xff || (f.dst[1] & 0x0f) != 0x02) return false;
+  switch (f.icmp_type) {
+    case 133:  // router solicitation
+    case 131:  // MLDv1 report
+    case 132:  // MLDv1 done
+    case 143:  // MLDv2 report
+      return link_local || unspecified;
+    case 135:  // neighbour solicitation: duplicate address detection only
+      return unspecified;
+    default:
+      return false;
+  }
+}
+
+bool SameAddr(const uint8_t* a, const uint8_t* b) { return std::memcmp(a, b, 16) == 0; }
+
 bool SameQuery(const classifier::BurstQuery& a, const classifier::BurstQuery& b) {
   return a.key.src == b.key.src && a.key.dst == b.key.dst && a.key.proto == b.key.proto && a.key.dport == b.key.dport &&
          a.from_uplink == b.from_uplink;
@@ -106,7 +130,19 @@ void Decider::Prepare(const Snapshot& s, const PortPolicy& port, const BurstPack
   c.from_pod = port.role == PortRole::kEndpoint;
   c.parse_result = nf_dp_parse(p.data, p.len, &c.f);
   if (c.parse_result == NF_DP_PARSE_NOT_IP) {
+    // A pod's port carries IP and ARP only, its ARP for the pod's own IPv4 address or 0.0.0.0.
     c.stage = kNotIp;
+    if (c.from_pod) {
+      const bool arp = c.f.proto == NF_DP_PROTO_ARP;
+      c.f.proto = 0;
+      uint32_t spa;
+      std::memcpy(&spa, c.f.src + 12, 4);
+      if (!arp) {
+        c.stage = kNotIpFromPod;
+      } else if (spa != 0 && !port.Owns(c.f.src)) {
+        c.stage = kSpoofed;
+      }
+    }
     return;
   }
   if (c.parse_result != NF_DP_PARSE_IP && c.parse_result != NF_DP_PARSE_FRAGMENT) {
@@ -114,22 +150,25 @@ void Decider::Prepare(const Snapshot& s, const PortPolicy& port, const BurstPack
     return;
   }
   c.parsed = 1;
+  const bool spoofed = c.from_pod && !port.Owns(c.f.src) && !LinkHousekeeping(c.f);
   const Tables* t = s.tables.get();
   if (t == nullptr) {
-    c.stage = kNoTables;
+    // No tables: fail closed, but for the link's housekeeping (as once they are there).
+    c.stage = c.f.icmp_kind == NF_DP_ICMP_NDP && !spoofed ? kNdp : kNoTables;
     return;
   }
   c.generation = t->generation;
-  if (c.parse_result == NF_DP_PARSE_FRAGMENT) {
-    c.stage = kFragment;
-    return;
-  }
+  c.epoch = t->epoch;
   if (has_iface) {
-    if (port.role == PortRole::kEndpoint && !port.Owns(c.f.src)) {
+    if (spoofed) {
       c.stage = kSpoofed;
       return;
     }
     c.from_uplink = port.role == PortRole::kUplink;
+  }
+  if (c.parse_result == NF_DP_PARSE_FRAGMENT) {
+    c.stage = kFragment;
+    return;
   }
   if (c.f.icmp_kind == NF_DP_ICMP_NDP) {
     c.stage = kNdp;
@@ -222,7 +261,8 @@ int Decider::Classify(const Snapshot& s, Ctx& c, const classifier::BurstQuery& q
     c.v.ingress_table = d.ingress.table;
     c.v.ingress_rule = d.ingress.rule_bit;
   }
-  if (c.v.egress_outcome == NF_DENIED || c.v.ingress_outcome == NF_DENIED) return 1 + NF_DROP_POLICY;
+  auto denied = [](uint32_t outcome) { return outcome == NF_DENIED || outcome == NF_DENIED_BY_RULE; };
+  if (denied(c.v.egress_outcome) || denied(c.v.ingress_outcome)) return 1 + NF_DROP_POLICY;
   return 0;
 }
 
@@ -236,9 +276,17 @@ uint8_t Decider::Finish(const Snapshot& s, Ctx& c, nf_decision* record) {
       return Drop(c, static_cast<uint32_t>(c.parse_result), record);
     case kNoTables:
       return Drop(c, NF_DROP_NO_TABLES, record);
+    case kNotIpFromPod:
+      return Drop(c, NF_DROP_NOT_IP, record);
     case kFragment: {
+      // A later fragment follows its first under the programming that allowed it, for
+      // NF_FRAG_TIMEOUT_NS at most; a stale entry is deleted.
       const int32_t pos = fragments_->Lookup(FragmentKey(c.f));
-      if (pos >= 0 && fragments_->Ready(pos) != nullptr) return Pass(c, NF_CNT_PASS_FRAGMENT, true, record);
+      const nf_frag_entry* fe = pos >= 0 ? fragments_->Ready(pos) : nullptr;
+      if (fe != nullptr && fe->epoch == c.epoch && MonotonicNs() - fe->first_ns < NF_FRAG_TIMEOUT_NS) {
+        return Pass(c, NF_CNT_PASS_FRAGMENT, true, record);
+      }
+      if (fe != nullptr) fragments_->Kill(pos);
       // IPv4 addresses are v4-mapped; an IPv6 header carrying one was dropped by the parser.
       const bool v4 = c.f.src[10] == 0xff && c.f.src[11] == 0xff && c.f.src[0] == 0;
       return Drop(c, v4 ? NF_DROP_IP4_FRAGMENT : NF_DROP_IP6_FRAGMENT, record);
@@ -252,8 +300,9 @@ uint8_t Decider::Finish(const Snapshot& s, Ctx& c, nf_decision* record) {
   }
   const Tables& t = *s.tables;
   if (c.stage == kConntrack) {
-    if (c.f.icmp_kind == NF_DP_ICMP_ERROR) {
-      // An error about a packet of a connection admitted by the live tables follows it.
+    if (c.f.icmp_kind == NF_DP_ICMP_ERROR && SameAddr(c.f.src, c.f.inner_dst) && SameAddr(c.f.dst, c.f.inner_src)) {
+      // An error about a packet of a connection admitted by the live tables follows it, when
+      // it travels from that packet's destination back to its source.
       nf_ct_key inner;
       ConntrackKeyOf(c.f.inner_src, c.f.inner_sport, c.f.inner_dst, c.f.inner_dport, c.f.inner_proto, &inner);
       const nf_ct_entry* e = conntrack_->Ready(conntrack_->Lookup(inner));
@@ -360,7 +409,7 @@ int32_t Decider::CreateEntry(const Ctx& c, uint32_t epoch, nf_ct_entry* e) {
 }
 
 uint8_t Decider::Pass(Ctx& c, uint32_t path, bool counted, nf_decision* record) {
-  if (c.f.first_fragment) fragments_->Create(FragmentKey(c.f), MonotonicNs());
+  if (c.f.first_fragment) fragments_->Create(FragmentKey(c.f), nf_frag_entry{MonotonicNs(), c.epoch, 0});
   stats_->Count(path);
   if (counted) stats_->Traffic(NF_TRAFFIC_ALLOWED_INGRESS + c.from_pod, c.bytes);
   Record(record, c, kPass, 0, path);

@@ -37,7 +37,7 @@
 namespace netfence::dpdk {
 
 using Conntrack = FlowTable<nf_ct_key, nf_ct_entry>;
-using Fragments = FlowTable<nf_frag_key, uint64_t>;
+using Fragments = FlowTable<nf_frag_key, nf_frag_entry>;
 
 constexpr uint32_t kMaxBurst = 64;  // rte_hash bulk lookups take at most 64 keys
 constexpr uint8_t kPass = 2;        // XDP_PASS: the actions are the XDP program's
@@ -69,7 +69,18 @@ class Decider {
   WorkerStats* stats() const { return stats_; }
 
  private:
-  enum Stage : uint8_t { kDone, kNotIp, kMalformed, kNoTables, kFragment, kSpoofed, kNdp, kConntrack, kClassify };
+  enum Stage : uint8_t {
+    kDone,
+    kNotIp,
+    kNotIpFromPod,
+    kMalformed,
+    kNoTables,
+    kFragment,
+    kSpoofed,
+    kNdp,
+    kConntrack,
+    kClassify
+  };
   // struct nf_ctx of the XDP program, plus where the staged burst left the packet.
   struct Ctx {
     uint32_t ifindex = 0;
@@ -77,6 +88,7 @@ class Decider {
     uint32_t from_pod = 0;
     uint32_t parsed = 0;
     uint64_t generation = 0;
+    uint32_t epoch = 0;  // the live tables' epoch (first fragments record it)
     nf_dp_flow f{};
     nf_verdict v{};
     int parse_result = 0;

@@ -33,6 +33,7 @@ NF_DP_SAME(inner_dst);
 _Static_assert(NF_PARSE_IP == NF_DP_PARSE_IP && NF_PARSE_NOT_IP == NF_DP_PARSE_NOT_IP &&
                    NF_PARSE_FRAGMENT == NF_DP_PARSE_FRAGMENT,
                "parse results differ from parsing.h");
+_Static_assert(NF_PROTO_ARP == NF_DP_PROTO_ARP, "the ARP marker differs from parsing.h");
 _Static_assert(NF_ICMP_ECHO == NF_DP_ICMP_ECHO && NF_ICMP_ERROR == NF_DP_ICMP_ERROR && NF_ICMP_NDP == NF_DP_ICMP_NDP,
                "ICMP kinds differ from parsing.h");
 

@@ -15,6 +15,7 @@ extern "C" {
 #define NF_DP_PARSE_IP 100
 #define NF_DP_PARSE_NOT_IP 101
 #define NF_DP_PARSE_FRAGMENT 102
+#define NF_DP_PROTO_ARP 0x0806 /* nf_dp_flow.proto of an IPv4 ARP message (src: its sender) */
 
 // struct nf_flow of parsing.h, field for field (xdp_parser.c checks the layout at compile
 // time: a field added there fails the build here until it is added too).

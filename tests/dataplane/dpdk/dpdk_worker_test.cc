@@ -157,14 +157,21 @@ TEST_F(DpdkWorkerTest, ForwardsWhatPolicyAllowsAndLearnsWhereMacsAre) {
   Send(2, Frame(kServerMac, kAdminMac, PacketBuilder().Ipv4(kClient, kServer).Tcp(80, 40002).Build()));
   EXPECT_EQ(Out(), (std::vector<unsigned>{0, 0, 0}));
   EXPECT_EQ(harness_->dp().ReadDropReasons()[NF_DROP_SPOOFED], 1u);
-  // ARP is not IP: broadcast to every other port.
-  Send(2, Frame(kBroadcast, kAdminMac, PacketBuilder().EtherType(0x0806).Payload(28).Build()));
+  // ARP for the pod's own address is not IP: broadcast to every other port.
+  Send(2, Frame(kBroadcast, kAdminMac, xdptest::ArpFrame(kAdmin)));
   EXPECT_EQ(Out(), (std::vector<unsigned>{1, 1, 0}));
+  // ARP for another pod's address is spoofing, any other ethertype from a pod is dropped.
+  Send(2, Frame(kBroadcast, kAdminMac, xdptest::ArpFrame(kServer)));
+  EXPECT_EQ(Out(), (std::vector<unsigned>{0, 0, 0}));
+  EXPECT_EQ(harness_->dp().ReadDropReasons()[NF_DROP_SPOOFED], 2u);
+  Send(2, Frame(kBroadcast, kAdminMac, PacketBuilder().EtherType(0x88CC).Payload(28).Build()));
+  EXPECT_EQ(Out(), (std::vector<unsigned>{0, 0, 0}));
+  EXPECT_EQ(harness_->dp().ReadDropReasons()[NF_DROP_NOT_IP], 1u);
   // A frame for a MAC behind the port it came from goes nowhere.
-  Send(0, Frame(kClientMac, kClientMac, PacketBuilder().EtherType(0x0806).Payload(28).Build()));
+  Send(0, Frame(kClientMac, kClientMac, xdptest::ArpFrame(kClient)));
   EXPECT_EQ(Out(), (std::vector<unsigned>{0, 0, 0}));
   // The admin forging the client's MAC does not draw the client's frames.
-  Send(2, Frame(kBroadcast, kClientMac, PacketBuilder().EtherType(0x0806).Payload(28).Build()));
+  Send(2, Frame(kBroadcast, kClientMac, xdptest::ArpFrame(kAdmin)));
   (void)Out();
   Send(1, Frame(kClientMac, kServerMac, PacketBuilder().Ipv4(kServer, kClient).TcpFlags(0x10).Tcp(40000, 80).Build()));
   EXPECT_EQ(Out(), (std::vector<unsigned>{1, 0, 0}));
@@ -172,14 +179,14 @@ TEST_F(DpdkWorkerTest, ForwardsWhatPolicyAllowsAndLearnsWhereMacsAre) {
 
 TEST_F(DpdkWorkerTest, PortsComeAndGoWhileTheWorkerRuns) {
   ASSERT_TRUE(harness_->dp().DetachEthdev(ports_[2].id).ok());
-  Send(0, Frame(kBroadcast, kClientMac, PacketBuilder().EtherType(0x0806).Payload(28).Build()));
+  Send(0, Frame(kBroadcast, kClientMac, xdptest::ArpFrame(kClient)));
   EXPECT_EQ(Out(), (std::vector<unsigned>{0, 1, 0}));  // the admin's port is gone
   dpdk::PortPolicy policy;
   policy.role = dpdk::PortRole::kEndpoint;
   policy.n_addrs = 1;
   policy.addrs[0] = kAdmin.bytes;
   ASSERT_TRUE(harness_->dp().AttachEthdev(ports_[2].id, policy).ok());
-  Send(0, Frame(kBroadcast, kClientMac, PacketBuilder().EtherType(0x0806).Payload(28).Build()));
+  Send(0, Frame(kBroadcast, kClientMac, xdptest::ArpFrame(kClient)));
   EXPECT_EQ(Out(), (std::vector<unsigned>{0, 1, 1}));
 }
 

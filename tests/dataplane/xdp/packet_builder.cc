@@ -184,4 +184,17 @@ std::vector<uint8_t> PacketBuilder::Build() {
   return b;
 }
 
+std::vector<uint8_t> ArpFrame(const IpAddr& sender, int vlan) {
+  PacketBuilder b;
+  if (vlan >= 0) b.Vlan(static_cast<uint16_t>(vlan));
+  std::vector<uint8_t> p = b.EtherType(0x0806).Build();
+  p.resize(vlan >= 0 ? 18 : 14);  // the builder pads a non-IP frame: the message replaces the padding
+  const uint8_t head[] = {0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 7};  // Ethernet, IPv4, 6, 4, request, sender MAC
+  p.insert(p.end(), std::begin(head), std::end(head));
+  p.insert(p.end(), sender.bytes.begin() + 12, sender.bytes.end());  // sender IPv4 address
+  p.insert(p.end(), 10, 0);                                          // target MAC and IPv4 address
+  if (p.size() < 60) p.resize(60, 0);                                // minimum frame
+  return p;
+}
+
 }  // namespace netfence::xdptest

@@ -66,4 +66,8 @@ class PacketBuilder {
   size_t l3_ = 0, l4_ = 0;
 };
 
+// An ARP request for IPv4 over Ethernet from `sender` (its protocol address), behind a VLAN
+// tag when `vlan` >= 0, padded to the minimum frame.
+std::vector<uint8_t> ArpFrame(const IpAddr& sender, int vlan = -1);
+
 }  // namespace netfence::xdptest

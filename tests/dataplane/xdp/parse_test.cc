@@ -247,45 +247,31 @@ TEST_F(XdpParseTest, NonIpPasses) {
   Expect(PacketBuilder().Vlan(5).EtherType(0x0806).Build(), XDP_PASS);
 }
 
-// An ARP message for IPv4 over Ethernet, with its sender protocol address.
-std::vector<uint8_t> Arp(const IpAddr& sender, int vlan = -1) {
-  PacketBuilder b;
-  if (vlan >= 0) b.Vlan(static_cast<uint16_t>(vlan));
-  std::vector<uint8_t> p = b.EtherType(0x0806).Build();
-  p.resize(vlan >= 0 ? 18 : 14);  // the builder pads a non-IP frame: the message replaces the padding
-  const uint8_t head[] = {0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 7};  // Ethernet, IPv4, 6, 4, request, sender MAC
-  p.insert(p.end(), std::begin(head), std::end(head));
-  p.insert(p.end(), sender.bytes.begin() + 12, sender.bytes.end());  // sender IPv4 address
-  p.insert(p.end(), 10, 0);                                          // target MAC and IPv4 address
-  p.resize(std::max<size_t>(p.size(), 60), 0);                       // minimum frame
-  return p;
-}
-
 TEST_F(XdpParseTest, APodPortCarriesIpAndArpForThePodsOwnAddressOnly) {
   constexpr int kTestRunIfindex = 1;  // BPF_PROG_TEST_RUN receives on loopback
   ASSERT_TRUE(program_->BindEndpoint(kTestRunIfindex, {kClient4, kClient6}).ok());
   struct Unbind {
     ~Unbind() { (void)program_->Unbind(kTestRunIfindex); }
   } unbind;
-  EXPECT_EQ(Expect(Arp(kClient4), XDP_PASS).decision.path, static_cast<uint32_t>(NF_CNT_PASS_NOT_IP));
-  Expect(Arp(kClient4, 5), XDP_PASS);    // behind a VLAN tag
-  Expect(Arp(Ip("0.0.0.0")), XDP_PASS);  // an address probe (RFC 5227) speaks for no address
+  EXPECT_EQ(Expect(ArpFrame(kClient4), XDP_PASS).decision.path, static_cast<uint32_t>(NF_CNT_PASS_NOT_IP));
+  Expect(ArpFrame(kClient4, 5), XDP_PASS);    // behind a VLAN tag
+  Expect(ArpFrame(Ip("0.0.0.0")), XDP_PASS);  // an address probe (RFC 5227) speaks for no address
   // ARP for another pod's address (cache poisoning) is spoofing, as an IP source would be;
   // the drop names the address claimed.
-  RunResult poison = Expect(Arp(kServer4), XDP_DROP, NF_DROP_SPOOFED);
+  RunResult poison = Expect(ArpFrame(kServer4), XDP_DROP, NF_DROP_SPOOFED);
   EXPECT_EQ(0, std::memcmp(poison.decision.src, kServer4.bytes.data(), 16));
   EXPECT_EQ(poison.decision.proto, 0u);
-  Expect(Arp(kAdmin4, 5), XDP_DROP, NF_DROP_SPOOFED);
+  Expect(ArpFrame(kAdmin4, 5), XDP_DROP, NF_DROP_SPOOFED);
   // Anything else that is not IP has no business on a pod's port: LLDP, RARP, a bare type,
   // an ARP message cut short or not for IPv4 over Ethernet.
   for (uint16_t type : {0x88CC, 0x8035, 0x0000, 0x0806}) {
     Expect(PacketBuilder().EtherType(type).Build(), XDP_DROP, NF_DROP_NOT_IP);
   }
-  auto not_ipv4 = Arp(kClient4);
+  auto not_ipv4 = ArpFrame(kClient4);
   not_ipv4[14 + 2] = 0x86;  // protocol type 0x86DD
   not_ipv4[14 + 3] = 0xDD;
   Expect(not_ipv4, XDP_DROP, NF_DROP_NOT_IP);
-  auto cut = Arp(kClient4);
+  auto cut = ArpFrame(kClient4);
   cut.resize(14 + 16);  // the sender's address cut short
   Expect(cut, XDP_DROP, NF_DROP_NOT_IP);
 }
