@@ -144,35 +144,17 @@ void BuildIntervals(const v1::DirectionTable& dt, Classifier::Impl::Dir* d) {
   if (!done) emit(cursor, kEmptyRow);
 }
 
-// The tiers of a table: every bit's action must fit its tier, and every bit's policy too.
-Status LoadTiers(const v1::RuleTables& t, const v1::DirectionTable& dt, Classifier::Impl::Dir* d) {
-  const uint32_t n = dt.rule_count();
-  if (dt.rule_flags_size() == 0) {
-    if (dt.np_first_bit() != 0 || dt.baseline_first_bit() != 0) return Status::Error("tier boundaries without tiers");
-    return Status::Ok();
-  }
-  if (static_cast<uint32_t>(dt.rule_flags_size()) != n || dt.np_first_bit() > dt.baseline_first_bit() ||
-      dt.baseline_first_bit() > n) {
-    return Status::Error("inconsistent tiers");
-  }
+// The tiers of a table (validated by tables::ValidateRuleTables: one action per bit, of the
+// bit's tier).
+void LoadTiers(const v1::DirectionTable& dt, Classifier::Impl::Dir* d) {
+  if (dt.rule_flags_size() == 0) return;
   d->tiered = true;
   d->np_first = dt.np_first_bit();
   d->bl_first = dt.baseline_first_bit();
-  d->actions.resize(n);
-  for (uint32_t b = 0; b < n; ++b) {
-    const uint32_t flags = dt.rule_flags(static_cast<int>(b));
-    const uint32_t action = flags & tables::kRuleActionMask;
-    const v1::Tier want = b < d->np_first   ? v1::TIER_ADMIN
-                          : b < d->bl_first ? v1::TIER_NETWORK_POLICY
-                                            : v1::TIER_BASELINE;
-    const bool np = want == v1::TIER_NETWORK_POLICY;
-    if (flags != action || np != (action == tables::kRuleAllow) ||
-        t.policies(static_cast<int>(dt.rule_policy(static_cast<int>(b)))).tier() != want) {
-      return Status::Error("rule bit " + std::to_string(b) + " has an action or policy of another tier");
-    }
-    d->actions[b] = static_cast<uint8_t>(action);
+  d->actions.resize(dt.rule_count());
+  for (uint32_t b = 0; b < dt.rule_count(); ++b) {
+    d->actions[b] = static_cast<uint8_t>(dt.rule_flags(static_cast<int>(b)) & tables::kRuleActionMask);
   }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -185,12 +167,7 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(std::shared_ptr<con
   auto impl = std::make_shared<Impl>();
   const auto& t = *tables;
   impl->words = t.words().data();
-  const uint64_t nwords = static_cast<uint64_t>(t.words_size());
-
-  if (t.ipcache_addrs().size() != 16 * static_cast<size_t>(t.ipcache_identities_size())) {
-    return Status::Error("ipcache: " + std::to_string(t.ipcache_addrs().size()) + " address bytes for " +
-                         std::to_string(t.ipcache_identities_size()) + " identities");
-  }
+  // Everything below indexes what ValidateRuleTables() checked: no check is repeated here.
   size_t nips = static_cast<size_t>(t.ipcache_identities_size());
   for (const auto& ep : t.endpoints()) nips += static_cast<size_t>(ep.ips_size());
   size_t cap = 16;
@@ -214,103 +191,32 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(std::shared_ptr<con
     insert(t.ipcache_addrs().data() + 16 * i, t.ipcache_identities(i), kNoEndpoint);
   }
   for (int e = 0; e < t.endpoints_size(); ++e) {
-    const auto& ep = t.endpoints(e);
-    if (ep.ingress_table() >= static_cast<uint32_t>(t.tables_size()) ||
-        ep.egress_table() >= static_cast<uint32_t>(t.tables_size())) {
-      return Status::Error("endpoint " + ep.namespace_() + "/" + ep.name() + " refers to a missing table");
-    }
-    for (const auto& ip : ep.ips()) {
-      if (ip.size() != 16) {
-        return Status::Error("endpoint " + ep.namespace_() + "/" + ep.name() + " has a malformed address");
-      }
-      Impl::IpSlot* s = insert(ip.data(), ep.identity(), static_cast<uint32_t>(e));
+    for (const auto& ip : t.endpoints(e).ips()) {
+      Impl::IpSlot* s = insert(ip.data(), t.endpoints(e).identity(), static_cast<uint32_t>(e));
       if (s->endpoint == kNoEndpoint) s->endpoint = static_cast<uint32_t>(e);
     }
   }
 
   uint32_t widest = 0;
-  for (int ti = 0; ti < t.tables_size(); ++ti) {
-    {
-      const v1::DirectionTable* dt = &t.tables(ti);
-      Impl::Dir d;
-      d.isolated = dt->isolated();
-      d.summary_words = dt->summary_words();
-      d.row_words = dt->row_words();
-      widest = std::max(widest, d.summary_words + d.row_words);
-      // A row must fit the arena, its summary must say exactly which words are non-zero
-      // (a wrong summary would hide a rule from every fast path alike), and no bit may lie
-      // at or past rule_count.
-      auto check_row = [&](uint32_t row) {
-        if (row == kEmptyRow) return true;
-        if (uint64_t{row} + d.summary_words + d.row_words > nwords) return false;
-        const uint64_t* summary = t.words().data() + row;
-        const uint64_t* words = summary + d.summary_words;
-        for (uint32_t w = 0; w < d.row_words; ++w) {
-          bool marked = (summary[w / 64] >> (w % 64)) & 1;
-          if (marked != (words[w] != 0)) return false;
-        }
-        for (uint32_t j = 0; j < d.summary_words; ++j) {
-          uint32_t valid = std::min<uint32_t>(64, d.row_words - 64 * j);
-          if (valid < 64 && (summary[j] >> valid) != 0) return false;
-        }
-        uint32_t tail = dt->rule_count() % 64;
-        return tail == 0 || d.row_words == 0 || (words[d.row_words - 1] >> tail) == 0;
-      };
-      const int nrules = static_cast<int>(dt->rule_count());
-      if (d.row_words != (dt->rule_count() + 63) / 64 || d.summary_words != (d.row_words + 63) / 64 ||
-          dt->rule_policy_size() != nrules || dt->rule_index_size() != nrules) {
-        return Status::Error("table " + std::to_string(ti) + ": inconsistent row sizes");
-      }
-      for (uint32_t p : dt->rule_policy()) {
-        if (p >= static_cast<uint32_t>(t.policies_size())) {
-          return Status::Error("table " + std::to_string(ti) + ": rule refers to a missing policy");
-        }
-      }
-      const int nids = dt->identity_ids_size(), ncidrs = dt->cidr_lengths_size(), nports = dt->port_rows_size();
-      bool rows_ok =
-          check_row(dt->all_pods_row()) && check_row(dt->other_protocols_row()) && dt->identity_rows_size() == nids &&
-          dt->cidr_rows_size() == ncidrs && dt->cidr_addrs().size() == 16 * static_cast<size_t>(ncidrs) &&
-          dt->port_protocols_size() == nports && dt->port_firsts_size() == nports && dt->port_lasts_size() == nports;
-      if (!rows_ok) return Status::Error("table " + std::to_string(ti) + ": dimension arrays of unequal length");
-      d.all_pods_row = dt->all_pods_row();
-      d.other_row = dt->other_protocols_row();
-      for (int i = 0; i < nids; ++i) {
-        rows_ok &= check_row(dt->identity_rows(i)) && (i == 0 || dt->identity_ids(i - 1) < dt->identity_ids(i));
-      }
-      d.id_keys.assign(dt->identity_ids().begin(), dt->identity_ids().end());
-      d.id_rows.assign(dt->identity_rows().begin(), dt->identity_rows().end());
-      // Prefixes: host bits clear, strictly sorted by (address, length), as an LPM map and
-      // the interval index below both assume.
-      u128 prev_addr = 0;
-      uint32_t prev_len = 0;
-      for (int i = 0; i < ncidrs && rows_ok; ++i) {
-        IpAddr a;
-        std::memcpy(a.bytes.data(), dt->cidr_addrs().data() + 16 * i, 16);
-        const u128 addr = ToU128(a);
-        const uint32_t len = dt->cidr_lengths(i);
-        rows_ok &= check_row(dt->cidr_rows(i)) && len <= 128 && PrefixLast(addr, len) - addr == PrefixLast(0, len);
-        rows_ok &= i == 0 || prev_addr < addr || (prev_addr == addr && prev_len < len);
-        prev_addr = addr;
-        prev_len = len;
-      }
-      for (int i = 0; i < nports && rows_ok; ++i) {
-        int slot = PortSlot(static_cast<uint8_t>(dt->port_protocols(i)));
-        rows_ok &= check_row(dt->port_rows(i)) && slot >= 0 && dt->port_protocols(i) < 256 &&
-                   dt->port_firsts(i) <= dt->port_lasts(i) && dt->port_lasts(i) <= 65535;
-        if (!rows_ok) break;
-        auto& pi = d.ports[slot];
-        if (!pi.last.empty() && pi.last.back() >= dt->port_firsts(i)) rows_ok = false;
-        pi.first.push_back(static_cast<uint16_t>(dt->port_firsts(i)));
-        pi.last.push_back(static_cast<uint16_t>(dt->port_lasts(i)));
-        pi.row.push_back(dt->port_rows(i));
-      }
-      if (!rows_ok) return Status::Error("table " + std::to_string(ti) + ": malformed or out-of-range rows");
-      if (Status st = LoadTiers(t, *dt, &d); !st.ok()) {
-        return Status::Error("table " + std::to_string(ti) + ": " + st.message());
-      }
-      BuildIntervals(*dt, &d);
-      impl->dirs.push_back(std::move(d));
+  for (const v1::DirectionTable& dt : t.tables()) {
+    Impl::Dir d;
+    d.isolated = dt.isolated();
+    d.summary_words = dt.summary_words();
+    d.row_words = dt.row_words();
+    widest = std::max(widest, d.summary_words + d.row_words);
+    d.all_pods_row = dt.all_pods_row();
+    d.other_row = dt.other_protocols_row();
+    d.id_keys.assign(dt.identity_ids().begin(), dt.identity_ids().end());
+    d.id_rows.assign(dt.identity_rows().begin(), dt.identity_rows().end());
+    for (int i = 0; i < dt.port_rows_size(); ++i) {
+      auto& pi = d.ports[PortSlot(static_cast<uint8_t>(dt.port_protocols(i)))];
+      pi.first.push_back(static_cast<uint16_t>(dt.port_firsts(i)));
+      pi.last.push_back(static_cast<uint16_t>(dt.port_lasts(i)));
+      pi.row.push_back(dt.port_rows(i));
     }
+    LoadTiers(dt, &d);
+    BuildIntervals(dt, &d);
+    impl->dirs.push_back(std::move(d));
   }
   impl->zeros.assign(widest, 0);
   std::shared_ptr<Classifier> c(new Classifier(std::move(tables)));

@@ -51,8 +51,40 @@ bool HostBitsClear(const Addr& a, uint32_t len) {
 
 }  // namespace
 
-Status ValidateDirectionTable(const v1::DirectionTable& dt, std::span<const uint64_t> words, size_t policies,
+// The tiers of a table (rule_flags): Admin bits [0, np_first_bit) and Baseline bits
+// [baseline_first_bit, rule_count) carry Accept, Deny or Pass and a cluster policy of their
+// tier; NetworkPolicy bits carry Allow and a NetworkPolicy.
+static Status ValidateTiers(const v1::DirectionTable& dt,
+                            const google::protobuf::RepeatedPtrField<v1::PolicyRef>& policies,
+                            const std::string& name) {
+  const uint32_t n = dt.rule_count();
+  if (dt.rule_flags_size() == 0) {
+    if (dt.np_first_bit() != 0 || dt.baseline_first_bit() != 0) return Bad(name, "tier boundaries without rule_flags");
+    return Status::Ok();
+  }
+  if (static_cast<uint32_t>(dt.rule_flags_size()) != n) return Bad(name, "rule_flags must list every rule");
+  if (dt.np_first_bit() > dt.baseline_first_bit() || dt.baseline_first_bit() > n) {
+    return Bad(name, "np_first_bit and baseline_first_bit out of order");
+  }
+  for (uint32_t b = 0; b < n; ++b) {
+    const uint32_t flags = dt.rule_flags(static_cast<int>(b));
+    const uint32_t action = flags & kRuleActionMask;
+    const v1::Tier want = b < dt.np_first_bit()         ? v1::TIER_ADMIN
+                          : b < dt.baseline_first_bit() ? v1::TIER_NETWORK_POLICY
+                                                        : v1::TIER_BASELINE;
+    const bool np = want == v1::TIER_NETWORK_POLICY;
+    if (flags != action || np != (action == kRuleAllow) ||
+        policies.Get(static_cast<int>(dt.rule_policy(static_cast<int>(b)))).tier() != want) {
+      return Bad(name, "rule bit " + std::to_string(b) + " has an action or policy of another tier");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateDirectionTable(const v1::DirectionTable& dt, std::span<const uint64_t> words,
+                              const google::protobuf::RepeatedPtrField<v1::PolicyRef>& policy_list,
                               const std::string& name) {
+  const auto policies = static_cast<size_t>(policy_list.size());
   const uint32_t rules = dt.rule_count(), W = dt.row_words(), S = dt.summary_words();
   if (W != (uint64_t{rules} + 63) / 64 || S != (uint64_t{W} + 63) / 64) {
     return Bad(name, "row_words " + std::to_string(W) + " and summary_words " + std::to_string(S) + " do not fit " +
@@ -106,7 +138,7 @@ Status ValidateDirectionTable(const v1::DirectionTable& dt, std::span<const uint
     }
     last_by_proto[proto] = last;
   }
-  return Status::Ok();
+  return ValidateTiers(dt, policy_list, name);
 }
 
 Status ValidateRuleTables(const v1::RuleTables& t) {
@@ -126,8 +158,7 @@ Status ValidateRuleTables(const v1::RuleTables& t) {
   }
   const std::span<const uint64_t> words(t.words().data(), static_cast<size_t>(t.words_size()));
   for (int i = 0; i < t.tables_size(); ++i) {
-    Status s = ValidateDirectionTable(t.tables(i), words, static_cast<size_t>(t.policies_size()),
-                                      "table " + std::to_string(i));
+    Status s = ValidateDirectionTable(t.tables(i), words, t.policies(), "table " + std::to_string(i));
     if (!s.ok()) return s;
   }
   return Status::Ok();
@@ -135,8 +166,7 @@ Status ValidateRuleTables(const v1::RuleTables& t) {
 
 Status ValidateTableUnit(uint64_t id, const v1::DirectionTable& unit) {
   const std::span<const uint64_t> words(unit.words().data(), static_cast<size_t>(unit.words_size()));
-  return ValidateDirectionTable(unit, words, static_cast<size_t>(unit.policies_size()),
-                                "table unit " + std::to_string(id));
+  return ValidateDirectionTable(unit, words, unit.policies(), "table unit " + std::to_string(id));
 }
 
 }  // namespace netfence::tables

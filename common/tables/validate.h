@@ -13,7 +13,9 @@
 // arena, its summary marks exactly its non-zero words and no bit lies at or past
 // rule_count; identity ids strictly ascending; CIDR prefixes of at most 128 bits with their
 // host bits clear, strictly ascending by (address, length); port entries TCP/UDP/SCTP,
-// first <= last <= 65535, ascending and disjoint per protocol. Per RuleTables also: the
+// first <= last <= 65535, ascending and disjoint per protocol; with ClusterNetworkPolicy tiers
+// (rule_flags), one flags word per rule holding only an action, the tier boundaries in order,
+// and every bit's action and policy of the tier its position says. Per RuleTables also: the
 // ipcache's address bytes and identities agree, and every endpoint names existing tables
 // and 16-byte addresses. Limits of one fast path (the XDP program's widest row) are that
 // fast path's own check.
@@ -29,9 +31,10 @@
 
 namespace netfence::tables {
 
-// One direction table against the word arena its row offsets index and the number of
-// policies its indices may name. `name` starts every error ("table 3", "table unit 17").
-Status ValidateDirectionTable(const v1::DirectionTable& table, std::span<const uint64_t> words, size_t policies,
+// One direction table against the word arena its row offsets index and the policies its
+// indices name. `name` starts every error ("table 3", "table unit 17").
+Status ValidateDirectionTable(const v1::DirectionTable& table, std::span<const uint64_t> words,
+                              const google::protobuf::RepeatedPtrField<v1::PolicyRef>& policies,
                               const std::string& name);
 
 // A whole RuleTables (what a fast path loads).

@@ -116,6 +116,45 @@ TEST(ValidateRuleTables, EveryLieIsRefusedNamingTheTableAndTheField) {
   }
 }
 
+TEST(ValidateRuleTables, TieredTablesKeepEveryBitInItsTier) {
+  const testing::Cluster tiered(
+      PodYaml("default", "server", "app: server", "10.0.0.1") +
+      PodYaml("default", "client", "app: client", "10.0.0.2") +
+      PolicyYaml("default", "server-in",
+                 "  podSelector: {matchLabels: {app: server}}\n  ingress:\n"
+                 "  - from: [{podSelector: {matchLabels: {app: client}}}]\n") +
+      "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: admin}\n"
+      "spec:\n  tier: Admin\n  priority: 5\n  subject: {namespaces: {}}\n  ingress:\n"
+      "  - {name: pass-all, action: Pass, from: [{namespaces: {}}]}\n---\n");
+  const v1::RuleTables& base = tiered.tables();
+  int ti = -1;
+  for (int i = 0; i < base.tables_size(); ++i) {
+    if (base.tables(i).rule_flags_size() > 0 && base.tables(i).np_first_bit() > 0 &&
+        base.tables(i).baseline_first_bit() > base.tables(i).np_first_bit()) {
+      ti = i;
+    }
+  }
+  ASSERT_GE(ti, 0) << "no table with an Admin and a NetworkPolicy bit";
+  ASSERT_TRUE(ValidateRuleTables(base).ok()) << ValidateRuleTables(base).message();
+  const std::vector<Corruption> cases = {
+      {"an Admin bit that allows like a NetworkPolicy rule", [](auto*, auto* d) { d->set_rule_flags(0, kRuleAllow); },
+       "rule bit 0 has an action or policy of another tier"},
+      {"a NetworkPolicy bit with a Deny",
+       [](auto*, auto* d) { d->set_rule_flags(static_cast<int>(d->np_first_bit()), kRuleDeny); }, "another tier"},
+      {"reserved flag bits", [](auto*, auto* d) { d->set_rule_flags(0, d->rule_flags(0) | 0x80u); }, "another tier"},
+      {"a rule without flags", [](auto*, auto* d) { d->mutable_rule_flags()->RemoveLast(); }, "rule_flags must list"},
+      {"boundaries out of order", [](auto*, auto* d) { d->set_np_first_bit(d->baseline_first_bit() + 1); },
+       "out of order"},
+  };
+  for (const Corruption& c : cases) {
+    v1::RuleTables t = base;
+    c.apply(&t, t.mutable_tables(ti));
+    const Status s = ValidateRuleTables(t);
+    ASSERT_FALSE(s.ok()) << c.what << ": accepted";
+    EXPECT_NE(s.message().find(c.message), std::string::npos) << c.what << ": " << s.message();
+  }
+}
+
 // The server's ingress table as a standalone unit (its own words and policies).
 v1::DirectionTable Unit() {
   const v1::RuleTables& t = Compiled().tables();

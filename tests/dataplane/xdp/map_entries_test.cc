@@ -152,9 +152,14 @@ TEST(XdpMapEntries, RefusesTablesWithClusterPolicyTiers) {
   t.add_tables()->CopyFrom(t.tables(0));
   ASSERT_TRUE(BuildMapEntries(t).ok());
   auto* dt = t.mutable_tables(1);
-  dt->add_rule_flags(2);  // one Admin Deny rule
+  dt->add_rule_flags(2);  // one Admin Deny rule, of a cluster policy (valid tables)
   dt->set_np_first_bit(1);
   dt->set_baseline_first_bit(1);
+  auto* admin = t.add_policies();
+  admin->set_name("deny-all");
+  admin->set_kind("ClusterNetworkPolicy");
+  admin->set_tier(v1::TIER_ADMIN);
+  dt->set_rule_policy(0, static_cast<uint32_t>(t.policies_size() - 1));
   auto e = BuildMapEntries(t);
   ASSERT_FALSE(e.ok());
   EXPECT_NE(e.status().message().find("table 1: ClusterNetworkPolicy tiers"), std::string::npos)
