@@ -99,6 +99,9 @@ void Flows(prometheus::Text& t, const FlowLog& f, uint64_t ring_lost) {
   t.Counter("netfence_flow_file_bytes_total", "Bytes written to the flow log file",
             static_cast<double>(file.bytes_written));
   t.Counter("netfence_flow_file_rotations_total", "Flow log file rotations", static_cast<double>(file.rotations));
+  t.Counter("netfence_flow_file_rotation_failures_total",
+            "Flow log rotations whose rename was refused (the file grows on; retried after 1 s, doubling to 60 s)",
+            static_cast<double>(file.rotation_failures));
   t.Gauge("netfence_observe_streams", "Observe streams following the log", static_cast<double>(f.hub().subscribers()));
 }
 

@@ -162,12 +162,14 @@ FileSink::Stats FileSink::stats() const {
   s.queue_full = queue_full_.load();
   s.write_errors = write_errors_.load();
   s.rotations = rotations_.load();
+  s.rotation_failures = rotation_failures_.load();
   s.files_removed = files_removed_.load();
   return s;
 }
 
 namespace {
 constexpr size_t kBatchLines = 256;
+constexpr int64_t kRotateRetryMinNs = 1'000'000'000, kRotateRetryMaxNs = 60'000'000'000;
 constexpr auto kGather = std::chrono::milliseconds(1);
 }  // namespace
 
@@ -287,17 +289,27 @@ void FileSink::MaybeFsync(bool force) {
 
 void FileSink::Rotate() {
   if (fd_ < 0) return;
+  const int64_t now = o_.clock();
+  if (now < rotate_retry_at_ns_) return;  // a refused rename backs off: the file grows meanwhile
+  const int64_t ts = std::max(now, last_rotated_ns_ + 1);
+  PathParts parts = Split(o_.path);
+  fs::path rotated = parts.dir / (parts.stem + "-" + FormatTimeForFileName(ts) + parts.ext);
+  // Renamed while open (the descriptor follows the file), so a refusal leaves everything as it
+  // was and the lines keep going to the current file.
+  if (rename(o_.path.c_str(), rotated.c_str()) != 0) {
+    rotation_failures_.fetch_add(1, std::memory_order_relaxed);
+    rotate_backoff_ns_ = std::clamp<int64_t>(rotate_backoff_ns_ * 2, kRotateRetryMinNs, kRotateRetryMaxNs);
+    rotate_retry_at_ns_ = now + rotate_backoff_ns_;
+    return;
+  }
+  rotate_backoff_ns_ = 0;
+  rotate_retry_at_ns_ = 0;
+  last_rotated_ns_ = ts;
+  rotations_.fetch_add(1, std::memory_order_relaxed);
   if (o_.fsync != FsyncPolicy::kNever && dirty_) fdatasync(fd_);
   dirty_ = false;
   close(fd_);
   fd_ = -1;
-  const int64_t ts = std::max(o_.clock(), last_rotated_ns_ + 1);
-  PathParts parts = Split(o_.path);
-  fs::path rotated = parts.dir / (parts.stem + "-" + FormatTimeForFileName(ts) + parts.ext);
-  if (rename(o_.path.c_str(), rotated.c_str()) == 0) {
-    last_rotated_ns_ = ts;
-    rotations_.fetch_add(1, std::memory_order_relaxed);
-  }
   (void)OpenCurrent();  // on failure the next write retries (and counts what it cannot write)
   ApplyRetention();
 }

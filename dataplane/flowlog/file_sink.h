@@ -84,7 +84,8 @@ class FileSink {
     uint64_t queue_full = 0;    // lines dropped because the queue was full
     uint64_t write_errors = 0;  // lines the disk refused
     uint64_t rotations = 0;
-    uint64_t files_removed = 0;  // by retention
+    uint64_t rotation_failures = 0;  // renames refused: the file grows on, retried with backoff
+    uint64_t files_removed = 0;      // by retention
   };
   Stats stats() const;
 
@@ -107,6 +108,9 @@ class FileSink {
   uint64_t size_ = 0;            // of the current file
   int64_t opened_ns_ = 0;        // when the current file was opened or created
   int64_t last_rotated_ns_ = 0;  // the name of the newest rotated file
+  // A refused rename is retried after a backoff (1 s, doubling to 60 s), not on every line.
+  int64_t rotate_retry_at_ns_ = 0;
+  int64_t rotate_backoff_ns_ = 0;
   int64_t last_fsync_ns_ = 0;
   bool dirty_ = false;  // written since the last fsync
 
@@ -121,7 +125,7 @@ class FileSink {
   bool stop_ = false;
 
   std::atomic<uint64_t> lines_written_{0}, bytes_written_{0}, queue_full_{0}, write_errors_{0}, rotations_{0},
-      files_removed_{0};
+      rotation_failures_{0}, files_removed_{0};
   std::thread writer_;
 };
 

@@ -97,6 +97,43 @@ TEST(FileSinkTest, RotatesBySizeBetweenLinesWithTimeNamedFiles) {
                                                                dir / "flows-2026-12-01T19-33-42.123456789Z.jsonl"}));
 }
 
+TEST(FileSinkTest, ARefusedRotationIsRetriedWithBackoffNotOnEveryLine) {
+  TempDir dir;
+  FakeClock clock;
+  FileSinkOptions o;
+  o.path = dir / "flows.jsonl";
+  o.max_file_bytes = 100;  // 4 lines of 25 bytes
+  o.keep_files = 0;
+  o.keep_bytes = 0;
+  o.clock = clock.fn();
+  auto sink = FileSink::Open(o);
+  ASSERT_TRUE(sink.ok());
+  // The name the first rotation takes is a directory that is not empty: rename() refuses it.
+  std::filesystem::create_directories(std::filesystem::path(dir / "flows-2026-12-01T19-33-34.123456789Z.jsonl") / "x");
+  for (int i = 0; i < 12; ++i) {
+    (*sink)->WriteLine(Line(i, 24));
+    (*sink)->Flush();
+  }
+  // Eight lines past the limit, one attempt: nothing lost, the file grew on.
+  EXPECT_EQ((*sink)->stats().rotation_failures, 1u);
+  EXPECT_EQ((*sink)->stats().rotations, 0u);
+  EXPECT_EQ(ReadLines(o.path).size(), 12u);
+  clock.now += kNsPerSecond / 2;  // within the backoff (1 s): no new attempt
+  (*sink)->WriteLine(Line(12, 24));
+  (*sink)->Flush();
+  EXPECT_EQ((*sink)->stats().rotation_failures, 1u);
+  EXPECT_EQ((*sink)->stats().rotations, 0u);
+  clock.now += kNsPerSecond;  // past it: tried again, under a later name, which works
+  (*sink)->WriteLine(Line(13, 24));
+  (*sink)->Flush();
+  EXPECT_EQ((*sink)->stats().rotation_failures, 1u);
+  EXPECT_EQ((*sink)->stats().rotations, 1u);
+  auto rotated = RotatedSiblings(o.path);
+  ASSERT_EQ(rotated.size(), 2u);                 // the blocking directory has a rotated file's name too
+  EXPECT_EQ(ReadLines(rotated[1]).size(), 13u);  // every line up to the rotation, none lost
+  EXPECT_EQ(ReadLines(o.path), (std::vector<std::string>{Line(13, 24)}));
+}
+
 TEST(FileSinkTest, ALineLongerThanTheLimitGetsAFileOfItsOwn) {
   TempDir dir;
   FileSinkOptions o;
