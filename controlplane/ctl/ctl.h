@@ -39,6 +39,7 @@ std::optional<k8s::Protocol> ParseProtocolFlag(const std::string& s);
 
 void AddMatrixCommand(CLI::App* app);
 void AddExplainCommand(CLI::App* app);
+void AddDiffCommand(CLI::App* app);
 void AddCompileCommand(CLI::App* app);
 void AddFlowsCommand(CLI::App* app);
 void AddStatusCommand(CLI::App* app);

@@ -10,16 +10,19 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Commands read a cluster from --manifests DIR: every YAML/JSON file in it (Namespaces, Pods\n"
-      "with status.podIP, NetworkPolicies, Lists). Invalid objects are reported with the object and\n"
+      "with status.podIP, NetworkPolicies, ClusterNetworkPolicies, Nodes, Lists), or the live cluster\n"
+      "through --kubeconfig FILE. Invalid objects are reported with the object and\n"
       "field, and nothing is evaluated.\n\n"
       "Examples:\n"
       "  netfencectl matrix  --manifests examples/cluster --protocol TCP --port 80 -o table\n"
       "  netfencectl explain --manifests examples/cluster --from shop/api --to shop/db --port 5432\n"
+      "  netfencectl diff    --manifests examples/cluster -f new-policy.yaml -o table\n"
       "  netfencectl compile --manifests examples/cluster\n"
       "  netfencectl status  --controller 127.0.0.1:9443 --insecure-plaintext\n"
       "  netfencectl flows   --file /var/log/netfence/flows.jsonl --verdict denied --since 10m");
   netfence::ctl::AddMatrixCommand(&app);
   netfence::ctl::AddExplainCommand(&app);
+  netfence::ctl::AddDiffCommand(&app);
   netfence::ctl::AddCompileCommand(&app);
   netfence::ctl::AddFlowsCommand(&app);
   netfence::ctl::AddStatusCommand(&app);

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+// What a change to the cluster does to reachability before it is applied: the ordered pod
+// pairs and (protocol, port) whose verdict the change flips (`netfencectl diff`). Both states
+// are compiled and judged by the production classifier, exactly as `matrix` judges one.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+#include "common/classifier/classifier.h"
+#include "controlplane/k8s/model.h"
+#include "netfence/v1/tables.pb.h"
+
+namespace netfence::reach {
+
+// A change: objects as they would be after it (added, or replacing the object of the same
+// kind and name), and objects it deletes, each "Kind/namespace/name" for namespaced kinds and
+// "Kind/name" for cluster-scoped ones (Namespace, Node, ClusterNetworkPolicy,
+// AdminNetworkPolicy, BaselineAdminNetworkPolicy).
+struct Change {
+  k8s::ClusterState objects;
+  std::vector<std::string> deletes;
+};
+
+// Applies `change` to `state`. A delete of an object that is not there, or of a kind netfence
+// does not read, is an error naming it (and `state` is left as it was).
+Status ApplyChange(const Change& change, k8s::ClusterState* state);
+
+struct ProtoPort {
+  k8s::Protocol protocol = k8s::Protocol::kTCP;
+  uint16_t port = 0;
+  auto operator<=>(const ProtoPort&) const = default;
+};
+
+// The (protocol, port)s worth comparing when none is given: every containerPort of every pod
+// and every numeric port (both ends of a range) a NetworkPolicy or cluster policy names, in
+// either state. A named port resolves to containerPorts, which are already in.
+std::vector<ProtoPort> PortsOfInterest(const k8s::ClusterState& a, const k8s::ClusterState& b);
+
+// One side of a flip: the verdict and, per direction, what decided it.
+struct Judgement {
+  bool allowed = false;
+  classifier::Decision decision;
+};
+
+struct Flip {
+  std::string from, to;  // "ns/pod"
+  ProtoPort port;
+  Judgement before, after;
+};
+
+// Every ordered pair of pods present in both states (matrix pods: with an IP, host-network
+// pods at their node's address) and every port of `ports` whose verdict differs.
+std::vector<Flip> Flips(const k8s::ClusterState& before, const classifier::Classifier& before_classifier,
+                        const k8s::ClusterState& after, const classifier::Classifier& after_classifier,
+                        const std::vector<ProtoPort>& ports);
+
+// What decided one direction, for people and tools: {"outcome":"allowed|denied|not-isolated",
+// "policy":"ns/name" or "Kind/name","rule":N,"rule_name":".."} or, for a default deny,
+// {"outcome":"denied","isolated_by":["ns/name",...]}.
+nlohmann::json DirectionJson(const v1::RuleTables& tables, const classifier::DirectionDecision& d);
+
+// {"flips":[{"from","to","protocol","port","before","after","decided_by":{"before":{"egress",
+// "ingress"},"after":{...}}}]} (ARCHITECTURE.md contract: from, to, protocol, port, before,
+// after).
+nlohmann::json FlipsJson(const std::vector<Flip>& flips, const v1::RuleTables& before_tables,
+                         const v1::RuleTables& after_tables);
+
+// For a person: flips grouped by (source namespace, destination namespace) with counts, then
+// each flip on a line.
+std::string FlipsTable(const std::vector<Flip>& flips);
+
+}  // namespace netfence::reach
