@@ -250,7 +250,9 @@ Status Datapath::Plug(const fastpath::Port& port, PortRole role, const std::vect
                            std::to_string(kMaxPorts) + " this DPDK build allows (RTE_MAX_ETHPORTS)");
     }
     it = plugged_.emplace(port.name, Plugged{std::move(taken).value(), role}).first;
-    Log("plugged " + port.name + " as port " + std::to_string(it->second.taken.port_id) + " (" + options_.driver + ")");
+    const uint32_t stale = it->second.taken.discarded;
+    Log("plugged " + port.name + " as port " + std::to_string(it->second.taken.port_id) + " (" + options_.driver + ")" +
+        (stale != 0 ? "; discarded " + std::to_string(stale) + " frames the socket took before it was bound" : ""));
   }
   it->second.role = role;
   PortPolicy policy;

@@ -5,6 +5,7 @@
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_mbuf.h>
 
 #include "dataplane/dpdk/host_links.h"
 
@@ -94,7 +95,20 @@ StatusOr<TakenInterface> TakeInterface(const InterfaceSpec& spec, rte_mempool* p
     undo_bridge();
     return Status::Error("interface " + name + ": " + s.message());
   }
+  t.discarded = DiscardQueued(t.port_id, spec.queues);
   return t;
+}
+
+uint32_t DiscardQueued(uint16_t port_id, uint16_t queues) {
+  uint32_t n = 0;
+  rte_mbuf* burst[32];
+  for (uint16_t q = 0; q < queues; ++q) {
+    for (uint16_t got; (got = rte_eth_rx_burst(port_id, q, burst, 32)) != 0;) {
+      rte_pktmbuf_free_bulk(burst, got);
+      n += got;
+    }
+  }
+  return n;
 }
 
 Status ReleaseInterface(const TakenInterface& t, bool rejoin) {

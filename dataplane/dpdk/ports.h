@@ -37,7 +37,15 @@ struct TakenInterface {
   int ifindex = 0;
   int bridge = 0;  // the bridge it was a port of (rejoined when released), 0: none
   std::string driver;
+  uint32_t discarded = 0;  // frames DiscardQueued() found on the new port
 };
+
+// Frees what waits on the port's receive queues. net_af_packet opens its socket for every
+// protocol before binding it to the interface, so until the bind the ring takes frames of
+// every interface of the namespace: a bridged frame of a pod on another port, read as sent on
+// this one, would pin that pod's MAC here (mac_table.h) and carry it to this port. A port is
+// drained before any worker polls it; what a pod sent in that instant is lost with them.
+uint32_t DiscardQueued(uint16_t port_id, uint16_t queues);
 
 StatusOr<TakenInterface> TakeInterface(const InterfaceSpec& spec, rte_mempool* pool);
 // Stops the port and removes the vdev; with `rejoin`, puts the interface back on its bridge
