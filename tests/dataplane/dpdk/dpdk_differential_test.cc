@@ -36,25 +36,6 @@ constexpr int kClusters = 320;
 constexpr int kPacketsPerCluster = 320;  // 102,400 packets
 constexpr int kMaxReports = 5;
 
-// The packet in a random encapsulation.
-std::vector<uint8_t> Encapsulate(const Packet& p, std::mt19937_64& rng) {
-  PacketBuilder b;
-  const uint32_t r = static_cast<uint32_t>(rng());
-  if (r % 10 < 3) b.Vlan(static_cast<uint16_t>(r % 4095 + 1), r % 10 == 0 ? 0x88A8 : 0x8100);
-  if (r % 10 == 0) b.Vlan(static_cast<uint16_t>((r >> 12) % 4095 + 1));
-  b.Ip(p.src, p.dst);
-  if ((r >> 4) % 5 == 0) {
-    if (p.src.is_v4()) {
-      b.Ipv4Options(static_cast<int>((r >> 8) % 10 + 1));
-    } else {
-      static const uint8_t kExt[] = {0, 43, 44, 51, 60};
-      for (uint32_t n = (r >> 8) % 3 + 1, k = r >> 16; n > 0; --n, k /= 5) b.Ipv6Ext(kExt[k % 5]);
-    }
-  }
-  b.Proto(p.proto, p.dport).Payload((r >> 24) % 3 == 0 ? (r >> 26) % 64 : 0);
-  return b.Build();
-}
-
 std::string Text(uint32_t outcome, uint32_t table, uint32_t rule) {
   static const char* kNames[] = {"not isolated", "allowed", "denied", "denied by rule"};
   std::ostringstream o;
@@ -111,7 +92,8 @@ TEST(DpdkDifferential, AgreesWithClassifierAndXdpOnRandomClusters) {
     std::vector<std::vector<uint8_t>> frames;
     for (int i = 0; i < kPacketsPerCluster; ++i) {
       sent.push_back(reference::RandomPacket(rng, state));
-      frames.push_back(Encapsulate(sent.back(), wrap));
+      frames.push_back(
+          xdptest::RandomEncapsulation(sent.back().src, sent.back().dst, sent.back().proto, sent.back().dport, wrap));
     }
     // Bursts of every size from 1 to 64.
     const uint32_t burst = static_cast<uint32_t>(seed % 64 + 1);
@@ -172,7 +154,8 @@ TEST(DpdkDifferential, AgreesWithClassifierOnRandomTieredClusters) {
     std::vector<std::vector<uint8_t>> frames;
     for (int i = 0; i < kPacketsPerCluster; ++i) {
       sent.push_back(reference::RandomPacket(rng, state));
-      frames.push_back(Encapsulate(sent.back(), wrap));
+      frames.push_back(
+          xdptest::RandomEncapsulation(sent.back().src, sent.back().dst, sent.back().proto, sent.back().dport, wrap));
     }
     const std::vector<DpdkRun> got = (*harness)->Run(frames, 0, 32);
     std::string report;

@@ -13,8 +13,6 @@
 namespace netfence::dpdktest {
 namespace {
 
-using testing::PodYaml;
-using testing::PolicyYaml;
 using xdptest::PacketBuilder;
 
 IpAddr Ip(const char* text) { return *IpAddr::Parse(text); }
@@ -22,29 +20,11 @@ IpAddr Ip(const char* text) { return *IpAddr::Parse(text); }
 const IpAddr kServer4 = Ip("10.0.0.1"), kClient4 = Ip("10.0.0.2"), kAdmin4 = Ip("10.0.0.3");
 const IpAddr kServer6 = Ip("fd00::1"), kClient6 = Ip("fd00::2"), kAdmin6 = Ip("fd00::3");
 
-// Servers take TCP/80, UDP/53, SCTP/9090 from anywhere and everything from admins.
-std::string ClusterYaml() {
-  std::string y = PodYaml("default", "server4", "app: server", "10.0.0.1") +
-                  PodYaml("default", "server6", "app: server", "fd00::1") +
-                  PodYaml("default", "client4", "app: client", "10.0.0.2") +
-                  PodYaml("default", "client6", "app: client", "fd00::2") +
-                  PodYaml("default", "admin4", "app: admin", "10.0.0.3") +
-                  PodYaml("default", "admin6", "app: admin", "fd00::3");
-  y += PolicyYaml("default", "servers",
-                  "  podSelector: {matchLabels: {app: server}}\n"
-                  "  policyTypes: [Ingress]\n"
-                  "  ingress:\n"
-                  "  - from: [{ipBlock: {cidr: 0.0.0.0/0}}, {ipBlock: {cidr: \"::/0\"}}, {namespaceSelector: {}}]\n"
-                  "    ports: [{protocol: TCP, port: 80}, {protocol: UDP, port: 53}, {protocol: SCTP, port: 9090}]\n"
-                  "  - from: [{podSelector: {matchLabels: {app: admin}}}]\n");
-  return y;
-}
-
 class DpdkParseTest : public ::testing::Test {
  protected:
   void SetUp() override {
     NETFENCE_REQUIRE_DPDK();
-    cluster_ = std::make_unique<testing::Cluster>(ClusterYaml());
+    cluster_ = std::make_unique<testing::Cluster>(xdptest::ParseTestClusterYaml());
     auto h = Harness::Create(StatelessOptions());
     ASSERT_TRUE(h.ok()) << h.status().message();
     harness_ = std::move(h).value();

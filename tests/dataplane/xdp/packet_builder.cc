@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/dataplane/xdp/packet_builder.h"
 
+#include "tests/testing/policy_fixture.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -195,6 +197,44 @@ std::vector<uint8_t> ArpFrame(const IpAddr& sender, int vlan) {
   p.insert(p.end(), 10, 0);                                          // target MAC and IPv4 address
   if (p.size() < 60) p.resize(60, 0);                                // minimum frame
   return p;
+}
+
+std::vector<uint8_t> RandomEncapsulation(const IpAddr& src, const IpAddr& dst, uint8_t proto, uint16_t dport,
+                                         std::mt19937_64& rng) {
+  PacketBuilder b;
+  const uint32_t r = static_cast<uint32_t>(rng());
+  if (r % 10 < 3) b.Vlan(static_cast<uint16_t>(r % 4095 + 1), r % 10 == 0 ? 0x88A8 : 0x8100);
+  if (r % 10 == 0) b.Vlan(static_cast<uint16_t>((r >> 12) % 4095 + 1));
+  b.Ip(src, dst);
+  if ((r >> 4) % 5 == 0) {
+    if (src.is_v4()) {
+      b.Ipv4Options(static_cast<int>((r >> 8) % 10 + 1));
+    } else {
+      static const uint8_t kExt[] = {0, 43, 44, 51, 60};
+      for (uint32_t n = (r >> 8) % 3 + 1, k = r >> 16; n > 0; --n, k /= 5) b.Ipv6Ext(kExt[k % 5]);
+    }
+  }
+  b.Proto(proto, dport).Payload((r >> 24) % 3 == 0 ? (r >> 26) % 64 : 0);
+  return b.Build();
+}
+
+std::string ParseTestClusterYaml() {
+  using testing::PodYaml;
+  using testing::PolicyYaml;
+  std::string y = PodYaml("default", "server4", "app: server", "10.0.0.1") +
+                  PodYaml("default", "server6", "app: server", "fd00::1") +
+                  PodYaml("default", "client4", "app: client", "10.0.0.2") +
+                  PodYaml("default", "client6", "app: client", "fd00::2") +
+                  PodYaml("default", "admin4", "app: admin", "10.0.0.3") +
+                  PodYaml("default", "admin6", "app: admin", "fd00::3");
+  y += PolicyYaml("default", "servers",
+                  "  podSelector: {matchLabels: {app: server}}\n"
+                  "  policyTypes: [Ingress]\n"
+                  "  ingress:\n"
+                  "  - from: [{ipBlock: {cidr: 0.0.0.0/0}}, {ipBlock: {cidr: \"::/0\"}}, {namespaceSelector: {}}]\n"
+                  "    ports: [{protocol: TCP, port: 80}, {protocol: UDP, port: 53}, {protocol: SCTP, port: 9090}]\n"
+                  "  - from: [{podSelector: {matchLabels: {app: admin}}}]\n");
+  return y;
 }
 
 }  // namespace netfence::xdptest

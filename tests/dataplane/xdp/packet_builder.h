@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -65,6 +67,17 @@ class PacketBuilder {
   size_t l4_keep_ = SIZE_MAX;
   size_t l3_ = 0, l4_ = 0;
 };
+
+// A frame of (src, dst, proto, dport) in a random encapsulation the parser must see through:
+// up to two VLAN tags (802.1Q or 802.1ad), IPv4 options or IPv6 extension headers, a payload.
+// The differential tests of XDP and DPDK send the same packets this way.
+std::vector<uint8_t> RandomEncapsulation(const IpAddr& src, const IpAddr& dst, uint8_t proto, uint16_t dport,
+                                         std::mt19937_64& rng);
+
+// The cluster the parse tests of XDP and DPDK decide against: servers (app=server) take
+// TCP/80, UDP/53 and SCTP/9090 from anywhere and everything from app=admin pods; clients are
+// not isolated. Pods server4/6 (10.0.0.1, fd00::1), client4/6 (.2, ::2), admin4/6 (.3, ::3).
+std::string ParseTestClusterYaml();
 
 // An ARP request for IPv4 over Ethernet from `sender` (its protocol address), behind a VLAN
 // tag when `vlan` >= 0, padded to the minimum frame.

@@ -26,30 +26,11 @@ using testing::PolicyYaml;
 
 IpAddr Ip(const char* text) { return *IpAddr::Parse(text); }
 
-// Servers (app=server) take TCP/80, UDP/53 and SCTP/9090 from anywhere, and everything from
-// app=admin pods. Clients are not isolated.
-std::string ClusterYaml() {
-  std::string y = PodYaml("default", "server4", "app: server", "10.0.0.1") +
-                  PodYaml("default", "server6", "app: server", "fd00::1") +
-                  PodYaml("default", "client4", "app: client", "10.0.0.2") +
-                  PodYaml("default", "client6", "app: client", "fd00::2") +
-                  PodYaml("default", "admin4", "app: admin", "10.0.0.3") +
-                  PodYaml("default", "admin6", "app: admin", "fd00::3");
-  y += PolicyYaml("default", "servers",
-                  "  podSelector: {matchLabels: {app: server}}\n"
-                  "  policyTypes: [Ingress]\n"
-                  "  ingress:\n"
-                  "  - from: [{ipBlock: {cidr: 0.0.0.0/0}}, {ipBlock: {cidr: \"::/0\"}}, {namespaceSelector: {}}]\n"
-                  "    ports: [{protocol: TCP, port: 80}, {protocol: UDP, port: 53}, {protocol: SCTP, port: 9090}]\n"
-                  "  - from: [{podSelector: {matchLabels: {app: admin}}}]\n");
-  return y;
-}
-
 class XdpParseTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!BpfAvailable().ok()) return;
-    cluster_ = new testing::Cluster(ClusterYaml());
+    cluster_ = new testing::Cluster(xdptest::ParseTestClusterYaml());
     auto loaded = xdp::XdpProgram::Load(StatelessOptions());
     ASSERT_TRUE(loaded.ok()) << loaded.status().message();
     program_ = std::move(loaded).value().release();
@@ -469,7 +450,7 @@ void ExpectLiveMapsHold(const xdp::XdpProgram& p, const v1::RuleTables& t) {
 
 TEST(XdpProgram, EachProgrammingSwapsSlotsAndRefusesBadTablesKeepingTheLiveOnes) {
   NETFENCE_REQUIRE_BPF();
-  testing::Cluster big(ClusterYaml());
+  testing::Cluster big(xdptest::ParseTestClusterYaml());
   testing::Cluster small(PodYaml("default", "x", "app: x", "10.9.0.1") +
                          PolicyYaml("default", "deny", "  podSelector: {}\n  policyTypes: [Ingress]\n"));
   auto loaded = xdp::XdpProgram::Load(StatelessOptions());

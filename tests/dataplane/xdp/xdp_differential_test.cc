@@ -65,25 +65,6 @@ std::string Compare(const Packet& p, const Decision& want, const RunResult& got)
   return diff;
 }
 
-// The packet in a random encapsulation.
-std::vector<uint8_t> Encapsulate(const Packet& p, std::mt19937_64& rng) {
-  PacketBuilder b;
-  const uint32_t r = static_cast<uint32_t>(rng());
-  if (r % 10 < 3) b.Vlan(static_cast<uint16_t>(r % 4095 + 1), r % 10 == 0 ? 0x88A8 : 0x8100);
-  if (r % 10 == 0) b.Vlan(static_cast<uint16_t>((r >> 12) % 4095 + 1));
-  b.Ip(p.src, p.dst);
-  if ((r >> 4) % 5 == 0) {
-    if (p.src.is_v4()) {
-      b.Ipv4Options(static_cast<int>((r >> 8) % 10 + 1));
-    } else {
-      static const uint8_t kExt[] = {0, 43, 44, 51, 60};
-      for (uint32_t n = (r >> 8) % 3 + 1, k = r >> 16; n > 0; --n, k /= 5) b.Ipv6Ext(kExt[k % 5]);
-    }
-  }
-  b.Proto(p.proto, p.dport).Payload((r >> 24) % 3 == 0 ? (r >> 26) % 64 : 0);
-  return b.Build();
-}
-
 struct Coverage {
   int packets = 0, allowed = 0, high_rule_bits = 0, wide_tables = 0, fresh_loads = 0;
   int by_outcome[2][3] = {};
@@ -152,7 +133,7 @@ TEST(XdpDifferential, AgreesWithClassifierOnRandomClusters) {
       const Packet p = reference::RandomPacket(rng, state);
       const Decision want = oracle.Classify({p.src, p.dst, p.proto, p.dport});
       coverage.Add(want);
-      const std::vector<uint8_t> frame = Encapsulate(p, wrap);
+      const std::vector<uint8_t> frame = xdptest::RandomEncapsulation(p.src, p.dst, p.proto, p.dport, wrap);
       std::string diff = Compare(p, want, harness->Run(frame));
       // The same question again, as the next connection of the same client would ask it: now
       // answered from the verdict cache, which must say what the tables said.
