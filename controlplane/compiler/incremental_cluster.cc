@@ -200,10 +200,11 @@ void IncrementalCompiler::FindDirtyClusterPolicies(Batch* b) {
     std::set<PolicyName> candidates;
     ClusterCrossCandidates(old_labels, &candidates);
     ClusterCrossCandidates(now, &candidates);
+    const k8s::Labels& before = old_labels;  // clang 14 cannot capture a structured binding
     for (const PolicyName& n : candidates) {
       bool affected = false;
       ForEachNamespaceSelector(cluster_.at(n)->cnp, [&](const k8s::LabelSelector& sel, const k8s::LabelSelector*) {
-        affected |= sel.Matches(old_labels) != sel.Matches(now);
+        affected |= sel.Matches(before) != sel.Matches(now);
       });
       if (affected) dirty.insert(n);
     }
