@@ -18,7 +18,8 @@
 //   event*         start|update|end|drop|lost
 //   node           the reporting node (the agent's node name)
 //   observation_point  where the packets were seen: "xdp" (RX of a pod veth or uplink),
-//                  "tc-egress" (node-originated traffic), "dpdk"; omitted when unknown
+//                  "tc-egress" (node-originated traffic), "dpdk" (a port of netfence-dpdk);
+//                  omitted when unknown
 //   ifindex        the interface (of the agent's namespace) of the first packet; omitted when 0
 //   verdict*       allowed|denied|audit
 //   direction*     ingress|egress: the policy direction that decided (for allowed flows the

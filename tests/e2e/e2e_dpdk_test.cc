@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/e2e/e2e_fixture.h"
+#include "tests/e2e/flow_logs.h"
 #include "tests/testing/policy_fixture.h"
 #include "tests/testing/require_netns.h"
 
@@ -83,6 +84,20 @@ TEST(E2eDpdk, NetfenceDpdkAwayCutsThePodsOffAndComesBackEnforcing) {
                                          " ports: [{protocol: TCP, port: 81}]}]"));
   EXPECT_GE(WaitForVerdict(*c, "x/client", "x/server", kTCP, 81, true), 0);
   EXPECT_FALSE(c->ProbeOnce("x/client", "x/server", kTCP, 80, 300));
+
+  // The connections' records say where their packets were seen: a port of netfence-dpdk.
+  size_t connections = 0;
+  for (int i = 0; i < 100 && connections == 0; ++i) {
+    auto read = ReadFlowLog(c->FlowLogPath("node-1"));
+    ASSERT_TRUE(read.ok()) << read.status().message();
+    for (const flowlog::FlowRecord& r : *read) {
+      if (r.event != flowlog::EventKind::kStart && r.event != flowlog::EventKind::kEnd) continue;
+      ++connections;
+      EXPECT_EQ(r.observation_point, "dpdk") << flowlog::ToJson(r);
+    }
+    if (connections == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GT(connections, 0u) << "no start or end records in " << c->FlowLogPath("node-1");
 }
 
 }  // namespace

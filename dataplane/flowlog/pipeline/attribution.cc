@@ -145,7 +145,10 @@ const char* DatapathDropReasonName(uint32_t nf_reason) {
   return nf_reason < NF_DROP_REASON_COUNT ? kNames[nf_reason] : "unknown";
 }
 
-const char* ObservationPoint(uint32_t hook) { return hook == NF_HOOK_TC ? "tc-egress" : "xdp"; }
+const char* ObservationPoint(uint32_t hook, std::string_view fast_path) {
+  if (hook == NF_HOOK_TC) return "tc-egress";
+  return fast_path == "dpdk" ? "dpdk" : "xdp";
+}
 
 bool HasPorts(uint8_t proto) { return proto == kTcp || proto == kUdp || proto == kSctp; }
 bool IsIcmp(uint8_t proto) { return proto == kIcmp || proto == kIcmp6; }

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dataplane/flowlog/flow_record.h"
@@ -55,8 +56,9 @@ const char* DropReason(uint32_t nf_reason);
 // The datapath's own name of a drop reason, for metrics: "policy", "eth-truncated", ...
 const char* DatapathDropReasonName(uint32_t nf_reason);
 
-// "xdp" or "tc-egress" for NF_HOOK_*.
-const char* ObservationPoint(uint32_t hook);
+// Where a packet of NF_HOOK_* was seen: "tc-egress" (the TC hook of a pod's veth), else the
+// receive side of the fast path that reported it ("dpdk" for netfence-dpdk, "xdp" otherwise).
+const char* ObservationPoint(uint32_t hook, std::string_view fast_path);
 
 // Community ID of a flow from its initiator: TCP/UDP/SCTP hash the ports; ICMP/ICMPv6 the
 // message type and code (Zeek's mapping); other protocols no ports.

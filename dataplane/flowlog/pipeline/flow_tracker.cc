@@ -91,7 +91,7 @@ FlowRecord FlowTracker::Base(const nf_ct_key& k, const nf_ct_entry& e, const nf_
   NameEnds(*history_, g, &r);
   r.generation = generation;
   r.node = options_.node;
-  r.observation_point = ObservationPoint(hook);
+  r.observation_point = ObservationPoint(hook, options_.fast_path);
   r.ifindex = e.ifindex;
   r.flow_id = FlowId(k, e.created_ns);
   r.start_time_ns = start_wall;

@@ -53,6 +53,7 @@ struct TrackerOptions {
   std::string node{};                      // written into every record
   int64_t close_grace_ns = 1'000'000'000;  // a closed TCP connection ends after this long idle
   int64_t settle_ns = 50'000'000;          // younger entries may still have their event in flight
+  std::string fast_path = "xdp";           // FastPath::name() of the events: their observation point
 };
 
 class FlowTracker {

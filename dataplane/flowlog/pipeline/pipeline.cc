@@ -25,7 +25,8 @@ void FileRecordSink::Write(const EmittedPtr& e) { sink_->WriteLine(e->line); }
 
 Pipeline::Pipeline(const fastpath::FastPath& fast_path, PipelineOptions options, std::vector<RecordSink*> sinks)
     : fast_path_(fast_path), options_(std::move(options)), sinks_(std::move(sinks)),
-      tracker_({.node = options_.node, .close_grace_ns = options_.close_grace_ns}, &history_,
+      tracker_({.node = options_.node, .close_grace_ns = options_.close_grace_ns, .fast_path = std::string(fast_path.name())},
+               &history_,
                [this](FlowRecord&& r) { Emit(std::move(r)); }),
       drops_({.window_ns = options_.drop_window_ns,
               .max_tuples_per_group = options_.drop_max_tuples,

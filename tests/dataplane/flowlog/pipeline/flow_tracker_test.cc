@@ -201,6 +201,23 @@ TEST_F(FlowTrackerTest, ATcpConnectionIsOneStartUpdatesWhenItMovedAndOneEnd) {
   EXPECT_EQ(tracker_.stats().ends, 1u);
 }
 
+TEST_F(FlowTrackerTest, TheObservationPointIsTheHookOfTheFastPathThatSawThePackets) {
+  std::vector<FlowRecord> out;
+  FlowTracker dpdk({.node = "node-a", .fast_path = "dpdk"}, &history_, [&](FlowRecord&& r) { out.push_back(r); });
+  nf_event rx = NewFlow(kClient, 40000, kServer, 80, 6, kMono0, g1_, 1);
+  dpdk.OnNewFlow(rx);
+  tracker_.OnNewFlow(rx);
+  nf_event tc = NewFlow(kClient, 40001, kServer, 80, 6, kMono0, g1_, 1);
+  tc.hook = NF_HOOK_TC;
+  tracker_.OnNewFlow(tc);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].observation_point, "dpdk");
+  const auto xdp = Take();
+  ASSERT_EQ(xdp.size(), 2u);
+  EXPECT_EQ(xdp[0].observation_point, "xdp");
+  EXPECT_EQ(xdp[1].observation_point, "tc-egress");
+}
+
 TEST_F(FlowTrackerTest, AConnectionWhoseEntryVanishesIsEvictedAndAnIdleOneTimesOut) {
   const nf_event a = NewFlow(kClient, 5000, kServer, 53, 17, kMono0, g1_, 1);
   const nf_event b = NewFlow(kClient, 5001, kServer, 53, 17, kMono0, g1_, 1);
