@@ -68,6 +68,7 @@ DropAggregator::Open& DropAggregator::AddTo(Map* map, const Key& key, Aggregatio
     a.first_ns = d.time_ns;
     a.last_ns = d.time_ns;
     a.ifindex = d.ifindex;
+    a.hook = d.hook;
     a.tuples = level == Aggregation::kExact ? 1 : 0;
     a.rule_table = d.rule_table;
     a.rule = d.rule;

@@ -58,6 +58,7 @@ struct DropObservation {
   uint64_t generation = 0;
   uint32_t bytes = 0;
   uint32_t ifindex = 0;
+  uint8_t hook = 0;  // NF_HOOK_*: where it was seen (0: the receive side of a port)
   // A drop by a rule (a ClusterNetworkPolicy Deny): its table and rule bit, else kNoRule.
   uint32_t rule_table = 0;
   uint32_t rule = kNoRule;
@@ -81,6 +82,7 @@ struct DropAggregate {
   uint64_t tuples = 1;  // distinct 5-tuples: 1 for kExact, the folded ones for kFolded, 0 (unknown) for kOverflow
   int64_t first_ns = 0, last_ns = 0;
   uint32_t ifindex = 0;                      // of the first drop
+  uint8_t hook = 0;                          // of the first drop
   uint32_t rule_table = 0;                   // the denying rule of every drop (DropObservation::rule), or kNoRule when
   uint32_t rule = DropObservation::kNoRule;  // there was none or the drops of a folded key differ
 

@@ -85,19 +85,23 @@ TEST(E2eDpdk, NetfenceDpdkAwayCutsThePodsOffAndComesBackEnforcing) {
   EXPECT_GE(WaitForVerdict(*c, "x/client", "x/server", kTCP, 81, true), 0);
   EXPECT_FALSE(c->ProbeOnce("x/client", "x/server", kTCP, 80, 300));
 
-  // The connections' records say where their packets were seen: a port of netfence-dpdk.
-  size_t connections = 0;
-  for (int i = 0; i < 100 && connections == 0; ++i) {
+  // The connections' and the drops' records say where their packets were seen: a port of
+  // netfence-dpdk.
+  size_t connections = 0, drops = 0;
+  for (int i = 0; i < 100 && (connections == 0 || drops == 0); ++i) {
+    connections = drops = 0;
     auto read = ReadFlowLog(c->FlowLogPath("node-1"));
     ASSERT_TRUE(read.ok()) << read.status().message();
     for (const flowlog::FlowRecord& r : *read) {
-      if (r.event != flowlog::EventKind::kStart && r.event != flowlog::EventKind::kEnd) continue;
-      ++connections;
+      if (r.event == flowlog::EventKind::kLost) continue;  // not a packet's record
+      connections += r.event == flowlog::EventKind::kStart || r.event == flowlog::EventKind::kEnd;
+      drops += r.event == flowlog::EventKind::kDrop;
       EXPECT_EQ(r.observation_point, "dpdk") << flowlog::ToJson(r);
     }
-    if (connections == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (connections == 0 || drops == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_GT(connections, 0u) << "no start or end records in " << c->FlowLogPath("node-1");
+  EXPECT_GT(drops, 0u) << "no drop records (TCP/81 was denied) in " << c->FlowLogPath("node-1");
 }
 
 }  // namespace

@@ -37,6 +37,7 @@ DropObservation DropObservationOf(const nf_event& e, const GenerationHistory& hi
   d.generation = e.generation;
   d.bytes = e.bytes;
   d.ifindex = e.ifindex;
+  d.hook = e.hook;
   if (e.reason == NF_DROP_POLICY || e.reason == NF_DROP_REVOKED) {
     const bool egress = e.verdict.egress_outcome == NF_DENIED || e.verdict.egress_outcome == NF_DENIED_BY_RULE;
     d.direction = egress ? Direction::kEgress : Direction::kIngress;
@@ -58,9 +59,10 @@ DropObservation DropObservationOf(const nf_event& e, const GenerationHistory& hi
 }
 
 FlowRecord DropRecordOf(const DropAggregate& a, const GenerationHistory& history, const std::string& node,
-                        int64_t now_ns) {
+                        int64_t now_ns, std::string_view fast_path) {
   FlowRecord r = a.ToRecord(now_ns);
   r.node = node;
+  r.observation_point = ObservationPoint(a.hook, fast_path);
   if (IsIcmp(a.proto)) {
     r.src.port.reset();
     r.dst.port.reset();

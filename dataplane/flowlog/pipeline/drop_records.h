@@ -19,6 +19,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "dataplane/flowlog/drop_aggregator.h"
 #include "dataplane/flowlog/pipeline/generation_history.h"
@@ -28,7 +29,8 @@ namespace netfence::flowlog {
 
 DropObservation DropObservationOf(const nf_event& e, const GenerationHistory& history, int64_t wall_ns);
 
+// `fast_path`: FastPath::name() of the datapath that dropped (see ObservationPoint()).
 FlowRecord DropRecordOf(const DropAggregate& a, const GenerationHistory& history, const std::string& node,
-                        int64_t now_ns);
+                        int64_t now_ns, std::string_view fast_path = "xdp");
 
 }  // namespace netfence::flowlog

@@ -254,7 +254,7 @@ void Pipeline::WriteHandover() {
 
 void Pipeline::EmitDrop(const DropAggregate& a, int64_t now) {
   if (a.generation != 0 && !history_.Knows(a.generation)) ++unattributed_drops_;
-  Emit(DropRecordOf(a, history_, options_.node, now));
+  Emit(DropRecordOf(a, history_, options_.node, now, fast_path_.name()));
 }
 
 void Pipeline::EmitLoss() {

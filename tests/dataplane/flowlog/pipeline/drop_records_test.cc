@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include "dataplane/flowlog/community_id.h"
 #include "dataplane/flowlog/pipeline/attribution.h"
 #include "tests/dataplane/flowlog/pipeline/generation_fixture.h"
@@ -50,6 +53,22 @@ class DropRecordsTest : public ::testing::Test {
   int64_t now_ = 0;
 };
 
+TEST_F(DropRecordsTest, ADropSaysWhereItWasSeen) {
+  nf_event rx = Drop(kClient, 40000, kServer, 81, 6);
+  nf_event tc = Drop(kClient, 40001, kServer, 81, 6);
+  tc.hook = NF_HOOK_TC;
+  DropAggregator agg({.window_ns = 10}, [this] { return now_; });
+  agg.Add(DropObservationOf(rx, history_, testing::kT0));
+  agg.Add(DropObservationOf(tc, history_, testing::kT0));
+  std::map<uint16_t, std::string> xdp, dpdk;  // by source port
+  for (const DropAggregate& a : agg.FlushAll()) {
+    xdp[a.sport] = DropRecordOf(a, history_, "node-a", testing::kT0 + 5).observation_point;
+    dpdk[a.sport] = DropRecordOf(a, history_, "node-a", testing::kT0 + 5, "dpdk").observation_point;
+  }
+  EXPECT_EQ(xdp, (std::map<uint16_t, std::string>{{40000, "xdp"}, {40001, "tc-egress"}}));
+  EXPECT_EQ(dpdk, (std::map<uint16_t, std::string>{{40000, "dpdk"}, {40001, "tc-egress"}}));
+}
+
 TEST_F(DropRecordsTest, APolicyDropNamesThePoliciesIsolatingTheDenyingSide) {
   const auto out = Records({Drop(kClient, 40000, kServer, 81, 6), Drop(kClient, 40000, kServer, 81, 6)});
   ASSERT_EQ(out.size(), 1u);
@@ -57,6 +76,7 @@ TEST_F(DropRecordsTest, APolicyDropNamesThePoliciesIsolatingTheDenyingSide) {
   want.event = EventKind::kDrop;
   want.time_ns = testing::kT0 + 5;
   want.node = "node-a";
+  want.observation_point = "xdp";
   want.ifindex = 7;
   want.verdict = Verdict::kDenied;
   want.direction = Direction::kIngress;  // the client's egress allows it; the server's ingress does not
