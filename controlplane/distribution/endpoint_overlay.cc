@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "controlplane/distribution/endpoint_overlay.h"
 
+#include <variant>
+
 namespace netfence::distribution {
 
 namespace {
 
 // Whether every registered address is one the API reports for the pod (any, while it
 // reports none).
-bool AddressesAllowed(const k8s::Pod& api, const std::vector<IpAddr>& registered) {
+bool ApiReports(const k8s::Pod& api, const std::vector<IpAddr>& registered) {
   if (api.pod_ips.empty()) return true;
   for (const IpAddr& ip : registered) {
     bool found = false;
@@ -20,7 +22,25 @@ bool AddressesAllowed(const k8s::Pod& api, const std::vector<IpAddr>& registered
   return true;
 }
 
+// Whether every address is inside one of the prefixes (any, when there are none).
+bool Inside(const std::vector<IpPrefix>& cidrs, const std::vector<IpAddr>& ips) {
+  if (cidrs.empty()) return true;
+  for (const IpAddr& ip : ips) {
+    bool in = false;
+    for (const IpPrefix& c : cidrs) in = in || c.contains(ip);
+    if (!in) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+bool EndpointOverlay::AddressesAllowed(const k8s::Pod& api, const std::string& node,
+                                       const std::vector<IpAddr>& ips) const {
+  if (!api.pod_ips.empty()) return ApiReports(api, ips);
+  auto cidrs = pod_cidrs_.find(node);
+  return cidrs == pod_cidrs_.end() || Inside(cidrs->second, ips);
+}
 
 std::optional<k8s::Pod> EndpointOverlay::Effective(const tables::EndpointName& name) const {
   auto api = api_pods_.find(name);
@@ -33,7 +53,7 @@ std::optional<k8s::Pod> EndpointOverlay::Effective(const tables::EndpointName& n
   auto claim = pod.node_name.empty() ? c->second.begin() : c->second.find(pod.node_name);
   if (claim == c->second.end()) return pod;
   pod.node_name = claim->first;
-  if (!claim->second.ips.empty() && AddressesAllowed(api->second, claim->second.ips)) {
+  if (!claim->second.ips.empty() && AddressesAllowed(api->second, claim->first, claim->second.ips)) {
     pod.pod_ips.clear();
     for (const IpAddr& ip : claim->second.ips) pod.pod_ips.push_back(ip.str());
   }
@@ -59,6 +79,21 @@ std::vector<source::Event> EndpointOverlay::OnSourceEvents(std::vector<source::E
   std::vector<source::Event> out;
   out.reserve(events.size());
   for (source::Event& e : events) {
+    if (const auto* node = std::get_if<k8s::Node>(&e.object)) {
+      // The node's pod CIDRs bound what it may register for pods the API has no address for.
+      std::vector<IpPrefix> cidrs;
+      for (const std::string& text : node->pod_cidrs) {
+        if (auto c = IpPrefix::Parse(text)) cidrs.push_back(*c);
+      }
+      const std::string name = node->meta.name;
+      const bool changed = e.op == source::Op::kDelete ? pod_cidrs_.erase(name) != 0 : pod_cidrs_[name] != cidrs;
+      if (e.op != source::Op::kDelete) pod_cidrs_[name] = std::move(cidrs);
+      out.push_back(std::move(e));
+      if (auto claimed = by_node_.find(name); changed && claimed != by_node_.end()) {
+        for (const auto& pod : claimed->second) Refresh(pod, &out);
+      }
+      continue;
+    }
     if (!std::holds_alternative<k8s::Pod>(e.object)) {
       out.push_back(std::move(e));
       continue;
@@ -90,8 +125,10 @@ std::vector<source::Event> EndpointOverlay::SetRegistrations(const std::string& 
     if (auto api = api_pods_.find(name); api != api_pods_.end() && !api->second.host_network) {
       if (!api->second.node_name.empty() && api->second.node_name != node)
         ++refusals_.wrong_node;
-      else if (!AddressesAllowed(api->second, r.ips))
+      else if (!api->second.pod_ips.empty() && !ApiReports(api->second, r.ips))
         ++refusals_.foreign_address;
+      else if (!AddressesAllowed(api->second, node, r.ips))
+        ++refusals_.outside_pod_cidr;
     }
     claims_[name][node] = {node, r.ips};
     now.insert(name);

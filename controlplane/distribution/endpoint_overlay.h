@@ -48,10 +48,11 @@ class EndpointOverlay {
   std::set<std::string> Nodes() const;
 
   // Registrations refused so far: of a pod bound to another node, with an address the API
-  // does not report for the pod.
+  // does not report for the pod, or (while it reports none) outside the node's pod CIDRs.
   struct Refusals {
     uint64_t wrong_node = 0;
     uint64_t foreign_address = 0;
+    uint64_t outside_pod_cidr = 0;
   };
   const Refusals& refusals() const { return refusals_; }
 
@@ -62,6 +63,9 @@ class EndpointOverlay {
   };
   // The pod the compiler sees for `name` (nullopt: none), from the API pod and the claims.
   std::optional<k8s::Pod> Effective(const tables::EndpointName& name) const;
+  // Whether `node` may give the pod `api` these addresses: the API's own when it reports
+  // any, else any inside the node's pod CIDRs (any at all while the Node declares none).
+  bool AddressesAllowed(const k8s::Pod& api, const std::string& node, const std::vector<IpAddr>& ips) const;
   // Re-derives `name` and appends the event that brings the compiler up to date.
   void Refresh(const tables::EndpointName& name, std::vector<source::Event>* out);
 
@@ -69,6 +73,7 @@ class EndpointOverlay {
   std::map<tables::EndpointName, std::map<std::string, Claim>> claims_;  // by pod, by node
   std::map<std::string, std::set<tables::EndpointName>> by_node_;
   std::map<tables::EndpointName, k8s::Pod> given_;  // what the compiler has now
+  std::map<std::string, std::vector<IpPrefix>> pod_cidrs_;  // Node.spec.podCIDRs, by node
   Refusals refusals_;
 };
 

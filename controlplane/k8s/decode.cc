@@ -122,11 +122,26 @@ Pod ReadPod(Reader& r, const json& j) {
   return pod;
 }
 
-// A Node: name, labels and its InternalIP addresses (status.addresses).
+// A Node: name, labels, its pod CIDRs (spec.podCIDRs, else spec.podCIDR) and its InternalIP
+// addresses (status.addresses).
 Node ReadNode(Reader& r, const json& j) {
   Node node;
   node.meta = ReadMeta(r, j);
   node.meta.ns.clear();
+  auto add_cidr = [&](const std::string& cidr, const std::string& path) {
+    if (!IpPrefix::Parse(cidr)) {
+      r.add({FieldError::Type::kInvalid, path, Quote(cidr), "must be a valid CIDR (e.g. 10.244.1.0/24 or fd00:1::/64)"});
+      return;
+    }
+    node.pod_cidrs.push_back(cidr);
+  };
+  if (const json* spec = r.member(j, "spec"); spec && r.object(*spec, "spec")) {
+    const std::vector<std::string> cidrs = r.strings(*spec, "podCIDRs", "spec.podCIDRs");
+    for (size_t i = 0; i < cidrs.size(); ++i) add_cidr(cidrs[i], "spec.podCIDRs[" + std::to_string(i) + "]");
+    if (node.pod_cidrs.empty()) {
+      if (auto one = r.string(*spec, "podCIDR", "spec.podCIDR"); one && !one->empty()) add_cidr(*one, "spec.podCIDR");
+    }
+  }
   const json* status = r.member(j, "status");
   if (!status || !r.object(*status, "status")) return node;
   r.array(*status, "addresses", "status.addresses", [&](const json& e, const std::string& p) {

@@ -165,6 +165,7 @@ struct Pod {
 struct Node {
   ObjectMeta meta;                        // cluster-scoped: meta.ns is empty
   std::vector<std::string> internal_ips;  // status.addresses[type=InternalIP].address, in order
+  std::vector<std::string> pod_cidrs;     // spec.podCIDRs (or spec.podCIDR): its pods' addresses
 
   bool operator==(const Node&) const = default;
 };

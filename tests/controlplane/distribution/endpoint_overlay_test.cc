@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
 namespace netfence::distribution {
 namespace {
 
@@ -98,6 +103,44 @@ TEST(EndpointOverlayTest, ARegistrationMayNotGiveAPodAnAddressTheApiDoesNotRepor
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(PodOf(out[0]).meta.name, "api");
   EXPECT_EQ(PodOf(out[0]).pod_ips, std::vector<std::string>{"10.1.0.7"});
+}
+
+k8s::Node NodeWithPodCidrs(std::string name, std::vector<std::string> cidrs) {
+  k8s::Node n;
+  n.meta.name = std::move(name);
+  n.pod_cidrs = std::move(cidrs);
+  return n;
+}
+
+TEST(EndpointOverlayTest, BeforeTheApiReportsAnAddressANodeMayRegisterOnlyOneOfItsPodCidrs) {
+  EndpointOverlay o;
+  auto out = o.OnSourceEvents({{source::Op::kUpsert, NodeWithPodCidrs("n1", {"10.1.0.0/24", "fd00:1::/64"})},
+                               {source::Op::kUpsert, ApiPod("web", "n1", {})},
+                               {source::Op::kUpsert, ApiPod("api", "n1", {})}});
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_TRUE(std::holds_alternative<k8s::Node>(out[0].object)) << "the Node goes on to the compiler";
+  // web's address is n1's; api's is another node's range (n1 reaching for its traffic).
+  out = o.SetRegistrations("n1", {{"shop", "web", {*IpAddr::Parse("10.1.0.5"), *IpAddr::Parse("fd00:1::5")}},
+                                  {"shop", "api", {*IpAddr::Parse("10.2.0.7")}}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(PodOf(out[0]).meta.name, "web");
+  EXPECT_EQ(PodOf(out[0]).pod_ips, (std::vector<std::string>{"10.1.0.5", "fd00:1::5"}));
+  EXPECT_EQ(o.refusals().outside_pod_cidr, 1u);
+  EXPECT_EQ(o.refusals().foreign_address, 0u);
+
+  // The node's range grows to take it: api is given its address at once.
+  out = o.OnSourceEvents({{source::Op::kUpsert, NodeWithPodCidrs("n1", {"10.1.0.0/24", "10.2.0.0/24"})}});
+  ASSERT_EQ(out.size(), 3u);  // the Node, then web (fd00:1::5 is outside now) and api again
+  std::map<std::string, std::vector<std::string>> ips;
+  for (size_t i = 1; i < out.size(); ++i) ips[PodOf(out[i]).meta.name] = PodOf(out[i]).pod_ips;
+  EXPECT_EQ(ips["api"], std::vector<std::string>{"10.2.0.7"});
+  EXPECT_TRUE(ips["web"].empty()) << "fd00:1::5 is in none of n1's ranges any more";
+
+  // A Node that declares no range (or is gone) bounds nothing.
+  out = o.OnSourceEvents({{source::Op::kDelete, NodeWithPodCidrs("n1", {})}});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(PodOf(out[1]).meta.name, "web");
+  EXPECT_EQ(PodOf(out[1]).pod_ips, (std::vector<std::string>{"10.1.0.5", "fd00:1::5"}));
 }
 
 TEST(EndpointOverlayTest, APodBoundNowhereGoesToTheFirstRegisteringNodeByName) {

@@ -391,9 +391,26 @@ TEST(ClusterPolicyDecodeTest, NodeKeepsLabelsAndInternalIPs) {
   EXPECT_EQ(KindOf(*d.obj), "Node");
   EXPECT_EQ(n.meta.labels, (Labels{{"zone", "a"}}));
   EXPECT_EQ(n.internal_ips, (std::vector<std::string>{"10.1.0.1", "fd01::1"}));
+  EXPECT_TRUE(n.pod_cidrs.empty());
   Decoded bad = Decode(json::parse(
       R"({"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"},"status":{"addresses":[{"type":"InternalIP","address":"10.1.0"}]}})"));
   EXPECT_TRUE(HasError(bad.errors, Type::kInvalid, "status.addresses[0].address", "must be a valid IP address"));
+}
+
+TEST(ClusterPolicyDecodeTest, NodePodCidrs) {
+  auto node = [](const char* spec) {
+    return Decode(json::parse(std::string(R"({"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"},"spec":)") +
+                              spec + "}"));
+  };
+  Decoded both = node(R"({"podCIDR":"10.244.1.0/24","podCIDRs":["10.244.1.0/24","fd00:1::/64"]})");
+  ASSERT_TRUE(both.obj) << Dump(both.errors);
+  EXPECT_EQ(std::get<Node>(*both.obj).pod_cidrs, (std::vector<std::string>{"10.244.1.0/24", "fd00:1::/64"}));
+  Decoded one = node(R"({"podCIDR":"10.244.2.0/24"})");
+  ASSERT_TRUE(one.obj) << Dump(one.errors);
+  EXPECT_EQ(std::get<Node>(*one.obj).pod_cidrs, std::vector<std::string>{"10.244.2.0/24"});
+  EXPECT_TRUE(HasError(node(R"({"podCIDRs":["10.244.1.0/24","10.244.1.0"]})").errors, Type::kInvalid,
+                       "spec.podCIDRs[1]", "must be a valid CIDR"));
+  EXPECT_TRUE(HasError(node(R"({"podCIDR":"x"})").errors, Type::kInvalid, "spec.podCIDR", "must be a valid CIDR"));
 }
 
 TEST(ClusterPolicyDecodeTest, PodHostIPs) {
