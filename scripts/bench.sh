@@ -17,6 +17,8 @@
 #                   rules vs the same 35k rules without tiers; compile and incremental changes
 #   drop_aggregator_bench  the flow log's drop aggregation per 5-tuple (retries, a flood of
 #                   source ports, a port scan) vs a bare per-key count of the same drops
+#   tiers_xdp_bench (root) the same tiered table in the XDP program: new-flow ns/packet vs the
+#                   same 35k rules untiered and xdp_drop (BPF_PROG_TEST_RUN); TIERS_XDP_BENCH_ARGS
 #   xdp_bench       the XDP program vs trivial XDP programs: BPF_PROG_TEST_RUN per packet
 #                   (conntrack hit, new flows at 100..100k rules) and live frames over veth
 #                   between network namespaces. Needs root; XDP_BENCH_ARGS=--quick for a
@@ -92,6 +94,13 @@ if [ "$(id -u)" != 0 ]; then
 else
   # Prints "skipped: ..." and succeeds where BPF is unavailable.
   "$B"/bench/xdp_bench ${XDP_BENCH_ARGS:-}
+fi
+echo "== tiers_xdp_bench"
+if [ "$(id -u)" != 0 ]; then
+  echo "skipped: needs root (loads BPF programs)"
+else
+  # shellcheck disable=SC2086
+  "$B"/bench/tiers_xdp_bench ${TIERS_XDP_BENCH_ARGS:-}
 fi
 echo "== peers_bench"
 # shellcheck disable=SC2086

@@ -95,6 +95,10 @@ static __always_inline int nf_unregistered(const __u8 *addr, const struct nf_ip_
   return guarded && *guarded;
 }
 
+/* A direction that denies: isolated by NetworkPolicy without an allowing rule, or a
+ * ClusterNetworkPolicy Deny rule. */
+static __always_inline int nf_denied(__u32 outcome) { return outcome == NF_DENIED || outcome == NF_DENIED_BY_RULE; }
+
 /* Applies the sender's egress table when it is a local endpoint (and did not come in from an
  * uplink) and the receiver's ingress table when it is one. Returns 0 when allowed, else 1 + the
  * drop reason. */
@@ -110,21 +114,21 @@ static __always_inline int nf_classify_tables(struct nf_query *q, struct nf_verd
   struct nf_dir_result *r = &q->r; /* off the stack */
   int internal = 0;
   if (s && (s->flags & NF_IP_LOCAL_ENDPOINT) && !q->q.from_uplink) {
-    nf_match(q, s->egress_table, q->q.dst, dst_identity, r);
+    nf_match(q, s->egress_table, 0, dst_identity);
     v->egress_outcome = r->outcome;
     v->egress_table = r->table;
     v->egress_rule = r->rule;
     internal |= r->internal;
   }
   if (d && (d->flags & NF_IP_LOCAL_ENDPOINT)) {
-    nf_match(q, d->ingress_table, q->q.src, src_identity, r);
+    nf_match(q, d->ingress_table, 1, src_identity);
     v->ingress_outcome = r->outcome;
     v->ingress_table = r->table;
     v->ingress_rule = r->rule;
     internal |= r->internal;
   }
   if (internal) return 1 + NF_DROP_INTERNAL;
-  if (v->egress_outcome == NF_DENIED || v->ingress_outcome == NF_DENIED) return 1 + NF_DROP_POLICY;
+  if (nf_denied(v->egress_outcome) || nf_denied(v->ingress_outcome)) return 1 + NF_DROP_POLICY;
   return 0;
 }
 
@@ -191,6 +195,15 @@ static __always_inline int nf_iface_owns(const struct nf_iface *iface, const __u
     if ((__u32)i < n && nf_addr_eq(iface->addrs[i], addr)) return 1;
   }
   return 0;
+}
+
+/* Whether a packet from a pod's interface speaks for an address that is not the pod's: a
+ * source address not its own (but for link housekeeping from link-local or ::), or a
+ * neighbour advertisement whose target is not its own (neighbour cache poisoning). */
+static __always_inline int nf_pod_spoofs(const struct nf_iface *iface, const struct nf_flow *f) {
+  if (!nf_iface_owns(iface, f->src) && !nf_link_housekeeping(f)) return 1;
+  return f->proto == NF_IPPROTO_ICMPV6 && f->icmp_kind == NF_ICMP_NDP && f->icmp_type == 136 &&
+         !nf_iface_owns(iface, f->inner_src);
 }
 
 /* An ARP message from a pod: its sender address (v4-mapped) is the pod's, or 0.0.0.0. */
@@ -286,8 +299,7 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
   struct nf_live m;
   if (!nf_live_slot(&m)) {
     /* No tables yet: fail closed, but for the link's housekeeping (as once they are there). */
-    const int spoofed =
-        iface && iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f->src) && !nf_link_housekeeping(f);
+    const int spoofed = iface && iface->kind == NF_IFACE_ENDPOINT && nf_pod_spoofs(iface, f);
     if (f->icmp_kind == NF_ICMP_NDP && !spoofed) return nf_pass(c, NF_CNT_PASS_NDP, 1);
     return nf_drop(c, NF_DROP_NO_TABLES);
   }
@@ -297,8 +309,7 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
 
   int from_uplink = 0;
   if (iface) {
-    if (iface->kind == NF_IFACE_ENDPOINT && !nf_iface_owns(iface, f->src) && !nf_link_housekeeping(f))
-      return nf_drop(c, NF_DROP_SPOOFED);
+    if (iface->kind == NF_IFACE_ENDPOINT && nf_pod_spoofs(iface, f)) return nf_drop(c, NF_DROP_SPOOFED);
     from_uplink = iface->kind == NF_IFACE_UPLINK;
   }
   if (parsed == NF_PARSE_FRAGMENT) {

@@ -58,6 +58,13 @@ bool LinkHousekeeping(const nf_dp_flow& f) {
   }
 }
 
+// nf_pod_spoofs(): a source address not the pod's (but for link housekeeping), or a neighbour
+// advertisement whose target (inner_src, as the parser keeps it) is not the pod's.
+bool PodSpoofs(const PortPolicy& port, const nf_dp_flow& f) {
+  if (!port.Owns(f.src) && !LinkHousekeeping(f)) return true;
+  return f.proto == kIcmp6 && f.icmp_kind == NF_DP_ICMP_NDP && f.icmp_type == 136 && !port.Owns(f.inner_src);
+}
+
 bool SameAddr(const uint8_t* a, const uint8_t* b) { return std::memcmp(a, b, 16) == 0; }
 
 bool SameQuery(const classifier::BurstQuery& a, const classifier::BurstQuery& b) {
@@ -150,7 +157,7 @@ void Decider::Prepare(const Snapshot& s, const PortPolicy& port, const BurstPack
     return;
   }
   c.parsed = 1;
-  const bool spoofed = c.from_pod && !port.Owns(c.f.src) && !LinkHousekeeping(c.f);
+  const bool spoofed = c.from_pod && PodSpoofs(port, c.f);
   const Tables* t = s.tables.get();
   if (t == nullptr) {
     // No tables: fail closed, but for the link's housekeeping (as once they are there).

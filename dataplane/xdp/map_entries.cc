@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/tables/validate.h"
+#include "common/tables/wire.h"
 
 namespace netfence::xdp {
 
@@ -28,7 +29,7 @@ Status TableError(int t, const std::string& what) { return Status::Error("table 
 // One table's map entries. The tables passed tables::ValidateRuleTables() (rows in range,
 // summaries exact, prefixes canonical and sorted, port ranges disjoint): only the XDP
 // program's own limit is checked here.
-Status Translate(const v1::RuleTables& rt, int ti, MapEntries* out) {
+Status Translate(const v1::RuleTables& rt, int ti, uint64_t arena_base, MapEntries* out) {
   const v1::DirectionTable& dt = rt.tables(ti);
   const uint32_t table = static_cast<uint32_t>(ti);
   const uint32_t S = dt.summary_words(), W = dt.row_words();
@@ -36,13 +37,32 @@ Status Translate(const v1::RuleTables& rt, int ti, MapEntries* out) {
     return TableError(ti, std::to_string(dt.rule_count()) + " rules: the XDP program handles at most " +
                               std::to_string(NF_MAX_SUMMARY_WORDS * 64 * 64));
   }
-  // Tables with ClusterNetworkPolicy tiers need the program to act on each bit's action; this
-  // one allows on any matching bit, which would turn a Deny rule into an allow. Refused, so
-  // the last good tables stay in force (fail closed) rather than being enforced wrongly.
+  nf_table t{
+      dt.isolated() ? 1u : 0u, S, W, dt.all_pods_row(), dt.other_protocols_row(), 0, 0, 0, NF_EMPTY_ROW, NF_EMPTY_ROW};
   if (dt.rule_flags_size() > 0) {
-    return TableError(ti, "ClusterNetworkPolicy tiers (rule actions) are not enforced by this XDP program");
+    // ClusterNetworkPolicy tiers: the tier boundaries and, appended to the arena, a bitmap
+    // of the rule bits that deny and one of those that pass (absent when none does).
+    t.tiered = 1;
+    t.np_first = dt.np_first_bit();
+    t.bl_first = dt.baseline_first_bit();
+    std::vector<uint64_t> deny(W, 0), pass(W, 0);
+    for (int b = 0; b < dt.rule_flags_size(); ++b) {
+      const uint32_t action = dt.rule_flags(b) & tables::kRuleActionMask;
+      if (action == tables::kRuleDeny) deny[static_cast<size_t>(b) / 64] |= uint64_t{1} << (b % 64);
+      if (action == tables::kRulePass) pass[static_cast<size_t>(b) / 64] |= uint64_t{1} << (b % 64);
+    }
+    auto append = [&](const std::vector<uint64_t>& bitmap) -> uint32_t {
+      bool any = false;
+      for (uint64_t w : bitmap) any |= w != 0;
+      if (!any) return NF_EMPTY_ROW;
+      const uint64_t at = arena_base + out->action_words.size();
+      out->action_words.insert(out->action_words.end(), bitmap.begin(), bitmap.end());
+      return static_cast<uint32_t>(at);
+    };
+    t.deny_words = append(deny);
+    t.pass_words = append(pass);
   }
-  out->tables.push_back({dt.isolated() ? 1u : 0u, S, W, dt.all_pods_row(), dt.other_protocols_row()});
+  out->tables.push_back(t);
   for (int i = 0; i < dt.identity_ids_size(); ++i) {
     out->id_rows.push_back({{table, dt.identity_ids(i)}, dt.identity_rows(i)});
   }
@@ -72,6 +92,14 @@ Status Translate(const v1::RuleTables& rt, int ti, MapEntries* out) {
 }
 
 }  // namespace
+
+std::vector<uint64_t> Arena(const v1::RuleTables& tables, const MapEntries& entries) {
+  std::vector<uint64_t> arena;
+  arena.reserve(static_cast<size_t>(tables.words_size()) + entries.action_words.size());
+  arena.assign(tables.words().begin(), tables.words().end());
+  arena.insert(arena.end(), entries.action_words.begin(), entries.action_words.end());
+  return arena;
+}
 
 std::vector<PortPrefix> PortPrefixes(uint16_t first, uint16_t last) {
   std::vector<PortPrefix> out;
@@ -116,10 +144,13 @@ StatusOr<MapEntries> BuildMapEntries(const v1::RuleTables& rt) {
       }
     }
   }
+  const auto table_words = static_cast<uint64_t>(rt.words_size());
   for (int ti = 0; ti < rt.tables_size(); ++ti) {
-    if (Status s = Translate(rt, ti, &out); !s.ok()) return s;
+    if (Status s = Translate(rt, ti, table_words, &out); !s.ok()) return s;
   }
-  out.words = static_cast<uint64_t>(rt.words_size());
+  out.words = table_words + out.action_words.size();
+  if (out.words > NF_EMPTY_ROW)
+    return Status::Error("tables: " + std::to_string(out.words) + " words: more than the XDP arena indexes");
   return out;
 }
 

@@ -35,8 +35,14 @@ struct MapEntries {
   std::vector<MapEntry<nf_id_key, uint32_t>> id_rows;
   std::vector<MapEntry<nf_cidr_key, uint32_t>> cidr_rows;
   std::vector<MapEntry<nf_port_key, uint32_t>> port_rows;
-  uint64_t words = 0;  // RuleTables.words_size()
+  // The words arena of a slot: RuleTables.words, then action_words (the Deny and Pass
+  // bitmaps of tiered tables, nf_table.deny_words/pass_words). `words` counts both.
+  std::vector<uint64_t> action_words;
+  uint64_t words = 0;
 };
+
+// The slot's whole words arena: `tables`' words followed by entries.action_words.
+std::vector<uint64_t> Arena(const v1::RuleTables& tables, const MapEntries& entries);
 
 // Checks the tables the way Classifier::Load does, plus what the LPM maps need to agree
 // with the classifier's interval lookup (canonical prefixes, sorted, distinct) and the program's
@@ -44,7 +50,8 @@ struct MapEntries {
 //   ipcache: RuleTables.ipcache (identity) then endpoints' IPs (local, tables); the first
 //            entry for an address keeps its identity, the first endpoint its tables;
 //   tables, id_rows, cidr_rows (every prefix, holes included), port_rows (ranges split
-//   into aligned prefixes).
+//   into aligned prefixes); tiered tables (ClusterNetworkPolicy) their tier boundaries and
+//   action bitmaps.
 StatusOr<MapEntries> BuildMapEntries(const v1::RuleTables& tables);
 
 }  // namespace netfence::xdp

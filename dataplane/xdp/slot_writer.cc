@@ -49,7 +49,8 @@ Status SlotWriter::Write(uint32_t slot, MapEntries entries, const v1::RuleTables
   if (slot >= NF_SLOTS) return Status::Error("XDP maps: no slot " + std::to_string(slot));
   AwaitGracePeriod();  // packets that started before the last flip may still read `slot`
   Slot& s = slots_[slot];
-  const uint64_t* words = tables.words().data();
+  std::vector<uint64_t> arena = Arena(tables, entries);
+  const uint64_t* words = arena.data();
   // A failed rewrite leaves a mix: fresh maps replace it.
   const bool rewritten = s.known && grace_ok_ && Fits(s.maps.capacity, entries) &&
                          RewriteSlotMaps(s.maps, s.contents, entries, words).ok();
@@ -65,7 +66,7 @@ Status SlotWriter::Write(uint32_t slot, MapEntries entries, const v1::RuleTables
     ++installs_;
   }
   s.contents.entries = std::move(entries);
-  s.contents.words.assign(tables.words().begin(), tables.words().end());
+  s.contents.words = std::move(arena);
   return Status::Ok();
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every conformance scenario (tests/conformance/scenarios: namespaces x, y, z with pods a, b, c,
-// policies, and hand-written truth tables for TCP, UDP and SCTP) through real packets: pods
+// policies, and hand-written truth tables for TCP, UDP and SCTP; tests/conformance/tiers: the
+// same with ClusterNetworkPolicy Admin and Baseline tiers) through real packets: pods
 // as network namespaces plugged by the CNI chain, netfence-agent enforcing (tables from
 // netfence-controller, and again from the agents' own compile), a real connection attempt
 // per ordered pair. Each cell must equal the hand-written table and `netfencectl
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -23,13 +25,23 @@ namespace netfence::e2e {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kScenarios = fs::path(NETFENCE_SOURCE_DIR) / "tests/conformance/scenarios";
+const fs::path kConformance = fs::path(NETFENCE_SOURCE_DIR) / "tests/conformance";
 
+// "scenarios/NN-name" (NetworkPolicy) and "tiers/NN-name" (ClusterNetworkPolicy tiers over
+// NetworkPolicy). Tiers scenarios whose cluster has host-network pods or Node peers at the
+// nodes' own addresses are left to the table-level tests (tests/conformance): the e2e nodes'
+// addresses are the test's, not those the scenario writes.
 std::vector<std::string> ScenarioNames() {
   std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(kScenarios, ec)) {
-    if (entry.is_directory()) names.push_back(entry.path().filename().string());
+  for (const char* set : {"scenarios", "tiers"}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(kConformance / set, ec)) {
+      if (!entry.is_directory()) continue;
+      std::ifstream cluster(entry.path() / "cluster.yaml");
+      const std::string text((std::istreambuf_iterator<char>(cluster)), std::istreambuf_iterator<char>());
+      if (text.find("hostNetwork: true") != std::string::npos) continue;
+      names.push_back(std::string(set) + "/" + entry.path().filename().string());
+    }
   }
   std::sort(names.begin(), names.end());
   return names;
@@ -60,10 +72,10 @@ int CopyScenario(const fs::path& from, const ManifestDir& to, bool two_nodes) {
 }
 
 void RunScenario(const std::string& scenario, TableMode mode) {
-  const fs::path dir = kScenarios / scenario;
+  const fs::path dir = kConformance / scenario;
   testing_util::Expected expected;
   ASSERT_EQ(testing_util::ReadExpected((dir / "expected.yaml").string(), &expected), "");
-  const bool two_nodes = std::stoi(scenario.substr(0, 2)) % 2 == 1;
+  const bool two_nodes = std::stoi(dir.filename().string().substr(0, 2)) % 2 == 1;
   ManifestDir manifests;
   const int placed = CopyScenario(dir, manifests, two_nodes);
 
@@ -113,10 +125,12 @@ void RunScenario(const std::string& scenario, TableMode mode) {
   }
 }
 
+// s01_no_policies (scenarios/01-no-policies), tiers01_admin_deny_... (tiers/01-admin-deny-...).
 std::string TestName(const ::testing::TestParamInfo<std::string>& p) {
-  std::string name = p.param;
+  const size_t slash = p.param.find('/');
+  std::string name = (p.param.compare(0, slash, "tiers") == 0 ? "tiers" : "s") + p.param.substr(slash + 1);
   std::replace(name.begin(), name.end(), '-', '_');
-  return "s" + name;
+  return name;
 }
 
 // Agents fed by netfence-controller over gRPC (the way a cluster runs).

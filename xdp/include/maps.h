@@ -182,6 +182,15 @@ struct nf_query {
     __u32 rule;
     __u32 internal; /* the maps disagree with themselves: fail closed */
   } r;
+  /* nf_match()'s rows of the three dimensions, for nf_search() */
+  struct nf_rows {
+    __u32 id_row;
+    __u32 cidr_row;
+    __u32 port_row;
+    __u32 summary_words;
+    __u32 rule; /* nf_search()'s answer */
+    __u32 pad;
+  } rows;
 };
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -7,6 +7,11 @@
 
 #include <linux/types.h>
 
+/* The layout version of the pinned maps' keys and values (dataplane/xdp/pin_abi.h): bump it
+ * with any change to a struct below that a pinned map holds. 1: before stamps; 2: nf_table
+ * carries ClusterNetworkPolicy tiers. */
+#define NF_ABI_VERSION 2u
+
 #define NF_EMPTY_ROW 0xFFFFFFFFu   /* the row with no rule, stored nowhere */
 #define NF_FIRST_POD_IDENTITY 256u /* ids below are reserved (0 world, 1 host) */
 #define NF_MAX_SUMMARY_WORDS 1024u /* 1024 * 64 * 64 = 4M rule bits per table */
@@ -40,6 +45,17 @@ struct nf_table {
   __u32 row_words;
   __u32 all_pods_row;
   __u32 other_row;
+  /* ClusterNetworkPolicy tiers (RuleTables DirectionTable.rule_flags): rule bits are Admin
+   * [0, np_first), NetworkPolicy [np_first, bl_first), Baseline [bl_first, ...). A tiered
+   * table's bits carry actions: word w of the Deny and Pass bitmaps (one bit per rule bit,
+   * row_words words) is at arena index deny_words + w and pass_words + w, NF_EMPTY_ROW when no
+   * bit has that action. Every other bit accepts (an Admin/Baseline Accept, a NetworkPolicy
+   * allow). Untiered tables: tiered = 0 and the rest unused. */
+  __u32 tiered;
+  __u32 np_first;
+  __u32 bl_first;
+  __u32 deny_words;
+  __u32 pass_words;
 };
 
 /* id_rows: (table, pod identity) -> row. */

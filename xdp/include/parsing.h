@@ -66,7 +66,7 @@ struct nf_flow {
   __u8 icmp_type; /* ICMP/ICMPv6: the message's type and code (flow logs: Community ID) */
   __u8 icmp_code;
   __u16 pad; /* keeps inner_src 4-byte aligned (compared as words) */
-  __u8 inner_src[16];
+  __u8 inner_src[16]; /* NF_ICMP_ERROR: the quoted packet's; a neighbour advertisement: its target */
   __u8 inner_dst[16];
 };
 
@@ -179,6 +179,15 @@ static __always_inline void nf_parse_icmp(struct nf_icmp_hdr *ih, void *data_end
     /* Neighbour discovery (RS, RA, NS, NA, redirect) and multicast listener discovery
      * (query, report, done, MLDv2 report): the link's own housekeeping, never a connection. */
     f->icmp_kind = NF_ICMP_NDP;
+    if (t == 136) {
+      /* A neighbour advertisement speaks for its target address (after 4 bytes of flags):
+       * kept in inner_src for the anti-spoofing check; zero when the message is cut short. */
+      __u8 *target = (__u8 *)(ih + 1);
+      if ((void *)(target + 16) <= data_end)
+        __builtin_memcpy(f->inner_src, target, 16);
+      else
+        __builtin_memset(f->inner_src, 0, 16);
+    }
   }
 }
 

@@ -8,8 +8,10 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <memory>
 #include <nlohmann/json.hpp>
 
+#include "common/classifier/classifier.h"
 #include "controlplane/controller/controller_core.h"
 #include "controlplane/controller/distribution_service.h"
 #include "controlplane/kube/kube_config.h"
@@ -138,6 +140,57 @@ TEST_F(ControllerKubeTest, ApiChangesReachTheAgentsAndRelistsChangeNothing) {
   api_->Delete("Pod", "shop", "web-1");
   ASSERT_TRUE(RunUntil([&] { return Converged() && agents_[0]->set().endpoints.size() == 1; }));
   EXPECT_FALSE(agents_[1]->set().ipcache.contains(*IpAddr::Parse("10.2.0.1")));
+}
+
+// A ClusterNetworkPolicy made through the API (cluster-scoped, v1alpha2): an Admin Deny over
+// the namespace's NetworkPolicy reaches the agents, whose tables then deny web-1 -> api-1 by
+// that rule although a NetworkPolicy allows it; deleting it through the API allows again.
+TEST_F(ControllerKubeTest, AClusterNetworkPolicyFromTheApiReachesTheAgents) {
+  api_->Apply({{"apiVersion", "networking.k8s.io/v1"},
+               {"kind", "NetworkPolicy"},
+               {"metadata", {{"name", "allow-web"}, {"namespace", "shop"}}},
+               {"spec",
+                {{"podSelector", {{"matchLabels", {{"app", "api"}}}}},
+                 {"ingress",
+                  json::array({{{"from", json::array({{{"podSelector", {{"matchLabels", {{"app", "web"}}}}}}})}}})}}}});
+  ASSERT_TRUE(RunUntil([&] { return Converged(); }));
+  auto verdict = [&](const testing::SimAgent& a) {
+    auto tables = std::make_shared<const v1::RuleTables>(tables::Assemble(a.set(), a.generation()));
+    auto c = classifier::Classifier::Load(tables);
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    return c.ok() ? (*c)->Classify({*IpAddr::Parse("10.2.0.1"), *IpAddr::Parse("10.2.0.2"), 6, 8080}).ingress
+                  : classifier::DirectionDecision{};
+  };
+  EXPECT_EQ(verdict(*agents_[1]).outcome, classifier::Outcome::kAllowed);  // api-1 is on n2
+
+  api_->Apply(
+      {{"apiVersion", "policy.networking.k8s.io/v1alpha2"},
+       {"kind", "ClusterNetworkPolicy"},
+       {"metadata", {{"name", "guard-api"}}},
+       {"spec",
+        {{"tier", "Admin"},
+         {"priority", 5},
+         {"subject",
+          {{"pods", {{"namespaceSelector", json::object()}, {"podSelector", {{"matchLabels", {{"app", "api"}}}}}}}}},
+         {"ingress",
+          json::array({{{"name", "no-web"},
+                        {"action", "Deny"},
+                        {"from", json::array({{{"pods",
+                                                {{"namespaceSelector", json::object()},
+                                                 {"podSelector", {{"matchLabels", {{"app", "web"}}}}}}}}})}}})}}}});
+  ASSERT_TRUE(
+      RunUntil([&] { return Converged() && verdict(*agents_[1]).outcome == classifier::Outcome::kDeniedByRule; }));
+  const classifier::DirectionDecision denied = verdict(*agents_[1]);
+  const v1::RuleTables held = tables::Assemble(agents_[1]->set(), agents_[1]->generation());
+  bool named = false;
+  for (const v1::PolicyRef& p : held.policies()) {
+    named |= p.kind() == "ClusterNetworkPolicy" && p.name() == "guard-api" && p.tier() == v1::TIER_ADMIN;
+  }
+  EXPECT_TRUE(named) << "the agent's tables do not name ClusterNetworkPolicy guard-api";
+  EXPECT_EQ(denied.outcome, classifier::Outcome::kDeniedByRule);
+
+  api_->Delete("ClusterNetworkPolicy", "", "guard-api");
+  ASSERT_TRUE(RunUntil([&] { return Converged() && verdict(*agents_[1]).outcome == classifier::Outcome::kAllowed; }));
 }
 
 TEST_F(ControllerKubeTest, AgentsKeepTheirTablesWhileTheApiServerIsAway) {

@@ -135,7 +135,8 @@ TEST(DpdkDifferential, AgreesWithClassifierAndXdpOnRandomClusters) {
 }
 
 // ClusterNetworkPolicy tiers: the pipeline classifies through the classifier, so it enforces
-// every tier's actions (the XDP program refuses such tables; the classifier is the reference).
+// every tier's actions (as the XDP program does: xdp_differential_test; the classifier is the
+// reference).
 // A Deny rule must drop, whatever the NetworkPolicy below it allows.
 TEST(DpdkDifferential, AgreesWithClassifierOnRandomTieredClusters) {
   NETFENCE_REQUIRE_DPDK();

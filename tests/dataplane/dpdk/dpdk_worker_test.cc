@@ -42,6 +42,9 @@ std::string Yaml() {
                     "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 80}]\n");
 }
 
+// Each pod's IPv6 address: fd00::<its IPv4 address's last byte>.
+IpAddr V6(const IpAddr& v4) { return *IpAddr::Parse("fd00::" + std::to_string(v4.bytes[15])); }
+
 std::vector<uint8_t> Frame(const uint8_t* dst_mac, const uint8_t* src_mac, std::vector<uint8_t> f) {
   std::copy(dst_mac, dst_mac + 6, f.begin());
   std::copy(src_mac, src_mac + 6, f.begin() + 6);
@@ -96,8 +99,9 @@ class DpdkWorkerTest : public ::testing::Test {
     dpdk::PortPolicy policy;
     policy.role = dpdk::PortRole::kEndpoint;
     policy.ifindex = 100u + p.id;
-    policy.n_addrs = 1;
+    policy.n_addrs = 2;
     policy.addrs[0] = pod.bytes;
+    policy.addrs[1] = V6(pod).bytes;
     EXPECT_TRUE(harness_->dp().AttachEthdev(p.id, policy).ok());
     return p;
   }
@@ -164,6 +168,19 @@ TEST_F(DpdkWorkerTest, ForwardsWhatPolicyAllowsAndLearnsWhereMacsAre) {
   Send(2, Frame(kBroadcast, kAdminMac, xdptest::ArpFrame(kServer)));
   EXPECT_EQ(Out(), (std::vector<unsigned>{0, 0, 0}));
   EXPECT_EQ(harness_->dp().ReadDropReasons()[NF_DROP_SPOOFED], 2u);
+  // A neighbour advertisement speaks for its target: the pod's own IPv6 address is flooded
+  // like ARP, another pod's (neighbour cache poisoning) is spoofing.
+  auto na = [](const IpAddr& target) {
+    return PacketBuilder()
+        .Ipv6(V6(kAdmin), *IpAddr::Parse("ff02::1"))
+        .IcmpMessage(136, 0, std::vector<uint8_t>(target.bytes.begin(), target.bytes.end()))
+        .Build();
+  };
+  Send(2, Frame(kBroadcast, kAdminMac, na(V6(kAdmin))));
+  EXPECT_EQ(Out(), (std::vector<unsigned>{1, 1, 0}));
+  Send(2, Frame(kBroadcast, kAdminMac, na(V6(kServer))));
+  EXPECT_EQ(Out(), (std::vector<unsigned>{0, 0, 0}));
+  EXPECT_EQ(harness_->dp().ReadDropReasons()[NF_DROP_SPOOFED], 3u);
   Send(2, Frame(kBroadcast, kAdminMac, PacketBuilder().EtherType(0x88CC).Payload(28).Build()));
   EXPECT_EQ(Out(), (std::vector<unsigned>{0, 0, 0}));
   EXPECT_EQ(harness_->dp().ReadDropReasons()[NF_DROP_NOT_IP], 1u);

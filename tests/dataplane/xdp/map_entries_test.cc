@@ -7,6 +7,7 @@
 #include <random>
 
 #include "common/base/ip.h"
+#include "common/tables/wire.h"
 
 namespace netfence::xdp {
 namespace {
@@ -144,27 +145,66 @@ TEST(XdpMapEntries, RejectsMalformedTables) {
   EXPECT_NE(e.status().message().find("at most"), std::string::npos) << e.status().message();
 }
 
-// Tables with ClusterNetworkPolicy tiers carry an action per rule bit that this program does not
-// act on (it allows on any matching bit): refused, naming the table, so that the agent keeps its
-// last good tables rather than enforce a Deny rule as an allow.
-TEST(XdpMapEntries, RefusesTablesWithClusterPolicyTiers) {
+// Tables with ClusterNetworkPolicy tiers: the tier boundaries go into nf_table, and the rule
+// bits that deny and those that pass become two bitmaps appended to the words arena (none when
+// no bit has that action), which the program reads for the lowest matching bit's action.
+TEST(XdpMapEntries, TieredTablesCarryTheirBoundariesAndActionBitmaps) {
   v1::RuleTables t = OneTable();
   t.add_tables()->CopyFrom(t.tables(0));
-  ASSERT_TRUE(BuildMapEntries(t).ok());
-  auto* dt = t.mutable_tables(1);
-  dt->add_rule_flags(2);  // one Admin Deny rule, of a cluster policy (valid tables)
-  dt->set_np_first_bit(1);
-  dt->set_baseline_first_bit(1);
+  t.add_tables()->CopyFrom(t.tables(0));
   auto* admin = t.add_policies();
-  admin->set_name("deny-all");
+  admin->set_name("guardrails");
   admin->set_kind("ClusterNetworkPolicy");
   admin->set_tier(v1::TIER_ADMIN);
-  dt->set_rule_policy(0, static_cast<uint32_t>(t.policies_size() - 1));
+  const auto admin_policy = static_cast<uint32_t>(t.policies_size() - 1);
+  // Table 1: 70 rule bits (two row words): Admin 0..67 (Deny at 0 and 66, Pass at 1 and 67,
+  // the rest Accept), NetworkPolicy 68..69. Table 2: one Admin Accept, no Deny or Pass.
+  auto* dt = t.mutable_tables(1);
+  dt->set_rule_count(70);
+  dt->set_row_words(2);
+  dt->clear_rule_policy();
+  dt->clear_rule_index();
+  for (uint32_t b = 0; b < 70; ++b) {
+    dt->add_rule_policy(b < 68 ? admin_policy : 0);
+    dt->add_rule_index(b < 68 ? b : 0);
+    const uint32_t action = b >= 68               ? tables::kRuleAllow
+                            : (b == 0 || b == 66) ? tables::kRuleDeny
+                            : (b == 1 || b == 67) ? tables::kRulePass
+                                                  : tables::kRuleAccept;
+    dt->add_rule_flags(action);
+  }
+  dt->set_np_first_bit(68);
+  dt->set_baseline_first_bit(70);
+  dt->set_other_protocols_row(2);  // a row of its own: 1 summary word + 2 row words
+  t.add_words(1);
+  t.add_words(1);
+  t.add_words(0);
+  auto* accept_only = t.mutable_tables(2);
+  accept_only->add_rule_flags(tables::kRuleAccept);
+  accept_only->set_rule_policy(0, admin_policy);
+  accept_only->set_np_first_bit(1);
+  accept_only->set_baseline_first_bit(1);
   auto e = BuildMapEntries(t);
-  ASSERT_FALSE(e.ok());
-  EXPECT_NE(e.status().message().find("table 1: ClusterNetworkPolicy tiers"), std::string::npos)
-      << e.status().message();
-  EXPECT_NE(e.status().message().find("XDP program"), std::string::npos) << e.status().message();
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  ASSERT_EQ(e->tables.size(), 3u);
+  EXPECT_EQ(e->tables[0].tiered, 0u);
+  const nf_table& tiered = e->tables[1];
+  EXPECT_EQ(tiered.tiered, 1u);
+  EXPECT_EQ(tiered.np_first, 68u);
+  EXPECT_EQ(tiered.bl_first, 70u);
+  const auto table_words = static_cast<uint32_t>(t.words_size());
+  EXPECT_EQ(tiered.deny_words, table_words);
+  EXPECT_EQ(tiered.pass_words, table_words + 2);
+  const std::vector<uint64_t> want_actions = {1ull, 1ull << 2, 2ull, 1ull << 3};  // deny, pass
+  EXPECT_EQ(e->action_words, want_actions);
+  EXPECT_EQ(e->tables[2].tiered, 1u);
+  EXPECT_EQ(e->tables[2].deny_words, NF_EMPTY_ROW);
+  EXPECT_EQ(e->tables[2].pass_words, NF_EMPTY_ROW);
+  EXPECT_EQ(e->words, t.words_size() + 4u);
+  const std::vector<uint64_t> arena = Arena(t, *e);
+  ASSERT_EQ(arena.size(), e->words);
+  EXPECT_EQ(arena[tiered.deny_words + 1], 1ull << 2);
+  EXPECT_EQ(arena[tiered.pass_words], 2ull);
 }
 
 }  // namespace

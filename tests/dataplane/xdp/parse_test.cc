@@ -207,6 +207,20 @@ TEST_F(XdpParseTest, Ipv6LinkHousekeepingOfAPodPassesLikeNeighbourDiscoveryAndNo
     EXPECT_EQ(r.decision.drop_reason, static_cast<uint32_t>(NF_DROP_SPOOFED)) << c.what;
   }
   Expect(PacketBuilder().Ipv6(link_local, Ip("ff02::fb")).Udp(5353).Build(), XDP_DROP, NF_DROP_SPOOFED);  // mDNS
+
+  // A neighbour advertisement speaks for its target address: from the pod, for its own only
+  // (else neighbours would send it another pod's traffic); one cut short has no target.
+  auto na = [](const IpAddr& target) {
+    return PacketBuilder()
+        .Ipv6(kClient6, Ip("ff02::1"))
+        .IcmpMessage(136, 0, std::vector<uint8_t>(target.bytes.begin(), target.bytes.end()))
+        .Build();
+  };
+  RunResult own = Expect(na(kClient6), XDP_PASS);
+  EXPECT_EQ(own.decision.path, static_cast<uint32_t>(NF_CNT_PASS_NDP));
+  RunResult poison = Expect(na(kServer6), XDP_DROP, NF_DROP_SPOOFED);
+  EXPECT_EQ(poison.decision.drop_reason, static_cast<uint32_t>(NF_DROP_SPOOFED));
+  Expect(PacketBuilder().Ipv6(kClient6, Ip("ff02::1")).IcmpMessage(136).Build(), XDP_DROP, NF_DROP_SPOOFED);
 }
 
 TEST_F(XdpParseTest, MulticastListenerMessagesAreHousekeepingNotFlows) {

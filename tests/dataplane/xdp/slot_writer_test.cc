@@ -109,7 +109,7 @@ void ExpectLiveSlotHolds(const xdp::XdpProgram& p, const v1::RuleTables& t, cons
   EXPECT_EQ(DumpKeyed(cidr.get()), Expected(e->cidr_rows));
   EXPECT_EQ(DumpKeyed(ports.get()), Expected(e->port_rows));
   ExpectArray(tables.get(), e->tables.data(), e->tables.size(), "tables");
-  ExpectArray(words.get(), t.words().data(), e->words, "words");
+  ExpectArray(words.get(), xdp::Arena(t, *e).data(), e->words, "words");
 }
 
 // n pods in namespace `ns`, 10.<octet>.x.y, and a policy letting app=web take TCP `port`.

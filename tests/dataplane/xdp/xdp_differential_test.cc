@@ -36,14 +36,14 @@ constexpr int kPacketsPerCluster = 320;  // 102,400 packets
 constexpr int kMaxReports = 5;
 
 std::string Text(const DirectionDecision& d) {
-  static const char* kNames[] = {"not isolated", "allowed", "denied"};
+  static const char* kNames[] = {"not isolated", "allowed", "denied", "denied by rule"};
   std::ostringstream o;
   o << kNames[static_cast<int>(d.outcome)] << " table " << d.table << " rule " << d.rule_bit;
   return o.str();
 }
 std::string Text(uint32_t outcome, uint32_t table, uint32_t rule) {
-  return Text(DirectionDecision{static_cast<classifier::Outcome>(outcome > 2 ? 2 : outcome), table, rule}) +
-         (outcome > 2 ? " (bad outcome " + std::to_string(outcome) + ")" : "");
+  return Text(DirectionDecision{static_cast<classifier::Outcome>(outcome > 3 ? 2 : outcome), table, rule}) +
+         (outcome > 3 ? " (bad outcome " + std::to_string(outcome) + ")" : "");
 }
 
 // Empty when the program agrees with the classifier on `p`; else what differs.
@@ -171,14 +171,78 @@ TEST(XdpDifferential, AgreesWithClassifierOnRandomClusters) {
   }
 }
 
+// ClusterNetworkPolicy tiers (random CNPs at random, tying priorities, over random
+// NetworkPolicies): every packet's Admin/NetworkPolicy/Baseline decision, Deny rules included,
+// as the classifier gives it; asked twice, so the verdict cache answers the second time.
+TEST(XdpDifferential, AgreesWithClassifierOnRandomTieredClusters) {
+  NETFENCE_REQUIRE_BPF();
+  const char* only = std::getenv("NETFENCE_XDP_SEED");
+  const uint64_t first = only != nullptr ? std::strtoull(only, nullptr, 10) : 1;
+  const int clusters = only != nullptr ? 1 : 64;
+  std::unique_ptr<xdp::XdpProgram> program;
+  std::unique_ptr<Harness> harness;
+  Coverage coverage;
+  int reports = 0, denied_by_rule = 0, tiered_tables = 0;
+  for (int c = 0; c < clusters && reports < kMaxReports; ++c) {
+    const uint64_t seed = first + static_cast<uint64_t>(c);
+    std::mt19937_64 rng(seed);
+    std::mt19937_64 wrap(seed * 0x9E3779B97F4A7C15ull + 7);
+    const k8s::ClusterState state = reference::RandomTieredCluster(rng);
+    auto tables = std::make_shared<const v1::RuleTables>(compiler::Compile(state));
+    auto loaded = classifier::Classifier::Load(tables);
+    ASSERT_TRUE(loaded.ok()) << "seed " << seed << ": " << loaded.status().message();
+    for (const auto& t : tables->tables()) tiered_tables += t.rule_flags_size() > 0;
+    if (!ProgramFor(*tables, c % 16 == 0, &program, &harness, &coverage)) return;
+    std::string report;
+    for (int i = 0; i < kPacketsPerCluster; ++i) {
+      const Packet p = reference::RandomPacket(rng, state);
+      const Decision want = (*loaded)->Classify({p.src, p.dst, p.proto, p.dport});
+      coverage.packets++;
+      denied_by_rule += want.egress.outcome == classifier::Outcome::kDeniedByRule ||
+                        want.ingress.outcome == classifier::Outcome::kDeniedByRule;
+      const std::vector<uint8_t> frame = xdptest::RandomEncapsulation(p.src, p.dst, p.proto, p.dport, wrap);
+      std::string diff = Compare(p, want, harness->Run(frame));
+      const std::string again = Compare(p, want, harness->Run(frame));
+      if (!again.empty()) diff += "  asked again (verdict cache):\n" + again;
+      if (!diff.empty() && report.size() < 4000) report += "packet " + std::to_string(i) + ": " + p.str() + "\n" + diff;
+    }
+    if (!report.empty()) {
+      ++reports;
+      ADD_FAILURE() << "seed " << seed << " (replay: NETFENCE_XDP_SEED=" << seed << ")\n"
+                    << report << "cluster:\n"
+                    << reference::DescribeCluster(state);
+    }
+  }
+  std::cout << "[xdp differential, tiers] " << clusters << " clusters, " << tiered_tables << " tiered tables, "
+            << coverage.packets << " packets, " << denied_by_rule << " denied by a ClusterNetworkPolicy rule\n";
+  if (only == nullptr) {
+    EXPECT_GT(denied_by_rule, coverage.packets / 100) << "the random tiered clusters exercise no Deny rule";
+  }
+}
+
 // --- Synthetic wide tables: several summary words, rows of every density. ----------------
 
+// With `tiered`, the rule bits carry ClusterNetworkPolicy tiers: Admin bits below a random
+// np_first, Baseline bits from a random baseline_first, each with a random action (Accept,
+// Deny or Pass), the boundaries anywhere (inside or across summary words).
 class WideTables {
  public:
-  WideTables(uint64_t seed, uint32_t rules) : rng_(seed), rules_(rules) {
+  WideTables(uint64_t seed, uint32_t rules, bool tiered = false) : rng_(seed), rules_(rules), tiered_(tiered) {
     W_ = (rules + 63) / 64;
     S_ = (W_ + 63) / 64;
     t_.add_policies()->set_name("wide");
+    if (tiered_) {
+      auto* admin = t_.add_policies();
+      admin->set_name("admin");
+      admin->set_kind("ClusterNetworkPolicy");
+      admin->set_tier(v1::TIER_ADMIN);
+      auto* baseline = t_.add_policies();
+      baseline->set_name("baseline");
+      baseline->set_kind("ClusterNetworkPolicy");
+      baseline->set_tier(v1::TIER_BASELINE);
+      np_first_ = static_cast<uint32_t>(rng_() % (rules / 2 + 1));
+      bl_first_ = np_first_ + static_cast<uint32_t>(rng_() % (rules - np_first_ + 1));
+    }
     for (int i = 0; i < 3; ++i) AddTable(i < 2);
     auto ep = [&](std::initializer_list<const char*> ips, uint32_t identity, uint32_t in, uint32_t out) {
       auto* e = t_.add_endpoints();
@@ -238,7 +302,16 @@ class WideTables {
     dt->set_rule_count(rules_);
     dt->set_row_words(W_);
     dt->set_summary_words(S_);
-    for (uint32_t i = 0; i < rules_; ++i) dt->add_rule_policy(0), dt->add_rule_index(i);
+    for (uint32_t i = 0; i < rules_; ++i) {
+      const bool np = !tiered_ || (i >= np_first_ && i < bl_first_);
+      dt->add_rule_policy(np ? 0 : i < np_first_ ? 1 : 2);
+      dt->add_rule_index(i);
+      if (tiered_) dt->add_rule_flags(np ? tables::kRuleAllow : 1 + static_cast<uint32_t>(rng_() % 3));
+    }
+    if (tiered_) {
+      dt->set_np_first_bit(np_first_);
+      dt->set_baseline_first_bit(bl_first_);
+    }
     for (uint32_t id : {300u, 301u, 302u, 305u, 309u}) {
       dt->add_identity_ids(id);
       dt->add_identity_rows(Row());
@@ -274,6 +347,8 @@ class WideTables {
 
   std::mt19937_64 rng_;
   uint32_t rules_, W_ = 0, S_ = 0;
+  bool tiered_ = false;
+  uint32_t np_first_ = 0, bl_first_ = 0;
   v1::RuleTables t_;
 };
 
@@ -283,10 +358,11 @@ TEST(XdpDifferential, AgreesWithClassifierOnWideTables) {
                          "8.8.8.8",  "10.1.2.200", "10.1.99.1", "192.168.0.5",    "2001:db8::9",
                          "fd00::5",  "fd00::6",    "fd00::77",  "2001:db8::1234", "2002::1"};
   const uint8_t kProtos[] = {6, 6, 6, 17, 132, 1, 58, 47};
-  int allowed = 0, high = 0, packets = 0;
+  int allowed = 0, high = 0, packets = 0, denied_by_rule = 0;
   for (uint32_t rules : {100u, 4097u, 9000u, 70000u}) {
-    for (uint64_t seed = 1; seed <= 6; ++seed) {
-      WideTables wide(seed * 1000 + rules, rules);
+    for (uint64_t seed = 1; seed <= 8; ++seed) {
+      const bool tiered = seed > 6;  // seeds 7 and 8: ClusterNetworkPolicy tiers
+      WideTables wide(seed * 1000 + rules, rules, tiered);
       auto tables = std::make_shared<const v1::RuleTables>(wide.tables());
       auto oracle = classifier::Classifier::Load(tables);
       ASSERT_TRUE(oracle.ok()) << oracle.status().message();
@@ -312,18 +388,22 @@ TEST(XdpDifferential, AgreesWithClassifierOnWideTables) {
         const Decision want = (*oracle)->Classify({p.src, p.dst, p.proto, p.dport});
         ++packets;
         allowed += want.allowed();
-        high += (want.egress.outcome == classifier::Outcome::kAllowed && want.egress.rule_bit >= 4096) ||
-                (want.ingress.outcome == classifier::Outcome::kAllowed && want.ingress.rule_bit >= 4096);
+        high += (want.egress.by_rule() && want.egress.rule_bit >= 4096) ||
+                (want.ingress.by_rule() && want.ingress.rule_bit >= 4096);
+        denied_by_rule += want.egress.outcome == classifier::Outcome::kDeniedByRule ||
+                          want.ingress.outcome == classifier::Outcome::kDeniedByRule;
         const std::string diff =
             Compare(p, want, harness.Run(PacketBuilder().Ip(p.src, p.dst).Proto(p.proto, p.dport).Build()));
         if (!diff.empty() && report.size() < 3000) report += p.str() + "\n" + diff;
       }
-      EXPECT_TRUE(report.empty()) << rules << " rules, seed " << seed << ":\n" << report;
+      EXPECT_TRUE(report.empty()) << rules << " rules, seed " << seed << (tiered ? " (tiered)" : "") << ":\n" << report;
     }
   }
   std::cout << "[xdp wide tables] " << packets << " packets, " << allowed << " allowed, " << high
-            << " allowed by a rule bit >= 4096 (past the first summary word)\n";
+            << " decided by a rule bit >= 4096 (past the first summary word), " << denied_by_rule
+            << " denied by a ClusterNetworkPolicy rule\n";
   EXPECT_GT(high, 0);
+  EXPECT_GT(denied_by_rule, 0);
   EXPECT_GT(allowed, packets / 10);
 }
 
