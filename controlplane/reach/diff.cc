@@ -110,7 +110,13 @@ void AddPortsOf(const k8s::ClusterState& s, std::set<ProtoPort>* out) {
   }
 }
 
-Judgement Judge(const k8s::Pod& src, const k8s::Pod& dst, const classifier::Classifier& c, const ProtoPort& pp) {
+std::string PolicyName(const v1::PolicyRef& p) {
+  return p.kind().empty() ? p.namespace_() + "/" + p.name() : p.kind() + "/" + p.name();
+}
+
+}  // namespace
+
+Judgement JudgePair(const k8s::Pod& src, const k8s::Pod& dst, const classifier::Classifier& c, const ProtoPort& pp) {
   Judgement j;
   auto addrs = ProbeAddresses(src, dst);
   if (!addrs) return j;  // no common family: nothing gets through, as in the matrix
@@ -118,12 +124,6 @@ Judgement Judge(const k8s::Pod& src, const k8s::Pod& dst, const classifier::Clas
   j.allowed = j.decision.allowed();
   return j;
 }
-
-std::string PolicyName(const v1::PolicyRef& p) {
-  return p.kind().empty() ? p.namespace_() + "/" + p.name() : p.kind() + "/" + p.name();
-}
-
-}  // namespace
 
 Status ApplyChange(const Change& change, k8s::ClusterState* state) {
   k8s::ClusterState s = *state;
@@ -161,8 +161,8 @@ std::vector<Flip> Flips(const k8s::ClusterState& before, const classifier::Class
     for (const auto& [dst_b, dst_a] : pods) {
       if (src_b == dst_b) continue;  // a pod always reaches itself
       for (const ProtoPort& pp : ports) {
-        Judgement b = Judge(*src_b, *dst_b, before_classifier, pp);
-        Judgement a = Judge(*src_a, *dst_a, after_classifier, pp);
+        Judgement b = JudgePair(*src_b, *dst_b, before_classifier, pp);
+        Judgement a = JudgePair(*src_a, *dst_a, after_classifier, pp);
         if (a.allowed != b.allowed) flips.push_back({src_b->key(), dst_b->key(), pp, b, a});
       }
     }
@@ -199,13 +199,14 @@ json DirectionJson(const v1::RuleTables& tables, const classifier::DirectionDeci
   return j;
 }
 
+json JudgementJson(const v1::RuleTables& tables, const Judgement& j) {
+  return json{{"egress", DirectionJson(tables, j.decision.egress)}, {"ingress", DirectionJson(tables, j.decision.ingress)}};
+}
+
 json FlipsJson(const std::vector<Flip>& flips, const v1::RuleTables& before_tables,
                const v1::RuleTables& after_tables) {
   json out = json::array();
   for (const Flip& f : flips) {
-    auto side = [](const v1::RuleTables& t, const Judgement& j) {
-      return json{{"egress", DirectionJson(t, j.decision.egress)}, {"ingress", DirectionJson(t, j.decision.ingress)}};
-    };
     out.push_back(
         {{"from", f.from},
          {"to", f.to},
@@ -213,7 +214,8 @@ json FlipsJson(const std::vector<Flip>& flips, const v1::RuleTables& before_tabl
          {"port", f.port.port},
          {"before", f.before.allowed},
          {"after", f.after.allowed},
-         {"decided_by", {{"before", side(before_tables, f.before)}, {"after", side(after_tables, f.after)}}}});
+         {"decided_by",
+          {{"before", JudgementJson(before_tables, f.before)}, {"after", JudgementJson(after_tables, f.after)}}}});
   }
   return json{{"flips", std::move(out)}};
 }

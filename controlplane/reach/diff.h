@@ -46,6 +46,10 @@ struct Judgement {
   classifier::Decision decision;
 };
 
+// The verdict of `src` -> `dst` on `pp`, probed as `matrix` probes (ProbeAddresses): denied,
+// with no decision, when the two pods share no address family.
+Judgement JudgePair(const k8s::Pod& src, const k8s::Pod& dst, const classifier::Classifier& c, const ProtoPort& pp);
+
 struct Flip {
   std::string from, to;  // "ns/pod"
   ProtoPort port;
@@ -62,6 +66,9 @@ std::vector<Flip> Flips(const k8s::ClusterState& before, const classifier::Class
 // "policy":"ns/name" or "Kind/name","rule":N,"rule_name":".."} or, for a default deny,
 // {"outcome":"denied","isolated_by":["ns/name",...]}.
 nlohmann::json DirectionJson(const v1::RuleTables& tables, const classifier::DirectionDecision& d);
+
+// {"egress":DirectionJson,"ingress":DirectionJson} of one judgement.
+nlohmann::json JudgementJson(const v1::RuleTables& tables, const Judgement& j);
 
 // {"flips":[{"from","to","protocol","port","before","after","decided_by":{"before":{"egress",
 // "ingress"},"after":{...}}}]} (ARCHITECTURE.md contract: from, to, protocol, port, before,
