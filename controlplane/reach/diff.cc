@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "controlplane/reach/matrix.h"
 
@@ -116,13 +117,17 @@ std::string PolicyName(const v1::PolicyRef& p) {
 
 }  // namespace
 
-Judgement JudgePair(const k8s::Pod& src, const k8s::Pod& dst, const classifier::Classifier& c, const ProtoPort& pp) {
+Judgement JudgeProbe(const std::optional<std::pair<IpAddr, IpAddr>>& addrs, const classifier::Classifier& c,
+                     const ProtoPort& pp) {
   Judgement j;
-  auto addrs = ProbeAddresses(src, dst);
   if (!addrs) return j;  // no common family: nothing gets through, as in the matrix
   j.decision = c.Classify({addrs->first, addrs->second, static_cast<uint8_t>(pp.protocol), pp.port});
   j.allowed = j.decision.allowed();
   return j;
+}
+
+Judgement JudgePair(const k8s::Pod& src, const k8s::Pod& dst, const classifier::Classifier& c, const ProtoPort& pp) {
+  return JudgeProbe(ProbeAddresses(src, dst), c, pp);
 }
 
 Status ApplyChange(const Change& change, k8s::ClusterState* state) {
@@ -147,15 +152,21 @@ std::vector<ProtoPort> PortsOfInterest(const k8s::ClusterState& a, const k8s::Cl
   return {out.begin(), out.end()};
 }
 
-std::vector<Flip> Flips(const k8s::ClusterState& before, const classifier::Classifier& before_classifier,
-                        const k8s::ClusterState& after, const classifier::Classifier& after_classifier,
-                        const std::vector<ProtoPort>& ports) {
-  std::map<std::string, const k8s::Pod*> now;
+std::vector<std::pair<const k8s::Pod*, const k8s::Pod*>> PodsInBoth(const k8s::ClusterState& before,
+                                                                    const k8s::ClusterState& after) {
+  std::unordered_map<std::string, const k8s::Pod*> now;
   for (const auto* p : MatrixPods(after)) now.emplace(p->key(), p);
-  std::vector<std::pair<const k8s::Pod*, const k8s::Pod*>> pods;  // (before, after), sorted by key
+  std::vector<std::pair<const k8s::Pod*, const k8s::Pod*>> pods;
   for (const auto* p : MatrixPods(before)) {
     if (auto it = now.find(p->key()); it != now.end()) pods.emplace_back(p, it->second);
   }
+  return pods;
+}
+
+std::vector<Flip> FlipsBruteForce(const k8s::ClusterState& before, const classifier::Classifier& before_classifier,
+                        const k8s::ClusterState& after, const classifier::Classifier& after_classifier,
+                        const std::vector<ProtoPort>& ports) {
+  const auto pods = PodsInBoth(before, after);
   std::vector<Flip> flips;
   for (const auto& [src_b, src_a] : pods) {
     for (const auto& [dst_b, dst_a] : pods) {
