@@ -10,8 +10,10 @@
 //                        on every port (quadratic: run at the sizes where it ends in minutes)
 //   BM_DiffFastOnePort/P, BM_DiffBruteForceOnePort/P  the same two on TCP/443 alone, so that
 //                        the peer ends at 15k pods
+//   BM_DiffFastRelabel/P, BM_DiffBruteForceRelabel/P  another change: the prometheus pod, which
+//                        every namespace's ingress policy admits, gets a new label (a new identity)
 //
-// The change: ns-7's ingress policy stops admitting anyone on 443 (its web rule keeps 80), so
+// The change (unless named Relabel): ns-7's ingress policy stops admitting anyone on 443 (its web rule keeps 80), so
 // every pod is cut from ns-7's three web pods on TCP/443. Both ways must find the same flips
 // (checked once per size, outside the timing).
 #include <benchmark/benchmark.h>
@@ -20,6 +22,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "bench/cluster_gen.h"
@@ -50,6 +53,20 @@ Side CompileSide(k8s::ClusterState s) {
   return side;
 }
 
+// A relabel of the one pod every namespace's policies name (prometheus): its identity changes,
+// so the row of it in every namespace's ingress table moves.
+reach::Change PrometheusRelabel(const k8s::ClusterState& s) {
+  reach::Change change;
+  for (const auto& p : s.pods) {
+    if (p.meta.name == "prometheus") {
+      k8s::Pod relabelled = p;
+      relabelled.meta.labels["version"] = "v2";
+      change.objects.pods.push_back(relabelled);
+    }
+  }
+  return change;
+}
+
 reach::Change OnePolicyChange(const k8s::ClusterState& s) {
   reach::Change change;
   for (const auto& p : s.policies) {
@@ -68,15 +85,17 @@ struct Case {
   std::vector<reach::ProtoPort> ports;
 };
 
-const Case& CaseOf(int pods) {
-  static std::map<int, std::unique_ptr<Case>> cases;
-  auto& c = cases[pods];
+enum class ChangeKind { kPolicyEdit, kPrometheusRelabel };
+
+const Case& CaseOf(int pods, ChangeKind kind = ChangeKind::kPolicyEdit) {
+  static std::map<std::pair<int, ChangeKind>, std::unique_ptr<Case>> cases;
+  auto& c = cases[{pods, kind}];
   if (!c) {
     c = std::make_unique<Case>();
     ClusterShape shape;
     shape.namespaces = pods / (shape.deployments_per_namespace * shape.replicas);
     c->before = CompileSide(GenerateCluster(shape));
-    c->change = OnePolicyChange(c->before.state);
+    c->change = kind == ChangeKind::kPolicyEdit ? OnePolicyChange(c->before.state) : PrometheusRelabel(c->before.state);
     k8s::ClusterState after = c->before.state;
     if (Status st = reach::ApplyChange(c->change, &after); !st.ok()) {
       std::fprintf(stderr, "diff_bench: %s\n", st.message().c_str());
@@ -100,8 +119,8 @@ void Report(benchmark::State& state, const Case& c, size_t ports, size_t flips) 
   state.counters["flips"] = static_cast<double>(flips);
 }
 
-void RunFast(benchmark::State& state, bool one_port) {
-  const Case& c = CaseOf(static_cast<int>(state.range(0)));
+void RunFast(benchmark::State& state, bool one_port, ChangeKind kind = ChangeKind::kPolicyEdit) {
+  const Case& c = CaseOf(static_cast<int>(state.range(0)), kind);
   const auto& ports = PortsOf(c, one_port);
   size_t flips = 0;
   reach::FlipsStats stats;
@@ -115,8 +134,8 @@ void RunFast(benchmark::State& state, bool one_port) {
   state.counters["class_pairs"] = static_cast<double>(stats.class_pairs_judged);
 }
 
-void RunBruteForce(benchmark::State& state, bool one_port) {
-  const Case& c = CaseOf(static_cast<int>(state.range(0)));
+void RunBruteForce(benchmark::State& state, bool one_port, ChangeKind kind = ChangeKind::kPolicyEdit) {
+  const Case& c = CaseOf(static_cast<int>(state.range(0)), kind);
   const auto& ports = PortsOf(c, one_port);
   std::vector<reach::Flip> brute;
   for (auto _ : state) {
@@ -138,6 +157,8 @@ void BM_DiffFast(benchmark::State& state) { RunFast(state, false); }
 void BM_DiffFastOnePort(benchmark::State& state) { RunFast(state, true); }
 void BM_DiffBruteForce(benchmark::State& state) { RunBruteForce(state, false); }
 void BM_DiffBruteForceOnePort(benchmark::State& state) { RunBruteForce(state, true); }
+void BM_DiffFastRelabel(benchmark::State& state) { RunFast(state, false, ChangeKind::kPrometheusRelabel); }
+void BM_DiffBruteForceRelabel(benchmark::State& state) { RunBruteForce(state, false, ChangeKind::kPrometheusRelabel); }
 
 void BM_DiffFastAll(benchmark::State& state) {
   const Case& c = CaseOf(static_cast<int>(state.range(0)));
@@ -160,6 +181,9 @@ BENCHMARK(BM_DiffFastOnePort)->Arg(15000)->Unit(benchmark::kMillisecond)->UseRea
 // (minutes, one iteration). Every port at 15k pods would take about half an hour.
 BENCHMARK(BM_DiffBruteForce)->Arg(1500)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_DiffBruteForceOnePort)->Arg(15000)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+// A relabelled pod that every namespace's policies name: its row moves in every ingress table.
+BENCHMARK(BM_DiffFastRelabel)->Arg(1500)->Arg(15000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_DiffBruteForceRelabel)->Arg(1500)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace netfence::bench
@@ -170,6 +194,7 @@ int main(int argc, char** argv) {
   reporter.AddPeer("BM_DiffFast", "BM_DiffBruteForce");
   reporter.AddPeer("BM_DiffFastAll", "BM_DiffBruteForce");
   reporter.AddPeer("BM_DiffFastOnePort", "BM_DiffBruteForceOnePort");
+  reporter.AddPeer("BM_DiffFastRelabel", "BM_DiffBruteForceRelabel");
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 }

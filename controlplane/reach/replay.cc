@@ -259,6 +259,9 @@ std::string ObservedTable(const ReplayResult& r, const ReplayStats& stats, const
       << " of pods the change deletes\n";
   }
   if (stats.lost_events > 0) o << "the log says " << stats.lost_events << " events were lost (not logged)\n";
+  if (stats.malformed_lines > 0) {
+    o << "malformed lines skipped: " << stats.malformed_lines << " (first at " << stats.malformed.front() << ")\n";
+  }
   return o.str();
 }
 
