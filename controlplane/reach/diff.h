@@ -74,8 +74,9 @@ std::vector<std::pair<const k8s::Pod*, const k8s::Pod*>> PodsInBoth(const k8s::C
 // address the same identity, the same ingress and egress table and the same CIDR interval of
 // the tables, before and after) get the same verdicts, so one (class pair, port) is judged and
 // the result expanded to its pod pairs. A pair is judged only if its verdict can change: the
-// source's egress table or the destination's ingress table differs in content between the
-// states, or an identity changed, or a pod's addresses did.
+// source's egress table differs in content between the states for the destination (in its
+// base, or in the row of the destination's identity: table_diff.h), or the destination's
+// ingress table does for the source, or an identity changed, or a pod's addresses did.
 struct FlipsStats {
   size_t pods = 0;                // pods in both states
   size_t classes = 0;             // classes of pods judged alike

@@ -8,12 +8,16 @@
 // (and on their families, which decide the probe addresses) are judged alike, as a source and
 // as a destination, in a state; a class agrees in both states.
 //
-// Why skipping is exact: when a source's egress table has the same content (the same rows for
-// the same identities, prefixes and ports, the same tiers) before and after, and the
-// destination has the same identity and address, its egress verdict is the same; likewise for
-// ingress. So only pairs whose source is "src-dirty" (egress table content or identity changed)
-// or whose destination is "dst-dirty" (ingress table content or identity changed) can flip. A
-// pod whose addresses changed is its own class and dirty both ways.
+// Why skipping is exact: a pair's egress verdict is the same before and after when the
+// source's egress tables agree on the destination (table_diff.h: the same content, or the
+// same base and the same row for the destination's identity) and the destination keeps its
+// identity and address; likewise for ingress. So a pair is judged only if
+//   - the source is "src-full": its identity or addresses changed, or its egress table
+//     differs for any peer;
+//   - or the destination is "dst-full" (the same, ingress);
+//   - or the source's egress table's row differs for an identity of the destination;
+//   - or the destination's ingress table's row differs for an identity of the source.
+// A pod whose addresses changed is its own class.
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -21,80 +25,16 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "common/tables/wire.h"
 #include "controlplane/reach/diff.h"
 #include "controlplane/reach/matrix.h"
+#include "controlplane/reach/table_diff.h"
 
 namespace netfence::reach {
 namespace {
 
 __extension__ typedef unsigned __int128 u128;
 
-constexpr uint32_t kNone = 0xFFFFFFFFu;  // no endpoint (no table)
-
 u128 ToU128(const IpAddr& a) { return (u128{a.hi()} << 64) | a.lo(); }
-
-// Interns the content that decides verdicts of each table of both states: equal ids, equal
-// verdicts for every (peer identity, peer address, protocol, port). Rows are compared by
-// their words, so the layout of the arena does not matter; which policy a bit stands for
-// (decided_by) is left out.
-class TableContents {
- public:
-  std::vector<uint32_t> Ids(const v1::RuleTables& t) {
-    std::vector<uint32_t> ids;
-    ids.reserve(static_cast<size_t>(t.tables_size()));
-    std::string key;
-    for (const v1::DirectionTable& dt : t.tables()) {
-      key.clear();
-      Content(t, dt, &key);
-      ids.push_back(ids_.emplace(key, static_cast<uint32_t>(ids_.size())).first->second);
-    }
-    return ids;
-  }
-
- private:
-  template <typename T>
-  static void Put(const T& v, std::string* out) {
-    out->append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
-  template <typename R>
-  static void PutAll(const R& values, std::string* out) {
-    Put(static_cast<uint32_t>(values.size()), out);
-    for (const auto& v : values) Put(v, out);
-  }
-  static void PutRow(const v1::RuleTables& t, const v1::DirectionTable& dt, uint32_t row, std::string* out) {
-    if (row == tables::kEmptyRow) {
-      out->push_back('-');
-      return;
-    }
-    out->push_back('+');
-    const uint32_t words = dt.summary_words() + dt.row_words();
-    out->append(reinterpret_cast<const char*>(t.words().data() + row), words * sizeof(uint64_t));
-  }
-  static void Content(const v1::RuleTables& t, const v1::DirectionTable& dt, std::string* out) {
-    Put(dt.isolated(), out);
-    Put(dt.rule_count(), out);
-    Put(dt.row_words(), out);
-    Put(dt.summary_words(), out);
-    PutAll(dt.rule_flags(), out);
-    Put(dt.np_first_bit(), out);
-    Put(dt.baseline_first_bit(), out);
-    PutAll(dt.identity_ids(), out);
-    for (uint32_t row : dt.identity_rows()) PutRow(t, dt, row, out);
-    PutRow(t, dt, dt.all_pods_row(), out);
-    Put(static_cast<uint32_t>(dt.cidr_addrs().size()), out);
-    out->append(dt.cidr_addrs());
-    PutAll(dt.cidr_lengths(), out);
-    for (uint32_t row : dt.cidr_rows()) PutRow(t, dt, row, out);
-    PutAll(dt.port_protocols(), out);
-    PutAll(dt.port_firsts(), out);
-    PutAll(dt.port_lasts(), out);
-    for (uint32_t row : dt.port_rows()) PutRow(t, dt, row, out);
-    PutRow(t, dt, dt.other_protocols_row(), out);
-  }
-
-  std::unordered_map<std::string, uint32_t> ids_;
-};
 
 // The boundaries of every CIDR prefix of every table: addresses between two consecutive
 // boundaries are in the same prefixes of every table.
@@ -119,17 +59,15 @@ std::vector<u128> CidrBoundaries(const v1::RuleTables& t) {
 // One state as the classes see it.
 struct StateView {
   const classifier::Classifier* classifier;
-  std::vector<uint32_t> contents;  // per table: TableContents id
   std::vector<u128> boundaries;
 
-  StateView(const classifier::Classifier& c, TableContents* tc)
-      : classifier(&c), contents(tc->Ids(c.tables())), boundaries(CidrBoundaries(c.tables())) {}
+  explicit StateView(const classifier::Classifier& c) : classifier(&c), boundaries(CidrBoundaries(c.tables())) {}
 };
 
 // One address of a pod in one state.
 struct AddrView {
   uint32_t identity = 0;
-  uint32_t egress = kNone, ingress = kNone;  // table indexes
+  uint32_t egress = kNoTable, ingress = kNoTable;  // table indexes
   uint32_t interval = 0;
   auto operator<=>(const AddrView&) const = default;
 
@@ -150,42 +88,99 @@ struct AddrKey {
   auto operator<=>(const AddrKey&) const = default;
 };
 
-uint32_t ContentOf(const StateView& s, uint32_t table) { return table == kNone ? kNone : s.contents[table]; }
+void AddSorted(const std::vector<uint32_t>& from, std::vector<uint32_t>* to) {
+  to->insert(to->end(), from.begin(), from.end());
+  std::sort(to->begin(), to->end());
+  to->erase(std::unique(to->begin(), to->end()), to->end());
+}
 
+// Classes of pods judged alike, and what of each can change.
 struct Classes {
   std::vector<std::vector<uint32_t>> members;  // pod indexes, ascending
-  std::vector<uint32_t> src_dirty, dst_dirty;  // class indexes
-  std::vector<bool> is_src_dirty;
+  std::vector<bool> src_full, dst_full;
+  std::vector<std::vector<uint32_t>> egress_rows, ingress_rows;  // identities whose rows differ
+  std::vector<std::vector<uint32_t>> identities;                  // of its addresses, both states
+  std::unordered_map<uint32_t, std::vector<uint32_t>> by_identity;  // identity -> classes
+
+  // What the class of a pod with these addresses (`key`; `moved`: other addresses after) can change.
+  void Add(const std::vector<AddrKey>& key, bool moved, TableDiffer* differ) {
+    const uint32_t cls = static_cast<uint32_t>(members.size());
+    members.emplace_back();
+    bool sf = moved, df = moved;
+    std::vector<uint32_t> eg, in, ids;
+    for (const AddrKey& k : key) {
+      const bool identity = k.before.identity != k.after.identity;
+      const TableDiff& e = differ->Diff(k.before.egress, k.after.egress);
+      const TableDiff& i = differ->Diff(k.before.ingress, k.after.ingress);
+      sf |= identity || e.any_peer;
+      df |= identity || i.any_peer;
+      AddSorted(e.rows_differ, &eg);
+      AddSorted(i.rows_differ, &in);
+      AddSorted({k.before.identity, k.after.identity}, &ids);
+    }
+    src_full.push_back(sf);
+    dst_full.push_back(df);
+    for (uint32_t id : ids) by_identity[id].push_back(cls);
+    egress_rows.push_back(std::move(eg));
+    ingress_rows.push_back(std::move(in));
+    identities.push_back(std::move(ids));
+  }
 };
 
 Classes Group(const std::vector<std::pair<const k8s::Pod*, const k8s::Pod*>>& pods,
-              const std::vector<std::vector<IpAddr>>& addrs, const StateView& b, const StateView& a) {
+              const std::vector<std::vector<IpAddr>>& addrs, const StateView& b, const StateView& a,
+              TableDiffer* differ) {
   Classes c;
   std::map<std::vector<AddrKey>, uint32_t> by_key;
-  std::vector<bool> is_dst_dirty;
   for (uint32_t i = 0; i < pods.size(); ++i) {
     const bool moved = PodAddresses(*pods[i].first) != PodAddresses(*pods[i].second);
     std::vector<AddrKey> key;
-    bool src_dirty = moved, dst_dirty = moved;
-    for (const IpAddr& ip : addrs[i]) {
-      AddrKey k{ip.is_v4(), AddrView(b, ip), AddrView(a, ip)};
-      const bool identity = k.before.identity != k.after.identity;
-      src_dirty |= identity || ContentOf(b, k.before.egress) != ContentOf(a, k.after.egress);
-      dst_dirty |= identity || ContentOf(b, k.before.ingress) != ContentOf(a, k.after.ingress);
-      key.push_back(k);
-    }
+    for (const IpAddr& ip : addrs[i]) key.push_back({ip.is_v4(), AddrView(b, ip), AddrView(a, ip)});
     uint32_t cls = static_cast<uint32_t>(c.members.size());
-    if (!moved) cls = by_key.emplace(std::move(key), cls).first->second;  // a moved pod: a class of its own
-    if (cls == c.members.size()) {
-      c.members.emplace_back();
-      c.is_src_dirty.push_back(src_dirty);
-      is_dst_dirty.push_back(dst_dirty);
-      if (src_dirty) c.src_dirty.push_back(cls);
-      if (dst_dirty) c.dst_dirty.push_back(cls);
-    }
+    if (!moved) cls = by_key.emplace(key, cls).first->second;  // a moved pod: a class of its own
+    if (cls == c.members.size()) c.Add(key, moved, differ);
     c.members[cls].push_back(i);
   }
   return c;
+}
+
+// Calls judge(cs, cd) once for every class pair that can flip (see the top of this file).
+template <typename Judge>
+void ForEachPairThatCanFlip(const Classes& c, Judge judge) {
+  const uint32_t n = static_cast<uint32_t>(c.members.size());
+  std::vector<uint32_t> dst_full;
+  for (uint32_t cd = 0; cd < n; ++cd) {
+    if (c.dst_full[cd]) dst_full.push_back(cd);
+  }
+  // Destinations whose ingress rows differ for an identity: identity -> those classes.
+  std::unordered_map<uint32_t, std::vector<uint32_t>> ingress_by_identity;
+  for (uint32_t cd = 0; cd < n; ++cd) {
+    if (c.dst_full[cd]) continue;
+    for (uint32_t id : c.ingress_rows[cd]) ingress_by_identity[id].push_back(cd);
+  }
+  std::vector<uint32_t> seen(n, 0);  // seen[cd] == cs + 1: judged for this source
+  auto once = [&](uint32_t cs, uint32_t cd) {
+    if (c.dst_full[cd] || seen[cd] == cs + 1) return;  // dst-full ones are judged for every source
+    seen[cd] = cs + 1;
+    judge(cs, cd);
+  };
+  for (uint32_t cs = 0; cs < n; ++cs) {
+    if (c.src_full[cs]) {
+      for (uint32_t cd = 0; cd < n; ++cd) judge(cs, cd);
+      continue;
+    }
+    for (uint32_t cd : dst_full) judge(cs, cd);
+    for (uint32_t id : c.egress_rows[cs]) {
+      if (auto it = c.by_identity.find(id); it != c.by_identity.end()) {
+        for (uint32_t cd : it->second) once(cs, cd);
+      }
+    }
+    for (uint32_t id : c.identities[cs]) {
+      if (auto it = ingress_by_identity.find(id); it != ingress_by_identity.end()) {
+        for (uint32_t cd : it->second) once(cs, cd);
+      }
+    }
+  }
 }
 
 struct ClassFlip {
@@ -199,8 +194,8 @@ std::vector<Flip> Flips(const k8s::ClusterState& before, const classifier::Class
                         const k8s::ClusterState& after, const classifier::Classifier& after_classifier,
                         const std::vector<ProtoPort>& ports, FlipsStats* stats) {
   const auto pods = PodsInBoth(before, after);
-  TableContents contents;
-  const StateView b(before_classifier, &contents), a(after_classifier, &contents);
+  TableDiffer differ(before_classifier.tables(), after_classifier.tables());
+  const StateView b(before_classifier), a(after_classifier);
   std::vector<std::vector<IpAddr>> addrs_b, addrs_a;  // equal unless the pod moved
   addrs_b.reserve(pods.size());
   addrs_a.reserve(pods.size());
@@ -208,11 +203,11 @@ std::vector<Flip> Flips(const k8s::ClusterState& before, const classifier::Class
     addrs_b.push_back(ParsedAddresses(*pb));
     addrs_a.push_back(ParsedAddresses(*pa));
   }
-  const Classes classes = Group(pods, addrs_b, b, a);
+  const Classes classes = Group(pods, addrs_b, b, a, &differ);
 
   std::vector<ClassFlip> class_flips;
   size_t judged = 0;
-  auto judge = [&](uint32_t cs, uint32_t cd) {
+  ForEachPairThatCanFlip(classes, [&](uint32_t cs, uint32_t cd) {
     if (cs == cd && classes.members[cs].size() == 1) return;  // a pod always reaches itself
     ++judged;
     const uint32_t ps = classes.members[cs][0], pd = classes.members[cd][0];
@@ -223,15 +218,7 @@ std::vector<Flip> Flips(const k8s::ClusterState& before, const classifier::Class
       Judgement ja = JudgeProbe(probe_a, after_classifier, ports[k]);
       if (jb.allowed != ja.allowed) class_flips.push_back({cs, cd, k, jb, ja});
     }
-  };
-  const uint32_t n = static_cast<uint32_t>(classes.members.size());
-  for (uint32_t cs : classes.src_dirty) {
-    for (uint32_t cd = 0; cd < n; ++cd) judge(cs, cd);
-  }
-  for (uint32_t cs = 0; cs < n; ++cs) {
-    if (classes.is_src_dirty[cs]) continue;  // judged above
-    for (uint32_t cd : classes.dst_dirty) judge(cs, cd);
-  }
+  });
 
   if (stats) *stats = {pods.size(), classes.members.size(), judged};
 
