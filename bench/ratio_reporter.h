@@ -50,9 +50,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
   }
 
  private:
-  // Without the "/min_time:..." and "/repeats:..." parts, which differ between peers.
+  // Without the "/min_time:...", "/repeats:..." and "/iterations:..." parts, which differ
+  // between peers.
   static std::string Normalized(std::string name) {
-    for (const char* part : {"/min_time:", "/repeats:"}) {
+    for (const char* part : {"/min_time:", "/repeats:", "/iterations:"}) {
       for (size_t at; (at = name.find(part)) != std::string::npos;) {
         size_t end = name.find('/', at + 1);
         name.erase(at, end == std::string::npos ? std::string::npos : end - at);

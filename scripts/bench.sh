@@ -15,6 +15,9 @@
 #   classify_bench  classifier lookups vs a linear scan over the same rules (1k/10k/100k)
 #   tiers_bench     ClusterNetworkPolicy tiers: lookups in 1,000 CNPs x 25 rules + 10k NetworkPolicy
 #                   rules vs the same 35k rules without tiers; compile and incremental changes
+#   diff_bench      netfencectl diff: one policy change on 1.5k / 15k / 150k pods, Flips() over
+#                   classes of pods vs every pod pair (FlipsBruteForce; at 15k pods on one port,
+#                   one iteration of minutes). DIFF_BENCH_ARGS (e.g. --benchmark_filter=Fast)
 #   drop_aggregator_bench  the flow log's drop aggregation per 5-tuple (retries, a flood of
 #                   source ports, a port scan) vs a bare per-key count of the same drops
 #   tiers_xdp_bench (root) the same tiered table in the XDP program: new-flow ns/packet vs the
@@ -86,6 +89,9 @@ for b in compile_bench classify_bench tiers_bench drop_aggregator_bench; do
   echo "== $b"
   "$B"/bench/$b --benchmark_repetitions="${REPETITIONS:-3}" --benchmark_report_aggregates_only=true "$@"
 done
+echo "== diff_bench"
+# shellcheck disable=SC2086
+"$B"/bench/diff_bench ${DIFF_BENCH_ARGS:-}
 echo "== distribution_bench"
 "$B"/bench/distribution_bench ${DISTRIBUTION_BENCH_ARGS:-}
 echo "== xdp_bench"

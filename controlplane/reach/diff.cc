@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "controlplane/reach/matrix.h"
 
@@ -110,20 +111,24 @@ void AddPortsOf(const k8s::ClusterState& s, std::set<ProtoPort>* out) {
   }
 }
 
-Judgement Judge(const k8s::Pod& src, const k8s::Pod& dst, const classifier::Classifier& c, const ProtoPort& pp) {
+std::string PolicyName(const v1::PolicyRef& p) {
+  return p.kind().empty() ? p.namespace_() + "/" + p.name() : p.kind() + "/" + p.name();
+}
+
+}  // namespace
+
+Judgement JudgeProbe(const std::optional<std::pair<IpAddr, IpAddr>>& addrs, const classifier::Classifier& c,
+                     const ProtoPort& pp) {
   Judgement j;
-  auto addrs = ProbeAddresses(src, dst);
   if (!addrs) return j;  // no common family: nothing gets through, as in the matrix
   j.decision = c.Classify({addrs->first, addrs->second, static_cast<uint8_t>(pp.protocol), pp.port});
   j.allowed = j.decision.allowed();
   return j;
 }
 
-std::string PolicyName(const v1::PolicyRef& p) {
-  return p.kind().empty() ? p.namespace_() + "/" + p.name() : p.kind() + "/" + p.name();
+Judgement JudgePair(const k8s::Pod& src, const k8s::Pod& dst, const classifier::Classifier& c, const ProtoPort& pp) {
+  return JudgeProbe(ProbeAddresses(src, dst), c, pp);
 }
-
-}  // namespace
 
 Status ApplyChange(const Change& change, k8s::ClusterState* state) {
   k8s::ClusterState s = *state;
@@ -147,22 +152,28 @@ std::vector<ProtoPort> PortsOfInterest(const k8s::ClusterState& a, const k8s::Cl
   return {out.begin(), out.end()};
 }
 
-std::vector<Flip> Flips(const k8s::ClusterState& before, const classifier::Classifier& before_classifier,
-                        const k8s::ClusterState& after, const classifier::Classifier& after_classifier,
-                        const std::vector<ProtoPort>& ports) {
-  std::map<std::string, const k8s::Pod*> now;
+std::vector<std::pair<const k8s::Pod*, const k8s::Pod*>> PodsInBoth(const k8s::ClusterState& before,
+                                                                    const k8s::ClusterState& after) {
+  std::unordered_map<std::string, const k8s::Pod*> now;
   for (const auto* p : MatrixPods(after)) now.emplace(p->key(), p);
-  std::vector<std::pair<const k8s::Pod*, const k8s::Pod*>> pods;  // (before, after), sorted by key
+  std::vector<std::pair<const k8s::Pod*, const k8s::Pod*>> pods;
   for (const auto* p : MatrixPods(before)) {
     if (auto it = now.find(p->key()); it != now.end()) pods.emplace_back(p, it->second);
   }
+  return pods;
+}
+
+std::vector<Flip> FlipsBruteForce(const k8s::ClusterState& before, const classifier::Classifier& before_classifier,
+                        const k8s::ClusterState& after, const classifier::Classifier& after_classifier,
+                        const std::vector<ProtoPort>& ports) {
+  const auto pods = PodsInBoth(before, after);
   std::vector<Flip> flips;
   for (const auto& [src_b, src_a] : pods) {
     for (const auto& [dst_b, dst_a] : pods) {
       if (src_b == dst_b) continue;  // a pod always reaches itself
       for (const ProtoPort& pp : ports) {
-        Judgement b = Judge(*src_b, *dst_b, before_classifier, pp);
-        Judgement a = Judge(*src_a, *dst_a, after_classifier, pp);
+        Judgement b = JudgePair(*src_b, *dst_b, before_classifier, pp);
+        Judgement a = JudgePair(*src_a, *dst_a, after_classifier, pp);
         if (a.allowed != b.allowed) flips.push_back({src_b->key(), dst_b->key(), pp, b, a});
       }
     }
@@ -199,13 +210,14 @@ json DirectionJson(const v1::RuleTables& tables, const classifier::DirectionDeci
   return j;
 }
 
+json JudgementJson(const v1::RuleTables& tables, const Judgement& j) {
+  return json{{"egress", DirectionJson(tables, j.decision.egress)}, {"ingress", DirectionJson(tables, j.decision.ingress)}};
+}
+
 json FlipsJson(const std::vector<Flip>& flips, const v1::RuleTables& before_tables,
                const v1::RuleTables& after_tables) {
   json out = json::array();
   for (const Flip& f : flips) {
-    auto side = [](const v1::RuleTables& t, const Judgement& j) {
-      return json{{"egress", DirectionJson(t, j.decision.egress)}, {"ingress", DirectionJson(t, j.decision.ingress)}};
-    };
     out.push_back(
         {{"from", f.from},
          {"to", f.to},
@@ -213,7 +225,8 @@ json FlipsJson(const std::vector<Flip>& flips, const v1::RuleTables& before_tabl
          {"port", f.port.port},
          {"before", f.before.allowed},
          {"after", f.after.allowed},
-         {"decided_by", {{"before", side(before_tables, f.before)}, {"after", side(after_tables, f.after)}}}});
+         {"decided_by",
+          {{"before", JudgementJson(before_tables, f.before)}, {"after", JudgementJson(after_tables, f.after)}}}});
   }
   return json{{"flips", std::move(out)}};
 }

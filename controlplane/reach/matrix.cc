@@ -21,16 +21,39 @@ std::vector<const k8s::Pod*> MatrixPods(const k8s::ClusterState& state) {
   return pods;
 }
 
-std::optional<std::pair<IpAddr, IpAddr>> ProbeAddresses(const k8s::Pod& src, const k8s::Pod& dst) {
-  for (const auto& s : PodAddresses(src)) {
-    auto sa = IpAddr::Parse(s);
+namespace {
+
+// The first source address and the first destination address of its family; `parse` turns an
+// element into an optional IpAddr (addresses that do not parse are skipped).
+template <typename Addrs, typename Parse>
+std::optional<std::pair<IpAddr, IpAddr>> FirstOfCommonFamily(const Addrs& src, const Addrs& dst, Parse parse) {
+  for (const auto& s : src) {
+    std::optional<IpAddr> sa = parse(s);
     if (!sa) continue;
-    for (const auto& d : PodAddresses(dst)) {
-      auto da = IpAddr::Parse(d);
+    for (const auto& d : dst) {
+      std::optional<IpAddr> da = parse(d);
       if (da && da->is_v4() == sa->is_v4()) return std::pair(*sa, *da);
     }
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::pair<IpAddr, IpAddr>> ProbeAddresses(const k8s::Pod& src, const k8s::Pod& dst) {
+  return FirstOfCommonFamily(PodAddresses(src), PodAddresses(dst), [](const std::string& a) { return IpAddr::Parse(a); });
+}
+
+std::vector<IpAddr> ParsedAddresses(const k8s::Pod& pod) {
+  std::vector<IpAddr> out;
+  for (const auto& a : PodAddresses(pod)) {
+    if (auto ip = IpAddr::Parse(a)) out.push_back(*ip);
+  }
+  return out;
+}
+
+std::optional<std::pair<IpAddr, IpAddr>> ProbeAddresses(const std::vector<IpAddr>& src, const std::vector<IpAddr>& dst) {
+  return FirstOfCommonFamily(src, dst, [](const IpAddr& a) { return std::optional<IpAddr>(a); });
 }
 
 Matrix ComputeMatrix(const k8s::ClusterState& state, const classifier::Classifier& classifier, k8s::Protocol protocol,

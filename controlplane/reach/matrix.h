@@ -37,6 +37,10 @@ std::vector<const k8s::Pod*> MatrixPods(const k8s::ClusterState& state);
 // address of the same family (PodAddresses; nullopt when the two pods share no family).
 std::optional<std::pair<IpAddr, IpAddr>> ProbeAddresses(const k8s::Pod& src, const k8s::Pod& dst);
 
+// PodAddresses that parse, in order; and ProbeAddresses over them (the same choice).
+std::vector<IpAddr> ParsedAddresses(const k8s::Pod& pod);
+std::optional<std::pair<IpAddr, IpAddr>> ProbeAddresses(const std::vector<IpAddr>& src, const std::vector<IpAddr>& dst);
+
 // A pod always reaches itself (loopback never crosses the datapath).
 Matrix ComputeMatrix(const k8s::ClusterState& state, const classifier::Classifier& classifier, k8s::Protocol protocol,
                      uint16_t port);

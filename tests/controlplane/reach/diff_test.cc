@@ -7,35 +7,17 @@
 
 #include <string>
 
-#include "controlplane/compiler/compiler.h"
-#include "controlplane/k8s/manifests.h"
-#include "tests/testing/policy_fixture.h"
+#include "tests/controlplane/reach/reach_fixture.h"
 
 namespace netfence::reach {
 namespace {
 
-using testing::NamespaceYaml;
-using testing::PodYaml;
-using testing::PolicyYaml;
-
-k8s::ClusterState Load(const std::string& yaml) {
-  k8s::LoadResult r;
-  k8s::LoadManifestText(yaml, "test.yaml", &r);
-  for (const auto& e : r.errors) ADD_FAILURE() << e.str();
-  return r.state;
-}
-
-// Namespaces a and b; a/web serves TCP/80, a/client and b/other do not declare ports.
-const char* kWebPorts = "[{containerPort: 80, protocol: TCP}]";
-std::string Base() {
-  return NamespaceYaml("a", "team: a") + NamespaceYaml("b", "team: b") +
-         PodYaml("a", "web", "app: web", "10.9.0.1", kWebPorts) + PodYaml("a", "client", "app: client", "10.9.0.2") +
-         PodYaml("b", "other", "app: other", "10.9.1.1");
-}
-const std::string kWebIn = PolicyYaml("a", "web-in",
-                                      "  podSelector: {matchLabels: {app: web}}\n  ingress:\n"
-                                      "  - from: [{podSelector: {matchLabels: {app: client}}}]\n"
-                                      "    ports: [{protocol: TCP, port: 80}]");
+using testing::After;
+using testing::Base;
+using testing::CompileState;
+using testing::kWebIn;
+using testing::Load;
+using netfence::testing::PolicyYaml;
 
 struct Compared {
   std::vector<Flip> flips;
@@ -43,17 +25,11 @@ struct Compared {
 };
 
 Compared Compare(const k8s::ClusterState& before, const Change& change) {
-  k8s::ClusterState after = before;
-  Status s = ApplyChange(change, &after);
-  EXPECT_TRUE(s.ok()) << s.message();
-  auto tb = std::make_shared<const v1::RuleTables>(compiler::Compile(before));
-  auto ta = std::make_shared<const v1::RuleTables>(compiler::Compile(after));
-  auto cb = classifier::Classifier::Load(tb);
-  auto ca = classifier::Classifier::Load(ta);
-  EXPECT_TRUE(cb.ok() && ca.ok());
+  const k8s::ClusterState after = After(before, change);
+  const testing::Compiled b = CompileState(before), a = CompileState(after);
   Compared c;
-  c.flips = Flips(before, **cb, after, **ca, PortsOfInterest(before, after));
-  c.json = FlipsJson(c.flips, *tb, *ta);
+  c.flips = Flips(before, *b.classifier, after, *a.classifier, PortsOfInterest(before, after));
+  c.json = FlipsJson(c.flips, *b.tables, *a.tables);
   return c;
 }
 
