@@ -433,7 +433,12 @@ Status XdpProgram::WriteInterface(int ifindex, const nf_iface& v) {
   const uint32_t key = static_cast<uint32_t>(ifindex);
   if (key >= NF_IFACE_LOW) {
     if (bpf_map_update_elem(map_fd(Map::kInterfaces), &key, &v, BPF_ANY) != 0) {
-      return Status::Error("XDP map interfaces: update: " + ErrnoText(errno));
+      const int err = errno;
+      const std::string full = err == E2BIG ? " (full: interfaces with ifindex >= " + std::to_string(NF_IFACE_LOW) +
+                                                  " are at most " +
+                                                  std::to_string(bpf_map__max_entries(skel_->maps.interfaces)) + ")"
+                                            : "";
+      return Status::Error("XDP map interfaces: " + IfName(ifindex) + ": update: " + ErrnoText(err) + full);
     }
     return Status::Ok();
   }

@@ -487,6 +487,68 @@ TEST_F(ConntrackTest, TrafficIsCountedOnceByVerdictAndDirection) {
 }
 
 // A pin directory on bpffs, removed with everything in it.
+// Fault: a full connection table. The LRU keeps the most recent connections; an evicted
+// one fails closed (its reply, which only conntrack admits, is dropped by policy, never passed
+// and never an internal error), and the client's retransmitted SYN recovers it.
+TEST_F(ConntrackTest, AFullTableEvictsTheOldestAndFailsClosedForThem) {
+  xdp::LoadOptions o = StatefulOptions();
+  o.conntrack_entries = 64;
+  Load(o);
+  Program(kTcpUdp80, 1);
+  constexpr int kFlows = 1000;
+  for (int i = 0; i < kFlows; ++i) {
+    Expect(Tcp(kClient, static_cast<uint16_t>(20000 + i), kServer, 80, kSyn), XDP_PASS, NF_CNT_PASS_NEW);
+  }
+  EXPECT_EQ(program_->ReadCounters()[NF_CNT_CT_CREATED], static_cast<uint64_t>(kFlows));
+  int held = 0;
+  for (int i = 0; i < kFlows; ++i) {
+    nf_ct_entry e{};
+    const auto sport = static_cast<uint16_t>(20000 + i);
+    const bool present = Entry(kClient, sport, kServer, 80, 6, &e);
+    held += present;
+    const auto synack = Tcp(kServer, 80, kClient, sport, kSyn | kAck);
+    if (present) {
+      Expect(synack, XDP_PASS, NF_CNT_PASS_CT);
+    } else if (i % 50 == 0) {  // a sample of the evicted ones
+      Expect(synack, XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
+    }
+  }
+  EXPECT_GT(held, 0);
+  EXPECT_LE(held, 64);
+  nf_ct_entry last{};
+  EXPECT_TRUE(Entry(kClient, static_cast<uint16_t>(20000 + kFlows - 1), kServer, 80, 6, &last))
+      << "the newest connection";
+  EXPECT_EQ(harness_->Drops()[NF_DROP_INTERNAL], 0u);
+  // The first connection's SYN, retransmitted, is a new flow again and its reply passes.
+  Expect(Tcp(kClient, 20000, kServer, 80, kSyn), XDP_PASS, NF_CNT_PASS_NEW);
+  Expect(Tcp(kServer, 80, kClient, 20000, kSyn | kAck), XDP_PASS, NF_CNT_PASS_CT);
+}
+
+// Fault: a full interfaces map (ifindexes from NF_IFACE_LOW go to a hash of fixed size). The
+// interface past its capacity is refused with the map, the interface and the limit named;
+// the ones bound before stay bound.
+TEST_F(ConntrackTest, AFullInterfacesMapIsRefusedByNameAndKeepsTheBoundOnes) {
+  const IpAddr pod = *IpAddr::Parse("10.9.0.1");
+  Status last = Status::Ok();
+  int bound = 0;
+  for (uint32_t ifindex = NF_IFACE_LOW; ifindex < NF_IFACE_LOW + 5000 && last.ok(); ++ifindex) {
+    last = program_->BindEndpoint(static_cast<int>(ifindex), {pod});
+    bound += last.ok();
+  }
+  ASSERT_FALSE(last.ok()) << "5,000 interfaces bound: the map has no limit?";
+  EXPECT_EQ(bound, 4096);
+  EXPECT_NE(last.message().find("XDP map interfaces"), std::string::npos) << last.message();
+  EXPECT_NE(last.message().find("at most 4096"), std::string::npos) << last.message();
+  nf_iface first{};
+  const uint32_t key = NF_IFACE_LOW;
+  ASSERT_EQ(bpf_map_lookup_elem(program_->map_fd(xdp::Map::kInterfaces), &key, &first), 0);
+  EXPECT_EQ(first.kind, NF_IFACE_ENDPOINT);
+  for (uint32_t ifindex = NF_IFACE_LOW; ifindex < NF_IFACE_LOW + 4096; ++ifindex) {
+    ASSERT_TRUE(program_->Unbind(static_cast<int>(ifindex)).ok());
+  }
+  EXPECT_TRUE(program_->BindEndpoint(static_cast<int>(NF_IFACE_LOW + 4096), {pod}).ok()) << "room again";
+}
+
 TEST_F(ConntrackTest, PinnedMapsSurviveTheProgramAndAreReadopted) {
   PinDir pins("conntrack");
   xdp::LoadOptions o = StatefulOptions();
