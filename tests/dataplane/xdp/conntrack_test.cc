@@ -524,6 +524,61 @@ TEST_F(ConntrackTest, AFullTableEvictsTheOldestAndFailsClosedForThem) {
   Expect(Tcp(kServer, 80, kClient, 20000, kSyn | kAck), XDP_PASS, NF_CNT_PASS_CT);
 }
 
+// Conntrack fairness: with a quota of connections per pod interface, one pod's flood of new
+// flows stops at its quota (each further new flow dropped as NF_DROP_CT_QUOTA), so the
+// connections already in the shared LRU table (made before the pod's port was bound: nobody's
+// quota) are not evicted and their replies keep passing. Without the quota the same flood
+// evicts them. The program counts what it creates; the recount from the tables (done every
+// ct_recount_ms by the loader) follows evictions and flushes, and gives the pod room again.
+TEST_F(ConntrackTest, OnePodsFloodStopsAtItsQuotaAndEvictsNoOtherConnection) {
+  constexpr int kOthers = 40, kFlood = 600, kQuota = 100;
+  constexpr int kTestRunIfindex = 1;  // BPF_PROG_TEST_RUN receives on loopback
+  for (const bool quota : {false, true}) {
+    SCOPED_TRACE(quota ? "with the quota" : "without a quota");
+    xdp::LoadOptions o = StatefulOptions();
+    o.conntrack_entries = 256;
+    o.ct_pod_quota = quota ? kQuota : 0;
+    o.ct_recount_ms = 3600 * 1000;  // recounted by the test only
+    Load(o);
+    Program(kTcpUdp80, 1);
+    for (int i = 0; i < kOthers; ++i) {
+      Expect(Tcp(kClient, static_cast<uint16_t>(10000 + i), kServer, 80, kSyn), XDP_PASS, NF_CNT_PASS_NEW);
+    }
+    ASSERT_TRUE(program_->BindEndpoint(kTestRunIfindex, {kClient}).ok());
+    int passed = 0, refused = 0;
+    for (int i = 0; i < kFlood; ++i) {
+      const RunResult r = harness_->Run(Tcp(kClient, static_cast<uint16_t>(20000 + i), kServer, 80, kSyn));
+      passed += r.action == XDP_PASS;
+      refused += r.action == XDP_DROP && r.decision.drop_reason == NF_DROP_CT_QUOTA;
+    }
+    int others_held = 0;
+    for (int i = 0; i < kOthers; ++i) {
+      nf_ct_entry e{};
+      others_held += Entry(kClient, static_cast<uint16_t>(10000 + i), kServer, 80, 6, &e);
+    }
+    if (quota) {
+      EXPECT_EQ(passed, kQuota);
+      EXPECT_EQ(refused, kFlood - kQuota);
+      EXPECT_EQ(harness_->Drops()[NF_DROP_CT_QUOTA], static_cast<uint64_t>(kFlood - kQuota));
+      EXPECT_EQ(others_held, kOthers) << "the flood evicted connections it had no quota for";
+      // Their replies (the server's, so not from the client's port) pass on their entries.
+      ASSERT_TRUE(program_->Unbind(kTestRunIfindex).ok());
+      Expect(Tcp(kServer, 80, kClient, 10000, kSyn | kAck), XDP_PASS, NF_CNT_PASS_CT);
+      ASSERT_TRUE(program_->BindEndpoint(kTestRunIfindex, {kClient}).ok());
+      // The recount agrees with what the program counted; after a flush the pod has room.
+      ASSERT_TRUE(program_->RecountPodConnections().ok());
+      Expect(Tcp(kClient, 30000, kServer, 80, kSyn), XDP_DROP, NF_CNT_DROP, NF_DROP_CT_QUOTA);
+      ASSERT_TRUE(program_->FlushConntrack().ok());
+      ASSERT_TRUE(program_->RecountPodConnections().ok());
+      Expect(Tcp(kClient, 30000, kServer, 80, kSyn), XDP_PASS, NF_CNT_PASS_NEW);
+    } else {
+      EXPECT_EQ(passed, kFlood);
+      EXPECT_LT(others_held, kOthers) << "without a quota the flood should have evicted some (LRU of 256)";
+    }
+    ASSERT_TRUE(program_->Unbind(kTestRunIfindex).ok());
+  }
+}
+
 // Fault: a full interfaces map (ifindexes from NF_IFACE_LOW go to a hash of fixed size). The
 // interface past its capacity is refused with the map, the interface and the limit named;
 // the ones bound before stay bound.
