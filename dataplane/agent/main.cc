@@ -362,7 +362,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--conntrack-entries", f.conntrack_entries, "Connection tracking table size")->capture_default_str();
   app.add_option("--conntrack-pod-quota", f.conntrack_pod_quota,
-                 "Connections one pod may hold in the table (XDP): a pod's new flow past it is dropped and "
+                 "Connections one pod may hold in the table: a pod's new flow past it is dropped and "
                  "logged with reason conntrack-quota, so one pod's flood cannot evict the others' connections. "
                  "Default: a quarter of --conntrack-entries; 0: no quota")
       ->check(CLI::Range(int64_t{0}, int64_t{UINT32_MAX}));

@@ -10,12 +10,6 @@
 
 namespace netfence::xdp {
 
-std::map<uint32_t, uint64_t> ConnectionsByInterface(const std::vector<fastpath::CtEntry>& entries) {
-  std::map<uint32_t, uint64_t> out;
-  for (const fastpath::CtEntry& e : entries) ++out[e.entry.ifindex];
-  return out;
-}
-
 Status WritePodCounts(int counts_fd, const std::map<uint32_t, uint64_t>& counts) {
   std::vector<uint32_t> stale;
   uint32_t key = 0, next = 0;

@@ -17,12 +17,9 @@
 #include <vector>
 
 #include "common/base/status.h"
-#include "dataplane/fastpath/fast_path.h"
+#include "dataplane/fastpath/pod_connections.h"
 
 namespace netfence::xdp {
-
-// Connections per interface (nf_ct_entry.ifindex: where the first packet came in).
-std::map<uint32_t, uint64_t> ConnectionsByInterface(const std::vector<fastpath::CtEntry>& entries);
 
 // Makes the counts map (u32 ifindex -> u64) hold exactly `counts`: updates, and deletes the
 // interfaces no longer holding any connection.

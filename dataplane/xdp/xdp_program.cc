@@ -252,7 +252,7 @@ XdpProgram::XdpProgram(netfence_bpf* skel, LoadOptions options) : skel_(skel), o
 Status XdpProgram::RecountPodConnections() {
   std::vector<fastpath::CtEntry> entries;
   if (Status s = ReadConntrack(&entries); !s.ok()) return s;
-  return WritePodCounts(map_fd(Map::kCtPodCounts), ConnectionsByInterface(entries));
+  return WritePodCounts(map_fd(Map::kCtPodCounts), fastpath::ConnectionsByInterface(entries));
 }
 
 XdpProgram::~XdpProgram() {
