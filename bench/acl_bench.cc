@@ -196,6 +196,7 @@ Setup& Get(int rules) {
   }
   for (const AclKey& k : s->keys) s->key_ptrs.push_back(reinterpret_cast<const uint8_t*>(&k));
   CheckAgreement(*s, rules);
+  rte_acl_dump(s->acl);  // its classify method (alg: enum rte_acl_classify_alg) and tries
   return *s;
 }
 
