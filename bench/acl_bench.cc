@@ -2,7 +2,7 @@
 // DPDK's own packet classifier, rte_acl, against netfence's (the burst classifier the DPDK
 // pipeline calls) on the same wide table (GenerateWideTable: rule i admits client group
 // i % 64 on TCP port 1000 + i % 4000 to one server) and the same trace (WideTrace: half hits,
-// half random), 1k / 10k / 100k rules, bursts of 32 keys:
+// half random), 1k / 10k / 100k rules of 64 and 63 client groups, bursts of 32 keys:
 //   BM_RteAcl/R       rte_acl_classify over 5-tuple keys: one rule per policy rule (source
 //                     /32 of the group's pod, destination /32, TCP, destination port),
 //                     priority in rule order so that the first rule wins (the lowest bit)
@@ -12,8 +12,9 @@
 // alone is words_MB) and build_peak_MB (the peak RSS above the start of the build:
 // temporaries and result, except EAL pages touched before). Before any timing, every key's
 // verdict and deciding rule must agree between the two.
-// gcd(64, 4000) = 32: the table has 8,000 distinct (group, port) patterns; from 8k rules on,
-// rule i repeats rule i - 8000 (rte_acl's trie merges them, netfence keeps a bit for each).
+// With 64 groups (classify_bench's), gcd(64, 4000) = 32: the table has 8,000 distinct
+// (group, port) patterns and from 8k rules on rule i repeats rule i - 8000 (rte_acl's trie
+// merges them, netfence keeps a bit for each); with 63 groups every rule is distinct.
 // Needs root (the EAL, without hugepages). Run by scripts/bench.sh.
 #include <benchmark/benchmark.h>
 #include <malloc.h>
@@ -40,7 +41,6 @@
 namespace netfence::bench {
 namespace {
 
-constexpr int kGroups = 64;
 constexpr size_t kTrace = 65536;
 constexpr uint32_t kBurst = 32;
 
@@ -118,7 +118,7 @@ Built Measure(F&& build) {
 }
 
 rte_acl_ctx* BuildAcl(const WideTable& w, int rules) {
-  const std::string name = "wide" + std::to_string(rules);
+  const std::string name = "wide" + std::to_string(rules) + "x" + std::to_string(w.groups);
   rte_acl_param param{name.c_str(), 0, RTE_ACL_RULE_SZ(kFields), static_cast<uint32_t>(rules)};
   rte_acl_ctx* ctx = rte_acl_create(&param);
   if (ctx == nullptr) Fail("rte_acl_create: " + std::string(rte_strerror(rte_errno)));
@@ -128,7 +128,7 @@ rte_acl_ctx* BuildAcl(const WideTable& w, int rules) {
     r.data = {1, static_cast<int32_t>(RTE_ACL_MAX_PRIORITY - i), static_cast<uint32_t>(i + 1)};  // 0: no match
     r.field[kProto].value.u8 = 6;
     r.field[kProto].mask_range.u8 = 0xff;
-    r.field[kSrc].value.u32 = w.clients[static_cast<size_t>(i % kGroups)].v4();
+    r.field[kSrc].value.u32 = w.clients[static_cast<size_t>(i % w.groups)].v4();
     r.field[kSrc].mask_range.u32 = 32;
     r.field[kDst].value.u32 = w.server.v4();
     r.field[kDst].mask_range.u32 = 32;
@@ -150,7 +150,7 @@ rte_acl_ctx* BuildAcl(const WideTable& w, int rules) {
 }
 
 // Every key: the same verdict, and the same deciding rule (rte_acl's userdata is rule + 1).
-void CheckAgreement(Setup& s, int rules) {
+void CheckAgreement(Setup& s, const std::string& what) {
   std::vector<classifier::BurstAnswer> answers(kTrace);
   std::vector<uint32_t> results(kTrace);
   classifier::ClassifyBurst(*s.netfence, s.queries, answers);
@@ -163,25 +163,28 @@ void CheckAgreement(Setup& s, int rules) {
     const auto& table = t.tables(static_cast<int>(d.ingress.table));
     const int64_t nf_rule = d.ingress.by_rule() ? int64_t{table.rule_index(static_cast<int>(d.ingress.rule_bit))} : -1;
     if (nf != (results[k] != 0) || nf_rule != static_cast<int64_t>(results[k]) - 1) {
-      Fail(std::to_string(rules) + " rules, key " + std::to_string(k) + " (dport " + std::to_string(s.queries[k].key.dport) +
+      Fail(what + ", key " + std::to_string(k) + " (dport " + std::to_string(s.queries[k].key.dport) +
            "): netfence " + (nf ? "allows" : "denies") + " by rule " + std::to_string(nf_rule) + ", rte_acl " +
            (results[k] != 0 ? "allows" : "denies") + " by rule " + std::to_string(static_cast<int64_t>(results[k]) - 1));
     }
     allowed += nf;
   }
-  std::printf("acl_bench: %d rules: rte_acl and netfence agree on all %zu keys (%zu allowed)\n", rules, kTrace, allowed);
+  std::printf("acl_bench: %s: rte_acl and netfence agree on all %zu keys (%zu allowed)\n", what.c_str(), kTrace, allowed);
 }
 
-std::map<int, std::unique_ptr<Setup>>& Setups() {
-  static std::map<int, std::unique_ptr<Setup>> setups;
+// By (rules, groups).
+std::map<std::pair<int, int>, std::unique_ptr<Setup>>& Setups() {
+  static std::map<std::pair<int, int>, std::unique_ptr<Setup>> setups;
   return setups;
 }
 
-Setup& Get(int rules) {
-  auto& s = Setups()[rules];
+Setup& Get(const benchmark::State& state) {
+  const int rules = static_cast<int>(state.range(0));
+  const int groups = static_cast<int>(state.range(1));
+  auto& s = Setups()[{rules, groups}];
   if (s) return *s;
   s = std::make_unique<Setup>();
-  const WideTable w = GenerateWideTable(rules, kGroups);
+  const WideTable w = GenerateWideTable(rules, groups);
   std::shared_ptr<const v1::RuleTables> tables;
   s->nf = Measure([&] {
     tables = std::make_shared<const v1::RuleTables>(compiler::Compile(w.state));
@@ -194,14 +197,14 @@ Setup& Get(int rules) {
   const size_t before = RteMallocBytes();
   s->ac = Measure([&] { s->acl = BuildAcl(w, rules); });
   s->ac.mem_mb = static_cast<double>(RteMallocBytes() - before) / 1e6;
-  for (const WideProbe& p : WideTrace(rules, kGroups, kTrace)) {
+  for (const WideProbe& p : WideTrace(rules, groups, kTrace)) {
     const IpAddr& src = w.clients[static_cast<size_t>(p.group)];
     s->queries.push_back({{src, w.server, 6, p.port}, false});
     s->keys.push_back({6, {}, rte_cpu_to_be_32(src.v4()), rte_cpu_to_be_32(w.server.v4()), rte_cpu_to_be_16(40000),
                        rte_cpu_to_be_16(p.port)});
   }
   for (const AclKey& k : s->keys) s->key_ptrs.push_back(reinterpret_cast<const uint8_t*>(&k));
-  CheckAgreement(*s, rules);
+  CheckAgreement(*s, std::to_string(rules) + " rules, " + std::to_string(groups) + " groups");
   rte_acl_dump(s->acl);  // its classify method (alg: enum rte_acl_classify_alg) and tries
   return *s;
 }
@@ -217,7 +220,7 @@ void Report(benchmark::State& state, const Built& b, uint64_t allowed) {
 }
 
 void BM_RteAcl(benchmark::State& state) {
-  Setup& s = Get(static_cast<int>(state.range(0)));
+  Setup& s = Get(state);
   uint32_t results[kBurst];
   size_t at = 0;
   uint64_t allowed = 0;
@@ -230,7 +233,7 @@ void BM_RteAcl(benchmark::State& state) {
 }
 
 void BM_NetfenceBurst(benchmark::State& state) {
-  const Setup& s = Get(static_cast<int>(state.range(0)));
+  const Setup& s = Get(state);
   classifier::BurstAnswer answers[kBurst];
   size_t at = 0;
   uint64_t allowed = 0;
@@ -243,8 +246,14 @@ void BM_NetfenceBurst(benchmark::State& state) {
   state.counters["words_MB"] = s.words_mb;
 }
 
-BENCHMARK(BM_RteAcl)->Arg(1000)->Arg(10000)->Arg(100000);
-BENCHMARK(BM_NetfenceBurst)->Arg(1000)->Arg(10000)->Arg(100000);
+// 64 groups as classify_bench (8,000 distinct patterns); 63 groups: every rule distinct.
+void Sizes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"rules", "groups"});
+  for (int rules : {1000, 10000, 100000}) b->Args({rules, 64});
+  for (int rules : {10000, 100000}) b->Args({rules, 63});
+}
+BENCHMARK(BM_RteAcl)->Apply(Sizes);
+BENCHMARK(BM_NetfenceBurst)->Apply(Sizes);
 
 }  // namespace
 }  // namespace netfence::bench
@@ -263,6 +272,6 @@ int main(int argc, char** argv) {
   reporter.AddPeer("BM_NetfenceBurst", "BM_RteAcl");
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
-  for (auto& [rules, s] : netfence::bench::Setups()) rte_acl_free(s->acl);
+  for (auto& [size, s] : netfence::bench::Setups()) rte_acl_free(s->acl);
   netfence::dpdk::CleanupEal();
 }
