@@ -3,10 +3,11 @@
 // pipeline calls) on the same wide table (GenerateWideTable: rule i admits client group
 // i % 64 on TCP port 1000 + i % 4000 to one server) and the same trace (WideTrace: half hits,
 // half random), 1k / 10k / 100k rules of 64 and 63 client groups, bursts of 32 keys:
-//   BM_RteAcl/R       rte_acl_classify over 5-tuple keys: one rule per policy rule (source
-//                     /32 of the group's pod, destination /32, TCP, destination port),
-//                     priority in rule order so that the first rule wins (the lowest bit)
-//   BM_NetfenceBurst/R classifier::ClassifyBurst over the same flows
+//   BM_RteAcl/rules:R/groups:G         rte_acl_classify over 5-tuple keys: one rule per policy
+//                                      rule (source /32 of the group's pod, destination /32,
+//                                      TCP, destination port), priority in rule order so that
+//                                      the first rule wins (netfence's lowest bit)
+//   BM_NetfenceBurst/rules:R/groups:G  classifier::ClassifyBurst over the same flows
 // Counters: build_ms (rte_acl_create + add_rules + build; netfence Compile + Classifier::Load),
 // mem_MB (the ACL context's rte_malloc bytes; the RuleTables in memory, whose bitmap arena
 // alone is words_MB) and build_peak_MB (the peak RSS above the start of the build:
@@ -23,13 +24,17 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/cluster_gen.h"
@@ -44,11 +49,11 @@ namespace {
 constexpr size_t kTrace = 65536;
 constexpr uint32_t kBurst = 32;
 
-// What rte_acl reads of a packet, in network byte order: the IPv4 header from the protocol
-// byte on, then the ports (the layout of DPDK's examples/l3fwd l3fwd_acl.c).
+// What rte_acl reads of a packet, in network byte order: the fields of DPDK's examples/l3fwd
+// l3fwd_acl.c (which reads them in place in the IPv4 header), aligned in a 16-byte key.
 struct AclKey {
   uint8_t proto;
-  uint8_t ttl_cksum[3];
+  uint8_t pad[3];
   uint32_t src;
   uint32_t dst;
   uint16_t sport;
@@ -163,13 +168,15 @@ void CheckAgreement(Setup& s, const std::string& what) {
     const auto& table = t.tables(static_cast<int>(d.ingress.table));
     const int64_t nf_rule = d.ingress.by_rule() ? int64_t{table.rule_index(static_cast<int>(d.ingress.rule_bit))} : -1;
     if (nf != (results[k] != 0) || nf_rule != static_cast<int64_t>(results[k]) - 1) {
-      Fail(what + ", key " + std::to_string(k) + " (dport " + std::to_string(s.queries[k].key.dport) +
-           "): netfence " + (nf ? "allows" : "denies") + " by rule " + std::to_string(nf_rule) + ", rte_acl " +
-           (results[k] != 0 ? "allows" : "denies") + " by rule " + std::to_string(static_cast<int64_t>(results[k]) - 1));
+      Fail(what + ", key " + std::to_string(k) + " (dport " + std::to_string(s.queries[k].key.dport) + "): netfence " +
+           (nf ? "allows" : "denies") + " by rule " + std::to_string(nf_rule) + ", rte_acl " +
+           (results[k] != 0 ? "allows" : "denies") + " by rule " +
+           std::to_string(static_cast<int64_t>(results[k]) - 1));
     }
     allowed += nf;
   }
-  std::printf("acl_bench: %s: rte_acl and netfence agree on all %zu keys (%zu allowed)\n", what.c_str(), kTrace, allowed);
+  std::printf("acl_bench: %s: rte_acl and netfence agree on all %zu keys (%zu allowed)\n", what.c_str(), kTrace,
+              allowed);
 }
 
 // By (rules, groups).
@@ -200,7 +207,11 @@ Setup& Get(const benchmark::State& state) {
   for (const WideProbe& p : WideTrace(rules, groups, kTrace)) {
     const IpAddr& src = w.clients[static_cast<size_t>(p.group)];
     s->queries.push_back({{src, w.server, 6, p.port}, false});
-    s->keys.push_back({6, {}, rte_cpu_to_be_32(src.v4()), rte_cpu_to_be_32(w.server.v4()), rte_cpu_to_be_16(40000),
+    s->keys.push_back({6,
+                       {},
+                       rte_cpu_to_be_32(src.v4()),
+                       rte_cpu_to_be_32(w.server.v4()),
+                       rte_cpu_to_be_16(40000),
                        rte_cpu_to_be_16(p.port)});
   }
   for (const AclKey& k : s->keys) s->key_ptrs.push_back(reinterpret_cast<const uint8_t*>(&k));
@@ -263,7 +274,7 @@ int main(int argc, char** argv) {
   netfence::dpdk::EalOptions eal;
   eal.program = "netfence-acl-bench";
   eal.workers = 0;
-  eal.memory_mb = 4096;  // rte_acl's context lives in EAL memory (--no-huge: touched pages only)
+  eal.memory_mb = 1024;  // rte_acl's contexts live in EAL memory (100k rules: 25 MB)
   if (netfence::Status s = netfence::dpdk::InitEal(eal); !s.ok()) {
     std::fprintf(stderr, "acl_bench: the EAL (root, --no-huge): %s\n", s.message().c_str());
     return 1;
