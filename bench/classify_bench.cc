@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <map>
 #include <memory>
-#include <random>
 
 #include "bench/cluster_gen.h"
 #include "bench/ratio_reporter.h"
@@ -46,19 +45,8 @@ const Setup& Get(int rules) {
     s->linear.push_back({s->client_identity[i % kGroups], static_cast<uint16_t>(1000 + i % 4000)});
   }
   // Half the packets hit a random rule, half are random (mostly misses: a full scan).
-  std::mt19937_64 rng(42);
-  for (size_t k = 0; k < kTrace; ++k) {
-    int g;
-    uint16_t port;
-    if (k % 2 == 0) {
-      int i = static_cast<int>(rng() % rules);
-      g = i % kGroups;
-      port = static_cast<uint16_t>(1000 + i % 4000);
-    } else {
-      g = static_cast<int>(rng() % kGroups);
-      port = static_cast<uint16_t>(1000 + rng() % 4000);
-    }
-    s->trace.push_back({w.clients[g], w.server, 6, port});
+  for (const WideProbe& p : WideTrace(rules, kGroups, kTrace)) {
+    s->trace.push_back({w.clients[static_cast<size_t>(p.group)], w.server, 6, p.port});
   }
   return *s;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "bench/cluster_gen.h"
 
+#include <random>
+
 namespace netfence::bench {
 
 namespace {
@@ -142,6 +144,25 @@ WideTable GenerateWideTable(int rules, int groups) {
   }
   w.state.policies.push_back(std::move(np));
   return w;
+}
+
+std::vector<WideProbe> WideTrace(int rules, int groups, size_t n) {
+  std::mt19937_64 rng(42);
+  std::vector<WideProbe> trace;
+  trace.reserve(n);
+  for (size_t k = 0; k < n; ++k) {
+    WideProbe p;
+    if (k % 2 == 0) {
+      const int i = static_cast<int>(rng() % static_cast<uint64_t>(rules));
+      p.group = i % groups;
+      p.port = static_cast<uint16_t>(1000 + i % 4000);
+    } else {
+      p.group = static_cast<int>(rng() % static_cast<uint64_t>(groups));
+      p.port = static_cast<uint16_t>(1000 + rng() % 4000);
+    }
+    trace.push_back(p);
+  }
+  return trace;
 }
 
 WideTable GenerateTieredWideTable(int cnps, int rules_per_cnp, int np_rules, int groups) {

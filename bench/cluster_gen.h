@@ -33,6 +33,16 @@ struct WideTable {
 };
 WideTable GenerateWideTable(int rules, int groups);
 
+// A lookup against the wide table: a client group and a TCP destination port.
+struct WideProbe {
+  int group = 0;
+  uint16_t port = 0;
+};
+// `n` lookups against GenerateWideTable(rules, groups), always the same (seed 42): the even
+// ones hit a random rule's (group, port), the odd ones are a random (group, port), mostly
+// misses (a full scan for a linear peer).
+std::vector<WideProbe> WideTrace(int rules, int groups, size_t n);
+
 // The wide table of `np_rules` NetworkPolicy rules behind `cnps` Admin-tier
 // ClusterNetworkPolicies of `rules_per_cnp` ingress rules each, at distinct priorities, all
 // selecting the server: cluster rule j (over all of them, in evaluation order) admits group

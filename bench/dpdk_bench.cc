@@ -6,6 +6,9 @@
 //   BM_DpdkConntrackHit/R  established TCP connections (1024, allowed), R rules
 //   BM_DpdkClassifyEvery/R every packet classified (conntrack off: the new-flow decision
 //                          without creating entries), half hitting rules, half random
+//   BM_DpdkNewFlow/R       every packet a new allowed connection: classified, its entry
+//                          created (and its event written); the table is flushed, untimed,
+//                          before the 1,024 frames come round again
 //   BM_DpdkNoPolicy/R      ARP frames: the same lane without classification (the peer)
 // Needs root (the EAL, without hugepages). Run by scripts/bench.sh.
 #include <benchmark/benchmark.h>
@@ -33,7 +36,7 @@ constexpr int kGroups = 64;
 constexpr uint32_t kFrames = 1024;
 constexpr uint32_t kBurst = 32;
 
-enum class Mode { kConntrackHit, kClassifyEvery, kNoPolicy };
+enum class Mode { kConntrackHit, kClassifyEvery, kNewFlow, kNoPolicy };
 
 struct Setup {
   std::unique_ptr<dpdk::Datapath> dp;
@@ -44,7 +47,7 @@ struct Setup {
 std::vector<uint8_t> Frame(Mode mode, const WideTable& w, std::mt19937_64& rng, uint32_t k, int rules) {
   if (mode == Mode::kNoPolicy) return xdptest::PacketBuilder().EtherType(0x0806).Payload(28).Build();
   const int i = static_cast<int>(rng() % static_cast<uint64_t>(rules));
-  const bool hit = mode == Mode::kConntrackHit || k % 2 == 0;
+  const bool hit = mode == Mode::kConntrackHit || mode == Mode::kNewFlow || k % 2 == 0;
   const int g = hit ? i % kGroups : static_cast<int>(rng() % kGroups);
   const uint16_t port = static_cast<uint16_t>(1000 + (hit ? i % 4000 : static_cast<int>(rng() % 4000)));
   return xdptest::PacketBuilder()
@@ -68,6 +71,16 @@ uint32_t Burst(Setup& s, uint32_t at) {
   return passed;
 }
 
+// Empties the connection table (and the events ring), so the frames are new flows again.
+void Forget(Setup& s) {
+  (void)s.dp->FlushConntrack();
+  s.dp->Housekeeping();  // the flushed keys go after a grace period: the lane is offline
+  s.dp->Housekeeping();
+  std::vector<nf_event> events(4096);
+  while (s.dp->ReadEvents(events.data(), static_cast<uint32_t>(events.size())) > 0) {
+  }
+}
+
 // The pipelines built so far, by (mode, rules): released before the EAL.
 std::map<std::pair<int, int>, std::unique_ptr<Setup>>& Setups() {
   static std::map<std::pair<int, int>, std::unique_ptr<Setup>> setups;
@@ -81,8 +94,8 @@ Setup& Get(Mode mode, int rules) {
   dpdk::DatapathOptions o;
   o.lanes = 1;
   o.forward = false;
-  o.conntrack = mode == Mode::kConntrackHit;
-  o.events = mode == Mode::kConntrackHit;
+  o.conntrack = mode == Mode::kConntrackHit || mode == Mode::kNewFlow;
+  o.events = o.conntrack;
   o.conntrack_entries = 65536;
   o.mbufs = 4095;
   auto dp = dpdk::Datapath::Create(o);
@@ -109,6 +122,7 @@ Setup& Get(Mode mode, int rules) {
     s->mbufs.push_back(m);
   }
   for (uint32_t at = 0; at < kFrames; at += kBurst) (void)Burst(*s, at);  // connections created
+  if (mode == Mode::kNewFlow) Forget(*s);
   return *s;
 }
 
@@ -119,6 +133,11 @@ void Run(benchmark::State& state, Mode mode) {
   for (auto _ : state) {
     passed += Burst(s, at);
     at = (at + kBurst) % kFrames;
+    if (mode == Mode::kNewFlow && at == 0) {
+      state.PauseTiming();
+      Forget(s);
+      state.ResumeTiming();
+    }
   }
   const double packets = static_cast<double>(state.iterations()) * kBurst;
   state.SetItemsProcessed(static_cast<int64_t>(packets));
@@ -128,11 +147,13 @@ void Run(benchmark::State& state, Mode mode) {
 
 void BM_DpdkConntrackHit(benchmark::State& state) { Run(state, Mode::kConntrackHit); }
 void BM_DpdkClassifyEvery(benchmark::State& state) { Run(state, Mode::kClassifyEvery); }
+void BM_DpdkNewFlow(benchmark::State& state) { Run(state, Mode::kNewFlow); }
 void BM_DpdkNoPolicy(benchmark::State& state) { Run(state, Mode::kNoPolicy); }
 
 BENCHMARK(BM_DpdkNoPolicy)->Arg(1000)->Arg(10000);
 BENCHMARK(BM_DpdkConntrackHit)->Arg(1000)->Arg(10000);
 BENCHMARK(BM_DpdkClassifyEvery)->Arg(1000)->Arg(10000);
+BENCHMARK(BM_DpdkNewFlow)->Arg(1000)->Arg(10000);
 
 }  // namespace
 }  // namespace netfence::bench
@@ -150,6 +171,7 @@ int main(int argc, char** argv) {
   netfence::bench::RatioReporter reporter;
   reporter.AddPeer("BM_DpdkConntrackHit", "BM_DpdkNoPolicy");
   reporter.AddPeer("BM_DpdkClassifyEvery", "BM_DpdkNoPolicy");
+  reporter.AddPeer("BM_DpdkNewFlow", "BM_DpdkNoPolicy");
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   for (auto& [key, s] : netfence::bench::Setups()) {

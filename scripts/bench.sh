@@ -36,9 +36,12 @@
 #   distribution_bench  policy change -> every agent acked, 1/100/1000 simulated agents over
 #                   gRPC on loopback, vs full snapshots to all (the peer); bytes on the wire;
 #                   one agent with the real XDP program (root). DISTRIBUTION_BENCH_ARGS.
-#   dpdk_bench      (root) the DPDK pipeline on one core: conntrack hits and every packet
-#                   classified at 1k/10k rules vs the same lane passing non-IP frames (no
+#   dpdk_bench      (root) the DPDK pipeline on one core: conntrack hits, every packet
+#                   classified, new connections created at 1k/10k rules vs the same lane passing non-IP frames (no
 #                   policy); DPDK_BENCH_ARGS.
+#   acl_bench       (root) DPDK's rte_acl_classify vs netfence's burst classifier on the same
+#                   rules and keys at 1k/10k/100k rules: ns/packet, build time, memory (both
+#                   must decide every key alike first); ACL_BENCH_ARGS.
 #   agent latency   (root) CNI ADD -> the pod's tables live over 100 pods, and a manifest
 #                   change -> the first new connection with the new verdict (p50/p99), from
 #                   the e2e tests that also assert them (tests/e2e/).
@@ -120,9 +123,19 @@ fi
 echo "== dpdk_bench"
 if [ "$(id -u)" != 0 ]; then
   echo "skipped: needs root (the DPDK EAL)"
-elif [ -x build/bench/dpdk_bench ]; then
-  build/bench/dpdk_bench --benchmark_repetitions="${REPETITIONS:-3}" --benchmark_report_aggregates_only=true \
+elif [ -x "$B"/bench/dpdk_bench ]; then
+  "$B"/bench/dpdk_bench --benchmark_repetitions="${REPETITIONS:-3}" --benchmark_report_aggregates_only=true \
     ${DPDK_BENCH_ARGS:-}
+else
+  echo "skipped: built without DPDK (-DNETFENCE_DPDK=OFF)"
+fi
+echo "== acl_bench"
+if [ "$(id -u)" != 0 ]; then
+  echo "skipped: needs root (the DPDK EAL)"
+elif [ -x "$B"/bench/acl_bench ]; then
+  # shellcheck disable=SC2086
+  "$B"/bench/acl_bench --benchmark_repetitions="${REPETITIONS:-3}" --benchmark_report_aggregates_only=true \
+    ${ACL_BENCH_ARGS:-}
 else
   echo "skipped: built without DPDK (-DNETFENCE_DPDK=OFF)"
 fi

@@ -269,6 +269,19 @@ static __always_inline struct nf_ct_entry *nf_ct_create(const struct nf_ctx *c, 
   return e;
 }
 
+/* One more connection held by the pod behind `ifindex` (ct_pod_counts). */
+static __always_inline void nf_ct_count_pod(__u32 ifindex, __u64 *held) {
+  if (held) {
+    __sync_fetch_and_add(held, 1);
+    return;
+  }
+  __u64 one = 1;
+  if (bpf_map_update_elem(&ct_pod_counts, &ifindex, &one, BPF_NOEXIST) != 0) {
+    held = bpf_map_lookup_elem(&ct_pod_counts, &ifindex); /* another CPU's first one */
+    if (held) __sync_fetch_and_add(held, 1);
+  }
+}
+
 /* The whole decision for one packet, at either hook. Returns XDP_PASS or XDP_DROP. */
 static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *c) {
   struct nf_flow *f = &c->f;
@@ -352,7 +365,15 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
    * informational messages, which are classified one by one. */
   int icmp = f->proto == IPPROTO_ICMP || f->proto == NF_IPPROTO_ICMPV6;
   struct nf_ct_entry *created = 0; /* the new entry, for the event (NULL: not tracked) */
-  if (nf_cfg_conntrack && (!icmp || f->icmp_kind == NF_ICMP_ECHO)) created = nf_ct_create(c, &m, now);
+  if (nf_cfg_conntrack && (!icmp || f->icmp_kind == NF_ICMP_ECHO)) {
+    __u64 *held = 0;
+    if (nf_cfg_ct_pod_quota && c->from_pod) {
+      held = bpf_map_lookup_elem(&ct_pod_counts, &ifindex);
+      if (held && *held >= nf_cfg_ct_pod_quota) return nf_drop(c, NF_DROP_CT_QUOTA);
+    }
+    created = nf_ct_create(c, &m, now);
+    if (created && nf_cfg_ct_pod_quota && c->from_pod) nf_ct_count_pod(ifindex, held);
+  }
   if (nf_cfg_events) nf_emit(c, NF_EV_NEW_FLOW, 0, created);
   return nf_pass(c, NF_CNT_PASS_NEW, 1);
 }

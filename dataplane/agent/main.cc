@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cerrno>
@@ -56,6 +57,7 @@ struct Flags {
   std::string dpdk_socket = "/run/netfence/dpdk.sock";
   std::string attach_mode = "auto";
   uint32_t conntrack_entries = 262144;
+  int64_t conntrack_pod_quota = -1;  // -1: a quarter of conntrack_entries
   bool uninstall = false;
   std::string log_level = "info";
   // Flow log, Observe, metrics.
@@ -148,6 +150,8 @@ StatusOr<std::unique_ptr<fastpath::FastPath>> MakeFastPath(const Flags& f) {
   load.pin_dir = f.bpffs;
   load.keep_attached = !f.uninstall;  // exit leaves enforcement in place for the next agent
   load.conntrack_entries = f.conntrack_entries;
+  load.ct_pod_quota = f.conntrack_pod_quota < 0 ? std::max<uint32_t>(f.conntrack_entries / 4, 1)
+                                                : static_cast<uint32_t>(f.conntrack_pod_quota);
   load.events = !f.no_flows;
   load.ring_bytes = f.flow_ring_bytes;
   load.attach_mode = f.attach_mode == "native"    ? xdp::AttachMode::kNative
@@ -357,6 +361,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"native", "generic", "auto"}))
       ->capture_default_str();
   app.add_option("--conntrack-entries", f.conntrack_entries, "Connection tracking table size")->capture_default_str();
+  app.add_option("--conntrack-pod-quota", f.conntrack_pod_quota,
+                 "Connections one pod may hold in the table: a pod's new flow past it is dropped and "
+                 "logged with reason conntrack-quota, so one pod's flood cannot evict the others' connections. "
+                 "Default: a quarter of --conntrack-entries; 0: no quota")
+      ->check(CLI::Range(int64_t{0}, int64_t{UINT32_MAX}));
   app.add_flag("--uninstall", f.uninstall,
                "Detach from every registered pod and uplink, unpin the maps, forget the registry, exit");
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error")->capture_default_str();

@@ -9,9 +9,11 @@
 
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <thread>
 
 #include "dataplane/dpdk/host_links.h"
+#include "dataplane/fastpath/pod_connections.h"
 
 namespace netfence::dpdk {
 namespace {
@@ -107,6 +109,8 @@ StatusOr<std::unique_ptr<Worker>> Datapath::MakeWorker(uint32_t reader, uint16_t
   d.conntrack = options_.conntrack;
   d.events = options_.events;
   d.shared_entries = worker_lcores_.size() + options_.lanes > 1;
+  d.ct_pod_quota = options_.conntrack ? options_.ct_pod_quota : 0;
+  d.pod_connections = pod_connections_.get();
   Decider decider(conntrack_.get(), fragments_.get(), p.events.get(), p.stats.get(), d);
   WorkerOptions w;
   w.reader = reader;
@@ -414,6 +418,25 @@ void Datapath::Housekeeping() {
   fragments_->Collect([precise](const nf_frag_key&, const nf_frag_entry& e) {
     return precise > e.first_ns && precise - e.first_ns > NF_FRAG_TIMEOUT_NS;
   });
+  RecountPodConnectionsLocked();
+}
+
+Status Datapath::RecountPodConnections() {
+  std::lock_guard lock(mu_);
+  RecountPodConnectionsLocked();
+  return Status::Ok();
+}
+
+void Datapath::RecountPodConnectionsLocked() {
+  if (!options_.conntrack || options_.ct_pod_quota == 0) return;
+  std::vector<fastpath::CtEntry> entries;
+  conntrack_->ReadAll([&](const nf_ct_key& k, const nf_ct_entry& e) { entries.push_back({k, e}); });
+  const std::map<uint32_t, uint64_t> held = fastpath::ConnectionsByInterface(entries);
+  const Snapshot& s = *publisher_->live();  // ports change under mu_ only
+  for (uint16_t p = 0; p < kMaxPorts; ++p) {
+    const auto it = s.ports[p].role == PortRole::kEndpoint ? held.find(s.ports[p].ifindex) : held.end();
+    pod_connections_->held[p].store(it == held.end() ? 0 : it->second, std::memory_order_relaxed);
+  }
 }
 
 uint64_t Datapath::tx_dropped() const {

@@ -41,7 +41,8 @@ struct DatapathOptions {
   uint32_t lanes = 0;  // pipelines driven by hand (tests, benchmarks)
   bool conntrack = true;
   bool events = true;
-  bool forward = true;  // false: passed packets are freed (tests, benchmarks of the decision alone)
+  uint32_t ct_pod_quota = 0;  // connections a pod's port may hold (fastpath/pod_connections.h); 0: none
+  bool forward = true;        // false: passed packets are freed (tests, benchmarks of the decision alone)
   uint32_t idle_sleep_max_us = 0;
   std::string driver = "af_packet";   // vdev for interfaces: af_packet, af_xdp
   std::string bridge;                 // the node's bridge: its node port joins the switch ("": none)
@@ -88,6 +89,9 @@ class Datapath final : public fastpath::FastPath {
   uint32_t ReadEvents(nf_event* out, uint32_t max) const;
   // Deletes expired connections and fragments (the control thread, every second or so).
   void Housekeeping();
+  // Recounts each pod port's connections for the quota (DatapathOptions::ct_pod_quota); part of
+  // Housekeeping(), callable alone (tests).
+  Status RecountPodConnections();
   // Makes an ethdev started elsewhere (net_ring, net_null) a port of the pipeline.
   Status AttachEthdev(uint16_t port_id, PortPolicy policy);
   Status DetachEthdev(uint16_t port_id);
@@ -113,6 +117,7 @@ class Datapath final : public fastpath::FastPath {
   Lane& lane(size_t i) { return *lanes_[i]; }
 
  private:
+  void RecountPodConnectionsLocked();  // with mu_ held
   struct Plugged {
     TakenInterface taken;  // port_id, vdev, bridge
     PortRole role = PortRole::kNone;
@@ -138,6 +143,7 @@ class Datapath final : public fastpath::FastPath {
   std::unique_ptr<Rcu> rcu_;
   std::unique_ptr<SnapshotPublisher> publisher_;
   std::unique_ptr<Conntrack> conntrack_;
+  std::unique_ptr<PodConnections> pod_connections_ = std::make_unique<PodConnections>();
   std::unique_ptr<Fragments> fragments_;
   std::unique_ptr<MacTable> macs_;
   std::vector<Pipeline> pipelines_;  // workers first, then lanes

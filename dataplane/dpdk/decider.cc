@@ -223,6 +223,7 @@ void Decider::DecideBurst(const Snapshot& s, uint16_t port, const BurstPacket* p
   for (uint32_t i = 0; i < n; ++i) {
     if (i + 1 < n) __builtin_prefetch(packets[i + 1].data);
     Prepare(s, policy, packets[i], ctx_[i]);
+    ctx_[i].port = port < kMaxPorts ? port : 0;
     if (ctx_[i].stage == kConntrack) {
       keys[lookups] = &ctx_[i].key;
       index[lookups++] = i;
@@ -331,7 +332,17 @@ uint8_t Decider::Finish(const Snapshot& s, Ctx& c, nf_decision* record) {
   nf_ct_entry created{};
   const nf_ct_entry* made = nullptr;
   if (options_.conntrack && (!icmp || c.f.icmp_kind == NF_DP_ICMP_ECHO)) {
-    if (CreateEntry(c, t.epoch, &created) >= 0) made = &created;
+    // The pod's quota of connections (nf_cfg_ct_pod_quota).
+    std::atomic<uint64_t>* held = options_.ct_pod_quota > 0 && c.from_pod && options_.pod_connections != nullptr
+                                      ? &options_.pod_connections->held[c.port]
+                                      : nullptr;
+    if (held != nullptr && held->load(std::memory_order_relaxed) >= options_.ct_pod_quota) {
+      return Drop(c, NF_DROP_CT_QUOTA, record);
+    }
+    if (CreateEntry(c, t.epoch, &created) >= 0) {
+      made = &created;
+      if (held != nullptr) held->fetch_add(1, std::memory_order_relaxed);
+    }
   }
   if (options_.events) Emit(c, NF_EV_NEW_FLOW, 0, made);
   return Pass(c, NF_CNT_PASS_NEW, true, record);

@@ -24,6 +24,8 @@
 // connection is created.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 
 #include "common/classifier/burst.h"
@@ -43,10 +45,19 @@ constexpr uint32_t kMaxBurst = 64;  // rte_hash bulk lookups take at most 64 key
 constexpr uint8_t kPass = 2;        // XDP_PASS: the actions are the XDP program's
 constexpr uint8_t kDrop = 1;        // XDP_DROP
 
+// Connections each port's pod holds in the connection table (dataplane/fastpath/
+// pod_connections.h): the deciders add one per entry made for a pod's packet, the control
+// thread recounts from the table (Datapath::Housekeeping).
+struct PodConnections {
+  std::array<std::atomic<uint64_t>, kMaxPorts> held{};
+};
+
 struct DeciderOptions {
   bool conntrack = true;       // false: every packet classified on its own (the XDP program's nf_cfg_conntrack)
   bool events = true;          // false: no events (nf_cfg_events)
   bool shared_entries = true;  // conntrack counters updated with atomics (several workers)
+  uint32_t ct_pod_quota = 0;   // connections a pod's port may hold (nf_cfg_ct_pod_quota); 0: none
+  PodConnections* pod_connections = nullptr;  // with a quota: the counts, shared by the deciders
 };
 
 // One packet of a burst: its bytes (contiguous) and what every stage makes of it.
@@ -84,6 +95,7 @@ class Decider {
   // struct nf_ctx of the XDP program, plus where the staged burst left the packet.
   struct Ctx {
     uint32_t ifindex = 0;
+    uint16_t port = 0;  // the port it came in on
     uint32_t bytes = 0;
     uint32_t from_pod = 0;
     uint32_t parsed = 0;

@@ -9,8 +9,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -36,6 +37,7 @@ struct Flags {
   unsigned memory_mb = 512;
   uint32_t mbufs = 16383;
   uint32_t conntrack_entries = 262144;
+  int64_t conntrack_pod_quota = -1;  // -1: a quarter of conntrack_entries
   uint32_t event_ring = 32768;
   uint32_t burst = 32;
   uint32_t idle_sleep_us = 0;
@@ -87,6 +89,8 @@ int Run(const Flags& f) {
   }
   dpdk::DatapathOptions o;
   o.conntrack_entries = f.conntrack_entries;
+  o.ct_pod_quota = f.conntrack_pod_quota < 0 ? std::max<uint32_t>(f.conntrack_entries / 4, 1)
+                                             : static_cast<uint32_t>(f.conntrack_pod_quota);
   o.event_ring = f.event_ring;
   o.mbufs = f.mbufs;
   o.burst = f.burst;
@@ -159,6 +163,11 @@ int main(int argc, char** argv) {
   app.add_option("--memory", f.memory_mb, "DPDK memory in MB (no hugepages: plain memory)")->capture_default_str();
   app.add_option("--mbufs", f.mbufs, "Packet buffers (af_xdp needs ~2048 per port)")->capture_default_str();
   app.add_option("--conntrack-entries", f.conntrack_entries, "Connection tracking table size")->capture_default_str();
+  app.add_option("--conntrack-pod-quota", f.conntrack_pod_quota,
+                 "Connections one pod may hold in the table: a pod's new flow past it is dropped and logged with "
+                 "reason conntrack-quota, so one pod cannot fill the table for the others. Default: a quarter of "
+                 "--conntrack-entries; 0: no quota")
+      ->check(CLI::Range(int64_t{0}, int64_t{UINT32_MAX}));
   app.add_option("--event-ring", f.event_ring,
                  "Events each worker's ring holds for the flow log; what does not fit is counted as lost")
       ->capture_default_str();

@@ -42,7 +42,8 @@ struct netfence_bpf;  // the generated skeleton (netfence.skel.h)
 
 namespace netfence::xdp {
 
-class SlotWriter;  // slot_writer.h
+class SlotWriter;      // slot_writer.h
+class PodQuotaKeeper;  // pod_quota.h
 
 enum class AttachMode {
   kNative,           // driver mode, or fail
@@ -62,6 +63,10 @@ struct LoadOptions {
   std::string pin_dir;                                    // "" none; e.g. /sys/fs/bpf/netfence
   bool keep_attached = false;                             // leave attachments in place at destruction
   AttachMode attach_mode = AttachMode::kNativeOrGeneric;  // how Plug* attach the XDP program
+  // Connections a pod's interface may hold (pod_quota.h); 0: no quota. A pod's new flow past
+  // it is dropped (NF_DROP_CT_QUOTA). Recounted from the tables every ct_recount_ms.
+  uint32_t ct_pod_quota = 0;
+  uint32_t ct_recount_ms = 1000;
   // Where warnings go (generic-mode fallback, ...); stderr when empty.
   std::function<void(std::string_view)> log;
 };
@@ -87,6 +92,7 @@ enum class Map {
   kVerdictCache,
   kConntrack4,
   kInterfacesLow,
+  kCtPodCounts,
   kCount,
 };
 
@@ -158,6 +164,9 @@ class XdpProgram : public fastpath::FastPath {
   Status ReadConntrack(std::vector<fastpath::CtEntry>* out) const override;
   uint32_t conntrack_capacity() const override { return options_.conntrack_entries; }
   Status FlushConntrack() override;
+  // Recounts the connections of each interface into ct_pod_counts (the quota's counts; done
+  // every ct_recount_ms when a quota is set).
+  Status RecountPodConnections();
   // One connection by its canonical key, in whichever map holds its family (conntrack for
   // IPv6, conntrack4 for IPv4): tests and benchmarks.
   bool LookupConntrack(const nf_ct_key& key, nf_ct_entry* entry) const;
@@ -187,6 +196,7 @@ class XdpProgram : public fastpath::FastPath {
   std::vector<Attachment> attached_;
   std::vector<Attachment> tc_attached_;
   std::unique_ptr<SlotWriter> writer_;
+  std::unique_ptr<PodQuotaKeeper> quota_keeper_;  // with ct_pod_quota: recounts every ct_recount_ms
 };
 
 // Whether this process may load BPF programs at all: loads a two-instruction XDP program.

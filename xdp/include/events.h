@@ -83,6 +83,7 @@ const volatile __u32 nf_cfg_conntrack = 1;        /* 0: classify every packet (s
 const volatile __u32 nf_cfg_events = 1;           /* 0: no ring-buffer events */
 const volatile __u32 nf_cfg_record_decisions = 0; /* 1: fill last_decision (tests) */
 const volatile __u32 nf_cfg_verdict_cache = 1;    /* 0: classify over the tables every time */
+const volatile __u32 nf_cfg_ct_pod_quota = 0;     /* connections per pod interface; 0: no quota */
 
 /* The packet's decision into last_decision (tests only: nf_cfg_record_decisions). */
 static __always_inline void nf_record(const struct nf_ctx *c, __u32 action, __u32 reason, __u32 path) {

@@ -126,6 +126,18 @@ struct {
   __uint(max_entries, 4096);
 } interfaces SEC(".maps");
 
+/* Connections each pod's interface holds in the connection tables (ifindex -> count), for the
+ * per-pod quota (nf_cfg_ct_pod_quota): one pod's flood of new flows cannot evict the others'
+ * connections from the shared LRU. The program adds one per entry it creates for a packet
+ * from a pod's interface; the loader recounts from the tables every second (LRU evictions
+ * and expiries are invisible to the program). Not pinned: recounted after a restart. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __type(key, __u32);
+  __type(value, __u64);
+  __uint(max_entries, NF_IFACE_LOW + 4096);
+} ct_pod_counts SEC(".maps");
+
 /* The interface's entry, NULL when unbound. */
 static __always_inline struct nf_iface *nf_iface_of(__u32 ifindex) {
   if (ifindex < NF_IFACE_LOW) {

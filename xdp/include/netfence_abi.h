@@ -133,7 +133,8 @@ enum nf_drop_reason {
   NF_DROP_SPOOFED = 20,       /* from a pod's interface with a source address not the pod's */
   NF_DROP_UNREGISTERED = 21,  /* to or from an address of the node's pod CIDRs no local pod holds */
   NF_DROP_NOT_IP = 22,        /* from a pod's interface: neither IP nor an IPv4 ARP message */
-  NF_DROP_REASON_COUNT = 23,
+  NF_DROP_CT_QUOTA = 23,      /* a new flow of a pod that holds its quota of connections */
+  NF_DROP_REASON_COUNT = 24,
 };
 
 /* Packet counters (per CPU, index enum nf_counter). */

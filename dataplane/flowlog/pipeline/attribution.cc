@@ -123,6 +123,8 @@ const char* DropReason(uint32_t nf_reason) {
       return reason::kUnregistered;
     case NF_DROP_NOT_IP:
       return reason::kNotIp;
+    case NF_DROP_CT_QUOTA:
+      return reason::kConntrackQuota;
     case NF_DROP_IP4_FRAGMENT:
     case NF_DROP_IP6_FRAGMENT:
       return reason::kFragment;
@@ -140,8 +142,7 @@ const char* DatapathDropReasonName(uint32_t nf_reason) {
       "policy",         "eth-truncated", "vlan-truncated", "vlan-depth",      "ipv4-truncated", "ipv4-version",
       "ipv4-ihl",       "ipv4-length",   "ipv4-fragment",  "ipv6-truncated",  "ipv6-version",   "ipv6-ext-truncated",
       "ipv6-ext-depth", "ipv6-fragment", "l4-truncated",   "tcp-data-offset", "internal",       "ipv6-v4mapped",
-      "no-tables",      "revoked",       "spoofed",        "unregistered",
-      "not-ip"};
+      "no-tables",      "revoked",       "spoofed",        "unregistered",    "not-ip",         "conntrack-quota"};
   return nf_reason < NF_DROP_REASON_COUNT ? kNames[nf_reason] : "unknown";
 }
 

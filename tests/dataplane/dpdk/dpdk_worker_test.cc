@@ -59,11 +59,13 @@ struct RingPort {
 
 class DpdkWorkerTest : public ::testing::Test {
  protected:
+  virtual uint32_t Quota() const { return 0; }
   void SetUp() override {
     NETFENCE_REQUIRE_DPDK();
     dpdk::DatapathOptions o = StatefulOptions();
     o.lanes = 0;
     o.forward = true;
+    o.ct_pod_quota = Quota();
     o.idle_sleep_max_us = 50;
     auto h = Harness::Create(o);
     ASSERT_TRUE(h.ok()) << h.status().message();
@@ -192,6 +194,32 @@ TEST_F(DpdkWorkerTest, ForwardsWhatPolicyAllowsAndLearnsWhereMacsAre) {
   (void)Out();
   Send(1, Frame(kClientMac, kServerMac, PacketBuilder().Ipv4(kServer, kClient).TcpFlags(0x10).Tcp(40000, 80).Build()));
   EXPECT_EQ(Out(), (std::vector<unsigned>{1, 0, 0}));
+}
+
+// The per-pod connection quota (as the XDP program's): the client's port may hold 5
+// connections; its 6th to 8th new flows are dropped as NF_DROP_CT_QUOTA and reach no port. The
+// recount follows the table: after a flush the client has room again.
+class DpdkWorkerQuotaTest : public DpdkWorkerTest {
+ protected:
+  uint32_t Quota() const override { return 5; }
+};
+TEST_F(DpdkWorkerQuotaTest, APodsNewFlowsStopAtItsQuotaOfConnections) {
+  unsigned forwarded = 0;
+  for (uint16_t i = 0; i < 8; ++i) {
+    Send(0, Frame(kServerMac, kClientMac, PacketBuilder().Ipv4(kClient, kServer).Tcp(80, 41000 + i).Build()));
+    const std::vector<unsigned> out = Out();
+    forwarded += out[1];
+  }
+  EXPECT_EQ(forwarded, 5u);
+  EXPECT_EQ(harness_->dp().ReadDropReasons()[NF_DROP_CT_QUOTA], 3u);
+  ASSERT_TRUE(harness_->dp().RecountPodConnections().ok());  // the recount agrees: still full
+  Send(0, Frame(kServerMac, kClientMac, PacketBuilder().Ipv4(kClient, kServer).Tcp(80, 42000).Build()));
+  EXPECT_EQ(Out()[1], 0u);
+  EXPECT_EQ(harness_->dp().ReadDropReasons()[NF_DROP_CT_QUOTA], 4u);
+  ASSERT_TRUE(harness_->dp().FlushConntrack().ok());
+  harness_->dp().Housekeeping();  // the flushed keys go, and the counts follow
+  Send(0, Frame(kServerMac, kClientMac, PacketBuilder().Ipv4(kClient, kServer).Tcp(80, 42001).Build()));
+  EXPECT_EQ(Out()[1], 1u);
 }
 
 TEST_F(DpdkWorkerTest, PortsComeAndGoWhileTheWorkerRuns) {
