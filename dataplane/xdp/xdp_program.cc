@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/base/unique_fd.h"
+#include "dataplane/xdp/errors.h"
 #include "dataplane/xdp/event_reader.h"
 #include "dataplane/xdp/map_entries.h"
 #include "dataplane/xdp/map_reader.h"
@@ -54,14 +55,6 @@ int PrintLibbpf(enum libbpf_print_level level, const char* format, va_list args)
 void InstallPrint() {
   static std::once_flag once;
   std::call_once(once, [] { libbpf_set_print(PrintLibbpf); });
-}
-
-std::string ErrnoText(int err) { return std::strerror(err < 0 ? -err : err); }
-
-std::string IfName(int ifindex) {
-  char name[IF_NAMESIZE] = {};
-  return if_indextoname(static_cast<unsigned>(ifindex), name) ? std::string(name)
-                                                              : "ifindex " + std::to_string(ifindex);
 }
 
 // Pins need a bpf filesystem. /sys/fs/bpf is where one belongs; on a machine that has none
@@ -425,117 +418,6 @@ Status XdpProgram::Unplug(const fastpath::Port& port) {
   }
   if (Status s = Unbind(port.ifindex); !s.ok() && result.ok()) result = s;
   return result;
-}
-
-Status XdpProgram::BindEndpoint(int ifindex, const std::vector<IpAddr>& addresses) {
-  if (addresses.empty() || addresses.size() > NF_IFACE_MAX_ADDRS) {
-    return Status::Error("XDP interface " + IfName(ifindex) + ": an endpoint needs 1 to " +
-                         std::to_string(NF_IFACE_MAX_ADDRS) + " addresses, got " + std::to_string(addresses.size()));
-  }
-  nf_iface v{};
-  v.kind = NF_IFACE_ENDPOINT;
-  v.n_addrs = static_cast<uint32_t>(addresses.size());
-  for (size_t i = 0; i < addresses.size(); ++i) std::memcpy(v.addrs[i], addresses[i].bytes.data(), 16);
-  return WriteInterface(ifindex, v);
-}
-
-Status XdpProgram::BindUplink(int ifindex) {
-  nf_iface v{};
-  v.kind = NF_IFACE_UPLINK;
-  return WriteInterface(ifindex, v);
-}
-
-Status XdpProgram::WriteInterface(int ifindex, const nf_iface& v) {
-  const uint32_t key = static_cast<uint32_t>(ifindex);
-  if (key >= NF_IFACE_LOW) {
-    if (bpf_map_update_elem(map_fd(Map::kInterfaces), &key, &v, BPF_ANY) != 0) {
-      const int err = errno;
-      const std::string full = err == E2BIG ? " (full: interfaces with ifindex >= " + std::to_string(NF_IFACE_LOW) +
-                                                  " are at most " +
-                                                  std::to_string(bpf_map__max_entries(skel_->maps.interfaces)) + ")"
-                                            : "";
-      return Status::Error("XDP map interfaces: " + IfName(ifindex) + ": update: " + ErrnoText(err) + full);
-    }
-    return Status::Ok();
-  }
-  // An array entry is copied in place while packets may read it: the addresses go in first
-  // under the old kind, then the kind, so no packet sees a kind with half its addresses.
-  const int fd = map_fd(Map::kInterfacesLow);
-  nf_iface staged{};
-  if (bpf_map_lookup_elem(fd, &key, &staged) != 0) {
-    return Status::Error("XDP map interfaces_low: lookup: " + ErrnoText(errno));
-  }
-  staged.n_addrs = std::min(staged.n_addrs, v.n_addrs);
-  std::memcpy(staged.addrs, v.addrs, sizeof(v.addrs));
-  const nf_iface* steps[] = {&staged, &v};
-  for (const nf_iface* value : steps) {
-    if (bpf_map_update_elem(fd, &key, value, BPF_ANY) != 0) {
-      return Status::Error("XDP map interfaces_low: update: " + ErrnoText(errno));
-    }
-  }
-  return Status::Ok();
-}
-
-Status XdpProgram::SetPodCidrs(const std::vector<IpPrefix>& guarded, const std::vector<IpAddr>& exempt) {
-  // Keys as fixed-size byte arrays: their comparisons have a length the compiler can see
-  // (with vectors, GCC 12 at -O3 warns that memcmp may read past any object).
-  using KeyBytes = std::array<uint8_t, sizeof(nf_prefix_key)>;
-  std::map<KeyBytes, uint8_t> want;  // nf_prefix_key bytes -> 1 guarded, 0 exempt
-  auto key_of = [](const IpAddr& a, uint32_t len) {
-    nf_prefix_key k{};
-    k.prefixlen = len;
-    std::memcpy(k.addr, a.bytes.data(), sizeof(k.addr));
-    KeyBytes bytes;
-    std::memcpy(bytes.data(), &k, sizeof(k));
-    return bytes;
-  };
-  for (const IpPrefix& p : guarded) want[key_of(p.addr, p.len)] = 1;
-  for (const IpAddr& a : exempt) want[key_of(a, 128)] = 0;
-  if (want.size() > 64) return Status::Error("pod CIDRs: " + std::to_string(want.size()) + " entries, at most 64");
-  const int fd = map_fd(Map::kPodCidrs);
-  // New entries first, stale ones after: no moment guards less than both the old and new sets.
-  for (const auto& [key, value] : want) {
-    if (bpf_map_update_elem(fd, key.data(), &value, BPF_ANY) != 0) {
-      return Status::Error("XDP map pod_cidrs: update: " + ErrnoText(errno));
-    }
-  }
-  std::vector<KeyBytes> stale;
-  KeyBytes key{}, next{};
-  for (const void* prev = nullptr; bpf_map_get_next_key(fd, prev, next.data()) == 0; prev = key.data()) {
-    if (!want.contains(next)) stale.push_back(next);
-    key = next;
-  }
-  for (const auto& k : stale) {
-    if (bpf_map_delete_elem(fd, k.data()) != 0 && errno != ENOENT) {
-      return Status::Error("XDP map pod_cidrs: delete: " + ErrnoText(errno));
-    }
-  }
-  // A new guard version: decisions cached under the old set are not used again.
-  const uint32_t zero = 0;
-  nf_active active{};
-  if (bpf_map_lookup_elem(map_fd(Map::kActive), &zero, &active) != 0) {
-    return Status::Error("XDP map active: lookup: " + ErrnoText(errno));
-  }
-  ++active.guard;
-  if (bpf_map_update_elem(map_fd(Map::kActive), &zero, &active, BPF_ANY) != 0) {
-    return Status::Error("XDP map active: update: " + ErrnoText(errno));
-  }
-  return Status::Ok();
-}
-
-Status XdpProgram::Unbind(int ifindex) {
-  const uint32_t key = static_cast<uint32_t>(ifindex);
-  if (key < NF_IFACE_LOW) {
-    const nf_iface none{};  // kind NF_IFACE_NONE first: the entry reads as unbound at once
-    if (bpf_map_update_elem(map_fd(Map::kInterfacesLow), &key, &none, BPF_ANY) != 0) {
-      return Status::Error("XDP map interfaces_low: update: " + ErrnoText(errno));
-    }
-    return Status::Ok();
-  }
-  if (bpf_map_delete_elem(map_fd(Map::kInterfaces), &key) != 0 && errno != ENOENT) {
-    return Status::Error("XDP map interfaces: delete: " + ErrnoText(errno));
-  }
-  return Status::Ok();
 }
 
 namespace {

@@ -66,8 +66,8 @@ std::string Compare(const Packet& p, const Decision& want, const RunResult& got)
 }
 
 struct Coverage {
-  int packets = 0, allowed = 0, high_rule_bits = 0, wide_tables = 0, fresh_loads = 0;
-  int by_outcome[2][3] = {};
+  int packets = 0, allowed = 0, high_rule_bits = 0, wide_tables = 0, fresh_loads = 0, denied_by_rule = 0;
+  int by_outcome[2][4] = {};
   uint64_t rewrites = 0;      // generations written into a slot in place (slot_writer.h)
   uint64_t verdict_hits = 0;  // packets decided by the verdict cache
   void Add(const Decision& d) {
@@ -75,6 +75,8 @@ struct Coverage {
     allowed += d.allowed();
     ++by_outcome[0][static_cast<int>(d.egress.outcome)];
     ++by_outcome[1][static_cast<int>(d.ingress.outcome)];
+    denied_by_rule += d.egress.outcome == classifier::Outcome::kDeniedByRule ||
+                      d.ingress.outcome == classifier::Outcome::kDeniedByRule;
     for (const auto* dir : {&d.egress, &d.ingress}) {
       high_rule_bits += dir->outcome == classifier::Outcome::kAllowed && dir->rule_bit >= 64;
     }
@@ -106,6 +108,34 @@ xdp::XdpProgram* ProgramFor(const v1::RuleTables& tables, bool fresh, std::uniqu
   return program->get();
 }
 
+// Sends kPacketsPerCluster random packets of `state` in random encapsulations, each twice
+// (the second answer comes from the verdict cache, as the next connection of the same client
+// would get it), and compares every answer with the classifier's: what differs, or "".
+std::string JudgeRandomPackets(const k8s::ClusterState& state, const classifier::Classifier& oracle, Harness& harness,
+                               std::mt19937_64& rng, std::mt19937_64& wrap, Coverage* coverage) {
+  std::string report;
+  for (int i = 0; i < kPacketsPerCluster; ++i) {
+    const Packet p = reference::RandomPacket(rng, state);
+    const Decision want = oracle.Classify({p.src, p.dst, p.proto, p.dport});
+    coverage->Add(want);
+    const std::vector<uint8_t> frame = xdptest::RandomEncapsulation(p.src, p.dst, p.proto, p.dport, wrap);
+    std::string diff = Compare(p, want, harness.Run(frame));
+    const std::string again = Compare(p, want, harness.Run(frame));
+    if (!again.empty()) diff += "  asked again (verdict cache):\n" + again;
+    if (!diff.empty() && report.size() < 4000) report += "packet " + std::to_string(i) + ": " + p.str() + "\n" + diff;
+  }
+  return report;
+}
+
+// A failure naming the seed (and how to replay it) and the cluster; counts it in *reports.
+void ReportCluster(uint64_t seed, const std::string& report, const k8s::ClusterState& state, int* reports) {
+  if (report.empty()) return;
+  ++*reports;
+  ADD_FAILURE() << "seed " << seed << " (replay: NETFENCE_XDP_SEED=" << seed << ")\n"
+                << report << "cluster:\n"
+                << reference::DescribeCluster(state);
+}
+
 TEST(XdpDifferential, AgreesWithClassifierOnRandomClusters) {
   NETFENCE_REQUIRE_BPF();
   const char* only = std::getenv("NETFENCE_XDP_SEED");
@@ -128,25 +158,7 @@ TEST(XdpDifferential, AgreesWithClassifierOnRandomClusters) {
     for (const auto& t : tables->tables()) coverage.wide_tables += t.rule_count() > 64;
     if (program && c % 40 == 0) coverage.verdict_hits += program->ReadCounters()[NF_CNT_VERDICT_HIT];  // replaced
     if (!ProgramFor(*tables, c % 40 == 0, &program, &harness, &coverage)) return;
-    std::string report;
-    for (int i = 0; i < kPacketsPerCluster; ++i) {
-      const Packet p = reference::RandomPacket(rng, state);
-      const Decision want = oracle.Classify({p.src, p.dst, p.proto, p.dport});
-      coverage.Add(want);
-      const std::vector<uint8_t> frame = xdptest::RandomEncapsulation(p.src, p.dst, p.proto, p.dport, wrap);
-      std::string diff = Compare(p, want, harness->Run(frame));
-      // The same question again, as the next connection of the same client would ask it: now
-      // answered from the verdict cache, which must say what the tables said.
-      const std::string again = Compare(p, want, harness->Run(frame));
-      if (!again.empty()) diff += "  asked again (verdict cache):\n" + again;
-      if (!diff.empty() && report.size() < 4000) report += "packet " + std::to_string(i) + ": " + p.str() + "\n" + diff;
-    }
-    if (!report.empty()) {
-      ++reports;
-      ADD_FAILURE() << "seed " << seed << " (replay: NETFENCE_XDP_SEED=" << seed << ")\n"
-                    << report << "cluster:\n"
-                    << reference::DescribeCluster(state);
-    }
+    ReportCluster(seed, JudgeRandomPackets(state, oracle, *harness, rng, wrap, &coverage), state, &reports);
   }
   if (program) coverage.rewrites += program->slot_rewrites();
   if (program) coverage.verdict_hits += program->ReadCounters()[NF_CNT_VERDICT_HIT];
@@ -182,7 +194,7 @@ TEST(XdpDifferential, AgreesWithClassifierOnRandomTieredClusters) {
   std::unique_ptr<xdp::XdpProgram> program;
   std::unique_ptr<Harness> harness;
   Coverage coverage;
-  int reports = 0, denied_by_rule = 0, tiered_tables = 0;
+  int reports = 0, tiered_tables = 0;
   for (int c = 0; c < clusters && reports < kMaxReports; ++c) {
     const uint64_t seed = first + static_cast<uint64_t>(c);
     std::mt19937_64 rng(seed);
@@ -193,30 +205,13 @@ TEST(XdpDifferential, AgreesWithClassifierOnRandomTieredClusters) {
     ASSERT_TRUE(loaded.ok()) << "seed " << seed << ": " << loaded.status().message();
     for (const auto& t : tables->tables()) tiered_tables += t.rule_flags_size() > 0;
     if (!ProgramFor(*tables, c % 16 == 0, &program, &harness, &coverage)) return;
-    std::string report;
-    for (int i = 0; i < kPacketsPerCluster; ++i) {
-      const Packet p = reference::RandomPacket(rng, state);
-      const Decision want = (*loaded)->Classify({p.src, p.dst, p.proto, p.dport});
-      coverage.packets++;
-      denied_by_rule += want.egress.outcome == classifier::Outcome::kDeniedByRule ||
-                        want.ingress.outcome == classifier::Outcome::kDeniedByRule;
-      const std::vector<uint8_t> frame = xdptest::RandomEncapsulation(p.src, p.dst, p.proto, p.dport, wrap);
-      std::string diff = Compare(p, want, harness->Run(frame));
-      const std::string again = Compare(p, want, harness->Run(frame));
-      if (!again.empty()) diff += "  asked again (verdict cache):\n" + again;
-      if (!diff.empty() && report.size() < 4000) report += "packet " + std::to_string(i) + ": " + p.str() + "\n" + diff;
-    }
-    if (!report.empty()) {
-      ++reports;
-      ADD_FAILURE() << "seed " << seed << " (replay: NETFENCE_XDP_SEED=" << seed << ")\n"
-                    << report << "cluster:\n"
-                    << reference::DescribeCluster(state);
-    }
+    ReportCluster(seed, JudgeRandomPackets(state, **loaded, *harness, rng, wrap, &coverage), state, &reports);
   }
   std::cout << "[xdp differential, tiers] " << clusters << " clusters, " << tiered_tables << " tiered tables, "
-            << coverage.packets << " packets, " << denied_by_rule << " denied by a ClusterNetworkPolicy rule\n";
+            << coverage.packets << " packets, " << coverage.denied_by_rule
+            << " denied by a ClusterNetworkPolicy rule\n";
   if (only == nullptr) {
-    EXPECT_GT(denied_by_rule, coverage.packets / 100) << "the random tiered clusters exercise no Deny rule";
+    EXPECT_GT(coverage.denied_by_rule, coverage.packets / 100) << "the random tiered clusters exercise no Deny rule";
   }
 }
 
