@@ -122,13 +122,13 @@ WideTable GenerateWideTable(int rules, int groups) {
   WideTable w;
   w.groups = groups;
   k8s::Pod server;
-  server.meta = {"server", "bench", {{"app", "server"}}, "", ""};
+  server.meta = {"server", "bench", {{"app", "server"}}, "", "", ""};
   server.pod_ips = {"10.200.0.1"};
   w.server = *IpAddr::Parse("10.200.0.1");
   w.state.pods.push_back(server);
   for (int g = 0; g < groups; ++g) {
     k8s::Pod c;
-    c.meta = {"client-" + std::to_string(g), "bench", {{"group", "g" + std::to_string(g)}}, "", ""};
+    c.meta = {"client-" + std::to_string(g), "bench", {{"group", "g" + std::to_string(g)}}, "", "", ""};
     c.pod_ips = {Ip(0x10000u + static_cast<uint32_t>(g))};
     w.clients.push_back(*IpAddr::Parse(c.pod_ips[0]));
     w.state.pods.push_back(std::move(c));

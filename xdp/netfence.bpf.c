@@ -96,7 +96,8 @@ static __always_inline int nf_unregistered(const __u8 *addr, const struct nf_ip_
 }
 
 /* A direction that denies: isolated by NetworkPolicy without an allowing rule, or a
- * ClusterNetworkPolicy Deny rule. */
+ * ClusterNetworkPolicy Deny rule. Asked of the enforced outcomes only: policies in audit
+ * never drop. */
 static __always_inline int nf_denied(__u32 outcome) { return outcome == NF_DENIED || outcome == NF_DENIED_BY_RULE; }
 
 /* Applies the sender's egress table when it is a local endpoint (and did not come in from an
@@ -111,21 +112,25 @@ static __always_inline int nf_classify_tables(struct nf_query *q, struct nf_verd
   __u32 src_identity = s ? s->identity : 0;
   __u32 dst_identity = d ? d->identity : 0;
   if (nf_unregistered(q->q.src, s) || nf_unregistered(q->q.dst, d)) return 1 + NF_DROP_UNREGISTERED;
-  struct nf_dir_result *r = &q->r; /* off the stack */
+  struct nf_dir_result *r = &q->r, *ar = &q->ar; /* off the stack */
   int internal = 0;
   if (s && (s->flags & NF_IP_LOCAL_ENDPOINT) && !q->q.from_uplink) {
     nf_match(q, s->egress_table, 0, dst_identity);
     v->egress_outcome = r->outcome;
     v->egress_table = r->table;
     v->egress_rule = r->rule;
-    internal |= r->internal;
+    v->audit_egress_outcome = ar->outcome;
+    v->audit_egress_rule = ar->rule;
+    internal |= r->internal | ar->internal;
   }
   if (d && (d->flags & NF_IP_LOCAL_ENDPOINT)) {
     nf_match(q, d->ingress_table, 1, src_identity);
     v->ingress_outcome = r->outcome;
     v->ingress_table = r->table;
     v->ingress_rule = r->rule;
-    internal |= r->internal;
+    v->audit_ingress_outcome = ar->outcome;
+    v->audit_ingress_rule = ar->rule;
+    internal |= r->internal | ar->internal;
   }
   if (internal) return 1 + NF_DROP_INTERNAL;
   if (nf_denied(v->egress_outcome) || nf_denied(v->ingress_outcome)) return 1 + NF_DROP_POLICY;
@@ -310,14 +315,12 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
   c->parsed = 1;
 
   struct nf_live m;
-  if (!nf_live_slot(&m)) {
+  if (!nf_live_slot(&m, &c->generation)) {
     /* No tables yet: fail closed, but for the link's housekeeping (as once they are there). */
     const int spoofed = iface && iface->kind == NF_IFACE_ENDPOINT && nf_pod_spoofs(iface, f);
     if (f->icmp_kind == NF_ICMP_NDP && !spoofed) return nf_pass(c, NF_CNT_PASS_NDP, 1);
     return nf_drop(c, NF_DROP_NO_TABLES);
   }
-  c->generation = m.generation;
-
   c->epoch = m.epoch;
 
   int from_uplink = 0;

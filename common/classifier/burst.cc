@@ -26,11 +26,11 @@ void ClassifyBurst(const Classifier& classifier, std::span<const BurstQuery> que
       a.dst_endpoint = dst_ep[i] != kNone;
       if (a.src_endpoint && !q.from_uplink) {
         a.decision.egress = classifier.Match(endpoints[static_cast<int>(src_ep[i])].egress_table(), q.key.dst,
-                                             q.key.proto, q.key.dport);
+                                             q.key.proto, q.key.dport, &a.decision.audit_egress);
       }
       if (a.dst_endpoint) {
         a.decision.ingress = classifier.Match(endpoints[static_cast<int>(dst_ep[i])].ingress_table(), q.key.src,
-                                              q.key.proto, q.key.dport);
+                                              q.key.proto, q.key.dport, &a.decision.audit_ingress);
       }
     }
   }

@@ -61,10 +61,13 @@ struct Classifier::Impl {
   // One direction of one table, flattened for lookup.
   struct Dir {
     bool isolated = false;
-    bool tiered = false;           // has cluster policy bits (rule_flags)
-    uint32_t np_first = 0;         // first NetworkPolicy bit
-    uint32_t bl_first = 0;         // first Baseline bit
-    std::vector<uint8_t> actions;  // per rule bit (tables::kRule*), when tiered
+    bool audit_isolated = false;       // isolated when policies in audit count too
+    bool tiered = false;               // has rule_flags (cluster policy bits, or bits in audit)
+    bool audit = false;                // some policy in audit: the audited decision may differ
+    std::vector<uint64_t> audit_bits;  // rule bits of policies in audit (row_words), when any
+    uint32_t np_first = 0;             // first NetworkPolicy bit
+    uint32_t bl_first = 0;             // first Baseline bit
+    std::vector<uint8_t> actions;      // per rule bit (tables::kRule*), when tiered
     uint32_t summary_words = 0;
     uint32_t row_words = 0;
     uint32_t all_pods_row = kEmptyRow;
@@ -99,8 +102,22 @@ struct Classifier::Impl {
     const uint64_t* port;
   };
   bool Lookup(const Dir& d, const IpAddr& peer, uint8_t proto, uint16_t dport, Rows* r) const;
-  // The lowest bit at or after `start` set in the AND of the rows, or kNoBit.
-  static uint32_t LowestFrom(const Dir& d, const Rows& r, uint32_t start);
+  // The lowest bit at or after `start` set in the AND of the rows and not in `skip` (a
+  // bitmap of row_words words, or nullptr), or kNoBit.
+  static uint32_t LowestFrom(const Dir& d, const Rows& r, uint32_t start, const uint64_t* skip);
+  // The first search without `skip` over some rows: from `start`, its answer (kNoBit: none).
+  struct Memo {
+    bool valid = false;
+    uint32_t start = 0;
+    uint32_t bit = kNoBit;
+  };
+  // LowestFrom, remembering unmasked answers in `memo` and starting masked searches from them:
+  // the masked answer is never below the unmasked one, and is it unless that bit is skipped.
+  static uint32_t Search(const Dir& d, const Rows& r, uint32_t start, const uint64_t* skip, Memo* memo);
+  // One decision over the rows (`any`: some row may be non-empty), the bits in `skip` left
+  // out, with the isolation given.
+  static DirectionDecision Decide(const Dir& d, const Rows& r, bool any, const uint64_t* skip, bool isolated,
+                                  Memo* memo);
 };
 
 namespace {
@@ -147,14 +164,23 @@ void BuildIntervals(const v1::DirectionTable& dt, Classifier::Impl::Dir* d) {
 // The tiers of a table (validated by tables::ValidateRuleTables: one action per bit, of the
 // bit's tier).
 void LoadTiers(const v1::DirectionTable& dt, Classifier::Impl::Dir* d) {
+  // Tables of an earlier compiler leave audit_isolated false: isolated stands for both.
+  d->audit_isolated = dt.audit_isolated() || dt.isolated();
+  d->audit = d->audit_isolated != dt.isolated();
   if (dt.rule_flags_size() == 0) return;
   d->tiered = true;
   d->np_first = dt.np_first_bit();
   d->bl_first = dt.baseline_first_bit();
   d->actions.resize(dt.rule_count());
   for (uint32_t b = 0; b < dt.rule_count(); ++b) {
-    d->actions[b] = static_cast<uint8_t>(dt.rule_flags(static_cast<int>(b)) & tables::kRuleActionMask);
+    const uint32_t flags = dt.rule_flags(static_cast<int>(b));
+    d->actions[b] = static_cast<uint8_t>(flags & tables::kRuleActionMask);
+    if (flags & tables::kRuleAudit) {
+      if (d->audit_bits.empty()) d->audit_bits.assign(dt.row_words(), 0);
+      d->audit_bits[b / 64] |= uint64_t{1} << (b % 64);
+    }
   }
+  d->audit |= !d->audit_bits.empty();
 }
 
 }  // namespace
@@ -272,7 +298,7 @@ bool Classifier::Impl::Lookup(const Dir& d, const IpAddr& peer, uint8_t proto, u
   return true;
 }
 
-uint32_t Classifier::Impl::LowestFrom(const Dir& d, const Rows& r, uint32_t start) {
+uint32_t Classifier::Impl::LowestFrom(const Dir& d, const Rows& r, uint32_t start, const uint64_t* skip) {
   const uint32_t S = d.summary_words;
   const uint32_t first_word = start / 64;
   for (uint32_t j = first_word / 64; j < S; ++j) {
@@ -282,6 +308,7 @@ uint32_t Classifier::Impl::LowestFrom(const Dir& d, const Rows& r, uint32_t star
       const uint32_t w = 64 * j + static_cast<uint32_t>(std::countr_zero(s));
       uint64_t v = (r.identity[S + w] | r.cidr[S + w]) & r.port[S + w];
       if (w == first_word) v &= ~uint64_t{0} << (start % 64);
+      if (skip) v &= ~skip[w];
       if (v) return 64 * w + static_cast<uint32_t>(std::countr_zero(v));
       s &= s - 1;
     }
@@ -289,17 +316,26 @@ uint32_t Classifier::Impl::LowestFrom(const Dir& d, const Rows& r, uint32_t star
   return kNoBit;
 }
 
-DirectionDecision Classifier::Match(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport) const {
+uint32_t Classifier::Impl::Search(const Dir& d, const Rows& r, uint32_t start, const uint64_t* skip, Memo* memo) {
+  if (skip && memo->valid && memo->start <= start) {
+    if (memo->bit == kNoBit) return kNoBit;
+    if (memo->bit >= start) {
+      if (!((skip[memo->bit / 64] >> (memo->bit % 64)) & 1)) return memo->bit;
+      start = memo->bit + 1;
+    }
+  }
+  const uint32_t bit = LowestFrom(d, r, start, skip);
+  if (!skip && (!memo->valid || start <= memo->start)) *memo = {true, start, bit};
+  return bit;
+}
+
+DirectionDecision Classifier::Impl::Decide(const Dir& d, const Rows& r, bool any, const uint64_t* skip, bool isolated,
+                                           Memo* memo) {
   DirectionDecision out;
-  const Impl& im = *impl_;
-  const Impl::Dir& d = im.dirs[table];
-  if (!d.isolated && !d.tiered) return out;
-  out.table = table;
-  Impl::Rows r;
-  const bool any = im.Lookup(d, peer, proto, dport, &r);
   // The AND of the dimensions, guided by the summaries: its lowest set bit.
-  uint32_t bit = any ? Impl::LowestFrom(d, r, 0) : kNoBit;
+  uint32_t bit = any ? Search(d, r, 0, skip, memo) : kNoBit;
   if (!d.tiered) {
+    if (!isolated) return out;
     out.outcome = bit == kNoBit ? Outcome::kDenied : Outcome::kAllowed;
     out.rule_bit = bit == kNoBit ? 0 : bit;
     return out;
@@ -320,7 +356,7 @@ DirectionDecision Classifier::Match(uint32_t table, const IpAddr& peer, uint8_t 
   // Admin tier: the lowest bit decides; Pass continues at the NetworkPolicy tier.
   if (bit < d.np_first) {
     if (decide(bit)) return out;
-    bit = Impl::LowestFrom(d, r, d.np_first);
+    bit = Search(d, r, d.np_first, skip, memo);
   }
   // NetworkPolicy tier: a bit allows; isolation without one denies.
   if (bit < d.bl_first) {
@@ -329,7 +365,7 @@ DirectionDecision Classifier::Match(uint32_t table, const IpAddr& peer, uint8_t 
     return out;
   }
   out.rule_bit = 0;
-  if (d.isolated) {
+  if (isolated) {
     out.outcome = Outcome::kDenied;
     return out;
   }
@@ -340,13 +376,38 @@ DirectionDecision Classifier::Match(uint32_t table, const IpAddr& peer, uint8_t 
   return out;
 }
 
+DirectionDecision Classifier::Match(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport,
+                                    DirectionDecision* audited) const {
+  const Impl& im = *impl_;
+  const Impl::Dir& d = im.dirs[table];
+  if (!d.isolated && !d.audit_isolated && !d.tiered) {
+    if (audited) *audited = {};
+    return {};
+  }
+  Impl::Rows r;
+  const bool any = im.Lookup(d, peer, proto, dport, &r);
+  const uint64_t* skip = d.audit_bits.empty() ? nullptr : d.audit_bits.data();
+  // With a policy in audit, the audited decision first: the enforced one's searches start from
+  // its answers (Search), so the two cost one AND and at most the rest of a second.
+  Impl::Memo memo;
+  const bool both = audited && d.audit;
+  if (both) *audited = Impl::Decide(d, r, any, nullptr, d.audit_isolated, &memo);
+  DirectionDecision out = Impl::Decide(d, r, any, skip, d.isolated, &memo);
+  out.table = table;
+  if (audited) {
+    if (!both) *audited = out;
+    audited->table = table;
+  }
+  return out;
+}
+
 std::vector<uint32_t> Classifier::MatchingRules(uint32_t table, const IpAddr& peer, uint8_t proto,
                                                 uint16_t dport) const {
   std::vector<uint32_t> out;
   const Impl& im = *impl_;
   const Impl::Dir& d = im.dirs[table];
   Impl::Rows r;
-  if ((!d.isolated && !d.tiered) || !im.Lookup(d, peer, proto, dport, &r)) return out;
+  if ((!d.isolated && !d.audit_isolated && !d.tiered) || !im.Lookup(d, peer, proto, dport, &r)) return out;
   const uint32_t S = d.summary_words;
   for (uint32_t w = 0; w < d.row_words; ++w) {
     for (uint64_t v = (r.identity[S + w] | r.cidr[S + w]) & r.port[S + w]; v; v &= v - 1) {
@@ -362,10 +423,10 @@ Decision Classifier::Classify(const FlowKey& key) const {
   const auto* dst = impl_->FindIp(ToU128(key.dst));
   const auto& eps = tables_->endpoints();
   if (src && src->endpoint != kNoEndpoint) {
-    d.egress = Match(eps[src->endpoint].egress_table(), key.dst, key.proto, key.dport);
+    d.egress = Match(eps[src->endpoint].egress_table(), key.dst, key.proto, key.dport, &d.audit_egress);
   }
   if (dst && dst->endpoint != kNoEndpoint) {
-    d.ingress = Match(eps[dst->endpoint].ingress_table(), key.src, key.proto, key.dport);
+    d.ingress = Match(eps[dst->endpoint].ingress_table(), key.src, key.proto, key.dport, &d.audit_ingress);
   }
   return d;
 }

@@ -42,10 +42,18 @@ struct DirectionDecision {
   bool by_rule() const { return outcome == Outcome::kAllowed || outcome == Outcome::kDeniedByRule; }
 };
 
+// Both directions, twice: as enforced (what traffic follows: policies in audit left out) and
+// as audited (every policy enforced, those in audit included). Tables without audited
+// policies give the same decision twice.
 struct Decision {
   DirectionDecision egress;   // the source pod's egress policy
   DirectionDecision ingress;  // the destination pod's ingress policy
+  DirectionDecision audit_egress;
+  DirectionDecision audit_ingress;
   bool allowed() const { return egress.passes() && ingress.passes(); }
+  bool audit_allowed() const { return audit_egress.passes() && audit_ingress.passes(); }
+  // Policies in audit would change the verdict: the flow log's "verdict":"audit".
+  bool audit_differs() const { return allowed() != audit_allowed(); }
 };
 
 class Classifier {
@@ -55,8 +63,10 @@ class Classifier {
 
   Decision Classify(const FlowKey& key) const;
 
-  // One table (one direction of some endpoints' policy) against a peer address.
-  DirectionDecision Match(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport) const;
+  // One table (one direction of some endpoints' policy) against a peer address: the enforced
+  // decision, and with `audited` the audited one from the same lookup.
+  DirectionDecision Match(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport,
+                          DirectionDecision* audited = nullptr) const;
 
   // Every rule bit matching, lowest first, whatever its tier or action (for explanations;
   // allocates, not for the fast path).

@@ -126,6 +126,7 @@ v1::RuleTables Assemble(const TableSet& set, uint64_t generation, std::span<cons
     auto global = [&](uint32_t local) { return policy_index.at(KeyOf(unit->policies(static_cast<int>(local)))); };
     for (uint32_t& p : *t->mutable_rule_policy()) p = global(p);
     for (uint32_t& p : *t->mutable_isolating_policies()) p = global(p);
+    for (uint32_t& p : *t->mutable_audit_isolating_policies()) p = global(p);
     words->Add(unit->words().begin(), unit->words().end());
     rows += StoredRows(*unit);
   }

@@ -69,13 +69,16 @@ static Status ValidateTiers(const v1::DirectionTable& dt,
   for (uint32_t b = 0; b < n; ++b) {
     const uint32_t flags = dt.rule_flags(static_cast<int>(b));
     const uint32_t action = flags & kRuleActionMask;
+    const v1::PolicyRef& policy = policies.Get(static_cast<int>(dt.rule_policy(static_cast<int>(b))));
     const v1::Tier want = b < dt.np_first_bit()         ? v1::TIER_ADMIN
                           : b < dt.baseline_first_bit() ? v1::TIER_NETWORK_POLICY
                                                         : v1::TIER_BASELINE;
     const bool np = want == v1::TIER_NETWORK_POLICY;
-    if (flags != action || np != (action == kRuleAllow) ||
-        policies.Get(static_cast<int>(dt.rule_policy(static_cast<int>(b)))).tier() != want) {
+    if ((flags & ~kRuleKnownFlags) != 0 || np != (action == kRuleAllow) || policy.tier() != want) {
       return Bad(name, "rule bit " + std::to_string(b) + " has an action or policy of another tier");
+    }
+    if (((flags & kRuleAudit) != 0) != policy.audit()) {
+      return Bad(name, "rule bit " + std::to_string(b) + " has an audit flag its policy does not have");
     }
   }
   return Status::Ok();
@@ -98,6 +101,26 @@ Status ValidateDirectionTable(const v1::DirectionTable& dt, std::span<const uint
   }
   for (uint32_t p : dt.isolating_policies()) {
     if (p >= policies) return Bad(name, "isolating_policies " + std::to_string(p) + " names no policy");
+    if (policy_list.Get(static_cast<int>(p)).audit()) {
+      return Bad(name, "isolating_policies " + std::to_string(p) + " is in audit (audit_isolating_policies)");
+    }
+  }
+  for (uint32_t p : dt.audit_isolating_policies()) {
+    if (p >= policies) return Bad(name, "audit_isolating_policies " + std::to_string(p) + " names no policy");
+    if (!policy_list.Get(static_cast<int>(p)).audit()) {
+      return Bad(name, "audit_isolating_policies " + std::to_string(p) + " is not in audit");
+    }
+  }
+  // Tables of an earlier compiler say nothing of audit: isolated alone stands for both.
+  if ((dt.audit_isolated() || dt.isolated()) != (dt.isolated() || dt.audit_isolating_policies_size() > 0)) {
+    return Bad(name, "audit_isolated must be isolated or isolation by a policy in audit");
+  }
+  if (dt.rule_flags_size() == 0) {
+    for (uint32_t p : dt.rule_policy()) {
+      if (p < policies && policy_list.Get(static_cast<int>(p)).audit()) {
+        return Bad(name, "a policy in audit has rule bits but the table has no rule_flags");
+      }
+    }
   }
   const int nids = dt.identity_ids_size(), ncidrs = dt.cidr_lengths_size(), nports = dt.port_rows_size();
   if (dt.identity_rows_size() != nids || dt.cidr_rows_size() != ncidrs ||

@@ -23,9 +23,18 @@ std::string Bytes(const IpAddr& a) { return std::string(a.bytes.begin(), a.bytes
 
 class Compiler {
  public:
-  Compiler(const ClusterIndex& index, v1::RuleTables* out)
+  Compiler(const ClusterIndex& index, const k8s::ClusterState& state, bool audit_by_default, v1::RuleTables* out)
       : idx_(index), out_(out), specs_(index.policies.size()), ready_(index.policies.size(), false),
-        cluster_specs_(index.cluster_policies.size()), cluster_ready_(index.cluster_policies.size(), false) {}
+        cluster_specs_(index.cluster_policies.size()), cluster_ready_(index.cluster_policies.size(), false) {
+    std::unordered_map<std::string_view, const k8s::Namespace*> namespaces;
+    for (const auto& ns : state.namespaces) namespaces.emplace(ns.meta.name, &ns);
+    for (const auto* np : idx_.policies) {
+      auto it = namespaces.find(np->meta.ns);
+      audit_.push_back(Audited(np->meta, it == namespaces.end() ? nullptr : it->second, audit_by_default));
+    }
+    for (const auto* cnp : idx_.cluster_policies)
+      cluster_audit_.push_back(Audited(cnp->meta, nullptr, audit_by_default));
+  }
 
   void Run();
 
@@ -42,6 +51,7 @@ class Compiler {
   std::vector<bool> ready_;
   std::vector<ClusterPolicySpec> cluster_specs_;  // per cluster policy (evaluation order)
   std::vector<bool> cluster_ready_;
+  std::vector<bool> audit_, cluster_audit_;  // per policy, per cluster policy (evaluation order)
   std::vector<TablePolicy> table_policies_;
   std::vector<TieredPolicy> admin_, baseline_;
   std::vector<uint32_t> ids_;  // TableKey's scratch
@@ -53,7 +63,7 @@ class Compiler {
 
 const PolicySpec& Compiler::Spec(uint32_t policy) {
   if (!ready_[policy]) {
-    specs_[policy] = DecodePolicy(*idx_.policies[policy], idx_);
+    specs_[policy] = DecodePolicy(*idx_.policies[policy], idx_, audit_[policy]);
     ready_[policy] = true;
   }
   return specs_[policy];
@@ -61,7 +71,7 @@ const PolicySpec& Compiler::Spec(uint32_t policy) {
 
 const ClusterPolicySpec& Compiler::ClusterSpec(uint32_t c) {
   if (!cluster_ready_[c]) {
-    cluster_specs_[c] = DecodeClusterPolicy(*idx_.cluster_policies[c], idx_);
+    cluster_specs_[c] = DecodeClusterPolicy(*idx_.cluster_policies[c], idx_, cluster_audit_[c]);
     cluster_ready_[c] = true;
   }
   return cluster_specs_[c];
@@ -120,12 +130,16 @@ std::string Compiler::TableKey(const IdentityInfo& id, Direction dir) {
 }
 
 void Compiler::Run() {
-  for (const auto* np : idx_.policies) {
+  for (uint32_t p = 0; p < idx_.policies.size(); ++p) {
     auto* ref = out_->add_policies();
-    ref->set_namespace_(np->meta.ns);
-    ref->set_name(np->meta.name);
+    ref->set_namespace_(idx_.policies[p]->meta.ns);
+    ref->set_name(idx_.policies[p]->meta.name);
+    ref->set_audit(audit_[p]);
   }
   for (const auto* cnp : idx_.cluster_by_ref) FillClusterPolicyRef(*cnp, out_->add_policies());
+  for (uint32_t c = 0; c < idx_.cluster_policies.size(); ++c) {
+    out_->mutable_policies(static_cast<int>(idx_.cluster_ref[c]))->set_audit(cluster_audit_[c]);
+  }
   for (const auto& info : idx_.identities) FillIdentity(info.id, *info.example, out_->add_identities());
   std::string* addrs = out_->mutable_ipcache_addrs();
   addrs->reserve(16 * idx_.ipcache.size());
@@ -192,7 +206,7 @@ void CompileInto(const k8s::ClusterState& state, const Options& options, v1::Rul
   out->Clear();
   ClusterIndex index(state);
   out->set_generation(options.generation);
-  Compiler(index, out).Run();
+  Compiler(index, state, options.audit_by_default, out).Run();
 }
 
 v1::RuleTables Compile(const k8s::ClusterState& state, const Options& options) {

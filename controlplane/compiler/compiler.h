@@ -18,6 +18,9 @@ using tables::kWorldIdentity;
 
 struct Options {
   uint64_t generation = 1;
+  // Policies without an annotation netfence.io/enforcement (their own or, for a
+  // NetworkPolicy, their namespace's) are in audit (the controller's --default-enforcement).
+  bool audit_by_default = false;
 };
 
 // The PolicyRef of a cluster policy: kind, name, tier, priority, rule names.

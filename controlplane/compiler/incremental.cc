@@ -26,7 +26,7 @@ uint64_t KeyHash(const std::string& key) {
 
 }  // namespace
 
-IncrementalCompiler::IncrementalCompiler() = default;
+IncrementalCompiler::IncrementalCompiler(bool audit_by_default) : audit_by_default_(audit_by_default) {}
 IncrementalCompiler::~IncrementalCompiler() = default;
 
 std::vector<v1::PolicyRef> IncrementalCompiler::Policies() const {
@@ -36,9 +36,13 @@ std::vector<v1::PolicyRef> IncrementalCompiler::Policies() const {
     v1::PolicyRef ref;
     ref.set_namespace_(name.first);
     ref.set_name(name.second);
+    ref.set_audit(p->spec.audit);
     out.push_back(std::move(ref));
   }
-  for (const auto& [name, c] : cluster_) FillClusterPolicyRef(c->cnp, &out.emplace_back());
+  for (const auto& [name, c] : cluster_) {
+    FillClusterPolicyRef(c->cnp, &out.emplace_back());
+    out.back().set_audit(c->spec.audit);
+  }
   return out;
 }
 
@@ -58,6 +62,13 @@ v1::RuleTables IncrementalCompiler::Materialize(uint64_t generation) const {
 void IncrementalCompiler::ApplyNamespace(const source::Event& e, Batch* b) {
   const auto& ns = std::get<k8s::Namespace>(e.object);
   b->ns_old_labels.try_emplace(ns.meta.name, NamespaceLabels(ns.meta.name));
+  // The namespace's annotation netfence.io/enforcement puts its policies in audit or not.
+  auto old = namespaces_.find(ns.meta.name);
+  const k8s::Enforcement was = old == namespaces_.end() ? k8s::Enforcement::kUnset : old->second.meta.EnforcementMode();
+  const k8s::Enforcement now = e.op == source::Op::kDelete ? k8s::Enforcement::kUnset : ns.meta.EnforcementMode();
+  if (was != now) {
+    if (auto it = ns_policies_.find(ns.meta.name); it != ns_policies_.end()) Insert(&b->spec_changed, it->second);
+  }
   const bool indexed = ns_indexed_.contains(ns.meta.name);
   if (indexed) IndexNamespace(ns.meta.name, false);
   ns_labels_.erase(ns.meta.name);
@@ -292,12 +303,14 @@ void IncrementalCompiler::RebuildTables(Batch* b, Changes* out) {
       auto* ref = unit.add_policies();
       ref->set_namespace_(n.first);
       ref->set_name(n.second);
+      ref->set_audit(policies_.at(n)->spec.audit);
     }
     for (auto [tier, into] : {std::pair{&t.admin, &admin}, std::pair{&t.baseline, &baseline}}) {
       for (const PolicyName& n : *tier) {
         const ClusterRec& c = *cluster_.at(n);
         into->push_back({local(), &c.spec});
         FillClusterPolicyRef(c.cnp, unit.add_policies());
+        unit.mutable_policies(unit.policies_size() - 1)->set_audit(c.spec.audit);
       }
     }
     arena.clear();

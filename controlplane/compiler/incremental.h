@@ -64,7 +64,8 @@ class IncrementalCompiler : private PeerSelector, private NamedPortScope {
     }
   };
 
-  IncrementalCompiler();
+  // `audit_by_default`: compiler::Options::audit_by_default.
+  explicit IncrementalCompiler(bool audit_by_default = false);
   ~IncrementalCompiler() override;
   IncrementalCompiler(const IncrementalCompiler&) = delete;
   IncrementalCompiler& operator=(const IncrementalCompiler&) = delete;
@@ -141,6 +142,7 @@ class IncrementalCompiler : private PeerSelector, private NamedPortScope {
   void ForEachEndpointIp(const std::function<void(const k8s::Pod& pod, const IpAddr& ip)>& fn) const override;
   void SelectNodeAddresses(const k8s::LabelSelector& sel, std::vector<IpAddr>* out) const override;
 
+  bool audit_by_default_ = false;
   std::map<std::string, k8s::Namespace> namespaces_;
   std::map<std::string, k8s::Node> nodes_;
   mutable std::unordered_map<std::string, k8s::Labels> ns_labels_;  // effective labels, cached

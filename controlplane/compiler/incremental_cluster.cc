@@ -159,7 +159,7 @@ void IncrementalCompiler::RedecodeCluster(ClusterRec* c) {
     it->second.erase(name);
     if (it->second.empty()) cluster_referenced_by_.erase(it);
   }
-  c->spec = DecodeClusterPolicy(c->cnp, *this);
+  c->spec = DecodeClusterPolicy(c->cnp, *this, Audited(c->cnp.meta, nullptr, audit_by_default_));
   c->peer_ids.clear();
   c->named_egress = false;
   bool any_identity = false;

@@ -183,7 +183,9 @@ void IncrementalCompiler::Redecode(PolicyRec* p) {
     it->second.erase(name);
     if (it->second.empty()) referenced_by_.erase(it);
   }
-  p->spec = DecodePolicy(p->np, *this);
+  auto ns = namespaces_.find(p->np.meta.ns);
+  p->spec = DecodePolicy(p->np, *this,
+                         Audited(p->np.meta, ns == namespaces_.end() ? nullptr : &ns->second, audit_by_default_));
   p->peer_ids.clear();
   p->named_egress = false;
   bool any_identity = false, endpoint_ips = false;

@@ -52,18 +52,27 @@ bool RuleSpec::operator==(const RuleSpec& o) const {
 }
 
 bool PolicySpec::operator==(const PolicySpec& o) const {
-  return covers[0] == o.covers[0] && covers[1] == o.covers[1] && named_ingress == o.named_ingress &&
+  return audit == o.audit && covers[0] == o.covers[0] && covers[1] == o.covers[1] && named_ingress == o.named_ingress &&
          rules[0] == o.rules[0] && rules[1] == o.rules[1];
 }
 
-PolicySpec DecodePolicy(const k8s::NetworkPolicy& np, const PeerSelector& selector) {
+bool Audited(const k8s::ObjectMeta& policy, const k8s::Namespace* ns, bool audit_by_default) {
+  k8s::Enforcement mode = policy.EnforcementMode();
+  if (mode == k8s::Enforcement::kUnset && ns) mode = ns->meta.EnforcementMode();
+  if (mode == k8s::Enforcement::kUnset) return audit_by_default;
+  return mode == k8s::Enforcement::kAudit;
+}
+
+PolicySpec DecodePolicy(const k8s::NetworkPolicy& np, const PeerSelector& selector, bool audit) {
   PolicySpec spec;
+  spec.audit = audit;
   for (k8s::Direction dir : {k8s::Direction::kIngress, k8s::Direction::kEgress}) {
     const int d = static_cast<int>(dir);
     spec.covers[d] = np.Covers(dir);
     if (!spec.covers[d]) continue;
     for (const auto& rule : np.Rules(dir)) {
       RuleSpec rs;
+      rs.flags = audit ? tables::kRuleAudit : 0;
       rs.peers = Peers(np, rule, selector);
       rs.every_port = rule.ports.empty();
       for (const auto& p : rule.ports) {
@@ -85,7 +94,7 @@ PolicySpec DecodePolicy(const k8s::NetworkPolicy& np, const PeerSelector& select
 }
 
 bool ClusterPolicySpec::operator==(const ClusterPolicySpec& o) const {
-  return named_ingress == o.named_ingress && rules[0] == o.rules[0] && rules[1] == o.rules[1];
+  return audit == o.audit && named_ingress == o.named_ingress && rules[0] == o.rules[0] && rules[1] == o.rules[1];
 }
 
 std::optional<std::pair<uint8_t, uint16_t>> ResolveNamed(const k8s::Pod& pod, const std::string& name, uint8_t proto) {
@@ -160,16 +169,18 @@ PeerSet ClusterPeers(const k8s::ClusterRule& rule, const PeerSelector& selector)
 
 }  // namespace
 
-ClusterPolicySpec DecodeClusterPolicy(const k8s::ClusterNetworkPolicy& cnp, const PeerSelector& selector) {
+ClusterPolicySpec DecodeClusterPolicy(const k8s::ClusterNetworkPolicy& cnp, const PeerSelector& selector, bool audit) {
   ClusterPolicySpec spec;
+  spec.audit = audit;
+  const uint32_t audit_flag = audit ? tables::kRuleAudit : 0;
   for (k8s::Direction dir : {k8s::Direction::kIngress, k8s::Direction::kEgress}) {
     const int d = static_cast<int>(dir);
     for (const auto& rule : cnp.Rules(dir)) {
       RuleSpec rs;
-      rs.flags = ActionFlags(rule.action);
+      rs.flags = ActionFlags(rule.action) | audit_flag;
       if (rule.FailsClosed() && rule.action != k8s::RuleAction::kAccept) {
         // "Treat the rule as a 'Deny all' rule."
-        rs.flags = tables::kRuleDeny;
+        rs.flags = tables::kRuleDeny | audit_flag;
         rs.peers.everyone = true;
         rs.every_port = true;
         spec.rules[d].push_back(std::move(rs));

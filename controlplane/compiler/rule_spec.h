@@ -57,6 +57,7 @@ struct RuleSpec {
 };
 
 struct PolicySpec {
+  bool audit = false;               // in audit: its bits carry tables::kRuleAudit, it isolates in audit only
   bool covers[2] = {false, false};  // by k8s::Direction
   bool named_ingress = false;       // ingress rules use named ports
   std::vector<RuleSpec> rules[2];   // by k8s::Direction
@@ -64,10 +65,16 @@ struct PolicySpec {
   bool operator==(const PolicySpec& o) const;
 };
 
-PolicySpec DecodePolicy(const k8s::NetworkPolicy& np, const PeerSelector& selector);
+// Whether a policy is in audit (observe-only): its own annotation netfence.io/enforcement
+// ("audit" or "enforce") decides; without one, a NetworkPolicy's namespace's annotation (`ns`,
+// null when the namespace is unknown); without that, the cluster default.
+bool Audited(const k8s::ObjectMeta& policy, const k8s::Namespace* ns, bool audit_by_default);
+
+PolicySpec DecodePolicy(const k8s::NetworkPolicy& np, const PeerSelector& selector, bool audit = false);
 
 // A cluster policy: every rule of both directions, in precedence order, with its action.
 struct ClusterPolicySpec {
+  bool audit = false;              // in audit: its bits carry tables::kRuleAudit
   bool named_ingress = false;      // ingress rules use named ports
   std::vector<RuleSpec> rules[2];  // by k8s::Direction
 
@@ -77,7 +84,8 @@ struct ClusterPolicySpec {
 // `pods` and `namespaces` peers select like NetworkPolicy peers with a namespaceSelector,
 // `nodes` the nodes' addresses, `networks` their CIDRs; `domainNames` match nothing. A rule
 // that fails closed (k8s::ClusterRule::FailsClosed) denies everything unless it accepts.
-ClusterPolicySpec DecodeClusterPolicy(const k8s::ClusterNetworkPolicy& cnp, const PeerSelector& selector);
+ClusterPolicySpec DecodeClusterPolicy(const k8s::ClusterNetworkPolicy& cnp, const PeerSelector& selector,
+                                      bool audit = false);
 
 // The number a named port resolves to on `pod` for (name, protocol) of RuleSpec::named, with
 // its protocol (kAnyProtocol: the containerPort's).

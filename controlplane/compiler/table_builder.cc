@@ -28,6 +28,7 @@ void TableBuilder::Clear() {
     v->clear();
   }
   tiered_ = false;
+  audit_ = false;
   id_bits_.clear();
   blocks_.clear();
   spans_.clear();
@@ -144,14 +145,21 @@ void TableBuilder::Build(Direction dir, const TableInputs& in, const k8s::Pod& s
   for (const TablePolicy& tp : in.policies) {
     const PolicySpec& spec = *tp.spec;
     if (!spec.covers[d]) continue;
-    dt->set_isolated(true);
-    dt->add_isolating_policies(tp.index);
+    // A policy in audit isolates the audited decision only.
+    if (spec.audit) {
+      dt->add_audit_isolating_policies(tp.index);
+    } else {
+      dt->set_isolated(true);
+      dt->add_isolating_policies(tp.index);
+    }
     for (uint32_t r = 0; r < spec.rules[d].size(); ++r) CollectRule(tp.index, r, spec.rules[d][r], dir, self, scope);
   }
   const auto baseline_first = static_cast<uint32_t>(rule_policy_.size());
   CollectTier(in.baseline, dir, self, scope);
   const auto nbits = static_cast<uint32_t>(rule_policy_.size());
-  if (tiered_) {
+  dt->set_audit_isolated(dt->isolated() || dt->audit_isolating_policies_size() > 0);
+  for (uint32_t f : rule_flags_) audit_ |= (f & tables::kRuleAudit) != 0;
+  if (tiered_ || audit_) {
     Put(dt->mutable_rule_flags(), rule_flags_);
     dt->set_np_first_bit(np_first);
     dt->set_baseline_first_bit(baseline_first);

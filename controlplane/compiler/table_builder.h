@@ -9,7 +9,9 @@
 // name) and their rules, then the Baseline tier's cluster policies. An egress rule with named
 // ports gets one extra bit per (protocol, number) its names resolve to on the destinations it
 // admits; a rule's bits are adjacent. A table with cluster policy bits carries rule_flags and
-// the tier boundaries (tables.proto); one without is exactly a NetworkPolicy table.
+// the tier boundaries (tables.proto), and so does one with a policy in audit (whose bits carry
+// kRuleAudit, and which isolates only through audit_isolated); one with neither is exactly a
+// NetworkPolicy table.
 #pragma once
 
 #include <cstdint>
@@ -89,6 +91,7 @@ class TableBuilder {
   std::vector<uint32_t> out_a_, out_b_;  // output staging
   uint32_t flags_ = 0;                   // the flags of the rule being collected
   bool tiered_ = false;                  // some cluster policy bit exists
+  bool audit_ = false;                   // some bit is of a policy in audit
 };
 
 }  // namespace netfence::compiler

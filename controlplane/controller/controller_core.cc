@@ -31,7 +31,7 @@ std::vector<distribution::Registration> Registrations(const v1::EndpointReport& 
 }  // namespace
 
 ControllerCore::ControllerCore(boost::asio::io_context& io, CoreOptions options)
-    : io_(io), options_(std::move(options)) {
+    : io_(io), options_(std::move(options)), compiler_(options_.audit_by_default) {
   // Generations keep growing across controller restarts: they start at the start time (µs),
   // so an agent never mistakes a new controller's generation for one it holds.
   generation_ = static_cast<uint64_t>(UnixNanos() / 1000);

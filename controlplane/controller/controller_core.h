@@ -46,6 +46,8 @@ class Session {
 struct CoreOptions {
   size_t max_part_bytes = 1 << 20;
   bool require_node_identity = false;  // Hello.node must equal Session::AuthenticatedNode()
+  // Policies without an annotation netfence.io/enforcement are in audit (--default-enforcement).
+  bool audit_by_default = false;
   std::function<void(const std::string&)> info, warn;
   // Called on the core's thread for every successful ack (benchmarks, tests).
   std::function<void(const std::string& node, uint64_t generation)> on_ack;

@@ -26,6 +26,7 @@ using namespace netfence;
 struct Flags {
   controller::SourceFlags source;
   std::string listen = "0.0.0.0:9443";
+  std::string default_enforcement = "enforce";
   tls::TlsFiles tls;
   bool plaintext = false;
   std::string agent_identity = "cn";
@@ -45,6 +46,7 @@ int Run(const Flags& f) {
   }
   controller::CoreOptions core_options;
   core_options.require_node_identity = !f.plaintext && f.agent_identity == "cn";
+  core_options.audit_by_default = f.default_enforcement == "audit";
   core_options.info = info;
   core_options.warn = warn;
   controller::ControllerCore core(io, core_options);
@@ -122,6 +124,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"cn", "any"}))
       ->capture_default_str();
   app.add_option("--metrics-address", f.metrics, "HOST:PORT for /metrics, /livez, /readyz (\"\" to disable)")
+      ->capture_default_str();
+  app.add_option("--default-enforcement", f.default_enforcement,
+                 "enforce: policies act; audit: policies without their own (or, for a NetworkPolicy, their "
+                 "namespace's) annotation netfence.io/enforcement only say in the flow log what they would do")
+      ->check(CLI::IsMember({"enforce", "audit"}))
       ->capture_default_str();
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error")->capture_default_str();
   app.footer(

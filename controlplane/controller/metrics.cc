@@ -29,13 +29,16 @@ std::string MetricsText(const ControllerCore& core) {
             {{"result", "error"}});
   const auto& refused = core.registration_refusals();
   t.Counter("netfence_controller_registrations_refused_total",
-            "Pod registrations refused: a pod bound to another node, an address the API does not report or outside the node's pod CIDRs",
+            "Pod registrations refused: a pod bound to another node, an address the API does not report or outside the "
+            "node's pod CIDRs",
             static_cast<double>(refused.wrong_node), {{"reason", "wrong-node"}});
   t.Counter("netfence_controller_registrations_refused_total",
-            "Pod registrations refused: a pod bound to another node, an address the API does not report or outside the node's pod CIDRs",
+            "Pod registrations refused: a pod bound to another node, an address the API does not report or outside the "
+            "node's pod CIDRs",
             static_cast<double>(refused.foreign_address), {{"reason", "foreign-address"}});
   t.Counter("netfence_controller_registrations_refused_total",
-            "Pod registrations refused: a pod bound to another node, an address the API does not report or outside the node's pod CIDRs",
+            "Pod registrations refused: a pod bound to another node, an address the API does not report or outside the "
+            "node's pod CIDRs",
             static_cast<double>(refused.outside_pod_cidr), {{"reason", "outside-pod-cidr"}});
   t.Gauge("netfence_controller_agents_connected", "Agent streams open", static_cast<double>(core.sessions()));
   t.Gauge("netfence_controller_source_synced", "1 once the first complete cluster state arrived",

@@ -22,6 +22,11 @@ void SourceFlags::Add(CLI::App* cmd) {
   k->excludes(m);
   cmd->add_option("--request-timeout", timeout_s, "Seconds to wait for the API server (live cluster)")
       ->capture_default_str();
+  cmd->add_option("--default-enforcement", default_enforcement,
+                  "As the controller's flag: audit puts the policies without an annotation "
+                  "netfence.io/enforcement (their own or their namespace's) in audit")
+      ->check(CLI::IsMember({"enforce", "audit"}))
+      ->capture_default_str();
 }
 
 std::optional<k8s::ClusterState> LoadCluster(const SourceFlags& flags) {
@@ -57,9 +62,10 @@ std::optional<k8s::ClusterState> LoadCluster(const SourceFlags& flags) {
   return std::move(r.state);
 }
 
-std::optional<Compiled> CompileCluster(const k8s::ClusterState& state) {
+std::optional<Compiled> CompileCluster(const k8s::ClusterState& state, bool audit_by_default) {
   Compiled c;
-  c.tables = std::make_shared<const v1::RuleTables>(compiler::Compile(state));
+  c.tables = std::make_shared<const v1::RuleTables>(
+      compiler::Compile(state, compiler::Options{.audit_by_default = audit_by_default}));
   auto loaded = classifier::Classifier::Load(c.tables);
   if (!loaded.ok()) {
     std::cerr << "netfencectl: internal error: compiled tables rejected: " << loaded.status().message() << "\n";

@@ -28,7 +28,8 @@ void AddCompileCommand(CLI::App* app) {
     auto state = LoadCluster(opts->source);
     if (!state) throw CLI::RuntimeError(1);
     auto t0 = std::chrono::steady_clock::now();
-    v1::RuleTables tables = compiler::Compile(*state);
+    v1::RuleTables tables =
+        compiler::Compile(*state, compiler::Options{.audit_by_default = opts->source.audit_by_default()});
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (opts->output == "json") {
       std::string out;

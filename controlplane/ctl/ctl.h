@@ -21,6 +21,8 @@ struct SourceFlags {
   std::string manifests;
   std::string kubeconfig;
   int timeout_s = 30;
+  std::string default_enforcement = "enforce";  // the controller's --default-enforcement
+  bool audit_by_default() const { return default_enforcement == "audit"; }
   void Add(CLI::App* cmd);
 };
 
@@ -32,7 +34,7 @@ struct Compiled {
   std::shared_ptr<const v1::RuleTables> tables;
   std::shared_ptr<const classifier::Classifier> classifier;
 };
-std::optional<Compiled> CompileCluster(const k8s::ClusterState& state);
+std::optional<Compiled> CompileCluster(const k8s::ClusterState& state, bool audit_by_default);
 
 // "TCP" / "udp" / "Sctp" -> protocol; nullopt for anything else.
 std::optional<k8s::Protocol> ParseProtocolFlag(const std::string& s);

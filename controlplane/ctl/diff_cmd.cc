@@ -123,8 +123,8 @@ void AddDiffCommand(CLI::App* app) {
       std::cerr << "netfencectl diff: " << s.message() << "\n";
       throw CLI::RuntimeError(1);
     }
-    auto compiled_before = CompileCluster(*before);
-    auto compiled_after = CompileCluster(after);
+    auto compiled_before = CompileCluster(*before, opts->source.audit_by_default());
+    auto compiled_after = CompileCluster(after, opts->source.audit_by_default());
     if (!compiled_before || !compiled_after) throw CLI::RuntimeError(3);
     const std::vector<reach::ProtoPort> only = opts->port != 0 ? ports : std::vector<reach::ProtoPort>{};
     if (ports.empty()) ports = reach::PortsOfInterest(*before, after);
@@ -153,8 +153,8 @@ void AddDiffCommand(CLI::App* app) {
       if (replay) std::cout << reach::ObservedTable(observed, replay->stats(), *compiled_after->tables);
     } else {
       auto out = reach::FlipsJson(flips, *compiled_before->tables, *compiled_after->tables);
-      if (replay) out.update(reach::ObservedJson(observed, replay->stats(), *compiled_before->tables,
-                                                 *compiled_after->tables));
+      if (replay)
+        out.update(reach::ObservedJson(observed, replay->stats(), *compiled_before->tables, *compiled_after->tables));
       std::cout << out.dump() << "\n";
     }
   });

@@ -107,6 +107,7 @@ json RuleJson(const v1::RuleTables& tables, const Objects& objects, const v1::Di
          {"name", pr.name()},
          {"direction", k8s::DirectionName(dir)},
          {"rule", rule_index}};
+  if (pr.audit()) j["audit"] = true;  // observe-only: decides the audited verdict, never traffic
   if (!pr.kind().empty()) {
     const auto& names = dir == k8s::Direction::kIngress ? pr.ingress_rule_names() : pr.egress_rule_names();
     j["kind"] = pr.kind();
@@ -223,16 +224,32 @@ json ExplainDirection(const Compiled& c, const Objects& objects, const Side& sel
   uint32_t table = dir == k8s::Direction::kIngress ? endpoint.ingress_table() : endpoint.egress_table();
   const auto& dt = tables.tables(static_cast<int>(table));
   j["isolated"] = dt.isolated();
-  json iso = json::array();
-  for (uint32_t p : dt.isolating_policies()) {
-    iso.push_back(tables.policies(static_cast<int>(p)).namespace_() + "/" +
-                  tables.policies(static_cast<int>(p)).name());
-  }
-  j["isolating_policies"] = iso;
-  auto d = c.classifier->Match(table, *peer.ip, proto, port);
+  auto names = [&](const auto& indexes) {
+    json out = json::array();
+    for (uint32_t p : indexes) {
+      out.push_back(tables.policies(static_cast<int>(p)).namespace_() + "/" +
+                    tables.policies(static_cast<int>(p)).name());
+    }
+    return out;
+  };
+  j["isolating_policies"] = names(dt.isolating_policies());
+  if (dt.audit_isolating_policies_size() > 0) j["audit_isolating_policies"] = names(dt.audit_isolating_policies());
+  classifier::DirectionDecision audited;
+  auto d = c.classifier->Match(table, *peer.ip, proto, port, &audited);
   j["outcome"] = OutcomeName(d.outcome);
   if (d.by_rule()) j["decided_by"] = RuleJson(tables, objects, dt, d.rule_bit, dir);
-  const std::vector<uint32_t> bits = c.classifier->MatchingRules(table, *peer.ip, proto, port);
+  // Policies in audit: what this direction would decide with them enforced, where it differs.
+  if (audited.outcome != d.outcome || (audited.by_rule() && audited.rule_bit != d.rule_bit)) {
+    json a{{"outcome", OutcomeName(audited.outcome)}};
+    if (audited.by_rule()) a["decided_by"] = RuleJson(tables, objects, dt, audited.rule_bit, dir);
+    if (audited.outcome == classifier::Outcome::kDenied) {
+      json iso = j["isolating_policies"];
+      for (const auto& p : names(dt.audit_isolating_policies())) iso.push_back(p);
+      a["isolating_policies"] = iso;
+    }
+    j["audit"] = a;
+  }
+  std::vector<uint32_t> bits = c.classifier->MatchingRules(table, *peer.ip, proto, port);
   json rules = json::array();
   uint32_t last_rule = ~0u, last_policy = ~0u;
   for (uint32_t bit : bits) {
@@ -243,13 +260,18 @@ json ExplainDirection(const Compiled& c, const Objects& objects, const Side& sel
     rules.push_back(RuleJson(tables, objects, dt, bit, dir));
   }
   j["matching_rules"] = rules;
-  if (dt.rule_flags_size() > 0) j["tiers"] = TierDecisions(tables, objects, dt, bits, dir);
+  // The tiers as enforced: rules of policies in audit take no part.
+  std::erase_if(bits, [&](uint32_t b) { return (dt.rule_flags(static_cast<int>(b)) & tables::kRuleAudit) != 0; });
+  const bool cluster_bits =
+      dt.rule_flags_size() > 0 && (dt.np_first_bit() > 0 || dt.baseline_first_bit() < dt.rule_count());
+  if (cluster_bits) j["tiers"] = TierDecisions(tables, objects, dt, bits, dir);
   return j;
 }
 
 std::string RuleText(const json& r) {
   std::string out = r.contains("kind") ? r["kind"].get<std::string>() + "/" + r["name"].get<std::string>()
                                        : r["namespace"].get<std::string>() + "/" + r["name"].get<std::string>();
+  if (r.value("audit", false)) out += " (in audit)";
   out += " " + r["direction"].get<std::string>() + " rule #" + std::to_string(r["rule"].get<int>());
   if (r.contains("rule_name") && !r["rule_name"].get<std::string>().empty()) {
     out += " \"" + r["rule_name"].get<std::string>() + "\"";
@@ -277,7 +299,21 @@ void PrintTiers(const json& d) {
   }
 }
 
-void PrintDirection(const char* title, const json& d) {
+// What the policies in audit would make of a direction, where it differs from the enforced.
+void PrintAudit(const json& d) {
+  if (!d.contains("audit")) return;
+  const json& a = d["audit"];
+  std::cout << "    IN AUDIT: would be " << a["outcome"].get<std::string>();
+  if (a.contains("decided_by")) std::cout << " by " << RuleText(a["decided_by"]);
+  if (a.contains("isolating_policies")) {
+    std::cout << " (default deny; isolated by";
+    for (const auto& p : a["isolating_policies"]) std::cout << " " << p.get<std::string>();
+    std::cout << ")";
+  }
+  std::cout << "\n";
+}
+
+void PrintDirectionEnforced(const char* title, const json& d) {
   std::cout << title;
   if (d["outcome"] == "not-enforced") {
     std::cout << "not enforced: " << d["why"].get<std::string>() << "\n";
@@ -295,7 +331,13 @@ void PrintDirection(const char* title, const json& d) {
     return;
   }
   if (d["outcome"] == "not-isolated") {
-    std::cout << "not isolated (no NetworkPolicy selecting it covers this direction): allowed\n";
+    if (d.contains("audit_isolating_policies")) {
+      std::cout << "not isolated (only policies in audit select it for this direction:";
+      for (const auto& p : d["audit_isolating_policies"]) std::cout << " " << p.get<std::string>();
+      std::cout << "): allowed\n";
+    } else {
+      std::cout << "not isolated (no NetworkPolicy selecting it covers this direction): allowed\n";
+    }
     return;
   }
   std::cout << "isolated by";
@@ -305,12 +347,22 @@ void PrintDirection(const char* title, const json& d) {
     std::cout << "    DENIED: no rule of these policies matches (default deny)\n";
     return;
   }
-  bool first = true;
+  // The deciding rule (the lowest enforced one), then the others that match (rules of
+  // policies in audit among them, marked).
+  const json& decided = d["decided_by"];
+  std::cout << "    ALLOWED by " << RuleText(decided) << "\n";
+  PrintRuleDetails(decided, "        ");
   for (const auto& r : d["matching_rules"]) {
-    std::cout << (first ? "    ALLOWED by " : "    also matches ") << RuleText(r) << "\n";
+    if (r["namespace"] == decided["namespace"] && r["name"] == decided["name"] && r["rule"] == decided["rule"])
+      continue;
+    std::cout << "    also matches " << RuleText(r) << "\n";
     PrintRuleDetails(r, "        ");
-    first = false;
   }
+}
+
+void PrintDirection(const char* title, const json& d) {
+  PrintDirectionEnforced(title, d);
+  if (d["outcome"] != "not-enforced") PrintAudit(d);
 }
 
 }  // namespace
@@ -355,7 +407,7 @@ void AddExplainCommand(CLI::App* app) {
       std::cerr << "netfencectl explain: " << opts->from << " and " << opts->to << " share no IP family\n";
       throw CLI::RuntimeError(2);
     }
-    auto compiled = CompileCluster(*state);
+    auto compiled = CompileCluster(*state, opts->source.audit_by_default());
     if (!compiled) throw CLI::RuntimeError(3);
     Objects objects;
     for (const auto& p : state->policies) objects.policies[p.meta.ns + "/" + p.meta.name] = &p;
@@ -376,6 +428,8 @@ void AddExplainCommand(CLI::App* app) {
       out["ingress"] = ExplainDirection(*compiled, objects, *to, *from, k8s::Direction::kIngress, p8, port);
       auto d = compiled->classifier->Classify({*from->ip, *to->ip, p8, port});
       out["verdict"] = d.allowed() ? "allowed" : "denied";
+      // With the policies in audit enforced (only where that differs: the flow log's "audit").
+      if (d.audit_differs()) out["audit_verdict"] = d.audit_allowed() ? "allowed" : "denied";
     }
     if (opts->output == "json") {
       std::cout << out.dump(2) << "\n";
@@ -383,6 +437,10 @@ void AddExplainCommand(CLI::App* app) {
     }
     std::cout << out["protocol"].get<std::string>() << " " << from->label() << " -> " << to->label() << " port " << port
               << "\nverdict: " << (out["verdict"] == "allowed" ? "ALLOWED" : "DENIED") << "\n";
+    if (out.contains("audit_verdict")) {
+      std::cout << "in audit: would be " << (out["audit_verdict"] == "allowed" ? "ALLOWED" : "DENIED")
+                << " with the policies in audit enforced (flow logs say \"verdict\":\"audit\")\n";
+    }
     if (self) {
       std::cout << out["why"].get<std::string>() << "\n";
       return;

@@ -11,6 +11,7 @@ void AddMatrixCommand(CLI::App* app) {
     SourceFlags source;
     std::string protocol = "TCP";
     int port = 0;
+    bool audit = false;
     std::string output = "json";
   };
   auto opts = std::make_shared<Opts>();
@@ -18,6 +19,9 @@ void AddMatrixCommand(CLI::App* app) {
   opts->source.Add(cmd);
   cmd->add_option("--protocol", opts->protocol, "TCP, UDP or SCTP")->capture_default_str();
   cmd->add_option("--port", opts->port, "Destination port (1-65535)")->required()->check(CLI::Range(1, 65535));
+  cmd->add_flag("--audit", opts->audit,
+                "Also the verdicts with the policies in audit (annotation netfence.io/enforcement: audit) "
+                "enforced: \"audit_allowed\" and the pairs that differ (\"audit_differs\")");
   cmd->add_option("-o,--output", opts->output, "json (the contract other tools read) or table (for a person)")
       ->check(CLI::IsMember({"json", "table"}))
       ->capture_default_str();
@@ -36,13 +40,13 @@ void AddMatrixCommand(CLI::App* app) {
     }
     auto state = LoadCluster(opts->source);
     if (!state) throw CLI::RuntimeError(1);
-    auto compiled = CompileCluster(*state);
+    auto compiled = CompileCluster(*state, opts->source.audit_by_default());
     if (!compiled) throw CLI::RuntimeError(3);
     auto m = reach::ComputeMatrix(*state, *compiled->classifier, *proto, static_cast<uint16_t>(opts->port));
     if (opts->output == "table") {
-      std::cout << k8s::ProtocolName(*proto) << "/" << opts->port << "\n" << m.ToTable();
+      std::cout << k8s::ProtocolName(*proto) << "/" << opts->port << "\n" << m.ToTable(opts->audit);
     } else {
-      std::cout << m.ToJson().dump() << "\n";
+      std::cout << m.ToJson(opts->audit).dump() << "\n";
     }
   });
 }

@@ -361,6 +361,7 @@ std::optional<ClusterNetworkPolicy> DecodeClusterPolicy(const json& j, const std
   cnp.kind = kind;
   cnp.meta = ReadMeta(r, j);
   if (errors->size() == before) ValidateObjectMeta(cnp.meta, /*namespaced=*/false, errors);
+  ValidateEnforcement(cnp.meta, errors);
   if (v.baseline_v1alpha1 && !cnp.meta.name.empty() && cnp.meta.name != "default") {
     s.Cel("metadata.name",
           "Only one baseline admin network policy with metadata.name=\"default\" can be created in the cluster");

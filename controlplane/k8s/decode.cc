@@ -130,7 +130,8 @@ Node ReadNode(Reader& r, const json& j) {
   node.meta.ns.clear();
   auto add_cidr = [&](const std::string& cidr, const std::string& path) {
     if (!IpPrefix::Parse(cidr)) {
-      r.add({FieldError::Type::kInvalid, path, Quote(cidr), "must be a valid CIDR (e.g. 10.244.1.0/24 or fd00:1::/64)"});
+      r.add(
+          {FieldError::Type::kInvalid, path, Quote(cidr), "must be a valid CIDR (e.g. 10.244.1.0/24 or fd00:1::/64)"});
       return;
     }
     node.pod_cidrs.push_back(cidr);

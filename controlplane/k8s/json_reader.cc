@@ -32,6 +32,9 @@ ObjectMeta ReadMeta(Reader& r, const json& j) {
   meta.labels = r.string_map(*m, "labels", "metadata.labels");
   meta.resource_version = r.string(*m, "resourceVersion", "metadata.resourceVersion").value_or("");
   meta.uid = r.string(*m, "uid", "metadata.uid").value_or("");
+  // Only netfence's own annotation is kept (the others mean nothing to the compiler).
+  Labels annotations = r.string_map(*m, "annotations", "metadata.annotations");
+  if (auto it = annotations.find(kEnforcementAnnotation); it != annotations.end()) meta.enforcement = it->second;
   return meta;
 }
 

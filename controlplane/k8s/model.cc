@@ -6,6 +6,13 @@
 
 namespace netfence::k8s {
 
+std::optional<Enforcement> ParseEnforcement(const std::string& value) {
+  if (value.empty()) return Enforcement::kUnset;
+  if (value == "enforce") return Enforcement::kEnforce;
+  if (value == "audit") return Enforcement::kAudit;
+  return std::nullopt;
+}
+
 std::optional<Protocol> ParseProtocol(const std::string& name) {
   if (name == "TCP") return Protocol::kTCP;
   if (name == "UDP") return Protocol::kUDP;

@@ -26,12 +26,23 @@ std::optional<Protocol> ParseProtocol(const std::string& name);  // exact: "TCP"
 const char* ProtocolName(Protocol p);
 const char* ProtocolName(uint8_t ip_proto);  // TCP/UDP/SCTP/ICMP/ICMPv6 or the number
 
+// The annotation that puts a Namespace's NetworkPolicies, a NetworkPolicy or a cluster policy
+// in audit (observe-only) or enforces it: "audit" or "enforce".
+inline constexpr const char* kEnforcementAnnotation = "netfence.io/enforcement";
+enum class Enforcement : uint8_t { kUnset, kEnforce, kAudit };
+// "enforce" / "audit" / anything else (nullopt).
+std::optional<Enforcement> ParseEnforcement(const std::string& value);
+
 struct ObjectMeta {
   std::string name;
   std::string ns;  // empty for cluster-scoped objects
   Labels labels;
   std::string resource_version;
   std::string uid;
+  std::string enforcement;  // annotation netfence.io/enforcement as written ("" when absent)
+
+  // The annotation's value (kUnset when absent; validation refuses other values).
+  Enforcement EnforcementMode() const { return ParseEnforcement(enforcement).value_or(Enforcement::kUnset); }
 
   bool operator==(const ObjectMeta&) const = default;
 };

@@ -461,12 +461,20 @@ void ValidateLabelSelector(const LabelSelector& sel, const std::string& path, Fi
   }
 }
 
+void ValidateEnforcement(const ObjectMeta& meta, FieldErrors* errors) {
+  if (!ParseEnforcement(meta.enforcement)) {
+    Add(errors, Type::kUnsupported, std::string("metadata.annotations[") + kEnforcementAnnotation + "]",
+        Quote(meta.enforcement), "supported values: \"audit\", \"enforce\"");
+  }
+}
+
 void ValidateObjectMeta(const ObjectMeta& meta, bool namespaced, FieldErrors* errors) {
   ValidateMeta(meta, namespaced, DNS1123SubdomainErrors, errors);
 }
 
 void ValidateNamespace(const Namespace& ns, FieldErrors* errors) {
   ValidateMeta(ns.meta, /*namespaced=*/false, DNS1123LabelErrors, errors);
+  ValidateEnforcement(ns.meta, errors);
 }
 
 void ValidatePod(const Pod& pod, FieldErrors* errors) {
@@ -481,6 +489,7 @@ void ValidateNode(const Node& node, FieldErrors* errors) {
 
 void ValidateNetworkPolicy(const NetworkPolicy& np, FieldErrors* errors) {
   ValidateObjectMeta(np.meta, /*namespaced=*/true, errors);
+  ValidateEnforcement(np.meta, errors);
   ValidateLabelSelector(np.pod_selector, "spec.podSelector", errors);
   for (size_t i = 0; i < np.ingress.size(); ++i) ValidateRule(np.ingress[i], Index("spec.ingress", i), "from", errors);
   for (size_t i = 0; i < np.egress.size(); ++i) ValidateRule(np.egress[i], Index("spec.egress", i), "to", errors);

@@ -19,6 +19,9 @@ void ValidateNode(const Node& node, FieldErrors* errors);  // metadata; addresse
 
 // Building blocks, exposed for tests and for other object kinds later.
 void ValidateObjectMeta(const ObjectMeta& meta, bool namespaced, FieldErrors* errors);
+// The annotation netfence.io/enforcement, when present, is "audit" or "enforce" (Namespace,
+// NetworkPolicy, cluster policies; other objects ignore it).
+void ValidateEnforcement(const ObjectMeta& meta, FieldErrors* errors);
 void ValidateLabels(const Labels& labels, const std::string& path, FieldErrors* errors);
 void ValidateLabelSelector(const LabelSelector& sel, const std::string& path, FieldErrors* errors);
 

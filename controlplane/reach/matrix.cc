@@ -41,7 +41,8 @@ std::optional<std::pair<IpAddr, IpAddr>> FirstOfCommonFamily(const Addrs& src, c
 }  // namespace
 
 std::optional<std::pair<IpAddr, IpAddr>> ProbeAddresses(const k8s::Pod& src, const k8s::Pod& dst) {
-  return FirstOfCommonFamily(PodAddresses(src), PodAddresses(dst), [](const std::string& a) { return IpAddr::Parse(a); });
+  return FirstOfCommonFamily(PodAddresses(src), PodAddresses(dst),
+                             [](const std::string& a) { return IpAddr::Parse(a); });
 }
 
 std::vector<IpAddr> ParsedAddresses(const k8s::Pod& pod) {
@@ -52,7 +53,8 @@ std::vector<IpAddr> ParsedAddresses(const k8s::Pod& pod) {
   return out;
 }
 
-std::optional<std::pair<IpAddr, IpAddr>> ProbeAddresses(const std::vector<IpAddr>& src, const std::vector<IpAddr>& dst) {
+std::optional<std::pair<IpAddr, IpAddr>> ProbeAddresses(const std::vector<IpAddr>& src,
+                                                        const std::vector<IpAddr>& dst) {
   return FirstOfCommonFamily(src, dst, [](const IpAddr& a) { return std::optional<IpAddr>(a); });
 }
 
@@ -62,35 +64,54 @@ Matrix ComputeMatrix(const k8s::ClusterState& state, const classifier::Classifie
   auto pods = MatrixPods(state);
   for (const auto* p : pods) m.pods.push_back(p->key());
   m.allowed.assign(pods.size(), std::vector<bool>(pods.size(), false));
+  m.audit_allowed = m.allowed;
   for (size_t i = 0; i < pods.size(); ++i) {
     for (size_t j = 0; j < pods.size(); ++j) {
       if (i == j) {
-        m.allowed[i][j] = true;
+        m.allowed[i][j] = m.audit_allowed[i][j] = true;
         continue;
       }
       auto addrs = ProbeAddresses(*pods[i], *pods[j]);
       if (!addrs) continue;
       classifier::FlowKey key{addrs->first, addrs->second, static_cast<uint8_t>(protocol), port};
-      m.allowed[i][j] = classifier.Classify(key).allowed();
+      const classifier::Decision d = classifier.Classify(key);
+      m.allowed[i][j] = d.allowed();
+      m.audit_allowed[i][j] = d.audit_allowed();
     }
   }
   return m;
 }
 
-nlohmann::json Matrix::ToJson() const {
+nlohmann::json Matrix::ToJson(bool audit) const {
   nlohmann::json j;
   j["pods"] = pods;
-  nlohmann::json allowed_j = nlohmann::json::object();
+  auto grid = [&](const std::vector<std::vector<bool>>& cells) {
+    nlohmann::json out = nlohmann::json::object();
+    for (size_t i = 0; i < pods.size(); ++i) {
+      nlohmann::json row = nlohmann::json::object();
+      for (size_t k = 0; k < pods.size(); ++k) row[pods[k]] = static_cast<bool>(cells[i][k]);
+      out[pods[i]] = std::move(row);
+    }
+    return out;
+  };
+  j["allowed"] = grid(allowed);
+  if (!audit) return j;
+  j["audit_allowed"] = grid(audit_allowed);
+  nlohmann::json differs = nlohmann::json::array();
   for (size_t i = 0; i < pods.size(); ++i) {
-    nlohmann::json row = nlohmann::json::object();
-    for (size_t k = 0; k < pods.size(); ++k) row[pods[k]] = static_cast<bool>(allowed[i][k]);
-    allowed_j[pods[i]] = std::move(row);
+    for (size_t k = 0; k < pods.size(); ++k) {
+      if (allowed[i][k] == audit_allowed[i][k]) continue;
+      differs.push_back({{"from", pods[i]},
+                         {"to", pods[k]},
+                         {"allowed", static_cast<bool>(allowed[i][k])},
+                         {"audit_allowed", static_cast<bool>(audit_allowed[i][k])}});
+    }
   }
-  j["allowed"] = std::move(allowed_j);
+  j["audit_differs"] = std::move(differs);
   return j;
 }
 
-std::string Matrix::ToTable() const {
+std::string Matrix::ToTable(bool audit) const {
   // Rows are numbered sources; the columns use the same numbers, so wide names stay readable.
   size_t w = 4;
   for (const auto& p : pods) w = std::max(w, p.size());
@@ -104,10 +125,15 @@ std::string Matrix::ToTable() const {
   out += "\n";
   for (size_t i = 0; i < pods.size(); ++i) {
     out += pad(std::to_string(i + 1), 3, false) + " " + pad(pods[i], w, true);
-    for (size_t k = 0; k < pods.size(); ++k) out += allowed[i][k] ? "   ." : "   X";
+    for (size_t k = 0; k < pods.size(); ++k) {
+      const bool differs = audit && allowed[i][k] != audit_allowed[i][k];
+      out += differs ? (allowed[i][k] ? "   a" : "   d") : allowed[i][k] ? "   ." : "   X";
+    }
     out += "\n";
   }
-  out += "'.' allowed, 'X' denied\n";
+  out += audit ? "'.' allowed, 'X' denied; 'a' allowed but the policies in audit would deny, 'd' denied but they "
+                 "would allow\n"
+               : "'.' allowed, 'X' denied\n";
   return out;
 }
 

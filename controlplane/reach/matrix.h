@@ -16,12 +16,18 @@ namespace netfence::reach {
 
 struct Matrix {
   std::vector<std::string> pods;           // "ns/name", sorted
-  std::vector<std::vector<bool>> allowed;  // allowed[src][dst]
+  std::vector<std::vector<bool>> allowed;  // allowed[src][dst]: as enforced
+  // With the policies in audit enforced too (their verdict where they differ: flow logs say
+  // "verdict":"audit" for those pairs).
+  std::vector<std::vector<bool>> audit_allowed;
 
-  // {"pods":[...],"allowed":{"ns/a":{"ns/b":true,...},...}} (ARCHITECTURE.md contract)
-  nlohmann::json ToJson() const;
-  // A grid for a person: rows are sources, columns destinations, "." allowed, "X" denied.
-  std::string ToTable() const;
+  // {"pods":[...],"allowed":{"ns/a":{"ns/b":true,...},...}} (ARCHITECTURE.md contract); with
+  // `audit` also "audit_allowed" (the same shape) and "audit_differs": [{"from","to","allowed",
+  // "audit_allowed"}] for the pairs whose verdicts differ.
+  nlohmann::json ToJson(bool audit = false) const;
+  // A grid for a person: rows are sources, columns destinations, "." allowed, "X" denied; with
+  // `audit`, "a" allowed but the policies in audit would deny, "d" the reverse.
+  std::string ToTable(bool audit = false) const;
 };
 
 // The addresses a pod sends from and is reached at: a host-network pod's are its node's

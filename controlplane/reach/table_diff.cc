@@ -32,6 +32,7 @@ void PutRow(const v1::RuleTables& t, const v1::DirectionTable& dt, uint32_t row,
 // Everything Match() reads but the identity rows.
 void PutBase(const v1::RuleTables& t, const v1::DirectionTable& dt, std::string* out) {
   Put(dt.isolated(), out);
+  Put(dt.audit_isolated(), out);
   Put(dt.rule_count(), out);
   Put(dt.row_words(), out);
   Put(dt.summary_words(), out);

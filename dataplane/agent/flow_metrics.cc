@@ -84,6 +84,15 @@ void Flows(prometheus::Text& t, const FlowLog& f, uint64_t ring_lost) {
               {{"event", std::string(flowlog::EventName(static_cast<flowlog::EventKind>(k)))}});
   }
   t.Counter("netfence_flow_events_total", "Datapath events read from the ring buffer", static_cast<double>(s.events));
+  // Audit mode: what enforcing the policies in audit would change (records with verdict audit).
+  t.Counter("netfence_flow_audit_total",
+            "Policies in audit would change the verdict: connections admitted they would deny (event=start), "
+            "packets dropped they would allow (event=drop)",
+            static_cast<double>(s.audit_flows), {{"event", "start"}});
+  t.Counter("netfence_flow_audit_total",
+            "Policies in audit would change the verdict: connections admitted they would deny (event=start), "
+            "packets dropped they would allow (event=drop)",
+            static_cast<double>(s.audit_drops), {{"event", "drop"}});
   t.Counter("netfence_flow_unattributed_records_total",
             "Records whose generation was not known (addresses named as of the live one, no rule)",
             static_cast<double>(s.unattributed));

@@ -263,12 +263,17 @@ int Decider::Classify(const Snapshot& s, Ctx& c, const classifier::BurstQuery& q
     c.v.egress_outcome = static_cast<uint32_t>(d.egress.outcome);
     c.v.egress_table = d.egress.table;
     c.v.egress_rule = d.egress.rule_bit;
+    c.v.audit_egress_outcome = static_cast<uint32_t>(d.audit_egress.outcome);
+    c.v.audit_egress_rule = d.audit_egress.rule_bit;
   }
   if (a->dst_endpoint) {
     c.v.ingress_outcome = static_cast<uint32_t>(d.ingress.outcome);
     c.v.ingress_table = d.ingress.table;
     c.v.ingress_rule = d.ingress.rule_bit;
+    c.v.audit_ingress_outcome = static_cast<uint32_t>(d.audit_ingress.outcome);
+    c.v.audit_ingress_rule = d.audit_ingress.rule_bit;
   }
+  // Traffic follows the enforced outcomes: policies in audit never drop (XDP's nf_denied()).
   auto denied = [](uint32_t outcome) { return outcome == NF_DENIED || outcome == NF_DENIED_BY_RULE; };
   if (denied(c.v.egress_outcome) || denied(c.v.ingress_outcome)) return 1 + NF_DROP_POLICY;
   return 0;

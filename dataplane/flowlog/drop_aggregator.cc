@@ -17,7 +17,7 @@ size_t DropAggregator::KeyHash::operator()(const Key& k) const {
   h = Mix(h, k.dst.hi());
   h = Mix(h, k.dst.lo());
   h = Mix(h, (uint64_t{k.proto} << 48) | (uint64_t{k.sport} << 32) | (uint64_t{k.dport} << 16) |
-                 (uint64_t{k.has_ports} << 4) | (uint64_t(k.direction) << 2) | k.level);
+                 (uint64_t{k.audit} << 5) | (uint64_t{k.has_ports} << 4) | (uint64_t(k.direction) << 2) | k.level);
   h = Mix(h, std::hash<std::string_view>{}(k.reason));
   h = Mix(h, k.generation);
   return static_cast<size_t>(h);
@@ -72,8 +72,11 @@ DropAggregator::Open& DropAggregator::AddTo(Map* map, const Key& key, Aggregatio
     a.tuples = level == Aggregation::kExact ? 1 : 0;
     a.rule_table = d.rule_table;
     a.rule = d.rule;
+    a.audit = d.audit;
+    a.audited = d.audited;
   }
   if (a.rule != d.rule || a.rule_table != d.rule_table) a.rule = DropObservation::kNoRule;
+  if (a.audited != d.audited) a.audited_mixed = true;
   a.count += 1;
   a.bytes += d.bytes;
   if (d.time_ns < a.first_ns) a.first_ns = d.time_ns;
@@ -93,7 +96,8 @@ void DropAggregator::Add(const DropObservation& d) {
         d.direction,
         static_cast<uint8_t>(Aggregation::kExact),
         d.reason,
-        d.generation};
+        d.generation,
+        d.audit};
   if (exact_.contains(k)) {
     AddTo(&exact_, k, Aggregation::kExact, d, now);
     return;
@@ -169,6 +173,13 @@ FlowRecord DropAggregate::ToRecord(int64_t time_ns) const {
   r.event = EventKind::kDrop;
   r.time_ns = time_ns;
   r.verdict = Verdict::kDenied;
+  if (audit) {
+    // Dropped all the same: packets and bytes are the dropped ones. The caller names what
+    // would have allowed it (audit_reason, audit_policies).
+    r.verdict = Verdict::kAudit;
+    r.enforced = Verdict::kDenied;
+    r.audited = Verdict::kAllowed;
+  }
   r.direction = direction;
   r.reason = reason;
   r.proto = proto;

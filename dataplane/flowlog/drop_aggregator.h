@@ -13,6 +13,8 @@
 //              window saying how many distinct tuples (source ports) and packets it folds.
 //   kOverflow  when max_exact tuples and max_folded groups are open: one record per (proto,
 //              reason, direction), ips and ports unknown, packets and bytes counted.
+// Every level also keys on whether policies in audit would have allowed the drop (audit
+// drops, "verdict":"audit", are aggregated apart from the plain denied ones).
 //
 // Windows: an aggregate opens with its first drop (at clock()) and closes window_ns later;
 // Poll() hands back every closed one. The clock is injected: tests drive time explicitly.
@@ -44,6 +46,15 @@
 
 namespace netfence::flowlog {
 
+// Audit mode: the datapath's audited decision of a drop that policies in audit would have
+// allowed (per direction: enum nf_outcome, table, rule bit; as in nf_verdict), for the
+// record's audit fields.
+struct AuditedDecision {
+  uint32_t egress_outcome = 0, egress_table = 0, egress_rule = 0;
+  uint32_t ingress_outcome = 0, ingress_table = 0, ingress_rule = 0;
+  bool operator==(const AuditedDecision&) const = default;
+};
+
 // One dropped packet, as the pipeline learnt it from an event.
 struct DropObservation {
   int64_t time_ns = 0;  // wall clock of the drop
@@ -63,6 +74,9 @@ struct DropObservation {
   uint32_t rule_table = 0;
   uint32_t rule = kNoRule;
   static constexpr uint32_t kNoRule = 0xFFFFFFFFu;
+  // Policies in audit would have allowed it ("verdict":"audit", still a drop): their decision.
+  bool audit = false;
+  AuditedDecision audited;
 };
 
 struct DropAggregate {
@@ -85,6 +99,11 @@ struct DropAggregate {
   uint8_t hook = 0;                          // of the first drop
   uint32_t rule_table = 0;                   // the denying rule of every drop (DropObservation::rule), or kNoRule when
   uint32_t rule = DropObservation::kNoRule;  // there was none or the drops of a folded key differ
+  // Audit drops (part of the key: they never share an aggregate with plain denied ones): the
+  // audited decision of every drop, unless they differ (audited_mixed: then none is named).
+  bool audit = false;
+  bool audited_mixed = false;
+  AuditedDecision audited;
 
   // The `drop` record of this aggregate, network fields only (time = time_ns): the caller
   // adds node, namespaces, pods and policies. community_id is set for kExact (one flow).
@@ -131,6 +150,7 @@ class DropAggregator {
     uint8_t level;            // Aggregation
     std::string_view reason;  // compared by content
     uint64_t generation;
+    bool audit;
     bool operator==(const Key&) const = default;
   };
   struct KeyHash {

@@ -16,10 +16,10 @@ constexpr std::string_view kScalars[] = {
     "direction",  "reason",     "proto",      "community_id", "packets",           "bytes",         "generation",
     "flow_id",    "start_time", "end_time",   "src_packets",  "src_bytes",         "dst_packets",   "dst_bytes",
     "end_reason", "count",      "first_time", "last_time",    "aggregation",       "folded_tuples", "lost_events",
-    "since",      "until",      "lost_at"};
+    "since",      "until",      "lost_at",    "enforced",     "audited",           "audit_reason"};
 constexpr std::string_view kEndpoint[] = {"ip", "port", "namespace", "pod", "node", "labels", "identity"};
-constexpr std::string_view kPolicy[] = {"namespace", "name", "direction", "rule",
-                                        "kind",      "tier", "action",    "rule_name"};
+constexpr std::string_view kPolicy[] = {"namespace", "name",   "direction", "rule", "kind",
+                                        "tier",      "action", "rule_name", "audit"};
 constexpr std::string_view kTcpFlags[] = {"src", "dst"};
 
 template <size_t N>
@@ -42,13 +42,14 @@ std::vector<std::string> Split(std::string_view s, char sep) {
 bool Known(const std::vector<std::string>& p) {
   if (p.empty() || std::any_of(p.begin(), p.end(), [](const std::string& s) { return s.empty(); })) return false;
   if (p.size() == 1)
-    return In(kScalars, p[0]) || p[0] == "src" || p[0] == "dst" || p[0] == "policies" || p[0] == "tcp_flags";
+    return In(kScalars, p[0]) || p[0] == "src" || p[0] == "dst" || p[0] == "policies" || p[0] == "audit_policies" ||
+           p[0] == "tcp_flags";
   if (p[0] == "src" || p[0] == "dst") {
     if (!In(kEndpoint, p[1])) return false;
     return p.size() == 2 || (p.size() == 3 && p[1] == "labels");
   }
   if (p.size() != 2) return false;
-  if (p[0] == "policies") return In(kPolicy, p[1]);
+  if (p[0] == "policies" || p[0] == "audit_policies") return In(kPolicy, p[1]);
   if (p[0] == "tcp_flags") return In(kTcpFlags, p[1]);
   return false;
 }
@@ -74,6 +75,10 @@ std::vector<std::string> FieldMask::KnownPaths() {
     if (s == "generation") {
       out.emplace_back("policies");
       for (std::string_view f : kPolicy) out.push_back("policies." + std::string(f));
+    }
+    if (s == "audit_reason") {
+      out.emplace_back("audit_policies");
+      for (std::string_view f : kPolicy) out.push_back("audit_policies." + std::string(f));
     }
     if (s == "dst_bytes") {
       out.emplace_back("tcp_flags");

@@ -156,7 +156,8 @@ void FlowGraph::Add(const FlowRecord& r) {
   f.to = to;
   f.verdict = r.verdict;
   f.port = PortOf(r);
-  for (const PolicyRef& p : r.policies) f.policies.insert(p.ns + "/" + p.name);
+  // An audit edge names what would deny it (the tooltip's "would be decided by").
+  for (const PolicyRef& p : r.is_audit() ? r.audit_policies : r.policies) f.policies.insert(p.ns + "/" + p.name);
   // The destination's node judged the receiving side; for an address that is no pod (or
   // a record without node names) the recording node judged all there is to judge.
   const bool receiver = r.dst.pod.empty() || r.dst.node.empty() || r.node.empty() || r.node == r.dst.node;

@@ -11,9 +11,11 @@
 // goes from the initiator to the responder, one per verdict:
 //   allowed  connections that got through: distinct flows (Community IDs), their packets and
 //            bytes, the ports, and the rules that allowed them
-//   audit    connections an observe-only policy would have denied (they got through)
+//   audit    connections an observe-only policy would have denied (they got through), and
+//            the policies that would deny them (the records' audit_policies)
 //   denied   denied packets (drop records: default-deny, revoked, ...), their ports and the
-//            policies that isolated the denying side
+//            policies that isolated the denying side; drops an observe-only policy would have
+//            allowed (drop records with verdict audit) are here too: they were dropped
 // Each edge's label says the ports and the counts; its tooltip (SVG hover) the deciding
 // policies. `lost` records make the title say how many events the picture may miss. Edges carry `verdict`, `flows`,
 // `packets` attributes, so that a program reading the DOT (or `dot -Tjson`) finds them by name.

@@ -133,6 +133,42 @@ void WriteFlags(uint8_t flags, std::string* out) {
   out->push_back(']');
 }
 
+// [{namespace, name, direction, rule, kind, tier[, action][, rule_name][, audit]}]
+void WritePolicies(const std::vector<PolicyRef>& policies, std::string* out) {
+  out->push_back('[');
+  for (size_t i = 0; i < policies.size(); ++i) {
+    const auto& p = policies[i];
+    if (i) out->push_back(',');
+    out->append("{\"namespace\":");
+    Str(p.ns, out);
+    Key("name", out);
+    Str(p.name, out);
+    Key("direction", out);
+    Str(DirectionName(p.direction), out);
+    Key("rule", out);
+    if (p.rule) {
+      Num(*p.rule, out);
+    } else {
+      out->append("null");
+    }
+    Key("kind", out);
+    Str(p.kind, out);
+    Key("tier", out);
+    Str(p.tier, out);
+    if (p.rule) {
+      Key("action", out);
+      Str(p.cluster() ? p.action : std::string_view("Allow"), out);
+      if (p.rule_name) {
+        Key("rule_name", out);
+        Str(*p.rule_name, out);
+      }
+    }
+    if (p.audit) out->append(",\"audit\":true");  // only then: entries of enforced policies stay as they were
+    out->push_back('}');
+  }
+  out->push_back(']');
+}
+
 }  // namespace
 
 std::string_view EventName(EventKind e) {
@@ -312,37 +348,23 @@ void AppendJson(const FlowRecord& r, std::string* out) {
   Key("generation", out);
   Num(r.generation, out);
   Key("policies", out);
-  out->push_back('[');
-  for (size_t i = 0; i < r.policies.size(); ++i) {
-    const auto& p = r.policies[i];
-    if (i) out->push_back(',');
-    out->append("{\"namespace\":");
-    Str(p.ns, out);
-    Key("name", out);
-    Str(p.name, out);
-    Key("direction", out);
-    Str(DirectionName(p.direction), out);
-    Key("rule", out);
-    if (p.rule) {
-      Num(*p.rule, out);
-    } else {
-      out->append("null");
-    }
-    Key("kind", out);
-    Str(p.kind, out);
-    Key("tier", out);
-    Str(p.tier, out);
-    if (p.rule) {
-      Key("action", out);
-      Str(p.cluster() ? p.action : std::string("Allow"), out);
-      if (p.rule_name) {
-        Key("rule_name", out);
-        Str(*p.rule_name, out);
-      }
-    }
-    out->push_back('}');
+  WritePolicies(r.policies, out);
+  if (r.enforced) {
+    Key("enforced", out);
+    Str(VerdictName(*r.enforced), out);
   }
-  out->push_back(']');
+  if (r.audited) {
+    Key("audited", out);
+    Str(VerdictName(*r.audited), out);
+  }
+  if (!r.audit_reason.empty()) {
+    Key("audit_reason", out);
+    Str(r.audit_reason, out);
+  }
+  if (r.is_audit() || !r.audit_policies.empty()) {
+    Key("audit_policies", out);
+    WritePolicies(r.audit_policies, out);
+  }
 
   if (r.event == EventKind::kDrop) {
     Key("count", out);

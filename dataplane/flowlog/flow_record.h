@@ -21,7 +21,13 @@
 //                  "tc-egress" (node-originated traffic), "dpdk" (a port of netfence-dpdk);
 //                  omitted when unknown
 //   ifindex        the interface (of the agent's namespace) of the first packet; omitted when 0
-//   verdict*       allowed|denied|audit
+//   verdict*       allowed|denied|audit. audit: policies in audit (annotation
+//                  netfence.io/enforcement: audit) would change the verdict; traffic followed
+//                  the enforced one (`enforced`), the audit fields below say what would have
+//                  happened. start records of connections the audited policies would deny,
+//                  drop records of packets they would allow (still drops: packets and bytes
+//                  are the dropped ones), and every update/end of a connection whose start
+//                  was audit (a search for verdict=audit finds the whole connection)
 //   direction*     ingress|egress: the policy direction that decided (for allowed flows the
 //                  enforcing side: egress of the sender when it is a pod of the node, else
 //                  ingress of the receiver; the caller chooses)
@@ -46,7 +52,21 @@
 //                  policy's (ClusterNetworkPolicy, AdminNetworkPolicy,
 //                  BaselineAdminNetworkPolicy: namespace ""); tier: NetworkPolicy | Admin |
 //                  Baseline; action (with a rule): Allow (a NetworkPolicy rule), Accept, Deny;
-//                  rule_name: a cluster policy rule's name ("" when it has none)
+//                  rule_name: a cluster policy rule's name ("" when it has none); audit: true
+//                  when the policy is in audit (written only then; never in `policies`, which
+//                  name what was enforced, only in `audit_policies`)
+//   enforced, audited, audit_reason, audit_policies
+//                  audit records only (verdict audit; absent from every other record, which
+//                  stays byte for byte what it was before audit mode). enforced: allowed|
+//                  denied, what happened to the packets (what verdict, reason and policies
+//                  describe); audited: allowed|denied, the verdict with the policies in audit
+//                  enforced too (always the other one); audit_reason: policy|default-deny|
+//                  no-policy, as `reason` for the audited verdict; audit_policies: entries as in
+//                  `policies` naming what would have decided: the allowing rule of each
+//                  direction, the denying rule (a cluster policy's Deny), or for default deny
+//                  the policies isolating the denying side, audited ones included (those carry
+//                  "audit":true). Named as of the record's generation, except that update/end
+//                  records keep what their connection's start said
 //   flow_id        node-local id of the connection (joins its start/update/end); omitted if 0
 //   start_time     update/end: when the connection started
 //   end_time       end: its last packet
@@ -148,6 +168,7 @@ struct PolicyRef {
   std::string tier = "NetworkPolicy";
   std::string action;                    // a cluster policy rule's: Accept, Deny ("" otherwise)
   std::optional<std::string> rule_name;  // a cluster policy rule's name
+  bool audit = false;                    // the policy is in audit (observe-only)
   bool cluster() const { return kind != "NetworkPolicy"; }
 
   bool operator==(const PolicyRef&) const = default;
@@ -167,6 +188,13 @@ struct FlowRecord {
   uint64_t bytes = 0;
   uint64_t generation = 0;
   std::vector<PolicyRef> policies;
+
+  // Audit mode (verdict kAudit): written when set; the pipeline sets them on audit records only.
+  std::optional<Verdict> enforced;        // kAllowed or kDenied: what happened
+  std::optional<Verdict> audited;         // kAllowed or kDenied: with the policies in audit enforced
+  std::string audit_reason;               // "" = omitted
+  std::vector<PolicyRef> audit_policies;  // written on audit records (and whenever non-empty)
+  bool is_audit() const { return verdict == Verdict::kAudit; }
 
   // Extras, every kind.
   std::string node;               // "" = omitted

@@ -122,10 +122,13 @@ bool ReadEndpoint(const json& j, const char* key, Endpoint* e, std::string* err)
   return true;
 }
 
-bool ReadPolicies(const json& j, std::vector<PolicyRef>* out, std::string* err) {
-  auto it = j.find("policies");
+// `key`: "policies" (required) or "audit_policies" (audit records only); errors start with it.
+bool ReadPolicies(const json& j, const char* key, bool required, std::vector<PolicyRef>* out, std::string* err) {
+  auto it = j.find(key);
+  const std::string where = std::string(key) + ": ";
+  if (it == j.end() && !required) return true;
   if (it == j.end() || !it->is_array()) {
-    *err = "field \"policies\" is missing or not an array";
+    *err = std::string("field \"") + key + "\" is missing or not an array";
     return false;
   }
   for (const auto& p : *it) {
@@ -133,36 +136,71 @@ bool ReadPolicies(const json& j, std::vector<PolicyRef>* out, std::string* err) 
     std::string dir;
     if (!p.is_object() || !ReadString(p, "namespace", true, &ref.ns, err) ||
         !ReadString(p, "name", true, &ref.name, err) || !ReadString(p, "direction", true, &dir, err)) {
-      *err = "policies: " + (err->empty() ? std::string("entry is not an object") : *err);
+      *err = where + (err->empty() ? std::string("entry is not an object") : *err);
       return false;
     }
     auto d = ParseDirectionName(dir);
     if (!d) {
-      *err = "policies: direction \"" + dir + "\" is not ingress or egress";
+      *err = where + "direction \"" + dir + "\" is not ingress or egress";
       return false;
     }
     ref.direction = *d;
     auto rule = p.find("rule");
     if (rule == p.end()) {
-      *err = "policies: missing field \"rule\"";
+      *err = where + "missing field \"rule\"";
       return false;
     }
     if (rule->is_number_unsigned() && rule->get<uint64_t>() <= UINT32_MAX) {
       ref.rule = static_cast<uint32_t>(rule->get<uint64_t>());
     } else if (!rule->is_null()) {
-      *err = "policies: \"rule\" is not a rule index";
+      *err = where + "\"rule\" is not a rule index";
       return false;
     }
     // kind, tier, action and rule_name (absent in logs of NetworkPolicy-only versions).
     std::string action, rule_name;
     if (!ReadString(p, "kind", false, &ref.kind, err) || !ReadString(p, "tier", false, &ref.tier, err) ||
         !ReadString(p, "action", false, &action, err) || !ReadString(p, "rule_name", false, &rule_name, err)) {
-      *err = "policies: " + *err;
+      *err = where + *err;
       return false;
     }
     if (ref.cluster()) ref.action = action;  // a NetworkPolicy rule's action is always Allow
     if (p.contains("rule_name")) ref.rule_name = rule_name;
+    if (auto audit = p.find("audit"); audit != p.end()) {
+      if (!audit->is_boolean()) {
+        *err = where + "field \"audit\" is not a boolean";
+        return false;
+      }
+      ref.audit = audit->get<bool>();
+    }
     out->push_back(std::move(ref));
+  }
+  return true;
+}
+
+// enforced / audited: "allowed" or "denied" (never "audit": these say what each side decided).
+bool ReadSideVerdict(const json& j, const char* key, std::optional<Verdict>* out, std::string* err) {
+  std::string s;
+  if (!ReadString(j, key, false, &s, err)) return false;
+  if (!j.contains(key)) return true;
+  auto v = ParseVerdictName(s);
+  if (!v || *v == Verdict::kAudit) {
+    *err = std::string("field \"") + key + "\" is not allowed or denied: \"" + s + "\"";
+    return false;
+  }
+  *out = *v;
+  return true;
+}
+
+// audit_reason: like reason, a string a reader keeps whatever it says; but never empty when present.
+bool ReadAuditFields(const json& j, FlowRecord* r, std::string* err) {
+  if (!ReadSideVerdict(j, "enforced", &r->enforced, err) || !ReadSideVerdict(j, "audited", &r->audited, err) ||
+      !ReadString(j, "audit_reason", false, &r->audit_reason, err) ||
+      !ReadPolicies(j, "audit_policies", false, &r->audit_policies, err)) {
+    return false;
+  }
+  if (j.contains("audit_reason") && r->audit_reason.empty()) {
+    *err = "field \"audit_reason\" is empty";
+    return false;
   }
   return true;
 }
@@ -225,7 +263,7 @@ StatusOr<FlowRecord> Parse(const json& j) {
   if (!ReadEndpoint(j, "src", &r.src, &err) || !ReadEndpoint(j, "dst", &r.dst, &err)) return Status::Error(err);
   if (!ReadString(j, "community_id", true, &r.community_id, &err) || !ReadU64(j, "packets", true, &r.packets, &err) ||
       !ReadU64(j, "bytes", true, &r.bytes, &err) || !ReadU64(j, "generation", true, &r.generation, &err) ||
-      !ReadPolicies(j, &r.policies, &err)) {
+      !ReadPolicies(j, "policies", true, &r.policies, &err) || !ReadAuditFields(j, &r, &err)) {
     return Status::Error(err);
   }
   uint64_t ifindex = 0;

@@ -19,12 +19,22 @@ void FlowSummary::Add(const FlowRecord& r) {
     return;
   }
   const std::string pair = EndpointLabel(r.src) + " -> " + EndpointLabel(r.dst);
+  const std::string port_pair = pair + " " + (r.dst.port ? std::to_string(*r.dst.port) + "/" : "") + ProtoName(r.proto);
   std::set<std::string> names;
   for (const auto& p : r.policies) names.insert((p.cluster() ? p.kind : p.ns) + "/" + p.name);
+  AuditHits* audit = nullptr;
+  if (r.is_audit()) {
+    const bool drop = r.event == EventKind::kDrop;
+    audit = &audit_[std::string(drop ? "allow " : "deny ") + port_pair];
+    audit->pair = port_pair;
+    audit->would = drop ? "allow" : "deny";
+    for (const auto& p : r.audit_policies) audit->policies.insert((p.cluster() ? p.kind : p.ns) + "/" + p.name);
+  }
 
   if (r.event == EventKind::kDrop) {
     drops_ += r.count;
-    std::string key = pair + " " + (r.dst.port ? std::to_string(*r.dst.port) + "/" : "") + ProtoName(r.proto);
+    if (audit != nullptr) audit->drops += r.count;
+    const std::string& key = port_pair;
     Denied& d = denied_[key];
     d.pair = key;
     d.drops += r.count;
@@ -41,6 +51,7 @@ void FlowSummary::Add(const FlowRecord& r) {
   Flow& f = it->second;
   if (inserted) {
     f.pair = pair;
+    if (audit != nullptr) ++audit->flows;
     for (const auto& n : names) {
       PolicyHits& h = policies_[n];
       h.policy = n;
@@ -84,6 +95,23 @@ std::vector<FlowSummary::PolicyHits> FlowSummary::TopPolicies(size_t n) const {
   return out;
 }
 
+std::vector<FlowSummary::AuditHits> FlowSummary::TopAudit(size_t n) const {
+  std::vector<AuditHits> out;
+  for (const auto& [k, a] : audit_) out.push_back(a);
+  std::stable_sort(out.begin(), out.end(),
+                   [](const AuditHits& a, const AuditHits& b) { return a.flows + a.drops > b.flows + b.drops; });
+  if (out.size() > n) out.resize(n);
+  return out;
+}
+
+namespace {
+std::string JoinNames(const std::set<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+}  // namespace
+
 nlohmann::json FlowSummary::ToJson(size_t top) const {
   using nlohmann::json;
   json j{{"records", records_}, {"flows", flows()}, {"drops", drops_}, {"lost_events", lost_events_}};
@@ -98,6 +126,17 @@ nlohmann::json FlowSummary::ToJson(size_t top) const {
   j["top_talkers"] = talkers;
   j["top_denied"] = denied;
   j["policy_hits"] = policies;
+  if (!audit_.empty()) {
+    json audit = json::array();
+    for (const auto& a : TopAudit(top)) {
+      audit.push_back({{"pair", a.pair},
+                       {"would", a.would},
+                       {"flows", a.flows},
+                       {"drops", a.drops},
+                       {"policies", json(std::vector<std::string>(a.policies.begin(), a.policies.end()))}});
+    }
+    j["audit"] = audit;
+  }
   return j;
 }
 
@@ -145,6 +184,15 @@ std::string FlowSummary::ToText(size_t top) const {
   rows.clear();
   for (const auto& p : TopPolicies(top)) rows.push_back({std::to_string(p.flows), std::to_string(p.drops), p.policy});
   out += "\nPolicy hits\n" + Table({"FLOWS", "DROPS", "POLICY"}, rows);
+  if (!audit_.empty()) {
+    rows.clear();
+    for (const auto& a : TopAudit(top)) {
+      rows.push_back({std::to_string(a.flows), std::to_string(a.drops), a.would,
+                      a.pair + (a.policies.empty() ? "" : " (" + JoinNames(a.policies) + ")")});
+    }
+    out += "\nAudit: enforcing the policies in audit would\n" +
+           Table({"FLOWS", "DROPS", "WOULD", "SOURCE -> DESTINATION PORT/PROTO (POLICIES)"}, rows);
+  }
   return out;
 }
 

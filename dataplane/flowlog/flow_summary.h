@@ -13,6 +13,10 @@
 //   protocol).
 // - Policy hits: per policy (namespace/name), the flows it decided (distinct flows whose
 //   records name it) and the drops naming it (default-deny drops name isolating policies).
+// - Audit (only when some record has verdict audit; the output is otherwise as before): per
+//   (source, destination, port, protocol) and way, what enforcing the policies in audit
+//   would change: "deny" for admitted connections they would deny (distinct flows), "allow"
+//   for drops they would allow (drops), with the policies that would decide.
 // Endpoints are shown as NS/POD when they are pods, else as the IP ("*" when folded away).
 // Ties are broken by name, so the output is deterministic.
 #pragma once
@@ -20,6 +24,7 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +53,13 @@ class FlowSummary {
   std::vector<Talker> TopTalkers(size_t n) const;
   std::vector<Denied> TopDenied(size_t n) const;
   std::vector<PolicyHits> TopPolicies(size_t n) const;
+  struct AuditHits {
+    std::string pair;   // "SRC -> DST PORT/PROTO"
+    std::string would;  // "deny" (connections that got through) or "allow" (drops)
+    uint64_t flows = 0, drops = 0;
+    std::set<std::string> policies;  // what would decide: "NS/NAME" (cluster policies: "KIND/NAME")
+  };
+  std::vector<AuditHits> TopAudit(size_t n) const;
 
   uint64_t records() const { return records_; }
   uint64_t flows() const { return flows_.size(); }
@@ -66,6 +78,7 @@ class FlowSummary {
   std::map<std::string, Flow> flows_;
   std::map<std::string, Denied> denied_;
   std::map<std::string, PolicyHits> policies_;
+  std::map<std::string, AuditHits> audit_;
 };
 
 }  // namespace netfence::flowlog

@@ -62,6 +62,7 @@ std::string PoliciesJson(const Json& a) {
     if (auto r = p.find("rule"); r != p.end()) entry += r->is_null() ? " (isolates)" : " rule " + Text(*r);
     if (cluster && p.contains("action")) entry += " " + Member(p, "action");
     if (cluster && !Member(p, "rule_name").empty()) entry += " \"" + Member(p, "rule_name") + "\"";
+    if (auto audit = p.find("audit"); audit != p.end() && *audit == true) entry += " (audit)";
     out += entry;
   }
   return out;
@@ -94,7 +95,7 @@ std::string FieldText(const Json& record, const std::string& path) {
   auto it = record.find(p[0]);
   if (it == record.end()) return "";
   const Json& v = *it;
-  if (p[0] == "policies") {
+  if (p[0] == "policies" || p[0] == "audit_policies") {
     if (p.size() == 1) return PoliciesJson(v);
     std::string out;
     for (const Json& e : v) out += (out.empty() ? "" : ";") + Member(e, p[1].c_str());
@@ -159,6 +160,7 @@ std::string PolicyText(const std::vector<PolicyRef>& policies) {
       out += " " + p.action;
       if (p.rule_name && !p.rule_name->empty()) out += " \"" + *p.rule_name + "\"";
     }
+    if (p.audit) out += " (audit)";
   }
   return out;
 }
@@ -195,6 +197,13 @@ std::string TableLine(const FlowRecord& r) {
   if (!r.end_reason.empty()) line += " end=" + r.end_reason;
   const std::string pol = PolicyText(r.policies);
   if (!pol.empty()) line += "  " + pol;
+  if (r.enforced && r.audited) {
+    // What an admin searching "what would break" reads: the other verdict and who would decide.
+    line += "  audit: " + std::string(VerdictName(*r.enforced)) + ", would be " + std::string(VerdictName(*r.audited));
+    if (!r.audit_reason.empty()) line += " (" + r.audit_reason + ")";
+    const std::string audit_pol = PolicyText(r.audit_policies);
+    if (!audit_pol.empty()) line += " by " + audit_pol;
+  }
   return line;
 }
 

@@ -37,19 +37,26 @@ Status Translate(const v1::RuleTables& rt, int ti, uint64_t arena_base, MapEntri
     return TableError(ti, std::to_string(dt.rule_count()) + " rules: the XDP program handles at most " +
                               std::to_string(NF_MAX_SUMMARY_WORDS * 64 * 64));
   }
-  nf_table t{
-      dt.isolated() ? 1u : 0u, S, W, dt.all_pods_row(), dt.other_protocols_row(), 0, 0, 0, NF_EMPTY_ROW, NF_EMPTY_ROW};
+  nf_table t{dt.isolated() ? 1u : 0u, S, W, dt.all_pods_row(), dt.other_protocols_row(), 0, 0, 0, NF_EMPTY_ROW,
+             NF_EMPTY_ROW, NF_EMPTY_ROW,
+             // The audited decision's isolation (tables of an earlier compiler leave
+             // audit_isolated false: isolated stands for both).
+             dt.audit_isolated() || dt.isolated() ? 1u : 0u};
   if (dt.rule_flags_size() > 0) {
-    // ClusterNetworkPolicy tiers: the tier boundaries and, appended to the arena, a bitmap
-    // of the rule bits that deny and one of those that pass (absent when none does).
+    // Tiers (ClusterNetworkPolicy bits, or bits of policies in audit: such a table always has
+    // rule_flags): the tier boundaries and, appended to the arena, a bitmap of the rule bits
+    // that deny, one of those that pass and one of those in audit (each absent when empty).
     t.tiered = 1;
     t.np_first = dt.np_first_bit();
     t.bl_first = dt.baseline_first_bit();
-    std::vector<uint64_t> deny(W, 0), pass(W, 0);
+    std::vector<uint64_t> deny(W, 0), pass(W, 0), audit(W, 0);
     for (int b = 0; b < dt.rule_flags_size(); ++b) {
-      const uint32_t action = dt.rule_flags(b) & tables::kRuleActionMask;
-      if (action == tables::kRuleDeny) deny[static_cast<size_t>(b) / 64] |= uint64_t{1} << (b % 64);
-      if (action == tables::kRulePass) pass[static_cast<size_t>(b) / 64] |= uint64_t{1} << (b % 64);
+      const uint32_t flags = dt.rule_flags(b);
+      const uint32_t action = flags & tables::kRuleActionMask;
+      const uint64_t bit = uint64_t{1} << (b % 64);
+      if (action == tables::kRuleDeny) deny[static_cast<size_t>(b) / 64] |= bit;
+      if (action == tables::kRulePass) pass[static_cast<size_t>(b) / 64] |= bit;
+      if (flags & tables::kRuleAudit) audit[static_cast<size_t>(b) / 64] |= bit;
     }
     auto append = [&](const std::vector<uint64_t>& bitmap) -> uint32_t {
       bool any = false;
@@ -61,6 +68,7 @@ Status Translate(const v1::RuleTables& rt, int ti, uint64_t arena_base, MapEntri
     };
     t.deny_words = append(deny);
     t.pass_words = append(pass);
+    t.audit_words = append(audit);
   }
   out->tables.push_back(t);
   for (int i = 0; i < dt.identity_ids_size(); ++i) {

@@ -35,8 +35,8 @@ struct MapEntries {
   std::vector<MapEntry<nf_id_key, uint32_t>> id_rows;
   std::vector<MapEntry<nf_cidr_key, uint32_t>> cidr_rows;
   std::vector<MapEntry<nf_port_key, uint32_t>> port_rows;
-  // The words arena of a slot: RuleTables.words, then action_words (the Deny and Pass
-  // bitmaps of tiered tables, nf_table.deny_words/pass_words). `words` counts both.
+  // The words arena of a slot: RuleTables.words, then action_words (the Deny, Pass and audit
+  // bitmaps of tiered tables, nf_table.deny_words/pass_words/audit_words). `words` counts both.
   std::vector<uint64_t> action_words;
   uint64_t words = 0;
 };
@@ -50,8 +50,8 @@ std::vector<uint64_t> Arena(const v1::RuleTables& tables, const MapEntries& entr
 //   ipcache: RuleTables.ipcache (identity) then endpoints' IPs (local, tables); the first
 //            entry for an address keeps its identity, the first endpoint its tables;
 //   tables, id_rows, cidr_rows (every prefix, holes included), port_rows (ranges split
-//   into aligned prefixes); tiered tables (ClusterNetworkPolicy) their tier boundaries and
-//   action bitmaps.
+//   into aligned prefixes); tiered tables (rule_flags: ClusterNetworkPolicy tiers, policies in
+//   audit) their tier boundaries, action bitmaps and audit bitmap; every table audit_isolated.
 StatusOr<MapEntries> BuildMapEntries(const v1::RuleTables& tables);
 
 }  // namespace netfence::xdp

@@ -47,6 +47,7 @@ std::vector<std::string> ScenarioNames(const std::string& suite) {
 std::vector<std::string> AllScenarios() {
   std::vector<std::string> all = ScenarioNames("scenarios");
   for (auto& n : ScenarioNames("tiers")) all.push_back(std::move(n));
+  for (auto& n : ScenarioNames("audit")) all.push_back(std::move(n));
   return all;
 }
 
@@ -90,38 +91,47 @@ TEST_P(Conformance, MatchesHandWrittenTable) {
   auto classifier = classifier::Classifier::Load(tables);
   ASSERT_TRUE(classifier.ok()) << classifier.status().message();
 
+  // Audit scenarios: `allowed` is the enforced table (the reference evaluates the cluster
+  // without its policies in audit), `audited` the table with them enforced.
+  const k8s::ClusterState enforced = reference::WithoutPoliciesInAudit(state);
   const size_t n = expected.columns.size();
   for (const ExpectedCase& c : expected.cases) {
     SCOPED_TRACE(c.name());
     const reach::Matrix matrix = reach::ComputeMatrix(state, **classifier, c.protocol, c.port);
     ASSERT_EQ(matrix.pods, expected.columns) << "the scenario's pods are not the table's columns";
-    std::string diffs;
-    for (size_t r = 0; r < n; ++r) {
-      for (size_t col = 0; col < n; ++col) {
-        const bool want = c.allowed[r][col];
-        const std::string cell = expected.columns[r] + " -> " + expected.columns[col];
-        if (r == col) {
-          if (!want) diffs += "  " + cell + ": the table denies a pod to itself (loopback is always allowed)\n";
-        } else {
-          const auto ref =
-              ReferenceAllowed(state, *FindPod(state, expected.columns[r]), *FindPod(state, expected.columns[col]), c);
-          if (!ref || *ref != want) {
-            diffs += "  " + cell + ": expected " + (want ? "allowed" : "denied") + ", reference evaluator says " +
-                     (!ref   ? "no common address family"
-                      : *ref ? "allowed"
-                             : "denied") +
-                     "\n";
+    auto check = [&](const std::vector<std::vector<bool>>& want_table, const std::vector<std::vector<bool>>& got_table,
+                     const k8s::ClusterState& reference_state, const std::string& what) {
+      std::string diffs;
+      for (size_t r = 0; r < n; ++r) {
+        for (size_t col = 0; col < n; ++col) {
+          const bool want = want_table[r][col];
+          const std::string cell = what + expected.columns[r] + " -> " + expected.columns[col];
+          if (r == col) {
+            if (!want) diffs += "  " + cell + ": the table denies a pod to itself (loopback is always allowed)\n";
+          } else {
+            const auto ref = ReferenceAllowed(reference_state, *FindPod(state, expected.columns[r]),
+                                              *FindPod(state, expected.columns[col]), c);
+            if (!ref || *ref != want) {
+              diffs += "  " + cell + ": expected " + (want ? "allowed" : "denied") + ", reference evaluator says " +
+                       (!ref   ? "no common address family"
+                        : *ref ? "allowed"
+                               : "denied") +
+                       "\n";
+            }
+          }
+          if (got_table[r][col] != want) {
+            diffs += "  " + cell + ": expected " + (want ? "allowed" : "denied") + ", tables say " +
+                     (got_table[r][col] ? "allowed" : "denied") + "\n";
           }
         }
-        if (matrix.allowed[r][col] != want) {
-          diffs += "  " + cell + ": expected " + (want ? "allowed" : "denied") + ", tables say " +
-                   (matrix.allowed[r][col] ? "allowed" : "denied") + "\n";
-        }
       }
-    }
+      return diffs;
+    };
+    std::string diffs = check(c.allowed, matrix.allowed, enforced, "");
+    diffs += check(c.audited.empty() ? c.allowed : c.audited, matrix.audit_allowed, state, "audited ");
     EXPECT_TRUE(diffs.empty()) << "scenario " << GetParam() << ", " << c.name() << ":\n"
-                               << diffs << "tables (rows: sources, '.' allowed, 'X' denied):\n"
-                               << matrix.ToTable();
+                               << diffs << "tables (rows: sources, '.' allowed, 'X' denied; 'a'/'d' audit differs):\n"
+                               << matrix.ToTable(/*audit=*/true);
   }
 }
 
@@ -136,6 +146,7 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, Conformance, testing::ValuesIn(AllScenarios(
 TEST(ConformanceSuite, HasTheScenarios) {
   EXPECT_GE(ScenarioNames("scenarios").size(), 20u) << kConformance;
   EXPECT_GE(ScenarioNames("tiers").size(), 10u) << kConformance;
+  EXPECT_GE(ScenarioNames("audit").size(), 4u) << kConformance;
 }
 
 }  // namespace

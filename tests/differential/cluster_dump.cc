@@ -74,6 +74,7 @@ json MetaJson(const k8s::ObjectMeta& meta) {
   json out = {{"name", meta.name}};
   if (!meta.ns.empty()) out["namespace"] = meta.ns;
   if (!meta.labels.empty()) out["labels"] = meta.labels;
+  if (!meta.enforcement.empty()) out["annotations"] = {{k8s::kEnforcementAnnotation, meta.enforcement}};
   return out;
 }
 
@@ -150,7 +151,12 @@ json ClusterPolicyJson(const k8s::ClusterNetworkPolicy& cnp) {
 
 std::string DescribeCluster(const k8s::ClusterState& state) {
   std::string out;
-  for (const auto& ns : state.namespaces) out += "namespace " + ns.meta.name + " " + LabelsText(ns.meta.labels) + "\n";
+  auto enforcement = [](const k8s::ObjectMeta& m) {
+    return m.enforcement.empty() ? "" : " enforcement=" + m.enforcement;
+  };
+  for (const auto& ns : state.namespaces) {
+    out += "namespace " + ns.meta.name + " " + LabelsText(ns.meta.labels) + enforcement(ns.meta) + "\n";
+  }
   for (const auto& pod : state.pods) {
     out += "pod " + pod.meta.ns + "/" + pod.meta.name + " " + LabelsText(pod.meta.labels);
     out += " ips" + ListText(pod.pod_ips, [](const std::string& ip) { return ip; });
@@ -164,7 +170,7 @@ std::string DescribeCluster(const k8s::ClusterState& state) {
     out += "policy " + np.meta.ns + "/" + np.meta.name + " podSelector{" + np.pod_selector.str() + "} policyTypes";
     out += np.policy_types.empty() ? std::string("<defaulted>")
                                    : ListText(np.policy_types, [](const auto& t) { return t; });
-    out += "\n";
+    out += enforcement(np.meta) + "\n";
     DescribeRules(np.ingress, "ingress", "from", &out);
     DescribeRules(np.egress, "egress", "to", &out);
   }
@@ -177,7 +183,7 @@ std::string DescribeCluster(const k8s::ClusterState& state) {
            (cnp.subject_is_pods ? "pods{namespaces{" + cnp.subject.namespace_selector.str() + "} pods{" +
                                       cnp.subject.pod_selector.str() + "}}"
                                 : "namespaces{" + cnp.subject.namespace_selector.str() + "}") +
-           "\n";
+           enforcement(cnp.meta) + "\n";
     for (const bool egress : {false, true}) {
       const auto& rules = egress ? cnp.egress : cnp.ingress;
       for (size_t i = 0; i < rules.size(); ++i) {

@@ -3,6 +3,9 @@
 // clusters and packets, with NetworkPolicy only and with ClusterNetworkPolicy tiers. Every
 // verdict, every direction's outcome and the rule that decided it must agree. A failure prints the seed, the cluster
 // and the packet, and writes the cluster as a manifest for `netfencectl explain --manifests`.
+// Audit mode: with random netfence.io/enforcement annotations, the enforced decision must be the
+// reference's over the cluster without its policies in audit, the audited one the reference's
+// over the whole cluster.
 //
 //   NETFENCE_DIFF_SEED=N      run only cluster N (replay a failure)
 //   NETFENCE_DIFF_CLUSTERS=N  run N clusters (default 4000; tiered: 3000)
@@ -252,6 +255,66 @@ void RunDifferential(bool tiers, int default_clusters) {
 TEST(Differential, TablesAgreeWithReferenceEvaluator) { RunDifferential(false, kDefaultClusters); }
 
 TEST(Differential, TieredTablesAgreeWithReferenceEvaluator) { RunDifferential(true, kDefaultTieredClusters); }
+
+// ---- Audit mode ------------------------------------------------------------------------
+
+// Random annotations netfence.io/enforcement (none, audit, enforce) on the Namespace objects,
+// NetworkPolicies and cluster policies.
+void Annotate(std::mt19937_64& rng, k8s::ClusterState* s) {
+  auto pick = [&](k8s::ObjectMeta* m) {
+    static const char* kValues[] = {"", "", "audit", "enforce"};
+    m->enforcement = kValues[rng() % 4];
+  };
+  for (auto& ns : s->namespaces) pick(&ns.meta);
+  for (auto& np : s->policies) pick(&np.meta);
+  for (auto& cnp : s->cluster_policies) pick(&cnp.meta);
+}
+
+TEST(Differential, AuditedDecisionsAgreeWithTheClusterWithAndWithoutThePoliciesInAudit) {
+  const int clusters = EnvInt("NETFENCE_DIFF_CLUSTERS", 1500);
+  int packets = 0, differs = 0, would_deny = 0, would_allow = 0, failing = 0;
+  for (int i = 0; i < clusters && failing < kMaxFailingClusters; ++i) {
+    const uint64_t seed = 50000 + static_cast<uint64_t>(i);
+    std::mt19937_64 rng(seed);
+    k8s::ClusterState state = seed % 2 ? reference::RandomCluster(rng) : reference::RandomTieredCluster(rng);
+    Annotate(rng, &state);
+    const bool audit_by_default = rng() % 4 == 0;
+    const k8s::ClusterState enforced = reference::WithoutPoliciesInAudit(state, audit_by_default);
+    auto tables = std::make_shared<const v1::RuleTables>(
+        compiler::Compile(state, compiler::Options{.audit_by_default = audit_by_default}));
+    auto loaded = classifier::Classifier::Load(tables);
+    ASSERT_TRUE(loaded.ok()) << "seed " << seed << ": " << loaded.status().message() << "\n"
+                             << reference::DescribeCluster(state);
+    std::string report;
+    for (int p = 0; p < kPacketsPerCluster; ++p) {
+      const Packet pk = reference::RandomPacket(rng, state);
+      const auto got = (*loaded)->Classify({pk.src, pk.dst, pk.proto, pk.dport});
+      const auto want = reference::ReferenceEvaluate(enforced, pk.src, pk.dst, pk.proto, pk.dport);
+      const auto want_audit = reference::ReferenceEvaluate(state, pk.src, pk.dst, pk.proto, pk.dport);
+      ++packets;
+      if (got.audit_differs()) {
+        ++differs;
+        ++(got.allowed() ? would_deny : would_allow);
+      }
+      std::string diff =
+          CompareDirection("egress", *tables, got.egress, v1::EGRESS, want.egress) +
+          CompareDirection("ingress", *tables, got.ingress, v1::INGRESS, want.ingress) +
+          CompareDirection("audited egress", *tables, got.audit_egress, v1::EGRESS, want_audit.egress) +
+          CompareDirection("audited ingress", *tables, got.audit_ingress, v1::INGRESS, want_audit.ingress);
+      if (!diff.empty()) report += "packet " + std::to_string(p) + ": " + pk.str() + "\n" + diff;
+    }
+    if (report.empty()) continue;
+    ++failing;
+    ADD_FAILURE() << "seed " << seed << (audit_by_default ? " (audit by default)" : "") << "\n"
+                  << report << "cluster:\n"
+                  << reference::DescribeCluster(state) << "manifest: " << WriteReplay(seed, state);
+  }
+  std::cout << "[differential] audit: " << clusters << " clusters, " << packets << " packets, " << differs
+            << " with verdicts that differ (" << would_deny << " the policies in audit would deny, " << would_allow
+            << " they would allow)\n";
+  EXPECT_GT(would_deny, packets / 100) << "policies in audit rarely change a verdict to denied";
+  EXPECT_GT(would_allow, packets / 1000) << "policies in audit rarely change a verdict to allowed";
+}
 
 // Odd seeds: NetworkPolicy only; even seeds: with cluster policies and nodes.
 k8s::ClusterState AnyCluster(uint64_t seed) {

@@ -44,10 +44,19 @@ k8s::Pod Mutate(Rng& rng, k8s::Pod pod) {
 }  // namespace
 
 // Objects of `clusters` random clusters: the pool upserts are drawn from.
-std::vector<k8s::Object> RandomObjectPool(Rng& rng, int clusters, bool tiers) {
+std::vector<k8s::Object> RandomObjectPool(Rng& rng, int clusters, bool tiers, bool audit) {
   std::vector<k8s::Object> pool;
   for (int c = 0; c < clusters; ++c) {
     k8s::ClusterState s = tiers ? reference::RandomTieredCluster(rng) : reference::RandomCluster(rng);
+    if (audit) {
+      auto annotated = [&](auto o) {
+        o.meta.enforcement = Chance(rng, 0.5) ? "audit" : "enforce";
+        pool.emplace_back(std::move(o));
+      };
+      for (const auto& o : s.namespaces) annotated(o);
+      for (const auto& o : s.policies) annotated(o);
+      for (const auto& o : s.cluster_policies) annotated(o);
+    }
     for (auto& o : s.namespaces) pool.emplace_back(std::move(o));
     for (auto& o : s.pods) pool.emplace_back(std::move(o));
     for (auto& o : s.policies) pool.emplace_back(std::move(o));

@@ -16,7 +16,9 @@
 namespace netfence::reference {
 
 // The objects of `clusters` random clusters (`tiers`: with nodes and cluster policies).
-std::vector<k8s::Object> RandomObjectPool(std::mt19937_64& rng, int clusters, bool tiers = false);
+// With `audit`, the pool also holds copies of the namespaces and policies annotated
+// netfence.io/enforcement audit or enforce, so upserts move policies in and out of audit.
+std::vector<k8s::Object> RandomObjectPool(std::mt19937_64& rng, int clusters, bool tiers = false, bool audit = false);
 
 // One batch of 1-4 events (sometimes up to 25) against what `store` holds.
 std::vector<source::Event> RandomBatch(std::mt19937_64& rng, const std::vector<k8s::Object>& pool,

@@ -335,4 +335,23 @@ RefVerdict ReferenceEvaluate(const ClusterState& state, const IpAddr& src, const
   return v;
 }
 
+k8s::ClusterState WithoutPoliciesInAudit(const k8s::ClusterState& state, bool audit_by_default) {
+  auto in_audit = [&](const std::string& own, const std::string* ns) {
+    if (own == "audit" || own == "enforce") return own == "audit";
+    if (ns != nullptr && (*ns == "audit" || *ns == "enforce")) return *ns == "audit";
+    return audit_by_default;
+  };
+  k8s::ClusterState out = state;
+  std::erase_if(out.policies, [&](const k8s::NetworkPolicy& np) {
+    const std::string* ns = nullptr;
+    for (const auto& n : state.namespaces) {
+      if (n.meta.name == np.meta.ns) ns = &n.meta.enforcement;
+    }
+    return in_audit(np.meta.enforcement, ns);
+  });
+  std::erase_if(out.cluster_policies,
+                [&](const k8s::ClusterNetworkPolicy& cnp) { return in_audit(cnp.meta.enforcement, nullptr); });
+  return out;
+}
+
 }  // namespace netfence::reference

@@ -55,4 +55,10 @@ struct RefVerdict {
 RefVerdict ReferenceEvaluate(const k8s::ClusterState& state, const IpAddr& src, const IpAddr& dst, uint8_t ip_proto,
                              uint16_t dport);
 
+// Audit mode, written from the annotation's documentation: the cluster the enforced verdict
+// stands for, without the policies in audit. A policy's own annotation netfence.io/enforcement
+// decides; without one, a NetworkPolicy's namespace's; without that, `audit_by_default`. (The
+// audited verdict is ReferenceEvaluate over the whole cluster: annotations mean nothing to it.)
+k8s::ClusterState WithoutPoliciesInAudit(const k8s::ClusterState& state, bool audit_by_default = false);
+
 }  // namespace netfence::reference

@@ -33,18 +33,26 @@ std::string ReadExpected(const std::string& path, Expected* out) {
       if (!proto) return "unknown protocol " + c.at("protocol").dump();
       ec.protocol = *proto;
       ec.port = c.at("port").get<uint16_t>();
-      const auto rows = c.at("allowed").get<std::vector<std::string>>();
-      if (rows.size() != n) return "a table needs " + std::to_string(n) + " rows";
-      for (size_t r = 0; r < n; ++r) {
-        std::istringstream row(rows[r]);
-        std::string label, cells, group;
-        row >> label;
-        while (row >> group) cells += group;
-        if (label != out->columns[r]) return "row " + std::to_string(r) + " is " + label + ", want " + out->columns[r];
-        if (cells.size() != n || cells.find_first_not_of("01") != std::string::npos) return "bad row: " + rows[r];
-        std::vector<bool> bits;
-        for (char ch : cells) bits.push_back(ch == '1');
-        ec.allowed.push_back(std::move(bits));
+      auto read_table = [&](const char* key, std::vector<std::vector<bool>>* table) -> std::string {
+        const auto rows = c.at(key).get<std::vector<std::string>>();
+        if (rows.size() != n) return "a table needs " + std::to_string(n) + " rows";
+        for (size_t r = 0; r < n; ++r) {
+          std::istringstream row(rows[r]);
+          std::string label, cells, group;
+          row >> label;
+          while (row >> group) cells += group;
+          if (label != out->columns[r])
+            return "row " + std::to_string(r) + " is " + label + ", want " + out->columns[r];
+          if (cells.size() != n || cells.find_first_not_of("01") != std::string::npos) return "bad row: " + rows[r];
+          std::vector<bool> bits;
+          for (char ch : cells) bits.push_back(ch == '1');
+          table->push_back(std::move(bits));
+        }
+        return "";
+      };
+      if (std::string e = read_table("allowed", &ec.allowed); !e.empty()) return e;
+      if (c.contains("audited")) {
+        if (std::string e = read_table("audited", &ec.audited); !e.empty()) return "audited: " + e;
       }
       out->cases.push_back(std::move(ec));
     }

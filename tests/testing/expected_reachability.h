@@ -17,6 +17,9 @@ struct ExpectedCase {
   k8s::Protocol protocol = k8s::Protocol::kTCP;
   uint16_t port = 0;
   std::vector<std::vector<bool>> allowed;
+  // tests/conformance/audit: the same with the policies in audit enforced (`audited:` rows);
+  // empty when the file has none (then it equals `allowed`).
+  std::vector<std::vector<bool>> audited;
   std::string name() const;  // "TCP/80"
 };
 

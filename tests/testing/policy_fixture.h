@@ -16,10 +16,10 @@ namespace netfence::testing {
 class Cluster {
  public:
   // Loads YAML (multi-document); fails the test on any invalid object.
-  explicit Cluster(const std::string& yaml) {
+  explicit Cluster(const std::string& yaml, const compiler::Options& options = {}) {
     k8s::LoadManifestText(yaml, "test.yaml", &load_);
     for (const auto& e : load_.errors) ADD_FAILURE() << e.str();
-    tables_ = std::make_shared<const v1::RuleTables>(compiler::Compile(load_.state));
+    tables_ = std::make_shared<const v1::RuleTables>(compiler::Compile(load_.state, options));
     auto c = classifier::Classifier::Load(tables_);
     EXPECT_TRUE(c.ok()) << c.status().message();
     if (c.ok()) classifier_ = *c;

@@ -10,7 +10,12 @@
  * Pass searches again from the first NetworkPolicy bit, an Admin Accept or a NetworkPolicy bit
  * allows; a table NetworkPolicy isolates denies when no bit below the Baseline tier is set;
  * else the lowest Baseline bit decides (Pass, or no bit: not isolated, allowed). At most two
- * searches, over the same rows. */
+ * searches, over the same rows.
+ *
+ * Audit mode: one lookup of the rows gives two decisions per direction. The enforced one
+ * (traffic follows it) leaves out the rule bits of policies in audit (nf_table.audit_words) and
+ * uses nf_table.isolated; the audited one uses every bit and audit_isolated, and is only
+ * searched for when the table has something in audit (else it is the enforced one). */
 #ifndef NETFENCE_XDP_CLASSIFY_H
 #define NETFENCE_XDP_CLASSIFY_H
 
@@ -32,81 +37,116 @@ static const __u8 nf_debruijn_index[64] = {0,  1,  48, 2,  57, 49, 28, 3,  61, 5
 
 static __always_inline __u32 nf_lowest_bit(__u64 v) { return nf_debruijn_index[((v & -v) * NF_DEBRUIJN64) >> 58]; }
 
-/* Word `idx` of a row (0 for the empty row or an index past the arena). */
-static __always_inline __u64 nf_word(void *words, __u32 row, __u32 idx) {
+/* Word `idx` of a row (0 for the empty row or an index past the arena); `key`: where the
+ * lookup key is built (the query's, off the stack). */
+static __always_inline __u64 nf_word(void *words, __u32 row, __u32 idx, __u32 *key) {
   if (row == NF_EMPTY_ROW) return 0;
-  __u32 k = row + idx;
-  __u64 *w = bpf_map_lookup_elem(words, &k);
+  *key = row + idx;
+  __u64 *w = bpf_map_lookup_elem(words, key);
   return w ? *w : 0;
 }
 
 /* The AND of three rows as a bpf_loop state machine: one step loads the next summary word
  * (when the current one is exhausted) or tests one candidate row word. At most
- * S + 64 * S steps, so nr_loops = 65 * S + 1 always reaches the end. */
+ * S + 64 * S steps, so nr_loops = 65 * S + 1 always reaches the end. The state lives in the
+ * query (q->rows), off the stack. */
 struct nf_and_ctx {
   void *words; /* the live slot's arena */
-  __u32 id_row;
-  __u32 cidr_row;
-  __u32 port_row;
-  __u32 summary_words;
-  __u32 next_summary; /* index of the next summary word to load */
-  __u32 found;
-  __u32 rule;
-  __u32 start;   /* the search ignores bits below this one */
-  __u64 summary; /* candidate words of summary word next_summary - 1 not yet tested */
+  struct nf_rows *s;
 };
 
 /* Bits of word `v` at positions >= `from` (0..63). */
 static __always_inline __u64 nf_bits_from(__u64 v, __u32 from) { return v & (~0ULL << (from & 63)); }
 
+/* Word s->idx of the AND of the rows, into s->acc. Kept in the query rather than in registers:
+ * with no value live across the lookups but the context, the callback needs no stack. */
+static __always_inline void nf_and_word(void *words, struct nf_rows *s) {
+  s->acc = nf_word(words, s->id_row, s->idx, &s->key);
+  s->acc |= nf_word(words, s->cidr_row, s->idx, &s->key);
+  s->acc &= nf_word(words, s->port_row, s->idx, &s->key);
+}
+
 static long nf_and_step(__u32 index, void *arg) {
   struct nf_and_ctx *c = arg;
+  struct nf_rows *s = c->s;
+  void *words = c->words;
   (void)index;
-  __u32 first_word = c->start / 64;
-  if (c->summary == 0) {
-    __u32 j = c->next_summary;
-    if (j >= c->summary_words) return 1;
-    void *words = c->words;
-    __u64 s = (nf_word(words, c->id_row, j) | nf_word(words, c->cidr_row, j)) & nf_word(words, c->port_row, j);
-    c->summary = j == first_word / 64 ? nf_bits_from(s, first_word) : s;
-    c->next_summary = j + 1;
+  if (s->summary == 0) { /* load summary word next_summary */
+    __u32 j = s->next_summary;
+    if (j >= s->summary_words) return 1;
+    s->idx = j;
+    nf_and_word(words, s);
+    __u32 first_word = s->start / 64;
+    s->summary = j == first_word / 64 ? nf_bits_from(s->acc, first_word) : s->acc;
+    s->next_summary = j + 1;
     return 0;
   }
-  __u32 w = 64 * (c->next_summary - 1) + nf_lowest_bit(c->summary);
-  __u32 at = c->summary_words + w;
-  void *words = c->words;
-  __u64 v = (nf_word(words, c->id_row, at) | nf_word(words, c->cidr_row, at)) & nf_word(words, c->port_row, at);
-  if (w == first_word) v = nf_bits_from(v, c->start);
+  /* test the lowest candidate row word of the summary word */
+  __u32 w = 64 * (s->next_summary - 1) + nf_lowest_bit(s->summary);
+  s->idx = s->summary_words + w;
+  nf_and_word(words, s);
+  __u64 v = s->acc;
+  if (w == s->start / 64) v = nf_bits_from(v, s->start);
+  v &= ~nf_word(words, s->skip_row, w, &s->key); /* 0 for NF_EMPTY_ROW: nothing left out */
   if (v) {
-    c->found = 1;
-    c->rule = 64 * w + nf_lowest_bit(v);
+    s->found = 1;
+    s->rule = 64 * w + nf_lowest_bit(v);
     return 1;
   }
-  c->summary &= c->summary - 1;
+  s->summary &= s->summary - 1;
   return 0;
 }
 
-/* The lowest set bit at or above `start` of the AND of q->rows over the slot's arena: 1 and
- * q->rows.rule, or 0 when there is none. A global function: the verifier checks the search
- * loop once, not at each of nf_match()'s call sites (a tiered table searches twice). */
+/* Bit `bit` of a bitmap of row_words words at arena index `bitmap`: 1 or 0, 0 for NF_EMPTY_ROW,
+ * -1 when the arena lacks the word (fail closed). */
+static __always_inline int nf_action_bit(void *words, __u32 bitmap, __u32 bit, __u32 *key) {
+  if (bitmap == NF_EMPTY_ROW) return 0;
+  *key = bitmap + bit / 64;
+  __u64 *w = bpf_map_lookup_elem(words, key);
+  if (!w) return -1;
+  return (int)((*w >> (bit & 63)) & 1);
+}
+
+/* The lowest set bit at or above `start` of the AND of q->rows over the slot's arena, the bits
+ * of q->rows.skip_row left out: 1 and q->rows.rule, or 0 when there is none. A global function:
+ * the verifier checks the search loop once, not at each call site (a tiered table searches
+ * twice; the loop at two call sites of one function is more than the verifier follows). A
+ * search with skip_row after an unmasked one over the same rows starts from its answer
+ * (rows.memo_*): two decisions cost one AND and, at most, the rest of a second. */
 __attribute__((noinline)) int nf_search(struct nf_query *q, __u32 start) {
   if (!q) return 0;
-  __u32 slot = q->slot;
-  void *words = bpf_map_lookup_elem(&words_slots, &slot);
-  __u32 summary_words = q->rows.summary_words;
+  void *words = bpf_map_lookup_elem(&words_slots, &q->slot); /* keys off the stack */
+  struct nf_rows *s = &q->rows;
+  __u32 summary_words = s->summary_words;
   if (!words || summary_words > NF_MAX_SUMMARY_WORDS) return 0;
-  struct nf_and_ctx c = {
-      .words = words,
-      .id_row = q->rows.id_row,
-      .cidr_row = q->rows.cidr_row,
-      .port_row = q->rows.port_row,
-      .summary_words = summary_words,
-      .next_summary = start / 4096,
-      .start = start,
-  };
+  const int masked = s->skip_row != NF_EMPTY_ROW;
+  if (masked && s->memo_valid && s->memo_start <= start) {
+    /* The audited decision searched these rows unmasked first (nf_match): the masked answer
+     * is never below the unmasked one, and is it unless that bit is skipped. */
+    if (!s->memo_found) return 0;
+    if (s->memo_rule >= start) {
+      int skipped = nf_action_bit(words, s->skip_row, s->memo_rule, &s->key);
+      if (skipped == 0) {
+        s->rule = s->memo_rule;
+        return 1;
+      }
+      if (skipped > 0) start = s->memo_rule + 1;
+    }
+  }
+  const __u32 asked = start;
+  s->start = start;
+  s->next_summary = start / 4096;
+  s->found = 0;
+  s->summary = 0;
+  struct nf_and_ctx c = {.words = words, .s = s};
   bpf_loop(65 * summary_words + 1, nf_and_step, &c, 0);
-  q->rows.rule = c.rule;
-  return c.found ? 1 : 0;
+  if (!masked && (!s->memo_valid || asked <= s->memo_start)) {
+    s->memo_valid = 1;
+    s->memo_start = asked;
+    s->memo_found = s->found;
+    s->memo_rule = s->rule;
+  }
+  return s->found ? 1 : 0;
 }
 
 /* The action of rule bit `bit` of tiered table `t`: 0 accept, 1 deny, 2 pass; -1 when the
@@ -114,23 +154,17 @@ __attribute__((noinline)) int nf_search(struct nf_query *q, __u32 start) {
 #define NF_ACT_ACCEPT 0
 #define NF_ACT_DENY 1
 #define NF_ACT_PASS 2
-static __always_inline int nf_action_bit(void *words, __u32 bitmap, __u32 bit) {
-  if (bitmap == NF_EMPTY_ROW) return 0;
-  __u32 k = bitmap + bit / 64;
-  __u64 *w = bpf_map_lookup_elem(words, &k);
-  if (!w) return -1;
-  return (int)((*w >> (bit & 63)) & 1);
-}
-static __always_inline int nf_rule_action(void *words, const struct nf_table *t, __u32 bit) {
-  int deny = nf_action_bit(words, t->deny_words, bit);
-  int pass = nf_action_bit(words, t->pass_words, bit);
+static __always_inline int nf_rule_action(void *words, const struct nf_table *t, __u32 bit, __u32 *key) {
+  int deny = nf_action_bit(words, t->deny_words, bit, key);
+  int pass = nf_action_bit(words, t->pass_words, bit, key);
   if (deny < 0 || pass < 0) return -1;
   return deny ? NF_ACT_DENY : pass ? NF_ACT_PASS : NF_ACT_ACCEPT;
 }
 
 /* Whether rule bit `bit`'s action decides (r filled); 0 for Pass. */
-static __always_inline int nf_decide_tiered(void *words, const struct nf_table *t, __u32 bit, struct nf_dir_result *r) {
-  int action = nf_rule_action(words, t, bit);
+static __always_inline int nf_decide_tiered(void *words, const struct nf_table *t, __u32 bit, struct nf_dir_result *r,
+                                            __u32 *key) {
+  int action = nf_rule_action(words, t, bit, key);
   if (action < 0) {
     r->outcome = NF_DENIED;
     r->internal = 1;
@@ -142,29 +176,53 @@ static __always_inline int nf_decide_tiered(void *words, const struct nf_table *
   return 1;
 }
 
-/* The verdict of a tiered table over q->rows (`any`: some row is non-empty). */
-static __always_inline void nf_match_tiered(struct nf_query *q, void *words, const struct nf_table *t, int any) {
-  struct nf_dir_result *r = &q->r;
+/* One decision of table `table` over q->rows (`any`: some row is non-empty): the enforced one
+ * into q->r (`audited` 0: the bits of policies in audit left out, isolation by enforced
+ * NetworkPolicies), or the audited one into q->ar (every bit, audit_isolated). A global
+ * function: the verifier checks the decision once, whether it is taken once or twice. */
+__attribute__((noinline)) int nf_decide_rows(struct nf_query *q, __u32 table, __u32 audited, __u32 any) {
+  if (!q) return 0;
+  struct nf_dir_result *r = audited ? &q->ar : &q->r;
+  void *tables = bpf_map_lookup_elem(&tables_slots, &q->slot); /* keys off the stack */
+  void *words = bpf_map_lookup_elem(&words_slots, &q->slot);
+  q->rows.table = table;
+  struct nf_table *t = tables ? bpf_map_lookup_elem(tables, &q->rows.table) : 0;
+  r->table = table;
+  r->rule = 0;
+  r->internal = 0;
+  if (!t || !words) {
+    r->outcome = NF_DENIED;
+    r->internal = 1;
+    return 0;
+  }
+  __u32 isolated = audited ? t->audit_isolated : t->isolated;
+  q->rows.skip_row = audited ? NF_EMPTY_ROW : t->audit_words;
   int found = any && nf_search(q, 0);
   __u32 bit = q->rows.rule;
+  if (!t->tiered) { /* every bit a NetworkPolicy allow */
+    r->outcome = !isolated ? NF_NOT_ISOLATED : found ? NF_ALLOWED : NF_DENIED;
+    if (isolated && found) r->rule = bit;
+    return 0;
+  }
   if (found && bit < t->np_first) { /* Admin tier */
-    if (nf_decide_tiered(words, t, bit, r)) return;
+    if (nf_decide_tiered(words, t, bit, r, &q->rows.key)) return 0;
     found = nf_search(q, t->np_first); /* Pass: on to the NetworkPolicy tier */
     bit = q->rows.rule;
   }
   if (found && bit < t->bl_first) { /* NetworkPolicy tier: a bit allows */
     r->outcome = NF_ALLOWED;
     r->rule = bit;
-    return;
+    return 0;
   }
-  if (t->isolated) { /* isolated by NetworkPolicy, no bit allowed: the tier boundary */
+  if (isolated) { /* isolated by NetworkPolicy, no bit allowed: the tier boundary */
     r->outcome = NF_DENIED;
-    return;
+    return 0;
   }
   r->outcome = NF_NOT_ISOLATED; /* Baseline tier, or nothing: the default */
-  if (found && nf_decide_tiered(words, t, bit, r)) return;
+  if (found && nf_decide_tiered(words, t, bit, r, &q->rows.key)) return 0;
   r->outcome = NF_NOT_ISOLATED;
   r->rule = 0;
+  return 0;
 }
 
 static __always_inline int nf_is_port_proto(__u32 proto) {
@@ -172,7 +230,7 @@ static __always_inline int nf_is_port_proto(__u32 proto) {
 }
 
 /* One direction of one table of the query's slot against a peer (the query's source or its
- * destination, and its identity): the result in q->r. */
+ * destination, and its identity): the enforced decision in q->r, the audited one in q->ar. */
 static __always_inline int nf_match(struct nf_query *q, __u32 table, __u32 peer_is_src, __u32 peer_identity) {
   struct nf_dir_result *r = &q->r;
   const __u8 *peer = peer_is_src ? q->q.src : q->q.dst;
@@ -185,17 +243,18 @@ static __always_inline int nf_match(struct nf_query *q, __u32 table, __u32 peer_
   void *port_rows = bpf_map_lookup_elem(&port_rows_slots, &slot);
   void *id_rows = bpf_map_lookup_elem(&id_rows_slots, &slot);
   void *cidr_rows = bpf_map_lookup_elem(&cidr_rows_slots, &slot);
-  void *words = bpf_map_lookup_elem(&words_slots, &slot);
   struct nf_table *t = tables ? bpf_map_lookup_elem(tables, &table) : 0;
-  if (!t || !port_rows || !id_rows || !cidr_rows || !words) {
+  if (!t || !port_rows || !id_rows || !cidr_rows) {
     r->outcome = NF_DENIED;
     r->table = table;
     r->internal = 1;
+    q->ar = *r;
     return 0;
   }
-  if (!t->isolated && !t->tiered) return 0;
-  r->table = table;
-  r->outcome = NF_DENIED;
+  if (!t->isolated && !t->audit_isolated && !t->tiered) { /* nothing to look up */
+    q->ar = *r;
+    return 0;
+  }
   struct nf_rows *rows = &q->rows;
   rows->id_row = NF_EMPTY_ROW;
   rows->cidr_row = NF_EMPTY_ROW;
@@ -203,13 +262,14 @@ static __always_inline int nf_match(struct nf_query *q, __u32 table, __u32 peer_
   /* Port dimension. */
   __u32 port_row = t->other_row;
   if (nf_is_port_proto(proto)) {
-    struct nf_port_key pk = {};
-    pk.prefixlen = NF_PORT_FULL_PREFIX;
-    pk.table_be = bpf_htonl(table);
-    pk.proto = (__u8)proto;
-    pk.port_be[0] = (__u8)(dport >> 8);
-    pk.port_be[1] = (__u8)dport;
-    __u32 *v = bpf_map_lookup_elem(port_rows, &pk);
+    struct nf_port_key *pk = &q->port_key; /* off the stack */
+    pk->prefixlen = NF_PORT_FULL_PREFIX;
+    pk->table_be = bpf_htonl(table);
+    pk->proto = (__u8)proto;
+    pk->port_be[0] = (__u8)(dport >> 8);
+    pk->port_be[1] = (__u8)dport;
+    pk->pad = 0;
+    __u32 *v = bpf_map_lookup_elem(port_rows, pk);
     port_row = v ? *v : NF_EMPTY_ROW;
   }
   rows->port_row = port_row;
@@ -218,8 +278,10 @@ static __always_inline int nf_match(struct nf_query *q, __u32 table, __u32 peer_
   /* Peer dimension: identity row (pods only), longest-prefix CIDR row. */
   if (any) {
     if (peer_identity >= NF_FIRST_POD_IDENTITY) {
-      struct nf_id_key ik = {.table = table, .identity = peer_identity};
-      __u32 *v = bpf_map_lookup_elem(id_rows, &ik);
+      struct nf_id_key *ik = &q->id_key;
+      ik->table = table;
+      ik->identity = peer_identity;
+      __u32 *v = bpf_map_lookup_elem(id_rows, ik);
       rows->id_row = v ? *v : t->all_pods_row;
     }
     struct nf_cidr_key *ck = &q->cidr_key; /* off the stack */
@@ -233,17 +295,22 @@ static __always_inline int nf_match(struct nf_query *q, __u32 table, __u32 peer_
 
   __u32 summary_words = t->summary_words;
   if (summary_words > NF_MAX_SUMMARY_WORDS) {
+    r->outcome = NF_DENIED;
+    r->table = table;
     r->internal = 1;
+    q->ar = *r;
     return 0;
   }
   rows->summary_words = summary_words;
-  if (t->tiered) {
-    nf_match_tiered(q, words, t, any);
-    return 0;
-  }
-  if (any && nf_search(q, 0)) {
-    r->outcome = NF_ALLOWED;
-    r->rule = rows->rule;
+  rows->memo_valid = 0;
+  if (t->audit_words != NF_EMPTY_ROW || t->audit_isolated != t->isolated) {
+    /* The audited decision first: its unmasked searches let the enforced one skip most of
+     * its own (nf_search's memo). */
+    nf_decide_rows(q, table, 1, any);
+    nf_decide_rows(q, table, 0, any);
+  } else {
+    nf_decide_rows(q, table, 0, any);
+    q->ar = *r; /* nothing in audit: the same decision */
   }
   return 0;
 }

@@ -179,8 +179,8 @@ struct {
 /* ---- Scratch space (per CPU, one entry each): what does not fit on the program's stack -- */
 
 /* nf_classify()'s question: src -> dst (proto, dport) under the tables of `slot`, and room for
- * what nf_match() needs besides (the stack of the program, nf_classify() and its bpf_loop
- * callback together must fit in 512 bytes). */
+ * what nf_match() needs besides (the stacks of the program, nf_classify(), nf_decide_rows(),
+ * nf_search() and its bpf_loop callback together must fit in 512 bytes, each rounded up to 16). */
 struct nf_query {
   struct nf_vc_key q; /* the question: also the verdict cache's key */
   __u32 slot;
@@ -188,20 +188,41 @@ struct nf_query {
   /* nf_classify()'s cache value, keys and results, off the stack */
   struct nf_vc_value answer;
   struct nf_cidr_key cidr_key;
+  /* nf_match()'s decisions of a direction: r the enforced one (traffic follows it), ar the
+   * audited one (policies in audit enforced too; a copy of r when the table has none) */
   struct nf_dir_result {
     __u32 outcome; /* enum nf_outcome */
     __u32 table;
     __u32 rule;
     __u32 internal; /* the maps disagree with themselves: fail closed */
   } r;
-  /* nf_match()'s rows of the three dimensions, for nf_search() */
+  struct nf_dir_result ar;
+  struct nf_port_key port_key;
+  struct nf_id_key id_key;
+  /* nf_match()'s rows of the three dimensions, and nf_search()'s state: the bpf_loop
+   * callback's context on the stack is only a pointer to it */
   struct nf_rows {
     __u32 id_row;
     __u32 cidr_row;
     __u32 port_row;
     __u32 summary_words;
-    __u32 rule; /* nf_search()'s answer */
-    __u32 pad;
+    __u32 skip_row;     /* bits the search leaves out (row_words words; NF_EMPTY_ROW: none) */
+    __u32 start;        /* the search ignores bits below this one */
+    __u32 next_summary; /* index of the next summary word to load */
+    __u32 found;
+    __u32 rule;  /* the answer, when found */
+    __u32 idx;   /* the word being ANDed (nf_and_word) */
+    __u32 key;   /* a words map key */
+    __u32 table; /* a tables map key */
+    /* The first search without skip_row over these rows (nf_search): from memo_start, found or
+     * not, the bit. A search with skip_row from at or after memo_start starts there: nothing
+     * unmasked means nothing masked, and the unmasked bit, when not skipped, is the answer. */
+    __u32 memo_valid;
+    __u32 memo_start;
+    __u32 memo_found;
+    __u32 memo_rule;
+    __u64 acc;     /* the AND of word idx */
+    __u64 summary; /* candidate words of summary word next_summary - 1 not yet tested */
   } rows;
 };
 struct {
@@ -277,10 +298,10 @@ struct {
   __uint(max_entries, 1);
 } last_decision SEC(".maps");
 
-/* The live slot, read once per packet. */
+/* The live slot, read once per packet (its RuleTables.generation goes to the packet's
+ * context: every byte of the program's stack counts, see nf_query). */
 struct nf_live {
-  __u64 generation; /* RuleTables.generation */
-  __u32 epoch;      /* what conntrack entries compare with */
+  __u32 epoch; /* what conntrack entries compare with */
   __u32 slot;
   __u32 guard; /* nf_active.guard */
   __u32 pad;
@@ -288,7 +309,7 @@ struct nf_live {
 
 /* The live slot and its generation; 0 when nothing is programmed yet. The slot's table maps
  * are looked up where a packet needs them (an inlined array access each). */
-static __always_inline int nf_live_slot(struct nf_live *m) {
+static __always_inline int nf_live_slot(struct nf_live *m, __u64 *generation) {
   __u32 zero = 0;
   struct nf_active *a = bpf_map_lookup_elem(&active, &zero);
   if (!a) return 0;
@@ -296,7 +317,7 @@ static __always_inline int nf_live_slot(struct nf_live *m) {
   if (slot >= NF_SLOTS) return 0;
   struct nf_slot_info *info = bpf_map_lookup_elem(&slot_info, &slot);
   if (!info) return 0;
-  m->generation = info->generation;
+  *generation = info->generation;
   m->epoch = info->epoch;
   m->slot = slot;
   m->guard = a->guard;

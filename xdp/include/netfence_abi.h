@@ -9,8 +9,8 @@
 
 /* The layout version of the pinned maps' keys and values (dataplane/xdp/pin_abi.h): bump it
  * with any change to a struct below that a pinned map holds. 1: before stamps; 2: nf_table
- * carries ClusterNetworkPolicy tiers. */
-#define NF_ABI_VERSION 2u
+ * carries ClusterNetworkPolicy tiers; 3: nf_table and nf_verdict carry audit mode. */
+#define NF_ABI_VERSION 3u
 
 #define NF_EMPTY_ROW 0xFFFFFFFFu   /* the row with no rule, stored nowhere */
 #define NF_FIRST_POD_IDENTITY 256u /* ids below are reserved (0 world, 1 host) */
@@ -56,6 +56,12 @@ struct nf_table {
   __u32 bl_first;
   __u32 deny_words;
   __u32 pass_words;
+  /* Audit mode (DirectionTable.audit_isolated, RULE_AUDIT): word w of the bitmap of the rule
+   * bits of policies in audit is at arena index audit_words + w (NF_EMPTY_ROW when none; a
+   * table with such bits is tiered). The enforced decision leaves those bits out and uses
+   * `isolated`; the audited one uses every bit and audit_isolated. */
+  __u32 audit_words;
+  __u32 audit_isolated;
 };
 
 /* id_rows: (table, pod identity) -> row. */
@@ -155,7 +161,10 @@ enum nf_counter {
 };
 
 /* Both directions' outcome of a classification (egress of the sender, ingress of the
- * receiver): enum nf_outcome, table id, rule bit (valid when allowed or denied by rule). */
+ * receiver): enum nf_outcome, table id, rule bit (valid when allowed or denied by rule).
+ * audit_*: the same directions' audited decision (policies in audit enforced too: the same
+ * tables); equal to the enforced one when no policy in audit is in the table. Traffic follows
+ * the enforced one. */
 struct nf_verdict {
   __u32 egress_outcome;
   __u32 egress_table;
@@ -163,6 +172,10 @@ struct nf_verdict {
   __u32 ingress_outcome;
   __u32 ingress_table;
   __u32 ingress_rule;
+  __u32 audit_egress_outcome;
+  __u32 audit_egress_rule;
+  __u32 audit_ingress_outcome;
+  __u32 audit_ingress_rule;
 };
 
 /* verdict_cache value: nf_classify()'s result (0 allowed, else 1 + enum nf_drop_reason) and

@@ -22,6 +22,7 @@ void AddRule(const GenerationMeta& g, uint32_t outcome, uint32_t table, uint32_t
 // A policy as records name it: a NetworkPolicy, or a cluster policy with kind and tier.
 PolicyRef PolicyOf(const GenerationMeta& g, uint32_t p, Direction d, std::optional<uint32_t> rule) {
   PolicyRef ref{g.policies[p].first, g.policies[p].second, d, rule};
+  if (p < g.policy_info.size()) ref.audit = g.policy_info[p].audit;
   if (p < g.policy_info.size() && !g.policy_info[p].kind.empty()) {
     const PolicyInfo& info = g.policy_info[p];
     ref.kind = info.kind;
@@ -45,7 +46,82 @@ const char* ActionName(uint32_t flags) {
   }
 }
 
+bool Passes(uint32_t outcome) { return outcome == NF_NOT_ISOLATED || outcome == NF_ALLOWED; }
+bool Denies(uint32_t outcome) { return outcome == NF_DENIED || outcome == NF_DENIED_BY_RULE; }
+
+bool TableAudits(const GenerationMeta& g, uint32_t table) {
+  const TableMeta* t = g.table(table);
+  return t != nullptr && t->audit;
+}
+
 }  // namespace
+
+bool Allows(const nf_verdict& v) { return Passes(v.egress_outcome) && Passes(v.ingress_outcome); }
+
+nf_verdict AuditedVerdict(const GenerationMeta* g, const nf_verdict& v) {
+  nf_verdict a = v;
+  if (g == nullptr) return a;
+  if (TableAudits(*g, v.egress_table)) {
+    a.egress_outcome = v.audit_egress_outcome;
+    a.egress_rule = v.audit_egress_rule;
+  }
+  if (TableAudits(*g, v.ingress_table)) {
+    a.ingress_outcome = v.audit_ingress_outcome;
+    a.ingress_rule = v.audit_ingress_rule;
+  }
+  // It is a decision of its own now: its audit side is itself.
+  a.audit_egress_outcome = a.egress_outcome;
+  a.audit_egress_rule = a.egress_rule;
+  a.audit_ingress_outcome = a.ingress_outcome;
+  a.audit_ingress_rule = a.ingress_rule;
+  return a;
+}
+
+bool AttributeAudit(const GenerationMeta* g, const nf_verdict& v, FlowRecord* r) {
+  // Most verdicts are the same twice: skip the tables' lookups for them.
+  if (v.audit_egress_outcome == v.egress_outcome && v.audit_ingress_outcome == v.ingress_outcome) return false;
+  if (g == nullptr) return false;
+  const nf_verdict audited = AuditedVerdict(g, v);
+  const bool enforced_allows = Allows(v);
+  if (Allows(audited) == enforced_allows) return false;
+  r->verdict = Verdict::kAudit;
+  r->enforced = enforced_allows ? Verdict::kAllowed : Verdict::kDenied;
+  r->audited = enforced_allows ? Verdict::kDenied : Verdict::kAllowed;
+  AttributeAudited(*g, audited, r);
+  return true;
+}
+
+void AttributeAudited(const GenerationMeta& g, const nf_verdict& a, FlowRecord* r) {
+  r->audit_policies.clear();
+  if (Allows(a)) {
+    AddRule(g, a.egress_outcome, a.egress_table, a.egress_rule, Direction::kEgress, &r->audit_policies);
+    AddRule(g, a.ingress_outcome, a.ingress_table, a.ingress_rule, Direction::kIngress, &r->audit_policies);
+    r->audit_reason =
+        a.egress_outcome == NF_ALLOWED || a.ingress_outcome == NF_ALLOWED ? reason::kPolicy : reason::kNoPolicy;
+    return;
+  }
+  // The side that would deny (egress first, as for enforced drops).
+  const bool egress = Denies(a.egress_outcome);
+  const Direction d = egress ? Direction::kEgress : Direction::kIngress;
+  const uint32_t outcome = egress ? a.egress_outcome : a.ingress_outcome;
+  const uint32_t table = egress ? a.egress_table : a.ingress_table;
+  if (outcome == NF_DENIED_BY_RULE) {
+    r->audit_reason = reason::kPolicy;
+    if (auto ref = RuleRef(g, table, egress ? a.egress_rule : a.ingress_rule, d)) {
+      r->audit_policies.push_back(std::move(*ref));
+    }
+    return;
+  }
+  r->audit_reason = reason::kDefaultDeny;
+  const TableMeta* t = g.table(table);
+  if (t == nullptr) return;
+  // Isolated by enforced and by audited NetworkPolicies alike: both would deny it.
+  for (const auto* list : {&t->isolating_policies, &t->audit_isolating_policies}) {
+    for (uint32_t p : *list) {
+      if (p < g.policies.size()) r->audit_policies.push_back(PolicyOf(g, p, d, std::nullopt));
+    }
+  }
+}
 
 std::optional<PolicyRef> RuleRef(const GenerationMeta& g, uint32_t table, uint32_t bit, Direction d) {
   const TableMeta* t = g.table(table);
@@ -95,6 +171,10 @@ nf_verdict VerdictOfEntry(const nf_ct_entry& e) {
     v.ingress_outcome = NF_ALLOWED;
     v.ingress_rule = e.ingress_rule;
   }
+  v.audit_egress_outcome = v.egress_outcome;
+  v.audit_egress_rule = v.egress_rule;
+  v.audit_ingress_outcome = v.ingress_outcome;
+  v.audit_ingress_rule = v.ingress_rule;
   return v;
 }
 

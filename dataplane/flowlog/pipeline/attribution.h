@@ -15,6 +15,13 @@
 //            direction's table, rule null (nothing matched); direction: egress when the
 //            sender's egress denied it, else ingress.
 // Entries of cluster policies carry kind, tier, action and the rule's name.
+//
+// Audit mode: nf_verdict also carries the audited decision (audit_*: the same tables with the
+// policies in audit enforced too). Where it gives the other verdict, the record says
+// "verdict":"audit" and the audit fields name what would have decided, by the same rules as
+// above applied to the audited decision (audit_reason, audit_policies); the default-deny
+// entries of the audited side list every policy isolating the table, audited ones included
+// (marked audit). `verdict`, `reason` and `policies` keep describing what was enforced.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +40,23 @@ namespace netfence::flowlog {
 // null (generation unknown): then policies stay empty.
 void AttributeAllowed(const GenerationMeta* g, const nf_verdict& v, const IpAddr& src, FlowRecord* r);
 
+// Whether both directions of a decision pass (not isolated, or allowed by a rule).
+bool Allows(const nf_verdict& v);
+
+// The audited decision of v as a verdict of its own (egress_*/ingress_*: the audit_* outcomes
+// and rules, the same tables). A direction whose table has no policy in audit at g is taken as
+// enforced: the datapath's contract says they are equal there, and a datapath that leaves
+// audit_* zero (a program from before audit mode) then never makes an audit record. g null
+// (generation unknown): the enforced decision, since nothing could name what would decide.
+nf_verdict AuditedVerdict(const GenerationMeta* g, const nf_verdict& v);
+
+// When v's audited verdict differs from its enforced one: sets verdict audit, enforced,
+// audited, audit_reason and audit_policies (as of g) and returns true; else leaves r alone.
+bool AttributeAudit(const GenerationMeta* g, const nf_verdict& v, FlowRecord* r);
+
+// audit_reason and audit_policies of an audited decision (AuditedVerdict()), as of g.
+void AttributeAudited(const GenerationMeta& g, const nf_verdict& audited, FlowRecord* r);
+
 // The entry naming rule bit `bit` of table `table` at generation g (nullopt when the tables do
 // not have it).
 std::optional<PolicyRef> RuleRef(const GenerationMeta& g, uint32_t table, uint32_t bit, Direction d);
@@ -43,6 +67,7 @@ std::optional<PolicyRef> RuleRef(const GenerationMeta& g, uint32_t table, uint32
 void NameEnds(const GenerationHistory& history, const GenerationMeta* g, FlowRecord* r);
 
 // A conntrack entry's rules as a verdict (rule NF_NO_RULE: that direction did not decide).
+// The entry does not keep the audited decision: audit_* are the enforced one's (no audit).
 nf_verdict VerdictOfEntry(const nf_ct_entry& e);
 
 // The policies isolating the table of `direction` for this pair (the sender's egress table,

@@ -48,6 +48,17 @@ DropObservation DropObservationOf(const nf_event& e, const GenerationHistory& hi
       d.rule = egress ? e.verdict.egress_rule : e.verdict.ingress_rule;
       if (e.reason == NF_DROP_POLICY) d.reason = reason::kPolicy;
     }
+    // Audit mode: would the policies in audit have allowed it? (Checked only when the datapath
+    // says the audited decision differs: no lookup for the usual drop.)
+    const nf_verdict& v = e.verdict;
+    if (v.audit_egress_outcome != v.egress_outcome || v.audit_ingress_outcome != v.ingress_outcome) {
+      const nf_verdict a = AuditedVerdict(history.Resolve(e.generation, wall_ns), v);
+      if (!Allows(v) && Allows(a)) {
+        d.audit = true;
+        d.audited = {a.egress_outcome,  a.egress_table,  a.egress_rule,
+                     a.ingress_outcome, a.ingress_table, a.ingress_rule};
+      }
+    }
   } else if (e.reason == NF_DROP_SPOOFED) {
     d.direction = Direction::kEgress;
   } else {
@@ -77,6 +88,16 @@ FlowRecord DropRecordOf(const DropAggregate& a, const GenerationHistory& history
   const GenerationMeta* g = a.generation != 0 ? history.Resolve(a.generation, a.first_ns) : history.Live();
   NameEnds(history, g, &r);
   if (g == nullptr) return r;
+  if (a.audit && !a.audited_mixed) {
+    nf_verdict audited{};
+    audited.egress_outcome = a.audited.egress_outcome;
+    audited.egress_table = a.audited.egress_table;
+    audited.egress_rule = a.audited.egress_rule;
+    audited.ingress_outcome = a.audited.ingress_outcome;
+    audited.ingress_table = a.audited.ingress_table;
+    audited.ingress_rule = a.audited.ingress_rule;
+    AttributeAudited(*g, audited, &r);
+  }
   if (a.rule != DropObservation::kNoRule) {
     if (auto ref = RuleRef(*g, a.rule_table, a.rule, a.direction)) r.policies = {std::move(*ref)};
   } else if (r.reason == reason::kDefaultDeny || r.reason == reason::kRevoked) {

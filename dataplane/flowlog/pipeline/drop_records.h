@@ -14,6 +14,11 @@
 //   the right Community ID); the record shows no ports for ICMP.
 // - policies: for default-deny and revoked drops, the policies isolating the denying side, as
 //   of the aggregate's generation (none for folded `overflow` aggregates, which have no ips).
+// - Audit mode: a policy or revocation drop the policies in audit would have allowed (the
+//   event's audited decision, see AuditedVerdict()) is "verdict":"audit", aggregated apart,
+//   with audit_reason and audit_policies naming the rules that would have allowed it (as of
+//   the aggregate's generation; nothing named for overflow aggregates, nor when the drops of
+//   one aggregate were audited differently). Its packets and bytes are drops all the same.
 // - Drops decided before the tables were read (malformed packets: generation 0) are enriched
 //   with the live generation's names; addresses the parser never reached are null.
 #pragma once

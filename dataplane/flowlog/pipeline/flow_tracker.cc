@@ -88,6 +88,7 @@ FlowRecord FlowTracker::Base(const nf_ct_key& k, const nf_ct_entry& e, const nf_
   r.community_id = FlowCommunityId(src, dst, k.proto, sport, dport, icmp_type, icmp_code);
   if (g == nullptr) ++stats_.unattributed;
   AttributeAllowed(g, v, src, &r);
+  AttributeAudit(g, v, &r);  // the connection's records keep it: Reattribute() leaves it
   NameEnds(*history_, g, &r);
   r.generation = generation;
   r.node = options_.node;
@@ -109,7 +110,12 @@ void FlowTracker::Reattribute(Flow* f, uint32_t epoch) {
   FlowRecord& r = f->base;
   if (g == nullptr) ++stats_.unattributed;
   r.generation = g != nullptr ? g->stamp : 0;
+  // The entry does not keep the audited decision: a connection that started as audit stays
+  // audit, with what its start said would have decided (a search for verdict=audit finds
+  // the whole connection); the enforced side is re-named as the new programming admits it.
+  const bool audit = r.is_audit();
   AttributeAllowed(g, VerdictOfEntry(f->last), *r.src.ip, &r);
+  if (audit) r.verdict = Verdict::kAudit;
   NameEnds(*history_, g, &r);
 }
 

@@ -28,6 +28,12 @@
 // it), so the restarted agent's records of it are exactly as complete as the earlier one's,
 // even when the programming that admitted the connection is one it never saw.
 //
+// Audit mode: a start whose event's audited verdict differs (policies in audit would deny
+// the connection) is "verdict":"audit" with the audit fields (attribution.h); the update and
+// end records of that connection repeat them, also after a new generation re-checked it (the
+// conntrack entry keeps no audited decision). Starts recovered from an entry alone, and
+// adopted connections not handed over, cannot know it: they are plain allowed.
+//
 // Times: events use CLOCK_MONOTONIC, entries its coarse variant (a tick, ~4 ms); records use
 // the wall clock: wall = mono + set_clock()'s offset. A start from an event is precise; an
 // end_time is the entry's last packet at tick resolution (never before the start). Not thread-safe: one pipeline

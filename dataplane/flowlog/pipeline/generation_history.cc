@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/tables/table_set.h"
+#include "common/tables/wire.h"
 
 namespace netfence::flowlog {
 
@@ -79,6 +80,7 @@ void GenerationHistory::Add(const GenerationInput& in, int64_t now_ns) {
     for (const auto& p : t.policies()) {
       g->policies.emplace_back(p.namespace_(), p.name());
       PolicyInfo& info = g->policy_info.emplace_back();
+      info.audit = p.audit();
       if (p.kind().empty()) continue;
       info.kind = p.kind();
       info.tier = p.tier() == v1::TIER_ADMIN ? "Admin" : "Baseline";
@@ -96,6 +98,11 @@ void GenerationHistory::Add(const GenerationInput& in, int64_t now_ns) {
       m.rule_policy.assign(dt.rule_policy().begin(), dt.rule_policy().end());
       m.rule_index.assign(dt.rule_index().begin(), dt.rule_index().end());
       m.rule_flags.assign(dt.rule_flags().begin(), dt.rule_flags().end());
+      m.audit_isolating_policies.assign(dt.audit_isolating_policies().begin(), dt.audit_isolating_policies().end());
+      // Tables of an earlier compiler leave audit_isolated false: `isolated` stands for both.
+      m.audit = (dt.audit_isolated() && !dt.isolated()) || !m.audit_isolating_policies.empty() ||
+                std::any_of(m.rule_flags.begin(), m.rule_flags.end(),
+                            [](uint32_t f) { return (f & tables::kRuleAudit) != 0; });
       g->rules += dt.rule_count();
       g->tables.push_back(std::move(m));
     }

@@ -63,11 +63,18 @@ struct TableMeta {
   std::vector<uint32_t> isolating_policies;  // indexes into GenerationMeta::policies
   std::vector<uint32_t> rule_policy;         // per rule bit
   std::vector<uint32_t> rule_index;
-  std::vector<uint32_t> rule_flags;  // per rule bit when the table has cluster policy tiers
+  std::vector<uint32_t> rule_flags;  // per rule bit when the table has cluster policy tiers or audited policies
+  // Audit mode: the audited policies isolating it too (DirectionTable.audit_isolating_policies),
+  // and whether any policy of the table is in audit (a rule bit with kRuleAudit, or isolation by
+  // one). Only then can the datapath's audited decision differ from the enforced one.
+  std::vector<uint32_t> audit_isolating_policies;
+  bool audit = false;
 };
 
 // What a record says of a cluster policy (kind, tier, rule names); kind "" for a NetworkPolicy.
+// audit: the policy (of either kind) is in audit at that generation.
 struct PolicyInfo {
+  bool audit = false;
   std::string kind;
   std::string tier;
   std::vector<std::string> rule_names[2];  // by Direction (ingress, egress)

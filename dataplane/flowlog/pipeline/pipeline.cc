@@ -25,9 +25,10 @@ void FileRecordSink::Write(const EmittedPtr& e) { sink_->WriteLine(e->line); }
 
 Pipeline::Pipeline(const fastpath::FastPath& fast_path, PipelineOptions options, std::vector<RecordSink*> sinks)
     : fast_path_(fast_path), options_(std::move(options)), sinks_(std::move(sinks)),
-      tracker_({.node = options_.node, .close_grace_ns = options_.close_grace_ns, .fast_path = std::string(fast_path.name())},
-               &history_,
-               [this](FlowRecord&& r) { Emit(std::move(r)); }),
+      tracker_({.node = options_.node,
+                .close_grace_ns = options_.close_grace_ns,
+                .fast_path = std::string(fast_path.name())},
+               &history_, [this](FlowRecord&& r) { Emit(std::move(r)); }),
       drops_({.window_ns = options_.drop_window_ns,
               .max_tuples_per_group = options_.drop_max_tuples,
               .max_exact = options_.drop_max_exact,
@@ -273,6 +274,10 @@ void Pipeline::Emit(FlowRecord&& r) {
   {
     std::lock_guard lock(stats_mu_);
     ++stats_.records[static_cast<size_t>(e->record.event)];
+    if (e->record.is_audit()) {
+      if (e->record.event == EventKind::kStart) ++stats_.audit_flows;
+      if (e->record.event == EventKind::kDrop) stats_.audit_drops += e->record.count;
+    }
   }
   const EmittedPtr shared = std::move(e);
   for (RecordSink* s : sinks_) s->Write(shared);

@@ -97,6 +97,10 @@ class Pipeline {
     uint64_t scan_errors = 0;
     uint64_t handed_over = 0;      // connections taken over with the earlier agent's names
     uint64_t handover_errors = 0;  // the handover file could not be read or written
+    // Audit mode ("verdict":"audit"): connections admitted that policies in audit would deny
+    // (their start records), and dropped packets they would allow (the count of drop records).
+    uint64_t audit_flows = 0;
+    uint64_t audit_drops = 0;
   };
   Stats stats() const;
   const GenerationHistory& history() const { return history_; }

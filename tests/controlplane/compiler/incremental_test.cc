@@ -34,12 +34,14 @@ std::string Serialized(const v1::RuleTables& t) {
 }
 
 // Runs `steps` batches from seed; fails at the first batch after which the two disagree.
-// `tiers`: the objects include nodes and cluster policies.
-void RunSequence(uint64_t seed, int steps, bool tiers = false) {
+// `tiers`: the objects include nodes and cluster policies. `audit`: namespaces and policies
+// move in and out of audit (annotation netfence.io/enforcement), `audit_by_default` the
+// compilers' default.
+void RunSequence(uint64_t seed, int steps, bool tiers = false, bool audit = false, bool audit_by_default = false) {
   Rng rng(seed);
-  const std::vector<k8s::Object> pool = reference::RandomObjectPool(rng, 12, tiers);
+  const std::vector<k8s::Object> pool = reference::RandomObjectPool(rng, 12, tiers, audit);
   source::ClusterStore store;
-  IncrementalCompiler inc;
+  IncrementalCompiler inc(audit_by_default);
   for (int step = 0; step < steps; ++step) {
     std::vector<Event> batch = reference::RandomBatch(rng, pool, store);
     // The store drops no-op events, as every source does.
@@ -49,7 +51,7 @@ void RunSequence(uint64_t seed, int steps, bool tiers = false) {
     }
     inc.Apply(applied);
     const uint64_t gen = static_cast<uint64_t>(step) + 1;
-    const v1::RuleTables full = Compile(store.State(), {.generation = gen});
+    const v1::RuleTables full = Compile(store.State(), {.generation = gen, .audit_by_default = audit_by_default});
     const v1::RuleTables incremental = inc.Materialize(gen);
     if (Serialized(full) != Serialized(incremental)) {
       std::string diff;
@@ -111,6 +113,15 @@ TEST(IncrementalCompilerTest, EqualsAFullCompileWithClusterPoliciesWhenIdentityI
   SetIdentitySpaceForTesting(kMaxIdentity - kFirstPodIdentity, kMaxIdentity);
 }
 
+// Namespaces and policies moving in and out of audit: a namespace's annotation re-decodes its
+// policies and rebuilds their tables, a policy's its own.
+TEST(IncrementalCompilerTest, EqualsAFullCompileWithPoliciesInAudit) {
+  for (uint64_t seed = 500; seed <= 530; ++seed) {
+    RunSequence(seed, 120, /*tiers=*/seed % 2 == 0, /*audit=*/true, /*audit_by_default=*/seed % 3 == 0);
+    if (HasFailure()) return;
+  }
+}
+
 class ReportsChanges : public testing::TestWithParam<bool> {};
 
 TEST_P(ReportsChanges, ExactlyTheUnitsThatChanged) {
@@ -154,11 +165,11 @@ INSTANTIATE_TEST_SUITE_P(IncrementalCompilerTest, ReportsChanges, testing::Value
 TEST(IncrementalCompilerTest, AnUnrelatedPodRebuildsNoTable) {
   k8s::ClusterState s;
   k8s::NetworkPolicy np;
-  np.meta = {"deny", "shop", {}, "", ""};
+  np.meta = {"deny", "shop", {}, "", "", ""};
   s.policies.push_back(np);
   for (int i = 0; i < 20; ++i) {
     k8s::Pod p;
-    p.meta = {"web-" + std::to_string(i), "shop", {{"app", "web"}}, "", ""};
+    p.meta = {"web-" + std::to_string(i), "shop", {{"app", "web"}}, "", "", ""};
     p.pod_ips = {"10.1.0." + std::to_string(i + 1)};
     p.node_name = "n1";
     s.pods.push_back(p);

@@ -22,6 +22,7 @@
 #include "tests/dataplane/dpdk/record_diff.h"
 #include "tests/dataplane/xdp/packet_builder.h"
 #include "tests/dataplane/xdp/xdp_harness.h"
+#include "tests/differential/audit_tables.h"
 #include "tests/differential/cluster_dump.h"
 #include "tests/differential/random_cluster.h"
 
@@ -56,6 +57,15 @@ std::string AgainstClassifier(const Packet& p, const Decision& want, const DpdkR
   const std::string we = Text(static_cast<uint32_t>(want.egress.outcome), want.egress.table, want.egress.rule_bit);
   const std::string wi = Text(static_cast<uint32_t>(want.ingress.outcome), want.ingress.table, want.ingress.rule_bit);
   if (e != we) diff += "  egress: dpdk " + e + ", classifier " + we + "\n";
+  // The audited decisions (the same tables as the enforced ones).
+  const std::string ae = Text(d.verdict.audit_egress_outcome, d.verdict.egress_table, d.verdict.audit_egress_rule);
+  const std::string ai = Text(d.verdict.audit_ingress_outcome, d.verdict.ingress_table, d.verdict.audit_ingress_rule);
+  const std::string wae =
+      Text(static_cast<uint32_t>(want.audit_egress.outcome), want.audit_egress.table, want.audit_egress.rule_bit);
+  const std::string wai =
+      Text(static_cast<uint32_t>(want.audit_ingress.outcome), want.audit_ingress.table, want.audit_ingress.rule_bit);
+  if (ae != wae) diff += "  audit egress: dpdk " + ae + ", classifier " + wae + "\n";
+  if (ai != wai) diff += "  audit ingress: dpdk " + ai + ", classifier " + wai + "\n";
   if (i != wi) diff += "  ingress: dpdk " + i + ", classifier " + wi + "\n";
   if (d.parsed != 1 || d.proto != p.proto || d.dport != p.dport || std::memcmp(d.src, p.src.bytes.data(), 16) != 0 ||
       std::memcmp(d.dst, p.dst.bytes.data(), 16) != 0) {
@@ -82,7 +92,8 @@ TEST(DpdkDifferential, AgreesWithClassifierAndXdpOnRandomClusters) {
     std::mt19937_64 rng(seed);
     std::mt19937_64 wrap(seed * 0x9E3779B97F4A7C15ull + 1);
     const k8s::ClusterState state = reference::RandomCluster(rng);
-    auto tables = std::make_shared<const v1::RuleTables>(compiler::Compile(state));
+    auto compiled = std::make_shared<v1::RuleTables>(compiler::Compile(state));
+    std::shared_ptr<const v1::RuleTables> tables = compiled;
     auto oracle = classifier::Classifier::Load(tables);
     ASSERT_TRUE(oracle.ok()) << "seed " << seed << ": " << oracle.status().message();
     // Each cluster is a new generation of the same pipeline and program.
@@ -147,7 +158,8 @@ TEST(DpdkDifferential, AgreesWithClassifierOnRandomTieredClusters) {
     std::mt19937_64 rng(seed);
     std::mt19937_64 wrap(seed * 0x9E3779B97F4A7C15ull + 7);
     const k8s::ClusterState state = reference::RandomTieredCluster(rng);
-    auto tables = std::make_shared<const v1::RuleTables>(compiler::Compile(state));
+    auto compiled = std::make_shared<v1::RuleTables>(compiler::Compile(state));
+    std::shared_ptr<const v1::RuleTables> tables = compiled;
     auto oracle = classifier::Classifier::Load(tables);
     ASSERT_TRUE(oracle.ok()) << "seed " << seed << ": " << oracle.status().message();
     ASSERT_TRUE((*harness)->dp().Program(*tables).ok());
@@ -176,6 +188,56 @@ TEST(DpdkDifferential, AgreesWithClassifierOnRandomTieredClusters) {
   }
   std::cout << "[dpdk differential, tiers] " << packets << " packets, " << denied_by_rule << " denied by a rule\n";
   EXPECT_GT(denied_by_rule, packets / 100) << "the random tiered clusters exercise no Deny rule";
+}
+
+// Audit mode (reference::AuditSome on random clusters): the pipeline's enforced and audited
+// decisions, both directions, as the classifier's and field by field as the XDP program's.
+TEST(DpdkDifferential, AgreesWithClassifierAndXdpOnRandomAuditedClusters) {
+  NETFENCE_REQUIRE_DPDK();
+  NETFENCE_REQUIRE_BPF();
+  auto harness = Harness::Create(StatelessOptions());
+  ASSERT_TRUE(harness.ok()) << harness.status().message();
+  auto xdp = xdp::XdpProgram::Load(xdptest::StatelessOptions());
+  ASSERT_TRUE(xdp.ok()) << xdp.status().message();
+  xdptest::Harness xdp_run(**xdp);
+  int reports = 0, packets = 0, audit_differs = 0;
+  for (uint64_t seed = 1; seed <= 64 && reports < kMaxReports; ++seed) {
+    std::mt19937_64 rng(seed);
+    std::mt19937_64 wrap(seed * 0x9E3779B97F4A7C15ull + 11);
+    const k8s::ClusterState state = seed % 2 ? reference::RandomCluster(rng) : reference::RandomTieredCluster(rng);
+    auto compiled = std::make_shared<v1::RuleTables>(compiler::Compile(state));
+    reference::AuditSome(compiled.get(), rng);
+    std::shared_ptr<const v1::RuleTables> tables = compiled;
+    auto oracle = classifier::Classifier::Load(tables);
+    ASSERT_TRUE(oracle.ok()) << "seed " << seed << ": " << oracle.status().message();
+    ASSERT_TRUE((*harness)->dp().Program(*tables).ok());
+    ASSERT_TRUE((*xdp)->Program(*tables).ok());
+    std::vector<Packet> sent;
+    std::vector<std::vector<uint8_t>> frames;
+    for (int i = 0; i < kPacketsPerCluster; ++i) {
+      sent.push_back(reference::RandomPacket(rng, state));
+      frames.push_back(
+          xdptest::RandomEncapsulation(sent.back().src, sent.back().dst, sent.back().proto, sent.back().dport, wrap));
+    }
+    const std::vector<DpdkRun> got = (*harness)->Run(frames, 0, static_cast<uint32_t>(seed % 64 + 1));
+    std::string report;
+    for (int i = 0; i < kPacketsPerCluster; ++i) {
+      const Packet& p = sent[static_cast<size_t>(i)];
+      const Decision want = (*oracle)->Classify({p.src, p.dst, p.proto, p.dport});
+      ++packets;
+      audit_differs += want.audit_differs();
+      std::string diff = AgainstClassifier(p, want, got[static_cast<size_t>(i)]);
+      diff += RecordDiff(got[static_cast<size_t>(i)], xdp_run.Run(frames[static_cast<size_t>(i)]));
+      if (!diff.empty() && report.size() < 4000) report += "packet " + std::to_string(i) + ": " + p.str() + "\n" + diff;
+    }
+    if (!report.empty()) {
+      ++reports;
+      ADD_FAILURE() << "seed " << seed << "\n" << report << "cluster:\n" << reference::DescribeCluster(state);
+    }
+  }
+  std::cout << "[dpdk differential, audit] " << packets << " packets, " << audit_differs
+            << " whose audited verdict differs\n";
+  EXPECT_GT(audit_differs, packets / 200) << "audit mode changed no packet's audited verdict";
 }
 
 }  // namespace

@@ -52,6 +52,10 @@ nf_verdict VerdictOf(const testing::Cluster& c) {
   v.ingress_outcome = static_cast<uint32_t>(d.ingress.outcome);
   v.ingress_table = d.ingress.table;
   v.ingress_rule = d.ingress.rule_bit;
+  v.audit_egress_outcome = static_cast<uint32_t>(d.audit_egress.outcome);
+  v.audit_egress_rule = d.audit_egress.rule_bit;
+  v.audit_ingress_outcome = static_cast<uint32_t>(d.audit_ingress.outcome);
+  v.audit_ingress_rule = d.audit_ingress.rule_bit;
   return v;
 }
 bool Same(const nf_verdict& a, const nf_verdict& b) { return std::memcmp(&a, &b, sizeof(a)) == 0; }

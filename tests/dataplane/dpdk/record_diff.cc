@@ -26,6 +26,10 @@ std::string RecordDiff(const DpdkRun& dpdk, const xdptest::RunResult& xdp) {
   field("ingress outcome", a.verdict.ingress_outcome, b.verdict.ingress_outcome);
   field("ingress table", a.verdict.ingress_table, b.verdict.ingress_table);
   field("ingress rule", a.verdict.ingress_rule, b.verdict.ingress_rule);
+  field("audit egress outcome", a.verdict.audit_egress_outcome, b.verdict.audit_egress_outcome);
+  field("audit egress rule", a.verdict.audit_egress_rule, b.verdict.audit_egress_rule);
+  field("audit ingress outcome", a.verdict.audit_ingress_outcome, b.verdict.audit_ingress_outcome);
+  field("audit ingress rule", a.verdict.audit_ingress_rule, b.verdict.audit_ingress_rule);
   if (std::memcmp(a.src, b.src, 16) != 0 || std::memcmp(a.dst, b.dst, 16) != 0) diff += "  addresses differ\n";
   return diff;
 }

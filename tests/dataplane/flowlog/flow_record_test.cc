@@ -176,6 +176,97 @@ TEST(FlowRecordTest, ParseErrorsNameTheField) {
   EXPECT_EQ(err(replace(R"("proto":"TCP")", R"("proto":"TCPX")")), "field \"proto\" is missing or not a protocol");
 }
 
+// ---- Audit mode ---------------------------------------------------------------------------
+
+TEST(FlowRecordTest, AuditRecordsExactJson) {
+  const std::string start = ToJson(AuditStartRecord());
+  const std::string plain = ToJson(StartRecord());
+  // Everything but the verdict and the audit block is the plain record's.
+  const std::string block =
+      R"(,"enforced":"allowed","audited":"denied","audit_reason":"default-deny",)"
+      R"("audit_policies":[{"namespace":"shop","name":"db-lockdown","direction":"ingress","rule":null,)"
+      R"("kind":"NetworkPolicy","tier":"NetworkPolicy","audit":true},)"
+      R"({"namespace":"shop","name":"db-base","direction":"ingress","rule":null,"kind":"NetworkPolicy",)"
+      R"("tier":"NetworkPolicy"}])";
+  std::string want = plain;
+  want.replace(want.find(R"("verdict":"allowed")"), 19, R"("verdict":"audit")");
+  want.insert(want.find(R"(,"flow_id")"), block);
+  EXPECT_EQ(start, want);
+  EXPECT_EQ(
+      ToJson(AuditDropRecord()),
+      R"({"schema":"netfence.flow/v1","time":"2026-12-01T19:33:36.123456789Z","event":"drop","node":"node-b",)"
+      R"("verdict":"audit","direction":"ingress","reason":"default-deny","proto":"UDP",)"
+      R"("src":{"ip":"10.0.1.5","port":40000,"namespace":"shop","pod":"frontend","node":"node-a"},)"
+      R"("dst":{"ip":"fd00::1","port":53,"namespace":"","pod":"","node":""},)"
+      R"("community_id":"1:xyz=","packets":3,"bytes":300,"generation":4,)"
+      R"("policies":[{"namespace":"shop","name":"deny-all","direction":"ingress","rule":null,"kind":"NetworkPolicy","tier":"NetworkPolicy"}],)"
+      R"("enforced":"denied","audited":"allowed","audit_reason":"policy",)"
+      R"("audit_policies":[{"namespace":"","name":"dns","direction":"ingress","rule":1,"kind":"ClusterNetworkPolicy",)"
+      R"("tier":"Baseline","action":"Accept","rule_name":"allow-dns","audit":true}],)"
+      R"("count":3,"first_time":"2026-12-01T19:33:34.123456789Z","last_time":"2026-12-01T19:33:35.123456789Z",)"
+      R"("aggregation":"exact"})");
+}
+
+TEST(FlowRecordTest, AuditRecordsRoundTrip) {
+  FlowRecord end = AuditStartRecord();  // the end of that connection keeps its audit fields
+  end.event = EventKind::kEnd;
+  end.start_time_ns = kT0 - kNsPerSecond;
+  end.end_time_ns = kT0;
+  end.end_reason = "closed";
+  FlowRecord overflow = AuditDropRecord();  // nothing to name: the block without policies
+  overflow.aggregation = Aggregation::kOverflow;
+  overflow.src = Endpoint{};
+  overflow.dst = Endpoint{};
+  overflow.audit_reason.clear();
+  overflow.audit_policies.clear();
+  for (const FlowRecord& r : {AuditStartRecord(), end, AuditDropRecord(), overflow}) {
+    const std::string line = ToJson(r);
+    auto back = ParseRecord(line);
+    ASSERT_TRUE(back.ok()) << back.status().message() << "\n" << line;
+    EXPECT_EQ(*back, r) << line;
+    EXPECT_EQ(ToJson(*back), line);
+    EXPECT_TRUE(nlohmann::json::accept(line)) << line;
+  }
+  EXPECT_NE(ToJson(overflow).find(R"("audited":"allowed","audit_policies":[],"count")"), std::string::npos)
+      << ToJson(overflow);
+  // Records without audit read back without audit fields.
+  auto plain = ParseRecord(ToJson(StartRecord()));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->enforced || plain->audited);
+  EXPECT_TRUE(plain->audit_reason.empty() && plain->audit_policies.empty());
+}
+
+TEST(FlowRecordTest, AuditParseErrorsNameTheField) {
+  const std::string good = ToJson(AuditStartRecord());
+  auto err = [&](const std::string& from, const std::string& to) {
+    std::string s = good;
+    auto p = s.find(from);
+    EXPECT_NE(p, std::string::npos) << from;
+    auto r = ParseRecord(s.replace(p, from.size(), to));
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  EXPECT_EQ(err(R"("enforced":"allowed")", R"("enforced":"audit")"),
+            "field \"enforced\" is not allowed or denied: \"audit\"");
+  EXPECT_EQ(err(R"("enforced":"allowed")", R"("enforced":true)"), "field \"enforced\" is not a string");
+  EXPECT_EQ(err(R"("audited":"denied")", R"("audited":"blocked")"),
+            "field \"audited\" is not allowed or denied: \"blocked\"");
+  EXPECT_EQ(err(R"("audit_reason":"default-deny")", R"("audit_reason":3)"), "field \"audit_reason\" is not a string");
+  EXPECT_EQ(err(R"("audit_reason":"default-deny")", R"("audit_reason":"")"), "field \"audit_reason\" is empty");
+  EXPECT_EQ(err(R"("audit_policies":[)", R"("audit_policies":7,"x":[)"),
+            "field \"audit_policies\" is missing or not an array");
+  EXPECT_EQ(err(R"("name":"db-lockdown","direction":"ingress")", R"("name":"db-lockdown","direction":"up")"),
+            "audit_policies: direction \"up\" is not ingress or egress");
+  EXPECT_EQ(err(R"("tier":"NetworkPolicy","audit":true)", R"("tier":"NetworkPolicy","audit":"yes")"),
+            "audit_policies: field \"audit\" is not a boolean");
+  EXPECT_EQ(err(R"("name":"db-base")", R"("name":null)"), "audit_policies: field \"name\" is not a string");
+  // The same entry format in `policies` reads the audit mark the same way.
+  std::string marked = ToJson(StartRecord());
+  marked.insert(marked.find(R"(,"action":"Allow"})"), R"(,"audit":1)");
+  auto r = ParseRecord(marked);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "policies: field \"audit\" is not a boolean");
+}
+
 TEST(FlowRecordTest, ProtoAndFlagNames) {
   EXPECT_EQ(ProtoName(6), "TCP");
   EXPECT_EQ(ProtoName(58), "ICMPv6");

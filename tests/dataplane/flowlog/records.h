@@ -91,4 +91,35 @@ inline FlowRecord DropRecord() {
   return r;
 }
 
+// A connection let in that policies in audit would deny by default (the audit block after
+// `policies`; the entries show the format: one of a policy in audit, one enforced).
+inline FlowRecord AuditStartRecord() {
+  FlowRecord r = StartRecord();
+  r.verdict = Verdict::kAudit;
+  r.enforced = Verdict::kAllowed;
+  r.audited = Verdict::kDenied;
+  r.audit_reason = reason::kDefaultDeny;
+  r.audit_policies = {{"shop", "db-lockdown", Direction::kIngress, std::nullopt},
+                      {"shop", "db-base", Direction::kIngress, std::nullopt}};
+  r.audit_policies[0].audit = true;
+  return r;
+}
+
+// Dropped, but an audited rule would allow it.
+inline FlowRecord AuditDropRecord() {
+  FlowRecord r = DropRecord();
+  r.verdict = Verdict::kAudit;
+  r.enforced = Verdict::kDenied;
+  r.audited = Verdict::kAllowed;
+  r.audit_reason = reason::kPolicy;
+  PolicyRef rule{"", "dns", Direction::kIngress, 1};
+  rule.kind = "ClusterNetworkPolicy";
+  rule.tier = "Baseline";
+  rule.action = "Accept";
+  rule.rule_name = "allow-dns";
+  rule.audit = true;
+  r.audit_policies = {rule};
+  return r;
+}
+
 }  // namespace netfence::flowlog::testing

@@ -52,6 +52,7 @@ v1::RuleTables OneTable() {
   t.add_policies()->set_name("p");
   auto* dt = t.add_tables();
   dt->set_isolated(true);
+  dt->set_audit_isolated(true);  // isolated implies audit_isolated
   dt->set_rule_count(1);
   dt->set_row_words(1);
   dt->set_summary_words(1);
@@ -205,6 +206,61 @@ TEST(XdpMapEntries, TieredTablesCarryTheirBoundariesAndActionBitmaps) {
   ASSERT_EQ(arena.size(), e->words);
   EXPECT_EQ(arena[tiered.deny_words + 1], 1ull << 2);
   EXPECT_EQ(arena[tiered.pass_words], 2ull);
+}
+
+// Audit mode: the rule bits of policies in audit become a bitmap appended to the words arena
+// like the action bitmaps (the program leaves them out of the enforced decision), and
+// audit_isolated goes into nf_table. A table without audited bits has no bitmap.
+TEST(XdpMapEntries, AuditedBitsBecomeABitmapAndAuditIsolatedIsCarried) {
+  v1::RuleTables t = OneTable();
+  t.add_tables()->CopyFrom(t.tables(0));
+  auto* audited = t.add_policies();
+  audited->set_name("observed");
+  audited->set_audit(true);
+  const auto audited_policy = static_cast<uint32_t>(t.policies_size() - 1);
+  // Table 1: 70 NetworkPolicy bits (two row words), those of the audited policy at 3 and 65;
+  // isolated only by the audited policy.
+  auto* dt = t.mutable_tables(1);
+  dt->set_isolated(false);
+  dt->set_audit_isolated(true);
+  dt->add_audit_isolating_policies(audited_policy);
+  dt->set_rule_count(70);
+  dt->set_row_words(2);
+  dt->clear_rule_policy();
+  dt->clear_rule_index();
+  for (uint32_t b = 0; b < 70; ++b) {
+    const bool audit = b == 3 || b == 65;
+    dt->add_rule_policy(audit ? audited_policy : 0);
+    dt->add_rule_index(b);
+    dt->add_rule_flags(tables::kRuleAllow | (audit ? tables::kRuleAudit : 0));
+  }
+  dt->set_np_first_bit(0);
+  dt->set_baseline_first_bit(70);
+  dt->set_other_protocols_row(2);
+  t.add_words(1);
+  t.add_words(1);
+  t.add_words(0);
+  auto e = BuildMapEntries(t);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  ASSERT_EQ(e->tables.size(), 2u);
+  EXPECT_EQ(e->tables[0].audit_words, NF_EMPTY_ROW);
+  EXPECT_EQ(e->tables[0].audit_isolated, 1u);  // isolated by an enforced policy
+  const nf_table& a = e->tables[1];
+  EXPECT_EQ(a.tiered, 1u);
+  EXPECT_EQ(a.isolated, 0u);
+  EXPECT_EQ(a.audit_isolated, 1u);
+  EXPECT_EQ(a.np_first, 0u);
+  EXPECT_EQ(a.bl_first, 70u);
+  EXPECT_EQ(a.deny_words, NF_EMPTY_ROW);
+  EXPECT_EQ(a.pass_words, NF_EMPTY_ROW);
+  const auto table_words = static_cast<uint32_t>(t.words_size());
+  EXPECT_EQ(a.audit_words, table_words);
+  const std::vector<uint64_t> want = {1ull << 3, 1ull << 1};
+  EXPECT_EQ(e->action_words, want);
+  EXPECT_EQ(e->words, t.words_size() + 2u);
+  const std::vector<uint64_t> arena = Arena(t, *e);
+  ASSERT_EQ(arena.size(), e->words);
+  EXPECT_EQ(arena[a.audit_words + 1], 1ull << 1);
 }
 
 }  // namespace

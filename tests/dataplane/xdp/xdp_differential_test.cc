@@ -18,9 +18,11 @@
 #include <sstream>
 
 #include "common/classifier/classifier.h"
+#include "common/tables/wire.h"
 #include "controlplane/compiler/compiler.h"
 #include "tests/dataplane/xdp/packet_builder.h"
 #include "tests/dataplane/xdp/xdp_harness.h"
+#include "tests/differential/audit_tables.h"
 #include "tests/differential/cluster_dump.h"
 #include "tests/differential/random_cluster.h"
 
@@ -58,6 +60,13 @@ std::string Compare(const Packet& p, const Decision& want, const RunResult& got)
   const std::string i = Text(d.verdict.ingress_outcome, d.verdict.ingress_table, d.verdict.ingress_rule);
   if (e != Text(want.egress)) diff += "  egress: xdp " + e + ", classifier " + Text(want.egress) + "\n";
   if (i != Text(want.ingress)) diff += "  ingress: xdp " + i + ", classifier " + Text(want.ingress) + "\n";
+  // The audited decisions (the same tables as the enforced ones).
+  const std::string ae = Text(d.verdict.audit_egress_outcome, d.verdict.egress_table, d.verdict.audit_egress_rule);
+  const std::string ai = Text(d.verdict.audit_ingress_outcome, d.verdict.ingress_table, d.verdict.audit_ingress_rule);
+  if (ae != Text(want.audit_egress))
+    diff += "  audit egress: xdp " + ae + ", classifier " + Text(want.audit_egress) + "\n";
+  if (ai != Text(want.audit_ingress))
+    diff += "  audit ingress: xdp " + ai + ", classifier " + Text(want.audit_ingress) + "\n";
   if (d.parsed != 1 || d.proto != p.proto || d.dport != p.dport || std::memcmp(d.src, p.src.bytes.data(), 16) != 0 ||
       std::memcmp(d.dst, p.dst.bytes.data(), 16) != 0) {
     diff += "  parsed flow key differs (proto " + std::to_string(d.proto) + " dport " + std::to_string(d.dport) + ")\n";
@@ -67,12 +76,14 @@ std::string Compare(const Packet& p, const Decision& want, const RunResult& got)
 
 struct Coverage {
   int packets = 0, allowed = 0, high_rule_bits = 0, wide_tables = 0, fresh_loads = 0, denied_by_rule = 0;
+  int audit_differs = 0;  // packets whose audited verdict is not the enforced one
   int by_outcome[2][4] = {};
   uint64_t rewrites = 0;      // generations written into a slot in place (slot_writer.h)
   uint64_t verdict_hits = 0;  // packets decided by the verdict cache
   void Add(const Decision& d) {
     ++packets;
     allowed += d.allowed();
+    audit_differs += d.audit_differs();
     ++by_outcome[0][static_cast<int>(d.egress.outcome)];
     ++by_outcome[1][static_cast<int>(d.ingress.outcome)];
     denied_by_rule += d.egress.outcome == classifier::Outcome::kDeniedByRule ||
@@ -151,7 +162,8 @@ TEST(XdpDifferential, AgreesWithClassifierOnRandomClusters) {
     std::mt19937_64 rng(seed);
     std::mt19937_64 wrap(seed * 0x9E3779B97F4A7C15ull + 1);
     const k8s::ClusterState state = reference::RandomCluster(rng);
-    auto tables = std::make_shared<const v1::RuleTables>(compiler::Compile(state));
+    auto compiled = std::make_shared<v1::RuleTables>(compiler::Compile(state));
+    std::shared_ptr<const v1::RuleTables> tables = compiled;
     auto loaded = classifier::Classifier::Load(tables);
     ASSERT_TRUE(loaded.ok()) << "seed " << seed << ": " << loaded.status().message();
     const classifier::Classifier& oracle = **loaded;
@@ -194,13 +206,15 @@ TEST(XdpDifferential, AgreesWithClassifierOnRandomTieredClusters) {
   std::unique_ptr<xdp::XdpProgram> program;
   std::unique_ptr<Harness> harness;
   Coverage coverage;
-  int reports = 0, tiered_tables = 0;
+  int reports = 0, tiered_tables = 0, audited_clusters = 0;
   for (int c = 0; c < clusters && reports < kMaxReports; ++c) {
     const uint64_t seed = first + static_cast<uint64_t>(c);
     std::mt19937_64 rng(seed);
     std::mt19937_64 wrap(seed * 0x9E3779B97F4A7C15ull + 7);
     const k8s::ClusterState state = reference::RandomTieredCluster(rng);
-    auto tables = std::make_shared<const v1::RuleTables>(compiler::Compile(state));
+    auto compiled = std::make_shared<v1::RuleTables>(compiler::Compile(state));
+    if (c % 3 == 2) audited_clusters += reference::AuditSome(compiled.get(), rng) > 0;  // tiers and audit mixed
+    std::shared_ptr<const v1::RuleTables> tables = compiled;
     auto loaded = classifier::Classifier::Load(tables);
     ASSERT_TRUE(loaded.ok()) << "seed " << seed << ": " << loaded.status().message();
     for (const auto& t : tables->tables()) tiered_tables += t.rule_flags_size() > 0;
@@ -208,10 +222,136 @@ TEST(XdpDifferential, AgreesWithClassifierOnRandomTieredClusters) {
     ReportCluster(seed, JudgeRandomPackets(state, **loaded, *harness, rng, wrap, &coverage), state, &reports);
   }
   std::cout << "[xdp differential, tiers] " << clusters << " clusters, " << tiered_tables << " tiered tables, "
-            << coverage.packets << " packets, " << coverage.denied_by_rule
-            << " denied by a ClusterNetworkPolicy rule\n";
+            << coverage.packets << " packets, " << coverage.denied_by_rule << " denied by a ClusterNetworkPolicy rule, "
+            << audited_clusters << " clusters with policies in audit, " << coverage.audit_differs
+            << " packets whose audited verdict differs\n";
   if (only == nullptr) {
     EXPECT_GT(coverage.denied_by_rule, coverage.packets / 100) << "the random tiered clusters exercise no Deny rule";
+    EXPECT_GT(coverage.audit_differs, 0) << "no audited tiered cluster gave a packet another audited verdict";
+  }
+}
+
+// Audit mode: random policies of random clusters put in audit (reference::AuditSome). Every
+// packet's enforced decision (which traffic follows) and audited decision, both directions,
+// as the classifier gives them; some packets must have an audited verdict of their own, or
+// the test proves nothing.
+TEST(XdpDifferential, AgreesWithClassifierOnRandomAuditedClusters) {
+  NETFENCE_REQUIRE_BPF();
+  const char* only = std::getenv("NETFENCE_XDP_SEED");
+  const uint64_t first = only != nullptr ? std::strtoull(only, nullptr, 10) : 1;
+  const int clusters = only != nullptr ? 1 : 96;
+  std::unique_ptr<xdp::XdpProgram> program;
+  std::unique_ptr<Harness> harness;
+  Coverage coverage;
+  int reports = 0, audited_tables = 0;
+  for (int c = 0; c < clusters && reports < kMaxReports; ++c) {
+    const uint64_t seed = first + static_cast<uint64_t>(c);
+    std::mt19937_64 rng(seed);
+    std::mt19937_64 wrap(seed * 0x9E3779B97F4A7C15ull + 11);
+    const k8s::ClusterState state = reference::RandomCluster(rng);
+    auto compiled = std::make_shared<v1::RuleTables>(compiler::Compile(state));
+    reference::AuditSome(compiled.get(), rng);
+    std::shared_ptr<const v1::RuleTables> tables = compiled;
+    auto loaded = classifier::Classifier::Load(tables);  // validates: the audit fields included
+    ASSERT_TRUE(loaded.ok()) << "seed " << seed << ": " << loaded.status().message();
+    for (const auto& t : tables->tables())
+      audited_tables += t.audit_isolated() != t.isolated() || t.rule_flags_size() > 0;
+    if (!ProgramFor(*tables, c % 32 == 0, &program, &harness, &coverage)) return;
+    ReportCluster(seed, JudgeRandomPackets(state, **loaded, *harness, rng, wrap, &coverage), state, &reports);
+  }
+  std::cout << "[xdp differential, audit] " << clusters << " clusters, " << audited_tables
+            << " table directions with something in audit, " << coverage.packets << " packets, " << coverage.allowed
+            << " allowed, " << coverage.audit_differs << " whose audited verdict differs\n";
+  if (only == nullptr) {
+    EXPECT_GT(coverage.audit_differs, coverage.packets / 200) << "audit mode changed no packet's audited verdict";
+  }
+}
+
+// Audit mode by hand: pod a (10.0.0.1) and pod b (10.0.0.2), one rule bit in each ingress
+// table, of a NetworkPolicy in audit allowing TCP 80 from every pod. b's ingress is isolated only
+// by that audited policy: the enforced verdict lets anything in, the audited one denies all but
+// port 80. a's ingress is isolated by an enforced policy with no rule: the enforced verdict
+// drops everything, the audited one would allow port 80.
+v1::RuleTables HandMadeAuditTables() {
+  v1::RuleTables t;
+  t.add_policies()->set_name("deny-all");  // enforced, isolates a, no rule
+  auto* observed = t.add_policies();
+  observed->set_name("allow-web");
+  observed->set_audit(true);
+  t.add_words(1);  // row 0: summary word, row word: bit 0
+  t.add_words(1);
+  auto* none = t.add_tables();  // table 0: egress, nothing (rule_count 0)
+  none->set_all_pods_row(compiler::kEmptyRow);
+  none->set_other_protocols_row(compiler::kEmptyRow);
+  for (bool enforced_isolation : {false, true}) {
+    auto* dt = t.add_tables();  // table 1: b's ingress; table 2: a's
+    dt->set_isolated(enforced_isolation);
+    if (enforced_isolation) dt->add_isolating_policies(0);
+    dt->add_audit_isolating_policies(1);
+    dt->set_audit_isolated(true);
+    dt->set_rule_count(1);
+    dt->set_row_words(1);
+    dt->set_summary_words(1);
+    dt->add_rule_policy(1);
+    dt->add_rule_index(0);
+    dt->add_rule_flags(tables::kRuleAllow | tables::kRuleAudit);
+    dt->set_np_first_bit(0);
+    dt->set_baseline_first_bit(1);
+    dt->set_all_pods_row(0);
+    dt->add_port_protocols(6);
+    dt->add_port_firsts(80);
+    dt->add_port_lasts(80);
+    dt->add_port_rows(0);
+    dt->set_other_protocols_row(compiler::kEmptyRow);
+  }
+  for (uint32_t i = 0; i < 2; ++i) {
+    auto* ep = t.add_endpoints();
+    const IpAddr ip = *IpAddr::Parse(i == 0 ? "10.0.0.1" : "10.0.0.2");
+    ep->add_ips(std::string(ip.bytes.begin(), ip.bytes.end()));
+    ep->set_identity(300 + i);
+    ep->set_egress_table(0);
+    ep->set_ingress_table(i == 0 ? 2 : 1);
+  }
+  return t;
+}
+
+TEST(XdpDifferential, AuditedPoliciesObserveButDoNotDecide) {
+  NETFENCE_REQUIRE_BPF();
+  auto tables = std::make_shared<const v1::RuleTables>(HandMadeAuditTables());
+  auto oracle = classifier::Classifier::Load(tables);
+  ASSERT_TRUE(oracle.ok()) << oracle.status().message();
+  auto program = xdp::XdpProgram::Load(StatelessOptions());
+  ASSERT_TRUE(program.ok()) << program.status().message();
+  ASSERT_TRUE((*program)->Program(*tables).ok());
+  Harness harness(**program);
+  const IpAddr a = *IpAddr::Parse("10.0.0.1"), b = *IpAddr::Parse("10.0.0.2");
+  struct Case {
+    IpAddr src, dst;
+    uint16_t dport;
+    uint32_t action, outcome, audit_outcome, table;
+  };
+  const Case cases[] = {
+      // To b: enforced not isolated (passes); audited, port 81 denied and port 80 allowed.
+      {a, b, 81, XDP_PASS, NF_NOT_ISOLATED, NF_DENIED, 1},
+      {a, b, 80, XDP_PASS, NF_NOT_ISOLATED, NF_ALLOWED, 1},
+      // To a: enforced default deny (dropped), the audited policy would allow port 80.
+      {b, a, 80, XDP_DROP, NF_DENIED, NF_ALLOWED, 2},
+      {b, a, 81, XDP_DROP, NF_DENIED, NF_DENIED, 2},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.src.str() + " -> " + c.dst.str() + ":" + std::to_string(c.dport));
+    const RunResult got = harness.Run(PacketBuilder().Ipv4(c.src, c.dst).Tcp(c.dport).Build());
+    ASSERT_TRUE(got.ok) << got.error;
+    const nf_verdict& v = got.decision.verdict;
+    EXPECT_EQ(got.action, c.action);
+    EXPECT_EQ(v.ingress_outcome, c.outcome);
+    EXPECT_EQ(v.ingress_table, c.table);
+    EXPECT_EQ(v.audit_ingress_outcome, c.audit_outcome);
+    EXPECT_EQ(v.audit_ingress_rule, 0u);
+    EXPECT_EQ(v.egress_outcome, NF_NOT_ISOLATED);  // table 0 isolates nothing, audited or not
+    EXPECT_EQ(v.audit_egress_outcome, NF_NOT_ISOLATED);
+    const Decision want = (*oracle)->Classify({c.src, c.dst, 6, c.dport});
+    EXPECT_EQ(Compare(Packet{c.src, c.dst, 6, c.dport}, want, got), "");
   }
 }
 
@@ -294,6 +434,7 @@ class WideTables {
   void AddTable(bool isolated) {
     auto* dt = t_.add_tables();
     dt->set_isolated(isolated);
+    dt->set_audit_isolated(isolated);
     dt->set_rule_count(rules_);
     dt->set_row_words(W_);
     dt->set_summary_words(S_);

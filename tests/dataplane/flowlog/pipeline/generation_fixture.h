@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/tables/table_set.h"
+#include "common/tables/wire.h"
 #include "dataplane/flowlog/pipeline/generation_history.h"
 #include "dataplane/xdp/map_entries.h"
 #include "tests/testing/policy_fixture.h"
@@ -121,7 +122,47 @@ inline nf_verdict VerdictOf(const classifier::Decision& d) {
   v.ingress_outcome = static_cast<uint32_t>(d.ingress.outcome);
   v.ingress_table = d.ingress.table;
   v.ingress_rule = d.ingress.rule_bit;
+  // The audited decision (the same as the enforced one where no policy in audit is involved).
+  v.audit_egress_outcome = static_cast<uint32_t>(d.audit_egress.outcome);
+  v.audit_egress_rule = d.audit_egress.rule_bit;
+  v.audit_ingress_outcome = static_cast<uint32_t>(d.audit_ingress.outcome);
+  v.audit_ingress_rule = d.audit_ingress.rule_bit;
   return v;
+}
+
+// Puts policy `name` (of namespace `ns`; "" for a cluster policy) in audit in compiled tables,
+// as the compiler does for the annotation netfence.io/enforcement: audit: PolicyRef.audit, the
+// audit flag on each of its rule bits (rule_flags written out for a table without tiers), and
+// its isolation moved to audit_isolating_policies.
+inline void PutInAudit(v1::RuleTables* t, const std::string& ns, const std::string& name) {
+  int p = -1;
+  for (int i = 0; i < t->policies_size(); ++i) {
+    if (t->policies(i).namespace_() == ns && t->policies(i).name() == name) p = i;
+  }
+  ASSERT_GE(p, 0) << ns << "/" << name << " is no policy of the tables";
+  t->mutable_policies(p)->set_audit(true);
+  for (auto& dt : *t->mutable_tables()) {
+    bool has = false;
+    for (uint32_t rp : dt.rule_policy()) has = has || rp == static_cast<uint32_t>(p);
+    if (has && dt.rule_flags_size() == 0) {
+      // Every bit a NetworkPolicy allow rule: the NetworkPolicy tier is the whole table.
+      for (uint32_t b = 0; b < dt.rule_count(); ++b) dt.add_rule_flags(0);
+      dt.set_np_first_bit(0);
+      dt.set_baseline_first_bit(dt.rule_count());
+    }
+    for (int b = 0; b < dt.rule_policy_size(); ++b) {
+      if (dt.rule_policy(b) == static_cast<uint32_t>(p)) dt.set_rule_flags(b, dt.rule_flags(b) | tables::kRuleAudit);
+    }
+    auto* iso = dt.mutable_isolating_policies();
+    for (int i = 0; i < iso->size(); ++i) {
+      if (iso->Get(i) != static_cast<uint32_t>(p)) continue;
+      iso->erase(iso->begin() + i);
+      dt.add_audit_isolating_policies(static_cast<uint32_t>(p));
+      break;
+    }
+    dt.set_isolated(dt.isolating_policies_size() > 0);
+    dt.set_audit_isolated(dt.isolated() || dt.audit_isolating_policies_size() > 0);
+  }
 }
 
 // The conntrack entry a NEW_FLOW event describes (as created), with the initiator's side.
