@@ -161,6 +161,54 @@ __attribute__((noinline)) int nf_classify(struct nf_query *q, struct nf_verdict 
   return result;
 }
 
+/* One direction's new connection in rule_hits, when a rule decided it. */
+static __always_inline void nf_count_rule_hit(void *tables, void *words, __u32 outcome, __u32 table, __u32 rule,
+                                              __u64 now) {
+  if (outcome != NF_ALLOWED && outcome != NF_DENIED_BY_RULE) return;
+  struct nf_table *t = bpf_map_lookup_elem(tables, &table);
+  if (!t || t->rule_keys == NF_EMPTY_ROW) return;
+  __u32 at = t->rule_keys + rule;
+  __u64 *key = bpf_map_lookup_elem(words, &at);
+  if (!key) return;
+  struct nf_rule_hits *h = bpf_map_lookup_elem(&rule_hits, key);
+  if (h) {
+    /* Per CPU: no other writer. */
+    if (outcome == NF_ALLOWED)
+      h->allowed++;
+    else
+      h->denied++;
+    h->last_ns = now;
+    return;
+  }
+  struct nf_rule_hits first = {.allowed = outcome == NF_ALLOWED, .denied = outcome != NF_ALLOWED, .last_ns = now};
+  if (bpf_map_update_elem(&rule_hits, key, &first, BPF_NOEXIST) != 0) {
+    /* Another CPU's first one made the entry, or the map is full. */
+    h = bpf_map_lookup_elem(&rule_hits, key);
+    if (!h) {
+      nf_count(NF_CNT_RULE_HITS_LOST);
+      return;
+    }
+    if (outcome == NF_ALLOWED)
+      h->allowed++;
+    else
+      h->denied++;
+    h->last_ns = now;
+  }
+}
+
+/* A new connection's (or an untracked packet's) decision in the rule hit counters: the rule
+ * of each direction that a rule decided. A global function: verified once, on its own. */
+__attribute__((noinline)) int nf_count_rule_hits(__u32 slot, const struct nf_verdict *v) {
+  if (!v) return 0;
+  void *tables = bpf_map_lookup_elem(&tables_slots, &slot);
+  void *words = bpf_map_lookup_elem(&words_slots, &slot);
+  if (!tables || !words) return 0;
+  __u64 now = bpf_ktime_get_coarse_ns();
+  nf_count_rule_hit(tables, words, v->egress_outcome, v->egress_table, v->egress_rule, now);
+  nf_count_rule_hit(tables, words, v->ingress_outcome, v->ingress_table, v->ingress_rule, now);
+  return 0;
+}
+
 static __always_inline int nf_addr_eq(const __u8 *a, const __u8 *b) {
   const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
   return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
@@ -362,7 +410,10 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
   struct nf_query *q = nf_new_query(&m, f->proto, f->dport, f->src, f->dst, from_uplink);
   if (!q) return nf_drop(c, NF_DROP_INTERNAL);
   int denied = nf_classify(q, &c->v);
-  if (denied) return nf_drop(c, (__u32)(denied - 1));
+  if (denied) {
+    if (denied - 1 == NF_DROP_POLICY) nf_count_rule_hits(q->slot, &c->v);
+    return nf_drop(c, (__u32)(denied - 1));
+  }
 
   /* Tracked: TCP, UDP, SCTP, ICMP echo and other protocols (ports 0); not ICMP errors or
    * informational messages, which are classified one by one. */
@@ -377,6 +428,7 @@ static __always_inline int nf_decide(void *data, void *data_end, struct nf_ctx *
     created = nf_ct_create(c, &m, now);
     if (created && nf_cfg_ct_pod_quota && c->from_pod) nf_ct_count_pod(ifindex, held);
   }
+  nf_count_rule_hits(q->slot, &c->v);
   if (nf_cfg_events) nf_emit(c, NF_EV_NEW_FLOW, 0, created);
   return nf_pass(c, NF_CNT_PASS_NEW, 1);
 }

@@ -46,6 +46,26 @@ std::vector<v1::PolicyRef> IncrementalCompiler::Policies() const {
   return out;
 }
 
+std::vector<IncrementalCompiler::PolicyRules> IncrementalCompiler::RuleInventory() const {
+  std::vector<PolicyRules> out;
+  out.reserve(policies_.size() + cluster_.size());
+  constexpr int kIn = static_cast<int>(k8s::Direction::kIngress), kEg = static_cast<int>(k8s::Direction::kEgress);
+  for (const auto& [name, p] : policies_) {
+    PolicyRules& r = out.emplace_back();
+    r.ref.set_namespace_(name.first);
+    r.ref.set_name(name.second);
+    r.rules[v1::INGRESS] = static_cast<uint32_t>(p->spec.rules[kIn].size());
+    r.rules[v1::EGRESS] = static_cast<uint32_t>(p->spec.rules[kEg].size());
+  }
+  for (const auto& [name, c] : cluster_) {
+    PolicyRules& r = out.emplace_back();
+    FillClusterPolicyRef(c->cnp, &r.ref);
+    r.rules[v1::INGRESS] = static_cast<uint32_t>(r.ref.ingress_rule_names_size());
+    r.rules[v1::EGRESS] = static_cast<uint32_t>(r.ref.egress_rule_names_size());
+  }
+  return out;
+}
+
 const std::vector<PolicyName>& IncrementalCompiler::TablePolicies(uint64_t table) const {
   static const std::vector<PolicyName> kNone;
   auto it = tables_.find(table);

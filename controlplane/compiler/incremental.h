@@ -77,6 +77,13 @@ class IncrementalCompiler : private PeerSelector, private NamedPortScope {
   const TableSet& set() const { return set_; }
   // Every policy: NetworkPolicies by (namespace, name), then cluster policies by (kind, name).
   std::vector<v1::PolicyRef> Policies() const;
+  // Every policy (as Policies()) with its number of rules per direction (by v1::Direction):
+  // what rule hit counters count (netfencectl stats --unused).
+  struct PolicyRules {
+    v1::PolicyRef ref;
+    uint32_t rules[2] = {0, 0};
+  };
+  std::vector<PolicyRules> RuleInventory() const;
   // The policies a table was compiled from (its key), in rule-bit order (cluster policies by
   // their PolicyName (kind, name)); empty if unknown.
   const std::vector<PolicyName>& TablePolicies(uint64_t table) const;

@@ -3,6 +3,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "common/hits/hit_sums.h"
+#include "common/tables/rule_keys.h"
 #include "common/tables/table_set.h"
 #include "common/tables/update_chunks.h"
 
@@ -209,6 +211,11 @@ void ControllerCore::OnMessage(const std::shared_ptr<Session>& s, const v1::Agen
     case v1::AgentMessage::kEndpoints:
       if (!st.node.empty()) OnRegistrations(st.node, m.endpoints(), /*always=*/true);
       break;
+    case v1::AgentMessage::kRuleHits:
+      if (st.node.empty()) break;
+      hit_reports_[st.node] = m.rule_hits();
+      hit_reports_[st.node].set_node(st.node);  // the node the stream said Hello as
+      break;
     case v1::AgentMessage::kResync:
       if (st.node.empty()) break;
       options_.info("node " + st.node + " asks for a snapshot: " + m.resync().reason());
@@ -342,6 +349,35 @@ v1::ControllerStatus ControllerCore::Status() const {
     ps->set_nodes_needed(per_policy[name].first);
     ps->set_nodes_realised(per_policy[name].second);
   }
+  return out;
+}
+
+v1::RuleHitsReply ControllerCore::RuleHits(const v1::RuleHitsRequest& request) const {
+  hits::HitSums sums;
+  int64_t since = 0;
+  uint64_t unnamed = 0;
+  for (const auto& [node, report] : hit_reports_) {
+    for (const v1::RuleHitCount& c : report.rules()) sums.Add(c);
+    if (report.since_unix_nanos() > 0 && (since == 0 || report.since_unix_nanos() < since)) {
+      since = report.since_unix_nanos();
+    }
+    unnamed += report.unnamed();
+  }
+  for (const auto& p : compiler_.RuleInventory()) {
+    const std::string kind(tables::KindOf(p.ref));
+    for (v1::Direction d : {v1::INGRESS, v1::EGRESS}) {
+      const auto& names = d == v1::INGRESS ? p.ref.ingress_rule_names() : p.ref.egress_rule_names();
+      for (uint32_t r = 0; r < p.rules[d]; ++r) {
+        sums.Declare(kind, p.ref.namespace_(), p.ref.name(), d, r,
+                     r < static_cast<uint32_t>(names.size()) ? names.Get(static_cast<int>(r)) : std::string());
+      }
+    }
+  }
+  v1::RuleHitsReply out = sums.Reply(request);
+  out.set_since_unix_nanos(since);
+  out.set_unix_nanos(NowNanos());
+  out.set_unnamed(unnamed);
+  for (const auto& [node, report] : hit_reports_) out.add_nodes(node);
   return out;
 }
 

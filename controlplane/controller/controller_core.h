@@ -83,6 +83,9 @@ class ControllerCore : public source::Observer {
   void Disconnect(const std::shared_ptr<Session>& session);
 
   v1::ControllerStatus Status() const;
+  // Rule hit counters: every node's last report summed per rule, with the rules of the current
+  // policies declared (RuleHits service, netfencectl stats --controller).
+  v1::RuleHitsReply RuleHits(const v1::RuleHitsRequest& request) const;
   const CoreMetrics& metrics() const { return metrics_; }
   const distribution::EndpointOverlay::Refusals& registration_refusals() const { return overlay_.refusals(); }
   bool synced() const { return synced_; }
@@ -131,6 +134,7 @@ class ControllerCore : public source::Observer {
   std::map<std::pair<std::string, std::string>, uint64_t> policy_generation_;
   std::map<std::shared_ptr<Session>, SessionState> sessions_;
   std::map<std::string, NodeAcks> acks_;
+  std::map<std::string, v1::RuleHitReport> hit_reports_;  // by node: the last one (kept when it disconnects)
   uint64_t ipcache_parts_generation_ = 0;
   std::vector<std::shared_ptr<const v1::ControllerMessage>> ipcache_parts_;
   std::string source_description_;

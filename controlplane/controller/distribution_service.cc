@@ -171,4 +171,15 @@ grpc::ServerUnaryReactor* DistributionService::GetStatus(grpc::CallbackServerCon
   return reactor;
 }
 
+grpc::ServerUnaryReactor* RuleHitsService::GetRuleHits(grpc::CallbackServerContext* context,
+                                                       const v1::RuleHitsRequest* request, v1::RuleHitsReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  boost::asio::post(io_, [core = &core_, open = open_, reactor, request, reply] {
+    if (!*open) return reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down"));
+    *reply = core->RuleHits(*request);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
 }  // namespace netfence::controller

@@ -14,6 +14,7 @@
 
 #include "controlplane/controller/controller_core.h"
 #include "netfence/v1/distribution.grpc.pb.h"
+#include "netfence/v1/hits.grpc.pb.h"
 
 namespace netfence::controller {
 
@@ -39,6 +40,21 @@ class DistributionService final : public v1::PolicyDistribution::CallbackService
   ControllerCore& core_;
   ServiceOptions options_;
   std::shared_ptr<bool> open_ = std::make_shared<bool>(true);  // read and written on the io thread
+};
+
+// netfence.v1.RuleHits on the controller: every node's rule hit counters, summed (the core
+// answers on its thread). Served beside PolicyDistribution, with the same credentials.
+class RuleHitsService final : public v1::RuleHits::CallbackService {
+ public:
+  RuleHitsService(boost::asio::io_context& io, ControllerCore& core) : io_(io), core_(core) {}
+  ~RuleHitsService() override { *open_ = false; }
+  grpc::ServerUnaryReactor* GetRuleHits(grpc::CallbackServerContext* context, const v1::RuleHitsRequest* request,
+                                        v1::RuleHitsReply* reply) override;
+
+ private:
+  boost::asio::io_context& io_;
+  ControllerCore& core_;
+  std::shared_ptr<bool> open_ = std::make_shared<bool>(true);
 };
 
 }  // namespace netfence::controller

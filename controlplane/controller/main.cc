@@ -59,10 +59,12 @@ int Run(const Flags& f) {
   core.set_source_description((*source)->Describe());
 
   controller::DistributionService service(io, core);
+  controller::RuleHitsService hits_service(io, core);
   grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(f.listen, *credentials, &bound_port);
   builder.RegisterService(&service);
+  builder.RegisterService(&hits_service);
   builder.SetMaxReceiveMessageSize(16 << 20);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);

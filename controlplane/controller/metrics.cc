@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "controlplane/controller/metrics.h"
 
-#include "common/http/prometheus.h"
+#include <algorithm>
+#include <tuple>
+#include <vector>
 
 namespace netfence::controller {
 
@@ -49,7 +51,54 @@ std::string MetricsText(const ControllerCore& core) {
     t.Gauge("netfence_controller_node_lag_seconds", "Time since the oldest generation a node has not realised",
             static_cast<double>(n.lag_nanos()) / 1e9, {{"node", n.node()}});
   }
+  PolicyHitMetrics(core.RuleHits({}), &t);
   return t.str();
+}
+
+void PolicyHitMetrics(const v1::RuleHitsReply& hits, prometheus::Text* t) {
+  // Per policy (its rules summed), the busiest kMaxPolicySeries; the rest as policy="_other".
+  struct Totals {
+    std::string kind, ns, name;
+    uint64_t allowed = 0, denied = 0;
+  };
+  std::map<std::tuple<std::string, std::string, std::string>, Totals> by_policy;
+  for (const auto& r : hits.rules()) {
+    Totals& p = by_policy[{r.kind(), r.namespace_(), r.name()}];
+    p.kind = r.kind();
+    p.ns = r.namespace_();
+    p.name = r.name();
+    p.allowed += r.allowed();
+    p.denied += r.denied();
+  }
+  std::vector<Totals> all;
+  for (auto& [key, p] : by_policy) all.push_back(std::move(p));
+  std::stable_sort(all.begin(), all.end(),
+                   [](const Totals& a, const Totals& b) { return a.allowed + a.denied > b.allowed + b.denied; });
+  Totals other{"", "", "_other"};
+  const char* help =
+      "New connections the policy's rules decided, summed over nodes (busiest policies; the rest in "
+      "policy=\"_other\")";
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (i >= kMaxPolicySeries) {
+      other.allowed += all[i].allowed;
+      other.denied += all[i].denied;
+      continue;
+    }
+    for (const char* verdict : {"allowed", "denied"}) {
+      t->Counter("netfence_policy_connections_total", help,
+                 static_cast<double>(verdict[0] == 'a' ? all[i].allowed : all[i].denied),
+                 {{"kind", all[i].kind}, {"namespace", all[i].ns}, {"policy", all[i].name}, {"verdict", verdict}});
+    }
+  }
+  if (all.size() > kMaxPolicySeries) {
+    for (const char* verdict : {"allowed", "denied"}) {
+      t->Counter("netfence_policy_connections_total", help,
+                 static_cast<double>(verdict[0] == 'a' ? other.allowed : other.denied),
+                 {{"kind", ""}, {"namespace", ""}, {"policy", "_other"}, {"verdict", verdict}});
+    }
+  }
+  t->Gauge("netfence_rule_hits_nodes_reporting", "Nodes whose rule hit counters the controller holds",
+           static_cast<double>(hits.nodes_size()));
 }
 
 std::map<std::string, http::Server::Handler> OperationalRoutes(const ControllerCore& core) {

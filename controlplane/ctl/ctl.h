@@ -45,5 +45,6 @@ void AddDiffCommand(CLI::App* app);
 void AddCompileCommand(CLI::App* app);
 void AddFlowsCommand(CLI::App* app);
 void AddStatusCommand(CLI::App* app);
+void AddStatsCommand(CLI::App* app);
 
 }  // namespace netfence::ctl

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
       "  netfencectl diff    --manifests examples/cluster -f new-policy.yaml -o table\n"
       "  netfencectl compile --manifests examples/cluster\n"
       "  netfencectl status  --controller 127.0.0.1:9443 --insecure-plaintext\n"
+      "  netfencectl stats   --controller 127.0.0.1:9443 --insecure-plaintext --unused\n"
       "  netfencectl flows   --file /var/log/netfence/flows.jsonl --verdict denied --since 10m");
   netfence::ctl::AddMatrixCommand(&app);
   netfence::ctl::AddExplainCommand(&app);
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   netfence::ctl::AddCompileCommand(&app);
   netfence::ctl::AddFlowsCommand(&app);
   netfence::ctl::AddStatusCommand(&app);
+  netfence::ctl::AddStatsCommand(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -4,13 +4,12 @@
 // many of the nodes that enforce it the policy's latest version is live.
 #include <grpcpp/grpcpp.h>
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "common/grpc/tls_credentials.h"
 #include "controlplane/ctl/ctl.h"
+#include "controlplane/ctl/grpc_client.h"
 #include "netfence/v1/distribution.grpc.pb.h"
 
 namespace netfence::ctl {
@@ -18,10 +17,8 @@ namespace {
 
 struct StatusFlags {
   std::string controller = "127.0.0.1:9443";
-  std::string tls_cert, tls_key, tls_ca, tls_server_name;
-  bool plaintext = false;
+  GrpcClientFlags client;
   std::string output = "table";
-  int timeout_s = 10;
 };
 
 std::string Lag(int64_t nanos) {
@@ -89,17 +86,14 @@ void PrintTable(const v1::ControllerStatus& st) {
 }
 
 int Run(const StatusFlags& f) {
-  auto creds = tls::ClientCredentials({f.tls_cert, f.tls_key, f.tls_ca}, f.plaintext);
-  if (!creds.ok()) {
-    std::cerr << "error: " << creds.status().message() << "\n";
+  auto channel = Dial(f.controller, f.client, /*plain_unix=*/false);
+  if (!channel.ok()) {
+    std::cerr << "error: " << channel.status().message() << "\n";
     return 2;
   }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);
-  if (!f.tls_server_name.empty()) args.SetSslTargetNameOverride(f.tls_server_name);
-  auto stub = v1::PolicyDistribution::NewStub(grpc::CreateCustomChannel(f.controller, *creds, args));
+  auto stub = v1::PolicyDistribution::NewStub(*channel);
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(f.timeout_s));
+  SetDeadline(f.client, &ctx);
   v1::ControllerStatus st;
   grpc::Status s = stub->GetStatus(&ctx, v1::StatusRequest(), &st);
   if (!s.ok()) {
@@ -122,15 +116,10 @@ void AddStatusCommand(CLI::App* app) {
       app->add_subcommand("status", "Per node, the generation realised and its lag; per policy, where it is live");
   cmd->add_option("--controller", f->controller, "netfence-controller's gRPC address (HOST:PORT or unix:PATH)")
       ->capture_default_str();
-  cmd->add_option("--tls-cert", f->tls_cert, "Client certificate (PEM)");
-  cmd->add_option("--tls-key", f->tls_key, "Its key (PEM)");
-  cmd->add_option("--tls-ca", f->tls_ca, "The CA of the controller's certificate (PEM)");
-  cmd->add_option("--tls-server-name", f->tls_server_name, "Name to check in the controller's certificate");
-  cmd->add_flag("--insecure-plaintext", f->plaintext, "No TLS (a controller started with --insecure-plaintext)");
+  f->client.Add(cmd);
   cmd->add_option("-o,--output", f->output, "table or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
-  cmd->add_option("--timeout", f->timeout_s, "Seconds to wait for the controller")->capture_default_str();
   cmd->footer(
       "A node lags when its agent has not acked the node's latest generation; LAG is the time since\n"
       "the first generation it has not realised was made. A policy is realised on a node once the\n"

@@ -246,4 +246,10 @@ void ControllerClient::Resync(const std::string& reason) {
   Send(std::move(m));
 }
 
+void ControllerClient::ReportRuleHits(v1::RuleHitReport report) {
+  v1::AgentMessage m;
+  *m.mutable_rule_hits() = std::move(report);
+  Send(std::move(m));
+}
+
 }  // namespace netfence::agent

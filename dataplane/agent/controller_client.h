@@ -61,6 +61,8 @@ class ControllerClient {
   void Ack(uint64_t generation, bool ok, const std::string& error = "");
   void ReportEndpoints(v1::EndpointReport endpoints);
   void Resync(const std::string& reason);
+  // The node's rule hit counters (dropped while no stream is up: the next report has them).
+  void ReportRuleHits(v1::RuleHitReport report);
 
   bool connected() const { return connected_; }
   uint64_t reconnects() const { return reconnects_; }

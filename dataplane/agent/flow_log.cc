@@ -33,7 +33,8 @@ void FlowLog::OnLive(uint64_t generation, const v1::RuleTables& tables, const ta
 Status FlowLog::Start() {
   if (!options_.observe.empty()) {
     service_ = std::make_unique<flowlog::ObserveService>(hub_.get(), options_.node);
-    auto server = flowlog::ObserveServer::Start(options_.observe, service_.get(), options_.observe_tcp_credentials);
+    auto server = flowlog::ObserveServer::Start(options_.observe, service_.get(), options_.observe_tcp_credentials,
+                                                options_.observe_also);
     if (!server.ok()) return Status::Error("--observe: " + server.status().message());
     server_ = std::move(server).value();
   }

@@ -37,6 +37,7 @@ struct FlowLogOptions {
   std::vector<std::string> observe{};  // "unix:PATH", "HOST:PORT"; empty: no Observe
   std::shared_ptr<grpc::ServerCredentials> observe_tcp_credentials{};
   size_t observe_history = 8192;
+  std::vector<grpc::Service*> observe_also{};  // served beside Observe (the agent's RuleHits)
   flowlog::PipelineOptions pipeline{};
 };
 

@@ -45,6 +45,9 @@ void Datapath(prometheus::Text& t, const fastpath::Counters& c, const fastpath::
   }
   t.Counter("netfence_conntrack_created_total", "Connection tracking entries created",
             static_cast<double>(c[NF_CNT_CT_CREATED]));
+  t.Counter("netfence_rule_hits_lost_total",
+            "New connections a rule decided that the rule hit counters could not count (their table was full)",
+            static_cast<double>(c[NF_CNT_RULE_HITS_LOST]));
 }
 
 void Tables(prometheus::Text& t, const Agent& agent) {

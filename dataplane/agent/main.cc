@@ -14,10 +14,12 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "common/base/signals.h"
 #include "common/base/unique_fd.h"
@@ -29,6 +31,7 @@
 #include "dataplane/agent/flow_metrics.h"
 #include "dataplane/agent/pod_cidrs.h"
 #include "dataplane/agent/remote_table_source.h"
+#include "dataplane/agent/rule_hits.h"
 #include "dataplane/agent/server.h"
 #include "dataplane/dpdk/dpdk_fast_path.h"
 #include "dataplane/flowlog/time_format.h"
@@ -73,6 +76,7 @@ struct Flags {
   std::string observe_address;
   size_t observe_history = 8192;
   std::string metrics = "127.0.0.1:9080";
+  std::string rule_hits_interval = "10s";
 };
 
 // A --flow-* duration ("10s", "500ms") in ns.
@@ -233,6 +237,18 @@ int Run(const Flags& f) {
   } else {
     source = embedded::MakeEmbeddedTableSource(io, f.manifests, f.node, info, warn);
   }
+  int64_t hits_interval_ns = 0;
+  if (f.rule_hits_interval != "0") {
+    auto d = Duration("--rule-hits-interval", f.rule_hits_interval);
+    if (!d.ok()) {
+      spdlog::error("{}", d.status().message());
+      return 1;
+    }
+    hits_interval_ns = *d;
+  }
+  // Before the flow log: its Observe server serves the book.
+  auto hit_book = std::make_unique<agent::RuleHitBook>(**program, f.node);
+  agent::TableSource* table_source = source.get();
   std::unique_ptr<agent::FlowLog> flows;
   if (!f.no_flows) {
     auto fo = FlowOptions(f);
@@ -240,6 +256,7 @@ int Run(const Flags& f) {
       spdlog::error("{}", fo.status().message());
       return 1;
     }
+    fo->observe_also.push_back(hit_book.get());
     auto made = agent::FlowLog::Create(**program, std::move(fo).value());
     if (!made.ok()) {
       spdlog::error("{}", made.status().message());
@@ -255,10 +272,10 @@ int Run(const Flags& f) {
       if (flows != nullptr) flows->Stop();
     }
   } stop_first{flows.get()};
-  if (flows) {
-    agent->set_on_live(
-        [&flows](uint64_t g, const v1::RuleTables& t, const tables::TableSet& v) { flows->OnLive(g, t, v); });
-  }
+  agent->set_on_live([&flows, &hit_book](uint64_t g, const v1::RuleTables& t, const tables::TableSet& v) {
+    hit_book->OnLive(t);
+    if (flows) flows->OnLive(g, t, v);
+  });
   if (Status s = agent->Start(); !s.ok()) {
     spdlog::error("{}", s.message());
     return 1;
@@ -284,6 +301,21 @@ int Run(const Flags& f) {
     spdlog::error("{}", s.message());
     return 1;
   }
+  // The rule hit counters to the controller, every interval.
+  boost::asio::steady_timer hits_timer(io);
+  std::function<void()> report_hits = [&]() {
+    hits_timer.expires_after(std::chrono::nanoseconds(hits_interval_ns));
+    hits_timer.async_wait([&](boost::system::error_code stopped) {
+      if (stopped) return;
+      auto report = hit_book->Report();
+      if (report.ok())
+        table_source->ReportRuleHits(std::move(report).value());
+      else
+        spdlog::warn("rule hit counters: {}", report.status().message());
+      report_hits();
+    });
+  };
+  if (hits_interval_ns > 0) report_hits();
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int signo) {
     if (f.dataplane == "dpdk") {
@@ -411,6 +443,10 @@ int main(int argc, char** argv) {
   app.add_option("--observe-tls-ca", f.observe_tls_ca, "CA of Observe clients' certificates (default: --tls-ca)");
   app.add_flag("--observe-insecure-plaintext", f.observe_plaintext, "--observe-address without TLS (tests only)");
   app.add_option("--observe-history", f.observe_history, "Records the agent keeps in memory for Observe --since")
+      ->capture_default_str();
+  app.add_option("--rule-hits-interval", f.rule_hits_interval,
+                 "How often the rule hit counters (connections per policy rule) go to the controller; 0: never "
+                 "(netfencectl stats --agent reads them on the Observe socket at any time)")
       ->capture_default_str();
   app.add_option("--metrics-address", f.metrics,
                  "HOST:PORT for /metrics, /livez, /readyz (\"\": none); the node's own address for Prometheus "

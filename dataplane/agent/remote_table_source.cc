@@ -26,6 +26,7 @@ class RemoteTableSource : public TableSource {
     client_->Ack(generation, ok, error);
   }
   void Resync(const std::string& reason) override { client_->Resync(reason); }
+  void ReportRuleHits(v1::RuleHitReport report) override { client_->ReportRuleHits(std::move(report)); }
   bool connected() const override { return client_ && client_->connected(); }
   std::string Describe() const override { return "controller " + options_.target; }
 

@@ -33,6 +33,8 @@ class TableSource {
   virtual void Ack(uint64_t generation, bool ok, const std::string& error) = 0;
   // The agent cannot apply a delta (it holds another base): send it everything.
   virtual void Resync(const std::string& reason) = 0;
+  // The node's rule hit counters, for a source that sums them (the controller); others ignore them.
+  virtual void ReportRuleHits(v1::RuleHitReport /*report*/) {}
   // Whether updates can arrive now (the controller stream is up; always for a local source).
   virtual bool connected() const = 0;
   virtual std::string Describe() const = 0;

@@ -11,7 +11,9 @@
 #include <cstring>
 #include <map>
 #include <thread>
+#include <unordered_map>
 
+#include "common/tables/rule_keys.h"
 #include "dataplane/dpdk/host_links.h"
 #include "dataplane/fastpath/pod_connections.h"
 
@@ -193,6 +195,8 @@ Status Datapath::ProgramEpoch(const v1::RuleTables& tables, uint32_t epoch) {
   auto t = std::make_shared<Tables>();
   t->classifier = std::move(classifier).value();
   t->generation = tables.generation();
+  t->rule_keys.reserve(static_cast<size_t>(tables.tables_size()));
+  for (int i = 0; i < tables.tables_size(); ++i) t->rule_keys.push_back(tables::TableRuleKeys(tables, i));
   // A requested epoch is taken only above every epoch this instance gave out: no connection
   // admitted here can carry it yet.
   epoch_ = epoch > epoch_ ? epoch : epoch_ + 1;
@@ -359,6 +363,15 @@ fastpath::Counters Datapath::ReadCounters() const {
     for (int i = 0; i < NF_COUNTERS; ++i) out[i] += p.stats->counters[i].load(std::memory_order_relaxed);
   }
   return out;
+}
+
+Status Datapath::ReadRuleHits(std::vector<fastpath::RuleHit>* out) const {
+  std::unordered_map<uint64_t, fastpath::RuleHit> sums;
+  for (const Pipeline& p : pipelines_) p.stats->rule_hits.SumInto(&sums);
+  out->clear();
+  out->reserve(sums.size());
+  for (const auto& [key, h] : sums) out->push_back(h);
+  return Status::Ok();
 }
 
 fastpath::DropCounts Datapath::ReadDropReasons() const {

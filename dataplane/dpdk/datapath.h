@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -77,6 +78,9 @@ class Datapath final : public fastpath::FastPath {
   StatusOr<std::unique_ptr<fastpath::EventStream>> OpenEvents(fastpath::EventStream::Handler handler) const override;
   Status ReadConntrack(std::vector<fastpath::CtEntry>* out) const override;
   uint32_t conntrack_capacity() const override { return conntrack_->capacity(); }
+  Status ReadRuleHits(std::vector<fastpath::RuleHit>* out) const override;
+  // Counting starts with the pipeline.
+  int64_t rule_hits_since_unix_ns() const override { return created_unix_ns_; }
   Status FlushConntrack() override;
 
   // ---- Beyond FastPath ---------------------------------------------------------------
@@ -139,6 +143,8 @@ class Datapath final : public fastpath::FastPath {
 
   DatapathOptions options_;
   uint32_t instance_ = 0;
+  int64_t created_unix_ns_ =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   rte_mempool* pool_ = nullptr;
   std::unique_ptr<Rcu> rcu_;
   std::unique_ptr<SnapshotPublisher> publisher_;

@@ -42,6 +42,7 @@ void DatapathService::Describe(v1::DatapathInstance* out) const {
   out->set_conntrack_capacity(dp_->conntrack_capacity());
   out->set_pid(static_cast<int32_t>(::getpid()));
   out->set_workers(dp_->workers());
+  out->set_started_unix_nanos(dp_->rule_hits_since_unix_ns());
 }
 
 grpc::Status DatapathService::Hello(grpc::ServerContext*, const v1::DatapathHello*, v1::DatapathInstance* out) {
@@ -170,6 +171,21 @@ grpc::Status DatapathService::FlushConntrack(grpc::ServerContext*, const v1::Dat
                                              v1::DatapathInstance* out) {
   if (Status s = dp_->FlushConntrack(); !s.ok()) return Failed(s);
   Describe(out);
+  return grpc::Status::OK;
+}
+
+grpc::Status DatapathService::ReadRuleHits(grpc::ServerContext*, const v1::DatapathHello*, v1::RuleHitBatch* out) {
+  std::vector<fastpath::RuleHit> hits;
+  if (Status s = dp_->ReadRuleHits(&hits); !s.ok()) return Failed(s);
+  std::string bytes;
+  bytes.reserve(hits.size() * (sizeof(uint64_t) + sizeof(nf_rule_hits)));
+  for (const fastpath::RuleHit& h : hits) {
+    const nf_rule_hits v{h.allowed, h.denied, h.last_ns};
+    bytes.append(reinterpret_cast<const char*>(&h.key), sizeof(h.key));
+    bytes.append(reinterpret_cast<const char*>(&v), sizeof(v));
+  }
+  out->set_hits(std::move(bytes));
+  out->set_count(static_cast<uint32_t>(hits.size()));
   return grpc::Status::OK;
 }
 

@@ -28,6 +28,7 @@ class DatapathService final : public v1::Datapath::Service {
   grpc::Status ReadConntrack(grpc::ServerContext*, const v1::DatapathHello*,
                              grpc::ServerWriter<v1::ConntrackBatch>* out) override;
   grpc::Status FlushConntrack(grpc::ServerContext*, const v1::DatapathHello*, v1::DatapathInstance* out) override;
+  grpc::Status ReadRuleHits(grpc::ServerContext*, const v1::DatapathHello*, v1::RuleHitBatch* out) override;
 
  private:
   void Describe(v1::DatapathInstance* out) const;

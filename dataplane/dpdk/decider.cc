@@ -329,7 +329,10 @@ uint8_t Decider::Finish(const Snapshot& s, Ctx& c, nf_decision* record) {
   classifier::BurstQuery q;
   q.key = {Addr(c.f.src), Addr(c.f.dst), static_cast<uint8_t>(c.f.proto), static_cast<uint16_t>(c.f.dport)};
   q.from_uplink = c.from_uplink;
-  if (const int denied = Classify(s, c, q)) return Drop(c, static_cast<uint32_t>(denied - 1), record);
+  if (const int denied = Classify(s, c, q)) {
+    if (denied - 1 == NF_DROP_POLICY) CountRuleHits(*s.tables, c.v);
+    return Drop(c, static_cast<uint32_t>(denied - 1), record);
+  }
 
   // Tracked: TCP, UDP, SCTP, ICMP echo and other protocols (ports 0); not ICMP errors or
   // informational messages, which are classified one by one.
@@ -349,8 +352,24 @@ uint8_t Decider::Finish(const Snapshot& s, Ctx& c, nf_decision* record) {
       if (held != nullptr) held->fetch_add(1, std::memory_order_relaxed);
     }
   }
+  CountRuleHits(*s.tables, c.v);
   if (options_.events) Emit(c, NF_EV_NEW_FLOW, 0, made);
   return Pass(c, NF_CNT_PASS_NEW, true, record);
+}
+
+// nf_count_rule_hits(): the rule of each direction that a rule decided.
+void Decider::CountRuleHits(const Tables& t, const nf_verdict& v) {
+  const uint32_t outcomes[2] = {v.egress_outcome, v.ingress_outcome};
+  const uint32_t tables[2] = {v.egress_table, v.ingress_table};
+  const uint32_t rules[2] = {v.egress_rule, v.ingress_rule};
+  for (int d = 0; d < 2; ++d) {
+    if (outcomes[d] != NF_ALLOWED && outcomes[d] != NF_DENIED_BY_RULE) continue;
+    if (tables[d] >= t.rule_keys.size() || rules[d] >= t.rule_keys[tables[d]].size()) continue;
+    const uint64_t key = t.rule_keys[tables[d]][rules[d]];
+    if (key == 0) continue;
+    if (now_ == 0) now_ = MonotonicCoarseNs();
+    if (!stats_->rule_hits.Count(key, outcomes[d] == NF_ALLOWED, now_)) stats_->Count(NF_CNT_RULE_HITS_LOST);
+  }
 }
 
 uint8_t Decider::Established(const Snapshot& s, Ctx& c, int32_t pos, nf_ct_entry* e, nf_decision* record) {

@@ -119,6 +119,7 @@ class Decider {
   uint8_t Established(const Snapshot& s, Ctx& c, int32_t pos, nf_ct_entry* e, nf_decision* record);
   // nf_classify(): 0 allowed, else 1 + the drop reason; fills c.v.
   int Classify(const Snapshot& s, Ctx& c, const classifier::BurstQuery& q);
+  void CountRuleHits(const Tables& t, const nf_verdict& v);
   uint8_t Pass(Ctx& c, uint32_t path, bool counted, nf_decision* record);
   uint8_t Drop(Ctx& c, uint32_t reason, nf_decision* record, int32_t cut = -1, const nf_ct_entry* ct = nullptr);
   void Emit(const Ctx& c, uint8_t kind, uint8_t reason, const nf_ct_entry* ct);

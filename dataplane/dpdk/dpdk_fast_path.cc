@@ -290,6 +290,34 @@ Status DpdkFastPath::ReadConntrack(std::vector<fastpath::CtEntry>* out) const {
   return Status::Ok();
 }
 
+Status DpdkFastPath::ReadRuleHits(std::vector<fastpath::RuleHit>* out) const {
+  out->clear();
+  grpc::ClientContext ctx;
+  Deadline(&ctx, kCallDeadline);
+  v1::DatapathHello req;
+  v1::RuleHitBatch batch;
+  grpc::Status st = stub_->ReadRuleHits(&ctx, req, &batch);
+  if (!st.ok()) return Status::Error(Where() + ": rule hits: " + st.error_message());
+  constexpr size_t kRecord = sizeof(uint64_t) + sizeof(nf_rule_hits);
+  const std::string& bytes = batch.hits();
+  for (size_t at = 0; at + kRecord <= bytes.size(); at += kRecord) {
+    fastpath::RuleHit h;
+    nf_rule_hits v;
+    std::memcpy(&h.key, bytes.data() + at, sizeof(h.key));
+    std::memcpy(&v, bytes.data() + at + sizeof(h.key), sizeof(v));
+    h.allowed = v.allowed;
+    h.denied = v.denied;
+    h.last_ns = v.last_ns;
+    out->push_back(h);
+  }
+  return Status::Ok();
+}
+
+int64_t DpdkFastPath::rule_hits_since_unix_ns() const {
+  v1::DatapathInstance now;
+  return Hello(&now).ok() ? now.started_unix_nanos() : 0;
+}
+
 Status DpdkFastPath::FlushConntrack() {
   grpc::ClientContext ctx;
   Deadline(&ctx, kCallDeadline);

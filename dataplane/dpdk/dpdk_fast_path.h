@@ -57,6 +57,8 @@ class DpdkFastPath final : public fastpath::FastPath {
   StatusOr<std::unique_ptr<fastpath::EventStream>> OpenEvents(fastpath::EventStream::Handler handler) const override;
   Status ReadConntrack(std::vector<fastpath::CtEntry>* out) const override;
   uint32_t conntrack_capacity() const override { return conntrack_capacity_.load(); }
+  Status ReadRuleHits(std::vector<fastpath::RuleHit>* out) const override;
+  int64_t rule_hits_since_unix_ns() const override;  // netfence-dpdk's start (a Hello)
   Status FlushConntrack() override;
 
   // The netfence-dpdk instance last seen, and how many times this client re-programmed a new one.

@@ -27,6 +27,9 @@ struct Tables {
   std::shared_ptr<const classifier::Classifier> classifier;
   uint64_t generation = 0;  // RuleTables.generation
   uint32_t epoch = 0;       // this programming's number: conntrack entries record it
+  // rule_keys[t][b]: the key of table t's rule bit b (common/tables/rule_keys.h), for the
+  // rule hit counters.
+  std::vector<std::vector<uint64_t>> rule_keys;
 };
 
 // What is behind a port (struct nf_iface): a pod's host-side veth, whose packets must come

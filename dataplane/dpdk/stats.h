@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // One worker's counters (enum nf_counter, enum nf_drop_reason, enum nf_traffic_index of the
-// datapath ABI): written by that worker alone with plain loads and stores (no locked
+// datapath ABI; rule hits): written by that worker alone with plain loads and stores (no locked
 // instruction on the packet path), summed over workers by the control thread.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 
+#include "dataplane/dpdk/rule_hits.h"
 #include "xdp/include/netfence_abi.h"
 
 namespace netfence::dpdk {
@@ -15,6 +16,7 @@ struct alignas(64) WorkerStats {
   std::atomic<uint64_t> counters[NF_COUNTERS] = {};
   std::atomic<uint64_t> drops[NF_DROP_REASONS] = {};
   std::atomic<uint64_t> traffic[NF_TRAFFIC_SLOTS][2] = {};  // packets, bytes
+  RuleHitTable rule_hits;                                   // the connections each rule decided
 
   static void Add(std::atomic<uint64_t>& a, uint64_t n) {
     a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);

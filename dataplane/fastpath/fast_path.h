@@ -52,6 +52,15 @@ struct CtEntry {
   nf_ct_entry entry;
 };
 
+// The new connections one rule decided (struct nf_rule_hits summed over CPUs or workers,
+// last_ns the latest), by rule key (common/tables/rule_keys.h).
+struct RuleHit {
+  uint64_t key = 0;
+  uint64_t allowed = 0;
+  uint64_t denied = 0;
+  uint64_t last_ns = 0;  // CLOCK_MONOTONIC
+};
+
 // An interface of the node's network namespace.
 struct Port {
   int ifindex = 0;
@@ -120,6 +129,11 @@ class FastPath {
   // read; each is read either way.
   virtual Status ReadConntrack(std::vector<CtEntry>* out) const = 0;
   virtual uint32_t conntrack_capacity() const = 0;
+  // Every rule's hit counters into *out (cleared first): cumulative since the counters were
+  // made, which an agent restart does not redo (XDP: pinned; DPDK: netfence-dpdk's own).
+  virtual Status ReadRuleHits(std::vector<RuleHit>* out) const = 0;
+  // When the counters were made (CLOCK_REALTIME nanoseconds; 0 unknown).
+  virtual int64_t rule_hits_since_unix_ns() const = 0;
   // Forgets every connection (tests; an operator's flush).
   virtual Status FlushConntrack() = 0;
 };

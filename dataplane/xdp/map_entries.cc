@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "common/tables/rule_keys.h"
 #include "common/tables/validate.h"
 #include "common/tables/wire.h"
 
@@ -41,7 +42,7 @@ Status Translate(const v1::RuleTables& rt, int ti, uint64_t arena_base, MapEntri
              NF_EMPTY_ROW, NF_EMPTY_ROW,
              // The audited decision's isolation (tables of an earlier compiler leave
              // audit_isolated false: isolated stands for both).
-             dt.audit_isolated() || dt.isolated() ? 1u : 0u};
+             dt.audit_isolated() || dt.isolated() ? 1u : 0u, NF_EMPTY_ROW, 0};
   if (dt.rule_flags_size() > 0) {
     // Tiers (ClusterNetworkPolicy bits, or bits of policies in audit: such a table always has
     // rule_flags): the tier boundaries and, appended to the arena, a bitmap of the rule bits
@@ -69,6 +70,12 @@ Status Translate(const v1::RuleTables& rt, int ti, uint64_t arena_base, MapEntri
     t.deny_words = append(deny);
     t.pass_words = append(pass);
     t.audit_words = append(audit);
+  }
+  // The rule bits' keys (rule hit counters), after every action bitmap: the offset into
+  // rule_key_words here, made an arena index once the action words are all known.
+  if (const std::vector<uint64_t> keys = tables::TableRuleKeys(rt, ti); !keys.empty()) {
+    t.rule_keys = static_cast<uint32_t>(out->rule_key_words.size());
+    out->rule_key_words.insert(out->rule_key_words.end(), keys.begin(), keys.end());
   }
   out->tables.push_back(t);
   for (int i = 0; i < dt.identity_ids_size(); ++i) {
@@ -103,9 +110,10 @@ Status Translate(const v1::RuleTables& rt, int ti, uint64_t arena_base, MapEntri
 
 std::vector<uint64_t> Arena(const v1::RuleTables& tables, const MapEntries& entries) {
   std::vector<uint64_t> arena;
-  arena.reserve(static_cast<size_t>(tables.words_size()) + entries.action_words.size());
+  arena.reserve(static_cast<size_t>(tables.words_size()) + entries.action_words.size() + entries.rule_key_words.size());
   arena.assign(tables.words().begin(), tables.words().end());
   arena.insert(arena.end(), entries.action_words.begin(), entries.action_words.end());
+  arena.insert(arena.end(), entries.rule_key_words.begin(), entries.rule_key_words.end());
   return arena;
 }
 
@@ -156,9 +164,13 @@ StatusOr<MapEntries> BuildMapEntries(const v1::RuleTables& rt) {
   for (int ti = 0; ti < rt.tables_size(); ++ti) {
     if (Status s = Translate(rt, ti, table_words, &out); !s.ok()) return s;
   }
-  out.words = table_words + out.action_words.size();
+  const uint64_t keys_base = table_words + out.action_words.size();
+  out.words = keys_base + out.rule_key_words.size();
   if (out.words > NF_EMPTY_ROW)
     return Status::Error("tables: " + std::to_string(out.words) + " words: more than the XDP arena indexes");
+  for (nf_table& t : out.tables) {
+    if (t.rule_keys != NF_EMPTY_ROW) t.rule_keys = static_cast<uint32_t>(keys_base + t.rule_keys);
+  }
   return out;
 }
 

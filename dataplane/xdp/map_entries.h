@@ -36,8 +36,10 @@ struct MapEntries {
   std::vector<MapEntry<nf_cidr_key, uint32_t>> cidr_rows;
   std::vector<MapEntry<nf_port_key, uint32_t>> port_rows;
   // The words arena of a slot: RuleTables.words, then action_words (the Deny, Pass and audit
-  // bitmaps of tiered tables, nf_table.deny_words/pass_words/audit_words). `words` counts both.
+  // bitmaps of tiered tables, nf_table.deny_words/pass_words/audit_words), then rule_key_words
+  // (every table's rule keys, nf_table.rule_keys; common/tables/rule_keys.h). `words` counts all.
   std::vector<uint64_t> action_words;
+  std::vector<uint64_t> rule_key_words;
   uint64_t words = 0;
 };
 

@@ -108,4 +108,28 @@ std::vector<uint64_t> SumPerCpu(int fd, uint32_t entries) {
   return sums;
 }
 
+Status ReadRuleHits(int fd, std::vector<fastpath::RuleHit>* out) {
+  out->clear();
+  static const int ncpus = std::max(libbpf_num_possible_cpus(), 1);
+  std::vector<nf_rule_hits> values(static_cast<size_t>(ncpus));
+  uint64_t key = 0, next = 0;
+  const uint64_t* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    if (bpf_map_lookup_elem(fd, &key, values.data()) != 0) continue;  // deleted meanwhile
+    fastpath::RuleHit h;
+    h.key = key;
+    for (const nf_rule_hits& v : values) {
+      h.allowed += v.allowed;
+      h.denied += v.denied;
+      h.last_ns = std::max<uint64_t>(h.last_ns, v.last_ns);
+    }
+    out->push_back(h);
+  }
+  if (errno != ENOENT && errno != 0)
+    return Status::Error(std::string("XDP map rule_hits: read: ") + std::strerror(errno));
+  return Status::Ok();
+}
+
 }  // namespace netfence::xdp

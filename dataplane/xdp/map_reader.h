@@ -28,6 +28,9 @@ nf_ct_key CanonicalKey(const nf_ct4_key& key);
 // lookup fails).
 std::vector<uint64_t> SumPerCpu(int fd, uint32_t entries);
 
+// Every entry of the rule_hits map (u64 key -> per-CPU struct nf_rule_hits), summed over CPUs.
+Status ReadRuleHits(int fd, std::vector<fastpath::RuleHit>* out);
+
 template <size_t N>
 std::array<uint64_t, N> SumPerCpu(int fd) {
   std::array<uint64_t, N> out{};

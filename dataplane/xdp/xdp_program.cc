@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -120,6 +121,7 @@ constexpr MapSpec kMaps[] = {
     {Map::kConntrack4, "conntrack4", true},
     {Map::kInterfacesLow, "interfaces_low", true},
     {Map::kCtPodCounts, "ct_pod_counts", false},  // recounted from the connection tables
+    {Map::kRuleHits, "rule_hits", true},
 };
 static_assert(std::size(kMaps) == static_cast<size_t>(Map::kCount));
 constexpr bool MapsInEnumOrder() {
@@ -230,7 +232,11 @@ StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(const LoadOptions& option
   return program;
 }
 
-XdpProgram::XdpProgram(netfence_bpf* skel, LoadOptions options) : skel_(skel), options_(std::move(options)) {
+XdpProgram::XdpProgram(netfence_bpf* skel, LoadOptions options)
+    : skel_(skel), options_(std::move(options)),
+      loaded_unix_ns_(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count()) {
   writer_ = std::make_unique<SlotWriter>(OuterMaps{map_fd(Map::kIpcacheSlots), map_fd(Map::kTablesSlots),
                                                    map_fd(Map::kIdRowsSlots), map_fd(Map::kCidrRowsSlots),
                                                    map_fd(Map::kPortRowsSlots), map_fd(Map::kWordsSlots)});
@@ -496,6 +502,18 @@ Status XdpProgram::WriteConntrack(const nf_ct_key& key, const nf_ct_entry& entry
   if (err != 0)
     return Status::Error(std::string("XDP map ") + (v4 ? "conntrack4" : "conntrack") + ": update: " + ErrnoText(errno));
   return Status::Ok();
+}
+
+Status XdpProgram::ReadRuleHits(std::vector<fastpath::RuleHit>* out) const {
+  return xdp::ReadRuleHits(map_fd(Map::kRuleHits), out);
+}
+
+int64_t XdpProgram::rule_hits_since_unix_ns() const {
+  struct stat st {};
+  if (!options_.pin_dir.empty() && stat((options_.pin_dir + "/rule_hits").c_str(), &st) == 0) {
+    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  }
+  return loaded_unix_ns_;
 }
 
 Traffic XdpProgram::ReadTraffic() const {

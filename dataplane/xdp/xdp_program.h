@@ -93,6 +93,7 @@ enum class Map {
   kConntrack4,
   kInterfacesLow,
   kCtPodCounts,
+  kRuleHits,
   kCount,
 };
 
@@ -163,6 +164,9 @@ class XdpProgram : public fastpath::FastPath {
   StatusOr<std::unique_ptr<fastpath::EventStream>> OpenEvents(fastpath::EventStream::Handler handler) const override;
   Status ReadConntrack(std::vector<fastpath::CtEntry>* out) const override;
   uint32_t conntrack_capacity() const override { return options_.conntrack_entries; }
+  Status ReadRuleHits(std::vector<fastpath::RuleHit>* out) const override;
+  // When the rule_hits map was pinned (a restart keeps it), else this program's load.
+  int64_t rule_hits_since_unix_ns() const override;
   Status FlushConntrack() override;
   // Recounts the connections of each interface into ct_pod_counts (the quota's counts; done
   // every ct_recount_ms when a quota is set).
@@ -188,6 +192,7 @@ class XdpProgram : public fastpath::FastPath {
   Status WriteInterface(int ifindex, const nf_iface& entry);
   netfence_bpf* skel_;
   LoadOptions options_;
+  int64_t loaded_unix_ns_ = 0;
   struct Attachment {
     int ifindex;
     uint32_t flags;

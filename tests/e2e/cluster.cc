@@ -258,6 +258,15 @@ Status Cluster::StopController(int signo) {
   return StoppedInOrder("the controller", signo, code);
 }
 
+std::vector<std::string> Cluster::CtlControllerArgs() const {
+  if (!certs_) return {};
+  return {"--controller",      "unix:" + controller_socket_,
+          "--tls-cert",        certs_->client_cert_file,
+          "--tls-key",         certs_->client_key_file,
+          "--tls-ca",          certs_->ca_cert_file,
+          "--tls-server-name", "localhost"};
+}
+
 Status Cluster::StartAgent(const std::string& name) {
   Node& n = node(name);
   std::vector<std::string> argv = {options_.bin_dir + "/netfence-agent", "--node", name};

@@ -114,6 +114,9 @@ class Cluster {
   Status StartController();
   std::string ControllerLog() const { return controller_.LogTail(); }
   const std::string& controller_socket() const { return controller_socket_; }
+  // netfencectl's flags to reach the controller (controller mode): its address and an mTLS
+  // client certificate of the cluster's CA.
+  std::vector<std::string> CtlControllerArgs() const;
   StatusOr<agent::Response> AgentCall(const std::string& node, const agent::Request& request);
 
   const std::vector<std::string>& nodes() const { return node_names_; }

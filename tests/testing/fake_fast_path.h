@@ -39,6 +39,11 @@ class FakeFastPath : public fastpath::FastPath {
     return Status::Ok();
   }
   uint32_t conntrack_capacity() const override { return 0; }
+  Status ReadRuleHits(std::vector<fastpath::RuleHit>* out) const override {
+    *out = rule_hits;
+    return Status::Ok();
+  }
+  int64_t rule_hits_since_unix_ns() const override { return 0; }
   Status FlushConntrack() override { return Status::Ok(); }
 
   // What the agent told it, in order.
@@ -48,6 +53,7 @@ class FakeFastPath : public fastpath::FastPath {
   std::vector<int> unplugged;                    // ifindexes, every Unplug()
   std::vector<IpPrefix> guarded;                 // the last SetPodCidrs()
   std::vector<IpAddr> exempt;
+  std::vector<fastpath::RuleHit> rule_hits;  // what ReadRuleHits() returns
   // The next Program() fails with this message (and the live tables stay).
   std::optional<std::string> fail_next_program;
   // The tables live now.

@@ -282,6 +282,15 @@ struct {
   __uint(max_entries, NF_TRAFFIC_SLOTS);
 } traffic SEC(".maps");
 
+/* Connections decided per rule (struct nf_rule_hits), by rule key. Full: later rules' hits are
+ * counted in NF_CNT_RULE_HITS_LOST. Pinned: counts survive an agent restart. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __type(key, __u64);
+  __type(value, struct nf_rule_hits);
+  __uint(max_entries, 65536);
+} rule_hits SEC(".maps");
+
 /* Dropped packets by enum nf_drop_reason. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -9,8 +9,9 @@
 
 /* The layout version of the pinned maps' keys and values (dataplane/xdp/pin_abi.h): bump it
  * with any change to a struct below that a pinned map holds. 1: before stamps; 2: nf_table
- * carries ClusterNetworkPolicy tiers; 3: nf_table and nf_verdict carry audit mode. */
-#define NF_ABI_VERSION 3u
+ * carries ClusterNetworkPolicy tiers; 3: nf_table and nf_verdict carry audit mode; 4: nf_table
+ * carries rule keys, rule_hits counts per rule. */
+#define NF_ABI_VERSION 4u
 
 #define NF_EMPTY_ROW 0xFFFFFFFFu   /* the row with no rule, stored nowhere */
 #define NF_FIRST_POD_IDENTITY 256u /* ids below are reserved (0 world, 1 host) */
@@ -62,6 +63,10 @@ struct nf_table {
    * `isolated`; the audited one uses every bit and audit_isolated. */
   __u32 audit_words;
   __u32 audit_isolated;
+  /* Rule hit counters: rule bit b's key (common/tables/rule_keys.h) is the arena word
+   * rule_keys + b (NF_EMPTY_ROW: a table without rules). */
+  __u32 rule_keys;
+  __u32 pad;
 };
 
 /* id_rows: (table, pod identity) -> row. */
@@ -154,9 +159,10 @@ enum nf_counter {
   NF_CNT_PASS_NDP = 6,       /* ICMPv6 neighbour discovery */
   NF_CNT_DROP = 7,           /* every drop (by reason in drop_reasons) */
   NF_CNT_CT_CREATED = 8,
-  NF_CNT_EVENTS_LOST = 9,   /* ring buffer full: an event not written */
-  NF_CNT_VERDICT_HIT = 10,  /* a direction answered by verdict_cache */
-  NF_CNT_VERDICT_MISS = 11, /* a direction classified over the tables (then cached) */
+  NF_CNT_EVENTS_LOST = 9,     /* ring buffer full: an event not written */
+  NF_CNT_VERDICT_HIT = 10,    /* a direction answered by verdict_cache */
+  NF_CNT_VERDICT_MISS = 11,   /* a direction classified over the tables (then cached) */
+  NF_CNT_RULE_HITS_LOST = 12, /* rule_hits full: a rule's new connection not counted */
   NF_COUNTERS = 16,
 };
 
@@ -348,6 +354,15 @@ enum nf_traffic_index {
 struct nf_traffic {
   __u64 packets;
   __u64 bytes;
+};
+
+/* rule_hits (per CPU, key: the rule's key): the new connections a rule decided (allowed: it
+ * allowed its direction; denied: a Deny rule denied it) and when the last one was (CLOCK_MONOTONIC,
+ * coarse). Packets of tracked connections are not counted; untracked ones (ICMP errors) each are. */
+struct nf_rule_hits {
+  __u64 allowed;
+  __u64 denied;
+  __u64 last_ns;
 };
 
 /* What the program decided about the last packet on this CPU (tests and debugging). */

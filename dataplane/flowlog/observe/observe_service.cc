@@ -113,9 +113,10 @@ grpc::ServerWriteReactor<v1::ObserveResponse>* ObserveService::Observe(grpc::Cal
   return new ObserveStream(hub_, node_, *request);
 }
 
-StatusOr<std::unique_ptr<ObserveServer>> ObserveServer::Start(
-    const std::vector<std::string>& addresses, ObserveService* service,
-    std::shared_ptr<grpc::ServerCredentials> tcp_credentials) {
+StatusOr<std::unique_ptr<ObserveServer>> ObserveServer::Start(const std::vector<std::string>& addresses,
+                                                              ObserveService* service,
+                                                              std::shared_ptr<grpc::ServerCredentials> tcp_credentials,
+                                                              const std::vector<grpc::Service*>& more) {
   auto s = std::unique_ptr<ObserveServer>(new ObserveServer());
   grpc::ServerBuilder builder;
   int port = 0;
@@ -135,6 +136,7 @@ StatusOr<std::unique_ptr<ObserveServer>> ObserveServer::Start(
     }
   }
   builder.RegisterService(service);
+  for (grpc::Service* m : more) builder.RegisterService(m);
   const mode_t old = ::umask(0077);  // sockets 0600
   s->server_ = builder.BuildAndStart();
   ::umask(old);

@@ -33,12 +33,14 @@ class ObserveService final : public v1::FlowObserver::CallbackService {
 
 // A gRPC server for the service on some addresses: "unix:PATH" (created 0600, the parent
 // directory made if needed, a stale socket replaced) with insecure credentials (the file's
-// permissions are the access control), "HOST:PORT" with `tcp_credentials`.
+// permissions are the access control), "HOST:PORT" with `tcp_credentials`. `more` are served
+// beside it on the same addresses (the agent's RuleHits).
 class ObserveServer {
  public:
   static StatusOr<std::unique_ptr<ObserveServer>> Start(const std::vector<std::string>& addresses,
                                                         ObserveService* service,
-                                                        std::shared_ptr<grpc::ServerCredentials> tcp_credentials);
+                                                        std::shared_ptr<grpc::ServerCredentials> tcp_credentials,
+                                                        const std::vector<grpc::Service*>& more = {});
   ~ObserveServer();  // shuts down (open streams are cancelled)
   // The port bound for a "HOST:0" address (the first TCP one), 0 if none.
   int tcp_port() const { return tcp_port_; }

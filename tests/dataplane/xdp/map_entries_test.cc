@@ -7,6 +7,7 @@
 #include <random>
 
 #include "common/base/ip.h"
+#include "common/tables/rule_keys.h"
 #include "common/tables/wire.h"
 
 namespace netfence::xdp {
@@ -201,7 +202,7 @@ TEST(XdpMapEntries, TieredTablesCarryTheirBoundariesAndActionBitmaps) {
   EXPECT_EQ(e->tables[2].tiered, 1u);
   EXPECT_EQ(e->tables[2].deny_words, NF_EMPTY_ROW);
   EXPECT_EQ(e->tables[2].pass_words, NF_EMPTY_ROW);
-  EXPECT_EQ(e->words, t.words_size() + 4u);
+  EXPECT_EQ(e->words, t.words_size() + 4u + e->rule_key_words.size());
   const std::vector<uint64_t> arena = Arena(t, *e);
   ASSERT_EQ(arena.size(), e->words);
   EXPECT_EQ(arena[tiered.deny_words + 1], 1ull << 2);
@@ -257,10 +258,40 @@ TEST(XdpMapEntries, AuditedBitsBecomeABitmapAndAuditIsolatedIsCarried) {
   EXPECT_EQ(a.audit_words, table_words);
   const std::vector<uint64_t> want = {1ull << 3, 1ull << 1};
   EXPECT_EQ(e->action_words, want);
-  EXPECT_EQ(e->words, t.words_size() + 2u);
+  EXPECT_EQ(e->words, t.words_size() + 2u + e->rule_key_words.size());
   const std::vector<uint64_t> arena = Arena(t, *e);
   ASSERT_EQ(arena.size(), e->words);
   EXPECT_EQ(arena[a.audit_words + 1], 1ull << 1);
+}
+
+// Rule hit counters: every table's rule keys follow the action bitmaps in the arena, at
+// nf_table.rule_keys, one per rule bit, the key of the bit's policy and rule index; a table
+// without rules has none.
+TEST(XdpMapEntries, RuleKeysFollowTheActionBitmapsOnePerBit) {
+  v1::RuleTables t = OneTable();
+  t.add_tables()->CopyFrom(t.tables(0));
+  auto* empty = t.add_tables();
+  empty->set_direction(v1::EGRESS);
+  empty->set_all_pods_row(NF_EMPTY_ROW);
+  empty->set_other_protocols_row(NF_EMPTY_ROW);
+  auto e = BuildMapEntries(t);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  const std::vector<uint64_t> arena = Arena(t, *e);
+  ASSERT_EQ(arena.size(), e->words);
+  EXPECT_EQ(e->tables[2].rule_keys, NF_EMPTY_ROW);
+  size_t keys = 0;
+  for (int ti = 0; ti < 2; ++ti) {
+    const nf_table& nt = e->tables[static_cast<size_t>(ti)];
+    const v1::DirectionTable& dt = t.tables(ti);
+    ASSERT_GT(dt.rule_count(), 0u);
+    ASSERT_NE(nt.rule_keys, NF_EMPTY_ROW);
+    EXPECT_GE(nt.rule_keys, t.words_size() + e->action_words.size());
+    for (uint32_t b = 0; b < dt.rule_count(); ++b, ++keys) {
+      const v1::PolicyRef& p = t.policies(static_cast<int>(dt.rule_policy(static_cast<int>(b))));
+      EXPECT_EQ(arena[nt.rule_keys + b], tables::RuleKeyOf(p, dt.direction(), dt.rule_index(static_cast<int>(b))));
+    }
+  }
+  EXPECT_EQ(e->rule_key_words.size(), keys);
 }
 
 }  // namespace
