@@ -25,7 +25,8 @@ if [ "${SANITIZE_SET:-all}" = all ]; then
   SAN_TESTS+=(distribution_test flowlog_test flowlog_pipeline_test cni_plugin_test agent_test agent_state_test)
 fi
 [ "$SANITIZE_SUITES" = 1 ] || SAN_TESTS=()
-FUZZERS=(manifest_fuzz cni_fuzz agent_protocol_fuzz node_update_fuzz kube_fuzz flow_record_fuzz xdp_packet_fuzz)
+FUZZERS=(manifest_fuzz cni_fuzz agent_protocol_fuzz node_update_fuzz kube_fuzz flow_record_fuzz xdp_packet_fuzz
+  dpdk_parser_fuzz)
 cmake -S . -B build-san -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-O1 -DCMAKE_C_FLAGS=-O1 \
   -DNETFENCE_FUZZ=ON -DNETFENCE_BUILD_BENCH=OFF -DNETFENCE_DPDK=OFF >/dev/null

@@ -35,8 +35,9 @@ class LoopbackSession : public controller::Session {
 };
 
 controller::CoreOptions CoreOptionsFor(std::function<void(const std::string&)> info,
-                                       std::function<void(const std::string&)> warn) {
+                                       std::function<void(const std::string&)> warn, bool audit_by_default) {
   controller::CoreOptions o;
+  o.audit_by_default = audit_by_default;
   o.max_part_bytes = SIZE_MAX;  // in-process: one message per update
   o.info = std::move(info);
   o.warn = std::move(warn);
@@ -46,8 +47,10 @@ controller::CoreOptions CoreOptionsFor(std::function<void(const std::string&)> i
 class EmbeddedTableSource : public TableSource {
  public:
   EmbeddedTableSource(boost::asio::io_context& io, std::string dir, std::string node,
-                      std::function<void(const std::string&)> info, std::function<void(const std::string&)> warn)
-      : io_(io), node_(std::move(node)), core_(io, CoreOptionsFor(info, warn)), source_(io, std::move(dir), info) {
+                      std::function<void(const std::string&)> info, std::function<void(const std::string&)> warn,
+                      bool audit_by_default)
+      : io_(io), node_(std::move(node)), core_(io, CoreOptionsFor(info, warn, audit_by_default)),
+        source_(io, std::move(dir), info) {
     core_.set_source_description(source_.Describe());
   }
 
@@ -96,8 +99,9 @@ class EmbeddedTableSource : public TableSource {
 std::unique_ptr<agent::TableSource> MakeEmbeddedTableSource(boost::asio::io_context& io, const std::string& dir,
                                                             const std::string& node,
                                                             std::function<void(const std::string&)> info,
-                                                            std::function<void(const std::string&)> warn) {
-  return std::make_unique<EmbeddedTableSource>(io, dir, node, std::move(info), std::move(warn));
+                                                            std::function<void(const std::string&)> warn,
+                                                            bool audit_by_default) {
+  return std::make_unique<EmbeddedTableSource>(io, dir, node, std::move(info), std::move(warn), audit_by_default);
 }
 
 }  // namespace netfence::embedded

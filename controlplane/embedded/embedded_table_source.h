@@ -15,9 +15,12 @@
 namespace netfence::embedded {
 
 // Compiles `dir` (Namespace, Pod, NetworkPolicy manifests; re-read on change) for node `node`.
+// `audit_by_default`: policies without an annotation netfence.io/enforcement are in audit (the
+// controller's --default-enforcement audit).
 std::unique_ptr<agent::TableSource> MakeEmbeddedTableSource(boost::asio::io_context& io, const std::string& dir,
                                                             const std::string& node,
                                                             std::function<void(const std::string&)> info,
-                                                            std::function<void(const std::string&)> warn);
+                                                            std::function<void(const std::string&)> warn,
+                                                            bool audit_by_default = false);
 
 }  // namespace netfence::embedded

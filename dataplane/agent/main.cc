@@ -44,6 +44,7 @@ using namespace netfence;
 struct Flags {
   std::string node;
   std::string manifests;
+  std::string default_enforcement = "enforce";
   std::string controller;
   std::string tls_cert, tls_key, tls_ca, tls_server_name;
   bool plaintext = false;
@@ -235,7 +236,7 @@ int Run(const Flags& f) {
     co.agent = "netfence-agent " NETFENCE_VERSION " " + f.dataplane;
     source = agent::MakeRemoteTableSource(io, co, info);
   } else {
-    source = embedded::MakeEmbeddedTableSource(io, f.manifests, f.node, info, warn);
+    source = embedded::MakeEmbeddedTableSource(io, f.manifests, f.node, info, warn, f.default_enforcement == "audit");
   }
   int64_t hits_interval_ns = 0;
   if (f.rule_hits_interval != "0") {
@@ -356,6 +357,12 @@ int main(int argc, char** argv) {
                                     "Tables from netfence-controller at HOST:PORT (or unix:PATH), over mTLS")
                          ->excludes(manifests);
   manifests->excludes(controller);
+  app.add_option("--default-enforcement", f.default_enforcement,
+                 "With --manifests (the controller has its own): enforce, or audit for policies without their own "
+                 "(or, for a NetworkPolicy, their namespace's) annotation netfence.io/enforcement")
+      ->check(CLI::IsMember({"enforce", "audit"}))
+      ->needs(manifests)
+      ->capture_default_str();
   app.add_option("--tls-cert", f.tls_cert, "This agent's certificate (PEM); its common name must be the node name");
   app.add_option("--tls-key", f.tls_key, "Its private key (PEM)");
   app.add_option("--tls-ca", f.tls_ca, "The CA the controller's certificate must chain to (PEM)");

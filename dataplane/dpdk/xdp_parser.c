@@ -6,7 +6,15 @@
 
 #include <stddef.h>
 
+/* A frame puts its headers at any offset (the IPv4 header 14 bytes in, an IPv6 fragment header
+ * 54): reading them through structs of their natural alignment is undefined behaviour in C on
+ * the host (the BPF target has no such rule; UBSan and the fuzz harness caught it here). Every
+ * struct parsing.h reads packets through is declared here with alignment 1, so the compiler
+ * makes no assumption about where they lie. struct nf_flow has no padding: packed, it keeps its
+ * layout (checked below against struct nf_dp_flow). */
+#pragma pack(push, 1)
 #include "xdp/include/parsing.h"
+#pragma pack(pop)
 
 #define NF_DP_SAME(field)                                                                             \
   _Static_assert(offsetof(struct nf_flow, field) == offsetof(struct nf_dp_flow, field) &&             \

@@ -239,6 +239,9 @@ StatusOr<std::unique_ptr<UdpSession>> UdpSession::Open(const Netns& client, cons
 
 bool UdpSession::Echo(int timeout_ms) { return EchoDatagram(fd_.get(), Deadline(timeout_ms)); }
 
+uint16_t TcpSession::local_port() const { return LocalPort(fd_.get()); }
+uint16_t UdpSession::local_port() const { return LocalPort(fd_.get()); }
+
 StatusOr<std::unique_ptr<SctpSession>> SctpSession::Open(const Netns& client, const std::string& dst, uint16_t port,
                                                          int timeout_ms) {
   auto addr = ParseAddr(dst, 0);

@@ -81,6 +81,7 @@ class TcpSession {
                                                     int timeout_ms = 1000);
   // True iff all bytes sent so far, this call's nonce included, are echoed before the timeout.
   bool Echo(int timeout_ms = 1000);
+  uint16_t local_port() const;  // the connection's source port
 
  private:
   explicit TcpSession(UniqueFd fd) : fd_(std::move(fd)) {}
@@ -97,6 +98,7 @@ class UdpSession {
   static StatusOr<std::unique_ptr<UdpSession>> Open(const Netns& client, const std::string& dst, uint16_t port,
                                                     int timeout_ms = 1000);
   bool Echo(int timeout_ms = 1000);
+  uint16_t local_port() const;
 
  private:
   explicit UdpSession(UniqueFd fd) : fd_(std::move(fd)) {}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The connection tables at their limits: full (the LRU evicts and evicted connections fail
-// closed), one pod's flood against the per-pod quota, and a full interfaces map.
+// closed), one pod's flood against the per-pod quota, a full interfaces map, and a full
+// fragments map.
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
 
@@ -127,6 +128,60 @@ TEST_F(ConntrackTest, AFullInterfacesMapIsRefusedByNameAndKeepsTheBoundOnes) {
     ASSERT_TRUE(program_->Unbind(static_cast<int>(ifindex)).ok());
   }
   EXPECT_TRUE(program_->BindEndpoint(static_cast<int>(NF_IFACE_LOW + 4096), {pod}).ok()) << "room again";
+}
+
+// Fault: a full fragments map. First fragments of allowed datagrams are remembered in an LRU
+// of fragment_entries; a later fragment passes only while its datagram's entry is there, of the
+// live programming and young enough. Flooded with more datagrams than it holds, the map keeps
+// the most recent ones; the later fragments of evicted datagrams fail closed (dropped, counted
+// as ip4-fragment), never an internal error; a later fragment of a denied datagram never
+// passes; and a new programming refuses every remembered datagram.
+TEST_F(ConntrackTest, AFullFragmentsMapFailsClosedForTheEvictedDatagrams) {
+  xdp::LoadOptions o = StatefulOptions();
+  o.fragment_entries = 64;
+  Load(o);
+  Program(kTcpUdp80, 1);
+  auto first = [](uint16_t id, uint16_t port) {
+    return PacketBuilder().Ipv4(kClient, kServer).Ipv4Id(id).Ipv4Fragment(0, true).Udp(port, 5000).Payload(40).Build();
+  };
+  auto later = [](uint16_t id) {
+    // The same protocol (part of the datagram's key); its UDP header bytes are mere payload here.
+    return PacketBuilder().Ipv4(kClient, kServer).Ipv4Id(id).Ipv4Fragment(100, false).Udp(80, 5000).Payload(40).Build();
+  };
+  // The first fragments pass (the first as a new flow, the others on its connection entry).
+  constexpr int kDatagrams = 1000;
+  for (int id = 1; id <= kDatagrams; ++id) {
+    const RunResult r = harness_->Run(first(static_cast<uint16_t>(id), 80));
+    ASSERT_TRUE(r.ok) << r.error;
+    ASSERT_EQ(r.action, static_cast<uint32_t>(XDP_PASS)) << "datagram " << id;
+  }
+  int passed = 0, dropped = 0;
+  for (int id = 1; id <= kDatagrams; ++id) {
+    const RunResult r = harness_->Run(later(static_cast<uint16_t>(id)));
+    ASSERT_TRUE(r.ok) << r.error;
+    if (r.action == XDP_PASS) {
+      EXPECT_EQ(r.decision.path, static_cast<uint32_t>(NF_CNT_PASS_FRAGMENT));
+      ++passed;
+    } else {
+      EXPECT_EQ(r.decision.drop_reason, static_cast<uint32_t>(NF_DROP_IP4_FRAGMENT)) << "datagram " << id;
+      ++dropped;
+    }
+  }
+  EXPECT_GT(passed, 0);
+  EXPECT_LE(passed, 64) << "more datagrams followed than the map holds";
+  EXPECT_EQ(passed + dropped, kDatagrams);
+  EXPECT_EQ(harness_->Drops()[NF_DROP_IP4_FRAGMENT], static_cast<uint64_t>(dropped));
+  EXPECT_EQ(harness_->Drops()[NF_DROP_INTERNAL], 0u);
+  // A datagram just seen is remembered: each of its later fragments passes.
+  Expect(first(5000, 80), XDP_PASS, NF_CNT_PASS_CT);
+  Expect(later(5000), XDP_PASS, NF_CNT_PASS_FRAGMENT);
+  Expect(later(5000), XDP_PASS, NF_CNT_PASS_FRAGMENT);
+  // A denied datagram's first fragment is dropped by policy and leaves nothing to follow.
+  Expect(first(6000, 81), XDP_DROP, NF_CNT_DROP, NF_DROP_POLICY);
+  Expect(later(6000), XDP_DROP, NF_CNT_DROP, NF_DROP_IP4_FRAGMENT);
+  // A new programming: remembered datagrams belong to the old one and are refused.
+  Program(kTcpUdp80, 2);
+  Expect(later(5000), XDP_DROP, NF_CNT_DROP, NF_DROP_IP4_FRAGMENT);
 }
 
 }  // namespace

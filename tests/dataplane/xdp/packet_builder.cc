@@ -57,6 +57,10 @@ PacketBuilder& PacketBuilder::Ipv4Fragment(uint16_t offset8, bool more_fragments
   more_fragments_ = more_fragments;
   return *this;
 }
+PacketBuilder& PacketBuilder::Ipv4Id(uint16_t id) {
+  ip4_id_ = id;
+  return *this;
+}
 PacketBuilder& PacketBuilder::Ipv6(const IpAddr& src, const IpAddr& dst) {
   family_ = 6;
   src_ = src;
@@ -154,7 +158,7 @@ std::vector<uint8_t> PacketBuilder::Build() {
   if (family_ == 4) {
     const size_t hlen = 20 + 4 * static_cast<size_t>(ip4_option_words_);
     b.push_back(static_cast<uint8_t>(0x40 | ((hlen / 4) & 0x0F))), b.push_back(0);
-    Put16(&b, static_cast<uint16_t>(hlen + l4.size())), Put16(&b, 0x1234);
+    Put16(&b, static_cast<uint16_t>(hlen + l4.size())), Put16(&b, ip4_id_);
     const bool fragment = frag_offset8_ != 0 || more_fragments_;
     Put16(&b, fragment ? static_cast<uint16_t>((more_fragments_ ? 0x2000 : 0) | (frag_offset8_ & 0x1FFF)) : 0x4000);
     b.push_back(64), b.push_back(proto_), Put16(&b, 0);

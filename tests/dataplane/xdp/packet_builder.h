@@ -23,6 +23,7 @@ class PacketBuilder {
   PacketBuilder& Ipv4(const IpAddr& src, const IpAddr& dst);
   PacketBuilder& Ipv4Options(int words);  // IHL = 5 + words, NOP-filled
   PacketBuilder& Ipv4Fragment(uint16_t offset8, bool more_fragments);
+  PacketBuilder& Ipv4Id(uint16_t id);  // the datagram's identification (default 0x1234)
   PacketBuilder& Ipv6(const IpAddr& src, const IpAddr& dst);
   // Appends an IPv6 extension header (0 hop-by-hop, 43 routing, 44 fragment, 51 AH,
   // 60 destination options, 135 mobility); for a fragment header, its offset in 8 bytes.
@@ -55,6 +56,7 @@ class PacketBuilder {
   IpAddr src_, dst_;
   int ip4_option_words_ = 0;
   uint16_t frag_offset8_ = 0;
+  uint16_t ip4_id_ = 0x1234;
   bool more_fragments_ = false;
   std::vector<std::pair<uint8_t, uint16_t>> ext_;  // (type, fragment offset)
   uint8_t proto_ = 6;
