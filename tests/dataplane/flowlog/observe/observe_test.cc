@@ -4,8 +4,13 @@
 // records as they are published, filtered on the agent; a bad filter is refused by name.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
 #include <thread>
+#include <utility>
 
 #include "dataplane/flowlog/observe/observe_request.h"
 #include "dataplane/flowlog/observe/observe_service.h"
@@ -133,6 +138,75 @@ TEST_F(ObserveTest, NoAgentIsAnErrorNamingTheAddress) {
   ObserveRecordSource src({.target = nowhere, .request = {}, .connect_timeout_ms = 200});
   EXPECT_TRUE(ReadAll(src, 1).empty());
   EXPECT_EQ(src.status().message(), "agent " + nowhere + ": not reachable within 0 s");
+}
+
+// Fault: a slow reader over the socket. One client reads as the records come, another not at
+// all while thousands are published: the publisher (the pipeline) never waits for either; each
+// stream accounts for every record, delivered or in a `lost` record saying how many (where the
+// queue of 100 overflowed: the slow one loses, and knows it; the fast one loses nothing).
+TEST_F(ObserveTest, ASlowReaderLosesOnlyItsOwnRecordsAndIsToldHowMany) {
+  // Both streams up (they connect at their first read): each reads the warm-up record, from
+  // the history, then follows.
+  hub_.Write(Emit(In("warm-up", testing::kT0)));
+  v1::ObserveRequest q;
+  q.set_follow(true);
+  ObserveRecordSource fast({.target = target_, .request = q}), slow({.target = target_, .request = q});
+  ASSERT_EQ(ReadAll(fast, 1).size(), 1u);
+  ASSERT_EQ(ReadAll(slow, 1).size(), 1u);
+
+  // Reads until every record is accounted for, delivered or stated lost: (records, lost).
+  // More than the socket and HTTP/2 windows hold for the slow stream (some 4,700 records here).
+  constexpr uint64_t kRecords = 20000;
+  auto account = [](ObserveRecordSource& src, std::atomic<uint64_t>* seen) {
+    uint64_t records = 0, lost = 0;
+    FlowRecord r;
+    std::string line, error;
+    while (records + lost < kRecords && src.Next(&r, &line, &error) == RecordSource::Result::kRecord) {
+      (r.event == EventKind::kLost ? lost : records) += r.event == EventKind::kLost ? r.lost_events : 1;
+      if (seen != nullptr) *seen = records + lost;
+    }
+    return std::make_pair(records, lost);
+  };
+  // Should a stream never account for everything, a watchdog ends both (the test fails, no hang).
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(mu);
+    if (!cv.wait_for(lock, std::chrono::seconds(30), [&] { return done; })) {
+      fast.Stop();
+      slow.Stop();
+    }
+  });
+  std::pair<uint64_t, uint64_t> fast_got;
+  std::atomic<uint64_t> fast_seen{0};
+  std::thread reader([&] { fast_got = account(fast, &fast_seen); });
+  // Paced by the fast reader (each record published once it has the one before), so that only
+  // the slow one falls behind.
+  for (uint64_t i = 0; i < kRecords; ++i) {
+    hub_.Write(Emit(In("shop", testing::kT0 + 1 + static_cast<int64_t>(i))));
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (fast_seen < i + 1 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  }
+  reader.join();
+  const auto slow_got = account(slow, nullptr);
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  watchdog.join();
+  EXPECT_EQ(fast_got.first + fast_got.second, kRecords) << "the fast stream";
+  EXPECT_EQ(fast_got.second, 0u) << "the fast stream lost records to the slow one";
+  EXPECT_EQ(slow_got.first + slow_got.second, kRecords) << "the slow stream";
+  EXPECT_GT(slow_got.second, 0u) << "the slow stream lost nothing: the test did not make it slow";
+  EXPECT_GE(hub_.lost_total(), slow_got.second);
+  std::printf("[observe] %llu records: fast stream %llu delivered, %llu lost; slow stream %llu delivered, %llu lost\n",
+              static_cast<unsigned long long>(kRecords), static_cast<unsigned long long>(fast_got.first),
+              static_cast<unsigned long long>(fast_got.second), static_cast<unsigned long long>(slow_got.first),
+              static_cast<unsigned long long>(slow_got.second));
+  fast.Stop();
+  slow.Stop();
 }
 
 TEST(ObserveRequestTest, CarriesEveryCriterionOfTheFilter) {
