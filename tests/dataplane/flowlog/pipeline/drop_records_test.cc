@@ -72,23 +72,12 @@ TEST_F(DropRecordsTest, ADropSaysWhereItWasSeen) {
 TEST_F(DropRecordsTest, APolicyDropNamesThePoliciesIsolatingTheDenyingSide) {
   const auto out = Records({Drop(kClient, 40000, kServer, 81, 6), Drop(kClient, 40000, kServer, 81, 6)});
   ASSERT_EQ(out.size(), 1u);
-  FlowRecord want;
+  FlowRecord want = testing::ClientServerTcp(g_, kClient, 40000, kServer, 81);
   want.event = EventKind::kDrop;
   want.time_ns = testing::kT0 + 5;
-  want.node = "node-a";
-  want.observation_point = "xdp";
-  want.ifindex = 7;
   want.verdict = Verdict::kDenied;
   want.direction = Direction::kIngress;  // the client's egress allows it; the server's ingress does not
   want.reason = reason::kDefaultDeny;
-  want.proto = 6;
-  want.src = testing::Pod(kClient, 40000, "default", "client", "");
-  want.src.labels = {{"app", "client"}};
-  want.src.identity = g_.IdentityOf(kClient);
-  want.dst = testing::Pod(kServer, 81, "default", "server", "");
-  want.dst.labels = {{"app", "server"}};
-  want.dst.identity = g_.IdentityOf(kServer);
-  want.community_id = CommunityId(*IpAddr::Parse(kClient), *IpAddr::Parse(kServer), 6, 40000, 81);
   want.packets = want.count = 2;
   want.bytes = 148;
   want.generation = 1;

@@ -72,21 +72,10 @@ class FlowTrackerTest : public ::testing::Test {
 
   // What every record of client:40000 -> server:80 (TCP) says at generation 1.
   FlowRecord TcpBase(const nf_event& e) const {
-    FlowRecord r;
-    r.node = "node-a";
-    r.observation_point = "xdp";
-    r.ifindex = 7;
+    FlowRecord r = testing::ClientServerTcp(g1_, kClient, 40000, kServer, 80);
     r.verdict = Verdict::kAllowed;
     r.direction = Direction::kIngress;
     r.reason = reason::kPolicy;
-    r.proto = 6;
-    r.src = testing::Pod(kClient, 40000, "default", "client", "");
-    r.src.labels = {{"app", "client"}};
-    r.src.identity = g1_.IdentityOf(kClient);
-    r.dst = testing::Pod(kServer, 80, "default", "server", "");
-    r.dst.labels = {{"app", "server"}};
-    r.dst.identity = g1_.IdentityOf(kServer);
-    r.community_id = CommunityId(*IpAddr::Parse(kClient), *IpAddr::Parse(kServer), 6, 40000, 80);
     r.generation = 1;
     r.policies = {{"default", "server-in", Direction::kIngress, 0}};
     r.flow_id = FlowId(Entry(e).key, e.ct_created_ns);

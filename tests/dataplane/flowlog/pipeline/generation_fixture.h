@@ -13,8 +13,11 @@
 
 #include "common/tables/table_set.h"
 #include "common/tables/wire.h"
+#include "dataplane/flowlog/community_id.h"
+#include "dataplane/flowlog/flow_record.h"
 #include "dataplane/flowlog/pipeline/generation_history.h"
 #include "dataplane/xdp/map_entries.h"
+#include "tests/dataplane/flowlog/records.h"
 #include "tests/testing/policy_fixture.h"
 #include "xdp/include/netfence_abi.h"
 
@@ -47,6 +50,27 @@ struct Generation {
     return 0;
   }
 };
+
+// What every record of a TCP flow client:sport -> server:dport says at node-a's XDP hook
+// (interface 7) about where and between whom, as of generation g: node, observation point,
+// protocol, both ends (pods `client` and `server` of namespace default, labelled app=client and
+// app=server, with g's identities) and the Community ID. Verdict and the rest are the test's.
+inline FlowRecord ClientServerTcp(const Generation& g, const char* client, uint16_t sport, const char* server,
+                                  uint16_t dport) {
+  FlowRecord r;
+  r.node = "node-a";
+  r.observation_point = "xdp";
+  r.ifindex = 7;
+  r.proto = 6;
+  r.src = Pod(client, sport, "default", "client", "");
+  r.src.labels = {{"app", "client"}};
+  r.src.identity = g.IdentityOf(client);
+  r.dst = Pod(server, dport, "default", "server", "");
+  r.dst.labels = {{"app", "server"}};
+  r.dst.identity = g.IdentityOf(server);
+  r.community_id = CommunityId(*IpAddr::Parse(client), *IpAddr::Parse(server), 6, sport, dport);
+  return r;
+}
 
 // Compiles `yaml` as generation `generation`; every pod runs on `node`.
 inline Generation MakeGeneration(const std::string& yaml, uint64_t generation) {
