@@ -39,6 +39,13 @@
 #   dpdk_bench      (root) the DPDK pipeline on one core: conntrack hits, every packet
 #                   classified, new connections created at 1k/10k rules vs the same lane passing non-IP frames (no
 #                   policy); DPDK_BENCH_ARGS.
+#   dpdk_pmd_bench  (root) the real worker on its own lcore between net_ring ports wired in a
+#                   loop: Mpps for conntrack hits and classified packets at 10k rules over 512 /
+#                   4k / 32k flows, vs the same worker switching non-IP frames and io forwarding;
+#                   hugepages when /dev/hugepages is mounted with 600 free; DPDK_PMD_BENCH_ARGS.
+#   dpdk_veth_bench (root) real veth frames into netfence-dpdk (af_packet, af_xdp) vs the XDP
+#                   program and xdp_drop on the same interface, same generator (live frames, or a
+#                   packet socket where the kernel refuses them); DPDK_VETH_BENCH_ARGS (--quick).
 #   acl_bench       (root) DPDK's rte_acl_classify vs netfence's burst classifier on the same
 #                   rules and keys at 1k/10k/100k rules: ns/packet, build time, memory (both
 #                   must decide every key alike first); ACL_BENCH_ARGS.
@@ -126,6 +133,29 @@ if [ "$(id -u)" != 0 ]; then
 elif [ -x "$B"/bench/dpdk_bench ]; then
   "$B"/bench/dpdk_bench --benchmark_repetitions="${REPETITIONS:-3}" --benchmark_report_aggregates_only=true \
     ${DPDK_BENCH_ARGS:-}
+else
+  echo "skipped: built without DPDK (-DNETFENCE_DPDK=OFF)"
+fi
+echo "== dpdk_pmd_bench"
+if [ "$(id -u)" != 0 ]; then
+  echo "skipped: needs root (the DPDK EAL)"
+elif [ -x "$B"/bench/dpdk_pmd_bench ]; then
+  # With hugepages when the machine has them mounted (or NETFENCE_BENCH_HUGE_DIR says where).
+  if [ -z "${NETFENCE_BENCH_HUGE_DIR:-}" ] && mountpoint -q /dev/hugepages 2>/dev/null &&
+    [ "$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)" -ge 600 ]; then
+    export NETFENCE_BENCH_HUGE_DIR=/dev/hugepages
+  fi
+  # shellcheck disable=SC2086
+  "$B"/bench/dpdk_pmd_bench ${DPDK_PMD_BENCH_ARGS:-}
+else
+  echo "skipped: built without DPDK (-DNETFENCE_DPDK=OFF)"
+fi
+echo "== dpdk_veth_bench"
+if [ "$(id -u)" != 0 ]; then
+  echo "skipped: needs root (the DPDK EAL, network namespaces, XDP)"
+elif [ -x "$B"/bench/dpdk_veth_bench ]; then
+  # shellcheck disable=SC2086
+  "$B"/bench/dpdk_veth_bench ${DPDK_VETH_BENCH_ARGS:-}
 else
   echo "skipped: built without DPDK (-DNETFENCE_DPDK=OFF)"
 fi

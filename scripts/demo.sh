@@ -8,8 +8,25 @@
 # (netfencectl flows --agent ... --follow) saying which connection was admitted, which one cut
 # and by which policies; it ends by drawing who talked to whom (netfencectl flows --graph) into
 # build/demo/flows.svg. Finishes by itself and removes what it made (but the picture).
+#
+#   scripts/demo.sh                     the live part on XDP (the kernel fast path)
+#   scripts/demo.sh --dataplane dpdk    the live part on DPDK: a netfence-dpdk per node takes
+#                                       the pods' veths and switches them (docs/dpdk.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DATAPLANE=xdp
+while (($#)); do
+  case "$1" in
+    --dataplane) DATAPLANE="${2:-}"; shift 2 ;;
+    --dataplane=*) DATAPLANE="${1#*=}"; shift ;;
+    -h|--help) sed -n '3,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo: unknown argument '$1' (--dataplane xdp|dpdk, --help)" >&2; exit 2 ;;
+  esac
+done
+case "$DATAPLANE" in
+  xdp|dpdk) ;;
+  *) echo "demo: --dataplane '$DATAPLANE': xdp or dpdk" >&2; exit 2 ;;
+esac
 CTL=build/bin/netfencectl
 work=$(mktemp -d /tmp/netfence-demo.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -57,11 +74,11 @@ YAML
 if $CTL matrix --manifests "$work" --port 80; then echo "unexpected: accepted" >&2; exit 1; fi
 echo "(exit status non-zero, as expected)"
 
-say "Now with real packets: the same cluster on two node namespaces, enforced by netfence-agent (XDP), with its live flow log"
+say "Now with real packets: the same cluster on two node namespaces, enforced by netfence-agent (${DATAPLANE^^}), with its live flow log"
 if [ "$(id -u)" = 0 ]; then
   mkdir -p build/demo
   build/bin/netfence-live-demo --cluster examples/cluster --policies examples/policies --bin-dir build/bin \
-    --graph build/demo/flows.svg
+    --dataplane "$DATAPLANE" --graph build/demo/flows.svg
   echo "  the picture: $(pwd)/build/demo/flows.svg"
 else
   echo "(skipped: the live part needs root for network namespaces and XDP)"

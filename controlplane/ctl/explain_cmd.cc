@@ -261,7 +261,11 @@ json ExplainDirection(const Compiled& c, const Objects& objects, const Side& sel
   }
   j["matching_rules"] = rules;
   // The tiers as enforced: rules of policies in audit take no part.
-  std::erase_if(bits, [&](uint32_t b) { return (dt.rule_flags(static_cast<int>(b)) & tables::kRuleAudit) != 0; });
+  // (rule_flags is empty when no rule has a flag: no tiers, nothing in audit.)
+  std::erase_if(bits, [&](uint32_t b) {
+    const int i = static_cast<int>(b);
+    return i < dt.rule_flags_size() && (dt.rule_flags(i) & tables::kRuleAudit) != 0;
+  });
   const bool cluster_bits =
       dt.rule_flags_size() > 0 && (dt.np_first_bit() > 0 || dt.baseline_first_bit() < dt.rule_count());
   if (cluster_bits) j["tiers"] = TierDecisions(tables, objects, dt, bits, dir);

@@ -65,7 +65,6 @@ std::vector<std::string> EalArguments(const EalOptions& o) {
   std::vector<std::string> args = {o.program,
                                    "--lcores=" + lcores,
                                    "--main-lcore=0",
-                                   "--no-huge",
                                    "--no-pci",
                                    "--no-shconf",
                                    "--no-telemetry",
@@ -73,6 +72,11 @@ std::vector<std::string> EalArguments(const EalOptions& o) {
                                    std::to_string(o.memory_mb),
                                    "--file-prefix=" + prefix,
                                    "--log-level=lib.eal:warning"};
+  if (o.hugepages_dir.empty()) {
+    args.push_back("--no-huge");
+  } else {
+    args.push_back("--huge-dir=" + o.hugepages_dir);
+  }
   args.insert(args.end(), o.extra.begin(), o.extra.end());
   return args;
 }

@@ -47,7 +47,14 @@ class Worker {
   uint64_t tx_dropped() const { return tx_dropped_.load(std::memory_order_relaxed); }
 
  private:
-  void Forward(const Snapshot& s, uint16_t in, rte_mbuf* m);
+  // The switch's last answers within one burst (Learn and Lookup of the same addresses again
+  // would change nothing).
+  struct SwitchMemo {
+    bool learned = false, looked_up = false;
+    uint64_t src = 0, dst = 0;
+    int out = -1;
+  };
+  void Forward(const Snapshot& s, uint16_t in, rte_mbuf* m, SwitchMemo& memo);
   void Enqueue(const Snapshot& s, uint16_t port, rte_mbuf* m);
 
   WorkerOptions options_;

@@ -45,11 +45,9 @@ _Static_assert(NF_PROTO_ARP == NF_DP_PROTO_ARP, "the ARP marker differs from par
 _Static_assert(NF_ICMP_ECHO == NF_DP_ICMP_ECHO && NF_ICMP_ERROR == NF_DP_ICMP_ERROR && NF_ICMP_NDP == NF_DP_ICMP_NDP,
                "ICMP kinds differ from parsing.h");
 
+/* The layouts are the same and struct nf_flow is packed here (alignment 1): the parser writes
+ * the caller's flow in place. */
 int nf_dp_parse(const uint8_t *data, uint32_t len, struct nf_dp_flow *flow) {
-  struct nf_flow f;
-  __builtin_memcpy(&f, flow, sizeof(f));
   void *begin = (void *)data;
-  const int result = nf_parse_packet(begin, begin + len, &f);
-  __builtin_memcpy(flow, &f, sizeof(f));
-  return result;
+  return nf_parse_packet(begin, begin + len, (struct nf_flow *)flow);
 }

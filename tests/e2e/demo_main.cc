@@ -93,12 +93,16 @@ class LiveFlowLog {
 int main(int argc, char** argv) {
   e2e::InstallSignalCleanup();
   std::string cluster_dir = "examples/cluster", policies_dir = "examples/policies", bin_dir, graph;
+  std::string dataplane = "xdp";
   CLI::App app{"netfence-live-demo: the example cluster enforced with real packets, policies applied under traffic"};
   app.add_option("--cluster", cluster_dir, "Namespaces and pods (pods on two nodes)")->check(CLI::ExistingDirectory);
   app.add_option("--policies", policies_dir, "Policies applied while connections are open")
       ->check(CLI::ExistingDirectory);
   app.add_option("--bin-dir", bin_dir, "Where netfence-agent, netfence-cni and netfencectl are");
   app.add_option("--graph", graph, "At the end, draw who talked to whom from both nodes' flow logs into FILE (.svg)");
+  app.add_option("--dataplane", dataplane,
+                 "The nodes' fast path: xdp (the kernel), or dpdk (a netfence-dpdk per node switching its pods)")
+      ->check(CLI::IsMember({"xdp", "dpdk"}));
   CLI11_PARSE(app, argc, argv);
   if (bin_dir.empty()) bin_dir = fs::canonical("/proc/self/exe").parent_path().string();
 
@@ -115,8 +119,10 @@ int main(int argc, char** argv) {
   options.manifests = work;
   options.bin_dir = bin_dir;
   options.server_ports = {80, 5432, 8080, 9090};
+  options.dataplane = dataplane;
   options.progress = [](const std::string& line) { std::printf("  %s\n", line.c_str()); };
-  Say("Building the cluster: node namespaces, the CNI chain (bridge + host-local + netfence-cni) per pod");
+  Say("Building the cluster: node namespaces, the CNI chain (bridge + host-local + netfence-cni) per pod" +
+      std::string(dataplane == "dpdk" ? "; a netfence-dpdk per node takes each pod's veth (af_packet)" : ""));
   auto made = e2e::Cluster::Create(options);
   if (!made.ok()) {
     std::fprintf(stderr, "demo: %s\n", made.status().message().c_str());

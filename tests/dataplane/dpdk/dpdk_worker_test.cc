@@ -108,12 +108,18 @@ class DpdkWorkerTest : public ::testing::Test {
     return p;
   }
   // Puts `frame` on port `in`'s wire and waits until the worker has decided it.
-  void Send(size_t in, const std::vector<uint8_t>& frame) {
+  void Send(size_t in, const std::vector<uint8_t>& frame) { Send(in, std::vector<std::vector<uint8_t>>{frame}); }
+  // The frames at once (one burst, unless the worker polls in between): waits for them all.
+  void Send(size_t in, const std::vector<std::vector<uint8_t>>& frames) {
     const auto c = harness_->dp().ReadCounters();
     uint64_t before = 0;
     for (uint64_t v : c) before += v;
     before -= c[NF_CNT_CT_CREATED] + c[NF_CNT_EVENTS_LOST];
-    ASSERT_EQ(rte_ring_enqueue(ports_[in].rx, harness_->Mbuf(frame)), 0);
+    std::vector<void*> mbufs;
+    for (const auto& f : frames) mbufs.push_back(harness_->Mbuf(f));
+    ASSERT_EQ(rte_ring_enqueue_bulk(ports_[in].rx, mbufs.data(), static_cast<unsigned>(mbufs.size()), nullptr),
+              mbufs.size());
+    before += frames.size() - 1;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     for (;;) {
       const auto now = harness_->dp().ReadCounters();
@@ -194,6 +200,29 @@ TEST_F(DpdkWorkerTest, ForwardsWhatPolicyAllowsAndLearnsWhereMacsAre) {
   (void)Out();
   Send(1, Frame(kClientMac, kServerMac, PacketBuilder().Ipv4(kServer, kClient).TcpFlags(0x10).Tcp(40000, 80).Build()));
   EXPECT_EQ(Out(), (std::vector<unsigned>{1, 0, 0}));
+}
+
+// The switch remembers its last answers within a burst (Worker::SwitchMemo): a burst whose
+// frames alternate between a known and an unknown destination still sends each frame where its
+// own destination is.
+TEST_F(DpdkWorkerTest, EachFrameOfABurstGoesWhereItsOwnDestinationIs) {
+  // The server's MAC is learned from its ARP; the admin's is not known yet.
+  Send(1, Frame(kBroadcast, kServerMac, xdptest::ArpFrame(kServer)));
+  EXPECT_EQ(Out(), (std::vector<unsigned>{1, 0, 1}));
+  std::vector<std::vector<uint8_t>> burst;
+  for (uint16_t k = 0; k < 12; ++k) {
+    const auto syn = PacketBuilder().Ipv4(kClient, kServer).Tcp(80, static_cast<uint16_t>(41000 + k)).Build();
+    const auto arp = xdptest::ArpFrame(kClient);
+    // 6 SYNs to the server (known: its port only), 6 ARPs to the admin's MAC (unknown: flooded).
+    burst.push_back(k % 2 == 0 ? Frame(kServerMac, kClientMac, syn) : Frame(kAdminMac, kClientMac, arp));
+  }
+  Send(0, burst);
+  EXPECT_EQ(Out(), (std::vector<unsigned>{0, 12, 6}));
+  // The admin answers: now it is known, and a burst to both goes to each one's port alone.
+  Send(2, Frame(kClientMac, kAdminMac, xdptest::ArpFrame(kAdmin)));
+  EXPECT_EQ(Out(), (std::vector<unsigned>{1, 0, 0}));
+  Send(0, burst);
+  EXPECT_EQ(Out(), (std::vector<unsigned>{0, 6, 6}));
 }
 
 // The per-pod connection quota (as the XDP program's): the client's port may hold 5
