@@ -8,7 +8,9 @@
 //                          without creating entries), half hitting rules, half random
 //   BM_DpdkNewFlow/R       every packet a new allowed connection: classified, its entry
 //                          created (and its event written); the table is flushed, untimed,
-//                          before the 1,024 frames come round again
+//                          before the 1,024 frames come round again; no verdict cache
+//   BM_DpdkNewFlowCached/R the same with the worker's verdict cache: each new connection's
+//                          question was asked before (a client's next connection)
 //   BM_DpdkNoPolicy/R      ARP frames: the same lane without classification (the peer)
 // Needs root (the EAL, without hugepages). Run by scripts/bench.sh.
 #include <benchmark/benchmark.h>
@@ -36,7 +38,7 @@ constexpr int kGroups = 64;
 constexpr uint32_t kFrames = 1024;
 constexpr uint32_t kBurst = 32;
 
-enum class Mode { kConntrackHit, kClassifyEvery, kNewFlow, kNoPolicy };
+enum class Mode { kConntrackHit, kClassifyEvery, kNewFlow, kNewFlowCached, kNoPolicy };
 
 struct Setup {
   std::unique_ptr<dpdk::Datapath> dp;
@@ -47,7 +49,8 @@ struct Setup {
 std::vector<uint8_t> Frame(Mode mode, const WideTable& w, std::mt19937_64& rng, uint32_t k, int rules) {
   if (mode == Mode::kNoPolicy) return xdptest::PacketBuilder().EtherType(0x0806).Payload(28).Build();
   const int i = static_cast<int>(rng() % static_cast<uint64_t>(rules));
-  const bool hit = mode == Mode::kConntrackHit || mode == Mode::kNewFlow || k % 2 == 0;
+  const bool fresh = mode == Mode::kNewFlow || mode == Mode::kNewFlowCached;
+  const bool hit = mode == Mode::kConntrackHit || fresh || k % 2 == 0;
   const int g = hit ? i % kGroups : static_cast<int>(rng() % kGroups);
   const uint16_t port = static_cast<uint16_t>(1000 + (hit ? i % 4000 : static_cast<int>(rng() % 4000)));
   return xdptest::PacketBuilder()
@@ -94,7 +97,8 @@ Setup& Get(Mode mode, int rules) {
   dpdk::DatapathOptions o;
   o.lanes = 1;
   o.forward = false;
-  o.conntrack = mode == Mode::kConntrackHit || mode == Mode::kNewFlow;
+  o.conntrack = mode == Mode::kConntrackHit || mode == Mode::kNewFlow || mode == Mode::kNewFlowCached;
+  o.verdict_cache = mode == Mode::kNewFlowCached || mode == Mode::kConntrackHit ? 4096 : 0;
   o.events = o.conntrack;
   o.conntrack_entries = 65536;
   o.mbufs = 4095;
@@ -122,7 +126,7 @@ Setup& Get(Mode mode, int rules) {
     s->mbufs.push_back(m);
   }
   for (uint32_t at = 0; at < kFrames; at += kBurst) (void)Burst(*s, at);  // connections created
-  if (mode == Mode::kNewFlow) Forget(*s);
+  if (mode == Mode::kNewFlow || mode == Mode::kNewFlowCached) Forget(*s);
   return *s;
 }
 
@@ -133,7 +137,7 @@ void Run(benchmark::State& state, Mode mode) {
   for (auto _ : state) {
     passed += Burst(s, at);
     at = (at + kBurst) % kFrames;
-    if (mode == Mode::kNewFlow && at == 0) {
+    if ((mode == Mode::kNewFlow || mode == Mode::kNewFlowCached) && at == 0) {
       state.PauseTiming();
       Forget(s);
       state.ResumeTiming();
@@ -148,12 +152,14 @@ void Run(benchmark::State& state, Mode mode) {
 void BM_DpdkConntrackHit(benchmark::State& state) { Run(state, Mode::kConntrackHit); }
 void BM_DpdkClassifyEvery(benchmark::State& state) { Run(state, Mode::kClassifyEvery); }
 void BM_DpdkNewFlow(benchmark::State& state) { Run(state, Mode::kNewFlow); }
+void BM_DpdkNewFlowCached(benchmark::State& state) { Run(state, Mode::kNewFlowCached); }
 void BM_DpdkNoPolicy(benchmark::State& state) { Run(state, Mode::kNoPolicy); }
 
 BENCHMARK(BM_DpdkNoPolicy)->Arg(1000)->Arg(10000);
 BENCHMARK(BM_DpdkConntrackHit)->Arg(1000)->Arg(10000);
 BENCHMARK(BM_DpdkClassifyEvery)->Arg(1000)->Arg(10000);
 BENCHMARK(BM_DpdkNewFlow)->Arg(1000)->Arg(10000);
+BENCHMARK(BM_DpdkNewFlowCached)->Arg(1000)->Arg(10000);
 
 }  // namespace
 }  // namespace netfence::bench
@@ -172,6 +178,7 @@ int main(int argc, char** argv) {
   reporter.AddPeer("BM_DpdkConntrackHit", "BM_DpdkNoPolicy");
   reporter.AddPeer("BM_DpdkClassifyEvery", "BM_DpdkNoPolicy");
   reporter.AddPeer("BM_DpdkNewFlow", "BM_DpdkNoPolicy");
+  reporter.AddPeer("BM_DpdkNewFlowCached", "BM_DpdkNewFlow");
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   for (auto& [key, s] : netfence::bench::Setups()) {

@@ -113,6 +113,7 @@ StatusOr<std::unique_ptr<Worker>> Datapath::MakeWorker(uint32_t reader, uint16_t
   d.shared_entries = worker_lcores_.size() + options_.lanes > 1;
   d.ct_pod_quota = options_.conntrack ? options_.ct_pod_quota : 0;
   d.pod_connections = pod_connections_.get();
+  d.verdict_cache = options_.verdict_cache;
   Decider decider(conntrack_.get(), fragments_.get(), p.events.get(), p.stats.get(), d);
   WorkerOptions w;
   w.reader = reader;

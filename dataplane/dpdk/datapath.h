@@ -42,8 +42,9 @@ struct DatapathOptions {
   uint32_t lanes = 0;  // pipelines driven by hand (tests, benchmarks)
   bool conntrack = true;
   bool events = true;
-  uint32_t ct_pod_quota = 0;  // connections a pod's port may hold (fastpath/pod_connections.h); 0: none
-  bool forward = true;        // false: passed packets are freed (tests, benchmarks of the decision alone)
+  uint32_t ct_pod_quota = 0;      // connections a pod's port may hold (fastpath/pod_connections.h); 0: none
+  uint32_t verdict_cache = 4096;  // questions each worker remembers (verdict_cache.h); 0: none
+  bool forward = true;            // false: passed packets are freed (tests, benchmarks of the decision alone)
   uint32_t idle_sleep_max_us = 0;
   std::string driver = "af_packet";   // vdev for interfaces: af_packet, af_xdp
   std::string bridge;                 // the node's bridge: its node port joins the switch ("": none)

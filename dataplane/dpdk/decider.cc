@@ -116,7 +116,32 @@ uint64_t ConntrackTimeout(const nf_ct_entry& e, uint8_t proto) {
 
 Decider::Decider(Conntrack* conntrack, Fragments* fragments, EventRing* events, WorkerStats* stats,
                  DeciderOptions options)
-    : conntrack_(conntrack), fragments_(fragments), events_(events), stats_(stats), options_(options) {}
+    : conntrack_(conntrack), fragments_(fragments), events_(events), stats_(stats), options_(options),
+      cache_(options.verdict_cache) {}
+
+void Decider::Answer(const Tables& t, const classifier::BurstQuery* queries, uint32_t n,
+                     classifier::BurstAnswer* answers) {
+  if (!cache_.enabled()) {
+    classifier::ClassifyBurst(*t.classifier, {queries, n}, {answers, n});
+    return;
+  }
+  uint32_t misses = 0, index[kMaxBurst];
+  for (uint32_t i = 0; i < n; ++i) {
+    if (cache_.Find(&t, t.epoch, queries[i], &answers[i])) {
+      stats_->Count(NF_CNT_VERDICT_HIT);
+      continue;
+    }
+    miss_queries_[misses] = queries[i];
+    index[misses++] = i;
+  }
+  if (misses == 0) return;
+  classifier::ClassifyBurst(*t.classifier, {miss_queries_, misses}, {miss_answers_, misses});
+  for (uint32_t j = 0; j < misses; ++j) {
+    answers[index[j]] = miss_answers_[j];
+    cache_.Put(&t, t.epoch, miss_queries_[j], miss_answers_[j]);
+    stats_->Count(NF_CNT_VERDICT_MISS);
+  }
+}
 
 nf_frag_key Decider::FragmentKey(const nf_dp_flow& f) {
   nf_frag_key k{};
@@ -254,7 +279,7 @@ void Decider::DecideBurst(const Snapshot& s, uint16_t port, const BurstPacket* p
     for (uint32_t i = 0; i < n; ++i) {
       if (NeedsQuery(ctx_[i], *t, &queries_[queries])) ctx_[i].query = static_cast<int>(queries++);
     }
-    classifier::ClassifyBurst(*t->classifier, {queries_, queries}, {answers_, queries});
+    Answer(*t, queries_, queries, answers_);
   }
   // Stage 4: each packet in order, with its side effects.
   for (uint32_t i = 0; i < n; ++i) actions[i] = Finish(s, ctx_[i], records ? &records[i] : nullptr);
@@ -266,7 +291,7 @@ int Decider::Classify(const Snapshot& s, Ctx& c, const classifier::BurstQuery& q
   if (c.query >= 0 && SameQuery(queries_[c.query], q)) {
     a = &answers_[c.query];
   } else {  // the burst changed the connection since the query was made: ask again
-    classifier::ClassifyBurst(*s.tables->classifier, {&q, 1}, {&one, 1});
+    Answer(*s.tables, &q, 1, &one);
     a = &one;
   }
   if (s.guard.Unregistered(q.key.src.bytes.data(), a->src_endpoint) ||

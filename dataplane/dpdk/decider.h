@@ -16,6 +16,9 @@
 //   conntrack hit, older generation ─ re-classify the connection ─► PASS / DROP (revoked)
 //   new flow ─ classify ─► PASS + conntrack + event / DROP (policy, event)
 //
+// "Classify" asks the worker's verdict cache first (verdict_cache.h, the XDP program's
+// verdict_cache): a question asked before under the same programming is one probe.
+//
 // One Decider per worker (its counters, its event ring); the conntrack and fragment tables are
 // shared. A burst is decided in stages so that its memory accesses overlap: parse every
 // packet, look every connection up at once (rte_hash bulk lookup), classify every new flow at
@@ -33,6 +36,7 @@
 #include "dataplane/dpdk/flow_table.h"
 #include "dataplane/dpdk/snapshot.h"
 #include "dataplane/dpdk/stats.h"
+#include "dataplane/dpdk/verdict_cache.h"
 #include "dataplane/dpdk/xdp_parser.h"
 #include "xdp/include/netfence_abi.h"
 
@@ -58,6 +62,7 @@ struct DeciderOptions {
   bool shared_entries = true;  // conntrack counters updated with atomics (several workers)
   uint32_t ct_pod_quota = 0;   // connections a pod's port may hold (nf_cfg_ct_pod_quota); 0: none
   PodConnections* pod_connections = nullptr;  // with a quota: the counts, shared by the deciders
+  uint32_t verdict_cache = 4096;              // questions the worker remembers (verdict_cache.h); 0: none
 };
 
 // One packet of a burst: its bytes (contiguous) and what every stage makes of it.
@@ -115,6 +120,8 @@ class Decider {
   void Prepare(const Snapshot& s, const PortPolicy& port, const BurstPacket& p, Ctx& c);
   // The query a packet needs classified now (new flow or re-check); false when none.
   bool NeedsQuery(const Ctx& c, const Tables& t, classifier::BurstQuery* q) const;
+  // classifier::ClassifyBurst behind the verdict cache: the misses asked at once, then cached.
+  void Answer(const Tables& t, const classifier::BurstQuery* queries, uint32_t n, classifier::BurstAnswer* answers);
   uint8_t Finish(const Snapshot& s, Ctx& c, nf_decision* record);
   uint8_t Established(const Snapshot& s, Ctx& c, int32_t pos, nf_ct_entry* e, nf_decision* record);
   // nf_classify(): 0 allowed, else 1 + the drop reason; fills c.v.
@@ -138,6 +145,9 @@ class Decider {
   Ctx ctx_[kMaxBurst];
   classifier::BurstQuery queries_[kMaxBurst];
   classifier::BurstAnswer answers_[kMaxBurst];
+  classifier::BurstQuery miss_queries_[kMaxBurst];  // what the cache did not answer
+  classifier::BurstAnswer miss_answers_[kMaxBurst];
+  VerdictCache cache_;
 };
 
 // The canonical key of src:sport -> dst:dport (nf_ct_key_of() of xdp/include/conntrack.h);

@@ -39,6 +39,7 @@ struct Flags {
   uint32_t mbufs = 16383;
   uint32_t conntrack_entries = 262144;
   int64_t conntrack_pod_quota = -1;  // -1: a quarter of conntrack_entries
+  uint32_t verdict_cache = 4096;
   uint32_t event_ring = 32768;
   uint32_t burst = 32;
   uint32_t idle_sleep_us = 0;
@@ -91,6 +92,7 @@ int Run(const Flags& f) {
   }
   dpdk::DatapathOptions o;
   o.conntrack_entries = f.conntrack_entries;
+  o.verdict_cache = f.verdict_cache;
   o.ct_pod_quota = f.conntrack_pod_quota < 0 ? std::max<uint32_t>(f.conntrack_entries / 4, 1)
                                              : static_cast<uint32_t>(f.conntrack_pod_quota);
   o.event_ring = f.event_ring;
@@ -169,6 +171,10 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   app.add_option("--mbufs", f.mbufs, "Packet buffers (af_xdp needs ~2048 per port)")->capture_default_str();
   app.add_option("--conntrack-entries", f.conntrack_entries, "Connection tracking table size")->capture_default_str();
+  app.add_option("--verdict-cache", f.verdict_cache,
+                 "Questions each worker remembers the classifier's answer to, under the live tables (a client's "
+                 "next connection to the same service is one probe); 0: classify every new flow")
+      ->capture_default_str();
   app.add_option("--conntrack-pod-quota", f.conntrack_pod_quota,
                  "Connections one pod may hold in the table: a pod's new flow past it is dropped and logged with "
                  "reason conntrack-quota, so one pod cannot fill the table for the others. Default: a quarter of "

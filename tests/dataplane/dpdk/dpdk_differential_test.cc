@@ -87,6 +87,7 @@ TEST(DpdkDifferential, AgreesWithClassifierAndXdpOnRandomClusters) {
   ASSERT_TRUE(xdp.ok()) << xdp.status().message();
   xdptest::Harness xdp_run(**xdp);
   int reports = 0, packets = 0, allowed = 0, by_outcome[2][3] = {};
+  uint64_t cache_hits = 0;
   for (int c = 0; c < clusters && reports < kMaxReports; ++c) {
     const uint64_t seed = first + static_cast<uint64_t>(c);
     std::mt19937_64 rng(seed);
@@ -109,6 +110,11 @@ TEST(DpdkDifferential, AgreesWithClassifierAndXdpOnRandomClusters) {
     // Bursts of every size from 1 to 64.
     const uint32_t burst = static_cast<uint32_t>(seed % 64 + 1);
     const std::vector<DpdkRun> got = (*harness)->Run(frames, 0, burst, /*chain=*/seed % 2 == 0);
+    // The same frames again: each question is asked again, answered by the worker's verdict
+    // cache (verdict_cache.h), which must answer as the tables did.
+    const uint64_t hits_before = (*harness)->dp().ReadCounters()[NF_CNT_VERDICT_HIT];
+    const std::vector<DpdkRun> cached = (*harness)->Run(frames, 0, burst);
+    cache_hits += (*harness)->dp().ReadCounters()[NF_CNT_VERDICT_HIT] - hits_before;
     std::string report;
     for (int i = 0; i < kPacketsPerCluster; ++i) {
       const Packet& p = sent[static_cast<size_t>(i)];
@@ -118,6 +124,9 @@ TEST(DpdkDifferential, AgreesWithClassifierAndXdpOnRandomClusters) {
       ++by_outcome[0][static_cast<int>(want.egress.outcome)];
       ++by_outcome[1][static_cast<int>(want.ingress.outcome)];
       std::string diff = AgainstClassifier(p, want, got[static_cast<size_t>(i)]);
+      if (std::string again = AgainstClassifier(p, want, cached[static_cast<size_t>(i)]); !again.empty()) {
+        diff += "asked again (verdict cache): " + again;
+      }
       const xdptest::RunResult x = xdp_run.Run(frames[static_cast<size_t>(i)]);
       diff += RecordDiff(got[static_cast<size_t>(i)], x);
       if (!diff.empty() && report.size() < 4000) report += "packet " + std::to_string(i) + ": " + p.str() + "\n" + diff;
@@ -131,7 +140,9 @@ TEST(DpdkDifferential, AgreesWithClassifierAndXdpOnRandomClusters) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << "[dpdk differential] " << clusters << " clusters, " << packets << " packets in bursts of 1..64, "
-            << allowed << " allowed, " << secs << " s\n";
+            << allowed << " allowed, " << secs << " s; asked again: " << cache_hits
+            << " answered by the verdict cache\n";
+  EXPECT_GT(cache_hits, static_cast<uint64_t>(packets) / 2);
   const char* kDirs[] = {"egress", "ingress"};
   for (int d = 0; d < 2; ++d) {
     std::cout << "[dpdk differential] " << kDirs[d] << ": not isolated " << by_outcome[d][0] << ", allowed "
