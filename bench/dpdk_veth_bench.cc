@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "bench/cluster_gen.h"
 #include "bench/xdp_bench_util.h"
 #include "controlplane/compiler/compiler.h"
@@ -56,27 +57,6 @@ struct Options {
   double seconds = 2.0;
   int rounds = 3;
 };
-
-// Errors unwind to main(), so attachments, ports, the veth pair and the namespaces are removed
-// on the way out.
-struct Failure {
-  std::string message;
-};
-[[noreturn]] void Fail(const Status& s) { throw Failure{s.message()}; }
-template <typename T>
-T Must(StatusOr<T> v) {
-  if (!v.ok()) Fail(v.status());
-  return std::move(v).value();
-}
-void Must(const Status& s) {
-  if (!s.ok()) Fail(s);
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 // What a configuration has decided so far (it counts its own packets).
 struct Config {
@@ -321,13 +301,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  int rc = 0;
-  try {
-    rc = netfence::bench::Main(o);
-  } catch (const netfence::bench::Failure& f) {
-    std::fprintf(stderr, "dpdk_veth_bench: %s\n", f.message.c_str());
-    rc = 1;
-  }
+  // Errors and SIGINT/SIGTERM unwind to here (bench_main.h): attachments, ports, the veth pair
+  // and the namespaces are removed on the way.
+  netfence::bench::CatchInterrupts();
+  const int rc = netfence::bench::RunReportingFailures("dpdk_veth_bench", [&] { return netfence::bench::Main(o); });
   netfence::dpdk::CleanupEal();
   return rc;
 }

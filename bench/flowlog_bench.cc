@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "bench/cluster_gen.h"
 #include "bench/xdp_bench_util.h"
 #include "controlplane/compiler/compiler.h"
@@ -56,23 +57,6 @@ struct Options {
   double step_seconds() const { return quick ? 0.5 : 3.0; }
   int background() const { return quick ? 10000 : 100000; }
 };
-
-struct Failure {
-  std::string message;
-};
-[[noreturn]] void Fail(const Status& s) { throw Failure{s.message()}; }
-template <typename T>
-T Must(StatusOr<T> v) {
-  if (!v.ok()) Fail(v.status());
-  return std::move(*v);
-}
-void Must(const Status& s) {
-  if (!s.ok()) Fail(s);
-}
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
 
 struct Setup {
   WideTable w;

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "bench/cilium_peer.h"
 #include "bench/cluster_gen.h"
 #include "bench/peer_report.h"
@@ -80,28 +81,6 @@ constexpr int kGroups = 64;
 constexpr int kMaxLinearRules = 10000;  // nft linear / iptables beyond: minutes to load, ~kpps
 constexpr uint32_t kChurnConntrack = 4096;
 constexpr uint16_t kPortSpan = 60000;
-
-volatile std::sig_atomic_t g_interrupted = 0;
-void OnSignal(int) { g_interrupted = 1; }
-struct Failure {
-  std::string message;
-};
-[[noreturn]] void Fail(const Status& s) { throw Failure{s.message()}; }
-template <typename T>
-T Must(StatusOr<T> v) {
-  if (g_interrupted) Fail(Status::Error("interrupted"));
-  if (!v.ok()) Fail(v.status());
-  return std::move(*v);
-}
-void Must(const Status& s) {
-  if (g_interrupted) Fail(Status::Error("interrupted"));
-  if (!s.ok()) Fail(s);
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
 
 // ---- The policy, for every system ---------------------------------------------------------
 
@@ -408,10 +387,7 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "peers_bench: %s\n", s.message().c_str());
     return 1;
   }
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;  // no SA_RESTART: a running test run returns EINTR
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  CatchInterrupts();  // no SA_RESTART: a running test run returns EINTR
   utsname u{};
   uname(&u);
   std::printf("peers_bench (%s run), kernel %s, pinned to CPU %d, %.1f s x %d round(s) per measurement\n%s\n",

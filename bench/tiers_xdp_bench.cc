@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "bench/cluster_gen.h"
 #include "bench/xdp_bench_util.h"
 #include "controlplane/compiler/compiler.h"
@@ -53,11 +54,6 @@ StatusOr<std::unique_ptr<xdp::XdpProgram>> Load(const WideTable& w) {
   if (!p.ok()) return p.status();
   if (Status s = (*p)->Program(compiler::Compile(w.state)); !s.ok()) return s;
   return p;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 int Main(int argc, char** argv) {

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "bench/cluster_gen.h"
 #include "bench/xdp_bench_util.h"
 #include "controlplane/compiler/compiler.h"
@@ -120,25 +121,8 @@ StatusOr<std::unique_ptr<xdp::XdpProgram>> LoadNetfence(xdp::LoadOptions options
   return p;
 }
 
-// Errors (and SIGINT/SIGTERM, which also interrupt a running BPF_PROG_TEST_RUN) unwind to
-// Main, so attachments, veth pairs and namespaces are removed on the way out.
-volatile std::sig_atomic_t g_interrupted = 0;
-void OnSignal(int) { g_interrupted = 1; }
-struct Failure {
-  std::string message;
-};
-[[noreturn]] void Fail(const Status& s) { throw Failure{s.message()}; }
-template <typename T>
-T Must(StatusOr<T> v) {
-  if (g_interrupted) Fail(Status::Error("interrupted"));
-  if (!v.ok()) Fail(v.status());
-  return std::move(*v);
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
+// Errors and SIGINT/SIGTERM unwind to Main (bench_main.h), so attachments, veth pairs and
+// namespaces are removed on the way out.
 
 // The netfence programs, loaded once (verification takes seconds) and reprogrammed or
 // flushed between configurations; (c') loads its own.
@@ -553,10 +537,7 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "xdp_bench: %s\n", s.message().c_str());
     return 1;
   }
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;  // no SA_RESTART: a running test run returns EINTR
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  CatchInterrupts();  // no SA_RESTART: a running test run returns EINTR
   utsname u{};
   uname(&u);
   std::printf("xdp_bench (%s run), kernel %s, pinned to CPU %d\n%s\n", o.quick ? "--quick smoke" : "full", u.release,
