@@ -3,7 +3,9 @@
 // path asks (the DPDK pipeline classifies the new flows of each received burst this way).
 // Each answer is exactly Classify()'s, except that the sender's egress policy is left out
 // when the query says the sender cannot be a local pod (it came in from an uplink). The
-// burst runs in phases (every address of the burst looked up, then every direction matched)
+// burst runs in phases (every address of the burst looked up, then the rows of every direction
+// found and their summary words loaded, then the first candidate words, then every direction
+// decided)
 // so that the lookups of different packets overlap in the CPU instead of waiting one by one.
 // No allocation, no exceptions.
 #pragma once

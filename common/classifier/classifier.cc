@@ -378,25 +378,63 @@ DirectionDecision Classifier::Impl::Decide(const Dir& d, const Rows& r, bool any
 
 DirectionDecision Classifier::Match(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport,
                                     DirectionDecision* audited) const {
+  return FinishMatch(PrepareMatch(table, peer, proto, dport), audited);
+}
+
+Classifier::PreparedMatch Classifier::PrepareMatch(uint32_t table, const IpAddr& peer, uint8_t proto,
+                                                   uint16_t dport) const {
   const Impl& im = *impl_;
   const Impl::Dir& d = im.dirs[table];
-  if (!d.isolated && !d.audit_isolated && !d.tiered) {
+  PreparedMatch p;
+  p.table = table;
+  p.applies = d.isolated || d.audit_isolated || d.tiered;
+  if (!p.applies) return p;
+  Impl::Rows r;
+  p.any = im.Lookup(d, peer, proto, dport, &r);
+  p.rows[0] = r.identity;
+  p.rows[1] = r.cidr;
+  p.rows[2] = r.port;
+  if (p.any) {
+    for (const uint64_t* row : p.rows) {
+      for (uint32_t j = 0; j < d.summary_words; j += 8) __builtin_prefetch(row + j);
+    }
+  }
+  return p;
+}
+
+void Classifier::PrefetchFirstCandidate(const PreparedMatch& p) const {
+  if (!p.applies || !p.any) return;
+  const uint32_t S = impl_->dirs[p.table].summary_words;
+  const uint64_t *id = p.rows[0], *cidr = p.rows[1], *port = p.rows[2];
+  for (uint32_t j = 0; j < S; ++j) {
+    const uint64_t s = (id[j] | cidr[j]) & port[j];
+    if (s == 0) continue;
+    const uint32_t w = S + 64 * j + static_cast<uint32_t>(std::countr_zero(s));
+    __builtin_prefetch(id + w);
+    __builtin_prefetch(cidr + w);
+    __builtin_prefetch(port + w);
+    return;
+  }
+}
+
+DirectionDecision Classifier::FinishMatch(const PreparedMatch& p, DirectionDecision* audited) const {
+  if (!p.applies) {
     if (audited) *audited = {};
     return {};
   }
-  Impl::Rows r;
-  const bool any = im.Lookup(d, peer, proto, dport, &r);
+  const Impl::Dir& d = impl_->dirs[p.table];
+  Impl::Rows r{p.rows[0], p.rows[1], p.rows[2]};
   const uint64_t* skip = d.audit_bits.empty() ? nullptr : d.audit_bits.data();
   // With a policy in audit, the audited decision first: the enforced one's searches start from
   // its answers (Search), so the two cost one AND and at most the rest of a second.
   Impl::Memo memo;
   const bool both = audited && d.audit;
-  if (both) *audited = Impl::Decide(d, r, any, nullptr, d.audit_isolated, &memo);
-  DirectionDecision out = Impl::Decide(d, r, any, skip, d.isolated, &memo);
-  out.table = table;
+  if (both) *audited = Impl::Decide(d, r, p.any, nullptr, d.audit_isolated, &memo);
+  DirectionDecision out = Impl::Decide(d, r, p.any, skip, d.isolated, &memo);
+  out.table = p.table;
   if (audited) {
     if (!both) *audited = out;
-    audited->table = table;
+    audited->table = p.table;
   }
   return out;
 }

@@ -68,6 +68,21 @@ class Classifier {
   DirectionDecision Match(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport,
                           DirectionDecision* audited = nullptr) const;
 
+  // Match() in two steps, for bursts (burst.h): PrepareMatch() finds the rows the lookup ANDs
+  // and starts loading their summary words; FinishMatch() decides. Preparing every query of a
+  // burst before finishing any overlaps their cache misses instead of taking them one by one.
+  struct PreparedMatch {
+    uint32_t table = 0;
+    bool applies = false;  // the table isolates, is tiered or audits: there is something to decide
+    bool any = false;      // some row may be non-empty
+    const uint64_t* rows[3] = {nullptr, nullptr, nullptr};  // identity, CIDR, port
+  };
+  PreparedMatch PrepareMatch(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport) const;
+  // Once the summary words are in: starts loading the rows' first word that the summaries say
+  // may hold a match (where the search will look first).
+  void PrefetchFirstCandidate(const PreparedMatch& p) const;
+  DirectionDecision FinishMatch(const PreparedMatch& p, DirectionDecision* audited = nullptr) const;
+
   // Every rule bit matching, lowest first, whatever its tier or action (for explanations;
   // allocates, not for the fast path).
   std::vector<uint32_t> MatchingRules(uint32_t table, const IpAddr& peer, uint8_t proto, uint16_t dport) const;
