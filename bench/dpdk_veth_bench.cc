@@ -130,20 +130,6 @@ std::pair<double, double> Measure(const VethRig& rig, const Generator& g, const 
           static_cast<double>(run.sent) / run.seconds / 1e6};
 }
 
-std::unique_ptr<NsAttachment> AttachXdp(const VethRig& rig, int prog_fd) {
-  const int b = rig.ifindex_b;
-  return Must(NsAttachment::Create(
-      *rig.ns_b,
-      [b, prog_fd] {
-        const int err = bpf_xdp_attach(b, prog_fd, XDP_FLAGS_DRV_MODE, nullptr);
-        return err ? Status::Error("native XDP attach: " + std::string(std::strerror(-err))) : Status::Ok();
-      },
-      [b] {
-        const int err = bpf_xdp_detach(b, XDP_FLAGS_DRV_MODE, nullptr);
-        return err ? Status::Error("XDP detach: " + std::string(std::strerror(-err))) : Status::Ok();
-      }));
-}
-
 // netfence-dpdk's pipeline in this process with b as its uplink, taken in B's namespace.
 struct DpdkAtB {
   std::unique_ptr<dpdk::Datapath> dp;
@@ -187,7 +173,7 @@ int Main(const Options& o) {
   Generator g;
   {
     auto drop_probe = Must(LoadCountingProgram(XDP_DROP));
-    auto at = AttachXdp(*rig, drop_probe.prog.get());
+    auto at = Must(AttachAtB(*rig, drop_probe.prog.get()));
     Frame probe = TcpFrame({*IpAddr::Parse("10.0.0.1"), *IpAddr::Parse("10.0.0.2")}, rig->mac_b, rig->mac_a);
     if (GenerateLive(*rig->ns_a, rig->ifindex_a, gen.get(), probe, 0.01, 64).ok()) g.xdp_tx_fd = gen.get();
   }
@@ -231,19 +217,12 @@ int Main(const Options& o) {
   }
   for (int round = 0; round < o.rounds; ++round) {
     {
-      auto at = AttachXdp(*rig, drop_peer.prog.get());
+      auto at = Must(AttachAtB(*rig, drop_peer.prog.get()));
       rows[0].Add(Measure(*rig, g, {"", &denied, [&] { return drop_peer.Count(); }}, o.seconds));
     }
     {
-      const int b = rig->ifindex_b;
       xdp::XdpProgram* p = xdp_prog.get();
-      auto at = Must(NsAttachment::Create(
-          *rig->ns_b,
-          [b, p] {
-            auto mode = p->Attach(b, xdp::AttachMode::kNative);
-            return mode.ok() ? Status::Ok() : mode.status();
-          },
-          [b, p] { return p->Detach(b); }));
+      auto at = Must(AttachAtB(*rig, *p));
       auto seen = [p] { return Decided(p->ReadCounters()); };
       Must(p->FlushConntrack());
       rows[1].Add(Measure(*rig, g, {"", &allowed, seen}, o.seconds));

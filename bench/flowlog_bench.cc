@@ -176,14 +176,7 @@ void RunLive(const Options& o, const Setup& s, int cpu) {
   std::map<std::string, std::vector<double>> mpps;
   for (int round = 0; round < o.rounds(); ++round) {
     for (auto [name, prog] : {std::pair{"off", off.get()}, std::pair{"on", on.get()}}) {
-      const int b = rig->ifindex_b;
-      auto attached = Must(NsAttachment::Create(
-          *rig->ns_b,
-          [b, prog] {
-            auto mode = prog->Attach(b, xdp::AttachMode::kNative);
-            return mode.ok() ? Status::Ok() : mode.status();
-          },
-          [b, prog] { return prog->Detach(b); }));
+      auto attached = Must(AttachAtB(*rig, *prog));
       Must(GenerateLive(*rig->ns_a, rig->ifindex_a, gen.get(), frame, 0.1, 1u << 16));  // warm-up; the flow's entry
       const uint64_t before = Counted(*prog);
       const LiveRun run = Must(GenerateLive(*rig->ns_a, rig->ifindex_a, gen.get(), frame, o.live_seconds(), 1u << 20));

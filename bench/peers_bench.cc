@@ -143,27 +143,12 @@ struct Rig {
   std::unique_ptr<Generator> fixed, rotating;
 };
 
-// Attaches `prog_fd` in native mode at b (inside netns B) for the life of the result.
-std::unique_ptr<NsAttachment> AttachAtB(const VethRig& rig, int prog_fd) {
-  const int b = rig.ifindex_b;
-  return Must(NsAttachment::Create(
-      *rig.ns_b,
-      [b, prog_fd] {
-        const int err = bpf_xdp_attach(b, prog_fd, XDP_FLAGS_DRV_MODE, nullptr);
-        return err ? Status::Error("native XDP attach at b: " + std::string(std::strerror(-err))) : Status::Ok();
-      },
-      [b] {
-        const int err = bpf_xdp_detach(b, XDP_FLAGS_DRV_MODE, nullptr);
-        return err ? Status::Error("XDP detach at b: " + std::string(std::strerror(-err))) : Status::Ok();
-      }));
-}
-
 // One live measurement: `prog_fd` attached at b, `seen()` the packets it has handled so far.
 double LiveMpps(const Options& o, const Rig& rig, int prog_fd, const std::function<uint64_t()>& seen,
                 const Frame& frame, bool rotate) {
   const Generator& gen = rotate ? *rig.rotating : *rig.fixed;
   std::vector<double> mpps;
-  auto attached = AttachAtB(*rig.veth, prog_fd);
+  auto attached = Must(AttachAtB(*rig.veth, prog_fd));
   Must(GenerateLive(*rig.veth->ns_a, rig.veth->ifindex_a, gen.fd(), frame, 0.1, 1u << 14));  // warm-up
   for (int round = 0; round < o.rounds; ++round) {
     const uint64_t before = seen();

@@ -357,28 +357,7 @@ std::string Paths(const xdp::Counters& before, const xdp::Counters& after, uint6
 
 // Attaches c's program in native mode to b (inside netns B); detached when the result dies.
 std::unique_ptr<NsAttachment> AttachAtB(const VethRig& rig, const LiveConfig& c) {
-  const int b = rig.ifindex_b;
-  if (c.netfence) {
-    xdp::XdpProgram* p = c.netfence;
-    return Must(NsAttachment::Create(
-        *rig.ns_b,
-        [b, p] {
-          auto mode = p->Attach(b, xdp::AttachMode::kNative);
-          return mode.ok() ? Status::Ok() : mode.status();
-        },
-        [b, p] { return p->Detach(b); }));
-  }
-  const int fd = c.peer->prog.get();
-  return Must(NsAttachment::Create(
-      *rig.ns_b,
-      [b, fd] {
-        const int err = bpf_xdp_attach(b, fd, XDP_FLAGS_DRV_MODE, nullptr);
-        return err ? Status::Error("native XDP attach: " + std::string(std::strerror(-err))) : Status::Ok();
-      },
-      [b] {
-        const int err = bpf_xdp_detach(b, XDP_FLAGS_DRV_MODE, nullptr);
-        return err ? Status::Error("XDP detach: " + std::string(std::strerror(-err))) : Status::Ok();
-      }));
+  return c.netfence ? Must(AttachAtB(rig, *c.netfence)) : Must(AttachAtB(rig, c.peer->prog.get()));
 }
 
 void RunLive(const Options& o, Programs& progs) {

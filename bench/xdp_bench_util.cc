@@ -220,6 +220,32 @@ StatusOr<std::unique_ptr<NsAttachment>> NsAttachment::Create(const nettest::Netn
 
 NsAttachment::~NsAttachment() { (void)nettest::InNetns(ns_, detach_); }
 
+StatusOr<std::unique_ptr<NsAttachment>> AttachAtB(const VethRig& rig, int prog_fd) {
+  const int b = rig.ifindex_b;
+  return NsAttachment::Create(
+      *rig.ns_b,
+      [b, prog_fd] {
+        const int err = bpf_xdp_attach(b, prog_fd, XDP_FLAGS_DRV_MODE, nullptr);
+        return err ? Status::Error("native XDP attach at b: " + std::string(std::strerror(-err))) : Status::Ok();
+      },
+      [b] {
+        const int err = bpf_xdp_detach(b, XDP_FLAGS_DRV_MODE, nullptr);
+        return err ? Status::Error("XDP detach at b: " + std::string(std::strerror(-err))) : Status::Ok();
+      });
+}
+
+StatusOr<std::unique_ptr<NsAttachment>> AttachAtB(const VethRig& rig, xdp::XdpProgram& program) {
+  const int b = rig.ifindex_b;
+  xdp::XdpProgram* p = &program;
+  return NsAttachment::Create(
+      *rig.ns_b,
+      [b, p] {
+        auto mode = p->Attach(b, xdp::AttachMode::kNative);
+        return mode.ok() ? Status::Ok() : mode.status();
+      },
+      [b, p] { return p->Detach(b); });
+}
+
 StatusOr<LiveRun> GenerateLive(const nettest::Netns& ns_a, int ifindex, int generator_fd, const Frame& frame,
                                double seconds, uint32_t chunk) {
   // ctx ingress_ifindex resolves in the caller's namespace: run the syscalls from ns_a.

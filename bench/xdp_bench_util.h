@@ -13,6 +13,7 @@
 #include "common/base/ip.h"
 #include "common/base/status.h"
 #include "common/base/unique_fd.h"
+#include "dataplane/xdp/xdp_program.h"
 #include "tests/testing/netns.h"
 
 namespace netfence::bench {
@@ -81,6 +82,11 @@ class NsAttachment {
   const nettest::Netns& ns_;
   std::function<Status()> detach_;
 };
+
+// A program attached in native mode at the rig's b (inside netns B), detached when the result
+// dies: a raw program, or netfence's (XdpProgram::Attach).
+StatusOr<std::unique_ptr<NsAttachment>> AttachAtB(const VethRig& rig, int prog_fd);
+StatusOr<std::unique_ptr<NsAttachment>> AttachAtB(const VethRig& rig, xdp::XdpProgram& program);
 
 // BPF_F_TEST_XDP_LIVE_FRAMES: runs `generator_fd` (an XDP_TX program) on `frame` as received
 // by ns_a's interface `ifindex`, in calls of `chunk` frames, until `seconds` have passed.

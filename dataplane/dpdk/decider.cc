@@ -127,7 +127,7 @@ void Decider::Answer(const Tables& t, const classifier::BurstQuery* queries, uin
   }
   uint32_t misses = 0, index[kMaxBurst];
   for (uint32_t i = 0; i < n; ++i) {
-    if (cache_.Find(&t, t.epoch, queries[i], &answers[i])) {
+    if (cache_.Find(t.epoch, queries[i], &answers[i])) {
       stats_->Count(NF_CNT_VERDICT_HIT);
       continue;
     }
@@ -138,7 +138,7 @@ void Decider::Answer(const Tables& t, const classifier::BurstQuery* queries, uin
   classifier::ClassifyBurst(*t.classifier, {miss_queries_, misses}, {miss_answers_, misses});
   for (uint32_t j = 0; j < misses; ++j) {
     answers[index[j]] = miss_answers_[j];
-    cache_.Put(&t, t.epoch, miss_queries_[j], miss_answers_[j]);
+    cache_.Put(t.epoch, miss_queries_[j], miss_answers_[j]);
     stats_->Count(NF_CNT_VERDICT_MISS);
   }
 }

@@ -33,20 +33,17 @@ size_t VerdictCache::Index(const classifier::BurstQuery& q) const {
   return HashKeyWords(words, sizeof(words), 0) & mask_;
 }
 
-bool VerdictCache::Find(const Tables* tables, uint32_t epoch, const classifier::BurstQuery& q,
-                        classifier::BurstAnswer* out) const {
-  if (slots_.empty()) return false;
+bool VerdictCache::Find(uint32_t epoch, const classifier::BurstQuery& q, classifier::BurstAnswer* out) const {
+  if (slots_.empty() || epoch == 0) return false;
   const Slot& s = slots_[Index(q)];
-  if (s.tables != tables || s.epoch != epoch || tables == nullptr || !Same(s.q, q)) return false;
+  if (s.epoch != epoch || !Same(s.q, q)) return false;
   *out = s.a;
   return true;
 }
 
-void VerdictCache::Put(const Tables* tables, uint32_t epoch, const classifier::BurstQuery& q,
-                       const classifier::BurstAnswer& a) {
-  if (slots_.empty()) return;
+void VerdictCache::Put(uint32_t epoch, const classifier::BurstQuery& q, const classifier::BurstAnswer& a) {
+  if (slots_.empty() || epoch == 0) return;
   Slot& s = slots_[Index(q)];
-  s.tables = tables;
   s.epoch = epoch;
   s.q = q;
   s.a = a;

@@ -7,8 +7,8 @@
 //
 // Direct-mapped, per worker (no sharing, no atomics), sized once at construction: no
 // allocation on the packet path. An entry answers only under the programming that made it
-// (the snapshot's Tables object and its epoch both match), so a new generation never sees an
-// old answer; the pod CIDR guard is applied after the answer (Decider::Classify), as in XDP,
+// (its epoch: a Datapath never gives out an epoch twice, and none is 0), so a new generation
+// never sees an old answer; the pod CIDR guard is applied after the answer (Decider::Classify), as in XDP,
 // so guard changes need no flush. A colliding question replaces the entry.
 #pragma once
 
@@ -19,22 +19,19 @@
 
 namespace netfence::dpdk {
 
-struct Tables;
-
 class VerdictCache {
  public:
   // `entries` rounded up to a power of two; 0: no cache (Find never answers).
   explicit VerdictCache(uint32_t entries);
 
   bool enabled() const { return !slots_.empty(); }
-  // The answer `tables` (programming `epoch`) gave to `q`, if cached.
-  bool Find(const Tables* tables, uint32_t epoch, const classifier::BurstQuery& q, classifier::BurstAnswer* out) const;
-  void Put(const Tables* tables, uint32_t epoch, const classifier::BurstQuery& q, const classifier::BurstAnswer& a);
+  // The answer the tables of programming `epoch` gave to `q`, if cached.
+  bool Find(uint32_t epoch, const classifier::BurstQuery& q, classifier::BurstAnswer* out) const;
+  void Put(uint32_t epoch, const classifier::BurstQuery& q, const classifier::BurstAnswer& a);
 
  private:
   struct Slot {
-    const Tables* tables = nullptr;  // nullptr: empty
-    uint32_t epoch = 0;
+    uint32_t epoch = 0;  // 0: empty
     classifier::BurstQuery q;
     classifier::BurstAnswer a;
   };

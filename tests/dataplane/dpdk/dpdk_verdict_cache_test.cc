@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/dpdk/snapshot.h"
 #include "dataplane/dpdk/verdict_cache.h"
 #include "tests/dataplane/dpdk/dpdk_harness.h"
 #include "tests/dataplane/xdp/packet_builder.h"
@@ -32,29 +31,29 @@ classifier::BurstQuery Query(uint16_t dport, bool from_uplink = false) {
 }
 
 TEST(VerdictCacheTest, AnswersOnlyTheSameQuestionUnderTheSameProgramming) {
-  dpdk::Tables a, b;
   dpdk::VerdictCache cache(3);  // rounded up to 4 slots
   classifier::BurstAnswer answer;
   answer.decision.ingress.outcome = classifier::Outcome::kAllowed;
   answer.decision.ingress.rule_bit = 7;
   answer.dst_endpoint = true;
-  cache.Put(&a, 5, Query(80), answer);
+  cache.Put(5, Query(80), answer);
 
   classifier::BurstAnswer got;
-  ASSERT_TRUE(cache.Find(&a, 5, Query(80), &got));
+  ASSERT_TRUE(cache.Find(5, Query(80), &got));
   EXPECT_EQ(got.decision.ingress.outcome, classifier::Outcome::kAllowed);
   EXPECT_EQ(got.decision.ingress.rule_bit, 7u);
   EXPECT_TRUE(got.dst_endpoint);
-  EXPECT_FALSE(cache.Find(&a, 6, Query(80), &got)) << "another epoch";
-  EXPECT_FALSE(cache.Find(&b, 5, Query(80), &got)) << "other tables";
-  EXPECT_FALSE(cache.Find(&a, 5, Query(81), &got)) << "another port";
-  EXPECT_FALSE(cache.Find(&a, 5, Query(80, true), &got)) << "from an uplink: no egress policy asked";
-  EXPECT_FALSE(cache.Find(nullptr, 0, Query(80), &got));
+  EXPECT_FALSE(cache.Find(6, Query(80), &got)) << "another programming";
+  EXPECT_FALSE(cache.Find(5, Query(81), &got)) << "another port";
+  EXPECT_FALSE(cache.Find(5, Query(80, true), &got)) << "from an uplink: no egress policy asked";
+  EXPECT_FALSE(cache.Find(0, Query(80), &got)) << "no programming: an empty slot's epoch";
+  cache.Put(0, Query(80), answer);  // never cached without a programming
+  EXPECT_FALSE(cache.Find(0, Query(80), &got));
 
   dpdk::VerdictCache off(0);
   EXPECT_FALSE(off.enabled());
-  off.Put(&a, 5, Query(80), answer);
-  EXPECT_FALSE(off.Find(&a, 5, Query(80), &got));
+  off.Put(5, Query(80), answer);
+  EXPECT_FALSE(off.Find(5, Query(80), &got));
 }
 
 // The server takes TCP from the client on `ports`.
